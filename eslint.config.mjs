@@ -1,0 +1,16 @@
+// @ts-check
+import eslint from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", ".local/**", "bin/**", "src/local/host/dashboard/**/*.js"] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": ["error", { allow: ["error", "warn"] }],
+    },
+  },
+  { files: ["src/cli/**", "src/local/**", "bench/**", "scripts/**", "test/**"], rules: { "no-console": "off" } },
+);

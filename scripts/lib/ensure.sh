@@ -1,0 +1,43 @@
+# Shared install steps for scripts/*.sh (sourced, not run).
+
+# npm ci when node_modules is missing or older than the lock file.
+ensure_node_modules() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "kv-acme: installing npm dependencies (npm ci)" >&2
+    npm ci --no-audit --no-fund >&2
+  fi
+}
+
+# apt-get install the named Debian packages whose binaries are missing (root only; a clear message otherwise).
+ensure_debian_packages() {
+  local missing=() pkg bin
+  for pkg in "$@"; do
+    case "$pkg" in
+      nginx) bin=/usr/sbin/nginx ;;
+      haproxy) bin=/usr/sbin/haproxy ;;
+      *) bin=$(command -v "$pkg" || true) ;;
+    esac
+    [ -n "$bin" ] && [ -x "$bin" ] || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "kv-acme: missing Debian packages: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  echo "kv-acme: installing Debian packages: ${missing[*]}" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+    apt-get update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  fi
+  # The Debian packages start their services; the tests run their own instances on loopback ports.
+  for pkg in "${missing[@]}"; do
+    case "$pkg" in nginx|haproxy) (systemctl stop "$pkg" 2>/dev/null || service "$pkg" stop 2>/dev/null || true) >/dev/null ;; esac
+  done
+}
+
+# The local CA every HTTPS endpoint of the stack uses; node processes trust it through NODE_EXTRA_CA_CERTS.
+ensure_local_ca() {
+  export KVACME_HOME="${KVACME_HOME:-$PWD/.local}"
+  node --import tsx src/local/ca-cli.ts >/dev/null
+  export NODE_EXTRA_CA_CERTS="$KVACME_HOME/ca/ca.pem"
+}

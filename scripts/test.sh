@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs on a fresh Debian machine, then runs every test file.
+#   bash scripts/test.sh            all tests
+#   bash scripts/test.sh unit       only tests that need no external program (test/unit)
+#   bash scripts/test.sh FILE...    the named test files
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure.sh
+ensure_node_modules
+ensure_debian_packages pebble nginx haproxy
+ensure_local_ca
+
+if [ "$#" -eq 0 ]; then
+  mapfile -t files < <(find test -name '*.test.ts' | sort)
+elif [ "$1" = "unit" ]; then
+  mapfile -t files < <(find test/unit -name '*.test.ts' | sort)
+else
+  files=("$@")
+fi
+# Two test files at a time: the machine has two cores and integration tests run real servers.
+exec node --import tsx --test --test-concurrency=2 --test-timeout=300000 "${files[@]}"
