@@ -1,0 +1,66 @@
+/**
+ * Typed errors shared by every module. Each carries a stable `code`, an HTTP-ish `status` used by the API to
+ * build RFC 9457 problem bodies, and a message a person understands. CLI exit codes derive from the class.
+ */
+export class KvAcmeError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+  constructor(code: string, message: string, status = 500, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+}
+
+/** One problem with one input field. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Bad input: nothing was written. HTTP 400, CLI exit code 2. */
+export class ValidationError extends KvAcmeError {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[] | string, field = "input") {
+    const list = typeof problems === "string" ? [{ field, message: problems }] : problems;
+    super("ValidationFailed", list.map((p) => `${p.field}: ${p.message}`).join("; "), 400, { problems: list });
+    this.problems = list;
+  }
+}
+
+/** A thing that was asked for does not exist. HTTP 404, CLI exit code 3. */
+export class NotFoundError extends KvAcmeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("NotFound", message, 404, details);
+  }
+}
+
+/** The request conflicts with current state (e.g. a pending operation in progress). HTTP 409, CLI exit code 4. */
+export class ConflictError extends KvAcmeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("Conflict", message, 409, details);
+  }
+}
+
+/** Settings are missing or invalid. Fails at start-up, HTTP 500 with a problem body, CLI exit code 78 (EX_CONFIG). */
+export class ConfigurationError extends KvAcmeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("ConfigurationInvalid", message, 500, details);
+  }
+}
+
+/** A remote service (ACME CA, Key Vault, Azure DNS) failed; `retryable` says whether trying again may help. */
+export class UpstreamError extends KvAcmeError {
+  readonly retryable: boolean;
+  constructor(service: string, message: string, options: { status?: number; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(`${service}Error`, message, options.status ?? 502, { service, ...options.details }, { cause: options.cause });
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
