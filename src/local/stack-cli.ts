@@ -1,0 +1,62 @@
+/**
+ * `npm run stack`: start the local stack in the foreground, write .local/stack.json, stop everything on
+ * SIGINT/SIGTERM. Options: --eab (Pebble requires External Account Binding), --nonce-reject PERCENT,
+ * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr).
+ */
+import { parseArgs } from "node:util";
+import { startStack } from "./stack";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      eab: { type: "boolean", default: false },
+      "nonce-reject": { type: "string" },
+      "validity-seconds": { type: "string" },
+      verbose: { type: "boolean", default: false },
+    },
+  });
+  const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return n;
+  };
+  const stack = await startStack({
+    pebble: {
+      eab: values.eab,
+      nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),
+      validityPeriodSeconds: intOption("validity-seconds", values["validity-seconds"], 60, 10 * 365 * 86400),
+      log: values.verbose ? (line) => console.error(`[pebble] ${line}`) : undefined,
+    },
+  });
+  const started = Date.parse(stack.info.startedAt);
+  console.error(`kv-acme local stack up in ${Date.now() - started} ms`);
+  console.error(`  Key Vault     ${stack.info.keyVaultUrl}`);
+  console.error(`  Azure DNS     ${stack.info.armEndpoint} (subscription ${stack.info.subscriptionId}, zones ${stack.info.zones.join(", ")})`);
+  console.error(`  DNS server    ${stack.info.dnsServer} (UDP and TCP)`);
+  console.error(`  ACME (Pebble) ${stack.info.acmeDirectoryUrl}`);
+  console.error(`  Token         ${stack.info.identityEndpoint}`);
+  console.error(`  CA            ${stack.info.caFile}`);
+  console.error(`  stack.json    ${stack.stackJsonPath}`);
+  console.error("Ctrl-C stops everything.");
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${signal}: stopping the local stack`);
+    stack.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error(`kv-acme: the local stack did not start: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,228 @@
+/**
+ * The local stack: everything kv-acme talks to, on loopback, with no Azure account.
+ *   local CA -> TLS for every HTTPS endpoint;  token endpoint (managed identity);  Key Vault stand-in;
+ *   Azure DNS (ARM) stand-in + authoritative DNS server sharing one zone store;  Pebble validating against that DNS.
+ * `startStack` runs it in-process (tests use ephemeral ports); `npm run stack` runs it in the foreground and
+ * writes .local/stack.json, the contract other scripts and people rely on.
+ */
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { promises as fs } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { ensureLocalCa } from "./ca";
+import { startArmDnsServer } from "./dns/arm-server";
+import { startDnsServer } from "./dns/dns-server";
+import { openZoneStore } from "./dns/zone-store";
+import { startIdentityServer } from "./identity/server";
+import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
+import { startKeyVaultServer } from "./keyvault/server";
+import { kvAcmeHome } from "./paths";
+import { startPebble } from "./pebble";
+import { writeFileAtomic } from "../shared/fs";
+
+/** Fixed default ports of `npm run stack`; tests pass `ephemeral: true`. */
+export const DEFAULT_PORTS = {
+  identity: 42400,
+  keyVault: 42401,
+  arm: 42402,
+  acme: 42414,
+  pebbleManagement: 42415,
+  dns: 42453,
+} as const;
+export type StackPorts = { [K in keyof typeof DEFAULT_PORTS]: number };
+
+export const DEFAULT_SUBSCRIPTION_ID = "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10";
+export const DEFAULT_RESOURCE_GROUP = "kv-acme-local";
+export const DEFAULT_ZONES = ["example.com", "example.org"];
+
+export interface StackOptions {
+  /** State root (default $KVACME_HOME or .local/); the CA always lives in <home>/ca. */
+  home?: string;
+  /** Where this stack keeps vault, DNS and Pebble state (default <home>/stack). */
+  stateDir?: string;
+  /** Use ephemeral ports for everything (tests). */
+  ephemeral?: boolean;
+  ports?: Partial<StackPorts>;
+  zones?: string[];
+  subscriptionId?: string;
+  resourceGroup?: string;
+  pebble?: { nonceRejectPercent?: number; eab?: boolean; validityPeriodSeconds?: number; log?: (line: string) => void };
+  /** Write <home>/stack.json (default true unless ephemeral). */
+  writeStackJson?: boolean;
+}
+
+/** The stack.json contract. */
+export interface StackInfo {
+  keyVaultUrl: string;
+  armEndpoint: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  zones: string[];
+  dnsServer: string;
+  acmeDirectoryUrl: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  imdsEndpoint: string;
+  caFile: string;
+  pebbleRootUrl: string;
+  pebbleManagementUrl: string;
+  eab?: { keyId: string; hmacKey: string };
+  functionsHostUrl?: string;
+  startedAt: string;
+  pid: number;
+}
+
+export interface Stack {
+  info: StackInfo;
+  /** Environment for a kv-acme process using this stack (settings, managed identity, CA trust). */
+  env: Record<string, string>;
+  /** Gets tokens from the stack's token endpoint over HTTP, as the managed identity credential does. */
+  credential: TokenCredential;
+  stackJsonPath?: string;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const started = Date.now();
+  const home = options.home ?? kvAcmeHome();
+  const stateDir = options.stateDir ?? path.join(home, "stack");
+  const ephemeral = options.ephemeral ?? false;
+  const port = async (key: keyof StackPorts): Promise<number> =>
+    options.ports?.[key] ?? (ephemeral ? (key === "acme" || key === "pebbleManagement" ? freePort() : 0) : DEFAULT_PORTS[key]);
+  const zones = options.zones ?? DEFAULT_ZONES;
+  const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
+  const resourceGroup = options.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
+
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const [ca, authority] = await Promise.all([ensureLocalCa(path.join(home, "ca")), loadTokenAuthority(path.join(stateDir, "identity"))]);
+  const tls = await ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    closers.length = 0;
+  };
+  try {
+    const identityHeader = newIdentityHeader();
+    const identity = await startIdentityServer({ authority, identityHeader, port: await port("identity") });
+    closers.push(identity.close);
+    const store = await openZoneStore({
+      stateDir: path.join(stateDir, "dns"),
+      subscriptionId,
+      seedZones: zones.map((name) => ({ name, resourceGroup })),
+      nameServers: ["ns1.kv-acme.localhost.", "ns2.kv-acme.localhost."],
+    });
+    const [keyVault, arm, dns] = await Promise.all([
+      startKeyVaultServer({ authority, tls, stateDir: path.join(stateDir, "keyvault"), port: await port("keyVault") }),
+      startArmDnsServer({ store, authority, tls, port: await port("arm") }),
+      startDnsServer({ store, port: await port("dns") }),
+    ]);
+    closers.push(keyVault.close, arm.close, dns.close);
+    const dnsServer = `${dns.host}:${dns.port}`;
+    const pebble = await startPebble({
+      dir: path.join(stateDir, "pebble"),
+      tls,
+      caCertPem: ca.caCertPem,
+      dnsServer,
+      acmePort: await port("acme"),
+      managementPort: await port("pebbleManagement"),
+      nonceRejectPercent: options.pebble?.nonceRejectPercent,
+      eab: options.pebble?.eab,
+      validityPeriodSeconds: options.pebble?.validityPeriodSeconds,
+      log: options.pebble?.log,
+    });
+    closers.push(pebble.stop);
+
+    const info: StackInfo = {
+      keyVaultUrl: keyVault.url,
+      armEndpoint: arm.url,
+      subscriptionId,
+      resourceGroup,
+      zones: [...zones],
+      dnsServer,
+      acmeDirectoryUrl: pebble.directoryUrl,
+      identityEndpoint: identity.identityEndpoint,
+      identityHeader,
+      imdsEndpoint: identity.imdsEndpoint,
+      caFile: ca.caFile,
+      pebbleRootUrl: pebble.rootUrl,
+      pebbleManagementUrl: pebble.managementUrl,
+      ...(pebble.eab ? { eab: pebble.eab } : {}),
+      startedAt: new Date(started).toISOString(),
+      pid: process.pid,
+    };
+    let stackJsonPath: string | undefined;
+    if (options.writeStackJson ?? !ephemeral) {
+      stackJsonPath = path.join(home, "stack.json");
+      await writeFileAtomic(stackJsonPath, JSON.stringify(info, null, 2) + "\n", 0o600);
+      const written = stackJsonPath;
+      closers.unshift(() => fs.rm(written, { force: true }));
+    }
+    return { info, env: stackEnv(info), credential: stackCredential(info), stackJsonPath, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The settings environment a kv-acme process (CLI, local host) needs to use a stack. */
+export function stackEnv(info: StackInfo): Record<string, string> {
+  const env: Record<string, string> = {
+    IDENTITY_ENDPOINT: info.identityEndpoint,
+    IDENTITY_HEADER: info.identityHeader,
+    NODE_EXTRA_CA_CERTS: info.caFile,
+    KvAcme__AcmeDirectoryUrl: info.acmeDirectoryUrl,
+    KvAcme__VaultUrl: info.keyVaultUrl,
+    KvAcme__ArmEndpoint: info.armEndpoint,
+    KvAcme__DnsSubscriptionIds: info.subscriptionId,
+    KvAcme__DnsResolver: info.dnsServer,
+    KvAcme__DisableChallengeResourceVerification: "true",
+    KvAcme__PropagationTimeoutSeconds: "30",
+  };
+  if (info.eab) {
+    env.KvAcme__Eab__KeyId = info.eab.keyId;
+    env.KvAcme__Eab__HmacKey = info.eab.hmacKey;
+  }
+  return env;
+}
+
+/** A TokenCredential that asks the stack's App Service-style token endpoint, exactly like ManagedIdentityCredential. */
+export function stackCredential(info: Pick<StackInfo, "identityEndpoint" | "identityHeader">): TokenCredential {
+  const cache = new Map<string, AccessToken>();
+  return {
+    async getToken(scopes) {
+      const resource = String([scopes].flat()[0]).replace(/\/\.default$/, "");
+      const hit = cache.get(resource);
+      if (hit && hit.expiresOnTimestamp - Date.now() > 60_000) return hit;
+      const url = new URL(info.identityEndpoint);
+      url.searchParams.set("api-version", "2019-08-01");
+      url.searchParams.set("resource", resource);
+      const res = await fetch(url, { headers: { "X-IDENTITY-HEADER": info.identityHeader } });
+      if (!res.ok) throw new Error(`token endpoint answered ${res.status}: ${await res.text()}`);
+      const body = (await res.json()) as { access_token: string; expires_on: string };
+      const token = { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
+      cache.set(resource, token);
+      return token;
+    },
+  };
+}
+
+/** Reads .local/stack.json written by a running `npm run stack`. */
+export async function readStackJson(home = kvAcmeHome()): Promise<StackInfo> {
+  const file = path.join(home, "stack.json");
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as StackInfo;
+  } catch {
+    throw new Error(`No running local stack: ${file} is missing. Start one with \`npm run stack\`.`);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
