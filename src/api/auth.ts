@@ -1,0 +1,98 @@
+/**
+ * Authorization of the HTTP API. Pure decisions over the request headers and the auth settings:
+ *  - App Service Authentication (Entra ID): the platform validates the user and injects x-ms-client-principal;
+ *    it is trusted only when the platform reports authentication as enabled (it then strips client copies).
+ *    App roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke decide what a caller may do.
+ *  - Function keys, for automation: the /api/automation/* routes are registered with authLevel "function", so
+ *    the Functions host has already checked the key; such callers get the roles in `keyRoles`.
+ *  - Local: the local host may run with a documented local principal (settings auth.mode = "local").
+ * When none of these is configured the API refuses every request (fail closed) and says what to configure.
+ */
+export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
+export type Role = (typeof ROLES)[keyof typeof ROLES];
+export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
+
+export interface AuthSettings {
+  mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
+  /** Roles of the local principal (mode "local"); default all. */
+  localRoles?: string[];
+  /** Roles granted to callers of the function-key routes; default Read and Issue. */
+  keyRoles?: string[];
+}
+
+export interface Caller {
+  kind: "user" | "functionKey" | "local";
+  name: string;
+  roles: Role[];
+}
+
+export type AuthDecision = { ok: true; caller: Caller } | { ok: false; status: 401 | 403; code: string; detail: string };
+
+interface ClientPrincipal {
+  auth_typ?: string;
+  name_typ?: string;
+  role_typ?: string;
+  claims?: { typ: string; val: string }[];
+}
+
+/** Decodes the x-ms-client-principal header (base64 JSON) into a name and app roles. */
+export function parseClientPrincipal(header: string | null | undefined): { name: string; roles: string[] } | undefined {
+  if (!header) return undefined;
+  let principal: ClientPrincipal;
+  try {
+    principal = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as ClientPrincipal;
+  } catch {
+    return undefined;
+  }
+  if (!principal || !Array.isArray(principal.claims)) return undefined;
+  const roleTypes = new Set(["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", principal.role_typ ?? "roles"]);
+  const nameTypes = [principal.name_typ, "name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "appid"];
+  const roles = principal.claims.filter((c) => roleTypes.has(c.typ)).map((c) => c.val);
+  const name = nameTypes.map((t) => principal.claims?.find((c) => c.typ === t)?.val).find(Boolean) ?? "unknown";
+  return { name, roles };
+}
+
+/** Roles a caller holds: Issue and Revoke imply Read. Unknown role names are ignored. */
+export function effectiveRoles(roles: string[]): Role[] {
+  const set = new Set(roles.filter((r): r is Role => (ALL_ROLES as string[]).includes(r)));
+  if (set.has(ROLES.issue) || set.has(ROLES.revoke)) set.add(ROLES.read);
+  return ALL_ROLES.filter((r) => set.has(r));
+}
+
+/**
+ * Decides whether a request may proceed with `required`.
+ * `viaFunctionKey` is true only for routes registered with authLevel "function" (the host checked the key).
+ */
+export function authorize(
+  settings: AuthSettings,
+  headers: { get(name: string): string | null },
+  required: Role,
+  viaFunctionKey = false,
+): AuthDecision {
+  let caller: Caller | undefined;
+  if (viaFunctionKey) {
+    caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? [ROLES.read, ROLES.issue]) };
+  } else if (settings.mode === "appServiceAuth") {
+    const principal = parseClientPrincipal(headers.get("x-ms-client-principal"));
+    if (!principal) {
+      return { ok: false, status: 401, code: "AuthenticationRequired", detail: "Sign in through App Service Authentication to use this API." };
+    }
+    caller = { kind: "user", name: principal.name, roles: effectiveRoles(principal.roles) };
+  } else if (settings.mode === "local") {
+    caller = { kind: "local", name: "local developer", roles: effectiveRoles(settings.localRoles ?? ALL_ROLES) };
+  } else {
+    return {
+      ok: false,
+      status: 401,
+      code: "AuthenticationNotConfigured",
+      detail:
+        "The API is closed because no authentication is configured. Enable App Service Authentication (Entra ID) on the " +
+        "Function App and assign the app roles KvAcme.Read / KvAcme.Issue / KvAcme.Revoke, or call the /api/automation/* " +
+        "routes with a function key. See docs/api.md.",
+    };
+  }
+  if (!caller.roles.includes(required)) {
+    return { ok: false, status: 403, code: "RoleRequired", detail: `This operation needs the app role ${required}; ${caller.name} has ${caller.roles.join(", ") || "none"}.` };
+  }
+  return { ok: true, caller };
+}

@@ -1,0 +1,50 @@
+/**
+ * RFC 9457 problem details for every error the HTTP API returns. Typed KvAcmeErrors map to their status and
+ * code; anything else is a 500 whose detail does not leak internals.
+ */
+import { KvAcmeError, ValidationError } from "../shared/errors";
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code?: string;
+  errors?: { field: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+const TYPE_BASE = "https://github.com/kv-acme/kv-acme/blob/main/docs/api.md#";
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+/** Builds a problem body (RFC 9457 section 3). `code` doubles as the fragment of the documented type URI. */
+export function problem(status: number, code: string, detail: string, extra: Partial<Problem> = {}): Problem {
+  return { type: `${TYPE_BASE}${code.toLowerCase()}`, title: TITLES[status] ?? "Error", status, detail, code, ...extra };
+}
+
+/** Maps any thrown value to a problem; unknown errors become a generic 500 (the message is logged, not returned). */
+export function problemFromError(err: unknown, instance?: string): Problem {
+  if (err instanceof ValidationError) {
+    return problem(400, err.code, err.message, { errors: err.problems, instance });
+  }
+  if (err instanceof KvAcmeError) {
+    const status = err.status >= 400 && err.status < 600 ? err.status : 500;
+    return problem(status, err.code, err.message, { instance });
+  }
+  return problem(500, "InternalError", "The request failed unexpectedly; the operation log has the details.", { instance });
+}
