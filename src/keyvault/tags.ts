@@ -1,0 +1,152 @@
+/**
+ * Tags that mark a Key Vault certificate as managed by kv-acme, and reading them back (including certificates
+ * tagged by the leading C# tool, so its users can switch without re-issuing).
+ *
+ * Key Vault limits a tag value to 256 characters. DNS names are stored comma-joined in `kv-acme-dns-names`; when
+ * that does not fit, the value becomes "<count> names sha256:<first 32 hex digits of SHA-256 over the sorted,
+ * comma-joined names>". The certificate's own SAN extension remains the authority on its names; the tag is for
+ * listing and filtering, and `tagNamesMatch` compares either form with a list of names.
+ */
+import { createHash } from "node:crypto";
+import { ValidationError } from "../shared/errors";
+import { normalizeDnsName } from "../acme/names";
+
+export const TAG_MANAGED = "kv-acme-managed";
+export const TAG_ACME_DIRECTORY = "kv-acme-acme-directory";
+export const TAG_DNS_NAMES = "kv-acme-dns-names";
+export const TAG_DNS_PROVIDER = "kv-acme-dns-provider";
+export const TAG_ARI_CERT_ID = "kv-acme-ari-cert-id";
+/** Tags the leading C# tool (Acmebot) writes: Issuer=Acmebot, Endpoint=<ACME host>, DnsProvider=<name>. */
+export const ACMEBOT_TAG_ISSUER = "Issuer";
+export const ACMEBOT_TAG_ENDPOINT = "Endpoint";
+export const ACMEBOT_TAG_DNS_PROVIDER = "DnsProvider";
+
+/** Key Vault's limit on one tag value. */
+export const MAX_TAG_VALUE_LENGTH = 256;
+const DIGEST_HEX_LENGTH = 32;
+const DIGEST_FORM = /^(\d+) names sha256:([0-9a-f]+)$/;
+
+export interface ManagedTagsInput {
+  acmeDirectoryUrl: string;
+  dnsNames: string[];
+  dnsProvider: string;
+  /** RFC 9773 certificate identifier of the merged leaf. */
+  ariCertId?: string;
+}
+
+export interface ManagedTagInfo {
+  managed: boolean;
+  source: "kv-acme" | "acmebot" | undefined;
+  acmeDirectoryUrl?: string;
+  /** Host of the ACME directory (from the URL for kv-acme, from the Endpoint tag for Acmebot). */
+  acmeHost?: string;
+  /** The names when the tag holds them in full. */
+  dnsNames?: string[];
+  /** The compact form when the names did not fit in one tag value. */
+  dnsNamesDigest?: { count: number; sha256Prefix: string };
+  dnsProvider?: string;
+  ariCertId?: string;
+}
+
+/** The compact digest of a set of names: SHA-256 over the sorted, comma-joined normalized names. */
+export function dnsNamesDigest(names: string[]): { count: number; sha256Prefix: string } {
+  const sorted = [...new Set(names.map(normalizeDnsName))].sort();
+  const sha256Prefix = createHash("sha256").update(sorted.join(",")).digest("hex").slice(0, DIGEST_HEX_LENGTH);
+  return { count: sorted.length, sha256Prefix };
+}
+
+function checkLength(tag: string, value: string): string {
+  if (value.length > MAX_TAG_VALUE_LENGTH) {
+    throw new ValidationError(`${value.length} characters do not fit in a Key Vault tag value (at most ${MAX_TAG_VALUE_LENGTH})`, tag);
+  }
+  return value;
+}
+
+/** The tags kv-acme writes on a certificate it issued or renewed. Every value fits Key Vault's 256-character limit. */
+export function managedTags(input: ManagedTagsInput): Record<string, string> {
+  const names = input.dnsNames.map(normalizeDnsName);
+  const joined = names.join(",");
+  let namesValue = joined;
+  if (joined.length > MAX_TAG_VALUE_LENGTH) {
+    const d = dnsNamesDigest(names);
+    namesValue = `${d.count} names sha256:${d.sha256Prefix}`;
+  }
+  const tags: Record<string, string> = {
+    [TAG_MANAGED]: "true",
+    [TAG_ACME_DIRECTORY]: checkLength(TAG_ACME_DIRECTORY, input.acmeDirectoryUrl),
+    [TAG_DNS_NAMES]: namesValue,
+    [TAG_DNS_PROVIDER]: checkLength(TAG_DNS_PROVIDER, input.dnsProvider),
+  };
+  if (input.ariCertId !== undefined) tags[TAG_ARI_CERT_ID] = checkLength(TAG_ARI_CERT_ID, input.ariCertId);
+  return tags;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function tagValue(tags: Record<string, string>, key: string): string | undefined {
+  if (key in tags) return tags[key];
+  const lower = key.toLowerCase();
+  const found = Object.keys(tags).find((k) => k.toLowerCase() === lower);
+  return found === undefined ? undefined : tags[found];
+}
+
+/**
+ * Reads the tags of a Key Vault certificate: managed by kv-acme (`kv-acme-managed=true`), by the leading C# tool
+ * (`Issuer=Acmebot`, `Endpoint=<ACME host>`; adopted as managed), or not managed. Tag keys are matched
+ * case-insensitively, as Key Vault treats them.
+ */
+export function readManagedTags(tags: Record<string, string> | undefined): ManagedTagInfo {
+  const t = tags ?? {};
+  if (tagValue(t, TAG_MANAGED)?.toLowerCase() === "true") {
+    const info: ManagedTagInfo = { managed: true, source: "kv-acme" };
+    const url = tagValue(t, TAG_ACME_DIRECTORY);
+    if (url) {
+      info.acmeDirectoryUrl = url;
+      const host = hostOf(url);
+      if (host) info.acmeHost = host;
+    }
+    const names = tagValue(t, TAG_DNS_NAMES);
+    if (names) {
+      const digest = DIGEST_FORM.exec(names);
+      if (digest) info.dnsNamesDigest = { count: Number(digest[1]), sha256Prefix: digest[2] as string };
+      else info.dnsNames = names.split(",").map((n) => n.trim()).filter((n) => n !== "");
+    }
+    const provider = tagValue(t, TAG_DNS_PROVIDER);
+    if (provider) info.dnsProvider = provider;
+    const ari = tagValue(t, TAG_ARI_CERT_ID);
+    if (ari) info.ariCertId = ari;
+    return info;
+  }
+  if (tagValue(t, ACMEBOT_TAG_ISSUER)?.toLowerCase() === "acmebot") {
+    const info: ManagedTagInfo = { managed: true, source: "acmebot" };
+    const endpoint = tagValue(t, ACMEBOT_TAG_ENDPOINT)?.trim();
+    if (endpoint) info.acmeHost = (endpoint.includes("://") ? (hostOf(endpoint) ?? endpoint) : endpoint).toLowerCase();
+    const provider = tagValue(t, ACMEBOT_TAG_DNS_PROVIDER);
+    if (provider) info.dnsProvider = provider;
+    return info;
+  }
+  return { managed: false, source: undefined };
+}
+
+/**
+ * Whether the names recorded in the tags equal `names` as a set. Undefined when the tags record no names
+ * (e.g. an adopted Acmebot certificate); the certificate's SANs are then the only source.
+ */
+export function tagNamesMatch(info: ManagedTagInfo, names: string[]): boolean | undefined {
+  if (info.dnsNames) {
+    const a = [...new Set(info.dnsNames.map(normalizeDnsName))].sort();
+    const b = [...new Set(names.map(normalizeDnsName))].sort();
+    return a.length === b.length && a.every((n, i) => n === b[i]);
+  }
+  if (info.dnsNamesDigest) {
+    const d = dnsNamesDigest(names);
+    return d.count === info.dnsNamesDigest.count && d.sha256Prefix === info.dnsNamesDigest.sha256Prefix;
+  }
+  return undefined;
+}
