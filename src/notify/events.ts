@@ -1,0 +1,223 @@
+/**
+ * The webhook event model. Every event has a stable `id` (the idempotency key: a hash of the event type, the
+ * certificate and the version or operation id, so a retried activity produces the same key), a `time`, a
+ * `source` and a `subject`, plus typed `data` described by the versioned JSON Schema in schema/v1.json.
+ */
+import { createHash } from "node:crypto";
+
+/** Version of the `data` schema (schema/v1.json); bumped only on incompatible changes. */
+export const DATA_SCHEMA_VERSION = "1" as const;
+
+export const EVENT_TYPES = [
+  "certificate.issued",
+  "certificate.renewed",
+  "certificate.renewal_failed",
+  "certificate.revoked",
+  "certificate.expiring",
+  "renewal.summary",
+  "certificate.installed",
+  "certificate.install_failed",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An error from the ACME CA, Azure (Key Vault, DNS) or kv-acme itself, as reported to people. */
+export interface ReportedError {
+  /** Who produced the error. */
+  source: "acme" | "keyvault" | "dns" | "azure" | "agent" | "internal";
+  /** The upstream error code, e.g. `urn:ietf:params:acme:error:rateLimited` or `Conflict`. */
+  code?: string;
+  message: string;
+  /** HTTP status of the upstream response, when there was one. */
+  status?: number;
+}
+
+interface CertificateFields {
+  certificateName: string;
+  dnsNames: string[];
+}
+
+export interface CertificateIssuedData extends CertificateFields {
+  version: string;
+  /** SHA-1 thumbprint of the certificate (hex), as Azure shows it. */
+  thumbprint: string;
+  notBefore: string;
+  notAfter: string;
+  /** Host of the ACME directory, e.g. `acme-v02.api.letsencrypt.org`. */
+  caHost: string;
+  keyVault?: string;
+}
+
+export interface CertificateRenewedData extends CertificateIssuedData {
+  previousVersion?: string;
+  /** Why it was renewed: `days-before-expiry`, `lifetime-fraction`, `ari`, `manual`, ... */
+  reason?: string;
+}
+
+export interface CertificateRenewalFailedData extends CertificateFields {
+  /** The step that failed: `order`, `dns-present`, `propagation`, `validate`, `finalize`, `merge`, ... */
+  failedStep: string;
+  error: ReportedError;
+  /** Failed attempts so far for this certificate (1 = first failure). */
+  attempt: number;
+  operationId: string;
+  caHost?: string;
+}
+
+export interface CertificateRevokedData extends CertificateFields {
+  version: string;
+  thumbprint: string;
+  serialNumber?: string;
+  /** RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise, 4 superseded, 5 cessationOfOperation). */
+  reasonCode?: number;
+  caHost?: string;
+}
+
+export interface CertificateExpiringData extends CertificateFields {
+  version: string;
+  notAfter: string;
+  daysRemaining: number;
+  /** `renewal-attempts-exhausted`: due but still not renewed after N attempts; `within-warning-threshold`. */
+  reason: "renewal-attempts-exhausted" | "within-warning-threshold";
+  failedAttempts?: number;
+  lastError?: ReportedError;
+}
+
+export interface RenewalSummaryData {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  renewed: string[];
+  failed: Array<{ certificateName: string; failedStep?: string; error?: string }>;
+  skipped: Array<{ certificateName: string; reason: string }>;
+  counts: { renewed: number; failed: number; skipped: number };
+}
+
+export interface CertificateInstalledData {
+  /** The machine the agent runs on. */
+  host: string;
+  certificateName: string;
+  version: string;
+  thumbprint: string;
+  /** Bindings moved to the new certificate, e.g. `IIS:Default Web Site:443`, `nginx:/etc/nginx/tls/site.crt`. */
+  bindingsUpdated: string[];
+}
+
+export interface CertificateInstallFailedData {
+  host: string;
+  certificateName: string;
+  version: string;
+  thumbprint?: string;
+  failedStep: string;
+  error: ReportedError;
+  bindingsUpdated: string[];
+}
+
+export interface EventDataMap {
+  "certificate.issued": CertificateIssuedData;
+  "certificate.renewed": CertificateRenewedData;
+  "certificate.renewal_failed": CertificateRenewalFailedData;
+  "certificate.revoked": CertificateRevokedData;
+  "certificate.expiring": CertificateExpiringData;
+  "renewal.summary": RenewalSummaryData;
+  "certificate.installed": CertificateInstalledData;
+  "certificate.install_failed": CertificateInstallFailedData;
+}
+
+/** One event, as handed to the renderers. `data` always carries `schemaVersion`. */
+export interface NotifyEvent<T extends EventType = EventType> {
+  /** Idempotency key, stable across retries of the same activity. */
+  id: string;
+  type: T;
+  /** URI reference naming the producer, e.g. `/kv-acme/func-certs-prod`. */
+  source: string;
+  /** What the event is about: the certificate name, or `renewal-run/<runId>`. */
+  subject: string;
+  /** RFC 3339 timestamp. */
+  time: string;
+  data: EventDataMap[T] & { schemaVersion: typeof DATA_SCHEMA_VERSION };
+}
+
+/** Options shared by every event constructor. */
+export interface EventOptions {
+  /** Producer (CloudEvents `source`); default `/kv-acme`. */
+  source?: string;
+  /** Event time; pass the orchestration's current time for determinism. Default: now. */
+  time?: Date;
+}
+
+/** The stable idempotency key: `evt_` + 32 hex chars of SHA-256 over the parts. */
+export function eventId(type: EventType, ...parts: Array<string | number>): string {
+  const h = createHash("sha256").update([type, ...parts.map(String)].join("\u001f")).digest("hex");
+  return `evt_${h.slice(0, 32)}`;
+}
+
+function build<T extends EventType>(type: T, subject: string, idParts: Array<string | number>, data: EventDataMap[T], options: EventOptions): NotifyEvent<T> {
+  return {
+    id: eventId(type, ...idParts),
+    type,
+    source: options.source ?? "/kv-acme",
+    subject,
+    time: (options.time ?? new Date()).toISOString(),
+    data: { schemaVersion: DATA_SCHEMA_VERSION, ...data },
+  };
+}
+
+/** A new certificate was issued. Key: certificate + version. */
+export function certificateIssued(data: CertificateIssuedData, options: EventOptions = {}): NotifyEvent<"certificate.issued"> {
+  return build("certificate.issued", data.certificateName, [data.certificateName, data.version], data, options);
+}
+
+/** A certificate was renewed (a new version exists). Key: certificate + version. */
+export function certificateRenewed(data: CertificateRenewedData, options: EventOptions = {}): NotifyEvent<"certificate.renewed"> {
+  return build("certificate.renewed", data.certificateName, [data.certificateName, data.version], data, options);
+}
+
+/** A renewal failed. Key: certificate + operation id + attempt. */
+export function certificateRenewalFailed(data: CertificateRenewalFailedData, options: EventOptions = {}): NotifyEvent<"certificate.renewal_failed"> {
+  return build("certificate.renewal_failed", data.certificateName, [data.certificateName, data.operationId, data.attempt], data, options);
+}
+
+/** A certificate was revoked at the CA. Key: certificate + version. */
+export function certificateRevoked(data: CertificateRevokedData, options: EventOptions = {}): NotifyEvent<"certificate.revoked"> {
+  return build("certificate.revoked", data.certificateName, [data.certificateName, data.version], data, options);
+}
+
+/**
+ * A certificate is close to expiry and was not renewed. Key: certificate + version + reason + days remaining,
+ * so each day's warning is a new event but a retried activity is not.
+ */
+export function certificateExpiring(data: CertificateExpiringData, options: EventOptions = {}): NotifyEvent<"certificate.expiring"> {
+  return build("certificate.expiring", data.certificateName, [data.certificateName, data.version, data.reason, data.daysRemaining], data, options);
+}
+
+/** One renewal run's outcome; counts are derived from the lists. Key: run id. */
+export function renewalSummary(data: Omit<RenewalSummaryData, "counts">, options: EventOptions = {}): NotifyEvent<"renewal.summary"> {
+  const full: RenewalSummaryData = {
+    ...data,
+    counts: { renewed: data.renewed.length, failed: data.failed.length, skipped: data.skipped.length },
+  };
+  return build("renewal.summary", `renewal-run/${data.runId}`, [data.runId], full, options);
+}
+
+/** The VM agent installed a certificate version. Key: host + certificate + version. */
+export function certificateInstalled(data: CertificateInstalledData, options: EventOptions = {}): NotifyEvent<"certificate.installed"> {
+  return build("certificate.installed", data.certificateName, [data.host, data.certificateName, data.version], data, options);
+}
+
+/** The VM agent failed to install a certificate version. Key: host + certificate + version + step. */
+export function certificateInstallFailed(data: CertificateInstallFailedData, options: EventOptions = {}): NotifyEvent<"certificate.install_failed"> {
+  return build("certificate.install_failed", data.certificateName, [data.host, data.certificateName, data.version, data.failedStep], data, options);
+}
+
+/**
+ * Does an event type pass a target's filter? `*` matches everything, a pattern ending in `*` matches by prefix
+ * (`certificate.*`, `certificate.renew*`), anything else must be equal. An empty filter matches nothing.
+ */
+export function matchesFilter(eventType: string, filters: readonly string[]): boolean {
+  return filters.some((f) => {
+    const p = f.trim();
+    if (p === "*") return true;
+    if (p.endsWith("*")) return eventType.startsWith(p.slice(0, -1));
+    return p === eventType;
+  });
+}

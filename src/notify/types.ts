@@ -1,0 +1,31 @@
+/**
+ * Settings of one webhook target, structurally identical to the type of the same name in src/config/settings.ts
+ * (declared here so the notify module does not depend on the config module).
+ */
+export interface WebhookTargetSettings {
+  /** Where to POST. Slack and Teams URLs carry a token: never log or report the full URL. */
+  url: string;
+  /** Payload shape: CloudEvents JSON (`generic`), Slack Block Kit (`slack`) or an Adaptive Card message (`teams`). */
+  format: "generic" | "slack" | "teams";
+  /** Event types to send; `["*"]` = all, `"certificate.*"` = a prefix. */
+  events: string[];
+  /** HMAC secret for `generic` targets. */
+  secret?: string;
+  /** Name of a Key Vault secret holding the HMAC secret (resolved through `resolveSecret`). */
+  secretName?: string;
+}
+
+/** Result of delivering one event to one target (possibly after several attempts). */
+export interface DeliveryResult {
+  /** Scheme, host and port only, never the full URL (URLs carry tokens). */
+  target: string;
+  format: WebhookTargetSettings["format"];
+  eventId: string;
+  eventType: string;
+  ok: boolean;
+  attempts: number;
+  /** HTTP status of the last attempt, when there was a response. */
+  status?: number;
+  error?: string;
+  durationMs: number;
+}
