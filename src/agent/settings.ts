@@ -1,0 +1,541 @@
+/**
+ * Settings of the VM companion agent. Reads the Azure Key Vault VM extension's settings unchanged
+ * (Windows v1 flat form, Windows v3 objects, Linux v3, the handler-settings wrapper) plus an optional
+ * `kvAcme` block for what the extension does not have (installers, webhooks, pruning, status paths).
+ * Parsing is pure: it never touches the file system or the environment.
+ */
+import path from "node:path";
+import { ValidationError, type FieldProblem } from "../shared/errors";
+
+export type Platform = "linux" | "windows";
+
+/** Default Linux store of the Key Vault VM extension. */
+export const DEFAULT_LINUX_STORE = "/var/lib/waagent/Microsoft.Azure.KeyVault.Store";
+
+export interface AclEntry {
+  user?: string;
+  group?: string;
+}
+
+/** One observed certificate, every default filled in. */
+export interface ObservedCertificate {
+  /** Versionless secret URL as written in the settings, without a trailing slash. */
+  url: string;
+  /** `https://<vault host>` (no trailing slash). */
+  vaultUrl: string;
+  /** First label of the vault host (`myvault` for myvault.vault.azure.net). */
+  vaultName: string;
+  /** Secret (= certificate) name. */
+  name: string;
+  /** Windows store name (MY, WebHosting, ...). */
+  certificateStoreName: string;
+  /** Windows: LocalMachine | CurrentUser. Linux: absolute directory. */
+  certificateStoreLocation: string;
+  /** Windows: accounts that get read access to the private key. */
+  accounts: string[];
+  /** Windows: import the key as exportable. */
+  keyExportable: boolean;
+  /** Linux: name of the symlink that points at the newest version (default `<vault>.<name>`). */
+  linkName: string;
+  /** Linux: users/groups granted read access when aclEnabled. */
+  acls: AclEntry[];
+}
+
+export interface NginxInstaller {
+  type: "nginx";
+  /** Observed certificate names (or URLs) this applies to; empty = all. */
+  certificates: string[];
+  binary: string;
+  /** nginx -c value. */
+  config?: string;
+  /** nginx -p value. */
+  prefix?: string;
+  /** Replaces `nginx -s reload` (argv, no shell). */
+  reloadCommand?: string[];
+}
+
+export interface HaproxyInstaller {
+  type: "haproxy";
+  certificates: string[];
+  /** Runtime API socket: a unix socket path or host:port. */
+  socket: string;
+  /** The certificate file name as HAProxy knows it (crt in haproxy.cfg); default the store's symlink path. */
+  certFile?: string;
+}
+
+export interface CommandInstaller {
+  type: "command";
+  certificates: string[];
+  /** argv; run without a shell. Environment variables are documented in docs/agent.md. */
+  command: string[];
+  timeoutInS: number;
+}
+
+export type InstallerSettings = NginxInstaller | HaproxyInstaller | CommandInstaller;
+
+export interface WebhookSettings {
+  url: string;
+  kind?: string;
+  secret?: string;
+}
+
+export interface KvAcmeAgentSettings {
+  /** Host name reported in events (default: the OS host name, filled in by the caller). */
+  host?: string;
+  installers: InstallerSettings[];
+  webhooks: WebhookSettings[];
+  /** Keep only this many versions per certificate (Linux); undefined = keep all like the extension. */
+  keepVersions?: number;
+  /** Azure handler status folder; `<statusFolder>/<seq>.status` is written when set. */
+  statusFolder?: string;
+  /** Handler sequence number (default 0). */
+  sequenceNumber: number;
+  /** Small JSON status file other services can wait on. */
+  statusFile: string;
+  /** Agent state (installed versions). */
+  stateFile: string;
+  /** How the current version is found: GET certificate (default) or list secret versions. */
+  changeDetection: "certificate" | "secretVersions";
+}
+
+export interface AgentSettings {
+  platform: Platform;
+  pollingIntervalInS: number;
+  linkOnRenewal: boolean;
+  requireInitialSync: boolean;
+  aclEnabled: boolean;
+  observedCertificates: ObservedCertificate[];
+  authenticationSettings: { msiEndpoint?: string; msiClientId?: string };
+  kvAcme: KvAcmeAgentSettings;
+}
+
+export interface ParsedAgentSettings {
+  settings: AgentSettings;
+  /** Unknown keys and other things that do not stop the agent. */
+  warnings: string[];
+}
+
+export interface ParseOptions {
+  platform?: Platform;
+}
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const MANAGEMENT_KEYS = new Set([
+  "pollingIntervalInS",
+  "certificateStoreName",
+  "certificateStoreLocation",
+  "linkOnRenewal",
+  "requireInitialSync",
+  "aclEnabled",
+  "observedCertificates",
+]);
+const OBSERVED_KEYS = new Set([
+  "url",
+  "certificateStoreName",
+  "certificateStoreLocation",
+  "accounts",
+  "keyExportable",
+  "customSymbolicLinkName",
+  "acls",
+]);
+
+/**
+ * Parses settings given as JSON text or an already parsed value. Throws a ValidationError whose problems
+ * name each bad field by JSON path (e.g. `secretsManagementSettings.observedCertificates[1].url`).
+ */
+export function parseAgentSettings(input: string | unknown, options: ParseOptions = {}): ParsedAgentSettings {
+  const platform = options.platform ?? (process.platform === "win32" ? "windows" : "linux");
+  let root = typeof input === "string" ? parseJsonText(input, "settings") : input;
+  root = unwrapJsonString(root, "settings");
+  if (!isObj(root)) throw new ValidationError("the settings must be a JSON object", "settings");
+
+  let base = "";
+  if ("runtimeSettings" in root) {
+    const rs = root.runtimeSettings;
+    if (!Array.isArray(rs) || rs.length === 0 || !isObj(rs[0])) {
+      throw new ValidationError("must be a non-empty array of objects", "runtimeSettings");
+    }
+    const hs = rs[0].handlerSettings;
+    if (!isObj(hs)) throw new ValidationError("must be an object", "runtimeSettings[0].handlerSettings");
+    const ps = unwrapJsonString(hs.publicSettings, "runtimeSettings[0].handlerSettings.publicSettings");
+    if (!isObj(ps)) throw new ValidationError("must be an object", "runtimeSettings[0].handlerSettings.publicSettings");
+    root = ps;
+    base = "runtimeSettings[0].handlerSettings.publicSettings.";
+  }
+  const publicSettings = root as Obj;
+  const problems: FieldProblem[] = [];
+  const warnings: string[] = [];
+  const p = (field: string, message: string) => problems.push({ field: base + field, message });
+
+  const smsRaw = unwrapJsonString(publicSettings.secretsManagementSettings, base + "secretsManagementSettings");
+  if (!isObj(smsRaw)) {
+    p("secretsManagementSettings", smsRaw === undefined ? "is required" : "must be an object");
+    throw new ValidationError(problems);
+  }
+  const sms = smsRaw;
+  for (const key of Object.keys(sms)) {
+    if (!MANAGEMENT_KEYS.has(key)) warnings.push(`${base}secretsManagementSettings.${key}: unknown setting, ignored`);
+  }
+  const S = "secretsManagementSettings.";
+
+  const pollingIntervalInS = parseInterval(sms.pollingIntervalInS, S + "pollingIntervalInS", p);
+  const linkOnRenewal = parseBool(sms.linkOnRenewal, S + "linkOnRenewal", false, p);
+  const requireInitialSync = parseBool(sms.requireInitialSync, S + "requireInitialSync", false, p);
+  const aclEnabled = parseBool(sms.aclEnabled, S + "aclEnabled", false, p);
+  if (linkOnRenewal && platform === "linux") warnings.push(`${base}${S}linkOnRenewal: Windows only, ignored on Linux`);
+
+  const defaultStoreName = optString(sms.certificateStoreName, S + "certificateStoreName", p) ?? "MY";
+  const defaultLocation =
+    optString(sms.certificateStoreLocation, S + "certificateStoreLocation", p) ?? (platform === "linux" ? DEFAULT_LINUX_STORE : "LocalMachine");
+  checkLocation(defaultLocation, S + "certificateStoreLocation", platform, p);
+
+  const observedCertificates: ObservedCertificate[] = [];
+  const oc = sms.observedCertificates;
+  if (!Array.isArray(oc) || oc.length === 0) {
+    p(S + "observedCertificates", oc === undefined ? "is required: list the versionless secret URLs to install" : "must be a non-empty array");
+  } else {
+    oc.forEach((item, i) => {
+      const f = `${S}observedCertificates[${i}]`;
+      const entry: Obj = typeof item === "string" ? { url: item } : isObj(item) ? item : {};
+      if (typeof item !== "string" && !isObj(item)) return p(f, "must be a secret URL string (v1) or an object with url (v3)");
+      for (const key of Object.keys(entry)) if (!OBSERVED_KEYS.has(key)) warnings.push(`${base}${f}.${key}: unknown setting, ignored`);
+      const ref = parseSecretUrl(entry.url, `${f}.url`, p);
+      const storeName = optString(entry.certificateStoreName, `${f}.certificateStoreName`, p) ?? defaultStoreName;
+      const location = optString(entry.certificateStoreLocation, `${f}.certificateStoreLocation`, p) ?? defaultLocation;
+      if (entry.certificateStoreLocation !== undefined) checkLocation(location, `${f}.certificateStoreLocation`, platform, p);
+      const accounts = optStringArray(entry.accounts, `${f}.accounts`, p);
+      const keyExportable = parseBool(entry.keyExportable, `${f}.keyExportable`, false, p);
+      const link = optString(entry.customSymbolicLinkName, `${f}.customSymbolicLinkName`, p);
+      if (link !== undefined && !/^[A-Za-z0-9._-]+$/.test(link)) p(`${f}.customSymbolicLinkName`, "must be a plain file name (letters, digits, . _ -)");
+      const acls = parseAcls(entry.acls, `${f}.acls`, p);
+      if (!ref) return;
+      observedCertificates.push({
+        ...ref,
+        certificateStoreName: storeName,
+        certificateStoreLocation: platform === "linux" && location ? path.resolve(location) : location,
+        accounts,
+        keyExportable,
+        linkName: link ?? `${ref.vaultName}.${ref.name}`,
+        acls,
+      });
+    });
+    const seen = new Map<string, number>();
+    observedCertificates.forEach((c, i) => {
+      const key = c.url.toLowerCase();
+      if (seen.has(key)) p(`${S}observedCertificates[${i}].url`, `duplicates observedCertificates[${seen.get(key)}]`);
+      else seen.set(key, i);
+    });
+    if (platform === "linux") {
+      const links = new Map<string, string>();
+      for (const c of observedCertificates) {
+        const k = path.join(c.certificateStoreLocation, c.linkName);
+        if (links.has(k) && links.get(k) !== c.url) p(`${S}observedCertificates`, `two certificates would share the symlink ${k}`);
+        links.set(k, c.url);
+      }
+    }
+  }
+
+  const auth = unwrapJsonString(publicSettings.authenticationSettings, base + "authenticationSettings");
+  const authenticationSettings: AgentSettings["authenticationSettings"] = {};
+  if (auth !== undefined) {
+    if (!isObj(auth)) p("authenticationSettings", "must be an object");
+    else {
+      const ep = optString(auth.msiEndpoint, "authenticationSettings.msiEndpoint", p);
+      if (ep !== undefined) {
+        if (!isHttpUrl(ep)) p("authenticationSettings.msiEndpoint", "must be an http(s) URL such as http://169.254.169.254/metadata/identity");
+        else authenticationSettings.msiEndpoint = ep;
+      }
+      const id = optString(auth.msiClientId, "authenticationSettings.msiClientId", p);
+      if (id !== undefined) {
+        if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+          p("authenticationSettings.msiClientId", "must be the client id (a GUID) of the VM's user-assigned identity");
+        } else authenticationSettings.msiClientId = id;
+      }
+    }
+  }
+
+  const kvAcme = parseKvAcme(publicSettings.kvAcme, "kvAcme", platform, observedCertificates, p);
+  if (problems.length) throw new ValidationError(problems);
+  return {
+    settings: { platform, pollingIntervalInS, linkOnRenewal, requireInitialSync, aclEnabled, observedCertificates, authenticationSettings, kvAcme },
+    warnings,
+  };
+}
+
+type Report = (field: string, message: string) => void;
+
+function parseJsonText(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (err) {
+    if (/\\"/.test(text)) {
+      throw new ValidationError(
+        'the settings JSON has backslash-escaped quotes ({\\"secretsManagementSettings\\": ...}); write plain JSON quotes ({"secretsManagementSettings": ...}). The Key Vault VM extension reports this as "Failed to parse the configuration settings with: not an object".',
+        field,
+      );
+    }
+    throw new ValidationError(`not valid JSON: ${(err as Error).message}`, field);
+  }
+}
+
+/** A JSON string that itself holds JSON: the double-encoding mistake. Explain it instead of guessing. */
+function unwrapJsonString(value: unknown, field: string): unknown {
+  if (typeof value !== "string") return value;
+  const t = value.trim();
+  if (t.startsWith("{") || t.startsWith("[") || t.startsWith('\\"') || t.startsWith('{\\"')) {
+    throw new ValidationError(
+      'is a JSON string containing JSON (escaped quotes like {\\"secretsManagementSettings\\": ...}); pass the object itself, not a string. The Key Vault VM extension reports this as "Failed to parse the configuration settings with: not an object".',
+      field,
+    );
+  }
+  return value;
+}
+
+function parseInterval(v: unknown, field: string, p: Report): number {
+  if (v === undefined) return 3600;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1) {
+    p(field, 'must be a whole number of seconds ≥ 1, as a string like "3600" (a number is accepted too)');
+    return 3600;
+  }
+  return n;
+}
+
+function parseBool(v: unknown, field: string, dflt: boolean, p: Report): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v === "boolean") return v;
+  if (v === "true" || v === "false") return v === "true";
+  p(field, "must be true or false");
+  return dflt;
+}
+
+function optString(v: unknown, field: string, p: Report): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.trim() === "") {
+    p(field, "must be a non-empty string");
+    return undefined;
+  }
+  return v.trim();
+}
+
+function optStringArray(v: unknown, field: string, p: Report): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s.trim() === "")) {
+    p(field, "must be an array of non-empty strings");
+    return [];
+  }
+  return v.map((s: string) => s.trim());
+}
+
+function checkLocation(location: string, field: string, platform: Platform, p: Report): void {
+  if (platform === "windows") {
+    if (location !== "LocalMachine" && location !== "CurrentUser") p(field, 'must be "LocalMachine" or "CurrentUser" (case-sensitive) on Windows');
+  } else if (!path.isAbsolute(location)) {
+    p(field, `must be an absolute directory on Linux (got "${location}"; the default is ${DEFAULT_LINUX_STORE})`);
+  }
+}
+
+function parseAcls(v: unknown, field: string, p: Report): AclEntry[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    p(field, 'must be an array like [{"user": "app1", "group": "appGroup1"}]');
+    return [];
+  }
+  const out: AclEntry[] = [];
+  v.forEach((a, i) => {
+    const f = `${field}[${i}]`;
+    if (!isObj(a)) return p(f, "must be an object with user and/or group");
+    const user = optString(a.user, `${f}.user`, p);
+    const group = optString(a.group, `${f}.group`, p);
+    if (!user && !group && a.user === undefined && a.group === undefined) return p(f, "needs a user or a group");
+    for (const [k, name] of [["user", user], ["group", group]] as const) {
+      if (name !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/.test(name)) p(`${f}.${k}`, "is not a valid user or group name");
+    }
+    out.push({ ...(user ? { user } : {}), ...(group ? { group } : {}) });
+  });
+  return out;
+}
+
+const NAME_RE = /^[0-9A-Za-z-]{1,127}$/;
+
+function parseSecretUrl(v: unknown, field: string, p: Report): Pick<ObservedCertificate, "url" | "vaultUrl" | "vaultName" | "name"> | undefined {
+  if (typeof v !== "string" || v.trim() === "") {
+    p(field, "is required: a versionless secret URL like https://myvault.vault.azure.net/secrets/mycert");
+    return undefined;
+  }
+  let u: URL;
+  try {
+    u = new URL(v.trim());
+  } catch {
+    p(field, `is not a URL: "${v}"`);
+    return undefined;
+  }
+  if (u.protocol !== "https:") {
+    p(field, "must use https");
+    return undefined;
+  }
+  const parts = u.pathname.split("/").filter(Boolean);
+  if (parts[0] === "certificates" || parts[0] === "keys") {
+    p(field, `must be a secret URL (https://${u.host}/secrets/${parts[1] ?? "<name>"}): only the secret carries the private key`);
+    return undefined;
+  }
+  if (parts[0] !== "secrets" || parts.length < 2 || !NAME_RE.test(parts[1])) {
+    p(field, "must look like https://<vault>/secrets/<name> (name: 1-127 letters, digits, hyphens)");
+    return undefined;
+  }
+  if (parts.length > 2) {
+    p(field, `must be versionless: remove "/${parts.slice(2).join("/")}" so the agent follows new versions`);
+    return undefined;
+  }
+  return {
+    url: `https://${u.host}/secrets/${parts[1]}`,
+    vaultUrl: `https://${u.host}`,
+    vaultName: u.hostname.split(".")[0],
+    name: parts[1],
+  };
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+function parseKvAcme(v: unknown, field: string, platform: Platform, observed: ObservedCertificate[], p: Report): KvAcmeAgentSettings {
+  const stateDir = platform === "linux" ? "/var/lib/kv-acme" : "C:\\ProgramData\\kv-acme";
+  const join = platform === "linux" ? path.posix.join : path.win32.join;
+  const out: KvAcmeAgentSettings = {
+    installers: [],
+    webhooks: [],
+    sequenceNumber: 0,
+    statusFile: join(stateDir, "agent-status.json"),
+    stateFile: join(stateDir, "agent-state.json"),
+    changeDetection: "certificate",
+  };
+  if (v === undefined) return out;
+  if (!isObj(v)) {
+    p(field, "must be an object");
+    return out;
+  }
+  const host = optString(v.host, `${field}.host`, p);
+  if (host) out.host = host;
+  if (v.keepVersions !== undefined) {
+    if (!Number.isInteger(v.keepVersions) || (v.keepVersions as number) < 1) p(`${field}.keepVersions`, "must be an integer ≥ 1 (omit it to keep every version)");
+    else out.keepVersions = v.keepVersions as number;
+  }
+  if (v.sequenceNumber !== undefined) {
+    if (!Number.isInteger(v.sequenceNumber) || (v.sequenceNumber as number) < 0) p(`${field}.sequenceNumber`, "must be an integer ≥ 0");
+    else out.sequenceNumber = v.sequenceNumber as number;
+  }
+  for (const k of ["statusFolder", "statusFile", "stateFile"] as const) {
+    const s = optString(v[k], `${field}.${k}`, p);
+    if (s !== undefined) {
+      if (!(platform === "linux" ? path.posix.isAbsolute(s) : path.win32.isAbsolute(s))) p(`${field}.${k}`, "must be an absolute path");
+      else out[k] = s;
+    }
+  }
+  if (v.changeDetection !== undefined) {
+    if (v.changeDetection !== "certificate" && v.changeDetection !== "secretVersions") p(`${field}.changeDetection`, 'must be "certificate" or "secretVersions"');
+    else out.changeDetection = v.changeDetection;
+  }
+  if (v.webhooks !== undefined) {
+    if (!Array.isArray(v.webhooks)) p(`${field}.webhooks`, "must be an array");
+    else
+      v.webhooks.forEach((w, i) => {
+        const f = `${field}.webhooks[${i}]`;
+        const entry = typeof w === "string" ? { url: w } : w;
+        if (!isObj(entry)) return p(f, "must be a URL or an object with url");
+        const url = optString(entry.url, `${f}.url`, p);
+        if (!url) return entry.url === undefined ? p(`${f}.url`, "is required") : undefined;
+        if (!isHttpUrl(url)) return p(`${f}.url`, "must be an http(s) URL");
+        const hook: WebhookSettings = { url };
+        const kind = optString(entry.kind, `${f}.kind`, p);
+        if (kind) hook.kind = kind;
+        const secret = optString(entry.secret, `${f}.secret`, p);
+        if (secret) hook.secret = secret;
+        out.webhooks.push(hook);
+      });
+  }
+  if (v.installers !== undefined) {
+    if (!Array.isArray(v.installers)) p(`${field}.installers`, "must be an array");
+    else v.installers.forEach((inst, i) => {
+      const parsed = parseInstaller(inst, `${field}.installers[${i}]`, platform, observed, p);
+      if (parsed) out.installers.push(parsed);
+    });
+  }
+  return out;
+}
+
+function parseInstaller(v: unknown, f: string, platform: Platform, observed: ObservedCertificate[], p: Report): InstallerSettings | undefined {
+  if (!isObj(v)) {
+    p(f, "must be an object with type nginx, haproxy or command");
+    return undefined;
+  }
+  const certificates = optStringArray(v.certificates, `${f}.certificates`, p);
+  certificates.forEach((c, j) => {
+    if (!observed.some((o) => o.name === c || o.url === c.replace(/\/$/, ""))) p(`${f}.certificates[${j}]`, `"${c}" is not an observed certificate (name or URL)`);
+  });
+  const argv = (key: string): string[] | undefined => {
+    const raw = v[key];
+    if (raw === undefined) return undefined;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.some((s) => typeof s !== "string" || s === "")) {
+      p(`${f}.${key}`, 'must be a non-empty argv array like ["systemctl", "reload", "nginx"] (run without a shell)');
+      return undefined;
+    }
+    return raw as string[];
+  };
+  if ((v.type === "nginx" || v.type === "haproxy") && platform === "windows") {
+    p(`${f}.type`, `${v.type} installers run on Linux only`);
+    return undefined;
+  }
+  switch (v.type) {
+    case "nginx": {
+      const inst: NginxInstaller = { type: "nginx", certificates, binary: optString(v.binary, `${f}.binary`, p) ?? "/usr/sbin/nginx" };
+      const config = optString(v.config, `${f}.config`, p);
+      if (config) inst.config = config;
+      const prefix = optString(v.prefix, `${f}.prefix`, p);
+      if (prefix) inst.prefix = prefix;
+      const reload = argv("reloadCommand");
+      if (reload) inst.reloadCommand = reload;
+      return inst;
+    }
+    case "haproxy": {
+      const socket = optString(v.socket, `${f}.socket`, p);
+      if (!socket) {
+        if (v.socket === undefined) p(`${f}.socket`, "is required: the runtime API socket (unix path or host:port)");
+        return undefined;
+      }
+      const inst: HaproxyInstaller = { type: "haproxy", certificates, socket };
+      const certFile = optString(v.certFile, `${f}.certFile`, p);
+      if (certFile) inst.certFile = certFile;
+      return inst;
+    }
+    case "command": {
+      const command = argv("command");
+      if (!command) {
+        if (v.command === undefined) p(`${f}.command`, "is required");
+        return undefined;
+      }
+      let timeoutInS = 60;
+      if (v.timeoutInS !== undefined) {
+        if (!Number.isInteger(v.timeoutInS) || (v.timeoutInS as number) < 1) p(`${f}.timeoutInS`, "must be an integer ≥ 1");
+        else timeoutInS = v.timeoutInS as number;
+      }
+      return { type: "command", certificates, command, timeoutInS };
+    }
+    default:
+      p(`${f}.type`, `must be "nginx", "haproxy" or "command" (got ${JSON.stringify(v.type)})`);
+      return undefined;
+  }
+}
+
+/** Does an installer apply to this observed certificate? */
+export function installerApplies(installer: InstallerSettings, cert: ObservedCertificate): boolean {
+  return installer.certificates.length === 0 || installer.certificates.some((c) => c === cert.name || c.replace(/\/$/, "") === cert.url);
+}
