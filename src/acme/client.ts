@@ -1,0 +1,141 @@
+/**
+ * acme-client wiring: one session per ACME directory and account key, with the retries RFC 8555 asks clients to do.
+ * - badNonce (§6.5): acme-client retries a signed request with the nonce from the error; we raise its attempt limit
+ *   and also retry a whole step when a badNonce still escapes.
+ * - Retry-After (§7.4, §8.2): polling of orders and authorizations honours it (capped), else backs off from 100 ms.
+ * Protocol calls are granular (never acme-client's `auto`).
+ */
+import * as acme from "acme-client";
+import { UpstreamError, errorMessage } from "../shared/errors";
+
+/** The RFC 8555 §7.1.1 directory (plus RFC 9773 renewalInfo). */
+export interface AcmeDirectory {
+  newNonce: string;
+  newAccount: string;
+  newOrder: string;
+  revokeCert: string;
+  keyChange?: string;
+  renewalInfo?: string;
+  meta?: { termsOfService?: string; website?: string; externalAccountRequired?: boolean; profiles?: Record<string, string> };
+}
+
+/** The parts of acme-client we use that its type declarations leave out (raw signed requests with headers). */
+interface AcmeInternals {
+  http: { maxBadNonceRetries: number; getDirectory(): Promise<AcmeDirectory> };
+  api: {
+    apiRequest(url: string, payload: unknown, validStatusCodes: number[]): Promise<{ status: number; headers: Record<string, string | undefined>; data: unknown }>;
+  };
+}
+
+/** An ACME client bound to an account (key + URL), with the directory it came from. */
+export interface AcmeSession {
+  directoryUrl: string;
+  directory: AcmeDirectory;
+  accountUrl: string;
+  client: acme.Client;
+}
+
+/** How many times acme-client re-signs one request after badNonce (its default is 5; Pebble rejects 5–50 %). */
+export const BAD_NONCE_RETRIES = 20;
+
+/** Creates an acme-client Client with our retry settings. */
+export function newAcmeClient(directoryUrl: string, accountKeyPem: string, accountUrl?: string): acme.Client {
+  const client = new acme.Client({ directoryUrl, accountKey: accountKeyPem, ...(accountUrl ? { accountUrl } : {}) });
+  internals(client).http.maxBadNonceRetries = BAD_NONCE_RETRIES;
+  return client;
+}
+
+export function internals(client: acme.Client): AcmeInternals {
+  return client as unknown as AcmeInternals;
+}
+
+/** Reads the directory (unauthenticated GET, RFC 8555 §7.1.1). */
+export async function fetchDirectory(directoryUrl: string): Promise<AcmeDirectory> {
+  try {
+    const resp = await acme.axios.get<AcmeDirectory>(directoryUrl, { responseType: "json" });
+    if (resp.status !== 200 || typeof resp.data !== "object" || !resp.data?.newOrder) {
+      throw new Error(`HTTP ${resp.status}, not an ACME directory`);
+    }
+    return resp.data;
+  } catch (err) {
+    throw new UpstreamError("Acme", `Cannot read the ACME directory ${directoryUrl}: ${errorMessage(err)}`, { retryable: true, cause: err });
+  }
+}
+
+/** Whether an error is (or wraps) an RFC 8555 §6.5 badNonce that survived acme-client's own retries. */
+export function isBadNonce(err: unknown): boolean {
+  const message = errorMessage(err);
+  return /badNonce|anti-replay nonce|invalid nonce/i.test(message);
+}
+
+/** Runs one protocol step, retrying it from scratch when a badNonce escapes (RFC 8555 §6.5). */
+export async function withNonceRetry<T>(step: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (i >= attempts || !isBadNonce(err)) throw err;
+    }
+  }
+}
+
+/** Wraps an acme-client failure into an UpstreamError with the CA's problem detail. */
+export function acmeError(action: string, err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const message = errorMessage(err);
+  const status = (err as { response?: { status?: number } }).response?.status;
+  return new UpstreamError("Acme", `ACME: ${action} failed: ${message}`, {
+    status: status ?? 502,
+    retryable: isBadNonce(err) || /rateLimited|serverInternal|ECONNRESET|ECONNREFUSED|timeout/i.test(message),
+    cause: err,
+  });
+}
+
+/** Seconds from a Retry-After header (RFC 9110 §10.2.3: delay-seconds or HTTP-date), or undefined. */
+export function parseRetryAfter(header: string | undefined, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+export interface PollOptions {
+  timeoutMs?: number;
+  /** First interval, default 100 ms, ×1.5 up to 2 s. */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+  /** Upper bound on one Retry-After wait, default 10 s. */
+  maxRetryAfterMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * POST-as-GET polling of an ACME resource (RFC 8555 §6.3, §7.5.1) until `done` says so. Honours Retry-After.
+ * `done` returns true when finished, false to keep polling, and throws to stop with an error.
+ */
+export async function pollResource<T extends { status?: string }>(
+  session: AcmeSession,
+  url: string,
+  done: (resource: T) => boolean,
+  options: PollOptions = {},
+): Promise<T> {
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  let interval = options.intervalMs ?? 100;
+  for (;;) {
+    const resp = await withNonceRetry(() => internals(session.client).api.apiRequest(url, null, [200]));
+    const resource = resp.data as T;
+    if (done(resource)) return resource;
+    const elapsed = Date.now() - started;
+    if (elapsed >= timeoutMs) {
+      throw new UpstreamError("Acme", `ACME: ${url} still "${resource.status}" after ${Math.round(timeoutMs / 1000)} s`, { status: 504, retryable: true });
+    }
+    const retryAfter = parseRetryAfter(resp.headers["retry-after"]);
+    const wait = retryAfter !== undefined ? Math.min(retryAfter * 1000, options.maxRetryAfterMs ?? 10_000) : interval;
+    await sleep(Math.max(50, Math.min(wait, timeoutMs - elapsed)));
+    interval = Math.min(options.maxIntervalMs ?? 2_000, Math.ceil(interval * 1.5));
+  }
+}
