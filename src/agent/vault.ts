@@ -1,0 +1,160 @@
+/**
+ * Reads what the agent needs from Key Vault with the official SDK clients: the current version of an observed
+ * certificate (metadata only, no key material), and the secret of one pinned version.
+ *
+ * Change detection reads `GET /certificates/{name}/` (CertificateClient.getCertificate): one request that
+ * returns x5t and sid (secret id with the version) and never the private key. Identities that only hold
+ * "Key Vault Secrets User" cannot read certificates (403); for them the reader falls back, per vault, to
+ * `GET /secrets/{name}/versions` (listPropertiesOfSecretVersions), metadata only too. See docs/agent.md.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { CertificateClient } from "@azure/keyvault-certificates";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { UpstreamError } from "../shared/errors";
+
+export interface CurrentVersion {
+  /** 32-hex version id of the secret that is current, or undefined while only a pending version exists. */
+  version?: string;
+  /** SHA-1 thumbprint (upper hex) when the call revealed it. */
+  thumbprint?: string;
+  /** Why no installable version exists (pending, disabled). */
+  reason?: string;
+}
+
+export interface SecretValue {
+  value: string;
+  contentType?: string;
+  version: string;
+}
+
+/** What the poller needs from a vault. */
+export interface VaultReader {
+  currentVersion(vaultUrl: string, name: string, signal?: AbortSignal): Promise<CurrentVersion>;
+  getSecret(vaultUrl: string, name: string, version: string, signal?: AbortSignal): Promise<SecretValue>;
+}
+
+export interface RequestStats {
+  /** HTTP requests sent to vaults (each retry and the 401 challenge probe count). */
+  requests: number;
+  /** Secret values downloaded. */
+  secretDownloads: number;
+}
+
+export interface SdkVaultReaderOptions {
+  credential: TokenCredential;
+  changeDetection?: "certificate" | "secretVersions";
+  /** Retries of the SDK's own retry policy for 429/5xx within one call (default 3). */
+  maxRetries?: number;
+}
+
+/** A VaultReader over @azure/keyvault-certificates and @azure/keyvault-secrets; `stats` counts wire requests. */
+export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReader & { stats: RequestStats } {
+  const stats: RequestStats = { requests: 0, secretDownloads: 0 };
+  const counter: PipelinePolicy = {
+    name: "kvacmeAgentRequestCounter",
+    async sendRequest(request, next) {
+      stats.requests++;
+      return next(request);
+    },
+  };
+  const clientOptions = (vaultUrl: string) => ({
+    disableChallengeResourceVerification: isLoopback(vaultUrl),
+    additionalPolicies: [{ policy: counter, position: "perRetry" as const }],
+    retryOptions: { maxRetries: options.maxRetries ?? 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
+  });
+  const certClients = new Map<string, CertificateClient>();
+  const secretClients = new Map<string, SecretClient>();
+  const forcedSecretVersions = new Set<string>();
+  const certs = (vaultUrl: string) => {
+    let c = certClients.get(vaultUrl);
+    if (!c) certClients.set(vaultUrl, (c = new CertificateClient(vaultUrl, options.credential, clientOptions(vaultUrl))));
+    return c;
+  };
+  const secrets = (vaultUrl: string) => {
+    let c = secretClients.get(vaultUrl);
+    if (!c) secretClients.set(vaultUrl, (c = new SecretClient(vaultUrl, options.credential, clientOptions(vaultUrl))));
+    return c;
+  };
+
+  async function viaSecretVersions(vaultUrl: string, name: string, signal?: AbortSignal): Promise<CurrentVersion> {
+    let best: { version: string; created: number } | undefined;
+    let disabledNewer = false;
+    for await (const p of secrets(vaultUrl).listPropertiesOfSecretVersions(name, { abortSignal: signal })) {
+      const created = p.createdOn?.getTime() ?? 0;
+      if (p.enabled === false) {
+        if (!best || created > best.created) disabledNewer = true;
+        continue;
+      }
+      if (p.version && (!best || created > best.created)) {
+        best = { version: p.version, created };
+        disabledNewer = false;
+      }
+    }
+    if (!best) throw new UpstreamError("KeyVault", `secret ${name} has no enabled version`, { status: 404 });
+    return disabledNewer ? { version: best.version, reason: "a newer version is disabled or pending" } : { version: best.version };
+  }
+
+  return {
+    stats,
+    async currentVersion(vaultUrl, name, signal) {
+      try {
+        if (options.changeDetection === "secretVersions" || forcedSecretVersions.has(vaultUrl)) {
+          return await viaSecretVersions(vaultUrl, name, signal);
+        }
+        try {
+          const cert = await certs(vaultUrl).getCertificate(name, { abortSignal: signal });
+          const sid = cert.secretId;
+          if (!sid || cert.properties.enabled === false) {
+            return { reason: cert.properties.enabled === false ? "the current certificate version is disabled or still pending" : "the certificate has no secret yet (pending)" };
+          }
+          const version = sid.replace(/\/+$/, "").split("/").pop();
+          const tp = cert.properties.x509Thumbprint;
+          return { version, thumbprint: tp ? Buffer.from(tp).toString("hex").toUpperCase() : undefined };
+        } catch (err) {
+          if (statusOf(err) === 403) {
+            // Secrets-only role: no certificates/get permission. Remember per vault and use secret metadata.
+            forcedSecretVersions.add(vaultUrl);
+            return await viaSecretVersions(vaultUrl, name, signal);
+          }
+          throw err;
+        }
+      } catch (err) {
+        throw toUpstream(err, `reading the current version of ${name} in ${vaultUrl}`);
+      }
+    },
+    async getSecret(vaultUrl, name, version, signal) {
+      try {
+        stats.secretDownloads++;
+        const s = await secrets(vaultUrl).getSecret(name, { version, abortSignal: signal });
+        if (s.value === undefined) throw new UpstreamError("KeyVault", `secret ${name}/${version} has no value`, { status: 500 });
+        return { value: s.value, contentType: s.properties.contentType, version: s.properties.version ?? version };
+      } catch (err) {
+        throw toUpstream(err, `downloading secret ${name}/${version} from ${vaultUrl}`);
+      }
+    },
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown; status?: unknown } | null)?.statusCode ?? (err as { status?: unknown } | null)?.status;
+  return typeof s === "number" ? s : undefined;
+}
+
+function toUpstream(err: unknown, what: string): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const status = statusOf(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  const msg = (err as Error)?.message ?? String(err);
+  const retryable = status === undefined || status === 429 || status >= 500 || status === 408;
+  return new UpstreamError("KeyVault", `${what}: ${status ? `HTTP ${status} ` : ""}${typeof code === "string" ? `${code}: ` : ""}${msg.split("\n")[0]}`, {
+    status: status ?? 502,
+    retryable,
+    cause: err,
+  });
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
+}
