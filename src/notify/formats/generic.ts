@@ -1,7 +1,7 @@
 /**
  * The `generic` format: a CloudEvents 1.0 event in structured mode (JSON). `type` is `kvacme.` + the event type
  * (reverse-DNS style prefix, without claiming a domain); `dataschema` names the definition of `data` in the
- * versioned schema (schema/v1.json) by its anchor.
+ * versioned schema (schema/v1.json) by a JSON Pointer.
  */
 import { DATA_SCHEMA_VERSION, type NotifyEvent } from "../events";
 
@@ -32,7 +32,7 @@ export function renderGeneric(event: NotifyEvent): CloudEvent {
     subject: event.subject,
     time: event.time,
     datacontenttype: "application/json",
-    dataschema: `${DATA_SCHEMA_ID}#${event.type}`,
+    dataschema: `${DATA_SCHEMA_ID}#/$defs/${event.type}`,
     data: event.data,
   };
 }

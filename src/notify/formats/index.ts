@@ -11,8 +11,12 @@ export { renderSlack, escapeMrkdwn, SLACK_LIMITS, type SlackMessage, type SlackB
 export { renderTeams, type TeamsMessage, type AdaptiveCard } from "./teams";
 export { summarize, type EventSummary } from "./summary";
 
-/** The body and content type for one target; throws KeyMaterialError if the payload looks like it holds a key. */
+/**
+ * The body and content type for one target. Throws KeyMaterialError if the event or the rendered payload looks
+ * like it holds key material (checked on both, so a leaky event is refused whatever the format shows of it).
+ */
 export function renderPayload(format: WebhookTargetSettings["format"], event: NotifyEvent): { body: string; contentType: string } {
+  assertNoKeyMaterial(event);
   const payload = format === "generic" ? renderGeneric(event) : format === "slack" ? renderSlack(event) : renderTeams(event);
   assertNoKeyMaterial(payload);
   return { body: JSON.stringify(payload), contentType: format === "generic" ? CLOUDEVENTS_CONTENT_TYPE : "application/json; charset=utf-8" };

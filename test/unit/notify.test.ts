@@ -1,0 +1,172 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as n from "../../src/notify";
+import { sampleEvents } from "../notify/samples";
+import { dataValidator, errorsOf, validateAdaptiveCard } from "../notify/schemas";
+
+const thumb = "3B6F1C0A9D2E4F5A6B7C8D9E0F1A2B3C4D5E6F70";
+const renewed = (version: string, time: Date) =>
+  n.certificateRenewed({ certificateName: "www", dnsNames: ["www.example.com"], version, thumbprint: thumb, notBefore: "2025-01-01T00:00:00Z", notAfter: "2025-04-01T00:00:00Z", caHost: "ca" }, { time });
+
+test("event ids are stable idempotency keys: same type+certificate+version, same id, whatever the time", () => {
+  const a = renewed("v1", new Date("2025-01-01T00:00:00Z"));
+  const b = renewed("v1", new Date("2025-01-02T00:00:00Z"));
+  const c = renewed("v2", new Date("2025-01-01T00:00:00Z"));
+  assert.equal(a.id, b.id);
+  assert.notEqual(a.id, c.id);
+  assert.match(a.id, /^evt_[0-9a-f]{32}$/);
+  const issued = n.certificateIssued({ ...a.data }, {});
+  assert.notEqual(issued.id, a.id, "type is part of the key");
+  assert.equal(a.subject, "www");
+  assert.equal(a.source, "/kv-acme");
+  assert.equal(a.data.schemaVersion, "1");
+});
+
+test("renewal.summary counts are derived from the lists", () => {
+  const s = sampleEvents().find((e) => e.type === "renewal.summary") as n.NotifyEvent<"renewal.summary">;
+  assert.deepEqual(s.data.counts, { renewed: 1, failed: 1, skipped: 1 });
+  assert.equal(s.subject, "renewal-run/run-20250301");
+});
+
+test("matchesFilter", () => {
+  const table: Array<[string, string[], boolean]> = [
+    ["certificate.renewed", ["*"], true],
+    ["renewal.summary", ["*"], true],
+    ["certificate.renewed", ["certificate.*"], true],
+    ["renewal.summary", ["certificate.*"], false],
+    ["certificate.renewal_failed", ["certificate.renew*"], true],
+    ["certificate.renewed", ["certificate.renewed"], true],
+    ["certificate.renewed", ["certificate.renewal_failed"], false],
+    ["certificate.renewed", [], false],
+    ["certificate.installed", ["renewal.summary", "certificate.install*"], true],
+    ["certificate.renewedX", ["certificate.renewed"], false],
+  ];
+  for (const [type, filters, want] of table) assert.equal(n.matchesFilter(type, filters), want, `${type} vs ${JSON.stringify(filters)}`);
+});
+
+test("key-material guard", () => {
+  const pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+  const ecPem = "x -----BEGIN EC PRIVATE KEY----- y";
+  const pfx = "MIIKPAIBAzCCCfYGCSqGSIb3DQEHAaCCCecEggnjMIIJ3zCCBgAGCSqGSIb3DQEHAaCCBfEEggXtMIIF6TCCBeUGCyqGSIb3DQEMCgECoIIE/jCCBPowHAYKKoZIhvcNAQwBAzAOBAh".repeat(3);
+  const table: Array<[string, unknown, string | null]> = [
+    ["clean event", sampleEvents()[1], null],
+    ["PEM private key", { data: { note: pem } }, "$.data.note"],
+    ["EC PEM in array", { list: ["a", ecPem] }, "$.list[1]"],
+    ["PFX-like blob", { data: { blob: pfx } }, "$.data.blob"],
+    ["field named privateKey", { data: { privateKey: "abc" } }, "$.data.privateKey"],
+    ["field named password", { password: "hunter2" }, "$.password"],
+    ["field named pfx", { x: { pfx: "AAAA" } }, "$.x.pfx"],
+    ["field named secret", { secret: "s" }, "$.secret"],
+    ["empty secret field is harmless", { secret: "" }, null],
+    ["thumbprint is fine", { thumbprint: thumb }, null],
+    ["keyVault is fine", { keyVault: "kv-certs" }, null],
+  ];
+  for (const [name, value, path] of table) assert.equal(n.findKeyMaterial(value)?.path ?? null, path, name);
+  assert.throws(() => n.assertNoKeyMaterial({ key: "k" }), n.KeyMaterialError);
+  const leaky = { ...sampleEvents()[0], data: { ...sampleEvents()[0].data, privateKey: pem } } as unknown as n.NotifyEvent;
+  for (const f of ["generic", "slack", "teams"] as const) assert.throws(() => n.renderPayload(f, leaky), n.KeyMaterialError, f);
+});
+
+test("retryDecision", () => {
+  const now = new Date("2025-03-01T00:00:00Z");
+  const half = () => 0.5; // jitter factor 0.75
+  const table: Array<[string, number, n.AttemptOutcome, number, { retry: boolean; delayMs: number }]> = [
+    ["503 first attempt", 1, { status: 503 }, 5, { retry: true, delayMs: 750 }],
+    ["500 third attempt", 3, { status: 500 }, 5, { retry: true, delayMs: 3000 }],
+    ["network error", 2, { networkError: true }, 5, { retry: true, delayMs: 1500 }],
+    ["timeout", 1, { timedOut: true }, 5, { retry: true, delayMs: 750 }],
+    ["429 Retry-After seconds", 1, { status: 429, retryAfter: "7" }, 5, { retry: true, delayMs: 7000 }],
+    ["503 Retry-After HTTP-date", 1, { status: 503, retryAfter: "Sat, 01 Mar 2025 00:00:30 GMT" }, 5, { retry: true, delayMs: 30000 }],
+    ["Retry-After date in the past", 1, { status: 503, retryAfter: "Fri, 28 Feb 2025 00:00:00 GMT" }, 5, { retry: true, delayMs: 0 }],
+    ["Retry-After capped at 5 minutes", 1, { status: 429, retryAfter: "3600" }, 5, { retry: true, delayMs: 300000 }],
+    ["invalid Retry-After falls back to backoff", 1, { status: 429, retryAfter: "soon" }, 5, { retry: true, delayMs: 750 }],
+    ["backoff capped at 5 minutes", 20, { status: 502 }, 30, { retry: true, delayMs: 225000 }],
+    ["last attempt", 5, { status: 503 }, 5, { retry: false, delayMs: 0 }],
+    ["400 never retried", 1, { status: 400 }, 5, { retry: false, delayMs: 0 }],
+    ["404 never retried", 1, { status: 404, retryAfter: "1" }, 5, { retry: false, delayMs: 0 }],
+    ["410 never retried", 1, { status: 410 }, 5, { retry: false, delayMs: 0 }],
+    ["success", 1, { status: 200 }, 5, { retry: false, delayMs: 0 }],
+    ["refused before sending", 1, {}, 5, { retry: false, delayMs: 0 }],
+  ];
+  for (const [name, attempt, outcome, max, want] of table) assert.deepEqual(n.retryDecision(attempt, outcome, max, now, half), want, name);
+  // jitter stays within [50 %, 100 %] of the exponential delay
+  assert.equal(n.retryDecision(2, { status: 503 }, 5, now, () => 0).delayMs, 1000);
+  assert.equal(n.retryDecision(2, { status: 503 }, 5, now, () => 0.999999).delayMs, 2000);
+});
+
+test("signature: the documented recipe accepts a genuine delivery and rejects tampering, staleness and a wrong secret", () => {
+  const body = JSON.stringify(n.renderGeneric(sampleEvents()[0]));
+  const now = new Date("2025-03-01T02:00:00Z");
+  const h = n.signatureHeaders("whsec-test", "evt_1", body, now);
+  assert.match(h["webhook-signature"], /^v1=[0-9a-f]{64}$/);
+  assert.equal(h["webhook-timestamp"], String(now.getTime() / 1000));
+  assert.deepEqual(n.verifyWebhookSignature("whsec-test", h, body, { now }), { ok: true });
+  assert.deepEqual(n.verifyWebhookSignature("whsec-test", new Headers(h), Buffer.from(body), { now: new Date(now.getTime() + 299_000) }), { ok: true });
+  assert.equal(n.verifyWebhookSignature("whsec-test", h, body.replace("www", "wwx"), { now }).reason, "bad-signature");
+  assert.equal(n.verifyWebhookSignature("other", h, body, { now }).reason, "bad-signature");
+  assert.equal(n.verifyWebhookSignature("whsec-test", h, body, { now: new Date(now.getTime() + 301_000) }).reason, "stale-timestamp");
+  assert.equal(n.verifyWebhookSignature("whsec-test", { ...h, "webhook-timestamp": undefined }, body, { now }).reason, "missing-headers");
+  // rotation: several signatures, one valid
+  const rotated = { ...h, "webhook-signature": `v1=${"0".repeat(64)} ${h["webhook-signature"]}` };
+  assert.equal(n.verifyWebhookSignature("whsec-test", rotated, body, { now }).ok, true);
+});
+
+test("generic: every event renders as a CloudEvent whose data validates against schema/v1.json", () => {
+  const events = sampleEvents();
+  assert.equal(new Set(events.map((e) => e.type)).size, n.EVENT_TYPES.length, "samples cover every event type");
+  for (const e of events) {
+    const ce = n.renderGeneric(e);
+    assert.equal(ce.specversion, "1.0");
+    assert.equal(ce.type, `kvacme.${e.type}`);
+    assert.equal(ce.datacontenttype, "application/json");
+    assert.equal(ce.dataschema, `urn:kv-acme:webhook-data:v1#/$defs/${e.type}`);
+    assert.equal(ce.id, e.id);
+    const v = dataValidator(ce.dataschema);
+    assert.ok(v(ce.data), `${e.type}: ${errorsOf(v)}`);
+    assert.ok(dataValidator("urn:kv-acme:webhook-data:v1")(ce.data), `${e.type} against the root schema`);
+  }
+  // the schema really constrains: a missing field, a wrong version, an unknown field fail
+  const renewedCe = n.renderGeneric(events[1]);
+  const v = dataValidator(renewedCe.dataschema);
+  const { thumbprint: _t, ...noThumb } = renewedCe.data as unknown as Record<string, unknown>;
+  assert.equal(v(noThumb), false);
+  assert.equal(v({ ...renewedCe.data, schemaVersion: "2" }), false);
+  assert.equal(v({ ...renewedCe.data, extra: 1 }), false);
+});
+
+test("teams: every event renders as an Adaptive Card 1.4 message valid against the schema subset", () => {
+  for (const e of sampleEvents()) {
+    const m = n.renderTeams(e);
+    assert.equal(m.type, "message");
+    assert.equal(m.attachments.length, 1);
+    assert.equal(m.attachments[0].contentType, "application/vnd.microsoft.card.adaptive");
+    assert.equal(m.attachments[0].contentUrl, null);
+    const card = m.attachments[0].content;
+    assert.equal(card.version, "1.4");
+    assert.deepEqual(card.msteams, { width: "Full" });
+    const r = validateAdaptiveCard(card);
+    assert.ok(r.ok, `${e.type}: ${r.errors}`);
+  }
+  const bad = { ...n.renderTeams(sampleEvents()[0]).attachments[0].content, body: [{ type: "FactSet", facts: [{ title: "x" }] }] };
+  assert.equal(validateAdaptiveCard(bad).ok, false, "the schema subset rejects a fact without a value");
+  assert.equal(validateAdaptiveCard({ ...bad, body: [{ type: "TextBlock", text: "x", style: "heading" }] }).ok, false, "style is 1.5, not 1.4");
+});
+
+test("slack: Block Kit header, section with fields, context; mrkdwn escaped; within Slack's limits", () => {
+  for (const e of sampleEvents()) {
+    const m = n.renderSlack(e);
+    assert.ok(m.text.length > 0);
+    assert.deepEqual(m.blocks.map((b) => b.type), ["header", "section", "context"]);
+    const [header, section, context] = m.blocks as [Extract<n.SlackBlock, { type: "header" }>, Extract<n.SlackBlock, { type: "section" }>, Extract<n.SlackBlock, { type: "context" }>];
+    assert.equal(header.text.type, "plain_text");
+    assert.ok(header.text.text.length <= n.SLACK_LIMITS.headerText);
+    assert.equal(section.text.type, "mrkdwn");
+    assert.ok(section.fields && section.fields.length >= 1 && section.fields.length <= n.SLACK_LIMITS.fields);
+    for (const f of section.fields) assert.ok(f.type === "mrkdwn" && f.text.length <= n.SLACK_LIMITS.fieldText);
+    assert.ok(context.elements.length >= 1 && context.elements.length <= n.SLACK_LIMITS.contextElements);
+  }
+  const failed = n.renderSlack(sampleEvents()[2]);
+  const fields = (failed.blocks[1] as Extract<n.SlackBlock, { type: "section" }>).fields ?? [];
+  const err = fields.find((f) => f.text.startsWith("*Error*"));
+  assert.ok(err && err.text.includes("&lt;\"x\"&gt; &amp; more"), "< > & escaped");
+});
