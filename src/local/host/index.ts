@@ -1,0 +1,195 @@
+/**
+ * The local Azure Functions host: loads function modules with the registrations captured (see core-api.ts),
+ * serves HTTP functions under /api, the Durable Functions webhooks under /runtime/webhooks/durabletask and
+ * the admin API, runs timer triggers on their schedules, and runs orchestrations with durable-functions' own
+ * replay engine with history persisted under `stateDir`. A development and test harness only: nothing in
+ * src/ outside src/local may import it.
+ */
+import "./core-api";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { realClock, type Clock } from "./clock";
+import { loadFunctionModules, type FunctionRegistry, type RegisteredFunction } from "./core-api";
+import { DurableEngine, type InstanceStatus } from "./durable";
+import { buildRoutes, handleRequest } from "./http";
+import { invokeFunction, runAppStartHooks, runAppTerminateHooks } from "./invoke";
+import { parseSchedule, resolveAppSettings, TimerScheduler } from "./timers";
+
+export { VirtualClock, realClock, type Clock } from "./clock";
+export { InstanceConflictError, type InstanceStatus } from "./durable";
+export type { RegisteredFunction } from "./core-api";
+
+/** Options of {@link startLocalHost}. */
+export interface LocalHostOptions {
+  /** Absolute paths of the function modules to import. */
+  modules: string[];
+  /** Directory for durable state (history and queues). */
+  stateDir: string;
+  /** Port; default 7071, 0 picks a free one. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Clock for durable timers, timer triggers and orchestration timestamps; default the wall clock. */
+  clock?: Clock;
+  /** App settings, applied to process.env before the modules load (like local.settings.json Values). */
+  env?: Record<string, string>;
+  /** Keys accepted for authLevel "function" routes (`code` query or `x-functions-key` header). */
+  functionKeys?: string[];
+  /** Master key: accepted everywhere, required for authLevel "admin" routes and, when set, for /admin. */
+  masterKey?: string;
+  /** Run timer triggers on their schedules (default true); false leaves them to fireTimer / the admin API. */
+  timers?: boolean;
+  /** Activities run at once, across all instances (default 16). */
+  activityConcurrency?: number;
+  /** Task hub name reported to durable clients (default "KvAcmeLocal"). */
+  taskHubName?: string;
+  /** Where host diagnostics go (default stderr). */
+  log?: (message: string) => void;
+}
+
+/** A running local host. */
+export interface LocalHost {
+  /** Base URL, e.g. http://127.0.0.1:7071 */
+  url: string;
+  /** Captured registrations by function name. */
+  functions: ReadonlyMap<string, RegisteredFunction>;
+  /** Runs a timer function now (awaits the run; a run already in progress is awaited instead). */
+  fireTimer(name: string): Promise<void>;
+  /** Resolves with the final status of an orchestration instance; rejects after timeoutMs. */
+  waitForInstance(instanceId: string, timeoutMs: number): Promise<InstanceStatus>;
+  /** Current status of an instance (with history when asked), or undefined. */
+  getStatus(instanceId: string, opts?: { showHistory?: boolean }): InstanceStatus | undefined;
+  /** Resolves when no episode or activity is running or queued (durable timers may still be waiting). */
+  whenQuiet(): Promise<void>;
+  /** The durable engine (start, raise, terminate without HTTP). */
+  durable: DurableEngine;
+  /** Stops listening, stops timers and the engine; in-flight work resumes on the next start. */
+  close(): Promise<void>;
+}
+
+/** Starts the local host. Returns once modules are loaded, persisted instances resumed and the port listens. */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const log = options.log ?? ((m: string) => console.error(`[local-host] ${m}`));
+  const clock = options.clock ?? realClock;
+  const host = options.host ?? "127.0.0.1";
+  for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
+
+  const registry: FunctionRegistry = loadFunctionModules(options.modules.map((m) => path.resolve(m)));
+  await runAppStartHooks(registry, path.dirname(path.resolve(options.modules[0] ?? ".")));
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 7071, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // Core Tools sets WEBSITE_HOSTNAME to the local origin; durable-functions' getClient otherwise rewrites
+  // management URLs to http://localhost:7071.
+  process.env.WEBSITE_HOSTNAME = options.env?.WEBSITE_HOSTNAME ?? `${host}:${port}`;
+
+  const taskHub = options.taskHubName ?? "KvAcmeLocal";
+  const clientData = (): Record<string, unknown> => {
+    const base = `${url}/runtime/webhooks/durabletask`;
+    const q = `taskHub=${taskHub}&connection=Storage`;
+    const inst = `${base}/instances/INSTANCEID`;
+    return {
+      taskHubName: taskHub,
+      creationUrls: {
+        createNewInstancePostUri: `${base}/orchestrators/{functionName}[/{instanceId}]?${q}`,
+        createAndWaitOnNewInstancePostUri: `${base}/orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${q}`,
+      },
+      managementUrls: {
+        id: "INSTANCEID",
+        statusQueryGetUri: `${inst}?${q}`,
+        sendEventPostUri: `${inst}/raiseEvent/{eventName}?${q}`,
+        terminatePostUri: `${inst}/terminate?reason={text}&${q}`,
+        rewindPostUri: `${inst}/rewind?reason={text}&${q}`,
+        purgeHistoryDeleteUri: `${inst}?${q}`,
+        restartPostUri: `${inst}/restart?${q}`,
+        suspendPostUri: `${inst}/suspend?reason={text}&${q}`,
+        resumePostUri: `${inst}/resume?reason={text}&${q}`,
+      },
+      baseUrl: base,
+      requiredQueryStringParameters: q,
+      rpcBaseUrl: `${base}/`,
+      httpBaseUrl: base,
+    };
+  };
+
+  const engine = new DurableEngine({ registry, stateDir: options.stateDir, clock, activityConcurrency: options.activityConcurrency, log });
+  const clientInput = (binding: { type: string }) => (binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(clientData()) } : undefined);
+
+  const runNonHttp = async (fn: RegisteredFunction, trigger: { json: string } | undefined): Promise<void> => {
+    const outcome = await invokeFunction(registry, fn, { trigger, extraInput: clientInput, log: (level, category, message) => {
+      if (level === "error" || level === "critical") log(`${fn.name} [${category}]: ${message}`);
+    } });
+    if (outcome.error !== undefined) {
+      const e = outcome.error;
+      throw e instanceof Error ? e : new Error(String(e));
+    }
+  };
+
+  const scheduler = new TimerScheduler(clock, async (name, status) => {
+    const fn = registry.functions.get(name)!;
+    const iso = (t?: number) => new Date(t ?? clock.now()).toISOString();
+    const payload = { Schedule: { AdjustForDST: true }, ScheduleStatus: { Last: iso(status.last), Next: iso(status.next), LastUpdated: iso() }, IsPastDue: status.isPastDue };
+    try {
+      await runNonHttp(fn, { json: JSON.stringify(payload) });
+    } catch (err) {
+      log(`timer ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  });
+
+  const fireFunction = async (name: string, input: unknown): Promise<void> => {
+    const fn = registry.functions.get(name);
+    if (!fn) throw new Error(`No function named '${name}'.`);
+    if (fn.trigger.type === "timerTrigger") return scheduler.fire(name);
+    if (fn.trigger.type === "orchestrationTrigger") {
+      await engine.startNew(name, input);
+      return;
+    }
+    await runNonHttp(fn, input === undefined ? undefined : { json: JSON.stringify(input) });
+  };
+
+  const ctx = {
+    registry,
+    engine,
+    routes: buildRoutes(registry),
+    baseUrl: () => url,
+    functionKeys: options.functionKeys ?? [],
+    masterKey: options.masterKey,
+    clientData,
+    fireFunction,
+    log,
+  };
+  server.on("request", (req, res) => void handleRequest(ctx, req, res));
+
+  await engine.init();
+  for (const fn of registry.byTrigger("timerTrigger")) {
+    const schedule = parseSchedule(resolveAppSettings(String(fn.trigger.schedule), process.env));
+    scheduler.add(fn.name, schedule, options.timers !== false);
+    if (options.timers !== false && fn.trigger.runOnStartup === true) void scheduler.fire(fn.name);
+  }
+
+  let closed = false;
+  return {
+    url,
+    functions: registry.functions,
+    fireTimer: (name) => scheduler.fire(name),
+    waitForInstance: (id, timeoutMs) => engine.waitForInstance(id, timeoutMs),
+    getStatus: (id, opts) => engine.getStatus(id, { showHistory: opts?.showHistory, showInput: true }),
+    whenQuiet: () => engine.whenQuiet(),
+    durable: engine,
+    async close() {
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await scheduler.close();
+      engine.close();
+      await runAppTerminateHooks(registry);
+    },
+  };
+}
