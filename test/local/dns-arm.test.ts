@@ -162,6 +162,22 @@ describe("Azure DNS stand-in (ARM) with @azure/arm-dns", () => {
     assert.deepEqual(caa.caaRecords, [{ flags: 0, tag: "issue", value: "pebble.letsencrypt.org" }]);
   });
 
+  test("record set lists page with $top and filter by $recordsetnamesuffix", async () => {
+    for (const n of ["p1.paged", "p2.paged", "p3.paged", "other"]) {
+      await client.recordSets.createOrUpdate(RG, "example.org", n, "A", { ttl: 60, aRecords: [{ ipv4Address: "192.0.2.50" }] });
+    }
+    const pages: string[][] = [];
+    for await (const page of client.recordSets.listByType(RG, "example.org", "A", { top: 2 }).byPage()) pages.push(page.map((r) => r.name ?? ""));
+    assert.ok(pages.length >= 3, JSON.stringify(pages));
+    assert.ok(pages.every((p) => p.length <= 2));
+    assert.deepEqual(pages.flat().filter((n) => n !== "www"), ["other", "p1.paged", "p2.paged", "p3.paged"]);
+    const suffixed = [];
+    for await (const r of client.recordSets.listAllByDnsZone(RG, "example.org", { recordSetNameSuffix: "paged" })) suffixed.push(r.name);
+    assert.deepEqual(suffixed, ["p1.paged", "p2.paged", "p3.paged"]);
+    await assert.rejects(client.recordSets.update(RG, "example.org", "missing", "A", { ttl: 5 }), rejectsWith(404));
+    await assert.rejects(client.recordSets.listByType(RG, "nope.example", "A").next(), rejectsWith(404, "ParentResourceNotFound"));
+  });
+
   test("two concurrent PUTs with the same If-Match: exactly one wins", async () => {
     const base = await client.recordSets.createOrUpdate(RG, "example.org", "race", "TXT", { ttl: 60, txtRecords: [{ value: ["base"] }] });
     const results = await Promise.allSettled(

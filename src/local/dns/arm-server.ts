@@ -215,10 +215,11 @@ function requireZone(store: ZoneStore, rg: string, zoneName: string): void {
   }
 }
 
+/** `$recordsetnamesuffix`: only record sets whose name is the suffix or ends with ".suffix". */
 function filterSuffix(url: URL, sets: RecordSetSnapshot[]): RecordSetSnapshot[] {
   const suffix = url.searchParams.get("$recordsetnamesuffix")?.toLowerCase();
   if (!suffix) return sets;
-  return sets.filter((r) => r.name === suffix || r.name.endsWith(`.${suffix}`) || r.name.endsWith(suffix));
+  return sets.filter((r) => r.name === suffix || r.name.endsWith(`.${suffix}`));
 }
 
 function decodeSegment(s: string): string {
