@@ -207,6 +207,18 @@ describe("authoritative DNS server", () => {
     assert.deepEqual(referral.authorities?.map((a) => [a.type, a.data]), [["NS", "ns.elsewhere.test"]]);
   });
 
+  test("EDNS: options such as cookies are accepted, version 1 gets BADVERS", async () => {
+    const withCookie = await udp(server.port, "_acme-challenge.deep.sub.example.com", "TXT", {
+      additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, flags: 0, options: [{ code: 10, data: Buffer.alloc(8, 7) }] } as never],
+    });
+    assert.equal(withCookie.rcode, "NOERROR");
+    assert.equal(withCookie.answers?.length, 3);
+    const v1 = await udp(server.port, "example.com", "SOA", { additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, ednsVersion: 1, flags: 0, options: [] } as never] });
+    const opt = v1.additionals?.find((a) => a.type === "OPT") as (Rr & { extendedRcode?: number }) | undefined;
+    assert.equal(opt?.extendedRcode, 1); // BADVERS (16) = extended 1 << 4 | header 0
+    assert.equal(v1.answers?.length, 0);
+  });
+
   test("a write to the store is answerable at once; a deleted record set is gone at once", async () => {
     await store.createOrUpdateRecordSet(RG, "example.org", "_acme-challenge", "TXT", { ttl: 10, properties: { TXTRecords: [{ value: ["fresh"] }] } });
     assert.deepEqual(txtOf(await udp(server.port, "_acme-challenge.example.org", "TXT")), ["fresh"]);
