@@ -1,0 +1,246 @@
+/**
+ * ACME orders for DNS-01, one granular step per function (RFC 8555 §7.4–7.5, §8.4). Inputs and outputs are plain
+ * JSON (URLs and statuses), so each step can run as a durable activity and be retried: every step first reads the
+ * current state from the CA and only acts when the state calls for it.
+ */
+import type * as acme from "acme-client";
+import { UpstreamError, errorMessage } from "../shared/errors";
+import { derToPem, pemBlocks } from "../shared/x509";
+import { acmeError, pollResource, withNonceRetry, type AcmeSession, type PollOptions } from "./client";
+
+/** The order as we keep it between steps. */
+export interface OrderRef {
+  url: string;
+  status: string;
+  finalize: string;
+  authorizations: string[];
+  identifiers: string[];
+  certificate?: string;
+  expires?: string;
+  /** The RFC 9773 id of the certificate this order replaces, when the CA accepted `replaces`. */
+  replaces?: string;
+}
+
+/** One DNS-01 challenge still to be satisfied. */
+export interface Dns01Task {
+  authorizationUrl: string;
+  /** The identifier as requested: "example.com" or "*.example.com". */
+  identifier: string;
+  challengeUrl: string;
+  token: string;
+  /** The TXT value: base64url(SHA-256(key authorization)), RFC 8555 §8.4. */
+  txtValue: string;
+  /** Authorization status when read: "pending" needs work, "valid" (reused) needs none. */
+  status: string;
+}
+
+interface RawOrder {
+  status: string;
+  finalize: string;
+  authorizations?: string[];
+  identifiers?: { type: string; value: string }[];
+  certificate?: string;
+  expires?: string;
+  error?: { detail?: string; type?: string };
+  url?: string;
+}
+
+interface RawAuthz {
+  status: string;
+  identifier: { type: string; value: string };
+  wildcard?: boolean;
+  challenges: { type: string; url: string; token: string; status: string; error?: { detail?: string; type?: string } }[];
+}
+
+function toRef(raw: RawOrder, url: string, replaces?: string): OrderRef {
+  const ref: OrderRef = {
+    url,
+    status: raw.status,
+    finalize: raw.finalize,
+    authorizations: raw.authorizations ?? [],
+    identifiers: (raw.identifiers ?? []).map((i) => i.value),
+  };
+  if (raw.certificate) ref.certificate = raw.certificate;
+  if (raw.expires) ref.expires = raw.expires;
+  if (replaces) ref.replaces = replaces;
+  return ref;
+}
+
+function problem(p: { detail?: string; type?: string } | undefined): string {
+  if (!p) return "no detail given";
+  return `${p.detail ?? "no detail"}${p.type ? ` (${p.type})` : ""}`;
+}
+
+/**
+ * Creates an order for the names (RFC 8555 §7.4). `replaces` (RFC 9773 §5) is sent only when the directory offers
+ * renewalInfo; if the CA refuses it (e.g. the old certificate came from another account), the order is retried
+ * without it.
+ */
+export async function createOrder(session: AcmeSession, input: { dnsNames: string[]; replaces?: string }): Promise<OrderRef> {
+  const identifiers = input.dnsNames.map((value) => ({ type: "dns", value }));
+  const replaces = input.replaces && session.directory.renewalInfo ? input.replaces : undefined;
+  const place = async (withReplaces?: string) => {
+    const payload = { identifiers, ...(withReplaces ? { replaces: withReplaces } : {}) } as Parameters<acme.Client["createOrder"]>[0];
+    const order = await withNonceRetry(() => session.client.createOrder(payload));
+    return toRef(order as unknown as RawOrder, order.url, withReplaces);
+  };
+  try {
+    return await place(replaces);
+  } catch (err) {
+    if (replaces && /replace|alreadyReplaced|conflict/i.test(errorMessage(err))) {
+      try {
+        return await place(undefined);
+      } catch (err2) {
+        throw acmeError("creating the order", err2);
+      }
+    }
+    throw acmeError("creating the order", err);
+  }
+}
+
+/** Reads an order (POST-as-GET). */
+export async function getOrder(session: AcmeSession, order: Pick<OrderRef, "url" | "replaces">): Promise<OrderRef> {
+  try {
+    const raw = await withNonceRetry(() => session.client.getOrder({ url: order.url } as acme.Order));
+    return toRef(raw as unknown as RawOrder, order.url, order.replaces);
+  } catch (err) {
+    throw acmeError("reading the order", err);
+  }
+}
+
+/** The DNS-01 challenges of the order's authorizations (RFC 8555 §7.5) with their TXT values (§8.4). */
+export async function getDns01Tasks(session: AcmeSession, order: Pick<OrderRef, "authorizations">): Promise<Dns01Task[]> {
+  try {
+    const authzs = await withNonceRetry(() => session.client.getAuthorizations({ authorizations: order.authorizations } as unknown as acme.Order));
+    return await Promise.all(
+      authzs.map(async (a) => {
+        const authz = a as unknown as RawAuthz & { url: string };
+        const identifier = authz.wildcard ? `*.${authz.identifier.value}` : authz.identifier.value;
+        const challenge = authz.challenges.find((c) => c.type === "dns-01");
+        if (!challenge) {
+          throw new UpstreamError("Acme", `ACME: the CA offers no dns-01 challenge for ${identifier} (offered: ${authz.challenges.map((c) => c.type).join(", ")})`);
+        }
+        const txtValue = await session.client.getChallengeKeyAuthorization(challenge as Parameters<acme.Client["getChallengeKeyAuthorization"]>[0]);
+        return { authorizationUrl: authz.url, identifier, challengeUrl: challenge.url, token: challenge.token, txtValue, status: authz.status };
+      }),
+    );
+  } catch (err) {
+    throw acmeError("reading the authorizations", err);
+  }
+}
+
+/** Tells the CA to validate each challenge whose authorization is still pending (RFC 8555 §7.5.1). Idempotent. */
+export async function answerChallenges(session: AcmeSession, tasks: readonly Dns01Task[]): Promise<{ answered: number }> {
+  let answered = 0;
+  await Promise.all(
+    tasks.map(async (task) => {
+      try {
+        const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order)))[0] as unknown as RawAuthz;
+        if (authz.status !== "pending") return;
+        const challenge = authz.challenges.find((c) => c.url === task.challengeUrl);
+        if (challenge?.status !== "pending") return;
+        await withNonceRetry(() => session.client.completeChallenge({ type: "dns-01", url: task.challengeUrl, token: task.token, status: "pending" } as Parameters<acme.Client["completeChallenge"]>[0]));
+        answered++;
+      } catch (err) {
+        throw acmeError(`answering the challenge for ${task.identifier}`, err);
+      }
+    }),
+  );
+  return { answered };
+}
+
+/**
+ * Waits until every authorization is valid (RFC 8555 §7.5.1), honouring Retry-After. An invalid authorization fails
+ * with the CA's problem detail (e.g. the TXT value it saw).
+ */
+export async function waitForAuthorizations(session: AcmeSession, tasks: readonly Dns01Task[], options: PollOptions = {}): Promise<void> {
+  await Promise.all(
+    tasks.map((task) =>
+      pollResource<RawAuthz>(
+        session,
+        task.authorizationUrl,
+        (authz) => {
+          if (authz.status === "valid") return true;
+          if (authz.status === "pending" || authz.status === "processing") return false;
+          const failed = authz.challenges.find((c) => c.type === "dns-01");
+          throw new UpstreamError("Acme", `ACME: validation of ${task.identifier} failed (${authz.status}): ${problem(failed?.error)}`, {
+            status: 400,
+            details: { identifier: task.identifier, authorizationUrl: task.authorizationUrl },
+          });
+        },
+        options,
+      ),
+    ),
+  );
+}
+
+/** Waits until the order is "ready" (all authorizations valid) or later (RFC 8555 §7.4). */
+export async function waitForOrderReady(session: AcmeSession, order: OrderRef, options: PollOptions = {}): Promise<OrderRef> {
+  const raw = await pollResource<RawOrder>(session, order.url, (o) => {
+    if (o.status === "ready" || o.status === "processing" || o.status === "valid") return true;
+    if (o.status === "pending") return false;
+    throw new UpstreamError("Acme", `ACME: order ${order.url} is ${o.status}: ${problem(o.error)}`, { status: 400 });
+  }, options);
+  return toRef(raw, order.url, order.replaces);
+}
+
+/**
+ * Finalizes the order with a CSR (standard base64 DER, e.g. from Key Vault) and waits until the certificate is issued
+ * (RFC 8555 §7.4). Idempotent: an order already processing or valid is only polled.
+ */
+export async function finalizeOrder(session: AcmeSession, order: OrderRef, csrBase64: string, options: PollOptions = {}): Promise<OrderRef> {
+  let current = await waitForOrderReady(session, order, options);
+  if (current.status === "ready") {
+    const csrPem = derToPem(Buffer.from(csrBase64, "base64"), "CERTIFICATE REQUEST");
+    try {
+      const raw = await withNonceRetry(() => session.client.finalizeOrder({ url: order.url, finalize: current.finalize } as acme.Order, csrPem));
+      current = toRef(raw as unknown as RawOrder, order.url, order.replaces);
+    } catch (err) {
+      // A retried finalize may find the order already moving on.
+      const after = await getOrder(session, order).catch(() => undefined);
+      if (!after || (after.status !== "processing" && after.status !== "valid")) throw acmeError("finalizing the order", err);
+      current = after;
+    }
+  }
+  if (current.status === "valid" && current.certificate) return current;
+  const raw = await pollResource<RawOrder>(session, order.url, (o) => {
+    if (o.status === "valid") return true;
+    if (o.status === "processing" || o.status === "ready") return false;
+    throw new UpstreamError("Acme", `ACME: order ${order.url} became ${o.status} after finalize: ${problem(o.error)}`, { status: 400 });
+  }, options);
+  return toRef(raw, order.url, order.replaces);
+}
+
+/** Downloads the issued chain (RFC 8555 §7.4.2): PEM blocks, leaf first. */
+export async function downloadChain(session: AcmeSession, order: OrderRef): Promise<string[]> {
+  if (!order.certificate) throw new UpstreamError("Acme", `ACME: order ${order.url} has no certificate URL yet (status ${order.status})`);
+  try {
+    const pem = await withNonceRetry(() => session.client.getCertificate({ ...order, url: order.url, status: "valid" } as unknown as acme.Order));
+    const blocks = pemBlocks(pem);
+    if (blocks.length === 0) throw new Error("the CA returned no PEM certificate");
+    return blocks;
+  } catch (err) {
+    throw acmeError("downloading the certificate", err);
+  }
+}
+
+/**
+ * Deactivates the authorizations that are still pending (RFC 8555 §7.5.2) so a failed order leaves nothing half-done
+ * at the CA. Best effort; returns how many were deactivated.
+ */
+export async function deactivatePendingAuthorizations(session: AcmeSession, authorizationUrls: readonly string[]): Promise<{ deactivated: number }> {
+  let deactivated = 0;
+  await Promise.all(
+    authorizationUrls.map(async (url) => {
+      try {
+        const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [url] } as unknown as acme.Order)))[0];
+        if (authz?.status !== "pending") return;
+        await withNonceRetry(() => session.client.deactivateAuthorization(authz));
+        deactivated++;
+      } catch {
+        // Best effort: an authorization we cannot deactivate expires on its own.
+      }
+    }),
+  );
+  return { deactivated };
+}

@@ -1,0 +1,40 @@
+/**
+ * Certificate revocation at the CA, signed with the account key (RFC 8555 §7.6), with the RFC 5280 §5.3.1 reason.
+ */
+import { ValidationError } from "../shared/errors";
+import { acmeError, withNonceRetry, type AcmeSession } from "./client";
+
+/** RFC 5280 §5.3.1 CRLReason codes CAs accept over ACME (Let's Encrypt accepts 0, 1, 3, 4, 5). */
+export const REVOCATION_REASONS = {
+  unspecified: 0,
+  keyCompromise: 1,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+} as const;
+export type RevocationReason = keyof typeof REVOCATION_REASONS;
+
+/** Parses a reason name (case-insensitive) or code; throws ValidationError naming the accepted ones. */
+export function parseRevocationReason(input: string | number | undefined): RevocationReason | undefined {
+  if (input === undefined || input === "") return undefined;
+  const entries = Object.entries(REVOCATION_REASONS) as [RevocationReason, number][];
+  const found = entries.find(([name, code]) => name.toLowerCase() === String(input).trim().toLowerCase() || String(code) === String(input).trim());
+  if (!found) {
+    throw new ValidationError([{ field: "reason", message: `"${input}" is not a revocation reason; use one of ${entries.map(([n]) => n).join(", ")}` }]);
+  }
+  return found[0];
+}
+
+/**
+ * Revokes a certificate (PEM, leaf first) at the CA. Idempotent: a certificate the CA reports as already revoked
+ * counts as revoked (`alreadyRevoked: true`).
+ */
+export async function revokeAtCa(session: AcmeSession, certificatePem: string, reason?: RevocationReason): Promise<{ alreadyRevoked: boolean }> {
+  try {
+    await withNonceRetry(() => session.client.revokeCertificate(certificatePem, reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] }));
+    return { alreadyRevoked: false };
+  } catch (err) {
+    if (/alreadyRevoked|already revoked/i.test(String((err as Error).message))) return { alreadyRevoked: true };
+    throw acmeError("revoking the certificate", err);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Pending-operation operations for the CLI and the HTTP API: show, cancel, delete, merge a chain from a file, and
+ * create with a policy returning the CSR (for a manual or external CA flow).
+ */
+import { validateCertificateName, validateDnsNames } from "../acme/names";
+import { cancelPending, createPending, deletePending, getPending, mergeChain, type CertificateVersionInfo, type PendingOperation } from "../keyvault/certificates";
+import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
+import { NotFoundError } from "../shared/errors";
+import { derToPem } from "../shared/x509";
+import type { IssuanceDeps } from "./deps";
+
+/** The pending operation of a certificate, or NotFoundError. */
+export async function showPending(certificateName: string, deps: IssuanceDeps): Promise<PendingOperation & { csrPem?: string }> {
+  const op = await getPending(deps.certificates, validateCertificateName(certificateName));
+  if (!op) throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
+  return op.csr ? { ...op, csrPem: derToPem(Buffer.from(op.csr, "base64"), "CERTIFICATE REQUEST") } : op;
+}
+
+/** Requests cancellation. NotFoundError when there is no pending operation. */
+export async function cancelPendingOperation(certificateName: string, deps: IssuanceDeps): Promise<PendingOperation> {
+  const op = await cancelPending(deps.certificates, validateCertificateName(certificateName));
+  if (!op) throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
+  return op;
+}
+
+/** Deletes the pending operation. NotFoundError when there is none. */
+export async function deletePendingOperation(certificateName: string, deps: IssuanceDeps): Promise<{ certificateName: string; deleted: true }> {
+  if (!(await deletePending(deps.certificates, validateCertificateName(certificateName)))) {
+    throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
+  }
+  return { certificateName, deleted: true };
+}
+
+/** Merges a PEM chain (leaf first) into the pending operation. */
+export async function mergePendingOperation(certificateName: string, chainPem: string, deps: IssuanceDeps): Promise<CertificateVersionInfo> {
+  return mergeChain(deps.certificates, validateCertificateName(certificateName), chainPem);
+}
+
+/** Creates a pending operation for the names and key options and returns its CSR (PEM). */
+export async function createPendingWithPolicy(
+  input: { certificateName: string; dnsNames: string[] | string; keyOptions?: KeyOptionsInput },
+  deps: IssuanceDeps,
+): Promise<PendingOperation & { csrPem: string }> {
+  const name = validateCertificateName(input.certificateName);
+  const names = validateDnsNames(input.dnsNames);
+  const op = await createPending(deps.certificates, name, buildCertificatePolicy(names, parseKeyOptions(input.keyOptions ?? {})));
+  return { ...op, csrPem: derToPem(Buffer.from(op.csr, "base64"), "CERTIFICATE REQUEST") };
+}

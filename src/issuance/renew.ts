@@ -1,0 +1,120 @@
+/**
+ * Renewal: re-issue a certificate with the names and key options of its current version, sending `replaces` with the
+ * RFC 9773 id of the current leaf; and the vault-wide pass that renews every managed certificate that is due.
+ */
+import type { CertificatePolicy } from "@azure/keyvault-certificates";
+import { ariCertificateId } from "../acme/ari";
+import { fetchRenewalInfo } from "../acme/renewal-info";
+import { pickRenewalTime } from "../acme/ari";
+import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
+import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import type { KeyOptionsInput } from "../keyvault/policy";
+import { readManagedTags } from "../keyvault/tags";
+import { decideRenewal, type RenewalDecision, type RenewalState } from "../renewal/decide";
+import { ValidationError, errorMessage } from "../shared/errors";
+import type { IssuanceDeps } from "./deps";
+import { issueCertificate } from "./issue";
+import { mapLimit, type IssueRequest, type IssueResult } from "./steps";
+
+/** Key options of an existing policy, as the request form parseKeyOptions reads. */
+export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): KeyOptionsInput {
+  const input: KeyOptionsInput = {};
+  if (!policy) return input;
+  const type = (policy.keyType ?? "RSA").replace(/-HSM$/, "");
+  if (type === "EC") input.keyType = `EC-${(policy.keyCurveName ?? "P-256").replace("-", "")}`;
+  else input.keyType = `RSA-${policy.keySize ?? 2048}`;
+  if (policy.reuseKey !== undefined) input.reuseKey = policy.reuseKey;
+  if (policy.exportable !== undefined) input.exportable = policy.exportable;
+  if (policy.contentType) input.contentType = policy.contentType;
+  return input;
+}
+
+/** The request that renews `certificateName`: same names (from the issued leaf's SANs), same key options, `replaces`. */
+export async function renewalRequest(certificateName: string, deps: IssuanceDeps): Promise<IssueRequest> {
+  const current = await getCurrentCertificate(deps.certificates, certificateName);
+  const managed = readManagedTags(current.properties.tags);
+  if (!managed.managed) {
+    throw new ValidationError([{ field: "certificateName", message: `certificate ${certificateName} is not managed by kv-acme (no kv-acme or Acmebot tags); issue it with kv-acme first` }]);
+  }
+  const info = describeVersion(current);
+  const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
+  const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;
+  const request: IssueRequest = { dnsNames, certificateName, keyOptions: keyOptionsFromPolicy(current.policy) };
+  try {
+    request.replacesAriCertId = ariCertificateId(new Uint8Array(current.cer ?? []));
+  } catch {
+    // A leaf without AKI has no ARI id: renew without `replaces`.
+  }
+  return request;
+}
+
+/** Renews one certificate now (a new version under the same name). */
+export async function renewCertificate(certificateName: string, deps: IssuanceDeps): Promise<IssueResult> {
+  return issueCertificate(await renewalRequest(certificateName, deps), deps);
+}
+
+export interface DueCertificate {
+  certificateName: string;
+  decision: { due: boolean; reason: string; message: string; renewAt: string };
+  ari: "used" | "unsupported" | "failed" | "skipped";
+}
+
+export interface RenewAllResult {
+  checked: number;
+  due: DueCertificate[];
+  renewed: IssueResult[];
+  failed: { certificateName: string; error: string }[];
+  dryRun: boolean;
+}
+
+/**
+ * Decides for one listed certificate whether it is due (pure rules of ../renewal/decide plus the CA's ARI window
+ * when offered; a failed ARI lookup falls back to the fixed rules for this certificate only).
+ */
+export async function decideForItem(item: InventoryItem, deps: IssuanceDeps, now: Date, random: () => number = Math.random): Promise<DueCertificate | undefined> {
+  if (!item.notBefore || !item.expiresOn) return undefined;
+  const state: RenewalState = { notBefore: new Date(item.notBefore), notAfter: new Date(item.expiresOn) };
+  let ari: DueCertificate["ari"] = "skipped";
+  const certId = item.managed.ariCertId;
+  if (certId) {
+    const session = await deps.acme();
+    const info = await fetchRenewalInfo(session.directory, certId, () => now);
+    if (!info.supported) ari = "unsupported";
+    else if (info.ok) {
+      const window = { start: new Date(info.windowStart), end: new Date(info.windowEnd) };
+      state.ari = { window, renewAt: pickRenewalTime(window, random) };
+      ari = "used";
+    } else {
+      state.ari = { error: info.error };
+      ari = "failed";
+    }
+  }
+  const decision: RenewalDecision = decideRenewal(
+    state,
+    { renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30, renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66 },
+    now,
+  );
+  return { certificateName: item.name, decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() }, ari };
+}
+
+/** Scans the vault (list API only) and renews every managed certificate that is due, a few at a time. */
+export async function renewAllDue(deps: IssuanceDeps, options: { dryRun?: boolean; now?: Date } = {}): Promise<RenewAllResult> {
+  const now = options.now ?? new Date();
+  const { items } = await listInventory(deps.certificates, { managedOnly: true });
+  const decisions: DueCertificate[] = [];
+  for (const item of items) {
+    const d = await decideForItem(item, deps, now);
+    if (d) decisions.push(d);
+  }
+  const due = decisions.filter((d) => d.decision.due);
+  const result: RenewAllResult = { checked: items.length, due, renewed: [], failed: [], dryRun: options.dryRun ?? false };
+  if (options.dryRun) return result;
+  await mapLimit(due, Math.max(1, deps.settings.maxConcurrentRenewals ?? 4), async (d) => {
+    try {
+      result.renewed.push(await renewCertificate(d.certificateName, deps));
+    } catch (err) {
+      result.failed.push({ certificateName: d.certificateName, error: errorMessage(err) });
+    }
+  });
+  return result;
+}

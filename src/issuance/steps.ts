@@ -1,0 +1,263 @@
+/**
+ * The issuance steps, each a plain async function with JSON input and output and idempotent, so the durable
+ * orchestration can run each as an activity in exactly the order `issueCertificate` runs them:
+ *
+ *   validateRequest -> placeOrder -> presentChallenges -> awaitPropagation -> validateChallenges ->
+ *   preparePendingOperation -> finalizeWithVaultCsr -> downloadCertificateChain -> mergeIssuedChain
+ *   always: cleanupChallenges;  on failure: abandonIssuance (pending operation + pending authorizations)
+ */
+import { ariCertificateId } from "../acme/ari";
+import { challengeRecordName, defaultCertificateName, validateCertificateName, validateDnsNames, zoneForName } from "../acme/names";
+import {
+  answerChallenges,
+  createOrder,
+  deactivatePendingAuthorizations,
+  downloadChain,
+  finalizeOrder,
+  getDns01Tasks,
+  waitForAuthorizations,
+  waitForOrderReady,
+  type Dns01Task,
+  type OrderRef,
+} from "../acme/order";
+import { waitForTxtPropagation, type PropagationResult } from "../dns/propagation";
+import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
+import { discardPending, ensurePending, mergeChain, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
+import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
+import { managedTags } from "../keyvault/tags";
+import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
+import type { IssuanceDeps } from "./deps";
+
+/** What a caller asks for. */
+export interface IssueRequest {
+  dnsNames: string[] | string;
+  certificateName?: string;
+  keyOptions?: KeyOptionsInput;
+  /** RFC 9773 id of the certificate being renewed (sent as `replaces` when the CA supports ARI). */
+  replacesAriCertId?: string;
+}
+
+/** A request after validation: normalized names, certificate name, parsed key options, the zone of every name. */
+export interface ValidatedRequest {
+  dnsNames: string[];
+  certificateName: string;
+  keyOptions: KeyOptions;
+  replacesAriCertId?: string;
+  /** Zone of each name, same order as dnsNames. */
+  zones: DnsZone[];
+}
+
+/** A DNS-01 challenge with where its TXT value goes. */
+export interface ChallengeRecord extends Dns01Task {
+  zone: DnsZone;
+  /** Record set name relative to the zone ("_acme-challenge", "_acme-challenge.www"). */
+  recordName: string;
+  fqdn: string;
+}
+
+export interface OrderPlan {
+  order: OrderRef;
+  challenges: ChallengeRecord[];
+}
+
+export interface IssueResult {
+  certificateName: string;
+  version: string;
+  thumbprint: string;
+  notBefore: string;
+  notAfter: string;
+  dnsNames: string[];
+  durationMs: number;
+  pendingAction: EnsurePendingResult["action"];
+  replaces?: string;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Validates everything before anything is written: DNS names (RFC 8555 §7.1.3 dns identifiers, ≤ 100), certificate
+ * name, key options, a writable zone for every name, and the ACME account configuration (EAB when required).
+ * Collects all input problems into one ValidationError.
+ */
+export async function validateRequest(request: IssueRequest, deps: IssuanceDeps): Promise<ValidatedRequest> {
+  const problems: FieldProblem[] = [];
+  const collect = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        problems.push(...err.problems);
+        return undefined;
+      }
+      throw err;
+    }
+  };
+  const dnsNames = collect(() => validateDnsNames(request.dnsNames));
+  const keyOptions = collect(() => parseKeyOptions(request.keyOptions ?? {}));
+  let certificateName: string | undefined;
+  if (request.certificateName !== undefined && request.certificateName !== "") certificateName = collect(() => validateCertificateName(request.certificateName as string));
+  else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
+  if (problems.length > 0 || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
+
+  const allZones = await deps.dns.listZones();
+  const zones: DnsZone[] = [];
+  for (const name of dnsNames) {
+    const zone = collect(() => zoneForName(name, allZones));
+    if (zone) zones.push(zone);
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write.
+  await deps.acme();
+  const result: ValidatedRequest = { dnsNames, certificateName, keyOptions, zones };
+  if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
+  return result;
+}
+
+/** Creates the ACME order and computes every DNS-01 TXT value (RFC 8555 §7.4, §8.4). */
+export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps): Promise<OrderPlan> {
+  const session = await deps.acme();
+  const order = await createOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId });
+  const tasks = await getDns01Tasks(session, order);
+  const challenges = tasks.map((task): ChallengeRecord => {
+    const index = request.dnsNames.indexOf(task.identifier);
+    const zone = request.zones[index] ?? zoneForName(task.identifier, request.zones);
+    const recordName = challengeRecordName(task.identifier, zone.name);
+    return { ...task, zone, recordName, fqdn: `${recordName}.${zone.name}` };
+  });
+  deps.progress("order", `order created for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`, { orderUrl: order.url });
+  return { order, challenges };
+}
+
+/** Groups challenge values by record set (apex and wildcard share `_acme-challenge`). */
+export function groupByRecordSet(challenges: readonly ChallengeRecord[]): { zone: DnsZone; recordName: string; fqdn: string; values: string[] }[] {
+  const groups = new Map<string, { zone: DnsZone; recordName: string; fqdn: string; values: string[] }>();
+  for (const c of challenges) {
+    const key = `${c.zone.id.toLowerCase()}|${c.recordName}`;
+    const g = groups.get(key) ?? { zone: c.zone, recordName: c.recordName, fqdn: c.fqdn, values: [] };
+    if (!g.values.includes(c.txtValue)) g.values.push(c.txtValue);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+const DNS_CONCURRENCY = 8;
+
+/** Adds every TXT value (all of them before any validation). Idempotent. */
+export async function presentChallenges(challenges: readonly ChallengeRecord[], deps: IssuanceDeps): Promise<{ recordSets: number }> {
+  const groups = groupByRecordSet(challenges.filter((c) => c.status === "pending"));
+  await mapLimit(groups, DNS_CONCURRENCY, (g) => deps.dns.addTxtValues(g.zone, g.recordName, g.values, CHALLENGE_TTL_SECONDS));
+  deps.progress("dns", `TXT values added to ${groups.length} record set(s)`);
+  return { recordSets: groups.length };
+}
+
+/** Waits until every TXT value is visible on every authoritative server (RFC 8555 §8.4). */
+export async function awaitPropagation(challenges: readonly ChallengeRecord[], deps: IssuanceDeps): Promise<PropagationResult> {
+  const groups = groupByRecordSet(challenges.filter((c) => c.status === "pending"));
+  if (groups.length === 0) return { elapsedMs: 0, queries: 0, servers: {} };
+  const result = await waitForTxtPropagation(
+    groups.map((g) => ({ fqdn: g.fqdn, values: g.values, zoneName: g.zone.name, nameServers: g.zone.nameServers })),
+    {
+      resolvers: typeof deps.settings.dnsResolver === "string" ? [deps.settings.dnsResolver] : deps.settings.dnsResolver,
+      timeoutMs: (deps.settings.propagationTimeoutSeconds ?? 120) * 1000,
+    },
+  );
+  deps.progress("dns", `TXT values visible on all authoritative servers after ${result.elapsedMs} ms`);
+  return result;
+}
+
+/** Answers the challenges and waits until the authorizations are valid and the order is ready (RFC 8555 §7.5.1). */
+export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): Promise<OrderRef> {
+  const session = await deps.acme();
+  const timeoutMs = (deps.settings.acmeTimeoutSeconds ?? 120) * 1000;
+  await answerChallenges(session, plan.challenges);
+  await waitForAuthorizations(session, plan.challenges, { timeoutMs });
+  const order = await waitForOrderReady(session, plan.order, { timeoutMs });
+  deps.progress("acme", `all ${plan.challenges.length} authorization(s) valid`);
+  return order;
+}
+
+/** Ensures a Key Vault pending operation for exactly these names and key (creates, reuses or replaces one). */
+export async function preparePendingOperation(request: ValidatedRequest, deps: IssuanceDeps): Promise<EnsurePendingResult> {
+  const tags = managedTags({ acmeDirectoryUrl: deps.settings.acmeDirectoryUrl, dnsNames: request.dnsNames, dnsProvider: deps.dns.name });
+  const result = await ensurePending(deps.certificates, request.certificateName, request.dnsNames, request.keyOptions, { tags });
+  deps.progress("keyvault", `pending operation ${result.action} for ${request.certificateName}: ${result.reason}`);
+  return result;
+}
+
+/** Finalizes the order with the vault's CSR and waits for issuance (RFC 8555 §7.4). */
+export async function finalizeWithVaultCsr(input: { order: OrderRef; csr: string }, deps: IssuanceDeps): Promise<OrderRef> {
+  const session = await deps.acme();
+  const order = await finalizeOrder(session, input.order, input.csr, { timeoutMs: (deps.settings.acmeTimeoutSeconds ?? 120) * 1000 });
+  deps.progress("acme", "certificate issued");
+  return order;
+}
+
+/** Downloads the chain (RFC 8555 §7.4.2), leaf first. */
+export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDeps): Promise<string[]> {
+  return downloadChain(await deps.acme(), order);
+}
+
+/** Merges the chain into the pending operation and tags the version as managed (with its RFC 9773 id). */
+export async function mergeIssuedChain(input: { certificateName: string; dnsNames: string[]; chain: string[] }, deps: IssuanceDeps): Promise<CertificateVersionInfo> {
+  const tags = managedTags({
+    acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
+    dnsNames: input.dnsNames,
+    dnsProvider: deps.dns.name,
+    ariCertId: safeAriId(input.chain[0] ?? ""),
+  });
+  const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags });
+  deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);
+  return info;
+}
+
+function safeAriId(leafPem: string): string | undefined {
+  try {
+    return ariCertificateId(leafPem);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes exactly our TXT values (every outcome). Idempotent; other orders' values stay. */
+export async function cleanupChallenges(challenges: readonly ChallengeRecord[], deps: IssuanceDeps): Promise<{ recordSets: number }> {
+  const groups = groupByRecordSet(challenges);
+  const failures: string[] = [];
+  await mapLimit(groups, DNS_CONCURRENCY, async (g) => {
+    try {
+      await deps.dns.removeTxtValues(g.zone, g.recordName, g.values);
+    } catch (err) {
+      failures.push(`${g.fqdn}: ${errorMessage(err)}`);
+    }
+  });
+  if (failures.length > 0) throw new Error(`Could not remove TXT values: ${failures.join("; ")}`);
+  return { recordSets: groups.length };
+}
+
+/**
+ * After a failure: cancel + delete the pending operation this attempt created or reused (matched by request id) so the
+ * next attempt is not blocked, and deactivate authorizations still pending at the CA (RFC 8555 §7.5.2). Idempotent.
+ */
+export async function abandonIssuance(
+  input: { certificateName?: string; requestId?: string; authorizationUrls?: string[] },
+  deps: IssuanceDeps,
+): Promise<{ pendingDiscarded: boolean; authorizationsDeactivated: number }> {
+  let pendingDiscarded = false;
+  if (input.certificateName) pendingDiscarded = (await discardPending(deps.certificates, input.certificateName, input.requestId)).discarded;
+  let authorizationsDeactivated = 0;
+  if (input.authorizationUrls && input.authorizationUrls.length > 0) {
+    authorizationsDeactivated = (await deactivatePendingAuthorizations(await deps.acme(), input.authorizationUrls)).deactivated;
+  }
+  return { pendingDiscarded, authorizationsDeactivated };
+}
