@@ -255,5 +255,14 @@ describe("authoritative DNS server", () => {
     server = await startDnsServer({ store });
     assert.deepEqual(txtOf(await udp(server.port, "kept.example.org", "TXT")), ["still here"]);
     assert.deepEqual(txtOf(await tcp(server.port, "kept.example.org", "TXT")), ["still here"]);
+    // A changed name server list follows into the apex NS and SOA of existing zones.
+    await server.close();
+    store = await openZoneStore({ stateDir: dir, subscriptionId: "sub", seedZones: SEED, nameServers: ["ns1.other.test.", "ns2.other.test."] });
+    server = await startDnsServer({ store });
+    const ns = await udp(server.port, "example.org", "NS");
+    assert.deepEqual(ns.answers?.map((a) => a.data).sort(), ["ns1.other.test", "ns2.other.test"]);
+    assert.equal((ns.additionals ?? []).filter((a) => a.type === "A").length, 2);
+    assert.equal(store.getRecordSet("example.com", "@", "SOA")?.records.SOARecord?.host, "ns1.other.test");
+    assert.deepEqual(txtOf(await udp(server.port, "kept.example.org", "TXT")), ["still here"]);
   });
 });

@@ -94,6 +94,8 @@ interface StoredZone {
 
 interface StateFile {
   format: 1;
+  /** The name servers the zones were written with; apex NS/SOA still naming these follow a changed list. */
+  nameServers?: string[];
   zones: { name: string; resourceGroup: string; etag: string; tags: Record<string, string>; recordSets: StoredRecordSet[] }[];
 }
 
@@ -150,7 +152,7 @@ export async function openZoneStore(options: { stateDir: string; subscriptionId:
     }
   }
   const store = new FileZoneStore(file, options.subscriptionId, nameServers, zones);
-  let seeded = false;
+  let seeded = text !== undefined && store.adoptNameServers((JSON.parse(text) as StateFile).nameServers ?? []);
   for (const seed of options.seedZones) {
     const name = normaliseZoneName(seed.name);
     if (!zones.has(name)) {
@@ -226,9 +228,35 @@ class FileZoneStore implements ZoneStore {
     return zone;
   }
 
+  /**
+   * Rewrites apex NS and SOA host that still name the `previous` name servers to the current ones (a changed
+   * configuration); record sets a user changed are left alone. Returns true if anything changed.
+   */
+  adoptNameServers(previous: string[]): boolean {
+    if (previous.length === 0 || previous.join() === this.nameServers.join()) return false;
+    const strip = (n: string) => n.replace(/\.$/, "");
+    let changed = false;
+    for (const z of this.zones.values()) {
+      const ns = z.recordSets.get(key("@", "NS"));
+      if (ns?.records.NSRecords && ns.records.NSRecords.map((r) => r.nsdname).join() === previous.map(strip).join()) {
+        ns.records = { NSRecords: this.nameServers.map((n) => ({ nsdname: strip(n) })) };
+        ns.etag = randomUUID();
+        changed = true;
+      }
+      const soa = z.recordSets.get(key("@", "SOA"));
+      if (soa?.records.SOARecord && soa.records.SOARecord.host === strip(previous[0])) {
+        soa.records.SOARecord.host = strip(this.nameServers[0]);
+        soa.etag = randomUUID();
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
   async persist(): Promise<void> {
     const state: StateFile = {
       format: 1,
+      nameServers: this.nameServers,
       zones: [...this.zones.values()].map((z) => ({ name: z.name, resourceGroup: z.resourceGroup, etag: z.etag, tags: z.tags, recordSets: [...z.recordSets.values()] })),
     };
     await writeFileAtomic(this.file, `${JSON.stringify(state, null, 1)}\n`, 0o600);
