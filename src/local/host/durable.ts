@@ -137,6 +137,7 @@ export class DurableEngine {
   #activeActivities = 0;
   readonly #waiters = new Map<string, Set<(s: InstanceRecord) => void>>();
   readonly #idle = new Set<() => void>();
+  readonly #pendingDeliveries = new Map<string, { executionId: string; event: HistoryEvent; resolve: () => void; reject: (e: unknown) => void }[]>();
   #closed = false;
   /** Count of episodes run (for tests and benchmarks). */
   episodes = 0;
@@ -380,18 +381,44 @@ export class DurableEngine {
     })();
   }
 
-  /** Adds a completion event unless the instance moved on or already has it; then runs an episode. */
-  async #deliver(instanceId: string, executionId: string, event: HistoryEvent): Promise<void> {
-    let added = false;
-    await this.#withLock(instanceId, async () => {
-      const record = this.#instances.get(instanceId);
-      if (!record || record.executionId !== executionId || TERMINAL.includes(record.runtimeStatus)) return;
-      const key = completionKey(event);
-      if (key && [...record.history, ...record.inbox].some((e) => completionKey(e) === key)) return;
-      record.inbox.push(event);
-      await this.#store.save(record);
-      added = true;
+  /**
+   * Adds a completion event unless the instance moved on or already has it, then runs an episode.
+   * Deliveries to one instance are group-committed: everything that arrived while the instance was busy is
+   * journalled with one atomic write, and each caller resumes only after that write.
+   */
+  #deliver(instanceId: string, executionId: string, event: HistoryEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const list = this.#pendingDeliveries.get(instanceId);
+      if (list) {
+        list.push({ executionId, event, resolve, reject });
+        return;
+      }
+      this.#pendingDeliveries.set(instanceId, [{ executionId, event, resolve, reject }]);
+      void this.#withLock(instanceId, () => this.#flushDeliveries(instanceId));
     });
+  }
+
+  async #flushDeliveries(instanceId: string): Promise<void> {
+    const batch = this.#pendingDeliveries.get(instanceId) ?? [];
+    this.#pendingDeliveries.delete(instanceId);
+    let added = false;
+    try {
+      const record = this.#instances.get(instanceId);
+      if (record && !TERMINAL.includes(record.runtimeStatus)) {
+        const seen = new Set([...record.history, ...record.inbox].map(completionKey).filter(Boolean));
+        for (const { executionId, event } of batch) {
+          const key = completionKey(event);
+          if (record.executionId !== executionId || (key && seen.has(key))) continue;
+          if (key) seen.add(key);
+          record.inbox.push(event);
+          added = true;
+        }
+        if (added) await this.#store.save(record);
+      }
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
     if (added) this.#kick(instanceId);
   }
 

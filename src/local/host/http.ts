@@ -244,7 +244,7 @@ async function handleDurable(ctx: HttpHostContext, req: IncomingMessage, res: Se
     }
     const body = status.historyEvents ? { ...status, history: status.historyEvents } : status;
     const running = status.runtimeStatus === "Running" || status.runtimeStatus === "Pending";
-    const code = running ? 202 : status.runtimeStatus === "Failed" ? 500 : 200;
+    const code = running ? 202 : 200;
     sendJson(res, code, body, running ? { location: links(id).statusQueryGetUri, "retry-after": "10" } : {});
     return;
   }

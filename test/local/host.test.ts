@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startLocalHost, type LocalHost } from "../../src/local/host";
+
+const fixture = path.join(__dirname, "host-fixtures", "app.ts");
+interface FixtureState { ticks: { isPastDue: boolean }[]; maxTickOverlap: number; hooks: string[] }
+const fixtureState = (): FixtureState => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture;
+
+async function pollStatus(host: LocalHost, id: string, pred: (s: { runtimeStatus: string; customStatus: unknown }) => boolean, timeoutMs = 10000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${host.url}/api/ops/${id}/status`);
+    if (res.status === 200) {
+      const s = (await res.json()) as { runtimeStatus: string; customStatus: unknown };
+      if (pred(s)) return;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting on ${id}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("local host (real clock)", () => {
+  let host: LocalHost;
+  let dir: string;
+  let startMs: number;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "kvacme-host-"));
+    const t0 = performance.now();
+    host = await startLocalHost({ modules: [fixture], stateDir: dir, port: 0, functionKeys: ["k1"], env: { TickSchedule: "*/1 * * * * *" }, log: () => {} });
+    startMs = performance.now() - t0;
+  });
+  after(async () => {
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("captures registrations with their trigger metadata", () => {
+    console.log(`host start: ${startMs.toFixed(0)} ms`);
+    const hello = host.functions.get("hello")!;
+    assert.equal(hello.trigger.type, "httpTrigger");
+    assert.equal(hello.trigger.route, "hello/{name:alpha}");
+    assert.deepEqual(hello.trigger.methods, ["GET"]);
+    assert.equal(host.functions.get("everything")!.trigger.type, "orchestrationTrigger");
+    assert.equal(host.functions.get("double")!.trigger.type, "activityTrigger");
+    assert.equal(host.functions.get("tick")!.trigger.schedule, "%TickSchedule%");
+    const starter = host.functions.get("startOrchestration")!;
+    assert.ok(Object.values(starter.metadata.bindings).some((b) => b.type === "durableClient" && b.direction === "in"));
+    assert.ok(fixtureState().hooks.includes("appStart"));
+  });
+
+  it("serves HTTP routes with params, constraints, methods, cookies and hooks", async () => {
+    const r = await fetch(`${host.url}/api/hello/World?x=1`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { hello: "World", x: "1", fn: "hello" });
+    assert.ok(fixtureState().hooks.includes("pre:hello"));
+    assert.equal((await fetch(`${host.url}/api/hello/W0rld`)).status, 404, "alpha constraint");
+    assert.equal((await fetch(`${host.url}/api/hello/World`, { method: "POST" })).status, 405);
+    assert.deepEqual(await (await fetch(`${host.url}/api/items`)).json(), { id: null });
+    assert.deepEqual(await (await fetch(`${host.url}/api/items/12`)).json(), { id: "12" });
+    assert.equal((await fetch(`${host.url}/api/items/abc`)).status, 404);
+    const e = await fetch(`${host.url}/api/echo`, { method: "POST", body: JSON.stringify({ a: 1 }), headers: { "content-type": "application/json" } });
+    assert.equal(e.status, 201);
+    assert.equal(e.headers.get("x-echo"), "1");
+    assert.match(e.headers.get("set-cookie") ?? "", /session=abc; Path=\/; HttpOnly/);
+    assert.deepEqual(await e.json(), { got: { a: 1 }, contentType: "application/json" });
+    assert.equal((await fetch(`${host.url}/api/boom`)).status, 500);
+  });
+
+  it("enforces function keys (code query or x-functions-key header)", async () => {
+    assert.equal((await fetch(`${host.url}/api/secret`)).status, 401);
+    assert.equal((await fetch(`${host.url}/api/secret?code=wrong`)).status, 401);
+    assert.equal(await (await fetch(`${host.url}/api/secret?code=k1`)).text(), "the secret");
+    assert.equal((await fetch(`${host.url}/api/secret`, { headers: { "x-functions-key": "k1" } })).status, 200);
+  });
+
+  it("runs an orchestration with activities, retries, fan-out, any, external event, sub-orchestration and timers", async () => {
+    const start = await fetch(`${host.url}/api/orchestrators/everything/inst-1`, { method: "POST", body: JSON.stringify({ tag: "bob" }) });
+    assert.equal(start.status, 202);
+    const links = (await start.json()) as { id: string; statusQueryGetUri: string; sendEventPostUri: string };
+    assert.equal(links.id, "inst-1");
+    assert.ok(links.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/inst-1`));
+    assert.equal(start.headers.get("location"), links.statusQueryGetUri);
+
+    // The same id while running is refused (one run per id at a time).
+    const dup = await fetch(`${host.url}/api/orchestrators/everything/inst-1`, { method: "POST", body: JSON.stringify({ tag: "x" }) });
+    assert.equal(dup.status, 409);
+
+    await pollStatus(host, "inst-1", (s) => (s.customStatus as { step?: string } | null)?.step === "awaiting-approval");
+    const raised = await fetch(`${host.url}/api/ops/inst-1/raise`, { method: "POST", body: JSON.stringify({ ok: true }) });
+    assert.equal(raised.status, 202);
+    const final = await host.waitForInstance("inst-1", 10000);
+    assert.equal(final.runtimeStatus, "Completed");
+    assert.deepEqual(final.output, {
+      doubled: 42,
+      greeting: "hi bob",
+      when: "1970-01-01T00:00:00.000Z",
+      retried: { attempts: 3 },
+      fanSum: 380,
+      fanLength: 20,
+      raceWinner: "activity",
+      approval: { ok: true },
+      child: { child: "inst-1-child", parent: "inst-1", value: 14 },
+    });
+    assert.deepEqual(final.customStatus, { step: "done" });
+
+    // Status through the real DurableClient, with history.
+    const s = (await (await fetch(`${host.url}/api/ops/inst-1/status?history=1`)).json()) as { runtimeStatus: string; history: { EventType: string }[] };
+    assert.equal(s.runtimeStatus, "Completed");
+    const types = s.history.map((h) => h.EventType);
+    assert.equal(types.filter((t) => t === "ExecutionCompleted").length, 1);
+    assert.equal(types.filter((t) => t === "TaskFailed").length, 2, "two failed attempts before success");
+    assert.ok(types.includes("SubOrchestrationInstanceCompleted"));
+    assert.ok(types.includes("EventRaised"));
+    const child = host.getStatus("inst-1-child");
+    assert.equal(child?.runtimeStatus, "Completed");
+
+    // The webhook status route answers like the Durable extension.
+    const wh = await fetch(links.statusQueryGetUri);
+    assert.equal(wh.status, 200);
+  });
+
+  it("waitForCompletionOrCreateCheckStatusResponse returns the output", async () => {
+    const r = await fetch(`${host.url}/api/run/counter`, { method: "POST", body: "0" });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { n: 3, v: 6 }, "continueAsNew three times, then the result");
+  });
+
+  it("reports failures, caught activity errors and terminate", async () => {
+    const r = await fetch(`${host.url}/api/run/failing`, { method: "POST" });
+    assert.equal(r.status, 500);
+    const body = (await r.json()) as { runtimeStatus: string; output: string; customStatus: string };
+    assert.equal(body.runtimeStatus, "Failed");
+    assert.match(body.output, /flaky failure 2/);
+    assert.equal(body.customStatus, "about to fail");
+    const c = await fetch(`${host.url}/api/run/catcher`, { method: "POST" });
+    assert.match(String(await c.json()), /^caught: .*flaky failure 1/);
+
+    await fetch(`${host.url}/api/orchestrators/timeoutRace/to-1`, { method: "POST" });
+    await pollStatus(host, "to-1", (s) => s.runtimeStatus === "Running");
+    assert.equal((await fetch(`${host.url}/api/ops/to-1/terminate`, { method: "POST" })).status, 202);
+    const t = await host.waitForInstance("to-1", 5000);
+    assert.equal(t.runtimeStatus, "Terminated");
+    assert.equal(t.output, "stopped by test");
+    // A finished id can be reused.
+    assert.equal((await fetch(`${host.url}/api/orchestrators/timeoutRace/to-1`, { method: "POST" })).status, 202);
+    await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1/terminate?reason=again`, { method: "POST" });
+    assert.equal((await host.waitForInstance("to-1", 5000)).output, "again");
+    const purge = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`, { method: "DELETE" });
+    assert.deepEqual(await purge.json(), { instancesDeleted: 1 });
+    assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`)).status, 404);
+  });
+
+  it("fans out 100 activities", async () => {
+    const t0 = performance.now();
+    const r = await fetch(`${host.url}/api/run/fanout`, { method: "POST", body: "100" });
+    const ms = performance.now() - t0;
+    assert.equal(await r.json(), 9900);
+    console.log(`100-activity fan-out: ${ms.toFixed(0)} ms`);
+  });
+
+  it("runs timer triggers on schedule without overlap, and on demand via the admin API", async () => {
+    const before = fixtureState().ticks.length;
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.ok(fixtureState().ticks.length >= before + 1, "at least one scheduled tick");
+    assert.equal(fixtureState().maxTickOverlap, 1);
+    const n = fixtureState().ticks.length;
+    const a = await fetch(`${host.url}/admin/functions/tick`, { method: "POST", body: "{}" , headers: { "content-type": "application/json" } });
+    assert.equal(a.status, 202);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fixtureState().ticks.length > n);
+    await host.fireTimer("nightly");
+    await host.fireTimer("nightly");
+    assert.equal(host.getStatus("nightly-singleton")?.runtimeStatus, "Running", "second start refused while the singleton runs");
+  });
+});
