@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { toPemBundle, type CertificateMaterial } from "../material";
+import { toPemBundle } from "../material";
 import type { AclEntry, ObservedCertificate } from "../settings";
 import type { CertificateStore, StoreInstallResult } from "./types";
 

@@ -1,0 +1,206 @@
+/**
+ * One polling cycle over every observed certificate: read the current version's metadata, download the secret
+ * only when the version changed, verify it, install it, put it in service (installers), record state, report.
+ * One certificate's failure never stops the others; it is retried next cycle.
+ */
+import { readFile } from "node:fs/promises";
+import { errorMessage } from "../shared/errors";
+import { parseSecretMaterial, type CertificateMaterial } from "./material";
+import { createInstaller, type Installer } from "./reload";
+import { installerApplies, type AgentSettings, type ObservedCertificate } from "./settings";
+import { loadState, saveState, type AgentState, type CertificateStatus, type HandlerStatus } from "./state";
+import type { CertificateStore, StoreInstallResult } from "./stores/types";
+import type { VaultReader } from "./vault";
+
+export interface AgentLogger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** Reported after every install attempt (the lead wires it to the notify module's webhooks). */
+export interface AgentEvent {
+  type: "certificate.installed" | "certificate.install_failed";
+  host: string;
+  certificateName: string;
+  vaultUrl: string;
+  version: string;
+  thumbprint?: string;
+  bindingsUpdated: string[];
+  error?: string;
+}
+
+export interface PollerDeps {
+  vault: VaultReader;
+  store: CertificateStore;
+  logger: AgentLogger;
+  host: string;
+  /** Environment for command hooks and server binaries. */
+  env: NodeJS.ProcessEnv;
+  report?: (event: AgentEvent) => void | Promise<void>;
+  installers?: Installer[];
+  clock?: () => Date;
+}
+
+export interface CycleResult {
+  statuses: CertificateStatus[];
+  installed: string[];
+  failed: string[];
+  /** Every observed certificate has a version in service. */
+  allInstalled: boolean;
+}
+
+/** Delay before initial-sync attempt `attempt + 1` (1-based attempt that just failed): 5 s doubling, at most 100 s. */
+export function initialSyncDelayMs(attempt: number, baseMs = 5000, capMs = 100_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/** Overall handler status from per-certificate statuses (pure). */
+export function overallStatus(statuses: CertificateStatus[], phase: "initialSync" | "polling"): { status: HandlerStatus; message: string } {
+  const failed = statuses.filter((s) => s.state !== "installed");
+  if (failed.length === 0) return { status: "success", message: `${statuses.length} certificate(s) installed and current` };
+  const why = failed.map((s) => `${s.name}: ${s.error ?? s.state}`).join("; ");
+  if (phase === "initialSync") return { status: "transitioning", message: `initial sync: ${statuses.length - failed.length}/${statuses.length} installed; ${why}` };
+  return { status: "warning", message: `${failed.length} of ${statuses.length} certificate(s) not current: ${why}` };
+}
+
+export class Poller {
+  private state: AgentState | undefined;
+  private readonly failures = new Map<string, number>();
+  private readonly reported = new Map<string, string>();
+  private readonly installers: Installer[];
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly settings: AgentSettings,
+    private readonly deps: PollerDeps,
+  ) {
+    this.installers = deps.installers ?? settings.kvAcme.installers.map((s) => createInstaller(s, { env: deps.env }));
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** Runs one cycle; never throws for a single certificate's failure. */
+  async cycle(signal?: AbortSignal): Promise<CycleResult> {
+    if (!this.state) this.state = await loadState(this.settings.kvAcme.stateFile);
+    const statuses: CertificateStatus[] = [];
+    const installed: string[] = [];
+    const failed: string[] = [];
+    for (const cert of this.settings.observedCertificates) {
+      if (signal?.aborted) break;
+      const status = await this.one(cert, signal, installed);
+      if (status.state !== "installed") failed.push(cert.url);
+      statuses.push(status);
+    }
+    return { statuses, installed, failed, allInstalled: failed.length === 0 && statuses.length === this.settings.observedCertificates.length };
+  }
+
+  private async one(cert: ObservedCertificate, signal: AbortSignal | undefined, installedNow: string[]): Promise<CertificateStatus> {
+    const state = this.state as AgentState;
+    const now = this.clock().toISOString();
+    const rec = state.certificates[cert.url];
+    const base = { url: cert.url, name: cert.name, lastAttemptAt: now };
+    let version: string | undefined;
+    let thumbprint: string | undefined;
+    let material: CertificateMaterial | undefined;
+    let bindings: string[] = [];
+    try {
+      const current = await this.deps.vault.currentVersion(cert.vaultUrl, cert.name, signal);
+      version = current.version;
+      thumbprint = current.thumbprint;
+      if (!version) {
+        if (rec && (await this.deps.store.isInstalled(cert, rec.location))) {
+          this.failures.delete(cert.url);
+          return { ...base, state: "installed", version: rec.version, thumbprint: rec.thumbprint, location: rec.location, consecutiveFailures: 0 };
+        }
+        throw new Error(`no installable version yet: ${current.reason ?? "unknown"}`);
+      }
+      if (rec && rec.version === version && (await this.deps.store.isInstalled(cert, rec.location))) {
+        this.failures.delete(cert.url);
+        return { ...base, state: "installed", version, thumbprint: rec.thumbprint, location: rec.location, consecutiveFailures: 0 };
+      }
+      const secret = await this.deps.vault.getSecret(cert.vaultUrl, cert.name, version, signal);
+      material = parseSecretMaterial(secret.value, secret.contentType);
+      thumbprint = material.thumbprint;
+      if (current.thumbprint && current.thumbprint !== material.thumbprint) {
+        throw new Error(`the secret's leaf (${material.thumbprint}) is not the certificate version's x5t (${current.thumbprint})`);
+      }
+      const result = await this.deps.store.install(cert, version, material, rec && { thumbprint: rec.thumbprint, location: rec.location });
+      bindings = [...result.bindingsUpdated];
+      bindings.push(...(await this.putInService(cert, version, material, result)));
+      await result.commit();
+      state.certificates[cert.url] = {
+        version,
+        thumbprint: material.thumbprint,
+        serialNumber: material.serialNumber,
+        location: result.location,
+        dnsNames: material.dnsNames,
+        notAfter: material.notAfter.toISOString(),
+        installedAt: now,
+      };
+      await saveState(this.settings.kvAcme.stateFile, state);
+      this.failures.delete(cert.url);
+      this.reported.delete(cert.url);
+      installedNow.push(cert.url);
+      this.deps.logger.info("certificate installed", { certificate: cert.name, version, thumbprint: material.thumbprint, location: result.location, bindings });
+      await this.emit({ type: "certificate.installed", host: this.deps.host, certificateName: cert.name, vaultUrl: cert.vaultUrl, version, thumbprint: material.thumbprint, bindingsUpdated: bindings });
+      return { ...base, state: "installed", version, thumbprint: material.thumbprint, location: result.location, consecutiveFailures: 0 };
+    } catch (err) {
+      const n = (this.failures.get(cert.url) ?? 0) + 1;
+      this.failures.set(cert.url, n);
+      const message = errorMessage(err);
+      this.deps.logger.warn("certificate not installed", { certificate: cert.name, version, error: message, consecutiveFailures: n });
+      // One webhook per distinct failure of a known new version, not one per cycle.
+      if (version && this.reported.get(cert.url) !== `${version}|${message}`) {
+        this.reported.set(cert.url, `${version}|${message}`);
+        await this.emit({ type: "certificate.install_failed", host: this.deps.host, certificateName: cert.name, vaultUrl: cert.vaultUrl, version, thumbprint, bindingsUpdated: [], error: message });
+      }
+      const inService = rec && (await this.deps.store.isInstalled(cert, rec.location).catch(() => false));
+      return {
+        ...base,
+        state: "failed",
+        version: inService ? rec.version : undefined,
+        thumbprint: inService ? rec.thumbprint : undefined,
+        location: inService ? rec.location : undefined,
+        error: inService ? `${message} (version ${rec.version} stays in service)` : message,
+        consecutiveFailures: n,
+      };
+    }
+  }
+
+  /** Runs the installers for this certificate; on failure rolls the store back and re-applies the earlier ones. */
+  private async putInService(cert: ObservedCertificate, version: string, material: CertificateMaterial, result: StoreInstallResult): Promise<string[]> {
+    const done: Installer[] = [];
+    const updated: string[] = [];
+    for (const inst of this.installers.filter((i) => installerApplies(i.settings, cert))) {
+      try {
+        updated.push(...(await inst.apply({ cert, version, material, result })));
+        done.push(inst);
+      } catch (err) {
+        await result.rollback();
+        const rec = this.state?.certificates[cert.url];
+        if (rec && done.length) {
+          // Earlier installers already switched to the new version: point them back at the previous one.
+          try {
+            const previous = rec.location.startsWith("/") ? parseSecretMaterial(await readFile(rec.location, "utf8")) : undefined;
+            for (const d of previous ? done : []) {
+              await d.apply({ cert, version: rec.version, material: previous as CertificateMaterial, result: { ...result, location: rec.location } });
+            }
+          } catch (restoreErr) {
+            this.deps.logger.error("restoring the previous certificate in an earlier installer failed", { certificate: cert.name, error: errorMessage(restoreErr) });
+          }
+        }
+        throw err;
+      }
+    }
+    return updated;
+  }
+
+  private async emit(event: AgentEvent): Promise<void> {
+    if (!this.deps.report) return;
+    try {
+      await this.deps.report(event);
+    } catch (err) {
+      this.deps.logger.warn("report failed", { type: event.type, certificate: event.certificateName, error: errorMessage(err) });
+    }
+  }
+}
