@@ -43,7 +43,7 @@ export async function ensureLocalCa(dir: string): Promise<LocalCa> {
     caFile,
     caCertPem: certPem,
     async issueServerCertificate(names) {
-      const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
+      const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
       const now = Date.now();
       const cert = await x509.X509CertificateGenerator.create({
         serialNumber: randomBytes(12).toString("hex"),
@@ -71,7 +71,7 @@ export async function ensureLocalCa(dir: string): Promise<LocalCa> {
 }
 
 async function createCa(): Promise<{ certPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(12).toString("hex"),
@@ -90,9 +90,9 @@ async function createCa(): Promise<{ certPem: string; keyPem: string }> {
   return { certPem: cert.toString("pem") + "\n", keyPem: toPem(pkcs8, "PRIVATE KEY") };
 }
 
-async function importPkcs8(pem: string): Promise<CryptoKey> {
+async function importPkcs8(pem: string): Promise<webcrypto.CryptoKey> {
   const der = createPrivateKey(pem).export({ format: "der", type: "pkcs8" });
-  return webcrypto.subtle.importKey("pkcs8", der, EC, false, ["sign"]) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey("pkcs8", der, EC, false, ["sign"]) as Promise<webcrypto.CryptoKey>;
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
