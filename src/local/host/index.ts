@@ -60,7 +60,7 @@ export interface LocalHost {
   waitForInstance(instanceId: string, timeoutMs: number): Promise<InstanceStatus>;
   /** Current status of an instance (with history when asked), or undefined. */
   getStatus(instanceId: string, opts?: { showHistory?: boolean }): InstanceStatus | undefined;
-  /** Resolves when no episode or activity is running or queued (durable timers may still be waiting). */
+  /** Resolves when no timer function, episode or activity is running or queued (durable timers may still wait). */
   whenQuiet(): Promise<void>;
   /** The durable engine (start, raise, terminate without HTTP). */
   durable: DurableEngine;
@@ -180,7 +180,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     fireTimer: (name) => scheduler.fire(name),
     waitForInstance: (id, timeoutMs) => engine.waitForInstance(id, timeoutMs),
     getStatus: (id, opts) => engine.getStatus(id, { showHistory: opts?.showHistory, showInput: true }),
-    whenQuiet: () => engine.whenQuiet(),
+    async whenQuiet() {
+      do {
+        await scheduler.whenIdle();
+        await engine.whenQuiet();
+      } while (!engine.isQuiet() || [...scheduler.timers.values()].some((t) => t.running));
+    },
     durable: engine,
     async close() {
       if (closed) return;

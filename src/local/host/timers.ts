@@ -64,13 +64,15 @@ export class TimerScheduler {
     if (arm) this.#arm(state);
   }
 
-  #arm(state: TimerState): void {
+  #arm(state: TimerState, after = this.#clock.now()): void {
     if (this.#closed) return;
-    state.next = state.schedule.next(this.#clock.now());
+    state.next = state.schedule.next(Math.max(after, this.#clock.now() - 1));
     if (state.next === undefined) return;
     const at = state.next;
     state.cancel = this.#clock.schedule(at, () => {
-      void this.fire(state.name, at).finally(() => this.#arm(state));
+      // The next occurrence is armed at once; a run still in progress makes that occurrence a no-op.
+      this.#arm(state, at);
+      void this.fire(state.name, at);
     });
   }
 
@@ -89,6 +91,13 @@ export class TimerScheduler {
       state.last = now;
     });
     return state.running;
+  }
+
+  /** Resolves when no timer function is running. */
+  async whenIdle(): Promise<void> {
+    while ([...this.timers.values()].some((s) => s.running)) {
+      await Promise.allSettled([...this.timers.values()].map((s) => s.running));
+    }
   }
 
   /** Stops every schedule and waits for running timers. */
