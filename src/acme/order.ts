@@ -129,11 +129,25 @@ export async function getDns01Tasks(session: AcmeSession, order: Pick<OrderRef, 
   }
 }
 
+/** Runs `fn` over items with at most `limit` in flight. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Challenges answered at once; the CA validates them in parallel anyway and bursts only add DNS load. */
+const ANSWER_CONCURRENCY = 10;
+
 /** Tells the CA to validate each challenge whose authorization is still pending (RFC 8555 §7.5.1). Idempotent. */
 export async function answerChallenges(session: AcmeSession, tasks: readonly Dns01Task[]): Promise<{ answered: number }> {
   let answered = 0;
-  await Promise.all(
-    tasks.map(async (task) => {
+  await eachLimit(
+    tasks,
+    ANSWER_CONCURRENCY,
+    async (task) => {
       try {
         const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order)))[0] as unknown as RawAuthz;
         if (authz.status !== "pending") return;
@@ -144,9 +158,28 @@ export async function answerChallenges(session: AcmeSession, tasks: readonly Dns
       } catch (err) {
         throw acmeError(`answering the challenge for ${task.identifier}`, err);
       }
-    }),
+    },
   );
   return { answered };
+}
+
+/**
+ * Waits until the CA has validated every authorization, by polling the order (one resource however many names;
+ * it turns "ready" when all authorizations are valid, "invalid" when one fails, RFC 8555 §7.1.6). On failure the
+ * authorizations are read to name each failed identifier with the CA's problem detail.
+ */
+export async function waitForValidation(session: AcmeSession, order: OrderRef, tasks: readonly Dns01Task[], options: PollOptions = {}): Promise<OrderRef> {
+  const raw = await pollResource<RawOrder>(session, order.url, (o) => o.status !== "pending", options);
+  if (raw.status === "ready" || raw.status === "processing" || raw.status === "valid") return toRef(raw, order.url, order.replaces);
+  const failures: string[] = [];
+  await eachLimit(tasks, ANSWER_CONCURRENCY, async (task) => {
+    const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order)).catch(() => []))[0] as unknown as RawAuthz | undefined;
+    if (authz && authz.status !== "valid") failures.push(`${task.identifier}: ${problem(authz.challenges.find((c) => c.type === "dns-01")?.error)}`);
+  });
+  throw new UpstreamError("Acme", `ACME: validation failed (order ${raw.status}): ${failures.join("; ") || problem(raw.error)}`, {
+    status: 400,
+    details: { orderUrl: order.url, failures },
+  });
 }
 
 /**

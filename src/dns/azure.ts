@@ -15,6 +15,8 @@ export interface AzureDnsOptions {
   resourceGroups?: string[];
   /** ARM endpoint, default https://management.azure.com. */
   armEndpoint?: string;
+  /** Token audience for ARM, default https://management.azure.com (set it for sovereign clouds). */
+  armAudience?: string;
   /** Attempts for one change when concurrent writers keep moving the etag; default 8. */
   maxConcurrencyAttempts?: number;
 }
@@ -57,7 +59,12 @@ export class AzureDnsProvider implements DnsProvider {
   private client(subscriptionId: string): DnsManagementClient {
     let c = this.clients.get(subscriptionId);
     if (!c) {
-      c = new DnsManagementClient(this.credential, subscriptionId, this.options.armEndpoint ? { endpoint: this.options.armEndpoint } : {});
+      // The SDK derives the token scope from a custom endpoint; ARM tokens are issued for the ARM audience instead.
+      const audience = (this.options.armAudience ?? "https://management.azure.com").replace(/\/+$/, "");
+      c = new DnsManagementClient(this.credential, subscriptionId, {
+        ...(this.options.armEndpoint ? { endpoint: this.options.armEndpoint } : {}),
+        credentialScopes: [`${audience}/.default`],
+      });
       this.clients.set(subscriptionId, c);
     }
     return c;

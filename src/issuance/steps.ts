@@ -15,8 +15,7 @@ import {
   downloadChain,
   finalizeOrder,
   getDns01Tasks,
-  waitForAuthorizations,
-  waitForOrderReady,
+  waitForValidation,
   type Dns01Task,
   type OrderRef,
 } from "../acme/order";
@@ -182,8 +181,7 @@ export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): P
   const session = await deps.acme();
   const timeoutMs = (deps.settings.acmeTimeoutSeconds ?? 120) * 1000;
   await answerChallenges(session, plan.challenges);
-  await waitForAuthorizations(session, plan.challenges, { timeoutMs });
-  const order = await waitForOrderReady(session, plan.order, { timeoutMs });
+  const order = await waitForValidation(session, plan.order, plan.challenges, { timeoutMs });
   deps.progress("acme", `all ${plan.challenges.length} authorization(s) valid`);
   return order;
 }

@@ -261,11 +261,10 @@ export async function mergeChain(
   return leafInfo(certificateName, version, merged.id ?? "", leaf);
 }
 
-/** Sets tags on one version (keeping other tags). */
+/** Sets the tags of one version (the given set replaces the version's tags, as Key Vault's PATCH does). */
 export async function tagVersion(client: CertificateClient, certificateName: string, version: string, tags: Record<string, string>): Promise<void> {
   try {
-    const current = await client.getCertificateVersion(certificateName, version);
-    await client.updateCertificateProperties(certificateName, version, { tags: { ...(current.properties.tags ?? {}), ...tags } });
+    await client.updateCertificateProperties(certificateName, version, { tags });
   } catch (err) {
     throw vaultError(`tagging ${certificateName}/${version}`, err);
   }
