@@ -32,6 +32,8 @@ export interface Vault {
   traffic: Recorded[];
   token(resource?: string, lifetimeSeconds?: number): string;
   restart(): Promise<void>;
+  /** New SDK clients (no cached token: their first request meets the 401 challenge again). */
+  renewClients(): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,10 @@ export async function startVault(extra: Partial<KeyVaultServerOptions> = {}): Pr
     secrets: new SecretClient(server.url, credential, clientOptions()),
     traffic,
     token: (resource = VAULT_AUDIENCE, lifetimeSeconds) => authority.issue(resource, { lifetimeSeconds }).token,
+    renewClients() {
+      vault.certificates = new CertificateClient(server.url, credential, clientOptions());
+      vault.secrets = new SecretClient(server.url, credential, clientOptions());
+    },
     async restart() {
       await server.close();
       server = await startKeyVaultServer({ ...options, port: server.port });

@@ -258,7 +258,7 @@ export class Renderer {
     const details = view && "statusDetails" in view ? view.statusDetails : op.statusDetails;
     const out: Record<string, unknown> = {
       id: `${this.base}/certificates/${rec.name}/pending`,
-      issuer: op.issuer,
+      issuer: { name: op.issuer.name },
       csr: op.csr,
       cancellation_requested: view?.cancellationRequested ?? op.cancellationRequested,
       status,
