@@ -117,6 +117,10 @@ describe("local host (real clock)", () => {
     const child = host.getStatus("inst-1-child");
     assert.equal(child?.runtimeStatus, "Completed");
 
+    // Management URLs built by the client point at this host (WEBSITE_HOSTNAME is set like Core Tools does).
+    const payload = (await (await fetch(`${host.url}/api/ops/inst-1/payload`)).json()) as { statusQueryGetUri: string };
+    assert.ok(payload.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/inst-1?`));
+
     // The webhook status route answers like the Durable extension.
     const wh = await fetch(links.statusQueryGetUri);
     assert.equal(wh.status, 200);
