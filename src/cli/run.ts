@@ -1,0 +1,276 @@
+/**
+ * The kv-acme command line: runs the issuance steps directly against the configured endpoints (Key Vault, Azure DNS,
+ * the ACME CA). Results go to stdout (JSON with --json), progress and errors to stderr. Exit codes: 0 ok,
+ * 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration. See docs/cli.md.
+ */
+import { existsSync, promises as fs } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { parseRevocationReason } from "../acme/revoke";
+import { loadSettings, type Settings } from "../config/settings";
+import { listInventory } from "../keyvault/inventory";
+import {
+  cancelPendingOperation,
+  createIssuanceDeps,
+  createPendingWithPolicy,
+  decideForItem,
+  deletePendingOperation,
+  issueCertificate,
+  mergePendingOperation,
+  renewAllDue,
+  renewCertificate,
+  revokeCertificate,
+  showPending,
+  type IssuanceDeps,
+} from "../issuance";
+import { kvAcmeHome } from "../local/paths";
+import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../local/stack";
+import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
+
+export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, conflict: 4, configuration: 78 } as const;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  /** Re-runs the CLI in a child process with extra environment (to trust the local CA); returns its exit code. */
+  reexec?: (env: Record<string, string>) => number;
+}
+
+export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL] <command> ...
+
+commands:
+  issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]
+        [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12]
+  list [--all]                         certificates in the vault (managed ones unless --all)
+  renew (--name N | --all-due) [--dry-run]
+  revoke N [--reason keyCompromise|superseded|...] [--disable]
+  pending show|cancel|delete N
+  pending merge N --chain chain.pem
+  pending create N --dns-names ... [--key-type ...]   create a pending operation, print its CSR
+  agent ...                            the VM companion (see docs)
+
+global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress)
+exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  stack: { type: "boolean" },
+  quiet: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  endpoint: { type: "string" },
+  "dns-names": { type: "string", multiple: true },
+  name: { type: "string" },
+  "key-type": { type: "string" },
+  exportable: { type: "boolean" },
+  "no-exportable": { type: "boolean" },
+  "reuse-key": { type: "boolean" },
+  "content-type": { type: "string" },
+  all: { type: "boolean" },
+  "all-due": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  reason: { type: "string" },
+  disable: { type: "boolean" },
+  chain: { type: "string" },
+} as const;
+
+/** Exit code for an error: the error class decides (documented in docs/cli.md). */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ValidationError) return EXIT.badInput;
+  if (err instanceof NotFoundError) return EXIT.notFound;
+  if (err instanceof ConflictError) return EXIT.conflict;
+  if (err instanceof ConfigurationError) return EXIT.configuration;
+  return EXIT.failure;
+}
+
+function usageError(message: string): ValidationError {
+  return new ValidationError([{ field: "arguments", message }]);
+}
+
+/** Parses argv into a command, its positionals and options; throws ValidationError on unknown options. */
+export function parseCommandLine(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usageError(errorMessage(err));
+  }
+  const [command, ...positionals] = parsed.positionals;
+  return { command, positionals, values: parsed.values };
+}
+
+type Values = ReturnType<typeof parseCommandLine>["values"];
+
+function keyOptionsFrom(values: Values) {
+  if (values.exportable && values["no-exportable"]) throw usageError("--exportable and --no-exportable exclude each other");
+  return {
+    ...(values["key-type"] !== undefined ? { keyType: values["key-type"] } : {}),
+    ...(values.exportable ? { exportable: true } : values["no-exportable"] ? { exportable: false } : {}),
+    ...(values["reuse-key"] ? { reuseKey: true } : {}),
+    ...(values["content-type"] !== undefined ? { contentType: values["content-type"] } : {}),
+  };
+}
+
+function requireName(positionals: string[], what: string): string {
+  const name = positionals[0];
+  if (!name) throw usageError(`${what} needs a certificate name`);
+  if (positionals.length > 1) throw usageError(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
+  return name;
+}
+
+interface Environment {
+  settings: Settings;
+  credential: TokenCredential;
+  stack?: StackInfo;
+}
+
+/** Settings and credential: from .local/stack.json with --stack (or when no vault is configured and a stack runs), else the environment. */
+async function environment(values: Values, io: CliIo): Promise<Environment | number> {
+  const stackFile = path.join(kvAcmeHome(), "stack.json");
+  const useStack = values.stack || (!io.env.KvAcme__VaultUrl && !io.env.KVACME__VAULTURL && existsSync(stackFile));
+  if (!useStack) {
+    const settings = loadSettings(io.env);
+    if (!settings.vaultUrl) throw new ConfigurationError("No Key Vault configured: set KvAcme__VaultUrl, or start the local stack (npm run stack) and pass --stack");
+    const credential = new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+    return { settings, credential };
+  }
+  let info: StackInfo;
+  try {
+    info = await readStackJson();
+  } catch (err) {
+    throw new ConfigurationError(errorMessage(err));
+  }
+  const env = stackEnv(info);
+  // Node reads NODE_EXTRA_CA_CERTS at start-up only: run again trusting the stack's CA (TLS is never switched off).
+  if (io.env.NODE_EXTRA_CA_CERTS !== info.caFile && io.reexec) return io.reexec({ NODE_EXTRA_CA_CERTS: info.caFile });
+  const settings = loadSettings({ ...io.env, ...env });
+  return { settings, credential: stackCredential(info), stack: info };
+}
+
+function human(command: string, result: unknown): string {
+  if (command === "list" && Array.isArray(result)) {
+    if (result.length === 0) return "no certificates\n";
+    return result
+      .map((r: { name: string; expiresOn?: string; managed: { managed: boolean }; pending: boolean; enabled: boolean }) =>
+        `${r.name.padEnd(40)} ${r.pending ? "pending".padEnd(24) : (r.expiresOn ?? "").padEnd(24)} ${r.managed.managed ? "managed" : "-"}${r.enabled ? "" : " disabled"}`,
+      )
+      .join("\n") + "\n";
+  }
+  if (typeof result === "object" && result !== null) {
+    const r = result as Record<string, unknown>;
+    const lines = Object.entries(r)
+      .filter(([k, v]) => k !== "csr" && v !== undefined && typeof v !== "object")
+      .map(([k, v]) => `${k}: ${String(v)}`);
+    const extra = typeof r.csrPem === "string" ? `\n${r.csrPem}` : "";
+    const lists = Object.entries(r)
+      .filter(([, v]) => Array.isArray(v))
+      .map(([k, v]) => `${k}: ${(v as unknown[]).map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ")}`);
+    return [...lines, ...lists].join("\n") + "\n" + extra;
+  }
+  return `${String(result)}\n`;
+}
+
+async function dispatch(command: string, positionals: string[], values: Values, deps: () => IssuanceDeps, readFile: (p: string) => Promise<string>): Promise<unknown> {
+  switch (command) {
+    case "issue": {
+      if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
+      const names = (values["dns-names"] ?? []).join(",");
+      if (!names.trim()) throw usageError("issue needs --dns-names (comma-separated)");
+      return issueCertificate({ dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), keyOptions: keyOptionsFrom(values) }, deps());
+    }
+    case "list": {
+      const d = deps();
+      const { items } = await listInventory(d.certificates, { managedOnly: !values.all, includePending: values.all ?? false });
+      return items;
+    }
+    case "renew": {
+      if (values.name && values["all-due"]) throw usageError("use either --name or --all-due");
+      if (values["all-due"]) return renewAllDue(deps(), { dryRun: values["dry-run"] ?? false });
+      const name = values.name ?? positionals[0];
+      if (!name) throw usageError("renew needs --name N or --all-due");
+      if (values["dry-run"]) {
+        const d = deps();
+        const { items } = await listInventory(d.certificates, { includePending: false });
+        const item = items.find((i) => i.name === name);
+        if (!item) throw new NotFoundError(`Certificate ${name} was not found in the vault`);
+        return decideForItem(item, d, new Date());
+      }
+      return renewCertificate(name, deps());
+    }
+    case "revoke": {
+      const name = requireName(positionals, "revoke");
+      const reason = parseRevocationReason(values.reason);
+      return revokeCertificate(name, { ...(reason ? { reason } : {}), disable: values.disable ?? false }, deps());
+    }
+    case "pending": {
+      const [action, ...rest] = positionals;
+      const name = requireName(rest, `pending ${action ?? ""}`.trim());
+      switch (action) {
+        case "show":
+          return showPending(name, deps());
+        case "cancel":
+          return cancelPendingOperation(name, deps());
+        case "delete":
+          return deletePendingOperation(name, deps());
+        case "merge": {
+          if (!values.chain) throw usageError("pending merge needs --chain chain.pem");
+          let chain: string;
+          try {
+            chain = await readFile(values.chain);
+          } catch (err) {
+            throw usageError(`cannot read ${values.chain}: ${errorMessage(err)}`);
+          }
+          return mergePendingOperation(name, chain, deps());
+        }
+        case "create": {
+          const names = (values["dns-names"] ?? []).join(",");
+          if (!names.trim()) throw usageError("pending create needs --dns-names");
+          return createPendingWithPolicy({ certificateName: name, dnsNames: names, keyOptions: keyOptionsFrom(values) }, deps());
+        }
+        default:
+          throw usageError(`unknown pending action "${action ?? ""}"; use show, cancel, delete, merge or create`);
+      }
+    }
+    default:
+      throw usageError(`unknown command "${command}"`);
+  }
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === "agent") {
+    const { agentMain } = await import("../agent/index");
+    return agentMain(argv.slice(1), { env: io.env as NodeJS.ProcessEnv });
+  }
+  let json = argv.includes("--json");
+  try {
+    const { command, positionals, values } = parseCommandLine(argv);
+    json = values.json ?? false;
+    if (values.help || !command || command === "help") {
+      io.stdout(`${USAGE}\n`);
+      return command || values.help ? EXIT.ok : EXIT.badInput;
+    }
+    if (values.endpoint) {
+      throw new ConfigurationError("--endpoint (talking to a deployed kv-acme HTTP API) is not available yet; run without it to act on the vault directly");
+    }
+    if (!["issue", "list", "renew", "revoke", "pending"].includes(command)) throw usageError(`unknown command "${command}"`);
+    const env = await environment(values, io);
+    if (typeof env === "number") return env;
+    const progress = (step: string, message: string) => {
+      if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
+    };
+    const deps = () => createIssuanceDeps(env.settings, env.credential, { progress });
+    const result = await dispatch(command, positionals, values, deps, (p) => fs.readFile(p, "utf8"));
+    io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result));
+    return EXIT.ok;
+  } catch (err) {
+    const code = exitCodeFor(err);
+    io.stderr(`kv-acme: error: ${errorMessage(err)}\n`);
+    if (json) {
+      const e = err instanceof KvAcmeError ? { code: err.code, message: err.message, details: err.details } : { code: "Error", message: errorMessage(err) };
+      io.stdout(`${JSON.stringify({ error: e, exitCode: code })}\n`);
+    }
+    return code;
+  }
+}
