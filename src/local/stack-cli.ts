@@ -1,7 +1,8 @@
 /**
  * `npm run stack`: start the local stack in the foreground, write .local/stack.json, stop everything on
  * SIGINT/SIGTERM. Options: --eab (Pebble requires External Account Binding), --nonce-reject PERCENT,
- * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr).
+ * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr), --ephemeral (free
+ * ports instead of the fixed defaults, e.g. beside another running stack).
  */
 import { parseArgs } from "node:util";
 import { startStack } from "./stack";
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
       "nonce-reject": { type: "string" },
       "validity-seconds": { type: "string" },
       verbose: { type: "boolean", default: false },
+      ephemeral: { type: "boolean", default: false },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -22,6 +24,8 @@ async function main(): Promise<void> {
     return n;
   };
   const stack = await startStack({
+    ephemeral: values.ephemeral,
+    writeStackJson: true,
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),
