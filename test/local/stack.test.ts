@@ -109,7 +109,7 @@ describe("npm run stack", () => {
     const pebbles = () => execFileSync("pgrep", ["-f", "--", `-config ${path.join(home, "stack", "pebble")}`], { encoding: "utf8" }).trim();
     assert.ok(pebbles().length > 0, "pebble is running");
     assert.equal(await first.stop(), 0);
-    assert.throws(() => pebbles(), undefined, "no pebble left after SIGINT");
+    assert.throws(() => pebbles(), Error, "no pebble left after SIGINT");
     assert.equal(existsSync(path.join(home, "stack.json")), false, "stack.json removed on stop");
 
     const second = await runStack();

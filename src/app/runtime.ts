@@ -1,0 +1,55 @@
+/**
+ * The per-process runtime of the Function App: settings read and validated ONCE from the environment, and the
+ * clients built from them (Key Vault, DNS provider, ACME session, telemetry). Built lazily on first use so the
+ * module graph the Functions worker loads at cold start stays small; every handler and activity asks for it.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import type { Settings } from "../config/settings";
+import type { IssuanceDeps, ProgressSink } from "../issuance/deps";
+import type { Telemetry } from "../telemetry";
+
+export interface Runtime {
+  settings: Settings;
+  credential: TokenCredential;
+  deps: IssuanceDeps;
+  telemetry: Telemetry;
+}
+
+let current: Runtime | undefined;
+
+/** The runtime for this process; throws ConfigurationError (listing every problem) when settings are invalid. */
+export function getRuntime(): Runtime {
+  if (!current) current = createRuntime(process.env);
+  return current;
+}
+
+/** Builds a runtime from an explicit environment record (tests, the CLI's --stack mode). */
+export function createRuntime(env: Record<string, string | undefined>, options: { progress?: ProgressSink; credential?: TokenCredential } = {}): Runtime {
+  // Required lazily: these SDKs are large and only needed once a function actually runs.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { loadSettings } = require("../config/settings") as typeof import("../config/settings");
+  const { createIssuanceDeps } = require("../issuance/deps") as typeof import("../issuance/deps");
+  const { createTelemetry } = require("../telemetry") as typeof import("../telemetry");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const settings = loadSettings(env);
+  const credential = options.credential ?? defaultCredential(settings);
+  return {
+    settings,
+    credential,
+    deps: createIssuanceDeps(settings, credential, { progress: options.progress }),
+    telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName ?? "kv-acme" }),
+  };
+}
+
+/** Replaces the process runtime (tests and the local host's per-stack setup); returns the previous one. */
+export function setRuntime(runtime: Runtime | undefined): Runtime | undefined {
+  const previous = current;
+  current = runtime;
+  return previous;
+}
+
+function defaultCredential(settings: Settings): TokenCredential {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
+  return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+}
