@@ -1,0 +1,95 @@
+/**
+ * Quick start, command 1 (`npm run demo`): kv-acme's main job end to end on the local stack.
+ * Starts a fresh private stack, issues an apex + wildcard certificate for a seeded zone with the real CLI
+ * (`kv-acme issue`), verifies it in the vault (chain up to the Pebble root, names, the vault's key matches the
+ * leaf), prints a one-line JSON summary as the last line, and stops the stack.
+ */
+import { spawn } from "node:child_process";
+import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { CertificateClient } from "@azure/keyvault-certificates";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { pemBlocks } from "../shared/x509";
+import { pebbleGet } from "./pebble";
+import { startStack } from "./stack";
+import { readFile } from "node:fs/promises";
+
+const repo = path.resolve(__dirname, "..", "..");
+
+async function main(): Promise<number> {
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-demo-"));
+  const t0 = Date.now();
+  const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false });
+  const stackMs = Date.now() - t0;
+  try {
+    console.error(`local stack up in ${stackMs} ms (Key Vault ${stack.info.keyVaultUrl}, Pebble ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer})`);
+    const zone = stack.info.zones[0];
+    const label = `demo-${randomBytes(3).toString("hex")}`;
+    const names = [`${label}.${zone}`, `*.${label}.${zone}`];
+    console.error(`$ kv-acme issue --dns-names ${names.join(",")} --key-type EC-P256 --content-type pem --json`);
+    const issued = JSON.parse(
+      await runCli(["issue", "--dns-names", names.join(","), "--key-type", "EC-P256", "--content-type", "pem", "--json"], stack.env),
+    ) as { certificateName: string; version: string; thumbprint: string; notAfter: string; durationMs: number };
+
+    // Verify in the vault, with the SDKs a consumer would use.
+    const options = { disableChallengeResourceVerification: true };
+    const certificates = new CertificateClient(stack.info.keyVaultUrl, stack.credential, options);
+    const secrets = new SecretClient(stack.info.keyVaultUrl, stack.credential, options);
+    const cert = await certificates.getCertificate(issued.certificateName);
+    const secret = await secrets.getSecret(issued.certificateName);
+    const pem = secret.value ?? "";
+    const [leafPem, ...intermediates] = pemBlocks(pem);
+    const leaf = new X509Certificate(leafPem);
+    const root = new X509Certificate((await pebbleGet(stack.info.pebbleRootUrl, await readFile(stack.info.caFile, "utf8"))).body);
+    const chain = [leaf, ...intermediates.map((p) => new X509Certificate(p))];
+    const chainOk = chain.every((c, i) => c.verify((chain[i + 1] ?? root).publicKey)) && root.verify(root.publicKey);
+    const sans = (leaf.subjectAltName ?? "").split(/,\s*/).map((s) => s.replace(/^DNS:/, ""));
+    const namesOk = names.every((n) => sans.includes(n));
+    const keyOk = leaf.checkPrivateKey(createPrivateKey(pemBlocks(pem, "PRIVATE KEY")[0] ?? ""));
+    const vaultOk = cert.properties.enabled === true && cert.properties.version === issued.version && Buffer.from(cert.cer ?? []).equals(leaf.raw);
+    const ok = chainOk && namesOk && keyOk && vaultOk;
+    console.error(`chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`);
+    console.log(
+      JSON.stringify({
+        ok,
+        certificateName: issued.certificateName,
+        version: issued.version,
+        dnsNames: names,
+        thumbprint: issued.thumbprint,
+        notAfter: issued.notAfter,
+        chainVerified: chainOk,
+        keyInVault: keyOk,
+        issueMs: issued.durationMs,
+        stackStartMs: stackMs,
+        totalMs: Date.now() - t0,
+      }),
+    );
+    return ok ? 0 : 1;
+  } finally {
+    await stack.close();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repo, "bin", "kv-acme.js"), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`kv-acme ${args[0]} exited with ${code}`))));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`kv-acme demo failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
