@@ -60,9 +60,7 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     }
   };
   const cycle = async () => {
-    const r = await poller.cycle(options.signal);
-    options.onCycle?.(r);
-    return r;
+    return poller.cycle(options.signal);
   };
 
   let last: CycleResult | undefined;
@@ -70,6 +68,7 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");
     await status(o.status, o.message, last, "Poll");
+    options.onCycle?.(last);
     return last.allInstalled ? 0 : 1;
   }
 
@@ -83,7 +82,8 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
         break;
       }
       const o = overallStatus(last.statuses, "initialSync");
-      await status("transitioning", `${o.message} (attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS})`, last, "InitialSync");
+      await status(attempt < INITIAL_SYNC_ATTEMPTS ? "transitioning" : "error", `${o.message} (attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS})`, last, "InitialSync");
+      options.onCycle?.(last);
       if (attempt < INITIAL_SYNC_ATTEMPTS) await sleep(initialSyncDelayMs(attempt), options.signal);
     }
     if (!synced) {
@@ -93,12 +93,14 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
       options.logger.error("initial sync failed; polling continues", {});
     } else {
       await status("success", overallStatus(last!.statuses, "polling").message, last, "InitialSync");
+      options.onCycle?.(last!);
     }
   } else {
     await status("success", "polling started", undefined, "Poll");
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");
     await status(o.status, o.message, last, "Poll");
+    options.onCycle?.(last);
   }
 
   while (!options.signal?.aborted) {
@@ -107,6 +109,7 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");
     await status(o.status, o.message, last, "Poll");
+    options.onCycle?.(last);
   }
   return last?.allInstalled ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  * `kvAcme` block for what the extension does not have (installers, webhooks, pruning, status paths).
  * Parsing is pure: it never touches the file system or the environment.
  */
+import { isIP } from "node:net";
 import path from "node:path";
 import { ValidationError, type FieldProblem } from "../shared/errors";
 
@@ -393,7 +394,8 @@ function parseSecretUrl(v: unknown, field: string, p: Report): Pick<ObservedCert
   return {
     url: `https://${u.host}/secrets/${parts[1]}`,
     vaultUrl: `https://${u.host}`,
-    vaultName: u.hostname.split(".")[0],
+    // Real vaults: the first label (myvault.vault.azure.net -> myvault); an IP address (local stand-in) is kept whole.
+    vaultName: isIP(u.hostname.replace(/^\[|\]$/g, "")) ? u.hostname.replace(/[[\]:]/g, "_") : u.hostname.split(".")[0],
     name: parts[1],
   };
 }

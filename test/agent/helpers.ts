@@ -73,10 +73,10 @@ export async function makeChain(keyType: "ec" | "rsa" = "ec"): Promise<TestChain
 export async function makeLeaf(
   chain: TestChain,
   names: string[],
-  opts: { keyType?: "rsa" | "ec"; publicKey?: CryptoKey; validityMs?: number } = {},
+  opts: { keyType?: "rsa" | "ec"; publicKey?: CryptoKey | x509.PublicKey; validityMs?: number } = {},
 ): Promise<TestLeaf> {
   const keys = opts.publicKey
-    ? ({ publicKey: opts.publicKey } as CryptoKeyPair)
+    ? ({ publicKey: opts.publicKey } as unknown as CryptoKeyPair)
     : ((await webcrypto.subtle.generateKey(opts.keyType === "rsa" ? RSA : EC, true, ["sign", "verify"])) as CryptoKeyPair);
   const serialHex = "4" + randomBytes(9).toString("hex").slice(1);
   const now = Date.now();
