@@ -11,6 +11,10 @@ ensure_debian_packages pebble nginx haproxy
 ensure_local_ca
 
 if [ "$#" -eq 0 ]; then
+  # Static checks first: a type error or lint error fails the suite like a failing test.
+  echo "kv-acme: typecheck (tsc --noEmit) and lint (eslint)" >&2
+  npx --no-install tsc -p tsconfig.json --noEmit
+  npx --no-install eslint --max-warnings 0 .
   mapfile -t files < <(find test -name '*.test.ts' | sort)
 elif [ "$1" = "unit" ]; then
   mapfile -t files < <(find test/unit -name '*.test.ts' | sort)
