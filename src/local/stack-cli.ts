@@ -2,10 +2,11 @@
  * `npm run stack`: start the local stack in the foreground, write .local/stack.json, stop everything on
  * SIGINT/SIGTERM. Options: --eab (Pebble requires External Account Binding), --nonce-reject PERCENT,
  * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr), --ephemeral (free
- * ports instead of the fixed defaults, e.g. beside another running stack).
+ * ports instead of the fixed defaults, e.g. beside another running stack), --ports keyVault=8443,dns=5353,...
+ * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns).
  */
 import { parseArgs } from "node:util";
-import { startStack } from "./stack";
+import { DEFAULT_PORTS, startStack, StackPorts } from "./stack";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
       "validity-seconds": { type: "string" },
       verbose: { type: "boolean", default: false },
       ephemeral: { type: "boolean", default: false },
+      ports: { type: "string" },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -23,8 +25,15 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return n;
   };
+  const ports: Partial<StackPorts> = {};
+  for (const pair of (values.ports ?? "").split(",").filter(Boolean)) {
+    const [name, raw] = pair.split("=");
+    if (!(name in DEFAULT_PORTS)) throw new Error(`--ports: unknown port "${name}"; known: ${Object.keys(DEFAULT_PORTS).join(", ")}`);
+    ports[name as keyof StackPorts] = intOption(`ports ${name}`, raw, 1, 65535) as number;
+  }
   const stack = await startStack({
     ephemeral: values.ephemeral,
+    ports,
     writeStackJson: true,
     pebble: {
       eab: values.eab,
