@@ -29,7 +29,7 @@ export const DEFAULT_PORTS = {
   pebbleManagement: 42415,
   dns: 42453,
 } as const;
-export type StackPorts = { [K in keyof typeof DEFAULT_PORTS]: number };
+export type StackPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
 export const DEFAULT_SUBSCRIPTION_ID = "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10";
 export const DEFAULT_RESOURCE_GROUP = "kv-acme-local";
