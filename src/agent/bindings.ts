@@ -153,7 +153,7 @@ export function parseNetshSslCert(text: string): SslCertEntry[] {
   const entries: SslCertEntry[] = [];
   let cur: SslCertEntry | undefined;
   for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*([^:]+?)\s*:\s*(.*?)\s*$/.exec(raw);
+    const m = /^\s*(.+?)\s+:\s+(.*?)\s*$/.exec(raw);
     if (!m) continue;
     const label = m[1].toLowerCase();
     const value = m[2];

@@ -71,7 +71,7 @@ export async function startAgentStack(): Promise<AgentStack> {
       const poller = await certificates.beginCreateCertificate(name, {
         issuerName: "Unknown",
         subject: `CN=${names[0]}`,
-        subjectAlternativeNames: { dnsNames: names },
+        subjectAlternativeNames: { dnsNames: names as [string, ...string[]] },
         contentType,
       });
       const op = (poller as unknown as { operation: { state: { certificateOperation?: CertificateOperation } } }).operation.state.certificateOperation;
