@@ -1,0 +1,286 @@
+/**
+ * Handlers of the certificate, DNS zone and operation routes. Each takes the request, the app runtime and (for long
+ * work) the durable client, validates all input before touching anything, and returns { status, headers, body }.
+ * Long work (issue, renew, revoke) runs as durable orchestrations with one instance id per certificate; the
+ * response is 202 with the operation's Location.
+ */
+import { parseRevocationReason } from "../acme/revoke";
+import { validateCertificateName } from "../acme/names";
+import type { Runtime } from "../app/runtime";
+import { renewalRequest, validateRequest, type IssueRequest } from "../issuance";
+import { describeVersion, getCurrentCertificate, getPending, statusOf } from "../keyvault/certificates";
+import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import type { KeyOptionsInput } from "../keyvault/policy";
+import { readManagedTags, type ManagedTagInfo } from "../keyvault/tags";
+import { certificateInstanceId, ORCHESTRATIONS, revokeInstanceId } from "../orchestrations/ids";
+import { NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+import type { Caller } from "./auth";
+import { accepted, FieldReader, json, readJsonObject, type ApiRequest, type ApiResponse } from "./http";
+import {
+  failureSummary,
+  findStatus,
+  isRunning,
+  OPERATION_ID_PREFIX,
+  operationLocation,
+  operationResponse,
+  operationView,
+  RETRY_AFTER_SECONDS,
+  startOperation,
+  type InstanceStatusLike,
+  type OperationsClient,
+} from "./operations";
+
+export interface HandlerContext {
+  runtime: Runtime;
+  caller: Caller;
+  /** The durable client; present on routes registered with df.app.client.http. */
+  client?: OperationsClient;
+}
+
+export type Handler = (req: ApiRequest, ctx: HandlerContext) => Promise<ApiResponse>;
+
+function durable(ctx: HandlerContext): OperationsClient {
+  if (!ctx.client) throw new Error("this route needs the durable client input");
+  return ctx.client;
+}
+
+/** The {name} route parameter, validated (400 before any vault call). */
+export function nameParam(req: ApiRequest): string {
+  return validateCertificateName(req.params.name ?? "");
+}
+
+/** The input of issueCertificate: the request plus why it runs. */
+export type IssueInput = IssueRequest & { reason: "issue" | "renew" };
+
+const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType"] as const;
+
+/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType? }. */
+export function readIssueBody(body: Record<string, unknown>): IssueRequest {
+  const r = new FieldReader(body, ISSUE_FIELDS);
+  const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
+  const certificateName = r.string("certificateName");
+  const keyOptions: KeyOptionsInput = {};
+  const keyType = r.string("keyType");
+  const reuseKey = r.boolean("reuseKey");
+  const exportable = r.boolean("exportable");
+  const contentType = r.string("contentType");
+  r.check();
+  if (keyType !== undefined) keyOptions.keyType = keyType;
+  if (reuseKey !== undefined) keyOptions.reuseKey = reuseKey;
+  if (exportable !== undefined) keyOptions.exportable = exportable;
+  if (contentType !== undefined) keyOptions.contentType = contentType;
+  const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
+  if (certificateName !== undefined) request.certificateName = certificateName;
+  return request;
+}
+
+/** POST /certificates: validate everything (names, key, zones, ACME account), then start issueCertificate. */
+export const issue: Handler = async (req, ctx) => {
+  const request = readIssueBody(readJsonObject(req));
+  const deps = ctx.runtime.deps;
+  const validated = await validateRequest(request, deps);
+  const instanceId = certificateInstanceId(validated.certificateName);
+  const input: IssueInput = {
+    dnsNames: validated.dnsNames,
+    certificateName: validated.certificateName,
+    keyOptions: request.keyOptions ?? {},
+    reason: "issue",
+  };
+  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${validated.certificateName}`);
+  return accepted(operationLocation(instanceId), { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+};
+
+/** POST /certificates/{name}/renew: same names and key as the current version, `replaces` when the CA has ARI. */
+export const renew: Handler = async (req, ctx) => {
+  const name = nameParam(req);
+  readJsonObject(req, { optional: true });
+  const request = await renewalRequest(name, ctx.runtime.deps);
+  const instanceId = certificateInstanceId(name);
+  const input: IssueInput = { ...request, reason: "renew" };
+  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${name}`);
+  return accepted(operationLocation(instanceId), { id: instanceId, status: "Pending", certificateName: name, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+};
+
+/** Input of the revokeCertificate orchestration. */
+export interface RevokeInput {
+  certificateName: string;
+  reason?: string;
+  disable: boolean;
+}
+
+/** How long POST .../revoke waits for the revocation before answering 202 instead of 200. */
+export const REVOKE_WAIT_MS = 8000;
+
+/** POST /certificates/{name}/revoke { reason?, disable? }: 200 with the result when it finishes quickly, else 202. */
+export const revoke: Handler = async (req, ctx) => {
+  const name = nameParam(req);
+  const r = new FieldReader(readJsonObject(req, { optional: true }), ["reason", "disable"]);
+  const rawReason = r.string("reason");
+  const disable = r.boolean("disable") ?? false;
+  r.check();
+  const reason = parseRevocationReason(rawReason);
+  // The certificate must exist and have an issued version (404 otherwise), checked before anything starts.
+  describeVersion(await getCurrentCertificate(ctx.runtime.deps.certificates, name));
+  const client = durable(ctx);
+  const instanceId = revokeInstanceId(name);
+  const input: RevokeInput = { certificateName: name, disable, ...(reason ? { reason } : {}) };
+  await startOperation(client, ORCHESTRATIONS.revoke, instanceId, input, `revoking ${name}`);
+  const deadline = Date.now() + REVOKE_WAIT_MS;
+  for (;;) {
+    const status = await findStatus(client, instanceId);
+    if (status && !isRunning(status)) return operationResponse(status);
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return accepted(operationLocation(instanceId), { id: instanceId, status: "Running", certificateName: name, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+};
+
+/** How a listed certificate is managed. */
+export function managedBy(info: ManagedTagInfo): "kv-acme" | "acmebot" | "unmanaged" {
+  return info.source ?? "unmanaged";
+}
+
+export interface LastOperation {
+  id: string;
+  reason?: string;
+  status: string;
+  lastUpdatedTime: string;
+  error?: string;
+}
+
+function lastOperation(s: InstanceStatusLike | undefined): LastOperation | undefined {
+  if (!s) return undefined;
+  const out: LastOperation = { id: s.instanceId, status: String(s.runtimeStatus), lastUpdatedTime: operationView(s).lastUpdatedTime };
+  const input = s.input as { reason?: unknown } | undefined;
+  if (input && typeof input === "object" && typeof input.reason === "string") out.reason = input.reason;
+  if (s.runtimeStatus === "Failed") out.error = failureSummary(s.output);
+  return out;
+}
+
+export interface CertificateSummary {
+  name: string;
+  dnsNames: string[];
+  dnsNamesDigest?: { count: number; sha256Prefix: string };
+  enabled: boolean;
+  pending: boolean;
+  notBefore?: string;
+  expiresOn?: string;
+  thumbprint?: string;
+  /** Host of the issuing ACME CA (from the tags). */
+  issuer?: string;
+  managedBy: "kv-acme" | "acmebot" | "unmanaged";
+  lastOperation?: LastOperation;
+}
+
+function summary(item: InventoryItem, last: InstanceStatusLike | undefined): CertificateSummary {
+  const s: CertificateSummary = {
+    name: item.name,
+    dnsNames: item.managed.dnsNames ?? [],
+    enabled: item.enabled,
+    pending: item.pending,
+    managedBy: managedBy(item.managed),
+  };
+  if (item.managed.dnsNamesDigest) s.dnsNamesDigest = item.managed.dnsNamesDigest;
+  if (item.notBefore) s.notBefore = item.notBefore;
+  if (item.expiresOn) s.expiresOn = item.expiresOn;
+  if (item.thumbprint) s.thumbprint = item.thumbprint;
+  if (item.managed.acmeHost) s.issuer = item.managed.acmeHost;
+  const op = lastOperation(last);
+  if (op) s.lastOperation = op;
+  return s;
+}
+
+/**
+ * GET /certificates[?managed=true]: the vault inventory from the LIST API only (no per-certificate GET) plus the last
+ * issuance/renewal of each certificate from the durable instance status (one listing of the task hub).
+ */
+export const list: Handler = async (req, ctx) => {
+  const managedOnly = req.query.get("managed") === "true";
+  const [{ items }, statuses] = await Promise.all([
+    listInventory(ctx.runtime.deps.certificates, { includePending: true, managedOnly }),
+    ctx.client ? (ctx.client.getStatusAll() as Promise<InstanceStatusLike[]>) : Promise.resolve([] as InstanceStatusLike[]),
+  ]);
+  const byId = new Map(statuses.map((s) => [s.instanceId, s]));
+  return json(200, { certificates: items.map((i) => summary(i, byId.get(certificateInstanceId(i.name)))) });
+};
+
+/** GET /certificates/{name}: versions, policy, tags, pending operation and the current or last operation. */
+export const get: Handler = async (req, ctx) => {
+  const name = nameParam(req);
+  const client = ctx.runtime.deps.certificates;
+  let cert;
+  try {
+    cert = await client.getCertificate(name);
+  } catch (err) {
+    if (statusOf(err) === 404) throw new NotFoundError(`Certificate ${name} was not found in the vault`, { certificateName: name });
+    throw new UpstreamError("KeyVault", `Key Vault: reading ${name} failed: ${errorMessage(err)}`, { status: statusOf(err) ?? 502, cause: err });
+  }
+  const versions: Record<string, unknown>[] = [];
+  for await (const v of client.listPropertiesOfCertificateVersions(name)) {
+    versions.push({
+      version: v.version,
+      enabled: v.enabled,
+      notBefore: v.notBefore?.toISOString(),
+      expiresOn: v.expiresOn?.toISOString(),
+      createdOn: v.createdOn?.toISOString(),
+      thumbprint: v.x509Thumbprint && v.x509Thumbprint.length ? Buffer.from(v.x509Thumbprint).toString("hex").toUpperCase() : undefined,
+    });
+  }
+  versions.sort((a, b) => String(b.createdOn ?? "").localeCompare(String(a.createdOn ?? "")));
+  const tags = cert.properties.tags ?? {};
+  const managed = readManagedTags(tags);
+  const policy = cert.policy;
+  const current = cert.cer && cert.cer.length > 0 ? describeVersion(cert) : undefined;
+  const pending = await getPending(client, name);
+  const operation = ctx.client ? await findStatus(ctx.client, certificateInstanceId(name)) : undefined;
+  const body: Record<string, unknown> = {
+    name,
+    managedBy: managedBy(managed),
+    issuer: managed.acmeHost,
+    enabled: cert.properties.enabled,
+    current: current && { version: current.version, thumbprint: current.thumbprint, notBefore: current.notBefore, expiresOn: current.notAfter, dnsNames: current.dnsNames },
+    versions,
+    policy: policy && {
+      issuerName: policy.issuerName,
+      subject: policy.subject,
+      dnsNames: policy.subjectAlternativeNames?.dnsNames ?? [],
+      keyType: policy.keyType,
+      keySize: policy.keySize,
+      keyCurveName: policy.keyCurveName,
+      reuseKey: policy.reuseKey,
+      exportable: policy.exportable,
+      contentType: policy.contentType,
+    },
+    tags,
+    pendingOperation: pending && {
+      status: pending.status,
+      cancellationRequested: pending.cancellationRequested,
+      requestId: pending.requestId,
+      error: pending.error,
+      href: `/api/certificates/${name}/pending`,
+    },
+    lastOperation: lastOperation(operation),
+  };
+  return json(200, body);
+};
+
+/** GET /dns-zones: the zones the app may write DNS-01 records into. */
+export const dnsZones: Handler = async (_req, ctx) => {
+  const zones = await ctx.runtime.deps.dns.listZones();
+  return json(200, {
+    zones: zones
+      .map((z) => ({ name: z.name, id: z.id, provider: z.provider, resourceGroup: z.resourceGroup, subscriptionId: z.subscriptionId, nameServers: z.nameServers }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  });
+};
+
+/** GET /operations/{id}: 202 + Retry-After while running, 200 with output (or error) when finished. */
+export const operation: Handler = async (req, ctx) => {
+  const id = req.params.id ?? "";
+  if (!id.startsWith(OPERATION_ID_PREFIX) || !/^[0-9a-z-]{1,200}$/.test(id)) {
+    throw new ValidationError([{ field: "id", message: `"${id}" is not an operation id of this API (they start with ${OPERATION_ID_PREFIX})` }]);
+  }
+  const status = await findStatus(durable(ctx), id);
+  if (!status) throw new NotFoundError(`No operation ${id}`, { operationId: id });
+  return operationResponse(status);
+};
