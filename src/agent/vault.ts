@@ -46,6 +46,8 @@ export interface SdkVaultReaderOptions {
   changeDetection?: "certificate" | "secretVersions";
   /** Retries of the SDK's own retry policy for 429/5xx within one call (default 3). */
   maxRetries?: number;
+  /** First retry delay of the SDK retry policy (default 500 ms; Retry-After from the vault wins). */
+  retryDelayInMs?: number;
 }
 
 /** A VaultReader over @azure/keyvault-certificates and @azure/keyvault-secrets; `stats` counts wire requests. */
@@ -61,7 +63,7 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
   const clientOptions = (vaultUrl: string) => ({
     disableChallengeResourceVerification: isLoopback(vaultUrl),
     additionalPolicies: [{ policy: counter, position: "perRetry" as const }],
-    retryOptions: { maxRetries: options.maxRetries ?? 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
+    retryOptions: { maxRetries: options.maxRetries ?? 3, retryDelayInMs: options.retryDelayInMs ?? 500, maxRetryDelayInMs: 8000 },
   });
   const certClients = new Map<string, CertificateClient>();
   const secretClients = new Map<string, SecretClient>();
@@ -99,7 +101,7 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
     stats,
     async currentVersion(vaultUrl, name, signal) {
       try {
-        if (options.changeDetection === "secretVersions" || forcedSecretVersions.has(vaultUrl)) {
+        if (options.changeDetection === "secretVersions" || forcedSecretVersions.has(`${vaultUrl}|${name}`)) {
           return await viaSecretVersions(vaultUrl, name, signal);
         }
         try {
@@ -113,8 +115,9 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
           return { version, thumbprint: tp ? Buffer.from(tp).toString("hex").toUpperCase() : undefined };
         } catch (err) {
           if (statusOf(err) === 403) {
-            // Secrets-only role: no certificates/get permission. Remember per vault and use secret metadata.
-            forcedSecretVersions.add(vaultUrl);
+            // Secrets-only role (RBAC may be scoped per object): no certificates/get permission for this one.
+            // Remember it and use the secret's version metadata from now on.
+            forcedSecretVersions.add(`${vaultUrl}|${name}`);
             return await viaSecretVersions(vaultUrl, name, signal);
           }
           throw err;

@@ -131,7 +131,10 @@ test("agent installs from the vault, nginx serves each version, an open download
     report: (e) => void events.push(e),
     onCycle: (r) => {
       cycles.push(r);
-      for (const w of waiters.splice(0)) (w.pred(r) ? w.resolve(r) : waiters.push(w));
+      for (const w of waiters.splice(0)) {
+        if (w.pred(r)) w.resolve(r);
+        else waiters.push(w);
+      }
     },
   });
   const nextCycle = (pred: (r: CycleResult) => boolean = () => true) => new Promise<CycleResult>((resolve) => waiters.push({ pred, resolve }));
