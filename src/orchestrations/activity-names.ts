@@ -1,0 +1,44 @@
+/**
+ * Names of the durable activities (registered in functions/activities.ts, implemented in src/app/activities.ts) and
+ * the step names reported in custom status, telemetry (`failedStep`) and `certificate.renewal_failed` webhooks.
+ */
+export const ACTIVITIES = {
+  validateRequest: "validateRequest",
+  renewalRequest: "renewalRequest",
+  placeOrder: "placeOrder",
+  presentChallenges: "presentChallenges",
+  checkPropagation: "checkPropagation",
+  validateChallenges: "validateChallenges",
+  preparePendingOperation: "preparePendingOperation",
+  finalizeWithVaultCsr: "finalizeWithVaultCsr",
+  downloadCertificateChain: "downloadCertificateChain",
+  mergeIssuedChain: "mergeIssuedChain",
+  cleanupChallenges: "cleanupChallenges",
+  abandonIssuance: "abandonIssuance",
+  scanInventory: "scanInventory",
+  decideRenewals: "decideRenewals",
+  reportExpiry: "reportExpiry",
+  revokeAtCa: "revokeAtCa",
+  notify: "notify",
+  trackOutcome: "trackOutcome",
+} as const;
+export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
+
+/** Steps of an issuance, in order (custom status `step`, `failedStep`). */
+export const ISSUE_STEPS = [
+  "validate",
+  "renewal-request",
+  "order",
+  "dns-present",
+  "propagation",
+  "validate-challenges",
+  "pending-operation",
+  "finalize",
+  "download",
+  "merge",
+  "notify",
+  "cleanup",
+  "done",
+  "failed",
+] as const;
+export type IssueStep = (typeof ISSUE_STEPS)[number];

@@ -1,0 +1,165 @@
+/**
+ * The `renewCertificates` orchestration: one renewal run over the whole vault.
+ *
+ *   scanInventory (list pages only, once) -> decideRenewals (pure rules + ARI per certificate; a failed ARI lookup
+ *   affects only that certificate) -> reportExpiry (`certificate.days_to_expiry` per managed certificate)
+ *   -> fan out one `issueCertificate` sub-orchestration per due certificate, instance id certificateInstanceId(name),
+ *      at most maxConcurrentRenewals in flight (a sliding window over Task.any, not batches)
+ *   -> summary: `renewal.summary` webhook + telemetry outcome; the output is the summary.
+ *
+ * One certificate's failure never stops the others: each sub-orchestration's failure is caught and reported. A
+ * certificate whose instance is already running (an HTTP-started issuance or renewal of the same certificate) is
+ * refused by the durable runtime when the sub-orchestration starts; it is counted as skipped ("already in progress").
+ * Input: `{ dryRun?: boolean }` (dry run: decide and report, renew nothing).
+ */
+import * as df from "durable-functions";
+import type { DueCertificate } from "../issuance/renew";
+import type { InventoryItem } from "../keyvault/inventory";
+import { ACTIVITIES } from "./activity-names";
+import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
+import { callBestEffort, callStep, type IssueOrchestrationInput, type IssueOrchestrationOutput } from "./issue-certificate";
+import { taskError } from "./outcome";
+
+export interface RenewAllInput {
+  dryRun?: boolean;
+  /** Correlation id for telemetry (default the instance id). */
+  operationId?: string;
+}
+
+/** What scanInventory returns. */
+export interface ScanResult {
+  items: InventoryItem[];
+  pages: number;
+  /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
+  maxConcurrentRenewals: number;
+}
+
+/** What decideRenewals returns: one decision per managed certificate with dates, errors per certificate. */
+export interface DecideResult {
+  decisions: DueCertificate[];
+  errors: { certificateName: string; error: string }[];
+}
+
+export interface RenewalSummary {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  /** Managed certificates checked. */
+  checked: number;
+  /** Key Vault list pages read. */
+  pages: number;
+  due: { certificateName: string; reason: string; renewAt: string; ari: DueCertificate["ari"] }[];
+  renewed: { certificateName: string; version: string; notAfter: string }[];
+  failed: { certificateName: string; failedStep?: string; error: string }[];
+  skipped: { certificateName: string; reason: string }[];
+  /** Most sub-orchestrations in flight at once (≤ maxConcurrentRenewals). */
+  maxInFlight: number;
+}
+
+/** A sub-orchestration refused because the certificate's instance id is running (local host and Azure wording). */
+export function isAlreadyRunning(message: string): boolean {
+  return /already (pending or running|running|exists)/i.test(message);
+}
+
+/** `<step>: <message>` from a failed issueCertificate instance, split; the step is absent for other failures. */
+function splitFailure(message: string): { failedStep?: string; error: string } {
+  const inner = /(?:failed|terminated): ([\s\S]*)$/.exec(message)?.[1] ?? message;
+  const m = /^([a-z-]+): ([\s\S]*)$/.exec(inner.trim());
+  return m ? { failedStep: m[1], error: (m[2] ?? "").trim() } : { error: inner.trim() };
+}
+
+/** The orchestrator function registered as ORCHESTRATIONS.renewAll. */
+export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Generator<df.Task, RenewalSummary, unknown> {
+  const input = (ctx.df.getInput() ?? {}) as RenewAllInput;
+  const dryRun = input.dryRun === true;
+  const operationId = input.operationId ?? ctx.df.instanceId;
+  const startedAt = ctx.df.currentUtcDateTime.toISOString();
+  const runId = `${ctx.df.instanceId}@${startedAt}`;
+  ctx.df.setCustomStatus({ step: "scan" });
+
+  const scan = yield* callStep<ScanResult>(ctx, "scan", ACTIVITIES.scanInventory, {});
+  ctx.df.setCustomStatus({ step: "decide", checked: scan.items.length });
+  const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, { items: scan.items, now: startedAt });
+  yield* callBestEffort(ctx, ACTIVITIES.reportExpiry, { items: scan.items.map((i) => ({ certificateName: i.name, expiresOn: i.expiresOn })), now: startedAt });
+
+  const summary: RenewalSummary = {
+    runId,
+    startedAt,
+    finishedAt: startedAt,
+    dryRun,
+    checked: scan.items.length,
+    pages: scan.pages,
+    due: [],
+    renewed: [],
+    failed: [],
+    skipped: decided.errors.map((e) => ({ certificateName: e.certificateName, reason: `could not decide: ${e.error}` })),
+    maxInFlight: 0,
+  };
+  const due = decided.decisions.filter((d) => d.decision.due);
+  summary.due = due.map((d) => ({ certificateName: d.certificateName, reason: d.decision.reason, renewAt: d.decision.renewAt, ari: d.ari }));
+
+  if (dryRun) {
+    for (const d of due) summary.skipped.push({ certificateName: d.certificateName, reason: "dry run" });
+  } else {
+    const limit = Math.max(1, Math.floor(scan.maxConcurrentRenewals || 8));
+    const queue = [...due];
+    const inFlight: { name: string; task: df.Task }[] = [];
+    let done = 0;
+    while (queue.length > 0 || inFlight.length > 0) {
+      while (inFlight.length < limit && queue.length > 0) {
+        const d = queue.shift() as DueCertificate;
+        const childInput: IssueOrchestrationInput = { certificateName: d.certificateName, reason: "renew", operationId, renewalReason: d.decision.reason };
+        inFlight.push({ name: d.certificateName, task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, childInput, certificateInstanceId(d.certificateName)) });
+      }
+      summary.maxInFlight = Math.max(summary.maxInFlight, inFlight.length);
+      ctx.df.setCustomStatus({ step: "renew", due: due.length, done, inFlight: inFlight.length });
+      yield ctx.df.Task.any(inFlight.map((f) => f.task));
+      for (let i = inFlight.length - 1; i >= 0; i--) {
+        const f = inFlight[i] as { name: string; task: df.Task };
+        if (!f.task.isCompleted && !f.task.isFaulted) continue;
+        inFlight.splice(i, 1);
+        done++;
+        if (f.task.isFaulted) {
+          const message = taskError(f.task.result).message;
+          if (isAlreadyRunning(message)) summary.skipped.push({ certificateName: f.name, reason: "already in progress" });
+          else summary.failed.push({ certificateName: f.name, ...splitFailure(message) });
+        } else {
+          const out = f.task.result as IssueOrchestrationOutput;
+          summary.renewed.push({ certificateName: f.name, version: out.version, notAfter: out.notAfter });
+        }
+      }
+    }
+  }
+
+  const byName = (a: { certificateName: string }, b: { certificateName: string }) => a.certificateName.localeCompare(b.certificateName);
+  summary.renewed.sort(byName);
+  summary.failed.sort(byName);
+  summary.skipped.sort(byName);
+  summary.finishedAt = ctx.df.currentUtcDateTime.toISOString();
+  ctx.df.setCustomStatus({ step: "summary", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length });
+  yield* callBestEffort(ctx, ACTIVITIES.notify, {
+    type: "renewal.summary",
+    data: {
+      runId,
+      startedAt,
+      finishedAt: summary.finishedAt,
+      renewed: summary.renewed.map((r) => r.certificateName),
+      failed: summary.failed,
+      skipped: summary.skipped,
+    },
+    time: summary.finishedAt,
+    operationId,
+  });
+  yield* callBestEffort(ctx, ACTIVITIES.trackOutcome, {
+    name: "renewCertificates",
+    success: summary.failed.length === 0,
+    certificateName: "*",
+    namesCount: summary.renewed.length,
+    durationMs: Date.parse(summary.finishedAt) - Date.parse(startedAt),
+    ...(summary.failed.length > 0 ? { failedStep: "renew", error: summary.failed.map((f) => `${f.certificateName}: ${f.error}`).join("; ").slice(0, 900) } : {}),
+    operationId,
+  });
+  ctx.df.setCustomStatus({ step: "done", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length });
+  return summary;
+}
