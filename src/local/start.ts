@@ -1,0 +1,146 @@
+/**
+ * `npm start`: the local stack (Pebble, Key Vault and Azure DNS stand-ins, token endpoint, DNS server) plus the local
+ * Functions host on http://localhost:7071 running every module in functions/, in ONE process. The app runtime uses
+ * the stack's settings and the documented local principal (KvAcme__Auth__Mode=local: every role); the automation
+ * routes (/api/automation/*) take the function key printed at start. Writes .local/stack.json with functionsHostUrl.
+ * Ctrl-C (SIGINT) or SIGTERM stops everything.
+ *
+ *   tsx src/local/start.ts [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]
+ *
+ * Node reads NODE_EXTRA_CA_CERTS only at start-up, so when it does not point at the local CA this process runs
+ * itself again with it (TLS verification is never switched off).
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createRuntime, setRuntime } from "../app/runtime";
+import { writeFileAtomic } from "../shared/fs";
+import { ensureLocalCa } from "./ca";
+import { startLocalHost } from "./host";
+import { kvAcmeHome } from "./paths";
+import { startStack } from "./stack";
+
+const say = (text: string): void => void process.stderr.write(`${text}\n`);
+
+export interface StartOptions {
+  port: number;
+  functionKey: string;
+  ephemeral: boolean;
+  timers: boolean;
+  stateDir: string;
+}
+
+/** Parses the command line; throws with a message on bad input. */
+export function parseStartArgs(argv: string[], env: Record<string, string | undefined> = {}): StartOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      "function-key": { type: "string" },
+      ephemeral: { type: "boolean", default: false },
+      "no-timers": { type: "boolean", default: false },
+      state: { type: "string" },
+    },
+    strict: true,
+  });
+  const port = values.port === undefined ? 7071 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  const functionKey = values["function-key"] ?? env.KVACME_FUNCTION_KEY ?? randomBytes(24).toString("base64url");
+  if (functionKey.length < 16) throw new Error("the function key must be at least 16 characters");
+  return {
+    port,
+    functionKey,
+    ephemeral: values.ephemeral,
+    timers: !values["no-timers"],
+    stateDir: path.resolve(values.state ?? path.join(kvAcmeHome(), "functions-host")),
+  };
+}
+
+/** The function app's modules next to this file's tree (functions/*.ts under tsx, dist/functions/*.js when built). */
+export async function functionModules(): Promise<string[]> {
+  const dir = path.resolve(__dirname, "..", "..", "functions");
+  const ext = path.extname(__filename);
+  return (await fs.readdir(dir))
+    .filter((f) => f.endsWith(ext) && !f.endsWith(".d.ts"))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+async function reexecTrustingCa(caFile: string): Promise<never> {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+  // Ctrl-C reaches the whole process group: the child stops itself; forward SIGTERM, which only we may get.
+  process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  const code = await new Promise<number>((resolve) => child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let options: StartOptions;
+  try {
+    options = parseStartArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    say(`kv-acme start: ${(err as Error).message}\nusage: npm start -- [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]`);
+    process.exit(2);
+  }
+  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) await reexecTrustingCa(ca.caFile);
+
+  const t0 = Date.now();
+  const stack = await startStack({ ephemeral: options.ephemeral, writeStackJson: true });
+  const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local" };
+  const runtime = createRuntime({ ...process.env, ...env }, { credential: stack.credential });
+  setRuntime(runtime);
+  let host;
+  try {
+    host = await startLocalHost({
+      modules: await functionModules(),
+      stateDir: options.stateDir,
+      port: options.port,
+      env,
+      functionKeys: [options.functionKey],
+      timers: options.timers,
+    });
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+  if (stack.stackJsonPath) {
+    await writeFileAtomic(stack.stackJsonPath, JSON.stringify({ ...stack.info, functionsHostUrl: host.url }, null, 2) + "\n", 0o600);
+  }
+  const http = [...host.functions.values()].filter((f) => f.trigger.type === "httpTrigger").length;
+  say(`kv-acme: local stack + Functions host up in ${Date.now() - t0} ms`);
+  say(`  HTTP API       ${host.url}/api   (local principal: roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke)`);
+  say(`  automation     ${host.url}/api/automation/...   x-functions-key: ${options.functionKey}`);
+  say(`  functions      ${host.functions.size} (${http} HTTP), durable state in ${options.stateDir}`);
+  say(`  Key Vault      ${stack.info.keyVaultUrl}`);
+  say(`  ACME (Pebble)  ${stack.info.acmeDirectoryUrl}`);
+  say(`  DNS            ${stack.info.dnsServer}, zones ${stack.info.zones.join(", ")}`);
+  say(`  stack.json     ${stack.stackJsonPath ?? "(not written)"}`);
+  say(`Try: npx kv-acme --endpoint ${host.url} issue --dns-names www.${stack.info.zones[0] ?? "example.com"}`);
+  say("Ctrl-C stops everything.");
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping the Functions host and the local stack`);
+    void (async () => {
+      await host.close().catch((err: unknown) => say(`host: ${String(err)}`));
+      await runtime.telemetry.shutdown().catch(() => undefined);
+      await stack.close().catch((err: unknown) => say(`stack: ${String(err)}`));
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    say(`kv-acme start: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
+}
