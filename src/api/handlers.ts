@@ -19,6 +19,7 @@ import { accepted, FieldReader, json, readJsonObject, type ApiRequest, type ApiR
 import {
   failureSummary,
   findStatus,
+  isAutomationRequest,
   isRunning,
   OPERATION_ID_PREFIX,
   operationLocation,
@@ -87,7 +88,8 @@ export const issue: Handler = async (req, ctx) => {
     reason: "issue",
   };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${validated.certificateName}`);
-  return accepted(operationLocation(instanceId), { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+  const location = operationLocation(instanceId, isAutomationRequest(req.url));
+  return accepted(location, { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: location }, RETRY_AFTER_SECONDS);
 };
 
 /** POST /certificates/{name}/renew: same names and key as the current version, `replaces` when the CA has ARI. */
@@ -98,7 +100,8 @@ export const renew: Handler = async (req, ctx) => {
   const instanceId = certificateInstanceId(name);
   const input: IssueInput = { ...request, reason: "renew" };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${name}`);
-  return accepted(operationLocation(instanceId), { id: instanceId, status: "Pending", certificateName: name, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+  const location = operationLocation(instanceId, isAutomationRequest(req.url));
+  return accepted(location, { id: instanceId, status: "Pending", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);
 };
 
 /** Input of the revokeCertificate orchestration. */
@@ -128,11 +131,15 @@ export const revoke: Handler = async (req, ctx) => {
   const deadline = Date.now() + REVOKE_WAIT_MS;
   for (;;) {
     const status = await findStatus(client, instanceId);
+    if (status?.runtimeStatus === "Failed") {
+      throw new UpstreamError("Revocation", `Revoking ${name} failed: ${failureSummary(status.output)}`, { status: 502, details: { operation: operationLocation(instanceId, isAutomationRequest(req.url)) } });
+    }
     if (status && !isRunning(status)) return operationResponse(status);
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return accepted(operationLocation(instanceId), { id: instanceId, status: "Running", certificateName: name, operation: operationLocation(instanceId) }, RETRY_AFTER_SECONDS);
+  const location = operationLocation(instanceId, isAutomationRequest(req.url));
+  return accepted(location, { id: instanceId, status: "Running", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);
 };
 
 /** How a listed certificate is managed. */
@@ -282,5 +289,5 @@ export const operation: Handler = async (req, ctx) => {
   }
   const status = await findStatus(durable(ctx), id);
   if (!status) throw new NotFoundError(`No operation ${id}`, { operationId: id });
-  return operationResponse(status);
+  return operationResponse(status, isAutomationRequest(req.url));
 };

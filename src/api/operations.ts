@@ -80,9 +80,14 @@ export async function findStatus(client: OperationsClient, instanceId: string): 
   }
 }
 
-/** URL path of an operation resource. */
-export function operationLocation(instanceId: string): string {
-  return `/api/operations/${encodeURIComponent(instanceId)}`;
+/** URL path of an operation resource; under /api/automation for callers of the automation routes. */
+export function operationLocation(instanceId: string, automation = false): string {
+  return `/api/${automation ? "automation/" : ""}operations/${encodeURIComponent(instanceId)}`;
+}
+
+/** Whether a request came in on an /api/automation/* route. */
+export function isAutomationRequest(url: string): boolean {
+  return new URL(url, "http://localhost").pathname.toLowerCase().startsWith("/api/automation/");
 }
 
 /**
@@ -108,8 +113,8 @@ function runningConflict(instanceId: string, what: string): ConflictError {
 }
 
 /** 202 with Location while running, 200 once finished (also when it failed: the body carries the error). */
-export function operationResponse(s: InstanceStatusLike): ApiResponse {
+export function operationResponse(s: InstanceStatusLike, automation = false): ApiResponse {
   const view = operationView(s);
-  if (isRunning(s)) return json(202, view, { location: operationLocation(s.instanceId), "retry-after": String(RETRY_AFTER_SECONDS) });
+  if (isRunning(s)) return json(202, view, { location: operationLocation(s.instanceId, automation), "retry-after": String(RETRY_AFTER_SECONDS) });
   return json(200, view);
 }

@@ -44,7 +44,9 @@ export function problemFromError(err: unknown, instance?: string): Problem {
   }
   if (err instanceof KvAcmeError) {
     const status = err.status >= 400 && err.status < 600 ? err.status : 500;
-    return problem(status, err.code, err.message, { instance });
+    // A conflicting operation is named so the caller can follow it.
+    const operation = typeof err.details?.operation === "string" ? { operation: err.details.operation } : {};
+    return problem(status, err.code, err.message, { instance, ...operation });
   }
   return problem(500, "InternalError", "The request failed unexpectedly; the operation log has the details.", { instance });
 }

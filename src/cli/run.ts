@@ -38,7 +38,7 @@ export interface CliIo {
   reexec?: (env: Record<string, string>) => number;
 }
 
-export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL] <command> ...
+export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL [--function-key K | --token T]] <command> ...
 
 commands:
   issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]
@@ -51,7 +51,9 @@ commands:
   pending create N --dns-names ... [--key-type ...]   create a pending operation, print its CSR
   agent ...                            the VM companion (see docs)
 
-global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress)
+global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress),
+        --endpoint URL (drive the HTTP API of the local host or a deployed app; auth --function-key K or
+        --token T / KVACME_API_TOKEN)
 exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration`;
 
 const OPTIONS = {
@@ -60,6 +62,8 @@ const OPTIONS = {
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   endpoint: { type: "string" },
+  "function-key": { type: "string" },
+  token: { type: "string" },
   "dns-names": { type: "string", multiple: true },
   name: { type: "string" },
   "key-type": { type: "string" },
@@ -251,10 +255,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout(`${USAGE}\n`);
       return command || values.help ? EXIT.ok : EXIT.badInput;
     }
-    if (values.endpoint) {
-      throw new ConfigurationError("--endpoint (talking to a deployed kv-acme HTTP API) is not available yet; run without it to act on the vault directly");
-    }
     if (!["issue", "list", "renew", "revoke", "pending"].includes(command)) throw usageError(`unknown command "${command}"`);
+    if (values.endpoint !== undefined) {
+      const { runEndpointCommand } = await import("./endpoint");
+      const progress = (step: string, message: string) => {
+        if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
+      };
+      const out = await runEndpointCommand(command, positionals, values, { env: io.env, progress, readFile: (p) => fs.readFile(p, "utf8") });
+      io.stdout(json ? `${JSON.stringify(out.result)}\n` : out.text);
+      return EXIT.ok;
+    }
+    if (values["function-key"] !== undefined || values.token !== undefined) throw usageError("--function-key and --token only apply with --endpoint");
     const env = await environment(values, io);
     if (typeof env === "number") return env;
     const progress = (step: string, message: string) => {

@@ -1,0 +1,268 @@
+/**
+ * `kv-acme --endpoint URL ...`: the same commands, driven through the HTTP API of the local Functions host or a deployed
+ * app instead of acting on the vault directly. Long work (issue, renew, revoke) is started with a POST and the
+ * operation is polled until it finishes, with each new step printed as progress. Auth: `--function-key K` (sent as
+ * x-functions-key, on the /api/automation routes) or a bearer token from `--token` / KVACME_API_TOKEN (App Service
+ * Authentication). API problems map to the CLI's exit codes (400 -> 2, 404 -> 3, 409 -> 4, 401/403 -> 78).
+ */
+import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+
+export interface EndpointValues {
+  endpoint?: string;
+  "function-key"?: string;
+  token?: string;
+  "dns-names"?: string[];
+  name?: string;
+  "key-type"?: string;
+  exportable?: boolean;
+  "no-exportable"?: boolean;
+  "reuse-key"?: boolean;
+  "content-type"?: string;
+  all?: boolean;
+  "all-due"?: boolean;
+  "dry-run"?: boolean;
+  reason?: string;
+  disable?: boolean;
+  chain?: string;
+}
+
+export interface EndpointIo {
+  env: Record<string, string | undefined>;
+  progress: (step: string, message: string) => void;
+  readFile: (path: string) => Promise<string>;
+  fetch?: typeof fetch;
+  /** Upper bound of the wait between two polls (default 5 s). */
+  maxPollIntervalMs?: number;
+  /** Give up waiting for an operation after this long (default 30 min). */
+  timeoutMs?: number;
+}
+
+/** What a command produced: the result (for --json) and its human rendering. */
+export interface EndpointResult {
+  result: unknown;
+  text: string;
+}
+
+interface ProblemBody {
+  title?: string;
+  detail?: string;
+  code?: string;
+  errors?: { field: string; message: string }[];
+  operation?: string;
+}
+
+function usage(message: string): ValidationError {
+  return new ValidationError([{ field: "arguments", message }]);
+}
+
+/** Maps a problem response to the error class that carries the CLI's exit code. */
+export function errorFromProblem(status: number, body: ProblemBody | undefined, what: string): KvAcmeError {
+  const detail = body?.detail ?? body?.title ?? `HTTP ${status}`;
+  if (status === 400 || status === 413 || status === 415 || status === 422) {
+    return body?.errors?.length ? new ValidationError(body.errors) : new ValidationError([{ field: "request", message: detail }]);
+  }
+  if (status === 404) return new NotFoundError(detail);
+  if (status === 409) return new ConflictError(detail, body?.operation ? { operation: body.operation } : undefined);
+  if (status === 401 || status === 403) {
+    return new ConfigurationError(`${what}: ${status} ${detail} (pass --function-key, or --token / KVACME_API_TOKEN for App Service Authentication)`);
+  }
+  return new UpstreamError("Api", `${what}: HTTP ${status}: ${detail}`, { status, retryable: status >= 500 || status === 429 });
+}
+
+/** Normalizes the endpoint: the app's origin (a trailing /api is accepted). */
+export function apiBase(endpoint: string, automation: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ConfigurationError(`--endpoint "${endpoint}" is not a URL (e.g. http://localhost:7071 or https://<app>.azurewebsites.net)`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigurationError(`--endpoint must be http(s), got ${url.protocol}`);
+  const root = url.pathname.replace(/\/+$/, "").replace(/\/api$/i, "");
+  return new URL(`${url.origin}${root}/api/${automation ? "automation/" : ""}`);
+}
+
+class ApiClient {
+  private readonly base: URL;
+  private readonly headers: Record<string, string> = { accept: "application/json" };
+  private readonly fetch: typeof fetch;
+
+  constructor(values: EndpointValues, private readonly io: EndpointIo) {
+    const key = values["function-key"];
+    const token = values.token ?? io.env.KVACME_API_TOKEN;
+    this.base = apiBase(values.endpoint ?? "", key !== undefined);
+    if (key !== undefined) this.headers["x-functions-key"] = key;
+    if (token) this.headers.authorization = `Bearer ${token}`;
+    this.fetch = io.fetch ?? fetch;
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: unknown }> {
+    const url = new URL(path.replace(/^\/api\/(automation\/)?/, ""), this.base);
+    const what = `${method} ${url.pathname}`;
+    let res: Response;
+    try {
+      res = await this.fetch(url, {
+        method,
+        headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (err) {
+      throw new UpstreamError("Api", `${what}: ${errorMessage(err)}${(err as { cause?: unknown }).cause ? ` (${errorMessage((err as { cause?: unknown }).cause)})` : ""}`, { retryable: true });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    if (res.status >= 400) throw errorFromProblem(res.status, typeof parsed === "object" ? (parsed as ProblemBody) : { detail: String(parsed ?? "") }, what);
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  /** Polls an operation until it finishes; prints every new step; throws when it failed. */
+  async waitFor(location: string, first: { status: number; headers: Headers; body: unknown }): Promise<unknown> {
+    const deadline = Date.now() + (this.io.timeoutMs ?? 30 * 60_000);
+    let current = first;
+    let lastStep = "";
+    for (;;) {
+      const view = current.body as { status?: string; customStatus?: { step?: string; message?: string } | string; output?: unknown; error?: { message?: string } } | undefined;
+      const step = typeof view?.customStatus === "object" && view.customStatus ? (view.customStatus.step ?? "") : typeof view?.customStatus === "string" ? view.customStatus : "";
+      if (step && step !== lastStep) {
+        this.io.progress(step, typeof view?.customStatus === "object" && view.customStatus?.message ? view.customStatus.message : `${view?.status ?? "running"}`);
+        lastStep = step;
+      }
+      if (current.status === 200 && view?.status && view.status !== "Running" && view.status !== "Pending") {
+        if (view.status === "Completed") return view.output;
+        throw new UpstreamError("Operation", `operation ${view.status.toLowerCase()}: ${view.error?.message?.split("\n")[0] ?? "no details"}`);
+      }
+      if (Date.now() > deadline) throw new UpstreamError("Operation", `gave up waiting for ${location}; it is still running`, { retryable: true });
+      const retryAfter = Number(current.headers.get("retry-after") ?? "2");
+      const waitMs = Math.min(Math.max(Number.isFinite(retryAfter) ? retryAfter * 1000 : 2000, 250), this.io.maxPollIntervalMs ?? 5000);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      current = await this.call("GET", location);
+    }
+  }
+
+  /** POST that may answer 202 + Location: waits for the operation. */
+  async start(path: string, body: unknown): Promise<unknown> {
+    const res = await this.call("POST", path, body);
+    const location = res.headers.get("location");
+    if (res.status === 202 && location) {
+      this.io.progress("operation", `started ${location}`);
+      return this.waitFor(location, await this.call("GET", location));
+    }
+    const view = res.body as { status?: string; output?: unknown } | undefined;
+    return view && view.status === "Completed" && "output" in view ? view.output : res.body;
+  }
+}
+
+function keyOptionsBody(values: EndpointValues): Record<string, unknown> {
+  if (values.exportable && values["no-exportable"]) throw usage("--exportable and --no-exportable exclude each other");
+  const body: Record<string, unknown> = {};
+  if (values["key-type"] !== undefined) body.keyType = values["key-type"];
+  if (values.exportable) body.exportable = true;
+  if (values["no-exportable"]) body.exportable = false;
+  if (values["reuse-key"]) body.reuseKey = true;
+  if (values["content-type"] !== undefined) body.contentType = values["content-type"];
+  return body;
+}
+
+function dnsNames(values: EndpointValues): string[] {
+  return (values["dns-names"] ?? []).flatMap((n) => n.split(",")).map((n) => n.trim()).filter((n) => n !== "");
+}
+
+function oneName(positionals: string[], what: string): string {
+  const name = positionals[0];
+  if (!name) throw usage(`${what} needs a certificate name`);
+  if (positionals.length > 1) throw usage(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
+  return encodeURIComponent(name);
+}
+
+function summaryText(result: unknown): string {
+  if (typeof result !== "object" || result === null) return `${String(result)}\n`;
+  const lines = Object.entries(result as Record<string, unknown>)
+    .filter(([k, v]) => k !== "csr" && k !== "csrPem" && v !== undefined)
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  const csr = (result as { csrPem?: unknown }).csrPem;
+  return `${lines.join("\n")}\n${typeof csr === "string" ? `\n${csr}` : ""}`;
+}
+
+interface ListedCertificate {
+  name: string;
+  expiresOn?: string;
+  pending: boolean;
+  enabled: boolean;
+  managedBy: string;
+  lastOperation?: { status: string };
+}
+
+function listText(items: ListedCertificate[]): string {
+  if (items.length === 0) return "no certificates\n";
+  return (
+    items
+      .map((r) => `${r.name.padEnd(40)} ${(r.pending ? "pending" : (r.expiresOn ?? "")).padEnd(24)} ${r.managedBy}${r.enabled ? "" : " disabled"}${r.lastOperation ? ` last:${r.lastOperation.status}` : ""}`)
+      .join("\n") + "\n"
+  );
+}
+
+/** Runs one CLI command against the HTTP API. */
+export async function runEndpointCommand(command: string, positionals: string[], values: EndpointValues, io: EndpointIo): Promise<EndpointResult> {
+  const api = new ApiClient(values, io);
+  const done = (result: unknown): EndpointResult => ({ result, text: summaryText(result) });
+  switch (command) {
+    case "issue": {
+      if (positionals.length > 0) throw usage(`unexpected arguments: ${positionals.join(" ")}`);
+      const names = dnsNames(values);
+      if (names.length === 0) throw usage("issue needs --dns-names (comma-separated)");
+      return done(await api.start("certificates", { dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), ...keyOptionsBody(values) }));
+    }
+    case "list": {
+      const res = await api.call("GET", values.all ? "certificates" : "certificates?managed=true");
+      const items = ((res.body as { certificates?: ListedCertificate[] }).certificates ?? []);
+      return { result: items, text: listText(items) };
+    }
+    case "renew": {
+      if (values["all-due"] || values["dry-run"]) throw usage("renew --all-due / --dry-run are not available with --endpoint (the app's timer renews what is due); use renew --name N");
+      const name = values.name ?? positionals[0];
+      if (!name) throw usage("renew needs --name N");
+      return done(await api.start(`certificates/${encodeURIComponent(name)}/renew`, {}));
+    }
+    case "revoke": {
+      const name = oneName(positionals, "revoke");
+      return done(await api.start(`certificates/${name}/revoke`, { ...(values.reason !== undefined ? { reason: values.reason } : {}), disable: values.disable ?? false }));
+    }
+    case "pending": {
+      const [action, ...rest] = positionals;
+      const name = oneName(rest, `pending ${action ?? ""}`.trim());
+      switch (action) {
+        case "show":
+          return done((await api.call("GET", `certificates/${name}/pending`)).body);
+        case "cancel":
+          return done((await api.call("POST", `certificates/${name}/pending/cancel`)).body);
+        case "delete":
+          return done((await api.call("DELETE", `certificates/${name}/pending`)).body);
+        case "merge": {
+          if (!values.chain) throw usage("pending merge needs --chain chain.pem");
+          let chainPem: string;
+          try {
+            chainPem = await io.readFile(values.chain);
+          } catch (err) {
+            throw usage(`cannot read ${values.chain}: ${errorMessage(err)}`);
+          }
+          return done((await api.call("POST", `certificates/${name}/pending/merge`, { chainPem })).body);
+        }
+        case "create": {
+          const names = dnsNames(values);
+          if (names.length === 0) throw usage("pending create needs --dns-names");
+          return done((await api.call("POST", `certificates/${name}/pending`, { dnsNames: names, ...keyOptionsBody(values) })).body);
+        }
+        default:
+          throw usage(`unknown pending action "${action ?? ""}"; use show, cancel, delete, merge or create`);
+      }
+    }
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
