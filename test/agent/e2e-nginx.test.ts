@@ -45,6 +45,17 @@ function peerSerial(): Promise<string> {
   });
 }
 
+/** `nginx -s reload` returns once the master is signalled; new workers take over a moment later. */
+async function servedSerial(expected: string, deadlineMs = 5000): Promise<string> {
+  const end = Date.now() + deadlineMs;
+  let got = await peerSerial();
+  while (got !== expected && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    got = await peerSerial();
+  }
+  return got;
+}
+
 before(async () => {
   stack = await startAgentStack();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-agent-nginx-"));
@@ -141,7 +152,7 @@ test("agent installs from the vault, nginx serves each version, an open download
   try {
     // Initial sync: v1 installed and served.
     await nextCycle((r) => r.installed.length === 1);
-    assert.equal(await peerSerial(), v1.serialHex);
+    assert.equal(await servedSerial(v1.serialHex), v1.serialHex);
     assert.deepEqual(
       events.map((e) => [e.type, e.host, e.certificateName, e.version, e.bindingsUpdated]),
       [["certificate.installed", "vm-test-1", "web", v1.version, [`nginx:${path.join(dir, "nginx.conf")}`]]],
@@ -174,7 +185,7 @@ test("agent installs from the vault, nginx serves each version, an open download
 
     const v2 = await stack.putVersion("web", [HOST, "example.test"]);
     await nextCycle((r) => r.installed.length === 1);
-    assert.equal(await peerSerial(), v2.serialHex, "new connections get the new version");
+    assert.equal(await servedSerial(v2.serialHex), v2.serialHex, "new connections get the new version");
     res.resume();
     assert.equal(await download, 16 * 1024 * 1024, "the download started before the reload completed");
     assert.ok(reqSocket);
@@ -198,7 +209,7 @@ test("agent installs from the vault, nginx serves each version, an open download
     // Fixed: the next cycle installs v3.
     await fs.rm(path.join(dir, "conf.d", "broken.conf"));
     await nextCycle((r) => r.installed.length === 1);
-    assert.equal(await peerSerial(), v3.serialHex);
+    assert.equal(await servedSerial(v3.serialHex), v3.serialHex);
     assert.equal(events.filter((e) => e.type === "certificate.install_failed").length, 1, "one failure report, not one per cycle");
   } finally {
     controller.abort();
