@@ -56,7 +56,7 @@ export function taskError(err: unknown): StepError {
   const message = err instanceof Error ? err.message : String(err);
   // durable-functions' TaskFailedError carries "Activity function 'x' failed: <message>" (local host) or the
   // exception message (Azure); keep the useful part.
-  const m = /^Activity function '[^']+' failed: ([\s\S]*)$/.exec(message);
+  const m = /^(?:\w+: )?Activity function '[^']+' failed: ([\s\S]*)$/.exec(message);
   return { name: err instanceof Error ? err.name : "Error", message: (m?.[1] ?? message).split("\n")[0] ?? message, retryable: true };
 }
 

@@ -15,7 +15,7 @@
 import * as df from "durable-functions";
 import type { DueCertificate } from "../issuance/renew";
 import type { InventoryItem } from "../keyvault/inventory";
-import { ACTIVITIES } from "./activity-names";
+import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { callBestEffort, callStep, type IssueOrchestrationInput, type IssueOrchestrationOutput } from "./issue-certificate";
 import { taskError } from "./outcome";
@@ -62,11 +62,15 @@ export function isAlreadyRunning(message: string): boolean {
   return /already (pending or running|running|exists)/i.test(message);
 }
 
-/** `<step>: <message>` from a failed issueCertificate instance, split; the step is absent for other failures. */
-function splitFailure(message: string): { failedStep?: string; error: string } {
-  const inner = /(?:failed|terminated): ([\s\S]*)$/.exec(message)?.[1] ?? message;
-  const m = /^([a-z-]+): ([\s\S]*)$/.exec(inner.trim());
-  return m ? { failedStep: m[1], error: (m[2] ?? "").trim() } : { error: inner.trim() };
+const STEP_PREFIX = new RegExp(`(?:^|:\\s)(${ISSUE_STEPS.map((st) => st.replace(/-/g, "\\-")).join("|")}): ([\\s\\S]*)$`);
+
+/**
+ * Splits the failure of an issueCertificate instance ("<step>: <message>", wrapped by the runtime as e.g.
+ * "SubOrchestrationFailed: validate: ...") into the step and the message; the step is absent for other failures.
+ */
+export function splitFailure(message: string): { failedStep?: string; error: string } {
+  const m = STEP_PREFIX.exec(message.trim());
+  return m ? { failedStep: m[1], error: (m[2] ?? "").trim() } : { error: message.trim() };
 }
 
 /** The orchestrator function registered as ORCHESTRATIONS.renewAll. */

@@ -1,0 +1,151 @@
+/**
+ * Crash test of a real issuance: the local Functions host runs as a CHILD process (src/local/host/main.ts with every
+ * functions/*.ts module) against a local stack running in this process. The host is SIGKILLed at six points of the
+ * issuance (observed through the durable status route: while ordering, presenting TXT values, waiting for the CA,
+ * creating the vault's pending operation, finalizing, merging) and restarted on the same state directory each time.
+ * Afterwards: the orchestration completed exactly once, the vault holds exactly one version, no TXT value and no
+ * pending operation is left, and the CA saw a sane number of orders.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, it } from "node:test";
+import { getPending } from "../../src/keyvault/certificates";
+import { ISSUE_STEPS } from "../../src/orchestrations/activity-names";
+import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
+import { clients, txtRecords } from "../integration/helpers";
+import { startTestStack, type TestStack } from "../support/stack";
+
+const root = path.resolve(__dirname, "..", "..");
+const main = path.join(root, "src", "local", "host", "main.ts");
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<NodeJS.Signals | number | null>;
+}
+
+let stack: TestStack;
+const pebbleLines: string[] = [];
+const dirs: string[] = [];
+before(async () => {
+  stack = await startTestStack({ pebble: { log: (line) => pebbleLines.push(line) } });
+});
+after(async () => {
+  await stack?.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function launch(stateDir: string): Promise<Running> {
+  const modules = (await readdir(path.join(root, "functions"))).filter((f) => f.endsWith(".ts")).sort().flatMap((f) => ["--module", path.join(root, "functions", f)]);
+  const child = spawn(process.execPath, ["--import", "tsx", main, ...modules, "--port", "0", "--state", stateDir, "--no-timers"], {
+    cwd: root,
+    env: { ...process.env, ...stack.env, KvAcme__Auth__Mode: "local" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    void exited.then((s) => reject(new Error(`host exited (${String(s)}) before listening: ${stderr}`)));
+  });
+  return { child, url, exited };
+}
+
+interface Status {
+  runtimeStatus: string;
+  customStatus: { step?: string } | null;
+  output: unknown;
+  historyEvents?: { EventType: string; Name?: string }[];
+}
+
+async function status(url: string, id: string): Promise<Status | undefined> {
+  try {
+    const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
+    return r.status === 404 ? undefined : ((await r.json()) as Status);
+  } catch {
+    return undefined; // the host died under us
+  }
+}
+
+/** Highest "There are now N orders in the db" Pebble logged. */
+function pebbleOrders(): number {
+  let n = 0;
+  for (const line of pebbleLines) {
+    const m = /There are now (\d+) orders in the db/.exec(line);
+    if (m) n = Math.max(n, Number(m[1]));
+  }
+  return n;
+}
+
+it("an issuance survives SIGKILL of the host at six points and completes exactly once with no orphans", { timeout: 240_000 }, async (t) => {
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), "kvacme-crash-e2e-"));
+  dirs.push(stateDir);
+  const certificateName = "crashproof";
+  const id = certificateInstanceId(certificateName);
+  const ordersBefore = pebbleOrders();
+
+  let run = await launch(stateDir);
+  const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATIONS.issue}/${id}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ dnsNames: ["crash.example.com", "*.crash.example.com"], certificateName }),
+  });
+  assert.equal(start.status, 202, await start.text());
+
+  // Kill once as soon as the orchestration is at (or past) each of these steps.
+  const targets = ["order", "dns-present", "validate-challenges", "pending-operation", "finalize", "merge"];
+  const stepIndex = (s: string | undefined) => (s ? ISSUE_STEPS.indexOf(s as never) : -1);
+  const killedAt: string[] = [];
+  let final: Status | undefined;
+  const deadline = Date.now() + 200_000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, `orchestration did not finish in time (killed at ${killedAt.join(", ")})`);
+    const s = await status(run.url, id);
+    if (s?.runtimeStatus === "Completed" || s?.runtimeStatus === "Failed") {
+      final = s;
+      break;
+    }
+    const step = s?.customStatus?.step;
+    const next = targets[killedAt.length];
+    if (next !== undefined && s?.runtimeStatus === "Running" && stepIndex(step) >= stepIndex(next)) {
+      killedAt.push(`${next}@${step}`);
+      run.child.kill("SIGKILL");
+      assert.equal(await run.exited, "SIGKILL");
+      run = await launch(stateDir);
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  run.child.kill("SIGTERM");
+  await run.exited;
+
+  assert.equal(final.runtimeStatus, "Completed", JSON.stringify(final.output));
+  assert.ok(killedAt.length >= 5, `killed at ${killedAt.join(", ")}`);
+  const history = final.historyEvents ?? [];
+  assert.equal(history.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
+  const out = final.output as { version: string; dnsNames: string[] };
+  assert.deepEqual(out.dnsNames, ["crash.example.com", "*.crash.example.com"]);
+
+  const { certificates } = clients(stack);
+  const versions: string[] = [];
+  for await (const v of certificates.listPropertiesOfCertificateVersions(certificateName)) versions.push(v.version ?? "");
+  assert.deepEqual(versions, [out.version], "exactly one version in the vault, the one reported");
+  const op = await getPending(certificates, certificateName);
+  assert.ok(!op || op.status === "completed", `no pending operation left (${op?.status})`);
+  assert.deepEqual(await txtRecords(stack), {}, "no TXT values left");
+
+  const orders = pebbleOrders() - ordersBefore;
+  const orderAttempts = history.filter((e) => e.EventType === "TaskScheduled" && e.Name === "placeOrder").length;
+  t.diagnostic(`killed at ${killedAt.join(", ")}; orders at the CA: ${orders}; activity attempts: ${history.filter((e) => e.EventType === "TaskScheduled").length}`);
+  assert.ok(orders >= 1 && orders <= 1 + killedAt.length, `orders at the CA: ${orders} (kills: ${killedAt.join(", ")})`);
+  assert.equal(orderAttempts, 1, "the order step was scheduled once (a re-run after a kill re-executes the same task)");
+});

@@ -1,0 +1,217 @@
+/**
+ * Orchestrator tests with real replay: the registered handlers run episode by episode on hand-built histories
+ * (./replay.ts); the assertions are on the actions they return.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
+import { RETRY } from "../../src/orchestrations/outcome";
+import type { RenewalSummary } from "../../src/orchestrations/renew-certificates";
+import { flatten, runEpisodes, type Completion, type Work } from "./replay";
+
+const ok = (value: unknown) => ({ ok: true, value });
+const permanent = (message: string, extra: Record<string, unknown> = {}) => ({ ok: false, error: { name: "UpstreamError", code: "AcmeError", service: "Acme", status: 400, message, retryable: false, ...extra } });
+
+const challenge = {
+  identifier: "www.example.com",
+  authorizationUrl: "https://ca.test/authz/1",
+  challengeUrl: "https://ca.test/chall/1",
+  token: "tok",
+  txtValue: "txt-value-1",
+  status: "pending",
+  zone: { provider: "azure", id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/dnszones/example.com", name: "example.com", nameServers: [] },
+  recordName: "_acme-challenge.www",
+  fqdn: "_acme-challenge.www.example.com",
+};
+const validated = { dnsNames: ["www.example.com"], certificateName: "www", keyOptions: { keyType: "RSA", keySize: 2048 }, zones: [challenge.zone] };
+const plan = { order: { url: "https://ca.test/order/1", status: "pending", finalize: "https://ca.test/finalize/1", authorizations: [challenge.authorizationUrl] }, challenges: [challenge] };
+const readyOrder = { ...plan.order, status: "ready" };
+const pending = { pending: { certificateName: "www", status: "inProgress", csr: "Q1NS", requestId: "req-42" }, action: "created", reason: "no usable pending operation" };
+
+/** Happy answers for every issuance activity, with `failAt` answered by `failure` instead. */
+function issuanceResponder(failAt: string, failure: unknown) {
+  const answers: Record<string, unknown> = {
+    renewalRequest: ok({ dnsNames: ["www.example.com"], certificateName: "www" }),
+    validateRequest: ok(validated),
+    placeOrder: ok(plan),
+    presentChallenges: ok({ recordSets: 1 }),
+    checkPropagation: ok({ visible: true, timeoutSeconds: 30 }),
+    validateChallenges: ok(readyOrder),
+    cleanupChallenges: ok({ recordSets: 1 }),
+    preparePendingOperation: ok(pending),
+    finalizeWithVaultCsr: ok({ ...readyOrder, status: "valid", certificate: "https://ca.test/cert/1" }),
+    downloadCertificateChain: ok(["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"]),
+    abandonIssuance: ok({ pendingDiscarded: true, authorizationsDeactivated: 1 }),
+    notify: { eventId: "evt_x", results: [] },
+    trackOutcome: { tracked: false },
+  };
+  const log: Work[] = [];
+  const respond = (open: Work[]): Completion[] =>
+    open.map((w) => {
+      log.push(w);
+      const name = w.name ?? "";
+      return { id: w.id, result: name === failAt ? failure : answers[name] };
+    });
+  return { respond, log };
+}
+
+describe("issueCertificate episodes", () => {
+  it("a permanent failure at validate-challenges: no retry, TXT values and authorizations cleaned, outcome tracked, failed with the step", async () => {
+    const { respond, log } = issuanceResponder("validateChallenges", permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record"));
+    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { dnsNames: ["www.example.com"], certificateName: "www" }, instanceId: certificateInstanceId("www"), respond });
+    assert.match(run.failure ?? "", /^validate-challenges: ACME: validation failed/);
+    assert.deepEqual(run.customStatus, { step: "failed", certificateName: "www", reason: "issue", failedStep: "validate-challenges", error: "ACME: validation failed (order invalid): www.example.com: incorrect TXT record" });
+    const names = log.map((w) => w.name);
+    assert.deepEqual(names, ["validateRequest", "placeOrder", "presentChallenges", "checkPropagation", "validateChallenges", "abandonIssuance", "trackOutcome", "cleanupChallenges"]);
+    const abandon = log.find((w) => w.name === "abandonIssuance");
+    assert.deepEqual(abandon?.input, { authorizationUrls: [challenge.authorizationUrl] }, "no pending operation was reached: only the authorizations");
+    assert.deepEqual(log.find((w) => w.name === "cleanupChallenges")?.input, { challenges: [challenge] });
+    const outcome = log.find((w) => w.name === "trackOutcome")?.input as { success: boolean; failedStep: string };
+    assert.equal(outcome.success, false);
+    assert.equal(outcome.failedStep, "validate-challenges");
+    assert.equal(names.filter((n) => n === "notify").length, 0, "a failed first issuance sends no renewal_failed");
+
+    // The actions the last episode returned: every step scheduled with the retry policy, in order.
+    const last = run.episodes[run.episodes.length - 1]!;
+    const actions = flatten(last.state.actions[0] ?? []);
+    assert.equal(actions[0]?.actionType, 1, "CallActivityWithRetry");
+    assert.deepEqual(
+      { first: actions[0]?.retryOptions?.firstRetryIntervalInMilliseconds, backoff: actions[0]?.retryOptions?.backoffCoefficient, max: actions[0]?.retryOptions?.maxNumberOfAttempts },
+      { first: RETRY.firstRetryIntervalInMilliseconds, backoff: RETRY.backoffCoefficient, max: RETRY.maxNumberOfAttempts },
+    );
+  });
+
+  it("a renewal failing at finalize discards its own pending operation, reports renewal_failed, and does not clean TXT twice", async () => {
+    const { respond, log } = issuanceResponder("finalizeWithVaultCsr", permanent("ACME: order https://ca.test/order/1 is invalid: badCSR"));
+    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" }, instanceId: certificateInstanceId("www"), respond });
+    assert.match(run.failure ?? "", /^finalize: ACME: order .* badCSR/);
+    const names = log.map((w) => w.name);
+    assert.deepEqual(names, [
+      "renewalRequest",
+      "validateRequest",
+      "placeOrder",
+      "presentChallenges",
+      "checkPropagation",
+      "validateChallenges",
+      "cleanupChallenges",
+      "preparePendingOperation",
+      "finalizeWithVaultCsr",
+      "abandonIssuance",
+      "notify",
+      "trackOutcome",
+    ]);
+    assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, { certificateName: "www", requestId: "req-42", authorizationUrls: [challenge.authorizationUrl] });
+    const event = log.find((w) => w.name === "notify")?.input as { type: string; data: { failedStep: string; error: { source: string; message: string }; operationId: string } };
+    assert.equal(event.type, "certificate.renewal_failed");
+    assert.equal(event.data.failedStep, "finalize");
+    assert.equal(event.data.error.source, "acme");
+    assert.equal(event.data.operationId, "0af7651916cd43dd8448eb211c80319c");
+  });
+
+  it("a transient failure that used up its retries is a failure of that step, with cleanup", async () => {
+    // The runtime reports an activity whose retries ran out as TaskFailed on the retryable task.
+    const log: Work[] = [];
+    const answers = issuanceResponder("", null);
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond: (open) =>
+        open.map((w) => {
+          if (w.kind === "timer") return { id: w.id, result: null };
+          log.push(w);
+          if (w.name === "presentChallenges") return { id: w.id, failure: "Activity function 'presentChallenges' failed: Azure DNS: 503 Service Unavailable" };
+          return answers.respond([w])[0]!;
+        }),
+    });
+    assert.match(run.failure ?? "", /^dns-present: Azure DNS: 503/);
+    const names = log.map((w) => w.name);
+    assert.equal(names.filter((n) => n === "presentChallenges").length, RETRY.maxNumberOfAttempts, "retried up to the policy's attempts");
+    assert.deepEqual(names.slice(2 + RETRY.maxNumberOfAttempts), ["abandonIssuance", "trackOutcome", "cleanupChallenges"]);
+  });
+
+  it("succeeds with merge, notify and outcome; time comes from the orchestration clock", async () => {
+    const { respond, log } = issuanceResponder("mergeIssuedChain", ok({ certificateName: "www", version: "v2", thumbprint: "AB", notBefore: "2026-01-01T00:00:00.000Z", notAfter: "2026-04-01T00:00:00.000Z", dnsNames: ["www.example.com"] }));
+    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { dnsNames: ["www.example.com"], certificateName: "www" }, instanceId: certificateInstanceId("www"), respond, start: new Date("2026-01-01T00:00:00Z") });
+    const out = run.output as { version: string; durationMs: number; reason: string };
+    assert.equal(out.version, "v2");
+    assert.equal(out.reason, "issue");
+    assert.ok(out.durationMs > 0 && out.durationMs < 60_000, `durationMs ${out.durationMs} from episode timestamps`);
+    assert.deepEqual(run.customStatus, { step: "done", certificateName: "www", reason: "issue" });
+    const notify = log.find((w) => w.name === "notify")?.input as { type: string; time: string };
+    assert.equal(notify.type, "certificate.issued");
+    assert.ok(notify.time.startsWith("2026-01-01T00:00:"), notify.time);
+    assert.equal(log.filter((w) => w.name === "cleanupChallenges").length, 1);
+  });
+});
+
+describe("renewCertificates episodes", () => {
+  const names = Array.from({ length: 10 }, (_, i) => `cert-${String(i).padStart(2, "0")}`);
+  const items = names.map((name) => ({ name, enabled: true, pending: false, notBefore: "2025-10-01T00:00:00.000Z", expiresOn: "2026-01-05T00:00:00.000Z", tags: {}, managed: { managed: true, source: "kv-acme" } }));
+  const decisions = names.map((certificateName) => ({ certificateName, decision: { due: true, reason: "WithinRenewBeforeExpiry", message: "due", renewAt: "2025-12-06T00:00:00.000Z" }, ari: "unsupported" }));
+
+  it("keeps at most maxConcurrentRenewals sub-orchestrations in flight, refills the window one for one, and one failure stops nothing", async () => {
+    const limit = 3;
+    const inFlightPerEpisode: number[] = [];
+    const started: Work[] = [];
+    const acts: string[] = [];
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.renewAll,
+      input: {},
+      instanceId: "kv-acme-renew-all",
+      respond: (open, episode) => {
+        const subs = open.filter((w) => w.kind === "sub");
+        inFlightPerEpisode.push(subs.length);
+        started.push(...episode.scheduled.filter((w) => w.kind === "sub"));
+        const activities = open.filter((w) => w.kind === "activity");
+        if (activities.length > 0) {
+          return activities.map((w) => {
+            acts.push(w.name ?? "");
+            if (w.name === "scanInventory") return { id: w.id, result: ok({ items, pages: 1, maxConcurrentRenewals: limit }) };
+            if (w.name === "decideRenewals") return { id: w.id, result: ok({ decisions, errors: [] }) };
+            return { id: w.id, result: { count: 10 } };
+          });
+        }
+        // Finish only the oldest sub-orchestration in flight.
+        const oldest = subs.sort((a, b) => a.id - b.id)[0]!;
+        const name = (oldest.input as { certificateName: string }).certificateName;
+        if (name === "cert-03") return [{ id: oldest.id, failure: "validate: dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }];
+        if (name === "cert-07") return [{ id: oldest.id, failure: `An orchestration instance with id '${certificateInstanceId(name)}' is already pending or running.` }];
+        return [{ id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } }];
+      },
+    });
+    assert.ok(Math.max(...inFlightPerEpisode) <= limit, `in flight per episode: ${inFlightPerEpisode.join(",")}`);
+    assert.equal(Math.max(...inFlightPerEpisode), limit);
+    // Sliding window: while certificates wait, every completion is replaced at once (3,3,...,3 then 2,1).
+    const subsEpisodes = inFlightPerEpisode.filter((n) => n > 0);
+    assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 3, 2, 1]);
+    assert.deepEqual(started.map((w) => w.instanceId), names.map(certificateInstanceId), "one instance per certificate, deterministic ids");
+    assert.deepEqual(started[0]?.input, { certificateName: "cert-00", reason: "renew", operationId: "kv-acme-renew-all", renewalReason: "WithinRenewBeforeExpiry" });
+
+    const summary = run.output as RenewalSummary;
+    assert.equal(summary.renewed.length, 8);
+    assert.deepEqual(summary.failed, [{ certificateName: "cert-03", failedStep: "validate", error: "dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }]);
+    assert.deepEqual(summary.skipped, [{ certificateName: "cert-07", reason: "already in progress" }]);
+    assert.equal(summary.maxInFlight, limit);
+    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "reportExpiry", "notify", "trackOutcome"], "one scan, one decision pass, then the summary");
+  });
+
+  it("a dry run renews nothing and reports the due certificates as skipped", async () => {
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.renewAll,
+      input: { dryRun: true },
+      instanceId: "kv-acme-renew-all",
+      respond: (open) =>
+        open.map((w) => {
+          if (w.kind !== "activity") throw new Error(`unexpected ${w.kind}`);
+          if (w.name === "scanInventory") return { id: w.id, result: ok({ items: items.slice(0, 2), pages: 1, maxConcurrentRenewals: 8 }) };
+          if (w.name === "decideRenewals") return { id: w.id, result: ok({ decisions: [decisions[0], { ...decisions[1], decision: { ...decisions[1]!.decision, due: false, reason: "NotDue" } }], errors: [] }) };
+          return { id: w.id, result: {} };
+        }),
+    });
+    const summary = run.output as RenewalSummary;
+    assert.equal(summary.dryRun, true);
+    assert.deepEqual(summary.due.map((d) => d.certificateName), ["cert-00"]);
+    assert.deepEqual(summary.skipped, [{ certificateName: "cert-00", reason: "dry run" }]);
+  });
+});
