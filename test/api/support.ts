@@ -69,7 +69,7 @@ const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 /** A throwaway CA that signs a CSR out of band (as a non-ACME CA would); returns the chain, leaf first. */
 export async function signCsrOutOfBand(csrPem: string, dnsNames: string[]): Promise<{ leafPem: string; caPem: string; leafDer: Buffer; caDer: Buffer }> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 30 * 86400_000);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
