@@ -1,8 +1,6 @@
 /** A Key Vault stand-in + managed-identity endpoint for agent tests, and a way to put a certificate version in the vault. */
 import { generateKeyPairSync } from "node:crypto";
 import { promises as fs } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TokenCredential } from "@azure/core-auth";
@@ -19,11 +17,7 @@ export const REPO = path.resolve(__dirname, "../..");
 export interface AgentStack {
   kv: KeyVaultServer;
   identity: IdentityServer;
-  /**
-   * msiEndpoint for the agent. MSAL canonicalises the IMDS URL it derives from AZURE_POD_IDENTITY_AUTHORITY_HOST to
-   * `/metadata/identity/oauth2/token/` (trailing slash, which Azure IMDS accepts); the local identity server only
-   * routes the path without it, so tests go through this tiny path-normalising forwarder until it does.
-   */
+  /** msiEndpoint for the agent: the local identity server's IMDS-style endpoint. */
   imdsEndpoint: string;
   chain: TestChain;
   certificates: CertificateClient;
@@ -39,20 +33,7 @@ export async function startAgentStack(): Promise<AgentStack> {
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-agent-kv-"));
   const kv = await startKeyVaultServer({ authority, tls, stateDir, port: 0 });
   const identity = await startIdentityServer({ authority, identityHeader: "agent-test" });
-  const target = new URL(identity.url);
-  const shim = http.createServer((req, res) => {
-    const up = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: (req.url ?? "/").replace(/\/oauth2\/token\/(\?|$)/, "/oauth2/token$1"), headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => shim.listen(0, "127.0.0.1", r));
-  const imdsEndpoint = `http://127.0.0.1:${(shim.address() as AddressInfo).port}/metadata/identity`;
+  const imdsEndpoint = identity.imdsEndpoint;
   const credential: TokenCredential = {
     getToken: async (scopes) => {
       const t = authority.issue(String([scopes].flat()[0]));
@@ -71,7 +52,7 @@ export async function startAgentStack(): Promise<AgentStack> {
       const poller = await certificates.beginCreateCertificate(name, {
         issuerName: "Unknown",
         subject: `CN=${names[0]}`,
-        subjectAlternativeNames: { dnsNames: names as [string, ...string[]] },
+        subjectAlternativeNames: { dnsNames: names as unknown as [string, ...string[]] },
         contentType,
       });
       const op = (poller as unknown as { operation: { state: { certificateOperation?: CertificateOperation } } }).operation.state.certificateOperation;
@@ -84,7 +65,6 @@ export async function startAgentStack(): Promise<AgentStack> {
     async close() {
       await kv.close();
       await identity.close();
-      await new Promise((r) => shim.close(r));
       await fs.rm(stateDir, { recursive: true, force: true });
     },
   };

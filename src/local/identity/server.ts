@@ -37,7 +37,7 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
     };
     if (req.method !== "GET") return send(405, { error: "invalid_request", error_description: "Only GET is supported." });
     const appService = url.pathname === "/msi/token";
-    const imds = url.pathname === "/metadata/identity/oauth2/token";
+    const imds = url.pathname.replace(/\/+$/, "") === "/metadata/identity/oauth2/token";
     if (!appService && !imds) return send(404, { error: "not_found", error_description: `No route ${url.pathname}` });
     if (appService && req.headers["x-identity-header"] !== options.identityHeader) {
       return send(401, { error: "unauthorized", error_description: "X-IDENTITY-HEADER is missing or wrong." });
