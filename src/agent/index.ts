@@ -2,6 +2,7 @@
  * The VM companion agent: `runAgent` (long-lived service or one-shot) and `agentMain` (the `kv-acme agent` CLI).
  * Behaviour and settings: docs/agent.md.
  */
+import { webhookReporter } from "./report";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -182,7 +183,8 @@ export async function agentMain(argv: string[], io: { env?: NodeJS.ProcessEnv; l
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    return await runAgent(settings, { once, signal: controller.signal, logger, report: io.report, env: io.env });
+    const report = io.report ?? (settings.kvAcme.webhooks.length > 0 ? webhookReporter(settings.kvAcme.webhooks, logger) : undefined);
+    return await runAgent(settings, { once, signal: controller.signal, logger, report, env: io.env });
   } catch (err) {
     logger.error("agent failed", { error: errorMessage(err) });
     return 1;
