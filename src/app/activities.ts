@@ -8,7 +8,7 @@
  * callActivityWithRetry retries it with durable backoff. Outputs are round-tripped through JSON (Dates become ISO
  * strings) exactly as the Durable Task runtime stores them, so a replay sees the same values the first run did.
  *
- * `notify`, `trackOutcome` and `reportExpiry` never throw. `notify` delivers one event to every matching target with
+ * `notify` and `trackOutcome` never throw. `notify` delivers one event to every matching target with
  * notifyAll (per-target retries with backoff inside the activity, honouring Retry-After, 10 s per attempt, 5
  * attempts) and records each delivery in telemetry; results are returned, a failed delivery never fails the caller.
  * Domain modules are required lazily so loading the function app stays cheap (cold start).
@@ -22,7 +22,7 @@ import type { DeliveryResult, EventType, NotifyEvent } from "../notify";
 import type { OutcomeTelemetry } from "../telemetry";
 import { ACTIVITIES, type ActivityName } from "../orchestrations/activity-names";
 import type { StepError, StepOutcome } from "../orchestrations/outcome";
-import type { DecideResult, ScanResult } from "../orchestrations/renew-certificates";
+import type { DecideResult, ScanItem, ScanResult } from "../orchestrations/renew-certificates";
 import type { RevokeOutput } from "../orchestrations/revoke-certificate";
 import { getRuntime } from "./runtime";
 
@@ -146,49 +146,58 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.abandonIssuance]: (input: { certificateName?: string; requestId?: string; authorizationUrls?: string[] }) =>
     runStep(() => issuance().abandonIssuance(input, getRuntime().deps)),
 
-  /** The inventory of managed certificates through the list API only (one request per page of 25). */
+  /** The inventory of managed certificates through the list API only (one request per page of 25), compacted. */
   [ACTIVITIES.scanInventory]: () =>
     runStep(async (): Promise<ScanResult> => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { listInventory } = require("../keyvault/inventory") as typeof import("../keyvault/inventory");
       const runtime = getRuntime();
       const { items, pages } = await listInventory(runtime.deps.certificates, { managedOnly: true });
-      return { items, pages, maxConcurrentRenewals: runtime.settings.maxConcurrentRenewals };
+      const compact = items.map((i): ScanItem => {
+        const item: ScanItem = { name: i.name };
+        if (i.notBefore) item.notBefore = i.notBefore;
+        if (i.expiresOn) item.expiresOn = i.expiresOn;
+        if (i.managed.ariCertId) item.ariCertId = i.managed.ariCertId;
+        return item;
+      });
+      return { items: compact, pages, maxConcurrentRenewals: runtime.settings.maxConcurrentRenewals };
     }),
 
-  /** Renewal decisions at `now` (the orchestration's time); an error (e.g. a failed ARI lookup's fallout) affects one certificate only. */
-  [ACTIVITIES.decideRenewals]: (input: { items: InventoryItem[]; now: string }) =>
+  /**
+   * Renewal decisions at `now` (the orchestration's time) for the scanned certificates, and the
+   * `certificate.days_to_expiry` metric of each. An error (e.g. the ACME directory unreachable for the ARI lookup)
+   * affects one certificate only; a failed ARI lookup itself falls back to the fixed rules (decideForItem).
+   */
+  [ACTIVITIES.decideRenewals]: (input: { items: ScanItem[]; now: string }) =>
     runStep(async (): Promise<DecideResult> => {
       const { decideForItem, mapLimit } = issuance();
-      const deps = getRuntime().deps;
+      const { deps, telemetry } = getRuntime();
       const now = new Date(input.now);
-      const result: DecideResult = { decisions: [], errors: [] };
+      const result: DecideResult = { due: [], notDue: 0, errors: [] };
       const { errorMessage } = errors();
-      await mapLimit(input.items, 8, async (item) => {
+      await mapLimit(input.items, 8, async (scanned) => {
+        if (scanned.expiresOn) telemetry.trackDaysToExpiry(scanned.name, Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100);
+        const item: InventoryItem = {
+          name: scanned.name,
+          enabled: true,
+          pending: false,
+          tags: {},
+          managed: { managed: true, source: undefined, ...(scanned.ariCertId ? { ariCertId: scanned.ariCertId } : {}) },
+          ...(scanned.notBefore ? { notBefore: scanned.notBefore } : {}),
+          ...(scanned.expiresOn ? { expiresOn: scanned.expiresOn } : {}),
+        };
         try {
           const d = await decideForItem(item, deps, now);
-          if (d) result.decisions.push(d);
+          if (d?.decision.due) result.due.push(d);
+          else if (d) result.notDue++;
         } catch (err) {
-          result.errors.push({ certificateName: item.name, error: errorMessage(err) });
+          result.errors.push({ certificateName: scanned.name, error: errorMessage(err) });
         }
       });
-      result.decisions.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+      result.due.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+      await telemetry.flush().catch(() => undefined);
       return result;
     }),
-
-  /** `certificate.days_to_expiry` for each managed certificate. Never throws. */
-  [ACTIVITIES.reportExpiry]: async (input: { items: { certificateName: string; expiresOn?: string }[]; now: string }) => {
-    const { telemetry } = getRuntime();
-    let count = 0;
-    for (const item of input.items ?? []) {
-      if (!item.expiresOn) continue;
-      const days = (Date.parse(item.expiresOn) - Date.parse(input.now)) / 86_400_000;
-      telemetry.trackDaysToExpiry(item.certificateName, Math.round(days * 100) / 100);
-      count++;
-    }
-    await telemetry.flush().catch(() => undefined);
-    return { count, enabled: telemetry.enabled };
-  },
 
   [ACTIVITIES.revokeAtCa]: (input: { certificateName: string; reason?: string | number; disable?: boolean }) =>
     runStep(async (): Promise<RevokeOutput> => {

@@ -17,7 +17,6 @@ export const ACTIVITIES = {
   abandonIssuance: "abandonIssuance",
   scanInventory: "scanInventory",
   decideRenewals: "decideRenewals",
-  reportExpiry: "reportExpiry",
   revokeAtCa: "revokeAtCa",
   notify: "notify",
   trackOutcome: "trackOutcome",

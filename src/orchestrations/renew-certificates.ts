@@ -2,7 +2,7 @@
  * The `renewCertificates` orchestration: one renewal run over the whole vault.
  *
  *   scanInventory (list pages only, once) -> decideRenewals (pure rules + ARI per certificate; a failed ARI lookup
- *   affects only that certificate) -> reportExpiry (`certificate.days_to_expiry` per managed certificate)
+ *   affects only that certificate; `certificate.days_to_expiry` per managed certificate)
  *   -> fan out one `issueCertificate` sub-orchestration per due certificate, instance id certificateInstanceId(name),
  *      at most maxConcurrentRenewals in flight (a sliding window over Task.any, not batches)
  *   -> summary: `renewal.summary` webhook + telemetry outcome; the output is the summary.
@@ -11,10 +11,12 @@
  * certificate whose instance is already running (an HTTP-started issuance or renewal of the same certificate) is
  * refused by the durable runtime when the sub-orchestration starts; it is counted as skipped ("already in progress").
  * Input: `{ dryRun?: boolean }` (dry run: decide and report, renew nothing).
+ *
+ * History stays small however large the vault: the scan returns only what the decision needs per certificate
+ * (name, validity, ARI id), and the decision returns only the due certificates.
  */
 import * as df from "durable-functions";
 import type { DueCertificate } from "../issuance/renew";
-import type { InventoryItem } from "../keyvault/inventory";
 import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { callBestEffort, callStep, type IssueOrchestrationInput, type IssueOrchestrationOutput } from "./issue-certificate";
@@ -26,17 +28,27 @@ export interface RenewAllInput {
   operationId?: string;
 }
 
+/** One managed certificate as the scan reports it: what the renewal decision needs, nothing more. */
+export interface ScanItem {
+  name: string;
+  notBefore?: string;
+  expiresOn?: string;
+  /** RFC 9773 id of the current leaf (the kv-acme-ari-cert-id tag). */
+  ariCertId?: string;
+}
+
 /** What scanInventory returns. */
 export interface ScanResult {
-  items: InventoryItem[];
+  items: ScanItem[];
   pages: number;
   /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
   maxConcurrentRenewals: number;
 }
 
-/** What decideRenewals returns: one decision per managed certificate with dates, errors per certificate. */
+/** What decideRenewals returns: the due certificates' decisions, how many are not due, errors per certificate. */
 export interface DecideResult {
-  decisions: DueCertificate[];
+  due: DueCertificate[];
+  notDue: number;
   errors: { certificateName: string; error: string }[];
 }
 
@@ -49,6 +61,8 @@ export interface RenewalSummary {
   checked: number;
   /** Key Vault list pages read. */
   pages: number;
+  /** Managed certificates not due yet. */
+  notDue: number;
   due: { certificateName: string; reason: string; renewAt: string; ari: DueCertificate["ari"] }[];
   renewed: { certificateName: string; version: string; notAfter: string }[];
   failed: { certificateName: string; failedStep?: string; error: string }[];
@@ -85,7 +99,6 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
   const scan = yield* callStep<ScanResult>(ctx, "scan", ACTIVITIES.scanInventory, {});
   ctx.df.setCustomStatus({ step: "decide", checked: scan.items.length });
   const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, { items: scan.items, now: startedAt });
-  yield* callBestEffort(ctx, ACTIVITIES.reportExpiry, { items: scan.items.map((i) => ({ certificateName: i.name, expiresOn: i.expiresOn })), now: startedAt });
 
   const summary: RenewalSummary = {
     runId,
@@ -94,13 +107,14 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     dryRun,
     checked: scan.items.length,
     pages: scan.pages,
+    notDue: decided.notDue,
     due: [],
     renewed: [],
     failed: [],
     skipped: decided.errors.map((e) => ({ certificateName: e.certificateName, reason: `could not decide: ${e.error}` })),
     maxInFlight: 0,
   };
-  const due = decided.decisions.filter((d) => d.decision.due);
+  const due = decided.due.filter((d) => d.decision.due);
   summary.due = due.map((d) => ({ certificateName: d.certificateName, reason: d.decision.reason, renewAt: d.decision.renewAt, ari: d.ari }));
 
   if (dryRun) {

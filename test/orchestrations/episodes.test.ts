@@ -147,7 +147,7 @@ describe("issueCertificate episodes", () => {
 
 describe("renewCertificates episodes", () => {
   const names = Array.from({ length: 10 }, (_, i) => `cert-${String(i).padStart(2, "0")}`);
-  const items = names.map((name) => ({ name, enabled: true, pending: false, notBefore: "2025-10-01T00:00:00.000Z", expiresOn: "2026-01-05T00:00:00.000Z", tags: {}, managed: { managed: true, source: "kv-acme" } }));
+  const items = names.map((name) => ({ name, notBefore: "2025-10-01T00:00:00.000Z", expiresOn: "2026-01-05T00:00:00.000Z" }));
   const decisions = names.map((certificateName) => ({ certificateName, decision: { due: true, reason: "WithinRenewBeforeExpiry", message: "due", renewAt: "2025-12-06T00:00:00.000Z" }, ari: "unsupported" }));
 
   it("keeps at most maxConcurrentRenewals sub-orchestrations in flight, refills the window one for one, and one failure stops nothing", async () => {
@@ -168,8 +168,8 @@ describe("renewCertificates episodes", () => {
           return activities.map((w) => {
             acts.push(w.name ?? "");
             if (w.name === "scanInventory") return { id: w.id, result: ok({ items, pages: 1, maxConcurrentRenewals: limit }) };
-            if (w.name === "decideRenewals") return { id: w.id, result: ok({ decisions, errors: [] }) };
-            return { id: w.id, result: { count: 10 } };
+            if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
+            return { id: w.id, result: { eventId: "evt", results: [] } };
           });
         }
         // Finish only the oldest sub-orchestration in flight.
@@ -193,7 +193,7 @@ describe("renewCertificates episodes", () => {
     assert.deepEqual(summary.failed, [{ certificateName: "cert-03", failedStep: "validate", error: "dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }]);
     assert.deepEqual(summary.skipped, [{ certificateName: "cert-07", reason: "already in progress" }]);
     assert.equal(summary.maxInFlight, limit);
-    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "reportExpiry", "notify", "trackOutcome"], "one scan, one decision pass, then the summary");
+    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "notify", "trackOutcome"], "one scan, one decision pass, then the summary");
   });
 
   it("a dry run renews nothing and reports the due certificates as skipped", async () => {
@@ -205,7 +205,7 @@ describe("renewCertificates episodes", () => {
         open.map((w) => {
           if (w.kind !== "activity") throw new Error(`unexpected ${w.kind}`);
           if (w.name === "scanInventory") return { id: w.id, result: ok({ items: items.slice(0, 2), pages: 1, maxConcurrentRenewals: 8 }) };
-          if (w.name === "decideRenewals") return { id: w.id, result: ok({ decisions: [decisions[0], { ...decisions[1], decision: { ...decisions[1]!.decision, due: false, reason: "NotDue" } }], errors: [] }) };
+          if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: [decisions[0]], notDue: 1, errors: [] }) };
           return { id: w.id, result: {} };
         }),
     });

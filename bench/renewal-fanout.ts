@@ -1,0 +1,222 @@
+/**
+ * bench/renewal-fanout: the renewal run of the real function app on the local stack (Pebble, Key Vault and ARM DNS
+ * stand-ins, local Functions host with durable-functions' replay engine), in one process.
+ *
+ *   1. Scan cost: --scan (default 1,000) managed, NOT-due certificates are imported into the vault; one renewCertificates
+ *      run is made while every Key Vault HTTP request of the app is counted (an SDK pipeline policy on the app's
+ *      certificate and secret clients, position perRetry: every attempt on the wire, auth challenges included).
+ *      Target: list pages only, <= 50 requests, zero per-certificate GETs.
+ *   2. Fan-out: --certs (default 100) certificates are issued through the issueCertificate orchestration with a
+ *      short Pebble validity so all are due at once (renew at 1 % of the lifetime), then renewCertificates runs with
+ *      maxConcurrentRenewals = --window (default 8), then again one at a time (window 1), in the same run.
+ *      Target: windowed wall time <= 60 s on 2 cores, far below one-at-a-time.
+ *
+ * Usage: npx tsx bench/renewal-fanout.ts [--certs N] [--scan N] [--window N] [--no-sequential]
+ * (re-runs itself with NODE_EXTRA_CA_CERTS = the local CA when it names another file, so the stack's TLS is verified).
+ * Prints one JSON line; raw results go to bench/results/renewal-fanout-<timestamp>.json (gitignored).
+ */
+import { CertificateClient } from "@azure/keyvault-certificates";
+import { SecretClient } from "@azure/keyvault-secrets";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createRuntime, setRuntime, type Runtime } from "../src/app/runtime";
+import { managedTags } from "../src/keyvault/tags";
+import { ensureLocalCa } from "../src/local/ca";
+import { kvAcmeHome } from "../src/local/paths";
+import { buildPem, createSelfSigned, generateKey } from "../src/local/keyvault/crypto";
+import { startLocalHost, type LocalHost } from "../src/local/host";
+import { startStack, type Stack } from "../src/local/stack";
+import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
+import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
+
+interface Args {
+  certs: number;
+  scan: number;
+  window: number;
+  sequential: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { certs: 100, scan: 1000, window: 8, sequential: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a whole number`);
+      return v;
+    };
+    if (a === "--certs") args.certs = num();
+    else if (a === "--scan") args.scan = num();
+    else if (a === "--window") args.window = Math.max(1, num());
+    else if (a === "--no-sequential") args.sequential = false;
+    else throw new Error(`unknown option ${a}; usage: renewal-fanout.ts [--certs N] [--scan N] [--window N] [--no-sequential]`);
+  }
+  return args;
+}
+
+/** Counts Key Vault requests by kind. */
+class VaultCounter {
+  listPages = 0;
+  certificateGets = 0;
+  other = 0;
+  readonly byPath = new Map<string, number>();
+  readonly policy: PipelinePolicy = {
+    name: "benchVaultRequestCounter",
+    sendRequest: (request, next) => {
+      const url = new URL(request.url);
+      const key = `${request.method} ${url.pathname.replace(/\/[0-9a-f]{32}$/, "/{version}")}`;
+      this.byPath.set(key, (this.byPath.get(key) ?? 0) + 1);
+      if (request.method === "GET" && /^\/certificates\/?$/.test(url.pathname)) this.listPages++;
+      else if (request.method === "GET" && /^\/certificates\/[^/]+(\/[^/]+)?$/.test(url.pathname) && !url.pathname.endsWith("/pending")) this.certificateGets++;
+      else this.other++;
+      return next(request);
+    },
+  };
+  get total(): number {
+    return this.listPages + this.certificateGets + this.other;
+  }
+  reset(): void {
+    this.listPages = this.certificateGets = this.other = 0;
+    this.byPath.clear();
+  }
+}
+
+/** The app runtime for the stack with `overrides`, its vault clients counted by `counter`. */
+function appRuntime(stack: Stack, env: Record<string, string>, counter?: VaultCounter): Runtime {
+  const runtime = createRuntime(env, { credential: stack.credential });
+  if (!counter) return runtime;
+  const options = { disableChallengeResourceVerification: true, additionalPolicies: [{ policy: counter.policy, position: "perRetry" as const }] };
+  runtime.deps = {
+    ...runtime.deps,
+    certificates: new CertificateClient(runtime.settings.vaultUrl, stack.credential, options),
+    secrets: new SecretClient(runtime.settings.vaultUrl, stack.credential, options),
+  };
+  return runtime;
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  }));
+}
+
+/** Imports `count` managed certificates valid for a year (not due) under bulk-NNNN. */
+async function seedNotDue(stack: Stack, count: number): Promise<number> {
+  const started = performance.now();
+  const client = new CertificateClient(stack.info.keyVaultUrl, stack.credential, { disableChallengeResourceVerification: true });
+  const keyPem = await generateKey({ kty: "EC", crv: "P-256" });
+  const names = Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(4, "0")}`);
+  await mapLimit(names, 16, async (name) => {
+    const dnsName = `${name}.example.com`;
+    const der = await createSelfSigned(keyPem, { subject: `CN=${dnsName}`, sans: { dns_names: [dnsName] }, ekus: ["1.3.6.1.5.5.7.3.1"], keyUsage: ["digitalSignature"] }, 12);
+    await client.importCertificate(name, Buffer.from(buildPem(keyPem, [der])), {
+      policy: { contentType: "application/x-pem-file" },
+      tags: managedTags({ acmeDirectoryUrl: stack.info.acmeDirectoryUrl, dnsNames: [dnsName], dnsProvider: "azure", ariCertId: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" }),
+    });
+  });
+  return Math.round(performance.now() - started);
+}
+
+async function runRenewAll(host: LocalHost, timeoutMs: number): Promise<{ ms: number; summary: RenewalSummary }> {
+  const started = performance.now();
+  const id = await host.durable.startNew(ORCHESTRATIONS.renewAll, {}, RENEW_ALL_INSTANCE_ID);
+  const status = await host.waitForInstance(id, timeoutMs);
+  if (status.runtimeStatus !== "Completed") throw new Error(`renewal run ${status.runtimeStatus}: ${JSON.stringify(status.output)}`);
+  return { ms: Math.round(performance.now() - started), summary: status.output as RenewalSummary };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caFile } });
+    process.exit(child.status ?? 1);
+  }
+  const root = path.resolve(__dirname, "..");
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-fanout-"));
+  const validitySeconds = Math.max(600, args.certs * 12);
+  const stack = await startStack({ ephemeral: true, stateDir: path.join(tmp, "stack"), writeStackJson: false, pebble: { validityPeriodSeconds: validitySeconds } });
+  const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local", KvAcme__RenewAtPercentOfLifetime: "1", KvAcme__MaxConcurrentRenewals: String(args.window) };
+  const counter = new VaultCounter();
+  const runtime = appRuntime(stack, env, counter);
+  setRuntime(runtime);
+  const modules = (await readdir(path.join(root, "functions"))).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(root, "functions", f));
+  const hostLog: string[] = [];
+  const host = await startLocalHost({ modules, stateDir: path.join(tmp, "host"), port: 0, env, timers: false, log: (m) => hostLog.push(m) });
+  const raw: Record<string, unknown> = { args, validitySeconds, cpus: os.cpus().length, node: process.version };
+  try {
+    // 1. Key Vault requests of one renewal scan over `scan` certificates that are not due.
+    raw.seedMs = await seedNotDue(stack, args.scan);
+    await runtime.deps.acme(); // the ACME account exists before a steady-state scan (created once per app)
+    counter.reset();
+    const scan = await runRenewAll(host, 120_000);
+    const scanRequests = { total: counter.total, listPages: counter.listPages, perCertificateGets: counter.certificateGets, other: counter.other, byPath: Object.fromEntries(counter.byPath) };
+    raw.scan = { ms: scan.ms, checked: scan.summary.checked, due: scan.summary.due.length, pages: scan.summary.pages, requests: scanRequests };
+
+    // 2. Issue `certs` certificates (all due 1 % into their lifetime), then renew them all: windowed, then one at a time.
+    const names = Array.from({ length: args.certs }, (_, i) => `fan-${String(i).padStart(3, "0")}`);
+    const issueStarted = performance.now();
+    await Promise.all(names.map((n) => host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n))));
+    const issued = await Promise.all(names.map((n) => host.waitForInstance(certificateInstanceId(n), 600_000)));
+    const issueFailed = issued.filter((s) => s.runtimeStatus !== "Completed");
+    if (issueFailed.length > 0) throw new Error(`${issueFailed.length} issuances failed: ${JSON.stringify(issueFailed[0]?.output)}`);
+    raw.initialIssueMs = Math.round(performance.now() - issueStarted);
+    const dueAt = Math.max(...issued.map((s) => Date.parse((s.output as { notBefore: string }).notBefore))) + validitySeconds * 10 + 1000;
+    if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
+
+    const windowed = await runRenewAll(host, 600_000);
+    raw.windowed = { ms: windowed.ms, renewed: windowed.summary.renewed.length, failed: windowed.summary.failed, skipped: windowed.summary.skipped, maxInFlight: windowed.summary.maxInFlight };
+
+    let sequential: { ms: number; summary: RenewalSummary } | undefined;
+    if (args.sequential) {
+      setRuntime(appRuntime(stack, { ...env, KvAcme__MaxConcurrentRenewals: "1" }, counter));
+      const renewedAt = Math.max(...windowed.summary.renewed.map((r) => Date.parse(r.notAfter) - validitySeconds * 1000));
+      const dueAgain = renewedAt + validitySeconds * 10 + 1000;
+      if (dueAgain > Date.now()) await new Promise((r) => setTimeout(r, dueAgain - Date.now()));
+      sequential = await runRenewAll(host, 1_800_000);
+      raw.sequential = { ms: sequential.ms, renewed: sequential.summary.renewed.length, failed: sequential.summary.failed, maxInFlight: sequential.summary.maxInFlight };
+    }
+
+    const result = {
+      bench: "renewal-fanout",
+      certs: args.certs,
+      window: args.window,
+      windowedMs: windowed.ms,
+      windowedRenewed: windowed.summary.renewed.length,
+      windowedFailed: windowed.summary.failed.length,
+      sequentialMs: sequential?.ms ?? null,
+      sequentialRenewed: sequential?.summary.renewed.length ?? null,
+      speedup: sequential ? Math.round((sequential.ms / windowed.ms) * 100) / 100 : null,
+      targetWindowedMs: 60_000,
+      windowedWithinTarget: windowed.ms <= 60_000,
+      scanCertificates: args.scan,
+      scanVaultRequests: scanRequests.total,
+      scanListPages: scanRequests.listPages,
+      scanPerCertificateGets: scanRequests.perCertificateGets,
+      scanWithinTarget: scanRequests.total <= 50 && scanRequests.perCertificateGets === 0,
+      episodes: host.durable.episodes,
+    };
+    raw.result = result;
+    raw.hostLog = hostLog.slice(-50);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    const dir = path.join(root, "bench", "results");
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `renewal-fanout-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(raw, null, 2));
+  } finally {
+    await host.close();
+    await stack.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`renewal-fanout: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
