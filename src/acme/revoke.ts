@@ -34,7 +34,7 @@ export async function revokeAtCa(session: AcmeSession, certificatePem: string, r
     await withNonceRetry(() => session.client.revokeCertificate(certificatePem, reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] }));
     return { alreadyRevoked: false };
   } catch (err) {
-    if (/alreadyRevoked|already revoked/i.test(String((err as Error).message))) return { alreadyRevoked: true };
+    if (/alreadyRevoked|already (been )?revoked/i.test(String((err as Error).message))) return { alreadyRevoked: true };
     throw acmeError("revoking the certificate", err);
   }
 }
