@@ -23,20 +23,20 @@ export const ACTIVITIES = {
 } as const;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 
-/** Steps of an issuance, in order (custom status `step`, `failedStep`). */
+/** Steps of an issuance, in order (custom status `step`, `failedStep`); TXT cleanup runs right after validation. */
 export const ISSUE_STEPS = [
-  "validate",
   "renewal-request",
+  "validate",
   "order",
   "dns-present",
   "propagation",
   "validate-challenges",
+  "cleanup",
   "pending-operation",
   "finalize",
   "download",
   "merge",
   "notify",
-  "cleanup",
   "done",
   "failed",
 ] as const;
