@@ -31,6 +31,7 @@ import { startLocalHost, type LocalHost } from "../src/local/host";
 import { startStack, type Stack } from "../src/local/stack";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
+import { cpuMeter, stepBreakdown } from "./lib/fanout-profile";
 
 interface Args {
   certs: number;
@@ -124,12 +125,21 @@ async function seedNotDue(stack: Stack, count: number): Promise<number> {
   return Math.round(performance.now() - started);
 }
 
-async function runRenewAll(host: LocalHost, timeoutMs: number): Promise<{ ms: number; summary: RenewalSummary }> {
+async function runRenewAll(host: LocalHost, timeoutMs: number): Promise<{ ms: number; summary: RenewalSummary; profile: { cpu: ReturnType<ReturnType<typeof cpuMeter>["stop"]> } & Record<string, unknown> }> {
   const started = performance.now();
+  const episodes0 = host.durable.episodes;
+  const cpu = cpuMeter();
   const id = await host.durable.startNew(ORCHESTRATIONS.renewAll, {}, RENEW_ALL_INSTANCE_ID);
   const status = await host.waitForInstance(id, timeoutMs);
+  const ms = Math.round(performance.now() - started);
+  const usage = cpu.stop();
   if (status.runtimeStatus !== "Completed") throw new Error(`renewal run ${status.runtimeStatus}: ${JSON.stringify(status.output)}`);
-  return { ms: Math.round(performance.now() - started), summary: status.output as RenewalSummary };
+  const summary = status.output as RenewalSummary;
+  // Per-step time of the renewals this run made (their histories), and the run's own history size.
+  const children = summary.renewed.map((r) => host.durable.getRecord(certificateInstanceId(r.certificateName))?.history ?? []);
+  const runHistory = host.durable.getRecord(id)?.history ?? [];
+  const profile = { cpu: usage, episodes: host.durable.episodes - episodes0, renewalRunHistoryEvents: runHistory.length, ...stepBreakdown(children) };
+  return { ms, summary, profile };
 }
 
 async function main(): Promise<void> {
@@ -172,16 +182,16 @@ async function main(): Promise<void> {
     if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
 
     const windowed = await runRenewAll(host, 600_000);
-    raw.windowed = { ms: windowed.ms, renewed: windowed.summary.renewed.length, failed: windowed.summary.failed, skipped: windowed.summary.skipped, maxInFlight: windowed.summary.maxInFlight };
+    raw.windowed = { ms: windowed.ms, renewed: windowed.summary.renewed.length, failed: windowed.summary.failed, skipped: windowed.summary.skipped, maxInFlight: windowed.summary.maxInFlight, profile: windowed.profile };
 
-    let sequential: { ms: number; summary: RenewalSummary } | undefined;
+    let sequential: Awaited<ReturnType<typeof runRenewAll>> | undefined;
     if (args.sequential) {
       setRuntime(appRuntime(stack, { ...env, KvAcme__MaxConcurrentRenewals: "1" }, counter));
       const renewedAt = Math.max(...windowed.summary.renewed.map((r) => Date.parse(r.notAfter) - validitySeconds * 1000));
       const dueAgain = renewedAt + validitySeconds * 10 + 1000;
       if (dueAgain > Date.now()) await new Promise((r) => setTimeout(r, dueAgain - Date.now()));
       sequential = await runRenewAll(host, 1_800_000);
-      raw.sequential = { ms: sequential.ms, renewed: sequential.summary.renewed.length, failed: sequential.summary.failed, maxInFlight: sequential.summary.maxInFlight };
+      raw.sequential = { ms: sequential.ms, renewed: sequential.summary.renewed.length, failed: sequential.summary.failed, maxInFlight: sequential.summary.maxInFlight, profile: sequential.profile };
     }
 
     const result = {
@@ -202,6 +212,8 @@ async function main(): Promise<void> {
       scanPerCertificateGets: scanRequests.perCertificateGets,
       scanWithinTarget: scanRequests.total <= 50 && scanRequests.perCertificateGets === 0,
       episodes: host.durable.episodes,
+      windowedCpu: windowed.profile.cpu,
+      sequentialCpu: sequential?.profile.cpu ?? null,
     };
     raw.result = result;
     raw.hostLog = hostLog.slice(-50);
