@@ -41,3 +41,12 @@ export const ISSUE_STEPS = [
   "failed",
 ] as const;
 export type IssueStep = (typeof ISSUE_STEPS)[number];
+
+/**
+ * Activities that read orchestration state through the durable client (registered with a durableClient input
+ * binding in functions/activities.ts, implemented in src/app/client-activities.ts).
+ */
+export const CLIENT_ACTIVITIES = {
+  findRenewalsInProgress: "findRenewalsInProgress",
+} as const;
+export type ClientActivityName = (typeof CLIENT_ACTIVITIES)[keyof typeof CLIENT_ACTIVITIES];

@@ -8,8 +8,9 @@
  *   -> summary: `renewal.summary` webhook + telemetry outcome; the output is the summary.
  *
  * One certificate's failure never stops the others: each sub-orchestration's failure is caught and reported. A
- * certificate whose instance is already running (an HTTP-started issuance or renewal of the same certificate) is
- * refused by the durable runtime when the sub-orchestration starts; it is counted as skipped ("already in progress").
+ * certificate whose instance is already pending or running (an HTTP-started issuance or renewal of the same
+ * certificate) is skipped ("already in progress"): the run reads those statuses first (./in-progress), and a start
+ * that races that check is refused by the durable runtime and counted as skipped too.
  * Input: `{ dryRun?: boolean }` (dry run: decide and report, renew nothing).
  *
  * History stays small however large the vault: the scan returns only what the decision needs per certificate
@@ -19,6 +20,7 @@ import * as df from "durable-functions";
 import type { DueCertificate } from "../issuance/renew";
 import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
+import { renewalsInProgress } from "./in-progress";
 import { callBestEffort, callStep, type IssueOrchestrationInput, type IssueOrchestrationOutput } from "./issue-certificate";
 import { taskError } from "./outcome";
 
@@ -120,8 +122,11 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
   if (dryRun) {
     for (const d of due) summary.skipped.push({ certificateName: d.certificateName, reason: "dry run" });
   } else {
+    // A certificate whose instance is already pending or running (an HTTP-started issuance or renewal) is skipped.
+    const busy = yield* renewalsInProgress(ctx, due.map((d) => d.certificateName));
+    for (const name of busy.keys()) summary.skipped.push({ certificateName: name, reason: "already in progress" });
     const limit = Math.max(1, Math.floor(scan.maxConcurrentRenewals || 8));
-    const queue = [...due];
+    const queue = due.filter((d) => !busy.has(d.certificateName));
     const inFlight: { name: string; task: df.Task }[] = [];
     let done = 0;
     while (queue.length > 0 || inFlight.length > 0) {

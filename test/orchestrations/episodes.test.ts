@@ -150,11 +150,12 @@ describe("renewCertificates episodes", () => {
   const items = names.map((name) => ({ name, notBefore: "2025-10-01T00:00:00.000Z", expiresOn: "2026-01-05T00:00:00.000Z" }));
   const decisions = names.map((certificateName) => ({ certificateName, decision: { due: true, reason: "WithinRenewBeforeExpiry", message: "due", renewAt: "2025-12-06T00:00:00.000Z" }, ari: "unsupported" }));
 
-  it("keeps at most maxConcurrentRenewals sub-orchestrations in flight, refills the window one for one, and one failure stops nothing", async () => {
+  it("skips certificates already in progress, keeps at most maxConcurrentRenewals sub-orchestrations in flight, refills the window one for one, and one failure stops nothing", async () => {
     const limit = 3;
     const inFlightPerEpisode: number[] = [];
     const started: Work[] = [];
     const acts: string[] = [];
+    const checked: string[] = [];
     const run = await runEpisodes({
       name: ORCHESTRATIONS.renewAll,
       input: {},
@@ -169,6 +170,10 @@ describe("renewCertificates episodes", () => {
             acts.push(w.name ?? "");
             if (w.name === "scanInventory") return { id: w.id, result: ok({ items, pages: 1, maxConcurrentRenewals: limit }) };
             if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
+            if (w.name === "findRenewalsInProgress") {
+              checked.push(...(w.input as { certificateNames: string[] }).certificateNames);
+              return { id: w.id, result: ok({ inProgress: [{ certificateName: "cert-05", instanceId: certificateInstanceId("cert-05"), runtimeStatus: "Running" }] }) };
+            }
             return { id: w.id, result: { eventId: "evt", results: [] } };
           });
         }
@@ -176,7 +181,8 @@ describe("renewCertificates episodes", () => {
         const oldest = subs.sort((a, b) => a.id - b.id)[0]!;
         const name = (oldest.input as { certificateName: string }).certificateName;
         if (name === "cert-03") return [{ id: oldest.id, failure: "validate: dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }];
-        if (name === "cert-07") return [{ id: oldest.id, failure: `An orchestration instance with id '${certificateInstanceId(name)}' is already pending or running.` }];
+        // Started over HTTP after the check: the runtime refuses the sub-orchestration (local host wording).
+        if (name === "cert-07") return [{ id: oldest.id, failure: `Sub-orchestration 'issueCertificate' was not started: An orchestration instance with id '${certificateInstanceId(name)}' is already pending or running.` }];
         return [{ id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } }];
       },
     });
@@ -184,16 +190,20 @@ describe("renewCertificates episodes", () => {
     assert.equal(Math.max(...inFlightPerEpisode), limit);
     // Sliding window: while certificates wait, every completion is replaced at once (3,3,...,3 then 2,1).
     const subsEpisodes = inFlightPerEpisode.filter((n) => n > 0);
-    assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 3, 2, 1]);
-    assert.deepEqual(started.map((w) => w.instanceId), names.map(certificateInstanceId), "one instance per certificate, deterministic ids");
+    assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 2, 1]);
+    assert.deepEqual(checked, names, "every due certificate's instance status is read before the fan-out");
+    assert.deepEqual(started.map((w) => w.instanceId), names.filter((n) => n !== "cert-05").map(certificateInstanceId), "one instance per certificate, deterministic ids; none for the one in progress");
     assert.deepEqual(started[0]?.input, { certificateName: "cert-00", reason: "renew", operationId: "kv-acme-renew-all", renewalReason: "WithinRenewBeforeExpiry" });
 
     const summary = run.output as RenewalSummary;
-    assert.equal(summary.renewed.length, 8);
+    assert.equal(summary.renewed.length, 7);
     assert.deepEqual(summary.failed, [{ certificateName: "cert-03", failedStep: "validate", error: "dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }]);
-    assert.deepEqual(summary.skipped, [{ certificateName: "cert-07", reason: "already in progress" }]);
+    assert.deepEqual(summary.skipped, [
+      { certificateName: "cert-05", reason: "already in progress" },
+      { certificateName: "cert-07", reason: "already in progress" },
+    ]);
     assert.equal(summary.maxInFlight, limit);
-    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "notify", "trackOutcome"], "one scan, one decision pass, then the summary");
+    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "findRenewalsInProgress", "notify", "trackOutcome"], "one scan, one decision pass, one status check, then the summary");
   });
 
   it("a dry run renews nothing and reports the due certificates as skipped", async () => {

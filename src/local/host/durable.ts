@@ -8,8 +8,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
-import type { FunctionRegistry, RegisteredFunction } from "./core-api";
-import { invokeFunction } from "./invoke";
+import type { BindingInfo, FunctionRegistry, RegisteredFunction } from "./core-api";
+import { invokeFunction, type RpcTypedData } from "./invoke";
 import { InstanceStore, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from "./store";
 
 /** History event types (durable-functions HistoryEventType). */
@@ -64,8 +64,10 @@ export interface DurableEngineOptions {
   registry: FunctionRegistry;
   stateDir: string;
   clock: Clock;
-  /** Extra input data for functions with a durable client input (used for nothing else here). */
+  /** Activities run at once, across all instances (default 16). */
   activityConcurrency?: number;
+  /** Data for an activity's extra input bindings (the durable client binding), as for any other function. */
+  extraInput?: (binding: BindingInfo, name: string) => RpcTypedData | undefined;
   log?: (message: string) => void;
 }
 
@@ -126,6 +128,7 @@ export class DurableEngine {
   readonly #store: InstanceStore;
   readonly #clock: Clock;
   readonly #concurrency: number;
+  readonly #extraInput: DurableEngineOptions["extraInput"];
   readonly #log: (message: string) => void;
   readonly #instances = new Map<string, InstanceRecord>();
   readonly #locks = new Map<string, Promise<void>>();
@@ -147,6 +150,7 @@ export class DurableEngine {
     this.#store = new InstanceStore(options.stateDir);
     this.#clock = options.clock;
     this.#concurrency = options.activityConcurrency ?? 16;
+    this.#extraInput = options.extraInput;
     this.#log = options.log ?? ((m) => console.error(`[durable] ${m}`));
   }
 
@@ -656,6 +660,7 @@ export class DurableEngine {
     } else {
       const outcome = await invokeFunction(this.#registry, fn, {
         trigger: item.input === undefined || item.input === null ? undefined : { json: JSON.stringify(item.input) },
+        extraInput: this.#extraInput,
         log: (level, category, message) => {
           if (category === "user" && (level === "error" || level === "warning")) this.#log(`${fn.name}: ${message}`);
         },
@@ -678,8 +683,12 @@ export class DurableEngine {
     try {
       await this.startNew(item.name, item.input, item.childId, link);
     } catch (err) {
-      const message = errorOf(err).message;
-      await this.#deliver(item.instanceId, item.executionId, this.#event(EventType.SubOrchestrationInstanceFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "", FailureDetails: { ErrorType: "Error", ErrorMessage: message } }));
+      // As Azure with overridableExistingInstanceStates=NonRunningStates: a running id is never restarted or
+      // joined; the sub-orchestration task fails with a clear error instead.
+      const conflict = err instanceof InstanceConflictError;
+      const message = conflict ? `Sub-orchestration '${item.name}' was not started: ${errorOf(err).message}` : errorOf(err).message;
+      const errorType = conflict ? "OrchestrationAlreadyExistsException" : "Error";
+      await this.#deliver(item.instanceId, item.executionId, this.#event(EventType.SubOrchestrationInstanceFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "", FailureDetails: { ErrorType: errorType, ErrorMessage: message } }));
     }
   }
 

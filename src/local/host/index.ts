@@ -118,8 +118,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     };
   };
 
-  const engine = new DurableEngine({ registry, stateDir: options.stateDir, clock, activityConcurrency: options.activityConcurrency, log });
   const clientInput = (binding: { type: string }) => (binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(clientData()) } : undefined);
+  const engine = new DurableEngine({ registry, stateDir: options.stateDir, clock, activityConcurrency: options.activityConcurrency, extraInput: clientInput, log });
 
   const runNonHttp = async (fn: RegisteredFunction, trigger: { json: string } | undefined): Promise<void> => {
     const outcome = await invokeFunction(registry, fn, { trigger, extraInput: clientInput, log: (level, category, message) => {
