@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Entry point of the `kv-acme` CLI. Runs the compiled CLI when built, otherwise the TypeScript source through tsx.
+// Entry point of the `kv-acme` CLI. In a source checkout it runs the TypeScript through tsx (so it can never run a
+// stale build); in a package built without sources it runs the compiled CLI from dist/.
 const path = require("node:path");
 const fs = require("node:fs");
-const compiled = path.join(__dirname, "..", "dist", "src", "cli", "main.js");
-if (fs.existsSync(compiled)) {
-  require(compiled);
-} else {
+const source = path.join(__dirname, "..", "src", "cli", "main.ts");
+if (fs.existsSync(source)) {
   require("tsx/cjs");
-  require(path.join(__dirname, "..", "src", "cli", "main.ts"));
+  require(source);
+} else {
+  require(path.join(__dirname, "..", "dist", "src", "cli", "main.js"));
 }

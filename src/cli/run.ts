@@ -244,7 +244,8 @@ async function dispatch(command: string, positionals: string[], values: Values, 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === "agent") {
-    const { agentMain } = await import("../agent/index");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
+    const { agentMain } = require("../agent/index") as typeof import("../agent/index");
     return agentMain(argv.slice(1), { env: io.env as NodeJS.ProcessEnv });
   }
   let json = argv.includes("--json");
@@ -257,7 +258,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (!["issue", "list", "renew", "revoke", "pending"].includes(command)) throw usageError(`unknown command "${command}"`);
     if (values.endpoint !== undefined) {
-      const { runEndpointCommand } = await import("./endpoint");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
+      const { runEndpointCommand } = require("./endpoint") as typeof import("./endpoint");
       const progress = (step: string, message: string) => {
         if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
       };
