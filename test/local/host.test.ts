@@ -157,6 +157,28 @@ describe("local host (real clock)", () => {
     assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`)).status, 404);
   });
 
+  it("gives activities the durable client; a sub-orchestration whose instance id is running is refused, not restarted", async () => {
+    await fetch(`${host.url}/api/orchestrators/timeoutRace/busy-1`, { method: "POST" });
+    await pollStatus(host, "busy-1", (s) => s.runtimeStatus === "Running");
+    const before = host.durable.getRecord("busy-1")!;
+
+    const r = await fetch(`${host.url}/api/run/startChildWithId`, { method: "POST", body: JSON.stringify({ childId: "busy-1", name: "timeoutRace" }) });
+    const out = (await r.json()) as { statusSeen: string; refused?: string; output?: unknown };
+    assert.equal(out.statusSeen, "Running", "the activity read the child's status through its durable client binding");
+    assert.match(out.refused ?? "", /^OrchestrationAlreadyExistsException: Sub-orchestration 'timeoutRace' was not started: .*'busy-1' is already pending or running/);
+    const after = host.durable.getRecord("busy-1")!;
+    assert.equal(after.runtimeStatus, "Running");
+    assert.equal(after.executionId, before.executionId, "the running instance was neither restarted nor joined");
+    assert.equal(after.parent, undefined);
+
+    // Once it finished, the same id starts as a sub-orchestration.
+    await host.durable.terminate("busy-1", "done");
+    const r2 = await fetch(`${host.url}/api/run/startChildWithId`, { method: "POST", body: JSON.stringify({ childId: "busy-1", name: "child", input: { n: 4 } }) });
+    const out2 = (await r2.json()) as { statusSeen: string; output?: { value: number; parent: string } };
+    assert.equal(out2.statusSeen, "Terminated");
+    assert.equal(out2.output?.value, 8);
+  });
+
   it("fans out 100 activities", async () => {
     const t0 = performance.now();
     const r = await fetch(`${host.url}/api/run/fanout`, { method: "POST", body: "100" });

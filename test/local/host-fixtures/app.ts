@@ -108,7 +108,29 @@ df.app.activity("flaky", {
   },
 });
 
+df.app.activity("instanceStatus", {
+  extraInputs: [df.input.durableClient()],
+  handler: async (instanceId: string, ctx: InvocationContext) => {
+    try {
+      return (await df.getClient(ctx).getStatus(instanceId)).runtimeStatus;
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    }
+  },
+});
+
 // ---- orchestrations ----
+df.app.orchestration("startChildWithId", function* (ctx) {
+  const input = ctx.df.getInput() as { childId: string; name: string; input?: unknown };
+  const statusSeen = yield ctx.df.callActivity("instanceStatus", input.childId);
+  try {
+    const output = yield ctx.df.callSubOrchestrator(input.name, input.input, input.childId);
+    return { statusSeen, output };
+  } catch (err) {
+    return { statusSeen, refused: (err as Error).message };
+  }
+});
+
 df.app.orchestration("everything", function* (ctx) {
   const input = ctx.df.getInput() as { tag: string };
   ctx.df.setCustomStatus({ step: "start" });
