@@ -13,6 +13,7 @@ import { getPending } from "../../src/keyvault/certificates";
 import { startTestApp, type TestApp } from "../support/app";
 import { clients } from "../integration/helpers";
 import { startReceiver, type Receiver } from "../notify/receiver";
+import { call } from "../api/support";
 
 const DOOMED_ZONE = "doomed.example.net";
 
@@ -152,6 +153,47 @@ describe("orchestrations through the local host", () => {
     assert.equal(dry.dryRun, true);
     assert.equal(dry.renewed.length, 0);
     assert.ok(dry.skipped.some((s) => s.reason === "dry run"));
+  });
+
+  it("a renewal run skips a certificate whose HTTP-started renewal is still running and renews the others", { timeout: 240_000 }, async () => {
+    const { dns } = clients(app.stack);
+    const rg = app.stack.info.resourceGroup;
+    // Hold gamma's renewal at the propagation step for real: its challenge name is delegated to a server that does not
+    // exist, so the authoritative server answers with a referral and the TXT value never becomes visible.
+    await dns.recordSets.createOrUpdate(rg, "example.com", "_acme-challenge.gamma", "NS", { ttl: 60, nsRecords: [{ nsdname: "ns1.nowhere.invalid" }] });
+    const started = await call(app.api, "POST", "/certificates/gamma/renew");
+    assert.equal(started.status, 202, started.text);
+    const gammaId = certificateInstanceId("gamma");
+    const held = Date.now() + 60_000;
+    while ((app.host.getStatus(gammaId)?.customStatus as { step?: string } | null)?.step !== "propagation") {
+      assert.ok(Date.now() < held, `gamma's renewal did not reach propagation: ${JSON.stringify(app.host.getStatus(gammaId))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 3500)); // beta (renewed by the previous run) is due again
+    const before = app.host.durable.getRecord(gammaId)!;
+
+    await app.host.fireTimer("renewalTimer");
+    const status = await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000);
+    assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status.output));
+    const summary = status.output as RenewalSummary;
+    assert.ok(summary.due.some((d) => d.certificateName === "gamma"), "gamma is due");
+    assert.deepEqual(summary.skipped.filter((s) => s.certificateName === "gamma"), [{ certificateName: "gamma", reason: "already in progress" }]);
+    assert.ok(summary.renewed.some((r) => r.certificateName === "beta"), JSON.stringify(summary));
+    assert.ok(!summary.renewed.some((r) => r.certificateName === "gamma") && !summary.failed.some((f) => f.certificateName === "gamma"), JSON.stringify(summary));
+    const run = app.host.durable.getRecord(RENEW_ALL_INSTANCE_ID)!;
+    const children = run.history.filter((e) => e.EventType === 7).map((e) => e.InstanceId);
+    assert.ok(!children.includes(gammaId), "no sub-orchestration was started for gamma");
+    assert.ok(run.history.some((e) => e.EventType === 4 && e.Name === "findRenewalsInProgress"));
+    const during = app.host.durable.getRecord(gammaId)!;
+    assert.equal(during.runtimeStatus, "Running");
+    assert.equal(during.executionId, before.executionId, "the HTTP-started renewal was not restarted");
+
+    // Release the hold: gamma's own renewal completes and leaves nothing behind.
+    await dns.recordSets.delete(rg, "example.com", "_acme-challenge.gamma", "NS");
+    const gamma = await app.host.waitForInstance(gammaId, 90_000);
+    assert.equal(gamma.runtimeStatus, "Completed", JSON.stringify(gamma.output));
+    assert.equal((gamma.output as IssueOrchestrationOutput).reason, "renew");
+    await assertNoOrphans(["beta", "gamma"]);
   });
 
   it("revokes through the orchestration and reports it", { timeout: 60_000 }, async () => {
