@@ -14,6 +14,7 @@ import type { KeyOptionsInput } from "../keyvault/policy";
 import { readManagedTags, type ManagedTagInfo } from "../keyvault/tags";
 import { certificateInstanceId, ORCHESTRATIONS, revokeInstanceId } from "../orchestrations/ids";
 import { NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+import { newOperationId, operationIdFromTraceparent } from "../telemetry/correlation";
 import type { Caller } from "./auth";
 import { accepted, FieldReader, json, readJsonObject, type ApiRequest, type ApiResponse } from "./http";
 import {
@@ -50,8 +51,16 @@ export function nameParam(req: ApiRequest): string {
   return validateCertificateName(req.params.name ?? "");
 }
 
-/** The input of issueCertificate: the request plus why it runs. */
-export type IssueInput = IssueRequest & { reason: "issue" | "renew" };
+/** The input of issueCertificate: the request plus why it runs and the correlation id. */
+export type IssueInput = IssueRequest & { reason: "issue" | "renew"; operationId: string };
+
+/**
+ * The operation id that correlates this request with the orchestration it starts, its activities, telemetry and
+ * webhooks: the trace id of the W3C `traceparent` header when valid, else a new one.
+ */
+export function requestOperationId(req: ApiRequest): string {
+  return operationIdFromTraceparent(req.headers.get("traceparent")) ?? newOperationId();
+}
 
 const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType"] as const;
 
@@ -86,6 +95,7 @@ export const issue: Handler = async (req, ctx) => {
     certificateName: validated.certificateName,
     keyOptions: request.keyOptions ?? {},
     reason: "issue",
+    operationId: requestOperationId(req),
   };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${validated.certificateName}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
@@ -98,7 +108,7 @@ export const renew: Handler = async (req, ctx) => {
   readJsonObject(req, { optional: true });
   const request = await renewalRequest(name, ctx.runtime.deps);
   const instanceId = certificateInstanceId(name);
-  const input: IssueInput = { ...request, reason: "renew" };
+  const input: IssueInput = { ...request, reason: "renew", operationId: requestOperationId(req) };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${name}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
   return accepted(location, { id: instanceId, status: "Pending", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);
@@ -109,6 +119,7 @@ export interface RevokeInput {
   certificateName: string;
   reason?: string;
   disable: boolean;
+  operationId: string;
 }
 
 /** How long POST .../revoke waits for the revocation before answering 202 instead of 200. */
@@ -126,7 +137,7 @@ export const revoke: Handler = async (req, ctx) => {
   describeVersion(await getCurrentCertificate(ctx.runtime.deps.certificates, name));
   const client = durable(ctx);
   const instanceId = revokeInstanceId(name);
-  const input: RevokeInput = { certificateName: name, disable, ...(reason ? { reason } : {}) };
+  const input: RevokeInput = { certificateName: name, disable, ...(reason ? { reason } : {}), operationId: requestOperationId(req) };
   await startOperation(client, ORCHESTRATIONS.revoke, instanceId, input, `revoking ${name}`);
   const deadline = Date.now() + REVOKE_WAIT_MS;
   for (;;) {

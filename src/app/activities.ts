@@ -78,6 +78,45 @@ export interface NotifyInput {
   operationId?: string;
 }
 
+/** Input of `notifyExpiring` (the renewal run's ExpiringNotice plus the time and operation id). */
+export interface NotifyExpiringInput {
+  certificateName: string;
+  notAfter: string;
+  daysRemaining: number;
+  reason: "renewal-attempts-exhausted" | "within-warning-threshold";
+  failedAttempts: number;
+  time: string;
+  operationId?: string;
+}
+
+/** Output of `notify` and `notifyExpiring`: the event id and one result per matching target. */
+export interface NotifyOutput {
+  eventId: string | null;
+  type?: EventType;
+  results: DeliveryResult[];
+  error?: string;
+  skipped?: string;
+}
+
+/** Delivers a built event to every matching target and records each delivery in telemetry. Never throws. */
+async function deliverEvent(event: NotifyEvent, operationId: string | undefined, context?: InvocationContext): Promise<NotifyOutput> {
+  const runtime = getRuntime();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { notifyAll } = require("../notify") as typeof import("../notify");
+  const results: DeliveryResult[] = await notifyAll(runtime.settings.webhooks, event, {
+    resolveSecret: async (name) => (await runtime.deps.secrets.getSecret(name)).value ?? "",
+  }).catch((err: unknown) => {
+    context?.warn(`notify: ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  });
+  for (const r of results) {
+    runtime.telemetry.trackWebhook(r, operationId);
+    if (!r.ok) context?.warn(`webhook ${r.eventType} to ${r.target} failed after ${r.attempts} attempt(s): ${r.error ?? ""}`);
+  }
+  await runtime.telemetry.flush().catch(() => undefined);
+  return { eventId: event.id, type: event.type, results };
+}
+
 /** Builds the event of a NotifyInput with the notify module's constructors (stable idempotency keys). */
 export function buildEvent(input: NotifyInput): NotifyEvent {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -158,6 +197,7 @@ export const activities: Record<ActivityName, Impl> = {
         if (i.notBefore) item.notBefore = i.notBefore;
         if (i.expiresOn) item.expiresOn = i.expiresOn;
         if (i.managed.ariCertId) item.ariCertId = i.managed.ariCertId;
+        if (i.managed.renewalFailures) item.failures = { attempts: i.managed.renewalFailures.attempts, at: i.managed.renewalFailures.at };
         return item;
       });
       return { items: compact, pages, maxConcurrentRenewals: runtime.settings.maxConcurrentRenewals };
@@ -168,21 +208,25 @@ export const activities: Record<ActivityName, Impl> = {
    * `certificate.days_to_expiry` metric of each. An error (e.g. the ACME directory unreachable for the ARI lookup)
    * affects one certificate only; a failed ARI lookup itself falls back to the fixed rules (decideForItem).
    */
-  [ACTIVITIES.decideRenewals]: (input: { items: ScanItem[]; now: string }) =>
+  [ACTIVITIES.decideRenewals]: (input: { items: ScanItem[]; now: string; operationId?: string }) =>
     runStep(async (): Promise<DecideResult> => {
       const { decideForItem, mapLimit } = issuance();
-      const { deps, telemetry } = getRuntime();
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { daysRemaining, shouldWatch } = require("../renewal/expiring") as typeof import("../renewal/expiring");
+      const { deps, telemetry, settings } = getRuntime();
       const now = new Date(input.now);
-      const result: DecideResult = { due: [], notDue: 0, errors: [] };
+      const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: settings.expiryWarningDays };
       const { errorMessage } = errors();
+      const metricProperties: Record<string, string> = input.operationId ? { operationId: input.operationId } : {};
       await mapLimit(input.items, 8, async (scanned) => {
-        if (scanned.expiresOn) telemetry.trackDaysToExpiry(scanned.name, Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100);
+        if (scanned.expiresOn) telemetry.trackDaysToExpiry(scanned.name, Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100, metricProperties);
+        const failures = scanned.failures ? { renewalFailures: { ...scanned.failures, failureId: "" } } : {};
         const item: InventoryItem = {
           name: scanned.name,
           enabled: true,
           pending: false,
           tags: {},
-          managed: { managed: true, source: undefined, ...(scanned.ariCertId ? { ariCertId: scanned.ariCertId } : {}) },
+          managed: { managed: true, source: undefined, ...(scanned.ariCertId ? { ariCertId: scanned.ariCertId } : {}), ...failures },
           ...(scanned.notBefore ? { notBefore: scanned.notBefore } : {}),
           ...(scanned.expiresOn ? { expiresOn: scanned.expiresOn } : {}),
         };
@@ -190,11 +234,18 @@ export const activities: Record<ActivityName, Impl> = {
           const d = await decideForItem(item, deps, now);
           if (d?.decision.due) result.due.push(d);
           else if (d) result.notDue++;
+          // Due, or due but held back after failures: watched for `certificate.expiring` (renew-certificates).
+          if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
+            const days = daysRemaining(scanned.expiresOn, now);
+            const failedAttempts = scanned.failures?.attempts ?? 0;
+            if (shouldWatch(days, failedAttempts, settings.expiryWarningDays)) result.watch?.push({ certificateName: scanned.name, notAfter: scanned.expiresOn, daysRemaining: days, failedAttempts });
+          }
         } catch (err) {
           result.errors.push({ certificateName: scanned.name, error: errorMessage(err) });
         }
       });
       result.due.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+      result.watch?.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
       await telemetry.flush().catch(() => undefined);
       return result;
     }),
@@ -216,8 +267,7 @@ export const activities: Record<ActivityName, Impl> = {
     }),
 
   /** Delivers one event to every matching webhook target. Never throws; one result per target. */
-  [ACTIVITIES.notify]: async (input: NotifyInput, context?: InvocationContext) => {
-    const runtime = getRuntime();
+  [ACTIVITIES.notify]: async (input: NotifyInput, context?: InvocationContext): Promise<NotifyOutput> => {
     let event: NotifyEvent;
     try {
       event = buildEvent(input);
@@ -225,21 +275,65 @@ export const activities: Record<ActivityName, Impl> = {
       context?.warn(`notify: event not built: ${err instanceof Error ? err.message : String(err)}`);
       return { eventId: null, results: [], error: err instanceof Error ? err.message : String(err) };
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { notifyAll } = require("../notify") as typeof import("../notify");
-    const results: DeliveryResult[] = await notifyAll(runtime.settings.webhooks, event, {
-      resolveSecret: async (name) => (await runtime.deps.secrets.getSecret(name)).value ?? "",
-    }).catch((err: unknown) => {
-      context?.warn(`notify: ${err instanceof Error ? err.message : String(err)}`);
-      return [];
-    });
-    for (const r of results) {
-      runtime.telemetry.trackWebhook(r, input.operationId);
-      if (!r.ok) context?.warn(`webhook ${r.eventType} to ${r.target} failed after ${r.attempts} attempt(s): ${r.error ?? ""}`);
-    }
-    await runtime.telemetry.flush().catch(() => undefined);
-    return { eventId: event.id, type: event.type, results };
+    return deliverEvent(event, input.operationId, context);
   },
+
+  /**
+   * `certificate.expiring` for one certificate the renewal run did not renew: reads its current version (names,
+   * version, expiry) and sends nothing when that version is no longer the one the scan saw (renewed meanwhile).
+   * Never throws.
+   */
+  [ACTIVITIES.notifyExpiring]: async (input: NotifyExpiringInput, context?: InvocationContext): Promise<NotifyOutput> => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { describeVersion, getCurrentCertificate } = require("../keyvault/certificates") as typeof import("../keyvault/certificates");
+      const current = describeVersion(await getCurrentCertificate(getRuntime().deps.certificates, input.certificateName));
+      if (Date.parse(current.notAfter) !== Date.parse(input.notAfter)) return { eventId: null, results: [], skipped: `renewed meanwhile (expires ${current.notAfter})` };
+      const data: Record<string, unknown> = {
+        certificateName: current.certificateName,
+        dnsNames: current.dnsNames,
+        version: current.version,
+        notAfter: current.notAfter,
+        daysRemaining: input.daysRemaining,
+        reason: input.reason,
+      };
+      if (input.failedAttempts > 0) data.failedAttempts = input.failedAttempts;
+      return await deliverEvent(buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }), input.operationId, context);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      context?.warn(`notifyExpiring ${input.certificateName}: ${message}`);
+      return { eventId: null, results: [], error: message };
+    }
+  },
+
+  /**
+   * Counts one failed renewal on the certificate's current version (the kv-acme-renewal-failures tag, which the
+   * list API returns, so the next scan's backoff sees it) and returns the consecutive failures. Idempotent per
+   * `failureId`. A certificate that is gone or has no issued version has nothing to count: attempts 1.
+   */
+  [ACTIVITIES.recordRenewalFailure]: (input: { certificateName: string; failureId: string; at: string }) =>
+    runStep(async (): Promise<{ attempts: number }> => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { getCurrentCertificate, tagVersion } = require("../keyvault/certificates") as typeof import("../keyvault/certificates");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const tags = require("../keyvault/tags") as typeof import("../keyvault/tags");
+      const { NotFoundError } = errors();
+      const client = getRuntime().deps.certificates;
+      let current;
+      try {
+        current = await getCurrentCertificate(client, input.certificateName);
+      } catch (err) {
+        if (err instanceof NotFoundError) return { attempts: 1 };
+        throw err;
+      }
+      const version = current.properties.version;
+      if (!version || !current.cer || current.cer.length === 0) return { attempts: 1 };
+      const existing = current.properties.tags ?? {};
+      const before = tags.readManagedTags(existing).renewalFailures;
+      const next = tags.nextRenewalFailures(before, input.failureId, new Date(input.at));
+      if (next !== before) await tagVersion(client, input.certificateName, version, { ...existing, [tags.TAG_RENEWAL_FAILURES]: tags.formatRenewalFailures(next) });
+      return { attempts: next.attempts };
+    }),
 
   /** One orchestration outcome in telemetry (caHost filled in). Never throws. */
   [ACTIVITIES.trackOutcome]: async (input: Omit<OutcomeTelemetry, "caHost"> & { caHost?: string }) => {

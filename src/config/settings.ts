@@ -58,6 +58,8 @@ export interface Settings {
   /** NCRONTAB, six fields (second minute hour day month day-of-week). */
   renewalSchedule: string;
   maxConcurrentRenewals: number;
+  /** A due certificate not renewed by a run and expiring within this many days gets `certificate.expiring`. */
+  expiryWarningDays: number;
   webhooks: WebhookTargetSettings[];
   auth: AuthSettings;
   managedIdentityClientId?: string;
@@ -477,6 +479,15 @@ export const SETTINGS = {
     doc: "Renewals in flight at once.",
     parse: intIn(1, 64),
   }),
+  expiryWarningDays: setting({
+    key: "ExpiryWarningDays",
+    aliases: [],
+    field: "expiryWarningDays",
+    type: "integer 0–365",
+    default: "7",
+    doc: "A renewal run sends `certificate.expiring` for every due certificate it did not renew (failed, skipped or backing off) that expires within this many days.",
+    parse: intIn(0, 365),
+  }),
   legacyWebhook: setting<WebhookTargetSettings>({
     aliases: ["Acmebot__Webhook"],
     field: "webhooks[]",
@@ -709,6 +720,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     renewAtPercentOfLifetime: read(idx, S.renewAtPercentOfLifetime) ?? 66,
     renewalSchedule: read(idx, S.renewalSchedule) ?? "0 0 3 * * *",
     maxConcurrentRenewals: read(idx, S.maxConcurrentRenewals) ?? 8,
+    expiryWarningDays: read(idx, S.expiryWarningDays) ?? 7,
     webhooks: readWebhooks(idx),
     auth: { mode: authMode ?? (websiteAuth === true ? "appServiceAuth" : "unconfigured") },
     disableChallengeResourceVerification: read(idx, S.disableChallengeResourceVerification) ?? false,

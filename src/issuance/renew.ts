@@ -74,6 +74,9 @@ export interface RenewAllResult {
 export async function decideForItem(item: InventoryItem, deps: IssuanceDeps, now: Date, random: () => number = Math.random): Promise<DueCertificate | undefined> {
   if (!item.notBefore || !item.expiresOn) return undefined;
   const state: RenewalState = { notBefore: new Date(item.notBefore), notAfter: new Date(item.expiresOn) };
+  // Consecutive failed renewals (the kv-acme-renewal-failures tag) hold the next attempt back (nextAttemptAt).
+  const failures = item.managed.renewalFailures;
+  if (failures) state.lastFailure = { at: new Date(failures.at), attempts: failures.attempts };
   let ari: DueCertificate["ari"] = "skipped";
   const certId = item.managed.ariCertId;
   if (certId) {

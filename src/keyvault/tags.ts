@@ -16,6 +16,12 @@ export const TAG_ACME_DIRECTORY = "kv-acme-acme-directory";
 export const TAG_DNS_NAMES = "kv-acme-dns-names";
 export const TAG_DNS_PROVIDER = "kv-acme-dns-provider";
 export const TAG_ARI_CERT_ID = "kv-acme-ari-cert-id";
+/**
+ * Consecutive failed renewals of the current version: `<attempts>;<ISO time of the last failure>;<failure id>`.
+ * Written on the current version when a renewal fails (recordRenewalFailure); a successful renewal creates a new
+ * version tagged by managedTags, which has no such tag, so the count starts again at zero.
+ */
+export const TAG_RENEWAL_FAILURES = "kv-acme-renewal-failures";
 /** Tags the leading C# tool (Acmebot) writes: Issuer=Acmebot, Endpoint=<ACME host>, DnsProvider=<name>. */
 export const ACMEBOT_TAG_ISSUER = "Issuer";
 export const ACMEBOT_TAG_ENDPOINT = "Endpoint";
@@ -46,6 +52,48 @@ export interface ManagedTagInfo {
   dnsNamesDigest?: { count: number; sha256Prefix: string };
   dnsProvider?: string;
   ariCertId?: string;
+  /** Consecutive failed renewals of this version (the kv-acme-renewal-failures tag). */
+  renewalFailures?: RenewalFailures;
+}
+
+/** What the kv-acme-renewal-failures tag records. */
+export interface RenewalFailures {
+  attempts: number;
+  /** ISO time of the last failure. */
+  at: string;
+  /** Identifies the failed attempt, so recording the same failure twice (a retried activity) counts it once. */
+  failureId: string;
+}
+
+const FAILURES_FORM = /^(\d{1,6});([^;]+);([^;]*)$/;
+
+/** Parses a kv-acme-renewal-failures value; undefined when absent or malformed. */
+export function parseRenewalFailures(value: string | undefined): RenewalFailures | undefined {
+  const m = FAILURES_FORM.exec((value ?? "").trim());
+  if (!m) return undefined;
+  const attempts = Number(m[1]);
+  const at = m[2] as string;
+  if (attempts < 1 || Number.isNaN(Date.parse(at))) return undefined;
+  return { attempts, at: new Date(at).toISOString(), failureId: m[3] as string };
+}
+
+/**
+ * The tag value after one more failure (`failureId` names it). Recording the failure that is already the last one
+ * recorded changes nothing, so a retried activity does not count twice.
+ */
+export function nextRenewalFailures(current: RenewalFailures | undefined, failureId: string, at: Date): RenewalFailures {
+  const id = failureIdForm(failureId);
+  if (current && current.failureId === id) return current;
+  return { attempts: (current?.attempts ?? 0) + 1, at: at.toISOString(), failureId: id };
+}
+
+function failureIdForm(id: string): string {
+  return id.replace(/[;\s]/g, "_").slice(0, 64);
+}
+
+/** The kv-acme-renewal-failures tag value (fits Key Vault's 256-character limit: the id is clipped to 64). */
+export function formatRenewalFailures(f: RenewalFailures): string {
+  return `${f.attempts};${f.at};${failureIdForm(f.failureId)}`;
 }
 
 /** The compact digest of a set of names: SHA-256 over the sorted, comma-joined normalized names. */
@@ -121,6 +169,8 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (provider) info.dnsProvider = provider;
     const ari = tagValue(t, TAG_ARI_CERT_ID);
     if (ari) info.ariCertId = ari;
+    const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
+    if (failures) info.renewalFailures = failures;
     return info;
   }
   if (tagValue(t, ACMEBOT_TAG_ISSUER)?.toLowerCase() === "acmebot") {
@@ -129,6 +179,8 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (endpoint) info.acmeHost = (endpoint.includes("://") ? (hostOf(endpoint) ?? endpoint) : endpoint).toLowerCase();
     const provider = tagValue(t, ACMEBOT_TAG_DNS_PROVIDER);
     if (provider) info.dnsProvider = provider;
+    const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
+    if (failures) info.renewalFailures = failures;
     return info;
   }
   return { managed: false, source: undefined };

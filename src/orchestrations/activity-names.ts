@@ -19,6 +19,8 @@ export const ACTIVITIES = {
   decideRenewals: "decideRenewals",
   revokeAtCa: "revokeAtCa",
   notify: "notify",
+  notifyExpiring: "notifyExpiring",
+  recordRenewalFailure: "recordRenewalFailure",
   trackOutcome: "trackOutcome",
 } as const;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];

@@ -39,6 +39,46 @@ export interface IssueOrchestrationInput extends Partial<IssueRequest> {
 export interface IssueOrchestrationOutput extends IssueResult {
   reason: "issue" | "renew";
   warnings?: string[];
+  /** The webhook deliveries of this operation (origin only, never a URL's path or query). */
+  notifications?: NotificationSummary[];
+  /** The correlation id of the operation (W3C trace id: Application Insights' operation_Id). */
+  operationId?: string;
+}
+
+/** One webhook delivery as shown in an operation's output and custom status. */
+export interface NotificationSummary {
+  event: string;
+  /** Scheme, host and port of the target only: webhook URLs carry tokens in their path and query. */
+  target: string;
+  ok: boolean;
+  attempts: number;
+  /** HTTP status of the last attempt, when there was a response. */
+  status?: number;
+}
+
+/** The deliveries reported by a `notify` / `notifyExpiring` activity, reduced to what an operation status may show. */
+export function notificationSummaries(output: unknown): NotificationSummary[] {
+  const results = (output as { results?: unknown } | undefined)?.results;
+  if (!Array.isArray(results)) return [];
+  return results.map((r: { eventType?: unknown; target?: unknown; ok?: unknown; attempts?: unknown; status?: unknown }) => {
+    const s: NotificationSummary = { event: String(r.eventType ?? ""), target: originOnly(String(r.target ?? "")), ok: r.ok === true, attempts: Number(r.attempts ?? 0) };
+    if (typeof r.status === "number") s.status = r.status;
+    return s;
+  });
+}
+
+function originOnly(target: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  return m ? m[0] : target.split(/[/?#]/)[0] ?? "";
+}
+
+/**
+ * The operation id of an orchestration: the one in its input when it is a W3C trace id, else one derived
+ * deterministically from the instance (ctx.df.newGuid), so every run has an id Application Insights can correlate.
+ */
+export function orchestrationOperationId(ctx: Ctx, given: unknown): string {
+  if (typeof given === "string" && /^[0-9a-f]{32}$/.test(given) && !/^0+$/.test(given)) return given;
+  return ctx.df.newGuid(ctx.df.instanceId).replace(/-/g, "").toLowerCase();
 }
 
 /** Custom status while running: the current step. */
@@ -49,6 +89,9 @@ export interface IssueStatus {
   /** When set, the step that failed. */
   failedStep?: string;
   error?: string;
+  /** Webhook deliveries so far (after the notify step): origin, ok, attempts, status. */
+  notifications?: NotificationSummary[];
+  operationId?: string;
 }
 
 /** Longest single propagation check (one activity). */
@@ -113,13 +156,13 @@ export function reportedError(error: StepError): { source: "acme" | "keyvault" |
 export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, IssueOrchestrationOutput, unknown> {
   const input = (ctx.df.getInput() ?? {}) as IssueOrchestrationInput;
   const reason = input.reason === "renew" ? "renew" : "issue";
-  const operationId = input.operationId ?? ctx.df.instanceId;
+  const operationId = orchestrationOperationId(ctx, input.operationId);
   const startedAt = ctx.df.currentUtcDateTime.getTime();
   let step: IssueStep = "validate";
   let certificateName = input.certificateName;
   const status = (s: IssueStep, extra: Partial<IssueStatus> = {}) => {
     step = s;
-    ctx.df.setCustomStatus({ step: s, certificateName, reason, ...extra } satisfies IssueStatus);
+    ctx.df.setCustomStatus({ step: s, certificateName, reason, ...extra, operationId } satisfies IssueStatus);
   };
 
   let validated: ValidatedRequest | undefined;
@@ -218,12 +261,14 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
     status("notify");
     const time = ctx.df.currentUtcDateTime.toISOString();
     const data = { certificateName: result.certificateName, dnsNames: result.dnsNames, version: result.version, thumbprint: result.thumbprint, notBefore: result.notBefore, notAfter: result.notAfter };
-    yield* callBestEffort(ctx, ACTIVITIES.notify, {
+    const notified = yield* callBestEffort(ctx, ACTIVITIES.notify, {
       type: reason === "renew" ? "certificate.renewed" : "certificate.issued",
       data: reason === "renew" ? { ...data, ...(input.renewalReason ? { reason: input.renewalReason } : { reason: "manual" }) } : data,
       time,
       operationId,
     });
+    result.notifications = notificationSummaries(notified);
+    result.operationId = operationId;
     yield* callBestEffort(ctx, ACTIVITIES.trackOutcome, {
       name: reason === "renew" ? "renewCertificate" : "issueCertificate",
       success: true,
@@ -232,7 +277,7 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
       durationMs: result.durationMs,
       operationId,
     });
-    status("done");
+    status("done", { notifications: result.notifications });
     return result;
   } catch (err) {
     failure = asStepError(step, err);
@@ -254,12 +299,20 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
     const name = certificateName ?? "";
     const dnsNames = validated?.dnsNames ?? (Array.isArray(input.dnsNames) ? input.dnsNames : input.dnsNames ? [input.dnsNames] : []);
     if (reason === "renew") {
-      yield* callBestEffort(ctx, ACTIVITIES.notify, {
+      // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it).
+      let attempt = 1;
+      if (name) {
+        const recorded = yield* callBestEffort(ctx, ACTIVITIES.recordRenewalFailure, { certificateName: name, failureId: ctx.df.newGuid(ctx.df.instanceId), at: time }, true);
+        const value = (recorded as { ok?: boolean; value?: { attempts?: unknown } } | undefined)?.value;
+        if (typeof value?.attempts === "number" && value.attempts >= 1) attempt = value.attempts;
+      }
+      const notified = yield* callBestEffort(ctx, ACTIVITIES.notify, {
         type: "certificate.renewal_failed",
-        data: { certificateName: name, dnsNames, failedStep, error: reportedError(failure.error), attempt: 1, operationId },
+        data: { certificateName: name, dnsNames, failedStep, error: reportedError(failure.error), attempt, operationId },
         time,
         operationId,
       });
+      status("failed", { failedStep, error: failure.error.message, notifications: notificationSummaries(notified) });
     }
     yield* callBestEffort(ctx, ACTIVITIES.trackOutcome, {
       name: reason === "renew" ? "renewCertificate" : "issueCertificate",

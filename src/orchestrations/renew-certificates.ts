@@ -21,8 +21,9 @@ import type { DueCertificate } from "../issuance/renew";
 import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { renewalsInProgress } from "./in-progress";
-import { callBestEffort, callStep, type IssueOrchestrationInput, type IssueOrchestrationOutput } from "./issue-certificate";
+import { callBestEffort, callStep, notificationSummaries, orchestrationOperationId, type IssueOrchestrationInput, type IssueOrchestrationOutput, type NotificationSummary } from "./issue-certificate";
 import { taskError } from "./outcome";
+import { expiringNotices, type WatchedCertificate } from "../renewal/expiring";
 
 export interface RenewAllInput {
   dryRun?: boolean;
@@ -37,6 +38,8 @@ export interface ScanItem {
   expiresOn?: string;
   /** RFC 9773 id of the current leaf (the kv-acme-ari-cert-id tag). */
   ariCertId?: string;
+  /** Consecutive failed renewals of the current version (the kv-acme-renewal-failures tag). */
+  failures?: { attempts: number; at: string };
 }
 
 /** What scanInventory returns. */
@@ -52,6 +55,10 @@ export interface DecideResult {
   due: DueCertificate[];
   notDue: number;
   errors: { certificateName: string; error: string }[];
+  /** Due (or backing-off) certificates close to expiry or failing repeatedly: candidates for `certificate.expiring`. */
+  watch?: WatchedCertificate[];
+  /** settings.expiryWarningDays, recorded in history so replays see the same threshold. */
+  expiryWarningDays?: number;
 }
 
 export interface RenewalSummary {
@@ -71,6 +78,11 @@ export interface RenewalSummary {
   skipped: { certificateName: string; reason: string }[];
   /** Most sub-orchestrations in flight at once (≤ maxConcurrentRenewals). */
   maxInFlight: number;
+  /** Certificates reported as `certificate.expiring` by this run. */
+  expiring?: { certificateName: string; reason: string; daysRemaining: number; failedAttempts: number }[];
+  /** This run's webhook deliveries (expiring notices, the summary): origin, ok, attempts, status. */
+  notifications?: NotificationSummary[];
+  operationId?: string;
 }
 
 /** A sub-orchestration refused because the certificate's instance id is running (local host and Azure wording). */
@@ -93,14 +105,14 @@ export function splitFailure(message: string): { failedStep?: string; error: str
 export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Generator<df.Task, RenewalSummary, unknown> {
   const input = (ctx.df.getInput() ?? {}) as RenewAllInput;
   const dryRun = input.dryRun === true;
-  const operationId = input.operationId ?? ctx.df.instanceId;
+  const operationId = orchestrationOperationId(ctx, input.operationId);
   const startedAt = ctx.df.currentUtcDateTime.toISOString();
   const runId = `${ctx.df.instanceId}@${startedAt}`;
   ctx.df.setCustomStatus({ step: "scan" });
 
   const scan = yield* callStep<ScanResult>(ctx, "scan", ACTIVITIES.scanInventory, {});
   ctx.df.setCustomStatus({ step: "decide", checked: scan.items.length });
-  const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, { items: scan.items, now: startedAt });
+  const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, { items: scan.items, now: startedAt, operationId });
 
   const summary: RenewalSummary = {
     runId,
@@ -160,8 +172,27 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
   summary.failed.sort(byName);
   summary.skipped.sort(byName);
   summary.finishedAt = ctx.df.currentUtcDateTime.toISOString();
+  summary.operationId = operationId;
+
+  // `certificate.expiring`: one per due certificate this run did not renew that is close to expiry or keeps failing.
+  const notices = expiringNotices(
+    decided.watch ?? [],
+    { renewed: summary.renewed.map((r) => r.certificateName), failed: summary.failed.map((f) => f.certificateName) },
+    decided.expiryWarningDays ?? 7,
+  );
+  summary.expiring = notices.map((n) => ({ certificateName: n.certificateName, reason: n.reason, daysRemaining: n.daysRemaining, failedAttempts: n.failedAttempts }));
+  const notifications: NotificationSummary[] = [];
+  if (notices.length > 0) {
+    ctx.df.setCustomStatus({ step: "expiring", expiring: notices.length });
+    try {
+      const sent = yield ctx.df.Task.all(notices.map((n) => ctx.df.callActivity(ACTIVITIES.notifyExpiring, { ...n, time: summary.finishedAt, operationId })));
+      for (const out of sent as unknown[]) notifications.push(...notificationSummaries(out));
+    } catch (err) {
+      if (!ctx.df.isReplaying) ctx.warn(`notifyExpiring failed: ${taskError(err).message}`);
+    }
+  }
   ctx.df.setCustomStatus({ step: "summary", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length });
-  yield* callBestEffort(ctx, ACTIVITIES.notify, {
+  const summaryNotified = yield* callBestEffort(ctx, ACTIVITIES.notify, {
     type: "renewal.summary",
     data: {
       runId,
@@ -174,6 +205,8 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     time: summary.finishedAt,
     operationId,
   });
+  notifications.push(...notificationSummaries(summaryNotified));
+  summary.notifications = notifications;
   yield* callBestEffort(ctx, ACTIVITIES.trackOutcome, {
     name: "renewCertificates",
     success: summary.failed.length === 0,
@@ -183,6 +216,6 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     ...(summary.failed.length > 0 ? { failedStep: "renew", error: summary.failed.map((f) => `${f.certificateName}: ${f.error}`).join("; ").slice(0, 900) } : {}),
     operationId,
   });
-  ctx.df.setCustomStatus({ step: "done", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length });
+  ctx.df.setCustomStatus({ step: "done", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length, operationId, notifications });
   return summary;
 }

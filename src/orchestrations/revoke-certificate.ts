@@ -7,7 +7,7 @@
 import type * as df from "durable-functions";
 import type { RevokeResult } from "../issuance/revoke";
 import { ACTIVITIES } from "./activity-names";
-import { callBestEffort, callStep, reportedError } from "./issue-certificate";
+import { callBestEffort, callStep, orchestrationOperationId, reportedError } from "./issue-certificate";
 import { StepFailedError } from "./outcome";
 
 /** The revokeAtCa activity's result: the RevokeResult plus the names and the CRLReason code for the webhook. */
@@ -26,7 +26,7 @@ export interface RevokeOrchestrationInput {
 /** The orchestrator function registered as ORCHESTRATIONS.revoke. */
 export function* revokeCertificateOrchestrator(ctx: df.OrchestrationContext): Generator<df.Task, RevokeOutput, unknown> {
   const input = (ctx.df.getInput() ?? {}) as RevokeOrchestrationInput;
-  const operationId = input.operationId ?? ctx.df.instanceId;
+  const operationId = orchestrationOperationId(ctx, input.operationId);
   const started = ctx.df.currentUtcDateTime.getTime();
   ctx.df.setCustomStatus({ step: "revoke", certificateName: input.certificateName });
   let result: RevokeOutput;

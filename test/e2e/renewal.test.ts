@@ -18,6 +18,7 @@ import { call } from "../api/support";
 const DOOMED_ZONE = "doomed.example.net";
 
 interface CloudEvent {
+  id: string;
   type: string;
   subject: string;
   data: Record<string, unknown>;
@@ -106,7 +107,9 @@ describe("orchestrations through the local host", () => {
     const failed = await app.host.waitForInstance(id, 30_000);
     assert.equal(failed.runtimeStatus, "Failed");
     assert.match(String(failed.output), /^validate: .*not-a-zone/);
-    assert.deepEqual(failed.customStatus, { step: "failed", certificateName: "nozone", reason: "issue", failedStep: "validate", error: (failed.customStatus as { error: string }).error });
+    const failedStatus = failed.customStatus as { error: string; operationId: string };
+    assert.match(failedStatus.operationId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(failed.customStatus, { step: "failed", certificateName: "nozone", reason: "issue", failedStep: "validate", error: failedStatus.error, operationId: failedStatus.operationId });
     const scheduled = (app.host.durable.getRecord(id)?.history ?? []).filter((e) => e.EventType === 4).map((e) => e.Name);
     assert.deepEqual(scheduled, ["validateRequest", "abandonIssuance", "trackOutcome"], "validation failures are not retried and write nothing");
     await assertNoOrphans(["alpha", "beta", "gamma", "doomed", "nozone"]);
@@ -142,10 +145,48 @@ describe("orchestrations through the local host", () => {
     const failedEvents = events("certificate.renewal_failed");
     assert.equal(failedEvents.length, 1);
     assert.equal(failedEvents[0]?.data.failedStep, "validate");
+    assert.equal(failedEvents[0]?.data.attempt, 1);
     const summaries = events("renewal.summary");
     assert.equal(summaries.length, 1);
     assert.deepEqual(summaries[0]?.data.counts, { renewed: 3, failed: 1, skipped: 0 });
     await assertNoOrphans(["alpha", "beta", "gamma", "doomed"]);
+
+    // The failure is counted on the certificate (a tag the list API returns); renewed certificates carry none.
+    const failureTags = async (): Promise<Record<string, string | undefined>> => {
+      const out: Record<string, string | undefined> = {};
+      for await (const p of certificates.listPropertiesOfCertificates()) out[p.name ?? ""] = p.tags?.["kv-acme-renewal-failures"];
+      return out;
+    };
+    const tags1 = await failureTags();
+    assert.match(tags1.doomed ?? "", /^1;/);
+    for (const name of ["alpha", "beta", "gamma"]) assert.equal(tags1[name], undefined, name);
+
+    // certificate.expiring: the one due certificate that was not renewed and expires within ExpiryWarningDays (7).
+    const doomedVersion = (await certificates.getCertificate("doomed")).properties.version;
+    const expiring1 = events("certificate.expiring");
+    assert.equal(expiring1.length, 1, JSON.stringify(expiring1));
+    assert.equal(expiring1[0]?.subject, "doomed");
+    assert.equal(expiring1[0]?.data.reason, "within-warning-threshold");
+    assert.equal(expiring1[0]?.data.daysRemaining, 0);
+    assert.equal(expiring1[0]?.data.failedAttempts, 1);
+    assert.equal(expiring1[0]?.data.version, doomedVersion);
+    assert.deepEqual(expiring1[0]?.data.dnsNames, ["www.doomed.example.net"]);
+    assert.deepEqual(summary.expiring, [{ certificateName: "doomed", reason: "within-warning-threshold", daysRemaining: 0, failedAttempts: 1 }]);
+    assert.ok(summary.notifications?.some((n) => n.event === "certificate.expiring" && n.ok && n.attempts === 1 && n.target === new URL(hooks.url).origin));
+
+    // A second run: the failure count reaches 2 (renewal_failed's attempt, the tag, the expiring notice).
+    await new Promise((r) => setTimeout(r, 3500));
+    await app.host.fireTimer("renewalTimer");
+    const second = (await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000)).output as RenewalSummary;
+    assert.notEqual(second.operationId, summary.operationId, "each run has its own operation id");
+    assert.deepEqual(second.failed.map((f) => f.certificateName), ["doomed"]);
+    assert.deepEqual(events("certificate.renewal_failed").map((e) => e.data.attempt), [1, 2]);
+    assert.match((await failureTags()).doomed ?? "", /^2;/);
+    const expiring2 = events("certificate.expiring");
+    assert.equal(expiring2.length, 2, "one notice per certificate per run");
+    assert.equal(expiring2[1]?.data.failedAttempts, 2);
+    // Same version, reason and days remaining: the same idempotency key, so a receiver drops the repeat the same day.
+    assert.equal(expiring2[1]?.id, expiring2[0]?.id);
 
     // A second tick while nothing runs starts a new run; its outcome is recorded again (singleton id reused).
     const again = await app.host.durable.startNew(ORCHESTRATIONS.renewAll, { dryRun: true }, RENEW_ALL_INSTANCE_ID);

@@ -60,7 +60,9 @@ describe("issueCertificate episodes", () => {
     const { respond, log } = issuanceResponder("validateChallenges", permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record"));
     const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { dnsNames: ["www.example.com"], certificateName: "www" }, instanceId: certificateInstanceId("www"), respond });
     assert.match(run.failure ?? "", /^validate-challenges: ACME: validation failed/);
-    assert.deepEqual(run.customStatus, { step: "failed", certificateName: "www", reason: "issue", failedStep: "validate-challenges", error: "ACME: validation failed (order invalid): www.example.com: incorrect TXT record" });
+    const failedStatus = run.customStatus as { operationId: string };
+    assert.match(failedStatus.operationId, /^[0-9a-f]{32}$/, "without one in the input, the operation id is a W3C trace id derived from the instance");
+    assert.deepEqual(run.customStatus, { step: "failed", certificateName: "www", reason: "issue", failedStep: "validate-challenges", error: "ACME: validation failed (order invalid): www.example.com: incorrect TXT record", operationId: failedStatus.operationId });
     const names = log.map((w) => w.name);
     assert.deepEqual(names, ["validateRequest", "placeOrder", "presentChallenges", "checkPropagation", "validateChallenges", "abandonIssuance", "trackOutcome", "cleanupChallenges"]);
     const abandon = log.find((w) => w.name === "abandonIssuance");
@@ -97,9 +99,13 @@ describe("issueCertificate episodes", () => {
       "preparePendingOperation",
       "finalizeWithVaultCsr",
       "abandonIssuance",
+      "recordRenewalFailure",
       "notify",
       "trackOutcome",
     ]);
+    const recorded = log.find((w) => w.name === "recordRenewalFailure")?.input as { certificateName: string; failureId: string };
+    assert.equal(recorded.certificateName, "www");
+    assert.match(recorded.failureId, /^[0-9a-f-]{36}$/, "a deterministic id per failed attempt (a retried activity counts once)");
     assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, { certificateName: "www", requestId: "req-42", authorizationUrls: [challenge.authorizationUrl] });
     const event = log.find((w) => w.name === "notify")?.input as { type: string; data: { failedStep: string; error: { source: string; message: string }; operationId: string } };
     assert.equal(event.type, "certificate.renewal_failed");
@@ -137,7 +143,8 @@ describe("issueCertificate episodes", () => {
     assert.equal(out.version, "v2");
     assert.equal(out.reason, "issue");
     assert.ok(out.durationMs > 0 && out.durationMs < 60_000, `durationMs ${out.durationMs} from episode timestamps`);
-    assert.deepEqual(run.customStatus, { step: "done", certificateName: "www", reason: "issue" });
+    const doneStatus = run.customStatus as { operationId: string };
+    assert.deepEqual(run.customStatus, { step: "done", certificateName: "www", reason: "issue", notifications: [], operationId: doneStatus.operationId });
     const notify = log.find((w) => w.name === "notify")?.input as { type: string; time: string };
     assert.equal(notify.type, "certificate.issued");
     assert.ok(notify.time.startsWith("2026-01-01T00:00:"), notify.time);
@@ -193,7 +200,9 @@ describe("renewCertificates episodes", () => {
     assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 2, 1]);
     assert.deepEqual(checked, names, "every due certificate's instance status is read before the fan-out");
     assert.deepEqual(started.map((w) => w.instanceId), names.filter((n) => n !== "cert-05").map(certificateInstanceId), "one instance per certificate, deterministic ids; none for the one in progress");
-    assert.deepEqual(started[0]?.input, { certificateName: "cert-00", reason: "renew", operationId: "kv-acme-renew-all", renewalReason: "WithinRenewBeforeExpiry" });
+    const runOperationId = (run.output as RenewalSummary).operationId;
+    assert.match(runOperationId ?? "", /^[0-9a-f]{32}$/);
+    assert.deepEqual(started[0]?.input, { certificateName: "cert-00", reason: "renew", operationId: runOperationId, renewalReason: "WithinRenewBeforeExpiry" });
 
     const summary = run.output as RenewalSummary;
     assert.equal(summary.renewed.length, 7);

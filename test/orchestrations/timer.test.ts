@@ -37,7 +37,9 @@ describe("renewal timer", () => {
     for (const status of ["missing", "Completed", "Failed", "Terminated"]) {
       const c = client(status);
       assert.deepEqual(await startRenewalRun(c as never), { started: true, instanceId: RENEW_ALL_INSTANCE_ID });
-      assert.deepEqual(c.calls.started, [{ name: ORCHESTRATIONS.renewAll, instanceId: RENEW_ALL_INSTANCE_ID, input: {} }]);
+      const operationId = (c.calls.started[0] as { input?: { operationId?: string } } | undefined)?.input?.operationId;
+      assert.match(operationId ?? "", /^[0-9a-f]{32}$/, "each run gets its own operation id");
+      assert.deepEqual(c.calls.started, [{ name: ORCHESTRATIONS.renewAll, instanceId: RENEW_ALL_INSTANCE_ID, input: { operationId } }]);
     }
   });
 

@@ -45,6 +45,7 @@ describe("loadSettings defaults", () => {
       renewAtPercentOfLifetime: 66,
       renewalSchedule: "0 0 3 * * *",
       maxConcurrentRenewals: 8,
+      expiryWarningDays: 7,
       webhooks: [],
       auth: { mode: "unconfigured" },
       disableChallengeResourceVerification: false,
@@ -282,7 +283,7 @@ describe("settings documentation", () => {
   });
   it("every documented default equals what loadSettings produces", () => {
     const s = loadSettings(base);
-    const numeric = { propagationTimeoutSeconds: s.propagationTimeoutSeconds, acmeTimeoutSeconds: s.acmeTimeoutSeconds, renewBeforeExpiryDays: s.renewBeforeExpiryDays, renewAtPercentOfLifetime: s.renewAtPercentOfLifetime, maxConcurrentRenewals: s.maxConcurrentRenewals };
+    const numeric = { propagationTimeoutSeconds: s.propagationTimeoutSeconds, acmeTimeoutSeconds: s.acmeTimeoutSeconds, renewBeforeExpiryDays: s.renewBeforeExpiryDays, renewAtPercentOfLifetime: s.renewAtPercentOfLifetime, maxConcurrentRenewals: s.maxConcurrentRenewals, expiryWarningDays: s.expiryWarningDays };
     for (const [k, v] of Object.entries(numeric)) assert.equal(SETTINGS[k as keyof typeof numeric].default, String(v), k);
     assert.equal(SETTINGS.acmeDirectoryUrl.default, s.acmeDirectoryUrl);
     assert.equal(SETTINGS.armEndpoint.default, s.armEndpoint);
