@@ -16,9 +16,11 @@
  * propagationTimeoutSeconds (reported by the check) has passed: a long DNS delay costs timers, not a busy activity.
  *
  * Input: an IssueRequest (dnsNames, certificateName, keyOptions) plus `reason` ("issue" default, or "renew") and an
- * optional `operationId` (correlation id for telemetry; default the instance id). A renewal may give only
- * `certificateName`: names and key options then come from the current version (renewalRequest, with ARI `replaces`).
- * Output: the IssueResult (plus `warnings` when only the post-validation TXT cleanup failed).
+ * optional `operationId` (W3C trace id correlating telemetry and webhooks; default one derived from the instance).
+ * A renewal may give only `certificateName`: names and key options then come from the current version (renewalRequest, with ARI `replaces`).
+ * Output: the IssueResult (plus `warnings` when only the post-validation TXT cleanup failed, the webhook deliveries as
+ * `notifications` and the `operationId`). A failed renewal is counted on the certificate (recordRenewalFailure: the
+ * kv-acme-renewal-failures tag) and its `certificate.renewal_failed` carries that count as `attempt`.
  */
 import * as df from "durable-functions";
 import type { IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "../issuance/steps";
@@ -30,7 +32,7 @@ import { StepFailedError, isOutcome, retryOptions, taskError, type StepError } f
 export interface IssueOrchestrationInput extends Partial<IssueRequest> {
   /** "issue" (default) or "renew": renewals report `certificate.renewed` / `certificate.renewal_failed`. */
   reason?: "issue" | "renew";
-  /** Correlation id (W3C trace id) for telemetry; default the instance id. */
+  /** Correlation id (W3C trace id) for telemetry; default one derived from the instance (orchestrationOperationId). */
   operationId?: string;
   /** Why a renewal runs (the renewal decision's reason), reported in `certificate.renewed`. */
   renewalReason?: string;

@@ -5,7 +5,9 @@
  *   affects only that certificate; `certificate.days_to_expiry` per managed certificate)
  *   -> fan out one `issueCertificate` sub-orchestration per due certificate, instance id certificateInstanceId(name),
  *      at most maxConcurrentRenewals in flight (a sliding window over Task.any, not batches)
- *   -> summary: `renewal.summary` webhook + telemetry outcome; the output is the summary.
+ *   -> `certificate.expiring` for each due certificate not renewed (failed, skipped, backing off) that expires within
+ *      expiryWarningDays or keeps failing (../renewal/expiring; notifyExpiring, in parallel)
+ *   -> summary: `renewal.summary` webhook + telemetry outcome; the output is the summary (with `notifications`).
  *
  * One certificate's failure never stops the others: each sub-orchestration's failure is caught and reported. A
  * certificate whose instance is already pending or running (an HTTP-started issuance or renewal of the same
@@ -27,7 +29,7 @@ import { expiringNotices, type WatchedCertificate } from "../renewal/expiring";
 
 export interface RenewAllInput {
   dryRun?: boolean;
-  /** Correlation id for telemetry (default the instance id). */
+  /** Correlation id for telemetry (W3C trace id; the timer makes one per run, default one derived from the instance). */
   operationId?: string;
 }
 
