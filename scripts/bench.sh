@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs one benchmark after installing what it needs: bash scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll [options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure.sh
+name="${1:?usage: scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll [options]}"
+shift
+[ -f "bench/$name.ts" ] || { echo "scripts/bench.sh: no benchmark bench/$name.ts" >&2; exit 2; }
+ensure_node_modules
+case "$name" in
+  issue-latency) ensure_debian_packages pebble certbot lego curl jq ;;
+  renewal-fanout) ensure_debian_packages pebble ;;
+  agent-poll) ensure_debian_packages nginx ;;
+esac
+ensure_local_ca
+exec node --import tsx "bench/$name.ts" "$@"
