@@ -1,4 +1,5 @@
 /** Test helpers: a root CA, an intermediate, and leaves generated at run time (never committed). */
+import { derToPem } from "../../src/shared/x509";
 import { randomBytes, webcrypto } from "node:crypto";
 import forge from "node-forge";
 import { x509 } from "../../src/shared/x509";
@@ -32,7 +33,7 @@ export interface TestLeaf {
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
+  return derToPem(der, "PRIVATE KEY");
 }
 
 /** A root and an intermediate; RSA issuers when the chain must go into a node-forge PKCS#12. */

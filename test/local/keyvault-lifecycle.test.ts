@@ -197,7 +197,7 @@ describe("Key Vault stand-in: pending lifecycle", () => {
   it("state survives a restart", async () => {
     const before = await vault.certificates.getCertificate("merged");
     await vault.certificates.beginCreateCertificate("pending-across-restart", policy());
-    await vault.secrets.setSecret("acme-account-key", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n", { contentType: "application/x-pem-file" });
+    await vault.secrets.setSecret("acme-account-key", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string, { contentType: "application/x-pem-file" });
     await vault.restart();
     const afterCert = await vault.certificates.getCertificate("merged");
     assert.deepEqual(afterCert.cer, before.cer);

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { generateKeyPairSync } from "node:crypto";
 import assert from "node:assert/strict";
 import * as n from "../../src/notify";
 import { startReceiver } from "./receiver";
@@ -151,7 +152,8 @@ test("event filters are respected and key material never leaves the process", as
     assert.equal(results.length, 1);
     assert.equal(a.received.length, 0);
     assert.equal(b.received.length, 1);
-    const pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
+    // A real key, generated here: the guard must refuse it in any field.
+    const pem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs1", format: "pem" }) as string;
     const leaky = { ...renewed, data: { ...renewed.data, reason: pem } } as n.NotifyEvent;
     const refused = await n.notifyAll([{ url: a.url, format: "generic", events: ["*"] }, ...targets], leaky);
     assert.equal(refused.length, 2);

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { generateKeyPairSync } from "node:crypto";
 import assert from "node:assert/strict";
 import * as n from "../../src/notify";
 import { sampleEvents } from "../notify/samples";
@@ -45,8 +46,9 @@ test("matchesFilter", () => {
 });
 
 test("key-material guard", () => {
-  const pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
-  const ecPem = "x -----BEGIN EC PRIVATE KEY----- y";
+  // Real keys, generated here.
+  const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+  const ecPem = `x ${generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }) as string} y`;
   const pfx = "MIIKPAIBAzCCCfYGCSqGSIb3DQEHAaCCCecEggnjMIIJ3zCCBgAGCSqGSIb3DQEHAaCCBfEEggXtMIIF6TCCBeUGCyqGSIb3DQEMCgECoIIE/jCCBPowHAYKKoZIhvcNAQwBAzAOBAh".repeat(3);
   const table: Array<[string, unknown, string | null]> = [
     ["clean event", sampleEvents()[1], null],
