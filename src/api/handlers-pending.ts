@@ -12,10 +12,10 @@ import {
   showPending,
 } from "../issuance/pending";
 import { getPending } from "../keyvault/certificates";
-import { parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
+import { parseKeyOptions } from "../keyvault/policy";
 import { NotFoundError, ValidationError, type FieldProblem } from "../shared/errors";
 import { derToPem, pemBlocks, pemToDer, x509 } from "../shared/x509";
-import { nameParam, type Handler } from "./handlers";
+import { nameParam, readKeyOptions, type Handler } from "./handlers";
 import { FieldReader, json, readJsonObject } from "./http";
 
 /** GET /certificates/{name}/pending: status, CSR (base64 DER and PEM). */
@@ -88,16 +88,8 @@ export const createPendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
   const r = new FieldReader(readJsonObject(req), ["dnsNames", "keyType", "reuseKey", "exportable", "contentType"]);
   const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
-  const keyOptions: KeyOptionsInput = {};
-  const keyType = r.string("keyType");
-  const reuseKey = r.boolean("reuseKey");
-  const exportable = r.boolean("exportable");
-  const contentType = r.string("contentType");
+  const keyOptions = readKeyOptions(r);
   r.check();
-  if (keyType !== undefined) keyOptions.keyType = keyType;
-  if (reuseKey !== undefined) keyOptions.reuseKey = reuseKey;
-  if (exportable !== undefined) keyOptions.exportable = exportable;
-  if (contentType !== undefined) keyOptions.contentType = contentType;
   // Validate names and key options together so one 400 lists every problem.
   const problems: FieldProblem[] = [];
   for (const check of [() => validateDnsNames(dnsNames as string[] | string), () => parseKeyOptions(keyOptions)]) {

@@ -64,21 +64,27 @@ export function requestOperationId(req: ApiRequest): string {
 
 const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType"] as const;
 
-/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType? }. */
-export function readIssueBody(body: Record<string, unknown>): IssueRequest {
-  const r = new FieldReader(body, ISSUE_FIELDS);
-  const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
-  const certificateName = r.string("certificateName");
+/** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
+export function readKeyOptions(r: FieldReader): KeyOptionsInput {
   const keyOptions: KeyOptionsInput = {};
   const keyType = r.string("keyType");
   const reuseKey = r.boolean("reuseKey");
   const exportable = r.boolean("exportable");
   const contentType = r.string("contentType");
-  r.check();
   if (keyType !== undefined) keyOptions.keyType = keyType;
   if (reuseKey !== undefined) keyOptions.reuseKey = reuseKey;
   if (exportable !== undefined) keyOptions.exportable = exportable;
   if (contentType !== undefined) keyOptions.contentType = contentType;
+  return keyOptions;
+}
+
+/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType? }. */
+export function readIssueBody(body: Record<string, unknown>): IssueRequest {
+  const r = new FieldReader(body, ISSUE_FIELDS);
+  const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
+  const certificateName = r.string("certificateName");
+  const keyOptions = readKeyOptions(r);
+  r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
   if (certificateName !== undefined) request.certificateName = certificateName;
   return request;
