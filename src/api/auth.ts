@@ -14,6 +14,11 @@ export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
 
 export interface AuthSettings {
   mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
+  /**
+   * True only when the platform says App Service Authentication is on (WEBSITE_AUTH_ENABLED=true): only then does
+   * App Service validate callers and strip client copies of x-ms-client-principal, so only then is it trusted.
+   */
+  platformAuthEnabled?: boolean;
   /** Roles of the local principal (mode "local"); default all. */
   localRoles?: string[];
   /** Roles granted to callers of the function-key routes; default Read and Issue. */
@@ -73,6 +78,17 @@ export function authorize(
   if (viaFunctionKey) {
     caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? [ROLES.read, ROLES.issue]) };
   } else if (settings.mode === "appServiceAuth") {
+    if (settings.platformAuthEnabled !== true) {
+      return {
+        ok: false,
+        status: 401,
+        code: "AuthenticationNotConfigured",
+        detail:
+          "KvAcme__Auth__Mode is appServiceAuth but App Service Authentication is not enabled on this app (WEBSITE_AUTH_ENABLED " +
+          "is not true), so x-ms-client-principal cannot be trusted and the API stays closed. Enable App Service Authentication " +
+          "(Entra ID) on the Function App. See docs/api.md.",
+      };
+    }
     const principal = parseClientPrincipal(headers.get("x-ms-client-principal"));
     if (!principal) {
       return { ok: false, status: 401, code: "AuthenticationRequired", detail: "Sign in through App Service Authentication to use this API." };

@@ -33,6 +33,8 @@ export interface EabSettings {
 
 export interface AuthSettings {
   mode: AuthMode;
+  /** WEBSITE_AUTH_ENABLED=true: the platform validates callers, so x-ms-client-principal can be trusted. */
+  platformAuthEnabled: boolean;
   localRoles?: string[];
   keyRoles?: string[];
 }
@@ -115,19 +117,34 @@ function setting<T>(d: SettingDescriptor<T>): SettingDescriptor<T> {
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+/**
+ * How a URL appears in an error message: scheme, host and port only. Webhook URLs carry their secret in the path or
+ * query (Slack, Teams), and errors end up in logs, so a message never repeats more than the origin.
+ */
+export function describeUrlForError(raw: string): string {
+  try {
+    const url = new URL(raw);
+    const rest = `${url.pathname}${url.search}${url.hash}`;
+    return rest === "/" || rest === "" ? `"${url.origin}"` : `"${url.origin}/…"`;
+  } catch {
+    return `a value of ${raw.length} characters`;
+  }
+}
+
 /** An absolute https URL; plain http only for 127.0.0.1, [::1] and localhost (the local stack). */
 export function parseServiceUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new Invalid(`"${raw}" is not an absolute URL`);
+    throw new Invalid(`${describeUrlForError(raw)} is not an absolute URL`);
   }
+  const shown = describeUrlForError(raw);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname))) {
-    throw new Invalid(`"${raw}" must use https (plain http is allowed only for 127.0.0.1, [::1] and localhost)`);
+    throw new Invalid(`${shown} must use https (plain http is allowed only for 127.0.0.1, [::1] and localhost)`);
   }
   if (url.username || url.password) throw new Invalid(`"${url.origin}" must not carry credentials in the URL`);
-  if (url.hash) throw new Invalid(`"${raw}" must not have a #fragment`);
+  if (url.hash) throw new Invalid(`${shown} must not have a #fragment`);
   return url;
 }
 
@@ -722,7 +739,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     maxConcurrentRenewals: read(idx, S.maxConcurrentRenewals) ?? 8,
     expiryWarningDays: read(idx, S.expiryWarningDays) ?? 7,
     webhooks: readWebhooks(idx),
-    auth: { mode: authMode ?? (websiteAuth === true ? "appServiceAuth" : "unconfigured") },
+    auth: { mode: authMode ?? (websiteAuth === true ? "appServiceAuth" : "unconfigured"), platformAuthEnabled: websiteAuth === true },
     disableChallengeResourceVerification: read(idx, S.disableChallengeResourceVerification) ?? false,
   };
   if (eabKeyId !== undefined && eabHmacKey !== undefined) {

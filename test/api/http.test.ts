@@ -84,8 +84,17 @@ describe("authorization through the real routes", () => {
     setRuntime(app.runtime);
   });
 
-  it("App Service Authentication: 401 without a principal, 403 without the role, 200 with it", async () => {
+  it("appServiceAuth mode without the platform's authentication refuses even a well-formed principal (it could be forged)", async () => {
     withAuth({ KvAcme__Auth__Mode: "appServiceAuth" });
+    const forged = { "x-ms-client-principal": principal("attacker@example.com", ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Revoke"]) };
+    const r = await call(app.api, "GET", "/certificates", { headers: forged });
+    assertProblem(r, 401);
+    assert.equal(r.body.code, "AuthenticationNotConfigured");
+    assert.match(r.body.detail, /WEBSITE_AUTH_ENABLED/);
+  });
+
+  it("App Service Authentication: 401 without a principal, 403 without the role, 200 with it", async () => {
+    withAuth({ KvAcme__Auth__Mode: "appServiceAuth", WEBSITE_AUTH_ENABLED: "true" });
     const before = await snapshot(app.stack);
     const none = await call(app.api, "GET", "/certificates");
     assertProblem(none, 401);

@@ -11,10 +11,12 @@ function principal(roles: string[], name = "alice@contoso.com"): string {
 const headers = (h: Record<string, string> = {}) => ({ get: (n: string) => h[n.toLowerCase()] ?? null });
 
 describe("authorize", () => {
-  const easyAuth: AuthSettings = { mode: "appServiceAuth" };
+  const easyAuth: AuthSettings = { mode: "appServiceAuth", platformAuthEnabled: true };
   const cases: { name: string; settings: AuthSettings; headers: Record<string, string>; role: string; viaKey?: boolean; expect: number | "ok" }[] = [
     { name: "unconfigured fails closed", settings: { mode: "unconfigured" }, headers: {}, role: ROLES.read, expect: 401 },
     { name: "unconfigured ignores a forged principal", settings: { mode: "unconfigured" }, headers: { "x-ms-client-principal": principal([ROLES.issue]) }, role: ROLES.read, expect: 401 },
+    { name: "easy auth mode without the platform's authentication ignores a forged principal", settings: { mode: "appServiceAuth" }, headers: { "x-ms-client-principal": principal([ROLES.revoke]) }, role: ROLES.read, expect: 401 },
+    { name: "easy auth mode with WEBSITE_AUTH_ENABLED false", settings: { mode: "appServiceAuth", platformAuthEnabled: false }, headers: { "x-ms-client-principal": principal([ROLES.read]) }, role: ROLES.read, expect: 401 },
     { name: "easy auth without principal", settings: easyAuth, headers: {}, role: ROLES.read, expect: 401 },
     { name: "easy auth with garbage principal", settings: easyAuth, headers: { "x-ms-client-principal": "!!not-base64-json" }, role: ROLES.read, expect: 401 },
     { name: "reader may read", settings: easyAuth, headers: { "x-ms-client-principal": principal([ROLES.read]) }, role: ROLES.read, expect: "ok" },

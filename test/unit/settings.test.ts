@@ -47,7 +47,7 @@ describe("loadSettings defaults", () => {
       maxConcurrentRenewals: 8,
       expiryWarningDays: 7,
       webhooks: [],
-      auth: { mode: "unconfigured" },
+      auth: { mode: "unconfigured", platformAuthEnabled: false },
       disableChallengeResourceVerification: false,
     };
     assert.deepEqual(loadSettings(base), want);
@@ -90,8 +90,8 @@ describe("loadSettings values", () => {
       env: { KvAcme__ExternalAccountBinding__KeyId: "kid", KvAcme__ExternalAccountBinding__HmacKey: "c2VjcmV0", KvAcme__ExternalAccountBinding__Algorithm: "hs512" },
       check: (s) => assert.deepEqual(s.eab, { keyId: "kid", hmacKey: "c2VjcmV0", algorithm: "HS512" }),
     },
-    { name: "auth mode explicit", env: { KvAcme__Auth__Mode: "FunctionKeys", KvAcme__Auth__KeyRoles: "KvAcme.Read" }, check: (s) => assert.deepEqual(s.auth, { mode: "functionKeys", keyRoles: ["KvAcme.Read"] }) },
-    { name: "auth from WEBSITE_AUTH_ENABLED", env: { WEBSITE_AUTH_ENABLED: "True" }, check: (s) => assert.deepEqual(s.auth, { mode: "appServiceAuth" }) },
+    { name: "auth mode explicit", env: { KvAcme__Auth__Mode: "FunctionKeys", KvAcme__Auth__KeyRoles: "KvAcme.Read" }, check: (s) => assert.deepEqual(s.auth, { mode: "functionKeys", platformAuthEnabled: false, keyRoles: ["KvAcme.Read"] }) },
+    { name: "auth from WEBSITE_AUTH_ENABLED", env: { WEBSITE_AUTH_ENABLED: "True" }, check: (s) => assert.deepEqual(s.auth, { mode: "appServiceAuth", platformAuthEnabled: true }) },
     { name: "explicit auth mode beats WEBSITE_AUTH_ENABLED", env: { WEBSITE_AUTH_ENABLED: "true", KvAcme__Auth__Mode: "local" }, check: (s) => assert.equal(s.auth.mode, "local") },
     { name: "local roles canonicalized", env: { KvAcme__Auth__Mode: "local", KvAcme__Auth__LocalRoles: "kvacme.read,KvAcme.Revoke" }, check: (s) => assert.deepEqual(s.auth.localRoles, ["KvAcme.Read", "KvAcme.Revoke"]) },
     {
@@ -297,4 +297,28 @@ describe("EAB pairing", () => {
     const problems = problemsOf({ ...base, Acmebot__ExternalAccountBinding__HmacKey: "aG1hYw" });
     assert.deepEqual(problems.map((p) => p.field), ["KvAcme__Eab__KeyId"]);
   });
+});
+
+describe("URL errors never repeat a webhook's secret path or query", () => {
+  const secret = "T000/B000/SECRETTOKEN";
+  const cases: Array<[string, Record<string, string>]> = [
+    ["plain http webhook", { KvAcme__Webhooks__0__Url: `http://hooks.slack.com/services/${secret}` }],
+    ["legacy Acmebot__Webhook over http", { Acmebot__Webhook: `http://example.net/hook?token=${secret}` }],
+    ["fragment", { KvAcme__Webhooks__0__Url: `https://example.net/${secret}#x` }],
+    ["not a URL at all", { KvAcme__Webhooks__0__Url: `${secret} not a url` }],
+  ];
+  for (const [name, env] of cases) {
+    it(name, () => {
+      const err = (() => {
+        try {
+          loadSettings({ KvAcme__VaultUrl: "https://v.vault.azure.net", KvAcme__DnsSubscriptionIds: "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10", ...env });
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      })();
+      assert.ok(err, "refused");
+      assert.doesNotMatch(`${err.message} ${JSON.stringify((err as { details?: unknown }).details)}`, /SECRETTOKEN/);
+    });
+  }
 });
