@@ -31,6 +31,8 @@ export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps
   const validated = await validateRequest(request, deps);
   let plan: OrderPlan | undefined;
   let pending: EnsurePendingResult | undefined;
+  // Set before the vault call: a create can succeed and its follow-up read fail, leaving an operation to clean up.
+  let pendingReached = false;
   let earlyCleanup: Promise<unknown> | undefined;
   let failure: unknown;
   try {
@@ -42,6 +44,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps
     const challenges = plan.challenges;
     earlyCleanup = cleanupChallenges(challenges, deps).catch(() => cleanupChallenges(challenges, deps));
     earlyCleanup.catch(() => undefined);
+    pendingReached = true;
     pending = await preparePendingOperation(validated, deps);
     const issued = await finalizeWithVaultCsr({ order: ready, csr: pending.pending.csr }, deps);
     const chain = await downloadCertificateChain(issued, deps);
@@ -62,7 +65,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps
     failure = err;
     const cleanup = await abandonIssuance(
       {
-        certificateName: pending ? validated.certificateName : undefined,
+        certificateName: pendingReached ? validated.certificateName : undefined,
         requestId: pending?.pending.requestId,
         authorizationUrls: plan?.order.authorizations,
       },
