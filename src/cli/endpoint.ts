@@ -64,7 +64,7 @@ export function errorFromProblem(status: number, body: ProblemBody | undefined, 
   if (status === 404) return new NotFoundError(detail);
   if (status === 409) return new ConflictError(detail, body?.operation ? { operation: body.operation } : undefined);
   if (status === 401 || status === 403) {
-    return new ConfigurationError(`${what}: ${status} ${detail} (pass --function-key, or --token / KVACME_API_TOKEN for App Service Authentication)`);
+    return new ConfigurationError(`${what}: ${status} ${detail} (pass --function-key / KVACME_FUNCTION_KEY, or --token / KVACME_API_TOKEN for App Service Authentication)`);
   }
   return new UpstreamError("Api", `${what}: HTTP ${status}: ${detail}`, { status, retryable: status >= 500 || status === 429 });
 }
@@ -88,7 +88,7 @@ class ApiClient {
   private readonly fetch: typeof fetch;
 
   constructor(values: EndpointValues, private readonly io: EndpointIo) {
-    const key = values["function-key"];
+    const key = values["function-key"] ?? io.env.KVACME_FUNCTION_KEY;
     const token = values.token ?? io.env.KVACME_API_TOKEN;
     this.base = apiBase(values.endpoint ?? "", key !== undefined);
     if (key !== undefined) this.headers["x-functions-key"] = key;

@@ -161,10 +161,10 @@ describe("HTTP API end to end", { concurrency: false }, () => {
   });
 
   it("CLI --endpoint: issue (progress on stderr) and list", async () => {
-    const run = async (args: string[]) => {
+    const run = async (args: string[], env: Record<string, string> = {}) => {
       let stdout = "";
       let stderr = "";
-      const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {} });
+      const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
       return { code, stdout, stderr };
     };
     const issued = await run(["--endpoint", origin, "--function-key", KEY, "--json", "issue", "--dns-names", "cli.example.org", "--key-type", "EC-P384"]);
@@ -182,5 +182,9 @@ describe("HTTP API end to end", { concurrency: false }, () => {
     assert.equal(missing.code, 3, missing.stderr);
     const denied = await run(["--endpoint", origin, "--function-key", "not-the-key-0123456", "list"]);
     assert.equal(denied.code, 78, denied.stderr);
+    // The key from the environment (not visible in ps): uses the automation routes.
+    const viaEnv = await run(["--endpoint", origin, "--json", "pending", "show", "nothing-here"], { KVACME_FUNCTION_KEY: KEY });
+    assert.equal(viaEnv.code, 3, viaEnv.stderr);
+    assert.equal((await run(["--endpoint", origin, "list"], { KVACME_FUNCTION_KEY: "not-the-key-0123456" })).code, 78);
   });
 });
