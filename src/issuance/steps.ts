@@ -128,7 +128,14 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
 export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps): Promise<OrderPlan> {
   const session = await deps.acme();
   const order = await createOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId });
-  const tasks = await getDns01Tasks(session, order);
+  let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
+  try {
+    tasks = await getDns01Tasks(session, order);
+  } catch (err) {
+    // The caller never learns of this order (a retry places a new one): leave nothing pending at the CA.
+    await deactivatePendingAuthorizations(session, order.authorizations).catch(() => undefined);
+    throw err;
+  }
   const challenges = tasks.map((task): ChallengeRecord => {
     const index = request.dnsNames.indexOf(task.identifier);
     const zone = request.zones[index] ?? zoneForName(task.identifier, request.zones);
