@@ -78,8 +78,25 @@ async function register(client: acme.Client, directory: AcmeDirectory, settings:
     const jwk = (internals(client).http as unknown as { getJwk(): object }).getJwk();
     payload.externalAccountBinding = externalAccountBinding(settings.eab, directory.newAccount, jwk);
   }
-  await withNonceRetry(() => client.createAccount({ ...payload }));
+  try {
+    await withNonceRetry(() => client.createAccount({ ...payload }));
+  } catch (err) {
+    // The key already has an account (another process registered it a moment ago: HTTP 200 with its Location), and
+    // acme-client followed up with an update the CA refuses as empty. The account exists: confirm it with
+    // POST-as-GET (§7.3) instead of failing.
+    const url = accountUrlOf(client);
+    if (!url) throw err;
+    await withNonceRetry(() => client.updateAccount({}));
+  }
   return client.getAccountUrl();
+}
+
+function accountUrlOf(client: acme.Client): string | undefined {
+  try {
+    return client.getAccountUrl();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -87,7 +104,7 @@ async function register(client: acme.Client, directory: AcmeDirectory, settings:
  * key, stores it (before registering, so a crash never orphans an account whose key we lost), registers it and
  * records the account URL. Idempotent.
  */
-export async function ensureAccount(secrets: SecretClient, settings: AccountSettings): Promise<AcmeSession> {
+export async function ensureAccount(secrets: SecretClient, settings: AccountSettings, convergeAttempted = false): Promise<AcmeSession> {
   const directoryUrl = settings.acmeDirectoryUrl;
   const directory = await fetchDirectory(directoryUrl);
   checkEab(directory, directoryUrl, settings.eab);
@@ -110,5 +127,9 @@ export async function ensureAccount(secrets: SecretClient, settings: AccountSett
     throw acmeError(`registering an account at ${directoryUrl}`, err);
   }
   await recordAccountUrl(secrets, stored, accountUrl);
+  // Two first uses racing on an empty vault may each have registered a key. Every process must end on the same
+  // account (an order placed by one account cannot be finalized by another), so all converge on the latest version.
+  const latest = await loadAccountKey(secrets, directoryUrl);
+  if (latest && latest.version !== stored.version && !convergeAttempted) return ensureAccount(secrets, settings, true);
   return { directoryUrl, directory, accountUrl, client: newAcmeClient(directoryUrl, stored.keyPem, accountUrl) };
 }
