@@ -7,7 +7,6 @@
  */
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { promises as fs } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { ensureLocalCa } from "./ca";
 import { startArmDnsServer } from "./dns/arm-server";
@@ -16,6 +15,7 @@ import { openZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
 import { startKeyVaultServer } from "./keyvault/server";
+import { freePort } from "./net";
 import { kvAcmeHome } from "./paths";
 import { startPebble } from "./pebble";
 import { writeFileAtomic } from "../shared/fs";
@@ -214,15 +214,4 @@ export async function readStackJson(home = kvAcmeHome()): Promise<StackInfo> {
   } catch {
     throw new Error(`No running local stack: ${file} is missing. Start one with \`npm run stack\`.`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

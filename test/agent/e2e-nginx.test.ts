@@ -2,6 +2,7 @@
  * End to end on this machine: Key Vault stand-in + managed-identity endpoint (real ManagedIdentityCredential via
  * msiEndpoint), the agent's Linux store, and a real nginx (own instance, own prefix, 127.0.0.1 ephemeral port).
  */
+import { freePort } from "../../src/local/net";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,14 +26,6 @@ let dir: string;
 let port: number;
 let settings: AgentSettings;
 const nginxArgs = () => ["-p", dir, "-c", path.join(dir, "nginx.conf")];
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 function peerSerial(): Promise<string> {
   return new Promise((resolve, reject) => {

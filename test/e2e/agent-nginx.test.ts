@@ -4,13 +4,13 @@
  * store; a real nginx serves it; a renewal through the API produces a new vault version that the agent picks up
  * within one poll interval, and nginx serves it while a download started before the reload still completes.
  */
+import { freePort } from "../../src/local/net";
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn, ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fs } from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -28,14 +28,6 @@ let port: number;
 let pebbleRoot: string;
 let agent: ChildProcess | undefined;
 let agentLog = "";
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 function servedCertificate(): Promise<{ serial: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {

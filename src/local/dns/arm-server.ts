@@ -4,10 +4,10 @@
  * get/createOrUpdate/update/delete/list. Bearer tokens are verified for the ARM audience; errors use the ARM shape
  * `{"error":{"code","message"}}`; bad input changes nothing.
  */
+import { listen, urlHost } from "../net";
 import { randomUUID } from "node:crypto";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { ARM_AUDIENCE, LOCAL_TENANT_ID, type TokenAuthority } from "../identity/tokens";
 import { KvAcmeError } from "../../shared/errors";
 import { RECORD_PROPERTY, parseRecordType, MAX_RECORDS_PER_RECORD_SET, MAX_RECORD_SETS_PER_ZONE } from "./records";
@@ -40,17 +40,9 @@ export async function startArmDnsServer(options: {
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
+  const port = await listen(server, options.port ?? 0, host);
   return {
-    url: `https://${urlHost}:${port}`,
+    url: `https://${urlHost(host)}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {

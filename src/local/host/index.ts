@@ -5,9 +5,9 @@
  * replay engine with history persisted under `stateDir`. A development and test harness only: nothing in
  * src/ outside src/local may import it.
  */
+import { listen, urlHost } from "../net";
 import "./core-api";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { realClock, type Clock } from "./clock";
 import { loadFunctionModules, type FunctionRegistry, type RegisteredFunction } from "./core-api";
@@ -79,12 +79,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   await runAppStartHooks(registry, path.dirname(path.resolve(options.modules[0] ?? ".")));
 
   const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 7071, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const port = await listen(server, options.port ?? 7071, host);
+  const url = `http://${urlHost(host)}:${port}`;
   // Core Tools sets WEBSITE_HOSTNAME to the local origin; durable-functions' getClient otherwise rewrites
   // management URLs to http://localhost:7071.
   process.env.WEBSITE_HOSTNAME = options.env?.WEBSITE_HOSTNAME ?? `${host}:${port}`;

@@ -3,8 +3,8 @@
  * uses: App Service (IDENTITY_ENDPOINT + X-IDENTITY-HEADER, api-version 2019-08-01) at /msi/token, and the
  * VM instance metadata service (Metadata: true, api-version 2018-02-01) at /metadata/identity/oauth2/token.
  */
+import { listen } from "../net";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { audienceOf, TokenAuthority } from "./tokens";
 
 export interface IdentityServerOptions {
@@ -65,11 +65,7 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
     if (imds) Object.assign(body, { expires_in: String(claims.exp - claims.iat), not_before: String(claims.nbf), refresh_token: "" });
     send(200, body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
   return {
     url,

@@ -3,9 +3,9 @@
  * @azure/keyvault-certificates and @azure/keyvault-secrets use, with real crypto and the real pending-operation
  * semantics (shared/reference/keyvault-rest.md). State is durable under `stateDir`.
  */
+import { listen, urlHost } from "../net";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { LOCAL_TENANT_ID, VAULT_AUDIENCE, type TokenAuthority } from "../identity/tokens";
 import { BadParameter, buildPem, buildPfx, certificateMatchesKey, createCsr, createSelfSigned, describeKey, generateKey, parseImport, parseX5c, validity } from "./crypto";
@@ -665,15 +665,8 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     return { status: 200, body: { value: slice.map((i) => i.value()), nextLink } };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const port = await listen(server, options.port ?? 0, host);
+  url = `https://${urlHost(host)}:${port}`;
   render = new Renderer(url);
 
   // Self-issued operations still waiting when the server last stopped complete now (or when due).
