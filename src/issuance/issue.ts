@@ -2,6 +2,7 @@
  * The issuance flow (RFC 8555 §7.4 with DNS-01, key generated in Key Vault): the steps of ./steps in order, with the
  * TXT values removed in every outcome and, on failure, the pending operation and pending authorizations cleaned up.
  */
+import { issueResult } from "./result";
 import { UpstreamError, errorMessage } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
 import {
@@ -49,17 +50,7 @@ export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps
     const issued = await finalizeWithVaultCsr({ order: ready, csr: pending.pending.csr }, deps);
     const chain = await downloadCertificateChain(issued, deps);
     const merged = await mergeIssuedChain({ certificateName: validated.certificateName, dnsNames: validated.dnsNames, chain }, deps);
-    const result: IssueResult = {
-      certificateName: merged.certificateName,
-      version: merged.version,
-      thumbprint: merged.thumbprint,
-      notBefore: merged.notBefore,
-      notAfter: merged.notAfter,
-      dnsNames: validated.dnsNames,
-      durationMs: Date.now() - started,
-      pendingAction: pending.action,
-    };
-    if (issued.replaces) result.replaces = issued.replaces;
+    const result = issueResult(merged, validated, pending.action, Date.now() - started, issued.replaces);
     return result;
   } catch (err) {
     failure = err;

@@ -59,13 +59,8 @@ export interface OrderPlan {
   challenges: ChallengeRecord[];
 }
 
-export interface IssueResult {
-  certificateName: string;
-  version: string;
-  thumbprint: string;
-  notBefore: string;
-  notAfter: string;
-  dnsNames: string[];
+/** The merged version (as the vault reports it, without its id) and how the issuance went. */
+export interface IssueResult extends Omit<CertificateVersionInfo, "id"> {
   durationMs: number;
   pendingAction: EnsurePendingResult["action"];
   replaces?: string;

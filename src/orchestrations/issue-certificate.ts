@@ -22,6 +22,7 @@
  * `notifications` and the `operationId`). A failed renewal is counted on the certificate (recordRenewalFailure: the
  * kv-acme-renewal-failures tag) and its `certificate.renewal_failed` carries that count as `attempt`.
  */
+import { issueResult } from "../issuance/result";
 import * as df from "durable-functions";
 import type { IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "../issuance/steps";
 import type { EnsurePendingResult } from "../keyvault/certificates";
@@ -237,17 +238,9 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
     });
 
     const result: IssueOrchestrationOutput = {
-      certificateName: merged.certificateName,
-      version: merged.version,
-      thumbprint: merged.thumbprint,
-      notBefore: merged.notBefore,
-      notAfter: merged.notAfter,
-      dnsNames: validated.dnsNames,
-      durationMs: ctx.df.currentUtcDateTime.getTime() - startedAt,
-      pendingAction: pending.action,
+      ...issueResult(merged, validated, pending.action, ctx.df.currentUtcDateTime.getTime() - startedAt, issued.replaces),
       reason,
     };
-    if (issued.replaces) result.replaces = issued.replaces;
 
     if (!challengesCleaned) {
       status("cleanup");
