@@ -207,24 +207,24 @@ export class DurableEngine {
 
   /** Raises an external event. Returns false when the instance does not exist, "gone" when it finished. */
   async raiseEvent(instanceId: string, eventName: string, data: unknown): Promise<true | false | "gone"> {
-    let result: true | false | "gone" = false;
-    await this.#withLock(instanceId, async () => {
-      const record = this.#instances.get(instanceId);
-      if (!record) return;
-      if (TERMINAL.includes(record.runtimeStatus)) {
-        result = "gone";
-        return;
-      }
+    const result = await this.#onActive(instanceId, async (record) => {
       record.inbox.push(this.#event(EventType.EventRaised, { Name: eventName, Input: JSON.stringify(roundTrip(data)) }));
       await this.#store.save(record);
-      result = true;
     });
-    if ((result as boolean | "gone") === true) this.#kick(instanceId);
+    if (result === true) this.#kick(instanceId);
     return result;
   }
 
   /** Terminates a pending or running instance. Returns false when missing, "gone" when already finished. */
   async terminate(instanceId: string, reason: string): Promise<true | false | "gone"> {
+    return this.#onActive(instanceId, async (record) => {
+      record.history.push(this.#event(EventType.ExecutionTerminated, { Input: JSON.stringify(reason) }));
+      await this.#finish(record, "Terminated", reason);
+    });
+  }
+
+  /** Runs `change` on an instance under its lock if it is still active: false when missing, "gone" when finished. */
+  async #onActive(instanceId: string, change: (record: InstanceRecord) => Promise<void>): Promise<true | false | "gone"> {
     let result: true | false | "gone" = false;
     await this.#withLock(instanceId, async () => {
       const record = this.#instances.get(instanceId);
@@ -233,8 +233,7 @@ export class DurableEngine {
         result = "gone";
         return;
       }
-      record.history.push(this.#event(EventType.ExecutionTerminated, { Input: JSON.stringify(reason) }));
-      await this.#finish(record, "Terminated", reason);
+      await change(record);
       result = true;
     });
     return result;
