@@ -5,13 +5,13 @@
  * leaf), prints a one-line JSON summary as the last line, and stops the stack.
  */
 import { spawn } from "node:child_process";
-import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
+import { X509Certificate, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { pemBlocks } from "../shared/x509";
+import { parseSecretMaterial, type CertificateMaterial } from "../agent/material";
 import { pebbleGet } from "./pebble";
 import { startStack } from "./stack";
 import { readFile } from "node:fs/promises";
@@ -39,16 +39,21 @@ async function main(): Promise<number> {
     const secrets = new SecretClient(stack.info.keyVaultUrl, stack.credential, options);
     const cert = await certificates.getCertificate(issued.certificateName);
     const secret = await secrets.getSecret(issued.certificateName);
-    const pem = secret.value ?? "";
-    const [leafPem, ...intermediates] = pemBlocks(pem);
-    const leaf = new X509Certificate(leafPem);
+    // The same verification the VM agent applies before installing: parses, the key matches the leaf, the chain signs it.
+    let material: CertificateMaterial;
+    try {
+      material = parseSecretMaterial(secret.value ?? "", secret.properties.contentType);
+    } catch (err) {
+      console.error(`the vault's secret failed verification: ${(err as Error).message}`);
+      console.log(JSON.stringify({ ok: false, certificateName: issued.certificateName, error: (err as Error).message }));
+      return 1;
+    }
+    const keyOk = material.keyPem.includes("PRIVATE KEY"); // parse succeeded: the vault's key matches the leaf
     const root = new X509Certificate((await pebbleGet(stack.info.pebbleRootUrl, await readFile(stack.info.caFile, "utf8"))).body);
-    const chain = [leaf, ...intermediates.map((p) => new X509Certificate(p))];
-    const chainOk = chain.every((c, i) => c.verify((chain[i + 1] ?? root).publicKey)) && root.verify(root.publicKey);
-    const sans = (leaf.subjectAltName ?? "").split(/,\s*/).map((s) => s.replace(/^DNS:/, ""));
-    const namesOk = names.every((n) => sans.includes(n));
-    const keyOk = leaf.checkPrivateKey(createPrivateKey(pemBlocks(pem, "PRIVATE KEY")[0] ?? ""));
-    const vaultOk = cert.properties.enabled === true && cert.properties.version === issued.version && Buffer.from(cert.cer ?? []).equals(leaf.raw);
+    const top = new X509Certificate(material.chainPems.at(-1) ?? material.leafPem);
+    const chainOk = top.verify(root.publicKey) && root.verify(root.publicKey);
+    const namesOk = names.every((n) => material.dnsNames.includes(n));
+    const vaultOk = cert.properties.enabled === true && cert.properties.version === issued.version && material.thumbprint === issued.thumbprint;
     const ok = chainOk && namesOk && keyOk && vaultOk;
     console.error(`chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`);
     console.log(
