@@ -19,7 +19,11 @@ import { startAgentStack } from "../test/agent/stack";
 async function child(settingsFile: string, cycles: number) {
   const settings = parseAgentSettings(await fs.readFile(settingsFile, "utf8"), { platform: "linux" }).settings;
   const vault = createSdkVaultReader({ credential: createAgentCredential(settings.authenticationSettings, process.env) });
-  const logger = { info: () => {}, warn: (m: string, d?: unknown) => console.error(m, d), error: (m: string, d?: unknown) => console.error(m, d) };
+  const logger = {
+    info: () => {},
+    warn: (m: string, d?: unknown) => console.error(m, d),
+    error: (m: string, d?: unknown) => console.error(m, d),
+  };
   const poller = new Poller(settings, { vault, store: createLinuxStore({ aclEnabled: false }), logger, host: "bench", env: {} });
   const first = await poller.cycle();
   if (!first.allInstalled) throw new Error(`initial install failed: ${first.statuses.find((s) => s.error)?.error}`);
@@ -49,12 +53,18 @@ async function main() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-agent-bench-"));
   try {
     const names = Array.from({ length: count }, (_, i) => `bench-${i}`);
-    for (let i = 0; i < names.length; i += 10) await Promise.all(names.slice(i, i + 10).map((n) => stack.putVersion(n, [`${n}.example.test`])));
+    for (let i = 0; i < names.length; i += 10)
+      await Promise.all(names.slice(i, i + 10).map((n) => stack.putVersion(n, [`${n}.example.test`])));
     const settingsFile = path.join(dir, "0.settings");
     await fs.writeFile(
       settingsFile,
       JSON.stringify({
-        secretsManagementSettings: { observedCertificates: names.map((n) => ({ url: `${stack.kv.url}/secrets/${n}`, certificateStoreLocation: path.join(dir, "store") })) },
+        secretsManagementSettings: {
+          observedCertificates: names.map((n) => ({
+            url: `${stack.kv.url}/secrets/${n}`,
+            certificateStoreLocation: path.join(dir, "store"),
+          })),
+        },
         authenticationSettings: { msiEndpoint: stack.imdsEndpoint },
         kvAcme: { stateFile: path.join(dir, "state.json"), statusFile: path.join(dir, "status.json") },
       }),
@@ -65,7 +75,16 @@ async function main() {
     let argv = ["--import", "tsx", __filename];
     try {
       const esbuild = (await import("esbuild")) as typeof import("esbuild");
-      await esbuild.build({ entryPoints: [__filename], outfile: outFile, bundle: true, platform: "node", format: "cjs", target: "node20", packages: "external", logLevel: "error" });
+      await esbuild.build({
+        entryPoints: [__filename],
+        outfile: outFile,
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        target: "node20",
+        packages: "external",
+        logLevel: "error",
+      });
       argv = [outFile];
     } catch (err) {
       console.error(`esbuild unavailable (${(err as Error).message}); measuring under tsx`);
@@ -75,7 +94,12 @@ async function main() {
         err ? reject(new Error(`agent child failed: ${stderr || err.message}`)) : resolve(stdout),
       );
     });
-    const { times, reqs, downloads, rss } = JSON.parse(out.trim().split("\n").pop()!) as { times: number[]; reqs: number[]; downloads: number[]; rss: number };
+    const { times, reqs, downloads, rss } = JSON.parse(out.trim().split("\n").pop()!) as {
+      times: number[];
+      reqs: number[];
+      downloads: number[];
+      rss: number;
+    };
     const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     const result = {
       bench: "agent-poll",

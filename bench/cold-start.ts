@@ -16,7 +16,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 
 const TARGET_MS = 500;
-const HEAVY = ["@azure/keyvault-certificates", "@azure/keyvault-secrets", "@azure/identity", "@azure/arm-dns", "acme-client", "applicationinsights", "node-forge"];
+const HEAVY = [
+  "@azure/keyvault-certificates",
+  "@azure/keyvault-secrets",
+  "@azure/identity",
+  "@azure/arm-dns",
+  "acme-client",
+  "applicationinsights",
+  "node-forge",
+];
 
 const CHILD = `
 const path = require("node:path");
@@ -60,10 +68,17 @@ function main(): void {
   }
   const fnDir = path.join(dist, "functions");
   if (!existsSync(fnDir)) throw new Error(`${fnDir} is missing: build first (npm run build)`);
-  const files = readdirSync(fnDir).filter((f) => f.endsWith(".js")).sort().map((f) => path.join(fnDir, f));
+  const files = readdirSync(fnDir)
+    .filter((f) => f.endsWith(".js"))
+    .sort()
+    .map((f) => path.join(fnDir, f));
   const results: Run[] = [];
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ["-e", CHILD, dist, JSON.stringify(HEAVY), ...files], { cwd: root, encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
+    const out = execFileSync(process.execPath, ["-e", CHILD, dist, JSON.stringify(HEAVY), ...files], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     results.push(JSON.parse(out.trim().split("\n").pop() as string) as Run);
   }
   const times = results.map((r) => Math.round(r.ms * 10) / 10);

@@ -86,8 +86,12 @@ function parseArgs(argv: string[]): Options {
       argv[i] = "--runs";
       i--;
     } else if (arg === "--tools") {
-      const names = value().split(",").map((s) => s.trim()).filter(Boolean);
-      for (const n of names) if (!(TOOL_NAMES as readonly string[]).includes(n)) throw new Error(`unknown tool ${n} (known: ${TOOL_NAMES.join(", ")})`);
+      const names = value()
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const n of names)
+        if (!(TOOL_NAMES as readonly string[]).includes(n)) throw new Error(`unknown tool ${n} (known: ${TOOL_NAMES.join(", ")})`);
       options.tools = names as ToolName[];
     } else if (arg === "--keep") {
       options.keep = true;
@@ -96,7 +100,9 @@ function parseArgs(argv: string[]): Options {
     } else if (arg === "--verbose") {
       options.verbose = true;
     } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write("usage: node --import tsx bench/issue-latency.ts [--runs N] [--tools kvAcme,certbot,lego] [--tsx] [--keep] [--verbose]\n");
+      process.stdout.write(
+        "usage: node --import tsx bench/issue-latency.ts [--runs N] [--tools kvAcme,certbot,lego] [--tsx] [--keep] [--verbose]\n",
+      );
       process.exit(0);
     } else {
       throw new Error(`unknown argument ${arg}`);
@@ -119,8 +125,24 @@ const RUNNER_TS = path.join("bench", "lib", "kv-acme-runner.ts");
  */
 function compileRunner(outDir: string): { args: string[]; env: NodeJS.ProcessEnv } {
   const tsc = require.resolve("typescript/bin/tsc", { paths: [REPO] });
-  const flags = ["--outDir", outDir, "--rootDir", ".", "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022",
-    "--esModuleInterop", "--resolveJsonModule", "--skipLibCheck", "--types", "node", "--noCheck"];
+  const flags = [
+    "--outDir",
+    outDir,
+    "--rootDir",
+    ".",
+    "--module",
+    "commonjs",
+    "--moduleResolution",
+    "node",
+    "--target",
+    "ES2022",
+    "--esModuleInterop",
+    "--resolveJsonModule",
+    "--skipLibCheck",
+    "--types",
+    "node",
+    "--noCheck",
+  ];
   execFileSync(process.execPath, [tsc, RUNNER_TS, ...flags], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
   return { args: [path.join(outDir, RUNNER_TS.replace(/\.ts$/, ".js"))], env: { NODE_PATH: path.join(REPO, "node_modules") } };
 }
@@ -133,7 +155,8 @@ function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: NodeJS.Pr
   const pending: Array<(line: string) => void> = [];
   const request = (body: unknown, timeoutMs = 180_000): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
-      if (!child || child.exitCode !== null) return reject(new Error(`kv-acme runner is not running: ${stderr.trim().split("\n").slice(-5).join("\n")}`));
+      if (!child || child.exitCode !== null)
+        return reject(new Error(`kv-acme runner is not running: ${stderr.trim().split("\n").slice(-5).join("\n")}`));
       const timer = setTimeout(() => reject(new Error("kv-acme runner did not answer in time")), timeoutMs);
       pending.push((line) => {
         clearTimeout(timer);
@@ -158,7 +181,8 @@ function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: NodeJS.Pr
       child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-16_384)));
       child.on("exit", (code) => {
         // Fail whoever is still waiting.
-        for (const p of pending.splice(0)) p(JSON.stringify({ ok: false, error: `kv-acme runner exited (${code}): ${stderr.trim().split("\n").slice(-5).join("\n")}` }));
+        for (const p of pending.splice(0))
+          p(JSON.stringify({ ok: false, error: `kv-acme runner exited (${code}): ${stderr.trim().split("\n").slice(-5).join("\n")}` }));
       });
       lines = createInterface({ input: child.stdout });
       lines.on("line", (line) => pending.shift()?.(line));
@@ -181,10 +205,14 @@ function certbotTool(stack: Stack, dir: string, hookEnv: NodeJS.ProcessEnv): Too
   const hook = path.join(dir, "arm-txt.sh");
   const env = { ...hookEnv, REQUESTS_CA_BUNDLE: stack.info.caFile };
   const common = [
-    "--server", stack.info.acmeDirectoryUrl,
-    "--config-dir", path.join(dir, "config"),
-    "--work-dir", path.join(dir, "work"),
-    "--logs-dir", path.join(dir, "logs"),
+    "--server",
+    stack.info.acmeDirectoryUrl,
+    "--config-dir",
+    path.join(dir, "config"),
+    "--work-dir",
+    path.join(dir, "work"),
+    "--logs-dir",
+    path.join(dir, "logs"),
     "--non-interactive",
   ];
   const run = async (args: string[]): Promise<Sample> => {
@@ -202,13 +230,25 @@ function certbotTool(stack: Stack, dir: string, hookEnv: NodeJS.ProcessEnv): Too
     },
     issue: (apex) =>
       run([
-        "certonly", ...common,
-        "--manual", "--preferred-challenges", "dns",
-        "--manual-auth-hook", `${hook} certbot-auth`,
-        "--manual-cleanup-hook", `${hook} certbot-cleanup`,
-        "--agree-tos", "--register-unsafely-without-email",
-        "--key-type", "ecdsa", "--elliptic-curve", "secp256r1",
-        "-d", apex, "-d", `*.${apex}`,
+        "certonly",
+        ...common,
+        "--manual",
+        "--preferred-challenges",
+        "dns",
+        "--manual-auth-hook",
+        `${hook} certbot-auth`,
+        "--manual-cleanup-hook",
+        `${hook} certbot-cleanup`,
+        "--agree-tos",
+        "--register-unsafely-without-email",
+        "--key-type",
+        "ecdsa",
+        "--elliptic-curve",
+        "secp256r1",
+        "-d",
+        apex,
+        "-d",
+        `*.${apex}`,
       ]),
   };
 }
@@ -232,15 +272,24 @@ function legoTool(stack: Stack, dir: string, hookEnv: NodeJS.ProcessEnv): Tool {
     const r = await runTimed(
       "lego",
       [
-        "--server", stack.info.acmeDirectoryUrl,
-        "--email", "bench@example.com",
+        "--server",
+        stack.info.acmeDirectoryUrl,
+        "--email",
+        "bench@example.com",
         "--accept-tos",
-        "--path", dir,
-        "--dns", "exec",
-        "--dns.resolvers", stack.info.dnsServer,
+        "--path",
+        dir,
+        "--dns",
+        "exec",
+        "--dns.resolvers",
+        stack.info.dnsServer,
         "--dns.disable-cp",
-        "--key-type", "ec256",
-        "--domains", apex, "--domains", `*.${apex}`,
+        "--key-type",
+        "ec256",
+        "--domains",
+        apex,
+        "--domains",
+        `*.${apex}`,
         "run",
       ],
       { env },
@@ -274,7 +323,10 @@ async function timeHook(hookEnv: NodeJS.ProcessEnv, runs: number): Promise<HookT
   try {
     for (let i = 0; i < Math.max(3, runs); i++) {
       const value = `probe-${i}`;
-      for (const [action, into] of [["add", add], ["remove", remove]] as const) {
+      for (const [action, into] of [
+        ["add", add],
+        ["remove", remove],
+      ] as const) {
         const r = await runTimed(HOOK, [action, fqdn, value], { env: hookEnv, timeoutMs: 30_000 });
         if (r.code !== 0) throw new Error(`hook ${action}: ${describeFailure(r)}`);
         into.push(r.ms);
@@ -301,7 +353,9 @@ async function leftoverTxt(stack: Stack): Promise<string[]> {
         .get(url, { ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
           let data = "";
           res.on("data", (c: Buffer) => (data += c.toString("utf8")));
-          res.on("end", () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${data}`))));
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${data}`)),
+          );
         })
         .on("error", reject);
     });
@@ -345,7 +399,9 @@ async function main(): Promise<void> {
   let hook: HookTimes | { error: string } | undefined;
   const peaks = {} as Record<ToolName, number[]>;
   try {
-    log(`stack up in ${Date.now() - started} ms: ACME ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer}, ARM ${stack.info.armEndpoint}`);
+    log(
+      `stack up in ${Date.now() - started} ms: ACME ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer}, ARM ${stack.info.armEndpoint}`,
+    );
     // The hook reads its endpoints from a stack.json, as it does with `npm run stack`.
     const stackJson = path.join(tmp, "stack.json");
     await fs.writeFile(stackJson, JSON.stringify(stack.info, null, 2), { mode: 0o600 });
@@ -415,11 +471,15 @@ async function main(): Promise<void> {
     if (peaks[name].length > 0) report.peakRssMb = round(Math.max(...peaks[name]));
     // Key order: the figures first.
     reports[name] = {
-      medianMs: report.medianMs, p90Ms: report.p90Ms, minMs: report.minMs, maxMs: report.maxMs,
+      medianMs: report.medianMs,
+      p90Ms: report.p90Ms,
+      minMs: report.minMs,
+      maxMs: report.maxMs,
       peakRssMb: report.peakRssMb,
       ...(report.startupRssMb !== undefined ? { startupRssMb: report.startupRssMb } : {}),
       ...(name === "kvAcme" ? { runtime: options.tsx ? "node --import tsx" : "node (tsc output)" } : {}),
-      runsMs: report.runsMs, failures: report.failures,
+      runsMs: report.runsMs,
+      failures: report.failures,
       ...(report.errors ? { errors: report.errors } : {}),
       ...(report.error ? { error: report.error } : {}),
     };

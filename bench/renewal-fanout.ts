@@ -71,7 +71,8 @@ class VaultCounter {
       const key = `${request.method} ${url.pathname.replace(/\/[0-9a-f]{32}$/, "/{version}")}`;
       this.byPath.set(key, (this.byPath.get(key) ?? 0) + 1);
       if (request.method === "GET" && /^\/certificates\/?$/.test(url.pathname)) this.listPages++;
-      else if (request.method === "GET" && /^\/certificates\/[^/]+(\/[^/]+)?$/.test(url.pathname) && !url.pathname.endsWith("/pending")) this.certificateGets++;
+      else if (request.method === "GET" && /^\/certificates\/[^/]+(\/[^/]+)?$/.test(url.pathname) && !url.pathname.endsWith("/pending"))
+        this.certificateGets++;
       else this.other++;
       return next(request);
     },
@@ -89,7 +90,10 @@ class VaultCounter {
 function appRuntime(stack: Stack, env: Record<string, string>, counter?: VaultCounter): Runtime {
   const runtime = createRuntime(env, { credential: stack.credential });
   if (!counter) return runtime;
-  const options = { disableChallengeResourceVerification: true, additionalPolicies: [{ policy: counter.policy, position: "perRetry" as const }] };
+  const options = {
+    disableChallengeResourceVerification: true,
+    additionalPolicies: [{ policy: counter.policy, position: "perRetry" as const }],
+  };
   runtime.deps = {
     ...runtime.deps,
     certificates: new CertificateClient(runtime.settings.vaultUrl, stack.credential, options),
@@ -100,12 +104,14 @@ function appRuntime(stack: Stack, env: Record<string, string>, counter?: VaultCo
 
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i] as T, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i] as T, i);
+      }
+    }),
+  );
 }
 
 /** Imports `count` managed certificates valid for a year (not due) under bulk-NNNN. */
@@ -116,16 +122,32 @@ async function seedNotDue(stack: Stack, count: number): Promise<number> {
   const names = Array.from({ length: count }, (_, i) => `bulk-${String(i).padStart(4, "0")}`);
   await mapLimit(names, 16, async (name) => {
     const dnsName = `${name}.example.com`;
-    const der = await createSelfSigned(keyPem, { subject: `CN=${dnsName}`, sans: { dns_names: [dnsName] }, ekus: ["1.3.6.1.5.5.7.3.1"], keyUsage: ["digitalSignature"] }, 12);
+    const der = await createSelfSigned(
+      keyPem,
+      { subject: `CN=${dnsName}`, sans: { dns_names: [dnsName] }, ekus: ["1.3.6.1.5.5.7.3.1"], keyUsage: ["digitalSignature"] },
+      12,
+    );
     await client.importCertificate(name, Buffer.from(buildPem(keyPem, [der])), {
       policy: { contentType: "application/x-pem-file" },
-      tags: managedTags({ acmeDirectoryUrl: stack.info.acmeDirectoryUrl, dnsNames: [dnsName], dnsProvider: "azure", ariCertId: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" }),
+      tags: managedTags({
+        acmeDirectoryUrl: stack.info.acmeDirectoryUrl,
+        dnsNames: [dnsName],
+        dnsProvider: "azure",
+        ariCertId: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+      }),
     });
   });
   return Math.round(performance.now() - started);
 }
 
-async function runRenewAll(host: LocalHost, timeoutMs: number): Promise<{ ms: number; summary: RenewalSummary; profile: { cpu: ReturnType<ReturnType<typeof cpuMeter>["stop"]> } & Record<string, unknown> }> {
+async function runRenewAll(
+  host: LocalHost,
+  timeoutMs: number,
+): Promise<{
+  ms: number;
+  summary: RenewalSummary;
+  profile: { cpu: ReturnType<ReturnType<typeof cpuMeter>["stop"]> } & Record<string, unknown>;
+}> {
   const started = performance.now();
   const episodes0 = host.durable.episodes;
   const cpu = cpuMeter();
@@ -138,7 +160,12 @@ async function runRenewAll(host: LocalHost, timeoutMs: number): Promise<{ ms: nu
   // Per-step time of the renewals this run made (their histories), and the run's own history size.
   const children = summary.renewed.map((r) => host.durable.getRecord(certificateInstanceId(r.certificateName))?.history ?? []);
   const runHistory = host.durable.getRecord(id)?.history ?? [];
-  const profile = { cpu: usage, episodes: host.durable.episodes - episodes0, renewalRunHistoryEvents: runHistory.length, ...stepBreakdown(children) };
+  const profile = {
+    cpu: usage,
+    episodes: host.durable.episodes - episodes0,
+    renewalRunHistoryEvents: runHistory.length,
+    ...stepBreakdown(children),
+  };
   return { ms, summary, profile };
 }
 
@@ -146,20 +173,43 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
   if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) {
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caFile } });
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
+      stdio: "inherit",
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caFile },
+    });
     process.exit(child.status ?? 1);
   }
   const root = path.resolve(__dirname, "..");
   const tmp = await mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-fanout-"));
   const validitySeconds = Math.max(600, args.certs * 12);
-  const stack = await startStack({ ephemeral: true, stateDir: path.join(tmp, "stack"), writeStackJson: false, pebble: { validityPeriodSeconds: validitySeconds } });
-  const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local", KvAcme__RenewAtPercentOfLifetime: "1", KvAcme__MaxConcurrentRenewals: String(args.window) };
+  const stack = await startStack({
+    ephemeral: true,
+    stateDir: path.join(tmp, "stack"),
+    writeStackJson: false,
+    pebble: { validityPeriodSeconds: validitySeconds },
+  });
+  const env: Record<string, string> = {
+    ...stack.env,
+    KvAcme__Auth__Mode: "local",
+    KvAcme__RenewAtPercentOfLifetime: "1",
+    KvAcme__MaxConcurrentRenewals: String(args.window),
+  };
   const counter = new VaultCounter();
   const runtime = appRuntime(stack, env, counter);
   setRuntime(runtime);
-  const modules = (await readdir(path.join(root, "functions"))).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(root, "functions", f));
+  const modules = (await readdir(path.join(root, "functions")))
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .map((f) => path.join(root, "functions", f));
   const hostLog: string[] = [];
-  const host = await startLocalHost({ modules, stateDir: path.join(tmp, "host"), port: 0, env, timers: false, log: (m) => hostLog.push(m) });
+  const host = await startLocalHost({
+    modules,
+    stateDir: path.join(tmp, "host"),
+    port: 0,
+    env,
+    timers: false,
+    log: (m) => hostLog.push(m),
+  });
   const raw: Record<string, unknown> = { args, validitySeconds, cpus: os.cpus().length, node: process.version };
   try {
     // 1. Key Vault requests of one renewal scan over `scan` certificates that are not due.
@@ -167,13 +217,29 @@ async function main(): Promise<void> {
     await runtime.deps.acme(); // the ACME account exists before a steady-state scan (created once per app)
     counter.reset();
     const scan = await runRenewAll(host, 120_000);
-    const scanRequests = { total: counter.total, listPages: counter.listPages, perCertificateGets: counter.certificateGets, other: counter.other, byPath: Object.fromEntries(counter.byPath) };
-    raw.scan = { ms: scan.ms, checked: scan.summary.checked, due: scan.summary.due.length, pages: scan.summary.pages, requests: scanRequests };
+    const scanRequests = {
+      total: counter.total,
+      listPages: counter.listPages,
+      perCertificateGets: counter.certificateGets,
+      other: counter.other,
+      byPath: Object.fromEntries(counter.byPath),
+    };
+    raw.scan = {
+      ms: scan.ms,
+      checked: scan.summary.checked,
+      due: scan.summary.due.length,
+      pages: scan.summary.pages,
+      requests: scanRequests,
+    };
 
     // 2. Issue `certs` certificates (all due 1 % into their lifetime), then renew them all: windowed, then one at a time.
     const names = Array.from({ length: args.certs }, (_, i) => `fan-${String(i).padStart(3, "0")}`);
     const issueStarted = performance.now();
-    await Promise.all(names.map((n) => host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n))));
+    await Promise.all(
+      names.map((n) =>
+        host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n)),
+      ),
+    );
     const issued = await Promise.all(names.map((n) => host.waitForInstance(certificateInstanceId(n), 600_000)));
     const issueFailed = issued.filter((s) => s.runtimeStatus !== "Completed");
     if (issueFailed.length > 0) throw new Error(`${issueFailed.length} issuances failed: ${JSON.stringify(issueFailed[0]?.output)}`);
@@ -182,7 +248,14 @@ async function main(): Promise<void> {
     if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
 
     const windowed = await runRenewAll(host, 600_000);
-    raw.windowed = { ms: windowed.ms, renewed: windowed.summary.renewed.length, failed: windowed.summary.failed, skipped: windowed.summary.skipped, maxInFlight: windowed.summary.maxInFlight, profile: windowed.profile };
+    raw.windowed = {
+      ms: windowed.ms,
+      renewed: windowed.summary.renewed.length,
+      failed: windowed.summary.failed,
+      skipped: windowed.summary.skipped,
+      maxInFlight: windowed.summary.maxInFlight,
+      profile: windowed.profile,
+    };
 
     let sequential: Awaited<ReturnType<typeof runRenewAll>> | undefined;
     if (args.sequential) {
@@ -191,7 +264,13 @@ async function main(): Promise<void> {
       const dueAgain = renewedAt + validitySeconds * 10 + 1000;
       if (dueAgain > Date.now()) await new Promise((r) => setTimeout(r, dueAgain - Date.now()));
       sequential = await runRenewAll(host, 1_800_000);
-      raw.sequential = { ms: sequential.ms, renewed: sequential.summary.renewed.length, failed: sequential.summary.failed, maxInFlight: sequential.summary.maxInFlight, profile: sequential.profile };
+      raw.sequential = {
+        ms: sequential.ms,
+        renewed: sequential.summary.renewed.length,
+        failed: sequential.summary.failed,
+        maxInFlight: sequential.summary.maxInFlight,
+        profile: sequential.profile,
+      };
     }
 
     const result = {

@@ -11,5 +11,8 @@ for (const [name, impl] of Object.entries(activities)) {
   df.app.activity(name, { handler: (input: unknown, context: InvocationContext) => impl(input as never, context) });
 }
 for (const [name, impl] of Object.entries(clientActivities)) {
-  df.app.activity(name, { extraInputs: [df.input.durableClient()], handler: (input: unknown, context: InvocationContext) => impl(input as never, df.getClient(context)) });
+  df.app.activity(name, {
+    extraInputs: [df.input.durableClient()],
+    handler: (input: unknown, context: InvocationContext) => impl(input as never, df.getClient(context)),
+  });
 }

@@ -11,9 +11,15 @@ import type { OperationsClient } from "../src/api/operations";
 
 function register(route: ApiRoute, automation: boolean): void {
   const name = `${automation ? "automation" : "api"}-${route.name}`;
-  const options = { route: automation ? `automation/${route.route}` : route.route, methods: [route.method], authLevel: automation ? ("function" as const) : ("anonymous" as const) };
+  const options = {
+    route: automation ? `automation/${route.route}` : route.route,
+    methods: [route.method],
+    authLevel: automation ? ("function" as const) : ("anonymous" as const),
+  };
   const run = async (request: HttpRequest, context: InvocationContext, client?: OperationsClient) =>
-    toResponseInit(await runRoute(route, await toApiRequest(request), { viaFunctionKey: automation, client, logError: (m) => context.error(m) }));
+    toResponseInit(
+      await runRoute(route, await toApiRequest(request), { viaFunctionKey: automation, client, logError: (m) => context.error(m) }),
+    );
   if (route.durable) df.app.client.http(name, { ...options, handler: (request, client, context) => run(request, context, client) });
   else app.http(name, { ...options, handler: (request, context) => run(request, context) });
 }

@@ -15,6 +15,7 @@ if [ "$#" -eq 0 ]; then
   echo "kv-acme: typecheck (tsc --noEmit) and lint (eslint)" >&2
   npx --no-install tsc -p tsconfig.json --noEmit
   npx --no-install eslint --max-warnings 0 .
+  npx --no-install prettier --check . >/dev/null || { npx --no-install prettier --list-different . >&2; echo "kv-acme: files above are not formatted: run npm run format" >&2; exit 1; }
   mapfile -t files < <(find test -name '*.test.ts' | sort)
 elif [ "$1" = "unit" ]; then
   mapfile -t files < <(find test/unit -name '*.test.ts' | sort)

@@ -22,7 +22,13 @@ export interface StepBreakdown {
 }
 
 const SCHEDULED = new Set([4, 7, 10]);
-const COMPLETION: Record<number, string> = { 5: "TaskScheduledId", 6: "TaskScheduledId", 8: "TaskScheduledId", 9: "TaskScheduledId", 11: "TimerId" };
+const COMPLETION: Record<number, string> = {
+  5: "TaskScheduledId",
+  6: "TaskScheduledId",
+  8: "TaskScheduledId",
+  9: "TaskScheduledId",
+  11: "TimerId",
+};
 
 /** Breaks the histories down per step (see the module comment). */
 export function stepBreakdown(histories: HistoryEvent[][]): StepBreakdown {
@@ -87,7 +93,16 @@ function childPids(comm: string): number[] {
 }
 
 /** CPU used by this process and by Pebble between start() and stop(). */
-export function cpuMeter(): { stop(): { wallMs: number; nodeCpuS: number; pebbleCpuS: number | null; cores: number; nodeShareOfOneCore: number; busyShareOfMachine: number } } {
+export function cpuMeter(): {
+  stop(): {
+    wallMs: number;
+    nodeCpuS: number;
+    pebbleCpuS: number | null;
+    cores: number;
+    nodeShareOfOneCore: number;
+    busyShareOfMachine: number;
+  };
+} {
   const started = performance.now();
   const node0 = process.cpuUsage();
   const pebble = childPids("pebble");

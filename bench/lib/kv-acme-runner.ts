@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const settings = loadSettings(env);
   // The Function App's credential (src/app/runtime.ts): managed identity through IDENTITY_ENDPOINT/IDENTITY_HEADER.
   required(env.IDENTITY_ENDPOINT, "IDENTITY_ENDPOINT");
-  const credential = new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+  const credential = new DefaultAzureCredential(
+    settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {},
+  );
   const deps = createIssuanceDeps(settings, credential);
   const startupRssMb = process.resourceUsage().maxRSS / 1024;
   const answer = (body: unknown) => process.stdout.write(JSON.stringify(body) + "\n");
@@ -40,7 +42,10 @@ async function main(): Promise<void> {
     if (request.exit) break;
     const started = performance.now();
     try {
-      const result = await issueCertificate({ dnsNames: request.dnsNames ?? [], keyOptions: { keyType: request.keyType ?? "EC-P256" } }, deps);
+      const result = await issueCertificate(
+        { dnsNames: request.dnsNames ?? [], keyOptions: { keyType: request.keyType ?? "EC-P256" } },
+        deps,
+      );
       answer({ ok: true, ms: performance.now() - started, certificateName: result.certificateName, version: result.version });
     } catch (err) {
       answer({ ok: false, ms: performance.now() - started, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });

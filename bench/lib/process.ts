@@ -72,7 +72,12 @@ export function readVmHwmKb(pid: number): number | undefined {
 /** A short description of a failed run: exit status and the last lines of its output. */
 export function describeFailure(run: TimedRun, lines = 12): string {
   const status = run.timedOut ? "timed out" : run.signal ? `killed by ${run.signal}` : `exit code ${run.code}`;
-  const tail = `${run.stderr}\n${run.stdout}`.split("\n").map((l) => l.trimEnd()).filter(Boolean).slice(-lines).join("\n");
+  const tail = `${run.stderr}\n${run.stdout}`
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-lines)
+    .join("\n");
   return `${status}${tail ? `: ${tail}` : ""}`;
 }
 

@@ -29,7 +29,10 @@ export interface AccountSettings {
 
 /** Normalizes contacts to RFC 8555 §7.3 URLs ("mailto:..."). */
 export function contactUrls(contacts: readonly string[] = []): string[] {
-  return contacts.map((c) => c.trim()).filter((c) => c !== "").map((c) => (/^[a-z][a-z0-9+.-]*:/i.test(c) ? c : `mailto:${c}`));
+  return contacts
+    .map((c) => c.trim())
+    .filter((c) => c !== "")
+    .map((c) => (/^[a-z][a-z0-9+.-]*:/i.test(c) ? c : `mailto:${c}`));
 }
 
 /** Checks EAB settings against the directory's meta (RFC 8555 §7.1.1 externalAccountRequired). */
@@ -43,7 +46,8 @@ export function checkEab(directory: AcmeDirectory, directoryUrl: string, eab: Ea
   }
   if (eab) {
     if (!eab.keyId.trim()) throw new ConfigurationError("The External Account Binding key id is empty");
-    if (!/^[A-Za-z0-9_\-+/]+=*$/.test(eab.hmacKey.trim())) throw new ConfigurationError("The External Account Binding HMAC key is not base64url");
+    if (!/^[A-Za-z0-9_\-+/]+=*$/.test(eab.hmacKey.trim()))
+      throw new ConfigurationError("The External Account Binding HMAC key is not base64url");
     if (eab.algorithm && !["HS256", "HS384", "HS512"].includes(eab.algorithm)) {
       throw new ConfigurationError(`Unsupported External Account Binding algorithm "${eab.algorithm}"; use HS256, HS384 or HS512`);
     }
@@ -54,7 +58,11 @@ export function checkEab(directory: AcmeDirectory, directoryUrl: string, eab: Ea
  * The externalAccountBinding JWS of a newAccount request (RFC 8555 §7.3.4): payload = the account JWK, protected
  * header {alg, kid, url}, HMAC with the CA-issued key.
  */
-export function externalAccountBinding(eab: EabCredentials, newAccountUrl: string, accountJwk: object): { protected: string; payload: string; signature: string } {
+export function externalAccountBinding(
+  eab: EabCredentials,
+  newAccountUrl: string,
+  accountJwk: object,
+): { protected: string; payload: string; signature: string } {
   const alg = eab.algorithm ?? "HS256";
   const hash = { HS256: "sha256", HS384: "sha384", HS512: "sha512" }[alg];
   const protectedHeader = Buffer.from(JSON.stringify({ alg, kid: eab.keyId, url: newAccountUrl })).toString("base64url");
@@ -111,7 +119,12 @@ export async function ensureAccount(secrets: SecretClient, settings: AccountSett
 
   let stored = await loadAccountKey(secrets, directoryUrl);
   if (stored?.accountUrl) {
-    return { directoryUrl, directory, accountUrl: stored.accountUrl, client: newAcmeClient(directoryUrl, stored.keyPem, stored.accountUrl) };
+    return {
+      directoryUrl,
+      directory,
+      accountUrl: stored.accountUrl,
+      client: newAcmeClient(directoryUrl, stored.keyPem, stored.accountUrl),
+    };
   }
   if (!stored) {
     await saveAccountKey(secrets, directoryUrl, newAccountKeyPem());

@@ -75,9 +75,17 @@ export function ariCertificateId(leafCertPemOrDer: string | Uint8Array): string 
     throw new ValidationError(`not an X.509 certificate (${err instanceof Error ? err.message : String(err)})`, "certificate");
   }
   const ext = cert.extensions.find((e) => e.type === "2.5.29.35");
-  const aki = ext === undefined ? undefined : ext instanceof x509.AuthorityKeyIdentifierExtension ? ext : new x509.AuthorityKeyIdentifierExtension(ext.rawData);
+  const aki =
+    ext === undefined
+      ? undefined
+      : ext instanceof x509.AuthorityKeyIdentifierExtension
+        ? ext
+        : new x509.AuthorityKeyIdentifierExtension(ext.rawData);
   if (!aki?.keyId) {
-    throw new ValidationError("the certificate has no Authority Key Identifier keyIdentifier, so it has no ARI identifier (RFC 9773 §4.1)", "certificate");
+    throw new ValidationError(
+      "the certificate has no Authority Key Identifier keyIdentifier, so it has no ARI identifier (RFC 9773 §4.1)",
+      "certificate",
+    );
   }
   return `${Buffer.from(aki.keyId, "hex").toString("base64url")}.${Buffer.from(serial).toString("base64url")}`;
 }
@@ -122,7 +130,8 @@ export function parseRenewalInfo(json: unknown, retryAfterHeader: string | null,
       throw new UpstreamError("Acme", "renewalInfo response is not JSON", { retryable: true });
     }
   }
-  if (typeof body !== "object" || body === null) throw new UpstreamError("Acme", "renewalInfo response is not a JSON object", { retryable: true });
+  if (typeof body !== "object" || body === null)
+    throw new UpstreamError("Acme", "renewalInfo response is not a JSON object", { retryable: true });
   const { suggestedWindow, explanationURL } = body as { suggestedWindow?: unknown; explanationURL?: unknown };
   if (typeof suggestedWindow !== "object" || suggestedWindow === null) {
     throw new UpstreamError("Acme", "renewalInfo response has no suggestedWindow", { retryable: true });
@@ -131,7 +140,9 @@ export function parseRenewalInfo(json: unknown, retryAfterHeader: string | null,
   const start = timestamp(sw.start, "suggestedWindow.start");
   const end = timestamp(sw.end, "suggestedWindow.end");
   if (start.getTime() >= end.getTime()) {
-    throw new UpstreamError("Acme", `renewalInfo window is invalid: start ${start.toISOString()} is not before end ${end.toISOString()}`, { retryable: true });
+    throw new UpstreamError("Acme", `renewalInfo window is invalid: start ${start.toISOString()} is not before end ${end.toISOString()}`, {
+      retryable: true,
+    });
   }
   const raw = retryAfterMs(retryAfterHeader, now) ?? DEFAULT_ARI_RETRY_AFTER_MS;
   const delay = Math.min(MAX_ARI_RETRY_AFTER_MS, Math.max(MIN_ARI_RETRY_AFTER_MS, raw));

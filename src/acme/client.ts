@@ -23,7 +23,11 @@ export interface AcmeDirectory {
 interface AcmeInternals {
   http: { maxBadNonceRetries: number; getDirectory(): Promise<AcmeDirectory> };
   api: {
-    apiRequest(url: string, payload: unknown, validStatusCodes: number[]): Promise<{ status: number; headers: Record<string, string | undefined>; data: unknown }>;
+    apiRequest(
+      url: string,
+      payload: unknown,
+      validStatusCodes: number[],
+    ): Promise<{ status: number; headers: Record<string, string | undefined>; data: unknown }>;
   };
 }
 
@@ -58,7 +62,10 @@ export async function fetchDirectory(directoryUrl: string): Promise<AcmeDirector
     }
     return resp.data;
   } catch (err) {
-    throw new UpstreamError("Acme", `Cannot read the ACME directory ${directoryUrl}: ${errorMessage(err)}`, { retryable: true, cause: err });
+    throw new UpstreamError("Acme", `Cannot read the ACME directory ${directoryUrl}: ${errorMessage(err)}`, {
+      retryable: true,
+      cause: err,
+    });
   }
 }
 
@@ -131,7 +138,10 @@ export async function pollResource<T extends { status?: string }>(
     if (done(resource)) return resource;
     const elapsed = Date.now() - started;
     if (elapsed >= timeoutMs) {
-      throw new UpstreamError("Acme", `ACME: ${url} still "${resource.status}" after ${Math.round(timeoutMs / 1000)} s`, { status: 504, retryable: true });
+      throw new UpstreamError("Acme", `ACME: ${url} still "${resource.status}" after ${Math.round(timeoutMs / 1000)} s`, {
+        status: 504,
+        retryable: true,
+      });
     }
     const retryAfter = parseRetryAfter(resp.headers["retry-after"]);
     const wait = retryAfter !== undefined ? Math.min(retryAfter * 1000, options.maxRetryAfterMs ?? 10_000) : interval;

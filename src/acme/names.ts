@@ -57,7 +57,8 @@ function nameProblems(name: string): string[] {
   if (isIP(bare) !== 0) return [`"${name}" is an IP address; only DNS names can be validated through DNS-01`];
   const problems: string[] = [];
   if (/\s/.test(name)) problems.push(`"${name}" contains whitespace`);
-  if (name.length > MAX_NAME_LENGTH) problems.push(`"${name.slice(0, 40)}…" is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`);
+  if (name.length > MAX_NAME_LENGTH)
+    problems.push(`"${name.slice(0, 40)}…" is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`);
   const labels = name.split(".");
   const wildcard = labels[0] === "*";
   const base = wildcard ? labels.slice(1) : labels;
@@ -78,7 +79,9 @@ function nameProblems(name: string): string[] {
     if (label === "") {
       problems.push(`"${name}" has an empty label (two dots in a row or a leading dot)`);
     } else if (label.length > MAX_LABEL_LENGTH) {
-      problems.push(`"${name}": label "${label.slice(0, 20)}…" is ${label.length} characters long; at most ${MAX_LABEL_LENGTH} are allowed`);
+      problems.push(
+        `"${name}": label "${label.slice(0, 20)}…" is ${label.length} characters long; at most ${MAX_LABEL_LENGTH} are allowed`,
+      );
     } else if (!LDH_LABEL.test(label)) {
       problems.push(`"${name}": label "${label}" may only contain letters, digits and hyphens, and may not start or end with a hyphen`);
     }
@@ -153,9 +156,12 @@ export function zoneForName<Z extends ZoneRef>(name: string, zones: readonly Z[]
   }
   const [first, second] = best;
   if (first === undefined) {
-    throw new ValidationError(
-      [{ field: "dnsNames", message: `"${normalizeDnsName(name)}" is not inside any DNS zone kv-acme can write to (${zones.length} zones visible)` }],
-    );
+    throw new ValidationError([
+      {
+        field: "dnsNames",
+        message: `"${normalizeDnsName(name)}" is not inside any DNS zone kv-acme can write to (${zones.length} zones visible)`,
+      },
+    ]);
   }
   if (second !== undefined) {
     const ids = best.map((z) => z.id);

@@ -111,17 +111,31 @@ export async function getOrder(session: AcmeSession, order: Pick<OrderRef, "url"
 /** The DNS-01 challenges of the order's authorizations (RFC 8555 §7.5) with their TXT values (§8.4). */
 export async function getDns01Tasks(session: AcmeSession, order: Pick<OrderRef, "authorizations">): Promise<Dns01Task[]> {
   try {
-    const authzs = await withNonceRetry(() => session.client.getAuthorizations({ authorizations: order.authorizations } as unknown as acme.Order));
+    const authzs = await withNonceRetry(() =>
+      session.client.getAuthorizations({ authorizations: order.authorizations } as unknown as acme.Order),
+    );
     return await Promise.all(
       authzs.map(async (a) => {
         const authz = a as unknown as RawAuthz & { url: string };
         const identifier = authz.wildcard ? `*.${authz.identifier.value}` : authz.identifier.value;
         const challenge = authz.challenges.find((c) => c.type === "dns-01");
         if (!challenge) {
-          throw new UpstreamError("Acme", `ACME: the CA offers no dns-01 challenge for ${identifier} (offered: ${authz.challenges.map((c) => c.type).join(", ")})`);
+          throw new UpstreamError(
+            "Acme",
+            `ACME: the CA offers no dns-01 challenge for ${identifier} (offered: ${authz.challenges.map((c) => c.type).join(", ")})`,
+          );
         }
-        const txtValue = await session.client.getChallengeKeyAuthorization(challenge as Parameters<acme.Client["getChallengeKeyAuthorization"]>[0]);
-        return { authorizationUrl: authz.url, identifier, challengeUrl: challenge.url, token: challenge.token, txtValue, status: authz.status };
+        const txtValue = await session.client.getChallengeKeyAuthorization(
+          challenge as Parameters<acme.Client["getChallengeKeyAuthorization"]>[0],
+        );
+        return {
+          authorizationUrl: authz.url,
+          identifier,
+          challengeUrl: challenge.url,
+          token: challenge.token,
+          txtValue,
+          status: authz.status,
+        };
       }),
     );
   } catch (err) {
@@ -144,22 +158,24 @@ const ANSWER_CONCURRENCY = 10;
 /** Tells the CA to validate each challenge whose authorization is still pending (RFC 8555 §7.5.1). Idempotent. */
 export async function answerChallenges(session: AcmeSession, tasks: readonly Dns01Task[]): Promise<{ answered: number }> {
   let answered = 0;
-  await eachLimit(
-    tasks,
-    ANSWER_CONCURRENCY,
-    async (task) => {
-      try {
-        const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order)))[0] as unknown as RawAuthz;
-        if (authz.status !== "pending") return;
-        const challenge = authz.challenges.find((c) => c.url === task.challengeUrl);
-        if (challenge?.status !== "pending") return;
-        await withNonceRetry(() => session.client.completeChallenge({ type: "dns-01", url: task.challengeUrl, token: task.token, status: "pending" } as Parameters<acme.Client["completeChallenge"]>[0]));
-        answered++;
-      } catch (err) {
-        throw acmeError(`answering the challenge for ${task.identifier}`, err);
-      }
-    },
-  );
+  await eachLimit(tasks, ANSWER_CONCURRENCY, async (task) => {
+    try {
+      const authz = (
+        await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order))
+      )[0] as unknown as RawAuthz;
+      if (authz.status !== "pending") return;
+      const challenge = authz.challenges.find((c) => c.url === task.challengeUrl);
+      if (challenge?.status !== "pending") return;
+      await withNonceRetry(() =>
+        session.client.completeChallenge({ type: "dns-01", url: task.challengeUrl, token: task.token, status: "pending" } as Parameters<
+          acme.Client["completeChallenge"]
+        >[0]),
+      );
+      answered++;
+    } catch (err) {
+      throw acmeError(`answering the challenge for ${task.identifier}`, err);
+    }
+  });
   return { answered };
 }
 
@@ -168,13 +184,23 @@ export async function answerChallenges(session: AcmeSession, tasks: readonly Dns
  * it turns "ready" when all authorizations are valid, "invalid" when one fails, RFC 8555 §7.1.6). On failure the
  * authorizations are read to name each failed identifier with the CA's problem detail.
  */
-export async function waitForValidation(session: AcmeSession, order: OrderRef, tasks: readonly Dns01Task[], options: PollOptions = {}): Promise<OrderRef> {
+export async function waitForValidation(
+  session: AcmeSession,
+  order: OrderRef,
+  tasks: readonly Dns01Task[],
+  options: PollOptions = {},
+): Promise<OrderRef> {
   const raw = await pollResource<RawOrder>(session, order.url, (o) => o.status !== "pending", options);
   if (raw.status === "ready" || raw.status === "processing" || raw.status === "valid") return toRef(raw, order.url, order.replaces);
   const failures: string[] = [];
   await eachLimit(tasks, ANSWER_CONCURRENCY, async (task) => {
-    const authz = (await withNonceRetry(() => session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order)).catch(() => []))[0] as unknown as RawAuthz | undefined;
-    if (authz && authz.status !== "valid") failures.push(`${task.identifier}: ${problem(authz.challenges.find((c) => c.type === "dns-01")?.error)}`);
+    const authz = (
+      await withNonceRetry(() =>
+        session.client.getAuthorizations({ authorizations: [task.authorizationUrl] } as unknown as acme.Order),
+      ).catch(() => [])
+    )[0] as unknown as RawAuthz | undefined;
+    if (authz && authz.status !== "valid")
+      failures.push(`${task.identifier}: ${problem(authz.challenges.find((c) => c.type === "dns-01")?.error)}`);
   });
   throw new UpstreamError("Acme", `ACME: validation failed (order ${raw.status}): ${failures.join("; ") || problem(raw.error)}`, {
     status: 400,
@@ -209,11 +235,16 @@ export async function waitForAuthorizations(session: AcmeSession, tasks: readonl
 
 /** Waits until the order is "ready" (all authorizations valid) or later (RFC 8555 §7.4). */
 export async function waitForOrderReady(session: AcmeSession, order: OrderRef, options: PollOptions = {}): Promise<OrderRef> {
-  const raw = await pollResource<RawOrder>(session, order.url, (o) => {
-    if (o.status === "ready" || o.status === "processing" || o.status === "valid") return true;
-    if (o.status === "pending") return false;
-    throw new UpstreamError("Acme", `ACME: order ${order.url} is ${o.status}: ${problem(o.error)}`, { status: 400 });
-  }, options);
+  const raw = await pollResource<RawOrder>(
+    session,
+    order.url,
+    (o) => {
+      if (o.status === "ready" || o.status === "processing" || o.status === "valid") return true;
+      if (o.status === "pending") return false;
+      throw new UpstreamError("Acme", `ACME: order ${order.url} is ${o.status}: ${problem(o.error)}`, { status: 400 });
+    },
+    options,
+  );
   return toRef(raw, order.url, order.replaces);
 }
 
@@ -221,12 +252,19 @@ export async function waitForOrderReady(session: AcmeSession, order: OrderRef, o
  * Finalizes the order with a CSR (standard base64 DER, e.g. from Key Vault) and waits until the certificate is issued
  * (RFC 8555 §7.4). Idempotent: an order already processing or valid is only polled.
  */
-export async function finalizeOrder(session: AcmeSession, order: OrderRef, csrBase64: string, options: PollOptions = {}): Promise<OrderRef> {
+export async function finalizeOrder(
+  session: AcmeSession,
+  order: OrderRef,
+  csrBase64: string,
+  options: PollOptions = {},
+): Promise<OrderRef> {
   let current = await waitForOrderReady(session, order, options);
   if (current.status === "ready") {
     const csrPem = derToPem(Buffer.from(csrBase64, "base64"), "CERTIFICATE REQUEST");
     try {
-      const raw = await withNonceRetry(() => session.client.finalizeOrder({ url: order.url, finalize: current.finalize } as acme.Order, csrPem));
+      const raw = await withNonceRetry(() =>
+        session.client.finalizeOrder({ url: order.url, finalize: current.finalize } as acme.Order, csrPem),
+      );
       current = toRef(raw as unknown as RawOrder, order.url, order.replaces);
     } catch (err) {
       // A retried finalize may find the order already moving on.
@@ -236,11 +274,16 @@ export async function finalizeOrder(session: AcmeSession, order: OrderRef, csrBa
     }
   }
   if (current.status === "valid" && current.certificate) return current;
-  const raw = await pollResource<RawOrder>(session, order.url, (o) => {
-    if (o.status === "valid") return true;
-    if (o.status === "processing" || o.status === "ready") return false;
-    throw new UpstreamError("Acme", `ACME: order ${order.url} became ${o.status} after finalize: ${problem(o.error)}`, { status: 400 });
-  }, options);
+  const raw = await pollResource<RawOrder>(
+    session,
+    order.url,
+    (o) => {
+      if (o.status === "valid") return true;
+      if (o.status === "processing" || o.status === "ready") return false;
+      throw new UpstreamError("Acme", `ACME: order ${order.url} became ${o.status} after finalize: ${problem(o.error)}`, { status: 400 });
+    },
+    options,
+  );
   return toRef(raw, order.url, order.replaces);
 }
 
@@ -248,7 +291,9 @@ export async function finalizeOrder(session: AcmeSession, order: OrderRef, csrBa
 export async function downloadChain(session: AcmeSession, order: OrderRef): Promise<string[]> {
   if (!order.certificate) throw new UpstreamError("Acme", `ACME: order ${order.url} has no certificate URL yet (status ${order.status})`);
   try {
-    const pem = await withNonceRetry(() => session.client.getCertificate({ ...order, url: order.url, status: "valid" } as unknown as acme.Order));
+    const pem = await withNonceRetry(() =>
+      session.client.getCertificate({ ...order, url: order.url, status: "valid" } as unknown as acme.Order),
+    );
     const blocks = pemBlocks(pem);
     if (blocks.length === 0) throw new Error("the CA returned no PEM certificate");
     return blocks;
@@ -261,7 +306,10 @@ export async function downloadChain(session: AcmeSession, order: OrderRef): Prom
  * Deactivates the authorizations that are still pending (RFC 8555 §7.5.2) so a failed order leaves nothing half-done
  * at the CA. Best effort; returns how many were deactivated.
  */
-export async function deactivatePendingAuthorizations(session: AcmeSession, authorizationUrls: readonly string[]): Promise<{ deactivated: number }> {
+export async function deactivatePendingAuthorizations(
+  session: AcmeSession,
+  authorizationUrls: readonly string[],
+): Promise<{ deactivated: number }> {
   let deactivated = 0;
   await Promise.all(
     authorizationUrls.map(async (url) => {

@@ -15,7 +15,11 @@ export type RenewalInfoResult =
   | { supported: true; ok: false; error: string };
 
 /** Looks up the CA's suggested renewal window of a certificate (by its RFC 9773 §4.1 identifier). */
-export async function fetchRenewalInfo(directory: AcmeDirectory, certId: string, now: () => Date = () => new Date()): Promise<RenewalInfoResult> {
+export async function fetchRenewalInfo(
+  directory: AcmeDirectory,
+  certId: string,
+  now: () => Date = () => new Date(),
+): Promise<RenewalInfoResult> {
   if (!directory.renewalInfo) return { supported: false };
   try {
     const resp = await acme.axios.get(renewalInfoUrl(directory.renewalInfo, certId), { responseType: "json" });

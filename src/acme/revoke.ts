@@ -18,9 +18,13 @@ export type RevocationReason = keyof typeof REVOCATION_REASONS;
 export function parseRevocationReason(input: string | number | undefined): RevocationReason | undefined {
   if (input === undefined || input === "") return undefined;
   const entries = Object.entries(REVOCATION_REASONS) as [RevocationReason, number][];
-  const found = entries.find(([name, code]) => name.toLowerCase() === String(input).trim().toLowerCase() || String(code) === String(input).trim());
+  const found = entries.find(
+    ([name, code]) => name.toLowerCase() === String(input).trim().toLowerCase() || String(code) === String(input).trim(),
+  );
   if (!found) {
-    throw new ValidationError([{ field: "reason", message: `"${input}" is not a revocation reason; use one of ${entries.map(([n]) => n).join(", ")}` }]);
+    throw new ValidationError([
+      { field: "reason", message: `"${input}" is not a revocation reason; use one of ${entries.map(([n]) => n).join(", ")}` },
+    ]);
   }
   return found[0];
 }
@@ -29,9 +33,15 @@ export function parseRevocationReason(input: string | number | undefined): Revoc
  * Revokes a certificate (PEM, leaf first) at the CA. Idempotent: a certificate the CA reports as already revoked
  * counts as revoked (`alreadyRevoked: true`).
  */
-export async function revokeAtCa(session: AcmeSession, certificatePem: string, reason?: RevocationReason): Promise<{ alreadyRevoked: boolean }> {
+export async function revokeAtCa(
+  session: AcmeSession,
+  certificatePem: string,
+  reason?: RevocationReason,
+): Promise<{ alreadyRevoked: boolean }> {
   try {
-    await withNonceRetry(() => session.client.revokeCertificate(certificatePem, reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] }));
+    await withNonceRetry(() =>
+      session.client.revokeCertificate(certificatePem, reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] }),
+    );
     return { alreadyRevoked: false };
   } catch (err) {
     if (/alreadyRevoked|already (been )?revoked/i.test(String((err as Error).message))) return { alreadyRevoked: true };

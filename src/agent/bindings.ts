@@ -70,7 +70,12 @@ export function parseBindingInformation(info: string): { ip: string; port: numbe
  * thumbprint and whose host is covered by the new certificate (exact or wildcard). Bindings without a host (IP
  * only) move because the old certificate is being replaced. SSL flags are kept; host bindings get SNI.
  */
-export function planIisRebinding(bindings: IisBinding[], oldThumbprint: string, newCert: CertificateSans, storeName = "My"): IisRebinding[] {
+export function planIisRebinding(
+  bindings: IisBinding[],
+  oldThumbprint: string,
+  newCert: CertificateSans,
+  storeName = "My",
+): IisRebinding[] {
   const old = norm(oldThumbprint);
   const plan: IisRebinding[] = [];
   for (const b of bindings) {
@@ -118,7 +123,14 @@ export function planHttpSysUpdates(entries: SslCertEntry[], oldThumbprint: strin
   const old = norm(oldThumbprint);
   return entries
     .filter((e) => e.bindingKind !== "ccs" && norm(e.certificateHash) === old)
-    .map((e) => ({ bindingKind: e.bindingKind, binding: e.binding, certificateHash: norm(newThumbprint), appId: e.appId, certStoreName: e.certStoreName, settings: { ...e.settings } }));
+    .map((e) => ({
+      bindingKind: e.bindingKind,
+      binding: e.binding,
+      certificateHash: norm(newThumbprint),
+      appId: e.appId,
+      certStoreName: e.certStoreName,
+      settings: { ...e.settings },
+    }));
 }
 
 /** An old certificate may be removed only when no IIS binding and no HTTP.sys entry references it. */
@@ -158,7 +170,13 @@ export function parseNetshSslCert(text: string): SslCertEntry[] {
     const label = m[1].toLowerCase();
     const value = m[2];
     if (label === "ip:port" || label === "hostname:port" || label === "central certificate store") {
-      cur = { bindingKind: label === "ip:port" ? "ipport" : label === "hostname:port" ? "hostnameport" : "ccs", binding: value, certificateHash: "", appId: "", settings: {} };
+      cur = {
+        bindingKind: label === "ip:port" ? "ipport" : label === "hostname:port" ? "hostnameport" : "ccs",
+        binding: value,
+        certificateHash: "",
+        appId: "",
+        settings: {},
+      };
       entries.push(cur);
     } else if (!cur) continue;
     else if (label === "certificate hash") cur.certificateHash = value;

@@ -45,13 +45,25 @@ export interface RunAgentOptions {
 export async function runAgent(settings: AgentSettings, options: RunAgentOptions): Promise<number> {
   const env = options.env ?? process.env;
   const sleep = options.sleep ?? abortableSleep;
-  const vault = options.vault ?? createSdkVaultReader({ credential: createAgentCredential(settings.authenticationSettings, env), changeDetection: settings.kvAcme.changeDetection });
+  const vault =
+    options.vault ??
+    createSdkVaultReader({
+      credential: createAgentCredential(settings.authenticationSettings, env),
+      changeDetection: settings.kvAcme.changeDetection,
+    });
   const store =
     options.store ??
     (settings.platform === "linux"
       ? createLinuxStore({ aclEnabled: settings.aclEnabled, keepVersions: settings.kvAcme.keepVersions })
       : createWindowsStore({ executor: createPowerShellExecutor(), linkOnRenewal: settings.linkOnRenewal }));
-  const poller = new Poller(settings, { vault, store, logger: options.logger, host: settings.kvAcme.host ?? os.hostname(), env, report: options.report });
+  const poller = new Poller(settings, {
+    vault,
+    store,
+    logger: options.logger,
+    host: settings.kvAcme.host ?? os.hostname(),
+    env,
+    report: options.report,
+  });
   const status = async (s: HandlerStatus, message: string, result: CycleResult | undefined, operation: string) => {
     const doc: AgentStatus = { status: s, message, timestampUTC: new Date().toISOString(), certificates: result?.statuses ?? [] };
     try {
@@ -83,7 +95,12 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
         break;
       }
       const o = overallStatus(last.statuses, "initialSync");
-      await status(attempt < INITIAL_SYNC_ATTEMPTS ? "transitioning" : "error", `${o.message} (attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS})`, last, "InitialSync");
+      await status(
+        attempt < INITIAL_SYNC_ATTEMPTS ? "transitioning" : "error",
+        `${o.message} (attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS})`,
+        last,
+        "InitialSync",
+      );
       options.onCycle?.(last);
       if (attempt < INITIAL_SYNC_ATTEMPTS) await sleep(initialSyncDelayMs(attempt), options.signal);
     }
@@ -142,7 +159,10 @@ export function stderrLogger(): AgentLogger {
  * `kv-acme agent --settings FILE [--once] [--status-folder DIR]`. Returns the exit code:
  * 0 ok, 1 some certificate not in service, 2 usage error, 78 invalid settings.
  */
-export async function agentMain(argv: string[], io: { env?: NodeJS.ProcessEnv; logger?: AgentLogger; report?: RunAgentOptions["report"] } = {}): Promise<number> {
+export async function agentMain(
+  argv: string[],
+  io: { env?: NodeJS.ProcessEnv; logger?: AgentLogger; report?: RunAgentOptions["report"] } = {},
+): Promise<number> {
   let file: string | undefined;
   let once = false;
   let statusFolder: string | undefined;
@@ -174,7 +194,8 @@ export async function agentMain(argv: string[], io: { env?: NodeJS.ProcessEnv; l
     if (seq && !/"sequenceNumber"/.test(text)) settings.kvAcme.sequenceNumber = Number(seq[1]);
     if (statusFolder) settings.kvAcme.statusFolder = path.resolve(statusFolder);
   } catch (err) {
-    const msg = err instanceof ValidationError ? err.problems.map((p) => `  ${p.field}: ${p.message}`).join("\n") : `  ${errorMessage(err)}`;
+    const msg =
+      err instanceof ValidationError ? err.problems.map((p) => `  ${p.field}: ${p.message}`).join("\n") : `  ${errorMessage(err)}`;
     process.stderr.write(`kv-acme agent: invalid settings in ${file}:\n${msg}\n`);
     return 78;
   }

@@ -46,7 +46,8 @@ export function parseSecretMaterial(value: string, contentType?: string): Certif
   const kind = contentType === PEM_CONTENT_TYPE || (contentType !== PKCS12_CONTENT_TYPE && looksPem) ? "pem" : "pkcs12";
   const { certs, key, pfx } = kind === "pem" ? readPem(value) : readPkcs12(value);
   if (certs.length === 0) throw new CertificateMaterialError(`the ${kind === "pem" ? "PEM" : "PKCS#12"} secret holds no certificate`);
-  if (!key) throw new CertificateMaterialError(`the ${kind === "pem" ? "PEM" : "PKCS#12"} secret holds no private key (is the key exportable?)`);
+  if (!key)
+    throw new CertificateMaterialError(`the ${kind === "pem" ? "PEM" : "PKCS#12"} secret holds no private key (is the key exportable?)`);
 
   const leafIndex = certs.findIndex((c) => safeCheckKey(c, key));
   if (leafIndex < 0) throw new CertificateMaterialError("the private key does not match the certificate in the secret");
@@ -146,7 +147,9 @@ function readPkcs12(value: string): { certs: X509Certificate[]; key?: KeyObject;
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString("binary")), true);
     p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, "");
   } catch (err) {
-    throw new CertificateMaterialError(`the PKCS#12 secret is corrupt or truncated, or not protected by an empty password: ${(err as Error).message}`);
+    throw new CertificateMaterialError(
+      `the PKCS#12 secret is corrupt or truncated, or not protected by an empty password: ${(err as Error).message}`,
+    );
   }
   const certs: X509Certificate[] = [];
   let key: KeyObject | undefined;
@@ -162,7 +165,9 @@ function readPkcs12(value: string): { certs: X509Certificate[]; key?: KeyObject;
         }
       } else if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
         if (key) throw new CertificateMaterialError("the PKCS#12 secret holds more than one private key");
-        const asn1 = bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key)) : (bag as unknown as { asn1: forge.asn1.Asn1 }).asn1;
+        const asn1 = bag.key
+          ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
+          : (bag as unknown as { asn1: forge.asn1.Asn1 }).asn1;
         const der = Buffer.from(forge.asn1.toDer(asn1).getBytes(), "binary");
         try {
           key = createPrivateKey({ key: der, format: "der", type: "pkcs8" });

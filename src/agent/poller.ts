@@ -60,7 +60,8 @@ export function overallStatus(statuses: CertificateStatus[], phase: "initialSync
   const failed = statuses.filter((s) => s.state !== "installed");
   if (failed.length === 0) return { status: "success", message: `${statuses.length} certificate(s) installed and current` };
   const why = failed.map((s) => `${s.name}: ${s.error ?? s.state}`).join("; ");
-  if (phase === "initialSync") return { status: "transitioning", message: `initial sync: ${statuses.length - failed.length}/${statuses.length} installed; ${why}` };
+  if (phase === "initialSync")
+    return { status: "transitioning", message: `initial sync: ${statuses.length - failed.length}/${statuses.length} installed; ${why}` };
   return { status: "warning", message: `${failed.length} of ${statuses.length} certificate(s) not current: ${why}` };
 }
 
@@ -91,7 +92,12 @@ export class Poller {
       if (status.state !== "installed") failed.push(cert.url);
       statuses.push(status);
     }
-    return { statuses, installed, failed, allInstalled: failed.length === 0 && statuses.length === this.settings.observedCertificates.length };
+    return {
+      statuses,
+      installed,
+      failed,
+      allInstalled: failed.length === 0 && statuses.length === this.settings.observedCertificates.length,
+    };
   }
 
   private async one(cert: ObservedCertificate, signal: AbortSignal | undefined, installedNow: string[]): Promise<CertificateStatus> {
@@ -110,7 +116,14 @@ export class Poller {
       if (!version) {
         if (rec && (await this.deps.store.isInstalled(cert, rec.location))) {
           this.failures.delete(cert.url);
-          return { ...base, state: "installed", version: rec.version, thumbprint: rec.thumbprint, location: rec.location, consecutiveFailures: 0 };
+          return {
+            ...base,
+            state: "installed",
+            version: rec.version,
+            thumbprint: rec.thumbprint,
+            location: rec.location,
+            consecutiveFailures: 0,
+          };
         }
         throw new Error(`no installable version yet: ${current.reason ?? "unknown"}`);
       }
@@ -141,8 +154,22 @@ export class Poller {
       this.failures.delete(cert.url);
       this.reported.delete(cert.url);
       installedNow.push(cert.url);
-      this.deps.logger.info("certificate installed", { certificate: cert.name, version, thumbprint: material.thumbprint, location: result.location, bindings });
-      await this.emit({ type: "certificate.installed", host: this.deps.host, certificateName: cert.name, vaultUrl: cert.vaultUrl, version, thumbprint: material.thumbprint, bindingsUpdated: bindings });
+      this.deps.logger.info("certificate installed", {
+        certificate: cert.name,
+        version,
+        thumbprint: material.thumbprint,
+        location: result.location,
+        bindings,
+      });
+      await this.emit({
+        type: "certificate.installed",
+        host: this.deps.host,
+        certificateName: cert.name,
+        vaultUrl: cert.vaultUrl,
+        version,
+        thumbprint: material.thumbprint,
+        bindingsUpdated: bindings,
+      });
       return { ...base, state: "installed", version, thumbprint: material.thumbprint, location: result.location, consecutiveFailures: 0 };
     } catch (err) {
       const n = (this.failures.get(cert.url) ?? 0) + 1;
@@ -152,7 +179,16 @@ export class Poller {
       // One webhook per distinct failure of a known new version, not one per cycle.
       if (version && this.reported.get(cert.url) !== `${version}|${message}`) {
         this.reported.set(cert.url, `${version}|${message}`);
-        await this.emit({ type: "certificate.install_failed", host: this.deps.host, certificateName: cert.name, vaultUrl: cert.vaultUrl, version, thumbprint, bindingsUpdated: [], error: message });
+        await this.emit({
+          type: "certificate.install_failed",
+          host: this.deps.host,
+          certificateName: cert.name,
+          vaultUrl: cert.vaultUrl,
+          version,
+          thumbprint,
+          bindingsUpdated: [],
+          error: message,
+        });
       }
       const inService = rec && (await this.deps.store.isInstalled(cert, rec.location).catch(() => false));
       return {
@@ -168,7 +204,12 @@ export class Poller {
   }
 
   /** Runs the installers for this certificate; on failure rolls the store back and re-applies the earlier ones. */
-  private async putInService(cert: ObservedCertificate, version: string, material: CertificateMaterial, result: StoreInstallResult): Promise<string[]> {
+  private async putInService(
+    cert: ObservedCertificate,
+    version: string,
+    material: CertificateMaterial,
+    result: StoreInstallResult,
+  ): Promise<string[]> {
     const done: Installer[] = [];
     const updated: string[] = [];
     for (const inst of this.installers.filter((i) => installerApplies(i.settings, cert))) {
@@ -183,10 +224,18 @@ export class Poller {
           try {
             const previous = rec.location.startsWith("/") ? parseSecretMaterial(await readFile(rec.location, "utf8")) : undefined;
             for (const d of previous ? done : []) {
-              await d.apply({ cert, version: rec.version, material: previous as CertificateMaterial, result: { ...result, location: rec.location } });
+              await d.apply({
+                cert,
+                version: rec.version,
+                material: previous as CertificateMaterial,
+                result: { ...result, location: rec.location },
+              });
             }
           } catch (restoreErr) {
-            this.deps.logger.error("restoring the previous certificate in an earlier installer failed", { certificate: cert.name, error: errorMessage(restoreErr) });
+            this.deps.logger.error("restoring the previous certificate in an earlier installer failed", {
+              certificate: cert.name,
+              error: errorMessage(restoreErr),
+            });
           }
         }
         throw err;

@@ -44,7 +44,11 @@ export function runCommand(argv: string[], opts: { env?: NodeJS.ProcessEnv; time
     execFile(argv[0], argv.slice(1), { env: opts.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
       const code = !e ? 0 : typeof e.code === "number" ? e.code : -1;
-      resolve({ code, stdout: String(stdout), stderr: e && code === -1 ? `${String(stderr)}${e.killed ? "timed out" : e.message}` : String(stderr) });
+      resolve({
+        code,
+        stdout: String(stdout),
+        stderr: e && code === -1 ? `${String(stderr)}${e.killed ? "timed out" : e.message}` : String(stderr),
+      });
     });
   });
 }
@@ -88,7 +92,11 @@ function nginxInstaller(s: NginxInstaller, deps: InstallerDeps): Installer {
 /** HAProxy runtime API commands for replacing one certificate (pure). */
 export function haproxyCommands(certFile: string, pem: string): { set: string; commit: string; abort: string } {
   const body = pem.replace(/\r\n/g, "\n").replace(/\n+$/, "");
-  return { set: `set ssl cert ${certFile} <<\n${body}\n\n`, commit: `commit ssl cert ${certFile}\n`, abort: `abort ssl cert ${certFile}\n` };
+  return {
+    set: `set ssl cert ${certFile} <<\n${body}\n\n`,
+    commit: `commit ssl cert ${certFile}\n`,
+    abort: `abort ssl cert ${certFile}\n`,
+  };
 }
 
 /** Sends one command to the HAProxy runtime API (non-interactive: the server closes after answering). */

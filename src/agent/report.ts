@@ -19,7 +19,11 @@ export function agentWebhookTargets(webhooks: readonly WebhookSettings[]): Webho
 }
 
 /** A `report` callback for runAgent that delivers each event to every target. */
-export function webhookReporter(webhooks: readonly WebhookSettings[], logger: AgentLogger, options: { timeoutMs?: number; maxAttempts?: number } = {}) {
+export function webhookReporter(
+  webhooks: readonly WebhookSettings[],
+  logger: AgentLogger,
+  options: { timeoutMs?: number; maxAttempts?: number } = {},
+) {
   const targets = agentWebhookTargets(webhooks);
   return async (event: AgentEvent): Promise<void> => {
     if (targets.length === 0) return;
@@ -27,7 +31,13 @@ export function webhookReporter(webhooks: readonly WebhookSettings[], logger: Ag
     const notifyEvent =
       event.type === "certificate.installed"
         ? certificateInstalled(
-            { host: event.host, certificateName: event.certificateName, version: event.version, thumbprint: event.thumbprint ?? "", bindingsUpdated: event.bindingsUpdated },
+            {
+              host: event.host,
+              certificateName: event.certificateName,
+              version: event.version,
+              thumbprint: event.thumbprint ?? "",
+              bindingsUpdated: event.bindingsUpdated,
+            },
             { source },
           )
         : certificateInstallFailed(
@@ -42,7 +52,10 @@ export function webhookReporter(webhooks: readonly WebhookSettings[], logger: Ag
             },
             { source },
           );
-    const results = await notifyAll(targets, notifyEvent, { timeoutMs: options.timeoutMs ?? 10_000, maxAttempts: options.maxAttempts ?? 3 });
+    const results = await notifyAll(targets, notifyEvent, {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 3,
+    });
     for (const r of results) {
       if (!r.ok) logger.warn("webhook delivery failed", { target: r.target, attempts: r.attempts, error: r.error ?? `HTTP ${r.status}` });
     }

@@ -190,13 +190,17 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
 
   const defaultStoreName = optString(sms.certificateStoreName, S + "certificateStoreName", p) ?? "MY";
   const defaultLocation =
-    optString(sms.certificateStoreLocation, S + "certificateStoreLocation", p) ?? (platform === "linux" ? DEFAULT_LINUX_STORE : "LocalMachine");
+    optString(sms.certificateStoreLocation, S + "certificateStoreLocation", p) ??
+    (platform === "linux" ? DEFAULT_LINUX_STORE : "LocalMachine");
   checkLocation(defaultLocation, S + "certificateStoreLocation", platform, p);
 
   const observedCertificates: ObservedCertificate[] = [];
   const oc = sms.observedCertificates;
   if (!Array.isArray(oc) || oc.length === 0) {
-    p(S + "observedCertificates", oc === undefined ? "is required: list the versionless secret URLs to install" : "must be a non-empty array");
+    p(
+      S + "observedCertificates",
+      oc === undefined ? "is required: list the versionless secret URLs to install" : "must be a non-empty array",
+    );
   } else {
     oc.forEach((item, i) => {
       const f = `${S}observedCertificates[${i}]`;
@@ -210,7 +214,8 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
       const accounts = optStringArray(entry.accounts, `${f}.accounts`, p);
       const keyExportable = parseBool(entry.keyExportable, `${f}.keyExportable`, false, p);
       const link = optString(entry.customSymbolicLinkName, `${f}.customSymbolicLinkName`, p);
-      if (link !== undefined && !/^[A-Za-z0-9._-]+$/.test(link)) p(`${f}.customSymbolicLinkName`, "must be a plain file name (letters, digits, . _ -)");
+      if (link !== undefined && !/^[A-Za-z0-9._-]+$/.test(link))
+        p(`${f}.customSymbolicLinkName`, "must be a plain file name (letters, digits, . _ -)");
       const acls = parseAcls(entry.acls, `${f}.acls`, p);
       if (!ref) return;
       observedCertificates.push({
@@ -246,7 +251,8 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
     else {
       const ep = optString(auth.msiEndpoint, "authenticationSettings.msiEndpoint", p);
       if (ep !== undefined) {
-        if (!isHttpUrl(ep)) p("authenticationSettings.msiEndpoint", "must be an http(s) URL such as http://169.254.169.254/metadata/identity");
+        if (!isHttpUrl(ep))
+          p("authenticationSettings.msiEndpoint", "must be an http(s) URL such as http://169.254.169.254/metadata/identity");
         else authenticationSettings.msiEndpoint = ep;
       }
       const id = optString(auth.msiClientId, "authenticationSettings.msiClientId", p);
@@ -261,7 +267,16 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
   const kvAcme = parseKvAcme(publicSettings.kvAcme, "kvAcme", platform, observedCertificates, p);
   if (problems.length) throw new ValidationError(problems);
   return {
-    settings: { platform, pollingIntervalInS, linkOnRenewal, requireInitialSync, aclEnabled, observedCertificates, authenticationSettings, kvAcme },
+    settings: {
+      platform,
+      pollingIntervalInS,
+      linkOnRenewal,
+      requireInitialSync,
+      aclEnabled,
+      observedCertificates,
+      authenticationSettings,
+      kvAcme,
+    },
     warnings,
   };
 }
@@ -333,7 +348,8 @@ function optStringArray(v: unknown, field: string, p: Report): string[] {
 
 function checkLocation(location: string, field: string, platform: Platform, p: Report): void {
   if (platform === "windows") {
-    if (location !== "LocalMachine" && location !== "CurrentUser") p(field, 'must be "LocalMachine" or "CurrentUser" (case-sensitive) on Windows');
+    if (location !== "LocalMachine" && location !== "CurrentUser")
+      p(field, 'must be "LocalMachine" or "CurrentUser" (case-sensitive) on Windows');
   } else if (!path.isAbsolute(location)) {
     p(field, `must be an absolute directory on Linux (got "${location}"; the default is ${DEFAULT_LINUX_STORE})`);
   }
@@ -352,7 +368,10 @@ function parseAcls(v: unknown, field: string, p: Report): AclEntry[] {
     const user = optString(a.user, `${f}.user`, p);
     const group = optString(a.group, `${f}.group`, p);
     if (!user && !group && a.user === undefined && a.group === undefined) return p(f, "needs a user or a group");
-    for (const [k, name] of [["user", user], ["group", group]] as const) {
+    for (const [k, name] of [
+      ["user", user],
+      ["group", group],
+    ] as const) {
       if (name !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/.test(name)) p(`${f}.${k}`, "is not a valid user or group name");
     }
     out.push({ ...(user ? { user } : {}), ...(group ? { group } : {}) });
@@ -362,7 +381,11 @@ function parseAcls(v: unknown, field: string, p: Report): AclEntry[] {
 
 const NAME_RE = /^[0-9A-Za-z-]{1,127}$/;
 
-function parseSecretUrl(v: unknown, field: string, p: Report): Pick<ObservedCertificate, "url" | "vaultUrl" | "vaultName" | "name"> | undefined {
+function parseSecretUrl(
+  v: unknown,
+  field: string,
+  p: Report,
+): Pick<ObservedCertificate, "url" | "vaultUrl" | "vaultName" | "name"> | undefined {
   if (typeof v !== "string" || v.trim() === "") {
     p(field, "is required: a versionless secret URL like https://myvault.vault.azure.net/secrets/mycert");
     return undefined;
@@ -428,7 +451,8 @@ function parseKvAcme(v: unknown, field: string, platform: Platform, observed: Ob
   const host = optString(v.host, `${field}.host`, p);
   if (host) out.host = host;
   if (v.keepVersions !== undefined) {
-    if (!Number.isInteger(v.keepVersions) || (v.keepVersions as number) < 1) p(`${field}.keepVersions`, "must be an integer ≥ 1 (omit it to keep every version)");
+    if (!Number.isInteger(v.keepVersions) || (v.keepVersions as number) < 1)
+      p(`${field}.keepVersions`, "must be an integer ≥ 1 (omit it to keep every version)");
     else out.keepVersions = v.keepVersions as number;
   }
   if (v.sequenceNumber !== undefined) {
@@ -443,7 +467,8 @@ function parseKvAcme(v: unknown, field: string, platform: Platform, observed: Ob
     }
   }
   if (v.changeDetection !== undefined) {
-    if (v.changeDetection !== "certificate" && v.changeDetection !== "secretVersions") p(`${field}.changeDetection`, 'must be "certificate" or "secretVersions"');
+    if (v.changeDetection !== "certificate" && v.changeDetection !== "secretVersions")
+      p(`${field}.changeDetection`, 'must be "certificate" or "secretVersions"');
     else out.changeDetection = v.changeDetection;
   }
   if (v.webhooks !== undefined) {
@@ -466,22 +491,30 @@ function parseKvAcme(v: unknown, field: string, platform: Platform, observed: Ob
   }
   if (v.installers !== undefined) {
     if (!Array.isArray(v.installers)) p(`${field}.installers`, "must be an array");
-    else v.installers.forEach((inst, i) => {
-      const parsed = parseInstaller(inst, `${field}.installers[${i}]`, platform, observed, p);
-      if (parsed) out.installers.push(parsed);
-    });
+    else
+      v.installers.forEach((inst, i) => {
+        const parsed = parseInstaller(inst, `${field}.installers[${i}]`, platform, observed, p);
+        if (parsed) out.installers.push(parsed);
+      });
   }
   return out;
 }
 
-function parseInstaller(v: unknown, f: string, platform: Platform, observed: ObservedCertificate[], p: Report): InstallerSettings | undefined {
+function parseInstaller(
+  v: unknown,
+  f: string,
+  platform: Platform,
+  observed: ObservedCertificate[],
+  p: Report,
+): InstallerSettings | undefined {
   if (!isObj(v)) {
     p(f, "must be an object with type nginx, haproxy or command");
     return undefined;
   }
   const certificates = optStringArray(v.certificates, `${f}.certificates`, p);
   certificates.forEach((c, j) => {
-    if (!observed.some((o) => o.name === c || o.url === c.replace(/\/$/, ""))) p(`${f}.certificates[${j}]`, `"${c}" is not an observed certificate (name or URL)`);
+    if (!observed.some((o) => o.name === c || o.url === c.replace(/\/$/, "")))
+      p(`${f}.certificates[${j}]`, `"${c}" is not an observed certificate (name or URL)`);
   });
   const argv = (key: string): string[] | undefined => {
     const raw = v[key];

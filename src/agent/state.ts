@@ -68,7 +68,13 @@ export function azureTimestamp(d: Date): string {
  * The Azure extension handler status document, exactly as the guest agent expects it
  * (`"version":1.0` keeps its decimal point, which JSON.stringify would drop).
  */
-export function handlerStatusJson(s: { status: HandlerStatus; message: string; timestamp: Date; operation: string; name?: string }): string {
+export function handlerStatusJson(s: {
+  status: HandlerStatus;
+  message: string;
+  timestamp: Date;
+  operation: string;
+  name?: string;
+}): string {
   const code = s.status === "error" ? 1 : 0;
   return (
     `[{"version":1.0,"timestampUTC":${JSON.stringify(azureTimestamp(s.timestamp))},"status":{` +

@@ -108,7 +108,12 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
           const cert = await certs(vaultUrl).getCertificate(name, { abortSignal: signal });
           const sid = cert.secretId;
           if (!sid || cert.properties.enabled === false) {
-            return { reason: cert.properties.enabled === false ? "the current certificate version is disabled or still pending" : "the certificate has no secret yet (pending)" };
+            return {
+              reason:
+                cert.properties.enabled === false
+                  ? "the current certificate version is disabled or still pending"
+                  : "the certificate has no secret yet (pending)",
+            };
           }
           const version = sid.replace(/\/+$/, "").split("/").pop();
           const tp = cert.properties.x509Thumbprint;
@@ -150,11 +155,15 @@ function toUpstream(err: unknown, what: string): UpstreamError {
   const code = (err as { code?: unknown } | null)?.code;
   const msg = (err as Error)?.message ?? String(err);
   const retryable = status === undefined || status === 429 || status >= 500 || status === 408;
-  return new UpstreamError("KeyVault", `${what}: ${status ? `HTTP ${status} ` : ""}${typeof code === "string" ? `${code}: ` : ""}${msg.split("\n")[0]}`, {
-    status: status ?? 502,
-    retryable,
-    cause: err,
-  });
+  return new UpstreamError(
+    "KeyVault",
+    `${what}: ${status ? `HTTP ${status} ` : ""}${typeof code === "string" ? `${code}: ` : ""}${msg.split("\n")[0]}`,
+    {
+      status: status ?? 502,
+      retryable,
+      cause: err,
+    },
+  );
 }
 
 function isLoopback(url: string): boolean {

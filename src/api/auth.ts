@@ -51,7 +51,13 @@ export function parseClientPrincipal(header: string | null | undefined): { name:
   }
   if (!principal || !Array.isArray(principal.claims)) return undefined;
   const roleTypes = new Set(["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", principal.role_typ ?? "roles"]);
-  const nameTypes = [principal.name_typ, "name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "appid"];
+  const nameTypes = [
+    principal.name_typ,
+    "name",
+    "preferred_username",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+    "appid",
+  ];
   const roles = principal.claims.filter((c) => roleTypes.has(c.typ)).map((c) => c.val);
   const name = nameTypes.map((t) => principal.claims?.find((c) => c.typ === t)?.val).find(Boolean) ?? "unknown";
   return { name, roles };
@@ -91,7 +97,12 @@ export function authorize(
     }
     const principal = parseClientPrincipal(headers.get("x-ms-client-principal"));
     if (!principal) {
-      return { ok: false, status: 401, code: "AuthenticationRequired", detail: "Sign in through App Service Authentication to use this API." };
+      return {
+        ok: false,
+        status: 401,
+        code: "AuthenticationRequired",
+        detail: "Sign in through App Service Authentication to use this API.",
+      };
     }
     caller = { kind: "user", name: principal.name, roles: effectiveRoles(principal.roles) };
   } else if (settings.mode === "local") {
@@ -108,7 +119,12 @@ export function authorize(
     };
   }
   if (!caller.roles.includes(required)) {
-    return { ok: false, status: 403, code: "RoleRequired", detail: `This operation needs the app role ${required}; ${caller.name} has ${caller.roles.join(", ") || "none"}.` };
+    return {
+      ok: false,
+      status: 403,
+      code: "RoleRequired",
+      detail: `This operation needs the app role ${required}; ${caller.name} has ${caller.roles.join(", ") || "none"}.`,
+    };
   }
   return { ok: true, caller };
 }

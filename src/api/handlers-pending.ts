@@ -50,7 +50,9 @@ export function readMergeBody(body: Record<string, unknown>): string {
   const problems: FieldProblem[] = [];
   let pems: string[] = [];
   if ((chainPem === undefined) === (x5c === undefined)) {
-    throw new ValidationError([{ field: "chainPem", message: "send exactly one of chainPem (PEM, leaf first) or x5c (list of base64 DER certificates)" }]);
+    throw new ValidationError([
+      { field: "chainPem", message: "send exactly one of chainPem (PEM, leaf first) or x5c (list of base64 DER certificates)" },
+    ]);
   }
   if (chainPem !== undefined) {
     const blocks = pemBlocks(chainPem);
@@ -79,7 +81,8 @@ export const mergePendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
   const chain = readMergeBody(readJsonObject(req));
   // 404 rather than a Key Vault error when there is nothing to merge into.
-  if (!(await getPending(ctx.runtime.deps.certificates, name))) throw new NotFoundError(`Certificate ${name} has no pending operation to merge into`, { certificateName: name });
+  if (!(await getPending(ctx.runtime.deps.certificates, name)))
+    throw new NotFoundError(`Certificate ${name} has no pending operation to merge into`, { certificateName: name });
   return json(200, await mergePendingOperation(name, chain, ctx.runtime.deps));
 };
 
@@ -101,6 +104,9 @@ export const createPendingOp: Handler = async (req, ctx) => {
     }
   }
   if (problems.length > 0) throw new ValidationError(problems);
-  const op = await createPendingWithPolicy({ certificateName: name, dnsNames: dnsNames as string[] | string, keyOptions }, ctx.runtime.deps);
+  const op = await createPendingWithPolicy(
+    { certificateName: name, dnsNames: dnsNames as string[] | string, keyOptions },
+    ctx.runtime.deps,
+  );
   return json(201, op, { location: `/api/certificates/${name}/pending` });
 };

@@ -105,7 +105,11 @@ export const issue: Handler = async (req, ctx) => {
   };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${validated.certificateName}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
-  return accepted(location, { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: location }, RETRY_AFTER_SECONDS);
+  return accepted(
+    location,
+    { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: location },
+    RETRY_AFTER_SECONDS,
+  );
 };
 
 /** POST /certificates/{name}/renew: same names and key as the current version, `replaces` when the CA has ARI. */
@@ -149,7 +153,10 @@ export const revoke: Handler = async (req, ctx) => {
   for (;;) {
     const status = await findStatus(client, instanceId);
     if (status?.runtimeStatus === "Failed") {
-      throw new UpstreamError("Revocation", `Revoking ${name} failed: ${failureSummary(status.output)}`, { status: 502, details: { operation: operationLocation(instanceId, isAutomationRequest(req.url)) } });
+      throw new UpstreamError("Revocation", `Revoking ${name} failed: ${failureSummary(status.output)}`, {
+        status: 502,
+        details: { operation: operationLocation(instanceId, isAutomationRequest(req.url)) },
+      });
     }
     if (status && !isRunning(status)) return operationResponse(status);
     if (Date.now() >= deadline) break;
@@ -237,7 +244,10 @@ export const get: Handler = async (req, ctx) => {
     cert = await client.getCertificate(name);
   } catch (err) {
     if (statusOf(err) === 404) throw new NotFoundError(`Certificate ${name} was not found in the vault`, { certificateName: name });
-    throw new UpstreamError("KeyVault", `Key Vault: reading ${name} failed: ${errorMessage(err)}`, { status: statusOf(err) ?? 502, cause: err });
+    throw new UpstreamError("KeyVault", `Key Vault: reading ${name} failed: ${errorMessage(err)}`, {
+      status: statusOf(err) ?? 502,
+      cause: err,
+    });
   }
   const versions: Record<string, unknown>[] = [];
   for await (const v of client.listPropertiesOfCertificateVersions(name)) {
@@ -262,7 +272,13 @@ export const get: Handler = async (req, ctx) => {
     managedBy: managedBy(managed),
     issuer: managed.acmeHost,
     enabled: cert.properties.enabled,
-    current: current && { version: current.version, thumbprint: current.thumbprint, notBefore: current.notBefore, expiresOn: current.notAfter, dnsNames: current.dnsNames },
+    current: current && {
+      version: current.version,
+      thumbprint: current.thumbprint,
+      notBefore: current.notBefore,
+      expiresOn: current.notAfter,
+      dnsNames: current.dnsNames,
+    },
     versions,
     policy: policy && {
       issuerName: policy.issuerName,
@@ -293,7 +309,14 @@ export const dnsZones: Handler = async (_req, ctx) => {
   const zones = await ctx.runtime.deps.dns.listZones();
   return json(200, {
     zones: zones
-      .map((z) => ({ name: z.name, id: z.id, provider: z.provider, resourceGroup: z.resourceGroup, subscriptionId: z.subscriptionId, nameServers: z.nameServers }))
+      .map((z) => ({
+        name: z.name,
+        id: z.id,
+        provider: z.provider,
+        resourceGroup: z.resourceGroup,
+        subscriptionId: z.subscriptionId,
+        nameServers: z.nameServers,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   });
 };
@@ -302,7 +325,9 @@ export const dnsZones: Handler = async (_req, ctx) => {
 export const operation: Handler = async (req, ctx) => {
   const id = req.params.id ?? "";
   if (!id.startsWith(OPERATION_ID_PREFIX) || !/^[0-9a-z-]{1,200}$/.test(id)) {
-    throw new ValidationError([{ field: "id", message: `"${id}" is not an operation id of this API (they start with ${OPERATION_ID_PREFIX})` }]);
+    throw new ValidationError([
+      { field: "id", message: `"${id}" is not an operation id of this API (they start with ${OPERATION_ID_PREFIX})` },
+    ]);
   }
   const status = await findStatus(durable(ctx), id);
   if (!status) throw new NotFoundError(`No operation ${id}`, { operationId: id });

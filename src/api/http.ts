@@ -65,7 +65,11 @@ export function readJsonObject(req: ApiRequest, options: { optional?: boolean } 
     throw new ValidationError([{ field: "body", message: "a JSON object is required" }]);
   }
   if (!isJsonContentType(req.headers.get("content-type"))) {
-    throw new HttpProblemError(415, "UnsupportedMediaType", `Send the body as application/json (got ${req.headers.get("content-type") ?? "no content type"}).`);
+    throw new HttpProblemError(
+      415,
+      "UnsupportedMediaType",
+      `Send the body as application/json (got ${req.headers.get("content-type") ?? "no content type"}).`,
+    );
   }
   let parsed: unknown;
   try {
@@ -82,7 +86,10 @@ export function readJsonObject(req: ApiRequest, options: { optional?: boolean } 
 /** Field readers that collect every problem before failing (one 400 lists them all). */
 export class FieldReader {
   readonly problems: FieldProblem[] = [];
-  constructor(private readonly body: Record<string, unknown>, allowed: readonly string[]) {
+  constructor(
+    private readonly body: Record<string, unknown>,
+    allowed: readonly string[],
+  ) {
     for (const key of Object.keys(body)) {
       if (!allowed.includes(key)) this.problems.push({ field: key, message: `unknown field; allowed: ${allowed.join(", ")}` });
     }
@@ -113,7 +120,10 @@ export class FieldReader {
     if (v === undefined || v === null) return undefined;
     if (typeof v === "string" && options.allowString) return v;
     if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-      this.problems.push({ field, message: options.allowString ? "must be a list of strings or a comma-separated string" : "must be a list of strings" });
+      this.problems.push({
+        field,
+        message: options.allowString ? "must be a list of strings or a comma-separated string" : "must be a list of strings",
+      });
       return undefined;
     }
     return v as string[];

@@ -52,7 +52,8 @@ function iso(d: Date | string): string {
 
 /** The first line of a failure message (the durable runtime appends stack traces and wrappers). */
 export function failureSummary(output: unknown): string {
-  const text = typeof output === "string" ? output : output === undefined || output === null ? "the operation failed" : JSON.stringify(output);
+  const text =
+    typeof output === "string" ? output : output === undefined || output === null ? "the operation failed" : JSON.stringify(output);
   return text.split("\n")[0]?.trim() || "the operation failed";
 }
 
@@ -94,13 +95,20 @@ export function isAutomationRequest(url: string): boolean {
  * Starts `orchestration` under a fixed instance id, refusing (409) while an instance with that id runs: checked
  * before starting and again from the runtime's own answer, so two starts racing each other still get one 409.
  */
-export async function startOperation(client: OperationsClient, orchestration: string, instanceId: string, input: unknown, what: string): Promise<string> {
+export async function startOperation(
+  client: OperationsClient,
+  orchestration: string,
+  instanceId: string,
+  input: unknown,
+  what: string,
+): Promise<string> {
   const existing = await findStatus(client, instanceId);
   if (isRunning(existing)) throw runningConflict(instanceId, what);
   try {
     return await client.startNew(orchestration, { instanceId, input });
   } catch (err) {
-    if (/status code: 409|already (pending or )?running|already exists/i.test(String((err as Error).message))) throw runningConflict(instanceId, what);
+    if (/status code: 409|already (pending or )?running|already exists/i.test(String((err as Error).message)))
+      throw runningConflict(instanceId, what);
     throw err;
   }
 }
@@ -115,6 +123,7 @@ function runningConflict(instanceId: string, what: string): ConflictError {
 /** 202 with Location while running, 200 once finished (also when it failed: the body carries the error). */
 export function operationResponse(s: InstanceStatusLike, automation = false): ApiResponse {
   const view = operationView(s);
-  if (isRunning(s)) return json(202, view, { location: operationLocation(s.instanceId, automation), "retry-after": String(RETRY_AFTER_SECONDS) });
+  if (isRunning(s))
+    return json(202, view, { location: operationLocation(s.instanceId, automation), "retry-after": String(RETRY_AFTER_SECONDS) });
   return json(200, view);
 }

@@ -32,18 +32,88 @@ const pending = () => require("./handlers-pending") as typeof import("./handlers
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  { name: "issueCertificate", route: "certificates", method: "POST", role: ROLES.issue, durable: true, handler: () => certificates().issue },
+  {
+    name: "issueCertificate",
+    route: "certificates",
+    method: "POST",
+    role: ROLES.issue,
+    durable: true,
+    handler: () => certificates().issue,
+  },
   { name: "listCertificates", route: "certificates", method: "GET", role: ROLES.read, durable: true, handler: () => certificates().list },
-  { name: "getCertificate", route: "certificates/{name}", method: "GET", role: ROLES.read, durable: true, handler: () => certificates().get },
-  { name: "renewCertificate", route: "certificates/{name}/renew", method: "POST", role: ROLES.issue, durable: true, handler: () => certificates().renew },
-  { name: "revokeCertificate", route: "certificates/{name}/revoke", method: "POST", role: ROLES.revoke, durable: true, handler: () => certificates().revoke },
+  {
+    name: "getCertificate",
+    route: "certificates/{name}",
+    method: "GET",
+    role: ROLES.read,
+    durable: true,
+    handler: () => certificates().get,
+  },
+  {
+    name: "renewCertificate",
+    route: "certificates/{name}/renew",
+    method: "POST",
+    role: ROLES.issue,
+    durable: true,
+    handler: () => certificates().renew,
+  },
+  {
+    name: "revokeCertificate",
+    route: "certificates/{name}/revoke",
+    method: "POST",
+    role: ROLES.revoke,
+    durable: true,
+    handler: () => certificates().revoke,
+  },
   { name: "listDnsZones", route: "dns-zones", method: "GET", role: ROLES.read, durable: false, handler: () => certificates().dnsZones },
-  { name: "getOperation", route: "operations/{id}", method: "GET", role: ROLES.read, durable: true, handler: () => certificates().operation },
-  { name: "showPending", route: "certificates/{name}/pending", method: "GET", role: ROLES.read, durable: false, handler: () => pending().showPendingOp },
-  { name: "createPending", route: "certificates/{name}/pending", method: "POST", role: ROLES.issue, durable: false, handler: () => pending().createPendingOp },
-  { name: "deletePending", route: "certificates/{name}/pending", method: "DELETE", role: ROLES.issue, durable: false, handler: () => pending().deletePendingOp },
-  { name: "cancelPending", route: "certificates/{name}/pending/cancel", method: "POST", role: ROLES.issue, durable: false, handler: () => pending().cancelPendingOp },
-  { name: "mergePending", route: "certificates/{name}/pending/merge", method: "POST", role: ROLES.issue, durable: false, handler: () => pending().mergePendingOp },
+  {
+    name: "getOperation",
+    route: "operations/{id}",
+    method: "GET",
+    role: ROLES.read,
+    durable: true,
+    handler: () => certificates().operation,
+  },
+  {
+    name: "showPending",
+    route: "certificates/{name}/pending",
+    method: "GET",
+    role: ROLES.read,
+    durable: false,
+    handler: () => pending().showPendingOp,
+  },
+  {
+    name: "createPending",
+    route: "certificates/{name}/pending",
+    method: "POST",
+    role: ROLES.issue,
+    durable: false,
+    handler: () => pending().createPendingOp,
+  },
+  {
+    name: "deletePending",
+    route: "certificates/{name}/pending",
+    method: "DELETE",
+    role: ROLES.issue,
+    durable: false,
+    handler: () => pending().deletePendingOp,
+  },
+  {
+    name: "cancelPending",
+    route: "certificates/{name}/pending/cancel",
+    method: "POST",
+    role: ROLES.issue,
+    durable: false,
+    handler: () => pending().cancelPendingOp,
+  },
+  {
+    name: "mergePending",
+    route: "certificates/{name}/pending/merge",
+    method: "POST",
+    role: ROLES.issue,
+    durable: false,
+    handler: () => pending().mergePendingOp,
+  },
 ];
 
 export interface RouteOptions {
@@ -69,18 +139,22 @@ export async function runRoute(route: ApiRoute, req: ApiRequest, options: RouteO
     runtime = (options.runtime ?? defaultRuntime)();
   } catch (err) {
     options.logError(`kv-acme settings are invalid: ${(err as Error).message}`);
-    return problemResponse(problem(500, "ConfigurationInvalid", "The app's settings are invalid; the function log lists the problems.", { instance }));
+    return problemResponse(
+      problem(500, "ConfigurationInvalid", "The app's settings are invalid; the function log lists the problems.", { instance }),
+    );
   }
   const decision = authorize(runtime.settings.auth, req.headers, route.role, options.viaFunctionKey);
   if (!decision.ok) {
-    const headers: Record<string, string> = decision.status === 401 && runtime.settings.auth.mode === "appServiceAuth" ? { "www-authenticate": 'Bearer realm="kv-acme"' } : {};
+    const headers: Record<string, string> =
+      decision.status === 401 && runtime.settings.auth.mode === "appServiceAuth" ? { "www-authenticate": 'Bearer realm="kv-acme"' } : {};
     return problemResponse(problem(decision.status, decision.code, decision.detail, { instance }), headers);
   }
   try {
     return await route.handler()(req, { runtime, caller: decision.caller, client: options.client });
   } catch (err) {
     const p = problemFromError(err, instance);
-    if (p.status >= 500 && !(err instanceof HttpProblemError)) options.logError(`${req.method} ${instance} failed: ${(err as Error)?.stack ?? String(err)}`);
+    if (p.status >= 500 && !(err instanceof HttpProblemError))
+      options.logError(`${req.method} ${instance} failed: ${(err as Error)?.stack ?? String(err)}`);
     return problemResponse(p);
   }
 }

@@ -40,7 +40,14 @@ export function toStepError(err: unknown): StepError {
   const { KvAcmeError, UpstreamError, ValidationError } = errors();
   if (err instanceof UpstreamError) {
     const details = err.details as { service?: string } | undefined;
-    return { name: err.name, code: err.code, message: err.message, status: err.status, service: details?.service, retryable: err.retryable };
+    return {
+      name: err.name,
+      code: err.code,
+      message: err.message,
+      status: err.status,
+      service: details?.service,
+      retryable: err.retryable,
+    };
   }
   if (err instanceof KvAcmeError) {
     const out: StepError = { name: err.name, code: err.code, message: err.message, status: err.status, retryable: false };
@@ -148,11 +155,13 @@ type Impl = (input: never, context?: InvocationContext) => Promise<unknown>;
 export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.validateRequest]: (input: IssueRequest) => runStep(() => issuance().validateRequest(input, getRuntime().deps)),
 
-  [ACTIVITIES.renewalRequest]: (input: { certificateName: string }) => runStep(() => issuance().renewalRequest(input.certificateName, getRuntime().deps)),
+  [ACTIVITIES.renewalRequest]: (input: { certificateName: string }) =>
+    runStep(() => issuance().renewalRequest(input.certificateName, getRuntime().deps)),
 
   [ACTIVITIES.placeOrder]: (input: ValidatedRequest) => runStep(() => issuance().placeOrder(input, getRuntime().deps)),
 
-  [ACTIVITIES.presentChallenges]: (input: { challenges: ChallengeRecord[] }) => runStep(() => issuance().presentChallenges(input.challenges, getRuntime().deps)),
+  [ACTIVITIES.presentChallenges]: (input: { challenges: ChallengeRecord[] }) =>
+    runStep(() => issuance().presentChallenges(input.challenges, getRuntime().deps)),
 
   /** One bounded propagation check: `visible: false` (not an error) when the values are not visible yet. */
   [ACTIVITIES.checkPropagation]: (input: { challenges: ChallengeRecord[]; budgetMs: number }) =>
@@ -161,7 +170,10 @@ export const activities: Record<ActivityName, Impl> = {
       const timeoutSeconds = deps.settings.propagationTimeoutSeconds ?? 120;
       const budgetSeconds = Math.max(1, Math.min(timeoutSeconds, Math.round((input.budgetMs ?? 10_000) / 1000)));
       try {
-        const r = await issuance().awaitPropagation(input.challenges, { ...deps, settings: { ...deps.settings, propagationTimeoutSeconds: budgetSeconds } });
+        const r = await issuance().awaitPropagation(input.challenges, {
+          ...deps,
+          settings: { ...deps.settings, propagationTimeoutSeconds: budgetSeconds },
+        });
         return { visible: true, elapsedMs: r.elapsedMs, timeoutSeconds };
       } catch (err) {
         const { UpstreamError } = errors();
@@ -172,15 +184,20 @@ export const activities: Record<ActivityName, Impl> = {
 
   [ACTIVITIES.validateChallenges]: (input: OrderPlan) => runStep(() => issuance().validateChallenges(input, getRuntime().deps)),
 
-  [ACTIVITIES.preparePendingOperation]: (input: ValidatedRequest) => runStep(() => issuance().preparePendingOperation(input, getRuntime().deps)),
+  [ACTIVITIES.preparePendingOperation]: (input: ValidatedRequest) =>
+    runStep(() => issuance().preparePendingOperation(input, getRuntime().deps)),
 
-  [ACTIVITIES.finalizeWithVaultCsr]: (input: { order: OrderRef; csr: string }) => runStep(() => issuance().finalizeWithVaultCsr(input, getRuntime().deps)),
+  [ACTIVITIES.finalizeWithVaultCsr]: (input: { order: OrderRef; csr: string }) =>
+    runStep(() => issuance().finalizeWithVaultCsr(input, getRuntime().deps)),
 
-  [ACTIVITIES.downloadCertificateChain]: (input: { order: OrderRef }) => runStep(() => issuance().downloadCertificateChain(input.order, getRuntime().deps)),
+  [ACTIVITIES.downloadCertificateChain]: (input: { order: OrderRef }) =>
+    runStep(() => issuance().downloadCertificateChain(input.order, getRuntime().deps)),
 
-  [ACTIVITIES.mergeIssuedChain]: (input: { certificateName: string; dnsNames: string[]; chain: string[] }) => runStep(() => issuance().mergeIssuedChain(input, getRuntime().deps)),
+  [ACTIVITIES.mergeIssuedChain]: (input: { certificateName: string; dnsNames: string[]; chain: string[] }) =>
+    runStep(() => issuance().mergeIssuedChain(input, getRuntime().deps)),
 
-  [ACTIVITIES.cleanupChallenges]: (input: { challenges: ChallengeRecord[] }) => runStep(() => issuance().cleanupChallenges(input.challenges, getRuntime().deps)),
+  [ACTIVITIES.cleanupChallenges]: (input: { challenges: ChallengeRecord[] }) =>
+    runStep(() => issuance().cleanupChallenges(input.challenges, getRuntime().deps)),
 
   [ACTIVITIES.abandonIssuance]: (input: { certificateName?: string; requestId?: string; authorizationUrls?: string[] }) =>
     runStep(() => issuance().abandonIssuance(input, getRuntime().deps)),
@@ -219,7 +236,12 @@ export const activities: Record<ActivityName, Impl> = {
       const { errorMessage } = errors();
       const metricProperties: Record<string, string> = input.operationId ? { operationId: input.operationId } : {};
       await mapLimit(input.items, 8, async (scanned) => {
-        if (scanned.expiresOn) telemetry.trackDaysToExpiry(scanned.name, Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100, metricProperties);
+        if (scanned.expiresOn)
+          telemetry.trackDaysToExpiry(
+            scanned.name,
+            Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100,
+            metricProperties,
+          );
         const failures = scanned.failures ? { renewalFailures: { ...scanned.failures, failureId: "" } } : {};
         const item: InventoryItem = {
           name: scanned.name,
@@ -238,7 +260,8 @@ export const activities: Record<ActivityName, Impl> = {
           if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
             const days = daysRemaining(scanned.expiresOn, now);
             const failedAttempts = scanned.failures?.attempts ?? 0;
-            if (shouldWatch(days, failedAttempts, settings.expiryWarningDays)) result.watch?.push({ certificateName: scanned.name, notAfter: scanned.expiresOn, daysRemaining: days, failedAttempts });
+            if (shouldWatch(days, failedAttempts, settings.expiryWarningDays))
+              result.watch?.push({ certificateName: scanned.name, notAfter: scanned.expiresOn, daysRemaining: days, failedAttempts });
           }
         } catch (err) {
           result.errors.push({ certificateName: scanned.name, error: errorMessage(err) });
@@ -288,7 +311,8 @@ export const activities: Record<ActivityName, Impl> = {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { describeVersion, getCurrentCertificate } = require("../keyvault/certificates") as typeof import("../keyvault/certificates");
       const current = describeVersion(await getCurrentCertificate(getRuntime().deps.certificates, input.certificateName));
-      if (Date.parse(current.notAfter) !== Date.parse(input.notAfter)) return { eventId: null, results: [], skipped: `renewed meanwhile (expires ${current.notAfter})` };
+      if (Date.parse(current.notAfter) !== Date.parse(input.notAfter))
+        return { eventId: null, results: [], skipped: `renewed meanwhile (expires ${current.notAfter})` };
       const data: Record<string, unknown> = {
         certificateName: current.certificateName,
         dnsNames: current.dnsNames,
@@ -298,7 +322,11 @@ export const activities: Record<ActivityName, Impl> = {
         reason: input.reason,
       };
       if (input.failedAttempts > 0) data.failedAttempts = input.failedAttempts;
-      return await deliverEvent(buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }), input.operationId, context);
+      return await deliverEvent(
+        buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }),
+        input.operationId,
+        context,
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       context?.warn(`notifyExpiring ${input.certificateName}: ${message}`);
@@ -331,7 +359,11 @@ export const activities: Record<ActivityName, Impl> = {
       const existing = current.properties.tags ?? {};
       const before = tags.readManagedTags(existing).renewalFailures;
       const next = tags.nextRenewalFailures(before, input.failureId, new Date(input.at));
-      if (next !== before) await tagVersion(client, input.certificateName, version, { ...existing, [tags.TAG_RENEWAL_FAILURES]: tags.formatRenewalFailures(next) });
+      if (next !== before)
+        await tagVersion(client, input.certificateName, version, {
+          ...existing,
+          [tags.TAG_RENEWAL_FAILURES]: tags.formatRenewalFailures(next),
+        });
       return { attempts: next.attempts };
     }),
 

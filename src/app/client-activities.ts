@@ -21,7 +21,10 @@ const STATUS_CONCURRENCY = 8;
  * Reads the runtime status of each certificate's instance id and returns those pending or running. A 404 (the
  * instance never existed or was purged) means not in progress; any other error is thrown (transient: retried).
  */
-export async function findRenewalsInProgress(client: Pick<DurableClient, "getStatus">, certificateNames: string[]): Promise<InProgressResult> {
+export async function findRenewalsInProgress(
+  client: Pick<DurableClient, "getStatus">,
+  certificateNames: string[],
+): Promise<InProgressResult> {
   const found: InProgress[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

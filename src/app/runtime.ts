@@ -24,7 +24,10 @@ export function getRuntime(): Runtime {
 }
 
 /** Builds a runtime from an explicit environment record (tests, the CLI's --stack mode). */
-export function createRuntime(env: Record<string, string | undefined>, options: { progress?: ProgressSink; credential?: TokenCredential } = {}): Runtime {
+export function createRuntime(
+  env: Record<string, string | undefined>,
+  options: { progress?: ProgressSink; credential?: TokenCredential } = {},
+): Runtime {
   // Required lazily: these SDKs are large and only needed once a function actually runs.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { loadSettings } = require("../config/settings") as typeof import("../config/settings");

@@ -5,7 +5,15 @@
  * x-functions-key, on the /api/automation routes) or a bearer token from `--token` / KVACME_API_TOKEN (App Service
  * Authentication). API problems map to the CLI's exit codes (400 -> 2, 404 -> 3, 409 -> 4, 401/403 -> 78).
  */
-import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+import {
+  ConfigurationError,
+  ConflictError,
+  KvAcmeError,
+  NotFoundError,
+  UpstreamError,
+  ValidationError,
+  errorMessage,
+} from "../shared/errors";
 
 export interface EndpointValues {
   endpoint?: string;
@@ -64,7 +72,9 @@ export function errorFromProblem(status: number, body: ProblemBody | undefined, 
   if (status === 404) return new NotFoundError(detail);
   if (status === 409) return new ConflictError(detail, body?.operation ? { operation: body.operation } : undefined);
   if (status === 401 || status === 403) {
-    return new ConfigurationError(`${what}: ${status} ${detail} (pass --function-key / KVACME_FUNCTION_KEY, or --token / KVACME_API_TOKEN for App Service Authentication)`);
+    return new ConfigurationError(
+      `${what}: ${status} ${detail} (pass --function-key / KVACME_FUNCTION_KEY, or --token / KVACME_API_TOKEN for App Service Authentication)`,
+    );
   }
   return new UpstreamError("Api", `${what}: HTTP ${status}: ${detail}`, { status, retryable: status >= 500 || status === 429 });
 }
@@ -77,7 +87,8 @@ export function apiBase(endpoint: string, automation: boolean): URL {
   } catch {
     throw new ConfigurationError(`--endpoint "${endpoint}" is not a URL (e.g. http://localhost:7071 or https://<app>.azurewebsites.net)`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigurationError(`--endpoint must be http(s), got ${url.protocol}`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ConfigurationError(`--endpoint must be http(s), got ${url.protocol}`);
   const root = url.pathname.replace(/\/+$/, "").replace(/\/api$/i, "");
   return new URL(`${url.origin}${root}/api/${automation ? "automation/" : ""}`);
 }
@@ -87,7 +98,10 @@ class ApiClient {
   private readonly headers: Record<string, string> = { accept: "application/json" };
   private readonly fetch: typeof fetch;
 
-  constructor(values: EndpointValues, private readonly io: EndpointIo) {
+  constructor(
+    values: EndpointValues,
+    private readonly io: EndpointIo,
+  ) {
     const key = values["function-key"] ?? io.env.KVACME_FUNCTION_KEY;
     const token = values.token ?? io.env.KVACME_API_TOKEN;
     this.base = apiBase(values.endpoint ?? "", key !== undefined);
@@ -108,7 +122,11 @@ class ApiClient {
         signal: AbortSignal.timeout(120_000),
       });
     } catch (err) {
-      throw new UpstreamError("Api", `${what}: ${errorMessage(err)}${(err as { cause?: unknown }).cause ? ` (${errorMessage((err as { cause?: unknown }).cause)})` : ""}`, { retryable: true });
+      throw new UpstreamError(
+        "Api",
+        `${what}: ${errorMessage(err)}${(err as { cause?: unknown }).cause ? ` (${errorMessage((err as { cause?: unknown }).cause)})` : ""}`,
+        { retryable: true },
+      );
     }
     const text = await res.text();
     let parsed: unknown;
@@ -117,7 +135,8 @@ class ApiClient {
     } catch {
       parsed = text;
     }
-    if (res.status >= 400) throw errorFromProblem(res.status, typeof parsed === "object" ? (parsed as ProblemBody) : { detail: String(parsed ?? "") }, what);
+    if (res.status >= 400)
+      throw errorFromProblem(res.status, typeof parsed === "object" ? (parsed as ProblemBody) : { detail: String(parsed ?? "") }, what);
     return { status: res.status, headers: res.headers, body: parsed };
   }
 
@@ -127,17 +146,31 @@ class ApiClient {
     let current = first;
     let lastStep = "";
     for (;;) {
-      const view = current.body as { status?: string; customStatus?: { step?: string; message?: string } | string; output?: unknown; error?: { message?: string } } | undefined;
-      const step = typeof view?.customStatus === "object" && view.customStatus ? (view.customStatus.step ?? "") : typeof view?.customStatus === "string" ? view.customStatus : "";
+      const view = current.body as
+        | { status?: string; customStatus?: { step?: string; message?: string } | string; output?: unknown; error?: { message?: string } }
+        | undefined;
+      const step =
+        typeof view?.customStatus === "object" && view.customStatus
+          ? (view.customStatus.step ?? "")
+          : typeof view?.customStatus === "string"
+            ? view.customStatus
+            : "";
       if (step && step !== lastStep) {
-        this.io.progress(step, typeof view?.customStatus === "object" && view.customStatus?.message ? view.customStatus.message : `${view?.status ?? "running"}`);
+        this.io.progress(
+          step,
+          typeof view?.customStatus === "object" && view.customStatus?.message ? view.customStatus.message : `${view?.status ?? "running"}`,
+        );
         lastStep = step;
       }
       if (current.status === 200 && view?.status && view.status !== "Running" && view.status !== "Pending") {
         if (view.status === "Completed") return view.output;
-        throw new UpstreamError("Operation", `operation ${view.status.toLowerCase()}: ${view.error?.message?.split("\n")[0] ?? "no details"}`);
+        throw new UpstreamError(
+          "Operation",
+          `operation ${view.status.toLowerCase()}: ${view.error?.message?.split("\n")[0] ?? "no details"}`,
+        );
       }
-      if (Date.now() > deadline) throw new UpstreamError("Operation", `gave up waiting for ${location}; it is still running`, { retryable: true });
+      if (Date.now() > deadline)
+        throw new UpstreamError("Operation", `gave up waiting for ${location}; it is still running`, { retryable: true });
       const retryAfter = Number(current.headers.get("retry-after") ?? "2");
       const waitMs = Math.min(Math.max(Number.isFinite(retryAfter) ? retryAfter * 1000 : 2000, 250), this.io.maxPollIntervalMs ?? 5000);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -170,7 +203,10 @@ function keyOptionsBody(values: EndpointValues): Record<string, unknown> {
 }
 
 function dnsNames(values: EndpointValues): string[] {
-  return (values["dns-names"] ?? []).flatMap((n) => n.split(",")).map((n) => n.trim()).filter((n) => n !== "");
+  return (values["dns-names"] ?? [])
+    .flatMap((n) => n.split(","))
+    .map((n) => n.trim())
+    .filter((n) => n !== "");
 }
 
 function oneName(positionals: string[], what: string): string {
@@ -202,13 +238,21 @@ function listText(items: ListedCertificate[]): string {
   if (items.length === 0) return "no certificates\n";
   return (
     items
-      .map((r) => `${r.name.padEnd(40)} ${(r.pending ? "pending" : (r.expiresOn ?? "")).padEnd(24)} ${r.managedBy}${r.enabled ? "" : " disabled"}${r.lastOperation ? ` last:${r.lastOperation.status}` : ""}`)
+      .map(
+        (r) =>
+          `${r.name.padEnd(40)} ${(r.pending ? "pending" : (r.expiresOn ?? "")).padEnd(24)} ${r.managedBy}${r.enabled ? "" : " disabled"}${r.lastOperation ? ` last:${r.lastOperation.status}` : ""}`,
+      )
       .join("\n") + "\n"
   );
 }
 
 /** Runs one CLI command against the HTTP API. */
-export async function runEndpointCommand(command: string, positionals: string[], values: EndpointValues, io: EndpointIo): Promise<EndpointResult> {
+export async function runEndpointCommand(
+  command: string,
+  positionals: string[],
+  values: EndpointValues,
+  io: EndpointIo,
+): Promise<EndpointResult> {
   const api = new ApiClient(values, io);
   const done = (result: unknown): EndpointResult => ({ result, text: summaryText(result) });
   switch (command) {
@@ -216,22 +260,36 @@ export async function runEndpointCommand(command: string, positionals: string[],
       if (positionals.length > 0) throw usage(`unexpected arguments: ${positionals.join(" ")}`);
       const names = dnsNames(values);
       if (names.length === 0) throw usage("issue needs --dns-names (comma-separated)");
-      return done(await api.start("certificates", { dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), ...keyOptionsBody(values) }));
+      return done(
+        await api.start("certificates", {
+          dnsNames: names,
+          ...(values.name !== undefined ? { certificateName: values.name } : {}),
+          ...keyOptionsBody(values),
+        }),
+      );
     }
     case "list": {
       const res = await api.call("GET", values.all ? "certificates" : "certificates?managed=true");
-      const items = ((res.body as { certificates?: ListedCertificate[] }).certificates ?? []);
+      const items = (res.body as { certificates?: ListedCertificate[] }).certificates ?? [];
       return { result: items, text: listText(items) };
     }
     case "renew": {
-      if (values["all-due"] || values["dry-run"]) throw usage("renew --all-due / --dry-run are not available with --endpoint (the app's timer renews what is due); use renew --name N");
+      if (values["all-due"] || values["dry-run"])
+        throw usage(
+          "renew --all-due / --dry-run are not available with --endpoint (the app's timer renews what is due); use renew --name N",
+        );
       const name = values.name ?? positionals[0];
       if (!name) throw usage("renew needs --name N");
       return done(await api.start(`certificates/${encodeURIComponent(name)}/renew`, {}));
     }
     case "revoke": {
       const name = oneName(positionals, "revoke");
-      return done(await api.start(`certificates/${name}/revoke`, { ...(values.reason !== undefined ? { reason: values.reason } : {}), disable: values.disable ?? false }));
+      return done(
+        await api.start(`certificates/${name}/revoke`, {
+          ...(values.reason !== undefined ? { reason: values.reason } : {}),
+          disable: values.disable ?? false,
+        }),
+      );
     }
     case "pending": {
       const [action, ...rest] = positionals;

@@ -7,7 +7,10 @@ void runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   reexec: (env) => {
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: { ...process.env, ...env }, stdio: "inherit" });
+    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      env: { ...process.env, ...env },
+      stdio: "inherit",
+    });
     return child.status ?? 1;
   },
 }).then(

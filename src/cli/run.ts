@@ -135,8 +135,13 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
   const useStack = values.stack || (!io.env.KvAcme__VaultUrl && !io.env.KVACME__VAULTURL && existsSync(stackFile));
   if (!useStack) {
     const settings = loadSettings(io.env);
-    if (!settings.vaultUrl) throw new ConfigurationError("No Key Vault configured: set KvAcme__VaultUrl, or start the local stack (npm run stack) and pass --stack");
-    const credential = new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+    if (!settings.vaultUrl)
+      throw new ConfigurationError(
+        "No Key Vault configured: set KvAcme__VaultUrl, or start the local stack (npm run stack) and pass --stack",
+      );
+    const credential = new DefaultAzureCredential(
+      settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {},
+    );
     return { settings, credential };
   }
   let info: StackInfo;
@@ -155,11 +160,14 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
 function human(command: string, result: unknown): string {
   if (command === "list" && Array.isArray(result)) {
     if (result.length === 0) return "no certificates\n";
-    return result
-      .map((r: { name: string; expiresOn?: string; managed: { managed: boolean }; pending: boolean; enabled: boolean }) =>
-        `${r.name.padEnd(40)} ${r.pending ? "pending".padEnd(24) : (r.expiresOn ?? "").padEnd(24)} ${r.managed.managed ? "managed" : "-"}${r.enabled ? "" : " disabled"}`,
-      )
-      .join("\n") + "\n";
+    return (
+      result
+        .map(
+          (r: { name: string; expiresOn?: string; managed: { managed: boolean }; pending: boolean; enabled: boolean }) =>
+            `${r.name.padEnd(40)} ${r.pending ? "pending".padEnd(24) : (r.expiresOn ?? "").padEnd(24)} ${r.managed.managed ? "managed" : "-"}${r.enabled ? "" : " disabled"}`,
+        )
+        .join("\n") + "\n"
+    );
   }
   if (typeof result === "object" && result !== null) {
     const r = result as Record<string, unknown>;
@@ -175,13 +183,22 @@ function human(command: string, result: unknown): string {
   return `${String(result)}\n`;
 }
 
-async function dispatch(command: string, positionals: string[], values: Values, deps: () => IssuanceDeps, readFile: (p: string) => Promise<string>): Promise<unknown> {
+async function dispatch(
+  command: string,
+  positionals: string[],
+  values: Values,
+  deps: () => IssuanceDeps,
+  readFile: (p: string) => Promise<string>,
+): Promise<unknown> {
   switch (command) {
     case "issue": {
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
       const names = (values["dns-names"] ?? []).join(",");
       if (!names.trim()) throw usageError("issue needs --dns-names (comma-separated)");
-      return issueCertificate({ dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), keyOptions: keyOptionsFrom(values) }, deps());
+      return issueCertificate(
+        { dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), keyOptions: keyOptionsFrom(values) },
+        deps(),
+      );
     }
     case "list": {
       const d = deps();
@@ -263,11 +280,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const progress = (step: string, message: string) => {
         if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
       };
-      const out = await runEndpointCommand(command, positionals, values, { env: io.env, progress, readFile: (p) => fs.readFile(p, "utf8") });
+      const out = await runEndpointCommand(command, positionals, values, {
+        env: io.env,
+        progress,
+        readFile: (p) => fs.readFile(p, "utf8"),
+      });
       io.stdout(json ? `${JSON.stringify(out.result)}\n` : out.text);
       return EXIT.ok;
     }
-    if (values["function-key"] !== undefined || values.token !== undefined) throw usageError("--function-key and --token only apply with --endpoint");
+    if (values["function-key"] !== undefined || values.token !== undefined)
+      throw usageError("--function-key and --token only apply with --endpoint");
     const env = await environment(values, io);
     if (typeof env === "number") return env;
     const progress = (step: string, message: string) => {
@@ -281,7 +303,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const code = exitCodeFor(err);
     io.stderr(`kv-acme: error: ${errorMessage(err)}\n`);
     if (json) {
-      const e = err instanceof KvAcmeError ? { code: err.code, message: err.message, details: err.details } : { code: "Error", message: errorMessage(err) };
+      const e =
+        err instanceof KvAcmeError
+          ? { code: err.code, message: err.message, details: err.details }
+          : { code: "Error", message: errorMessage(err) };
       io.stdout(`${JSON.stringify({ error: e, exitCode: code })}\n`);
     }
     return code;

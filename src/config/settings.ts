@@ -229,7 +229,8 @@ function parseResolvers(raw: string): string[] {
     const plain = /^([^:]+)(?::(\d+))?$/.exec(item);
     const host = v6?.[1] ?? (isIP(item) === 6 ? item : plain?.[1]);
     const port = v6 ? v6[2] : isIP(item) === 6 ? undefined : plain?.[2];
-    if (host === undefined || isIP(host) === 0) throw new Invalid(`"${item}" is not an IP address with an optional port (like 127.0.0.1:5353)`);
+    if (host === undefined || isIP(host) === 0)
+      throw new Invalid(`"${item}" is not an IP address with an optional port (like 127.0.0.1:5353)`);
     const p = port === undefined ? 53 : Number(port);
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Invalid(`"${item}" has a port outside 1–65535`);
     return isIP(host) === 6 ? `[${host}]:${p}` : `${host}:${p}`;
@@ -255,7 +256,9 @@ function parseBool(raw: string): boolean {
 function parseSchedule(raw: string): string {
   const fields = raw.split(/\s+/).filter((f) => f !== "");
   if (fields.length !== 6) {
-    throw new Invalid(`"${raw}" has ${fields.length} fields; NCRONTAB needs 6 (second minute hour day month day-of-week), like "0 0 3 * * *"`);
+    throw new Invalid(
+      `"${raw}" has ${fields.length} fields; NCRONTAB needs 6 (second minute hour day month day-of-week), like "0 0 3 * * *"`,
+    );
   }
   try {
     new Cron(fields.join(" "), { paused: true });
@@ -298,7 +301,8 @@ function parseNonEmpty(raw: string): string {
 }
 
 function parseConnectionString(raw: string): string {
-  if (!/(^|;)\s*InstrumentationKey=[^;]+/i.test(raw)) throw new Invalid("is not an Application Insights connection string (no InstrumentationKey=)");
+  if (!/(^|;)\s*InstrumentationKey=[^;]+/i.test(raw))
+    throw new Invalid("is not an Application Insights connection string (no InstrumentationKey=)");
   return raw;
 }
 
@@ -327,7 +331,8 @@ function parseEvents(raw: string): string[] {
   const items = list(raw);
   if (items.length === 0) throw new Invalid("needs at least one event type or *");
   const bad = items.filter((i) => !EVENT_FILTER.test(i));
-  if (bad.length > 0) throw new Invalid(`not an event type or pattern: ${bad.map((b) => `"${b}"`).join(", ")} (like certificate.renewed, certificate.*, *)`);
+  if (bad.length > 0)
+    throw new Invalid(`not an event type or pattern: ${bad.map((b) => `"${b}"`).join(", ")} (like certificate.renewed, certificate.*, *)`);
   return items;
 }
 
@@ -344,11 +349,15 @@ const LE = ACME_DIRECTORIES.letsencrypt as string;
 export const SETTINGS = {
   acmeDirectoryUrl: setting({
     key: "AcmeDirectoryUrl",
-    aliases: [{ name: "Acmebot__Endpoint", parse: parseAcmebotEndpoint, note: "base URL; `directory` is appended as the leading tool does" }],
+    aliases: [
+      { name: "Acmebot__Endpoint", parse: parseAcmebotEndpoint, note: "base URL; `directory` is appended as the leading tool does" },
+    ],
     field: "acmeDirectoryUrl",
     type: "URL or CA short name",
     default: LE,
-    doc: `ACME directory URL (RFC 8555 §7.1.1), or one of ${Object.keys(ACME_DIRECTORIES).map((k) => `\`${k}\``).join(", ")}.`,
+    doc: `ACME directory URL (RFC 8555 §7.1.1), or one of ${Object.keys(ACME_DIRECTORIES)
+      .map((k) => `\`${k}\``)
+      .join(", ")}.`,
     parse: parseDirectory,
   }),
   contacts: setting({
@@ -589,7 +598,15 @@ export const SETTINGS = {
 
 /** Fields of one indexed webhook, `KvAcme__Webhooks__<n>__<Field>` (n = 0, 1, ...). */
 export const WEBHOOK_SETTINGS = {
-  url: setting({ key: "Webhooks__<n>__Url", aliases: [], field: "webhooks[n].url", type: "URL", required: true, doc: "Where to POST events (https).", parse: parseWebhookUrl }),
+  url: setting({
+    key: "Webhooks__<n>__Url",
+    aliases: [],
+    field: "webhooks[n].url",
+    type: "URL",
+    required: true,
+    doc: "Where to POST events (https).",
+    parse: parseWebhookUrl,
+  }),
   format: setting({
     key: "Webhooks__<n>__Format",
     aliases: [],
@@ -599,8 +616,23 @@ export const WEBHOOK_SETTINGS = {
     doc: "Payload shape: CloudEvents JSON, Slack, or a Teams Adaptive Card.",
     parse: parseWebhookFormat,
   }),
-  events: setting({ key: "Webhooks__<n>__Events", aliases: [], field: "webhooks[n].events", type: "event list", default: "*", doc: "Event types to send (comma separated); `*` = all, `certificate.*` = a prefix.", parse: parseEvents }),
-  secret: setting({ key: "Webhooks__<n>__Secret", aliases: [], field: "webhooks[n].secret", type: "string", doc: "HMAC secret that signs generic payloads. Secret.", parse: parseNonEmpty }),
+  events: setting({
+    key: "Webhooks__<n>__Events",
+    aliases: [],
+    field: "webhooks[n].events",
+    type: "event list",
+    default: "*",
+    doc: "Event types to send (comma separated); `*` = all, `certificate.*` = a prefix.",
+    parse: parseEvents,
+  }),
+  secret: setting({
+    key: "Webhooks__<n>__Secret",
+    aliases: [],
+    field: "webhooks[n].secret",
+    type: "string",
+    doc: "HMAC secret that signs generic payloads. Secret.",
+    parse: parseNonEmpty,
+  }),
   secretName: setting({
     key: "Webhooks__<n>__SecretName",
     aliases: [],
@@ -662,7 +694,10 @@ function read<T>(idx: EnvIndex, d: SettingDescriptor<T>, index?: number): T | un
   }
   if (d.required) {
     const names = envNamesOf(d as SettingDescriptor<unknown>, index).map((c) => c.name);
-    idx.problems.push({ field: names[0] ?? d.field, message: `is required${names.length > 1 ? ` (or ${names.slice(1).join(", ")})` : ""}: ${d.doc}` });
+    idx.problems.push({
+      field: names[0] ?? d.field,
+      message: `is required${names.length > 1 ? ` (or ${names.slice(1).join(", ")})` : ""}: ${d.doc}`,
+    });
   }
   return undefined;
 }
@@ -789,7 +824,13 @@ function row(d: SettingDescriptor<unknown>): string {
   const primary = names[0] ?? d.field;
   const aliasNotes = d.aliases.map((a) => (typeof a === "string" ? `\`${a}\`` : `\`${a.name}\`${a.note ? ` (${a.note})` : ""}`));
   const also = d.key !== undefined ? aliasNotes : aliasNotes.slice(1);
-  const dflt = d.required ? "**required**" : d.default !== undefined ? (d.default.startsWith("(") ? d.default : `\`${d.default}\``) : "(none)";
+  const dflt = d.required
+    ? "**required**"
+    : d.default !== undefined
+      ? d.default.startsWith("(")
+        ? d.default
+        : `\`${d.default}\``
+      : "(none)";
   return `| \`${primary}\` | ${cell(also.join(", ") || "")} | \`${d.field}\` | ${cell(d.type)} | ${cell(dflt)} | ${cell(d.doc)} |`;
 }
 

@@ -121,7 +121,12 @@ export class AzureDnsProvider implements DnsProvider {
   }
 
   /** Runs one read-modify-write under ETag concurrency; `change` returns false when nothing needs writing. */
-  private async withConcurrency(zone: DnsZone, recordName: string, action: string, change: (set: RecordSet | undefined) => Promise<boolean>): Promise<void> {
+  private async withConcurrency(
+    zone: DnsZone,
+    recordName: string,
+    action: string,
+    change: (set: RecordSet | undefined) => Promise<boolean>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.readSet(zone, recordName);
       try {

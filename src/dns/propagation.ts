@@ -50,7 +50,9 @@ export function parseResolverList(input: string | string[] | undefined): string[
     const host = v6 ? v6[1] : isIP(p) === 6 ? p : v4?.[1];
     const port = v6 ? v6[2] : isIP(p) === 6 ? undefined : v4?.[2];
     if (!host || isIP(host) === 0 || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-      throw new ValidationError([{ field: "dnsResolver", message: `"${p}" is not an IP address with an optional port (like 127.0.0.1:5353)` }]);
+      throw new ValidationError([
+        { field: "dnsResolver", message: `"${p}" is not an IP address with an optional port (like 127.0.0.1:5353)` },
+      ]);
     }
     const h = isIP(host) === 6 ? `[${host}]` : host;
     return port ? `${h}:${port}` : isIP(host) === 6 ? `[${host}]:53` : host;
@@ -92,12 +94,17 @@ export async function authoritativeServers(zoneName: string, nameServers: readon
   let names = [...nameServers];
   if (names.length === 0) {
     names = await dns.resolveNs(zoneName).catch((err: unknown) => {
-      throw new UpstreamError("Dns", `Cannot find the name servers of zone ${zoneName}: ${(err as Error).message}`, { retryable: true, cause: err });
+      throw new UpstreamError("Dns", `Cannot find the name servers of zone ${zoneName}: ${(err as Error).message}`, {
+        retryable: true,
+        cause: err,
+      });
     });
   }
   const addresses = [...new Set((await Promise.all(names.map(addressesOf))).flat())];
   if (addresses.length === 0) {
-    throw new UpstreamError("Dns", `None of the name servers of zone ${zoneName} (${names.join(", ")}) resolve to an address`, { retryable: true });
+    throw new UpstreamError("Dns", `None of the name servers of zone ${zoneName} (${names.join(", ")}) resolve to an address`, {
+      retryable: true,
+    });
   }
   return addresses;
 }
@@ -123,7 +130,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Waits until every expected TXT value is visible on every authoritative server of its zone. Throws a retryable
  * UpstreamError naming the servers and values still missing when the timeout passes.
  */
-export async function waitForTxtPropagation(expected: readonly ExpectedTxt[], options: PropagationOptions = {}): Promise<PropagationResult> {
+export async function waitForTxtPropagation(
+  expected: readonly ExpectedTxt[],
+  options: PropagationOptions = {},
+): Promise<PropagationResult> {
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 120_000;
   const maxInterval = options.maxIntervalMs ?? 2_000;
@@ -133,7 +143,8 @@ export async function waitForTxtPropagation(expected: readonly ExpectedTxt[], op
 
   const servers: Record<string, string[]> = {};
   for (const item of items) {
-    if (!servers[item.zoneName]) servers[item.zoneName] = override.length > 0 ? override : await authoritativeServers(item.zoneName, item.nameServers);
+    if (!servers[item.zoneName])
+      servers[item.zoneName] = override.length > 0 ? override : await authoritativeServers(item.zoneName, item.nameServers);
   }
   const resolvers = new Map<string, dns.Resolver>();
   const resolverFor = (server: string) => {
@@ -170,10 +181,14 @@ export async function waitForTxtPropagation(expected: readonly ExpectedTxt[], op
     const remaining = timeoutMs - (Date.now() - started);
     if (remaining <= 0) {
       const detail = pending.map((c) => `${c.item.fqdn} @ ${c.server}: ${c.last}`).join("; ");
-      throw new UpstreamError("Dns", `TXT records not visible on every authoritative server after ${Math.round(timeoutMs / 1000)} s: ${detail}`, {
-        status: 504,
-        retryable: true,
-      });
+      throw new UpstreamError(
+        "Dns",
+        `TXT records not visible on every authoritative server after ${Math.round(timeoutMs / 1000)} s: ${detail}`,
+        {
+          status: 504,
+          retryable: true,
+        },
+      );
     }
     await sleep(Math.min(interval, remaining), options.signal);
     interval = nextInterval(interval, maxInterval);

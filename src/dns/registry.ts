@@ -31,9 +31,21 @@ export const dnsProviders: Readonly<Record<string, DnsProviderRegistration>> = O
   azure: {
     description: "Azure DNS public zones through Azure Resource Manager (@azure/arm-dns)",
     settings: [
-      { setting: "KvAcme__DnsSubscriptionIds", required: true, description: "Comma-separated subscription ids whose DNS zones may be used" },
-      { setting: "KvAcme__DnsResourceGroups", required: false, description: "Comma-separated resource groups to restrict the zone search to" },
-      { setting: "KvAcme__ArmEndpoint", required: false, description: "Azure Resource Manager endpoint (default https://management.azure.com)" },
+      {
+        setting: "KvAcme__DnsSubscriptionIds",
+        required: true,
+        description: "Comma-separated subscription ids whose DNS zones may be used",
+      },
+      {
+        setting: "KvAcme__DnsResourceGroups",
+        required: false,
+        description: "Comma-separated resource groups to restrict the zone search to",
+      },
+      {
+        setting: "KvAcme__ArmEndpoint",
+        required: false,
+        description: "Azure Resource Manager endpoint (default https://management.azure.com)",
+      },
     ],
     create(context: DnsProviderContext): DnsProvider {
       const subscriptionIds = context.azure?.subscriptionIds ?? [];

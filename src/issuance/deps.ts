@@ -48,7 +48,11 @@ export interface IssuanceDeps {
 }
 
 /** Builds the dependencies from settings and a credential. */
-export function createIssuanceDeps(settings: IssuanceSettings, credential: TokenCredential, options: { progress?: ProgressSink } = {}): IssuanceDeps {
+export function createIssuanceDeps(
+  settings: IssuanceSettings,
+  credential: TokenCredential,
+  options: { progress?: ProgressSink } = {},
+): IssuanceDeps {
   const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification ?? false };
   const certificates = new CertificateClient(settings.vaultUrl, credential, clientOptions);
   const secrets = new SecretClient(settings.vaultUrl, credential, clientOptions);

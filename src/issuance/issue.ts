@@ -74,7 +74,10 @@ export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps
         // A cleanup failure must not hide the original error, but must not pass silently on success either.
         if (failure === undefined) {
           // eslint-disable-next-line no-unsafe-finally
-          throw new UpstreamError("Dns", `Certificate issued, but removing the challenge TXT values failed: ${errorMessage(cleanupErr)}`, { retryable: true, cause: cleanupErr });
+          throw new UpstreamError("Dns", `Certificate issued, but removing the challenge TXT values failed: ${errorMessage(cleanupErr)}`, {
+            retryable: true,
+            cause: cleanupErr,
+          });
         }
       }
     }

@@ -3,7 +3,15 @@
  * create with a policy returning the CSR (for a manual or external CA flow).
  */
 import { validateCertificateName, validateDnsNames } from "../acme/names";
-import { cancelPending, createPending, deletePending, getPending, mergeChain, type CertificateVersionInfo, type PendingOperation } from "../keyvault/certificates";
+import {
+  cancelPending,
+  createPending,
+  deletePending,
+  getPending,
+  mergeChain,
+  type CertificateVersionInfo,
+  type PendingOperation,
+} from "../keyvault/certificates";
 import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { NotFoundError } from "../shared/errors";
 import { derToPem } from "../shared/x509";
@@ -24,7 +32,10 @@ export async function cancelPendingOperation(certificateName: string, deps: Issu
 }
 
 /** Deletes the pending operation. NotFoundError when there is none. */
-export async function deletePendingOperation(certificateName: string, deps: IssuanceDeps): Promise<{ certificateName: string; deleted: true }> {
+export async function deletePendingOperation(
+  certificateName: string,
+  deps: IssuanceDeps,
+): Promise<{ certificateName: string; deleted: true }> {
   if (!(await deletePending(deps.certificates, validateCertificateName(certificateName)))) {
     throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
   }
@@ -32,7 +43,11 @@ export async function deletePendingOperation(certificateName: string, deps: Issu
 }
 
 /** Merges a PEM chain (leaf first) into the pending operation. */
-export async function mergePendingOperation(certificateName: string, chainPem: string, deps: IssuanceDeps): Promise<CertificateVersionInfo> {
+export async function mergePendingOperation(
+  certificateName: string,
+  chainPem: string,
+  deps: IssuanceDeps,
+): Promise<CertificateVersionInfo> {
   return mergeChain(deps.certificates, validateCertificateName(certificateName), chainPem);
 }
 

@@ -34,7 +34,12 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   const current = await getCurrentCertificate(deps.certificates, certificateName);
   const managed = readManagedTags(current.properties.tags);
   if (!managed.managed) {
-    throw new ValidationError([{ field: "certificateName", message: `certificate ${certificateName} is not managed by kv-acme (no kv-acme or Acmebot tags); issue it with kv-acme first` }]);
+    throw new ValidationError([
+      {
+        field: "certificateName",
+        message: `certificate ${certificateName} is not managed by kv-acme (no kv-acme or Acmebot tags); issue it with kv-acme first`,
+      },
+    ]);
   }
   const info = describeVersion(current);
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
@@ -71,7 +76,12 @@ export interface RenewAllResult {
  * Decides for one listed certificate whether it is due (pure rules of ../renewal/decide plus the CA's ARI window
  * when offered; a failed ARI lookup falls back to the fixed rules for this certificate only).
  */
-export async function decideForItem(item: InventoryItem, deps: IssuanceDeps, now: Date, random: () => number = Math.random): Promise<DueCertificate | undefined> {
+export async function decideForItem(
+  item: InventoryItem,
+  deps: IssuanceDeps,
+  now: Date,
+  random: () => number = Math.random,
+): Promise<DueCertificate | undefined> {
   if (!item.notBefore || !item.expiresOn) return undefined;
   const state: RenewalState = { notBefore: new Date(item.notBefore), notAfter: new Date(item.expiresOn) };
   // Consecutive failed renewals (the kv-acme-renewal-failures tag) hold the next attempt back (nextAttemptAt).
@@ -94,10 +104,17 @@ export async function decideForItem(item: InventoryItem, deps: IssuanceDeps, now
   }
   const decision: RenewalDecision = decideRenewal(
     state,
-    { renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30, renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66 },
+    {
+      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30,
+      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66,
+    },
     now,
   );
-  return { certificateName: item.name, decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() }, ari };
+  return {
+    certificateName: item.name,
+    decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() },
+    ari,
+  };
 }
 
 /** Scans the vault (list API only) and renews every managed certificate that is due, a few at a time. */

@@ -26,7 +26,13 @@ export async function revokeCertificate(
   const { alreadyRevoked } = await revokeAtCa(await deps.acme(), certificatePem(current), options.reason);
   if (options.disable) await disableVersion(deps.certificates, certificateName, info.version);
   deps.progress("acme", `${certificateName} version ${info.version} ${alreadyRevoked ? "was already revoked" : "revoked"}`);
-  const result: RevokeResult = { certificateName, version: info.version, thumbprint: info.thumbprint, alreadyRevoked, disabled: options.disable ?? false };
+  const result: RevokeResult = {
+    certificateName,
+    version: info.version,
+    thumbprint: info.thumbprint,
+    alreadyRevoked,
+    disabled: options.disable ?? false,
+  };
   if (options.reason) result.reason = options.reason;
   return result;
 }

@@ -101,7 +101,8 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
   const dnsNames = collect(() => validateDnsNames(request.dnsNames));
   const keyOptions = collect(() => parseKeyOptions(request.keyOptions ?? {}));
   let certificateName: string | undefined;
-  if (request.certificateName !== undefined && request.certificateName !== "") certificateName = collect(() => validateCertificateName(request.certificateName as string));
+  if (request.certificateName !== undefined && request.certificateName !== "")
+    certificateName = collect(() => validateCertificateName(request.certificateName as string));
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
   if (problems.length > 0 || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
 
@@ -137,12 +138,18 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
     const recordName = challengeRecordName(task.identifier, zone.name);
     return { ...task, zone, recordName, fqdn: `${recordName}.${zone.name}` };
   });
-  deps.progress("order", `order created for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`, { orderUrl: order.url });
+  deps.progress(
+    "order",
+    `order created for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`,
+    { orderUrl: order.url },
+  );
   return { order, challenges };
 }
 
 /** Groups challenge values by record set (apex and wildcard share `_acme-challenge`). */
-export function groupByRecordSet(challenges: readonly ChallengeRecord[]): { zone: DnsZone; recordName: string; fqdn: string; values: string[] }[] {
+export function groupByRecordSet(
+  challenges: readonly ChallengeRecord[],
+): { zone: DnsZone; recordName: string; fqdn: string; values: string[] }[] {
   const groups = new Map<string, { zone: DnsZone; recordName: string; fqdn: string; values: string[] }>();
   for (const c of challenges) {
     const key = `${c.zone.id.toLowerCase()}|${c.recordName}`;
@@ -210,7 +217,10 @@ export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDe
 }
 
 /** Merges the chain into the pending operation and tags the version as managed (with its RFC 9773 id). */
-export async function mergeIssuedChain(input: { certificateName: string; dnsNames: string[]; chain: string[] }, deps: IssuanceDeps): Promise<CertificateVersionInfo> {
+export async function mergeIssuedChain(
+  input: { certificateName: string; dnsNames: string[]; chain: string[] },
+  deps: IssuanceDeps,
+): Promise<CertificateVersionInfo> {
   const tags = managedTags({
     acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
     dnsNames: input.dnsNames,

@@ -21,7 +21,10 @@ export interface StoredAccountKey {
 /** "acme-account-<host-slug>": host (and port) of the directory, non-alphanumerics -> "-", at most 127 characters. */
 export function accountSecretName(directoryUrl: string): string {
   const url = new URL(directoryUrl);
-  const slug = url.host.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const slug = url.host
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
   return `acme-account-${slug}`.slice(0, 127);
 }
 

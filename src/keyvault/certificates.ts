@@ -60,15 +60,18 @@ function vaultError(action: string, err: unknown): UpstreamError {
   });
 }
 
-function toPending(certificateName: string, op: {
-  status?: string;
-  csr?: Uint8Array;
-  requestId?: string;
-  cancellationRequested?: boolean;
-  statusDetails?: string;
-  error?: { code?: string; message?: string };
-  target?: string;
-}): PendingOperation {
+function toPending(
+  certificateName: string,
+  op: {
+    status?: string;
+    csr?: Uint8Array;
+    requestId?: string;
+    cancellationRequested?: boolean;
+    statusDetails?: string;
+    error?: { code?: string; message?: string };
+    target?: string;
+  },
+): PendingOperation {
   const result: PendingOperation = {
     certificateName,
     status: op.status ?? "unknown",
@@ -108,7 +111,8 @@ export async function createPending(
     await client.beginCreateCertificate(certificateName, policy, { tags: options.tags });
     // The create poller's public state omits the operation; read it (with its CSR) once.
     const op = await getPending(client, certificateName);
-    if (!op?.csr) throw new UpstreamError("KeyVault", `Key Vault created ${certificateName} but returned no CSR; is the policy issuer "Unknown"?`);
+    if (!op?.csr)
+      throw new UpstreamError("KeyVault", `Key Vault created ${certificateName} but returned no CSR; is the policy issuer "Unknown"?`);
     return op;
   } catch (err) {
     if (err instanceof UpstreamError) throw err;
@@ -151,7 +155,11 @@ export async function deletePending(client: CertificateClient, certificateName: 
  * Cancels and deletes the pending operation so the next attempt is not blocked. When `requestId` is given, only an
  * operation with that request id is touched (another attempt's operation is left alone). Idempotent.
  */
-export async function discardPending(client: CertificateClient, certificateName: string, requestId?: string): Promise<{ discarded: boolean }> {
+export async function discardPending(
+  client: CertificateClient,
+  certificateName: string,
+  requestId?: string,
+): Promise<{ discarded: boolean }> {
   const current = await getPending(client, certificateName);
   if (!current) return { discarded: false };
   if (requestId && current.requestId && current.requestId !== requestId) return { discarded: false };
@@ -198,7 +206,9 @@ export async function ensurePending(
       throw err;
     }
   }
-  throw new ConflictError(`Certificate ${certificateName}: another client keeps creating pending operations; try again later`, { certificateName });
+  throw new ConflictError(`Certificate ${certificateName}: another client keeps creating pending operations; try again later`, {
+    certificateName,
+  });
 }
 
 function leafInfo(certificateName: string, version: string, id: string, der: Uint8Array): CertificateVersionInfo {
@@ -262,7 +272,12 @@ export async function mergeChain(
 }
 
 /** Sets the tags of one version (the given set replaces the version's tags, as Key Vault's PATCH does). */
-export async function tagVersion(client: CertificateClient, certificateName: string, version: string, tags: Record<string, string>): Promise<void> {
+export async function tagVersion(
+  client: CertificateClient,
+  certificateName: string,
+  version: string,
+  tags: Record<string, string>,
+): Promise<void> {
   try {
     await client.updateCertificateProperties(certificateName, version, { tags });
   } catch (err) {

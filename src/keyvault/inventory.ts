@@ -37,11 +37,16 @@ function iso(d: Date | undefined): string | undefined {
 }
 
 /** Lists the vault's certificates through the list API pages only. */
-export async function listInventory(client: CertificateClient, options: InventoryOptions = {}): Promise<{ items: InventoryItem[]; pages: number }> {
+export async function listInventory(
+  client: CertificateClient,
+  options: InventoryOptions = {},
+): Promise<{ items: InventoryItem[]; pages: number }> {
   const items: InventoryItem[] = [];
   let pages = 0;
   try {
-    const pager = client.listPropertiesOfCertificates({ includePending: options.includePending ?? false }).byPage({ maxPageSize: options.pageSize ?? 25 });
+    const pager = client
+      .listPropertiesOfCertificates({ includePending: options.includePending ?? false })
+      .byPage({ maxPageSize: options.pageSize ?? 25 });
     for await (const page of pager) {
       pages++;
       for (const p of page) {

@@ -110,7 +110,11 @@ export function buildCertificatePolicy(names: string[], keyOptions: KeyOptions):
   const dnsNames: [string, ...string[]] = [first as string, ...rest];
   const key =
     keyOptions.keyType === "RSA"
-      ? { keyType: "RSA" as const, keySize: keyOptions.keySize ?? 2048, keyUsage: ["digitalSignature" as const, "keyEncipherment" as const] }
+      ? {
+          keyType: "RSA" as const,
+          keySize: keyOptions.keySize ?? 2048,
+          keyUsage: ["digitalSignature" as const, "keyEncipherment" as const],
+        }
       : { keyType: "EC" as const, keyCurveName: keyOptions.curve ?? ("P-256" as const), keyUsage: ["digitalSignature" as const] };
   return {
     issuerName: "Unknown",

@@ -163,7 +163,11 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (names) {
       const digest = DIGEST_FORM.exec(names);
       if (digest) info.dnsNamesDigest = { count: Number(digest[1]), sha256Prefix: digest[2] as string };
-      else info.dnsNames = names.split(",").map((n) => n.trim()).filter((n) => n !== "");
+      else
+        info.dnsNames = names
+          .split(",")
+          .map((n) => n.trim())
+          .filter((n) => n !== "");
     }
     const provider = tagValue(t, TAG_DNS_PROVIDER);
     if (provider) info.dnsProvider = provider;

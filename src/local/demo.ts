@@ -24,7 +24,9 @@ async function main(): Promise<number> {
   const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false });
   const stackMs = Date.now() - t0;
   try {
-    console.error(`local stack up in ${stackMs} ms (Key Vault ${stack.info.keyVaultUrl}, Pebble ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer})`);
+    console.error(
+      `local stack up in ${stackMs} ms (Key Vault ${stack.info.keyVaultUrl}, Pebble ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer})`,
+    );
     const zone = stack.info.zones[0];
     const label = `demo-${randomBytes(3).toString("hex")}`;
     const names = [`${label}.${zone}`, `*.${label}.${zone}`];
@@ -53,9 +55,12 @@ async function main(): Promise<number> {
     const top = new X509Certificate(material.chainPems.at(-1) ?? material.leafPem);
     const chainOk = top.verify(root.publicKey) && root.verify(root.publicKey);
     const namesOk = names.every((n) => material.dnsNames.includes(n));
-    const vaultOk = cert.properties.enabled === true && cert.properties.version === issued.version && material.thumbprint === issued.thumbprint;
+    const vaultOk =
+      cert.properties.enabled === true && cert.properties.version === issued.version && material.thumbprint === issued.thumbprint;
     const ok = chainOk && namesOk && keyOk && vaultOk;
-    console.error(`chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`);
+    console.error(
+      `chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`,
+    );
     console.log(
       JSON.stringify({
         ok,

@@ -45,7 +45,9 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const keyFile = path.join(options.dir, "tls-key.pem");
   await fs.writeFile(certFile, options.tls.certPem, { mode: 0o644 });
   await fs.writeFile(keyFile, options.tls.keyPem, { mode: 0o600 });
-  const eab = options.eab ? { keyId: `kv-acme-${randomBytes(4).toString("hex")}`, hmacKey: randomBytes(32).toString("base64url") } : undefined;
+  const eab = options.eab
+    ? { keyId: `kv-acme-${randomBytes(4).toString("hex")}`, hmacKey: randomBytes(32).toString("base64url") }
+    : undefined;
   const config = {
     pebble: {
       listenAddress: `127.0.0.1:${options.acmePort}`,

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const started = Date.parse(stack.info.startedAt);
   console.error(`kv-acme local stack up in ${Date.now() - started} ms`);
   console.error(`  Key Vault     ${stack.info.keyVaultUrl}`);
-  console.error(`  Azure DNS     ${stack.info.armEndpoint} (subscription ${stack.info.subscriptionId}, zones ${stack.info.zones.join(", ")})`);
+  console.error(
+    `  Azure DNS     ${stack.info.armEndpoint} (subscription ${stack.info.subscriptionId}, zones ${stack.info.zones.join(", ")})`,
+  );
   console.error(`  DNS server    ${stack.info.dnsServer} (UDP and TCP)`);
   console.error(`  ACME (Pebble) ${stack.info.acmeDirectoryUrl}`);
   console.error(`  Token         ${stack.info.identityEndpoint}`);

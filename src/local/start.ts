@@ -46,7 +46,8 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     strict: true,
   });
   const port = values.port === undefined ? 7071 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   const functionKey = values["function-key"] ?? env.KVACME_FUNCTION_KEY ?? randomBytes(24).toString("base64url");
   if (functionKey.length < 16) throw new Error("the function key must be at least 16 characters");
   return {
@@ -69,7 +70,10 @@ export async function functionModules(): Promise<string[]> {
 }
 
 async function reexecTrustingCa(caFile: string): Promise<never> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+  });
   // Ctrl-C reaches the whole process group: the child stops itself; forward SIGTERM, which only we may get.
   process.on("SIGINT", () => undefined);
   process.on("SIGTERM", () => child.kill("SIGTERM"));
@@ -82,7 +86,9 @@ async function main(): Promise<void> {
   try {
     options = parseStartArgs(process.argv.slice(2), process.env);
   } catch (err) {
-    say(`kv-acme start: ${(err as Error).message}\nusage: npm start -- [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]`);
+    say(
+      `kv-acme start: ${(err as Error).message}\nusage: npm start -- [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]`,
+    );
     process.exit(2);
   }
   const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));

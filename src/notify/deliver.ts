@@ -79,7 +79,12 @@ async function prepare(target: WebhookTargetSettings, event: NotifyEvent, option
   return { body, contentType, secret: await secretFor(target, options) };
 }
 
-async function attempt(target: WebhookTargetSettings, event: NotifyEvent, prepared: Prepared, options: DeliveryOptions): Promise<AttemptResult> {
+async function attempt(
+  target: WebhookTargetSettings,
+  event: NotifyEvent,
+  prepared: Prepared,
+  options: DeliveryOptions,
+): Promise<AttemptResult> {
   const now = options.now ?? (() => new Date());
   const started = performance.now();
   const base = { target: targetOrigin(target.url), format: target.format };
@@ -121,7 +126,8 @@ async function attempt(target: WebhookTargetSettings, event: NotifyEvent, prepar
 }
 
 function refused(target: WebhookTargetSettings, err: unknown): AttemptResult {
-  const message = err instanceof KeyMaterialError ? err.message : `not sent: ${err instanceof Error ? scrub(err.message, target.url) : String(err)}`;
+  const message =
+    err instanceof KeyMaterialError ? err.message : `not sent: ${err instanceof Error ? scrub(err.message, target.url) : String(err)}`;
   return { target: targetOrigin(target.url), format: target.format, ok: false, error: message, durationMs: 0 };
 }
 
@@ -129,7 +135,11 @@ function refused(target: WebhookTargetSettings, err: unknown): AttemptResult {
  * One delivery attempt, for callers that schedule retries themselves (durable timers): feed the result to
  * retryDecision. A payload refused by the key-material guard or a missing secret comes back not ok and not retryable.
  */
-export async function deliverOnce(target: WebhookTargetSettings, event: NotifyEvent, options: DeliveryOptions = {}): Promise<AttemptResult> {
+export async function deliverOnce(
+  target: WebhookTargetSettings,
+  event: NotifyEvent,
+  options: DeliveryOptions = {},
+): Promise<AttemptResult> {
   let prepared: Prepared;
   try {
     prepared = await prepare(target, event, options);
@@ -140,7 +150,11 @@ export async function deliverOnce(target: WebhookTargetSettings, event: NotifyEv
 }
 
 /** Delivers one event to one target, retrying 5xx/429/network errors/timeouts with backoff (retryDecision). Never throws. */
-export async function deliverWebhook(target: WebhookTargetSettings, event: NotifyEvent, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+export async function deliverWebhook(
+  target: WebhookTargetSettings,
+  event: NotifyEvent,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult> {
   const started = performance.now();
   const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -172,22 +186,24 @@ export async function deliverWebhook(target: WebhookTargetSettings, event: Notif
 }
 
 /** Delivers an event to every target whose filter matches it, in parallel. Never throws; one result per matching target. */
-export async function notifyAll(targets: readonly WebhookTargetSettings[], event: NotifyEvent, options: DeliveryOptions = {}): Promise<DeliveryResult[]> {
+export async function notifyAll(
+  targets: readonly WebhookTargetSettings[],
+  event: NotifyEvent,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult[]> {
   const matching = targets.filter((t) => matchesFilter(event.type, t.events));
   return Promise.all(
     matching.map((t) =>
-      deliverWebhook(t, event, options).catch(
-        (err: unknown): DeliveryResult => ({
-          target: targetOrigin(t.url),
-          format: t.format,
-          eventId: event.id,
-          eventType: event.type,
-          ok: false,
-          attempts: 0,
-          error: err instanceof Error ? scrub(err.message, t.url) : String(err),
-          durationMs: 0,
-        }),
-      ),
+      deliverWebhook(t, event, options).catch((err: unknown): DeliveryResult => ({
+        target: targetOrigin(t.url),
+        format: t.format,
+        eventId: event.id,
+        eventType: event.type,
+        ok: false,
+        attempts: 0,
+        error: err instanceof Error ? scrub(err.message, t.url) : String(err),
+        durationMs: 0,
+      })),
     ),
   );
 }

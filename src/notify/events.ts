@@ -147,11 +147,19 @@ export interface EventOptions {
 
 /** The stable idempotency key: `evt_` + 32 hex chars of SHA-256 over the parts. */
 export function eventId(type: EventType, ...parts: Array<string | number>): string {
-  const h = createHash("sha256").update([type, ...parts.map(String)].join("\u001f")).digest("hex");
+  const h = createHash("sha256")
+    .update([type, ...parts.map(String)].join("\u001f"))
+    .digest("hex");
   return `evt_${h.slice(0, 32)}`;
 }
 
-function build<T extends EventType>(type: T, subject: string, idParts: Array<string | number>, data: EventDataMap[T], options: EventOptions): NotifyEvent<T> {
+function build<T extends EventType>(
+  type: T,
+  subject: string,
+  idParts: Array<string | number>,
+  data: EventDataMap[T],
+  options: EventOptions,
+): NotifyEvent<T> {
   return {
     id: eventId(type, ...idParts),
     type,
@@ -173,7 +181,10 @@ export function certificateRenewed(data: CertificateRenewedData, options: EventO
 }
 
 /** A renewal failed. Key: certificate + operation id + attempt. */
-export function certificateRenewalFailed(data: CertificateRenewalFailedData, options: EventOptions = {}): NotifyEvent<"certificate.renewal_failed"> {
+export function certificateRenewalFailed(
+  data: CertificateRenewalFailedData,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.renewal_failed"> {
   return build("certificate.renewal_failed", data.certificateName, [data.certificateName, data.operationId, data.attempt], data, options);
 }
 
@@ -187,7 +198,13 @@ export function certificateRevoked(data: CertificateRevokedData, options: EventO
  * so each day's warning is a new event but a retried activity is not.
  */
 export function certificateExpiring(data: CertificateExpiringData, options: EventOptions = {}): NotifyEvent<"certificate.expiring"> {
-  return build("certificate.expiring", data.certificateName, [data.certificateName, data.version, data.reason, data.daysRemaining], data, options);
+  return build(
+    "certificate.expiring",
+    data.certificateName,
+    [data.certificateName, data.version, data.reason, data.daysRemaining],
+    data,
+    options,
+  );
 }
 
 /** One renewal run's outcome; counts are derived from the lists. Key: run id. */
@@ -205,8 +222,17 @@ export function certificateInstalled(data: CertificateInstalledData, options: Ev
 }
 
 /** The VM agent failed to install a certificate version. Key: host + certificate + version + step. */
-export function certificateInstallFailed(data: CertificateInstallFailedData, options: EventOptions = {}): NotifyEvent<"certificate.install_failed"> {
-  return build("certificate.install_failed", data.certificateName, [data.host, data.certificateName, data.version, data.failedStep], data, options);
+export function certificateInstallFailed(
+  data: CertificateInstallFailedData,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.install_failed"> {
+  return build(
+    "certificate.install_failed",
+    data.certificateName,
+    [data.host, data.certificateName, data.version, data.failedStep],
+    data,
+    options,
+  );
 }
 
 /**

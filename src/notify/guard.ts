@@ -5,7 +5,8 @@
  */
 import { KvAcmeError } from "../shared/errors";
 
-const SECRET_FIELD = /^(key|keyPem|privateKey|private_key|secret|secretValue|clientSecret|client_secret|password|passphrase|pfx|pkcs12|p12)$/i;
+const SECRET_FIELD =
+  /^(key|keyPem|privateKey|private_key|secret|secretValue|clientSecret|client_secret|password|passphrase|pfx|pkcs12|p12)$/i;
 const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]+ )?PRIVATE KEY-----/;
 /** 200+ contiguous base64 characters: a DER/PFX blob, never anything a person reads. */
 const LONG_BASE64 = /[A-Za-z0-9+/_-]{200,}={0,2}/;
@@ -33,7 +34,8 @@ export function findKeyMaterial(value: unknown, path = "$"): { path: string; why
   }
   if (value && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) {
-      if (SECRET_FIELD.test(k) && v !== undefined && v !== null && v !== "") return { path: `${path}.${k}`, why: "is a field named like a secret" };
+      if (SECRET_FIELD.test(k) && v !== undefined && v !== null && v !== "")
+        return { path: `${path}.${k}`, why: "is a field named like a secret" };
       const hit = findKeyMaterial(v, `${path}.${k}`);
       if (hit) return hit;
     }

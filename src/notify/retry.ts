@@ -35,7 +35,9 @@ export function retryDecision(
   random: () => number = Math.random,
 ): { retry: boolean; delayMs: number } {
   const retryable =
-    outcome.networkError === true || outcome.timedOut === true || (outcome.status !== undefined && (outcome.status === 429 || outcome.status >= 500));
+    outcome.networkError === true ||
+    outcome.timedOut === true ||
+    (outcome.status !== undefined && (outcome.status === 429 || outcome.status >= 500));
   if (!retryable || attempt >= maxAttempts) return { retry: false, delayMs: 0 };
   const hinted = parseRetryAfter(outcome.retryAfter, now);
   if (hinted !== null) return { retry: true, delayMs: Math.min(hinted, RETRY_MAX_DELAY_MS) };

@@ -26,13 +26,19 @@ export interface InProgressResult {
  * Names among `certificateNames` whose instance is pending or running (one `findRenewalsInProgress` activity). When
  * the statuses cannot be read even after retries, returns none and logs: the runtime's refusal then decides.
  */
-export function* renewalsInProgress(ctx: df.OrchestrationContext, certificateNames: string[]): Generator<df.Task, Map<string, InProgress>, unknown> {
+export function* renewalsInProgress(
+  ctx: df.OrchestrationContext,
+  certificateNames: string[],
+): Generator<df.Task, Map<string, InProgress>, unknown> {
   if (certificateNames.length === 0) return new Map();
   try {
     const r = yield* callStep<InProgressResult>(ctx, "in-progress", CLIENT_ACTIVITIES.findRenewalsInProgress, { certificateNames });
     return new Map(r.inProgress.map((i) => [i.certificateName, i]));
   } catch (err) {
-    if (!ctx.df.isReplaying) ctx.warn(`could not read which renewals are in progress (a running instance id is still refused at start): ${err instanceof Error ? err.message : String(err)}`);
+    if (!ctx.df.isReplaying)
+      ctx.warn(
+        `could not read which renewals are in progress (a running instance id is still refused at start): ${err instanceof Error ? err.message : String(err)}`,
+      );
     return new Map();
   }
 }

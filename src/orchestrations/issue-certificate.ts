@@ -64,7 +64,12 @@ export function notificationSummaries(output: unknown): NotificationSummary[] {
   const results = (output as { results?: unknown } | undefined)?.results;
   if (!Array.isArray(results)) return [];
   return results.map((r: { eventType?: unknown; target?: unknown; ok?: unknown; attempts?: unknown; status?: unknown }) => {
-    const s: NotificationSummary = { event: String(r.eventType ?? ""), target: originOnly(String(r.target ?? "")), ok: r.ok === true, attempts: Number(r.attempts ?? 0) };
+    const s: NotificationSummary = {
+      event: String(r.eventType ?? ""),
+      target: originOnly(String(r.target ?? "")),
+      ok: r.ok === true,
+      attempts: Number(r.attempts ?? 0),
+    };
     if (typeof r.status === "number") s.status = r.status;
     return s;
   });
@@ -72,7 +77,7 @@ export function notificationSummaries(output: unknown): NotificationSummary[] {
 
 function originOnly(target: string): string {
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-  return m ? m[0] : target.split(/[/?#]/)[0] ?? "";
+  return m ? m[0] : (target.split(/[/?#]/)[0] ?? "");
 }
 
 /**
@@ -122,7 +127,8 @@ export function* callStep<T>(ctx: Ctx, step: string, activity: string, input: un
   } catch (err) {
     throw new StepFailedError(step, taskError(err));
   }
-  if (!isOutcome(raw)) throw new StepFailedError(step, { name: "Error", message: `activity ${activity} returned no outcome`, retryable: false });
+  if (!isOutcome(raw))
+    throw new StepFailedError(step, { name: "Error", message: `activity ${activity} returned no outcome`, retryable: false });
   if (!raw.ok) throw new StepFailedError(step, raw.error);
   return raw.value as T;
 }
@@ -139,13 +145,22 @@ export function* callBestEffort(ctx: Ctx, activity: string, input: unknown, retr
 
 function asStepError(step: string, err: unknown): StepFailedError {
   if (err instanceof StepFailedError) return err;
-  return new StepFailedError(step, { name: err instanceof Error ? err.name : "Error", message: err instanceof Error ? err.message : String(err), retryable: false });
+  return new StepFailedError(step, {
+    name: err instanceof Error ? err.name : "Error",
+    message: err instanceof Error ? err.message : String(err),
+    retryable: false,
+  });
 }
 
 const SOURCES: Record<string, "acme" | "keyvault" | "dns" | "azure"> = { Acme: "acme", KeyVault: "keyvault", Dns: "dns", Azure: "azure" };
 
 /** The ReportedError of a webhook from a StepError. */
-export function reportedError(error: StepError): { source: "acme" | "keyvault" | "dns" | "azure" | "internal"; code?: string; message: string; status?: number } {
+export function reportedError(error: StepError): {
+  source: "acme" | "keyvault" | "dns" | "azure" | "internal";
+  code?: string;
+  message: string;
+  status?: number;
+} {
   const out: { source: "acme" | "keyvault" | "dns" | "azure" | "internal"; code?: string; message: string; status?: number } = {
     source: (error.service && SOURCES[error.service]) || "internal",
     message: error.message,
@@ -182,7 +197,12 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
       status("renewal-request");
       request = yield* callStep<IssueRequest>(ctx, step, ACTIVITIES.renewalRequest, { certificateName: input.certificateName });
     } else {
-      request = { dnsNames: input.dnsNames ?? [], certificateName: input.certificateName, keyOptions: input.keyOptions, replacesAriCertId: input.replacesAriCertId };
+      request = {
+        dnsNames: input.dnsNames ?? [],
+        certificateName: input.certificateName,
+        keyOptions: input.keyOptions,
+        replacesAriCertId: input.replacesAriCertId,
+      };
     }
 
     status("validate");
@@ -198,11 +218,21 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
     status("propagation");
     const propagationStarted = ctx.df.currentUtcDateTime.getTime();
     for (let check = 1; ; check++) {
-      const r = yield* callStep<CheckPropagationResult>(ctx, step, ACTIVITIES.checkPropagation, { challenges: plan.challenges, budgetMs: PROPAGATION_CHECK_BUDGET_MS });
+      const r = yield* callStep<CheckPropagationResult>(ctx, step, ACTIVITIES.checkPropagation, {
+        challenges: plan.challenges,
+        budgetMs: PROPAGATION_CHECK_BUDGET_MS,
+      });
       if (r.visible) break;
       const waited = ctx.df.currentUtcDateTime.getTime() - propagationStarted;
       if (waited + PROPAGATION_POLL_MS > r.timeoutSeconds * 1000) {
-        throw new StepFailedError(step, { name: "UpstreamError", code: "DnsError", service: "Dns", status: 504, retryable: true, message: `TXT records not visible on every authoritative server after ${check} checks: ${r.detail ?? "unknown"}` });
+        throw new StepFailedError(step, {
+          name: "UpstreamError",
+          code: "DnsError",
+          service: "Dns",
+          status: 504,
+          retryable: true,
+          message: `TXT records not visible on every authoritative server after ${check} checks: ${r.detail ?? "unknown"}`,
+        });
       }
       status("propagation", { error: r.detail });
       yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + PROPAGATION_POLL_MS));
@@ -231,11 +261,16 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
     const chain = yield* callStep<string[]>(ctx, step, ACTIVITIES.downloadCertificateChain, { order: issued });
 
     status("merge");
-    const merged = yield* callStep<{ certificateName: string; version: string; thumbprint: string; notBefore: string; notAfter: string }>(ctx, step, ACTIVITIES.mergeIssuedChain, {
-      certificateName: validated.certificateName,
-      dnsNames: validated.dnsNames,
-      chain,
-    });
+    const merged = yield* callStep<{ certificateName: string; version: string; thumbprint: string; notBefore: string; notAfter: string }>(
+      ctx,
+      step,
+      ACTIVITIES.mergeIssuedChain,
+      {
+        certificateName: validated.certificateName,
+        dnsNames: validated.dnsNames,
+        chain,
+      },
+    );
 
     const result: IssueOrchestrationOutput = {
       ...issueResult(merged, validated, pending.action, ctx.df.currentUtcDateTime.getTime() - startedAt, issued.replaces),
@@ -255,7 +290,14 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
 
     status("notify");
     const time = ctx.df.currentUtcDateTime.toISOString();
-    const data = { certificateName: result.certificateName, dnsNames: result.dnsNames, version: result.version, thumbprint: result.thumbprint, notBefore: result.notBefore, notAfter: result.notAfter };
+    const data = {
+      certificateName: result.certificateName,
+      dnsNames: result.dnsNames,
+      version: result.version,
+      thumbprint: result.thumbprint,
+      notBefore: result.notBefore,
+      notAfter: result.notAfter,
+    };
     const notified = yield* callBestEffort(ctx, ACTIVITIES.notify, {
       type: reason === "renew" ? "certificate.renewed" : "certificate.issued",
       data: reason === "renew" ? { ...data, ...(input.renewalReason ? { reason: input.renewalReason } : { reason: "manual" }) } : data,
@@ -297,7 +339,12 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
       // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it).
       let attempt = 1;
       if (name) {
-        const recorded = yield* callBestEffort(ctx, ACTIVITIES.recordRenewalFailure, { certificateName: name, failureId: ctx.df.newGuid(ctx.df.instanceId), at: time }, true);
+        const recorded = yield* callBestEffort(
+          ctx,
+          ACTIVITIES.recordRenewalFailure,
+          { certificateName: name, failureId: ctx.df.newGuid(ctx.df.instanceId), at: time },
+          true,
+        );
         const value = (recorded as { ok?: boolean; value?: { attempts?: unknown } } | undefined)?.value;
         if (typeof value?.attempts === "number" && value.attempts >= 1) attempt = value.attempts;
       }

@@ -41,7 +41,12 @@ export class StepFailedError extends Error {
  * Retry policy of transient activity failures: first retry after 2 s, backoff ×2 (2, 4, 8, 16 s), 5 attempts in all,
  * no single wait above 60 s. The wait is a durable timer run by the Durable Task runtime, not a sleep.
  */
-export const RETRY = { firstRetryIntervalInMilliseconds: 2_000, backoffCoefficient: 2, maxNumberOfAttempts: 5, maxRetryIntervalInMilliseconds: 60_000 } as const;
+export const RETRY = {
+  firstRetryIntervalInMilliseconds: 2_000,
+  backoffCoefficient: 2,
+  maxNumberOfAttempts: 5,
+  maxRetryIntervalInMilliseconds: 60_000,
+} as const;
 
 /** Builds RetryOptions for callActivityWithRetry from RETRY. */
 export function retryOptions(dfModule: typeof df): df.RetryOptions {

@@ -23,7 +23,15 @@ import type { DueCertificate } from "../issuance/renew";
 import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { renewalsInProgress } from "./in-progress";
-import { callBestEffort, callStep, notificationSummaries, orchestrationOperationId, type IssueOrchestrationInput, type IssueOrchestrationOutput, type NotificationSummary } from "./issue-certificate";
+import {
+  callBestEffort,
+  callStep,
+  notificationSummaries,
+  orchestrationOperationId,
+  type IssueOrchestrationInput,
+  type IssueOrchestrationOutput,
+  type NotificationSummary,
+} from "./issue-certificate";
 import { taskError } from "./outcome";
 import { expiringNotices, type WatchedCertificate } from "../renewal/expiring";
 
@@ -114,7 +122,11 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
 
   const scan = yield* callStep<ScanResult>(ctx, "scan", ACTIVITIES.scanInventory, {});
   ctx.df.setCustomStatus({ step: "decide", checked: scan.items.length });
-  const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, { items: scan.items, now: startedAt, operationId });
+  const decided = yield* callStep<DecideResult>(ctx, "decide", ACTIVITIES.decideRenewals, {
+    items: scan.items,
+    now: startedAt,
+    operationId,
+  });
 
   const summary: RenewalSummary = {
     runId,
@@ -131,13 +143,21 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     maxInFlight: 0,
   };
   const due = decided.due.filter((d) => d.decision.due);
-  summary.due = due.map((d) => ({ certificateName: d.certificateName, reason: d.decision.reason, renewAt: d.decision.renewAt, ari: d.ari }));
+  summary.due = due.map((d) => ({
+    certificateName: d.certificateName,
+    reason: d.decision.reason,
+    renewAt: d.decision.renewAt,
+    ari: d.ari,
+  }));
 
   if (dryRun) {
     for (const d of due) summary.skipped.push({ certificateName: d.certificateName, reason: "dry run" });
   } else {
     // A certificate whose instance is already pending or running (an HTTP-started issuance or renewal) is skipped.
-    const busy = yield* renewalsInProgress(ctx, due.map((d) => d.certificateName));
+    const busy = yield* renewalsInProgress(
+      ctx,
+      due.map((d) => d.certificateName),
+    );
     for (const name of busy.keys()) summary.skipped.push({ certificateName: name, reason: "already in progress" });
     const limit = Math.max(1, Math.floor(scan.maxConcurrentRenewals || 8));
     const queue = due.filter((d) => !busy.has(d.certificateName));
@@ -146,8 +166,16 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     while (queue.length > 0 || inFlight.length > 0) {
       while (inFlight.length < limit && queue.length > 0) {
         const d = queue.shift() as DueCertificate;
-        const childInput: IssueOrchestrationInput = { certificateName: d.certificateName, reason: "renew", operationId, renewalReason: d.decision.reason };
-        inFlight.push({ name: d.certificateName, task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, childInput, certificateInstanceId(d.certificateName)) });
+        const childInput: IssueOrchestrationInput = {
+          certificateName: d.certificateName,
+          reason: "renew",
+          operationId,
+          renewalReason: d.decision.reason,
+        };
+        inFlight.push({
+          name: d.certificateName,
+          task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, childInput, certificateInstanceId(d.certificateName)),
+        });
       }
       summary.maxInFlight = Math.max(summary.maxInFlight, inFlight.length);
       ctx.df.setCustomStatus({ step: "renew", due: due.length, done, inFlight: inFlight.length });
@@ -182,18 +210,30 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     { renewed: summary.renewed.map((r) => r.certificateName), failed: summary.failed.map((f) => f.certificateName) },
     decided.expiryWarningDays ?? 7,
   );
-  summary.expiring = notices.map((n) => ({ certificateName: n.certificateName, reason: n.reason, daysRemaining: n.daysRemaining, failedAttempts: n.failedAttempts }));
+  summary.expiring = notices.map((n) => ({
+    certificateName: n.certificateName,
+    reason: n.reason,
+    daysRemaining: n.daysRemaining,
+    failedAttempts: n.failedAttempts,
+  }));
   const notifications: NotificationSummary[] = [];
   if (notices.length > 0) {
     ctx.df.setCustomStatus({ step: "expiring", expiring: notices.length });
     try {
-      const sent = yield ctx.df.Task.all(notices.map((n) => ctx.df.callActivity(ACTIVITIES.notifyExpiring, { ...n, time: summary.finishedAt, operationId })));
+      const sent = yield ctx.df.Task.all(
+        notices.map((n) => ctx.df.callActivity(ACTIVITIES.notifyExpiring, { ...n, time: summary.finishedAt, operationId })),
+      );
       for (const out of sent as unknown[]) notifications.push(...notificationSummaries(out));
     } catch (err) {
       if (!ctx.df.isReplaying) ctx.warn(`notifyExpiring failed: ${taskError(err).message}`);
     }
   }
-  ctx.df.setCustomStatus({ step: "summary", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length });
+  ctx.df.setCustomStatus({
+    step: "summary",
+    renewed: summary.renewed.length,
+    failed: summary.failed.length,
+    skipped: summary.skipped.length,
+  });
   const summaryNotified = yield* callBestEffort(ctx, ACTIVITIES.notify, {
     type: "renewal.summary",
     data: {
@@ -215,9 +255,24 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
     certificateName: "*",
     namesCount: summary.renewed.length,
     durationMs: Date.parse(summary.finishedAt) - Date.parse(startedAt),
-    ...(summary.failed.length > 0 ? { failedStep: "renew", error: summary.failed.map((f) => `${f.certificateName}: ${f.error}`).join("; ").slice(0, 900) } : {}),
+    ...(summary.failed.length > 0
+      ? {
+          failedStep: "renew",
+          error: summary.failed
+            .map((f) => `${f.certificateName}: ${f.error}`)
+            .join("; ")
+            .slice(0, 900),
+        }
+      : {}),
     operationId,
   });
-  ctx.df.setCustomStatus({ step: "done", renewed: summary.renewed.length, failed: summary.failed.length, skipped: summary.skipped.length, operationId, notifications });
+  ctx.df.setCustomStatus({
+    step: "done",
+    renewed: summary.renewed.length,
+    failed: summary.failed.length,
+    skipped: summary.skipped.length,
+    operationId,
+    notifications,
+  });
   return summary;
 }

@@ -28,17 +28,24 @@ const ACTIVE = new Set(["Running", "Pending", "ContinuedAsNew"]);
  * Starts renewCertificates with RENEW_ALL_INSTANCE_ID unless that instance is pending or running. The durable
  * runtime also refuses a second start of a running id, so two timers racing cannot overlap either.
  */
-export async function startRenewalRun(client: Pick<df.DurableClient, "getStatus" | "startNew">, input: { dryRun?: boolean; operationId?: string } = {}): Promise<RenewalStart> {
+export async function startRenewalRun(
+  client: Pick<df.DurableClient, "getStatus" | "startNew">,
+  input: { dryRun?: boolean; operationId?: string } = {},
+): Promise<RenewalStart> {
   try {
     const status = await client.getStatus(RENEW_ALL_INSTANCE_ID);
-    if (status && ACTIVE.has(String(status.runtimeStatus))) return { started: false, reason: `renewal run ${RENEW_ALL_INSTANCE_ID} is ${String(status.runtimeStatus)}` };
+    if (status && ACTIVE.has(String(status.runtimeStatus)))
+      return { started: false, reason: `renewal run ${RENEW_ALL_INSTANCE_ID} is ${String(status.runtimeStatus)}` };
   } catch (err) {
     // 404: never ran (the client throws for it). Anything else: let startNew decide.
     if (!/404/.test(err instanceof Error ? err.message : String(err))) throw err;
   }
   try {
     // Each run gets its own operation id (W3C trace id) unless the caller gives one: telemetry and webhooks of the run share it.
-    const instanceId = await client.startNew(ORCHESTRATIONS.renewAll, { instanceId: RENEW_ALL_INSTANCE_ID, input: { ...input, operationId: input.operationId ?? newOperationId() } });
+    const instanceId = await client.startNew(ORCHESTRATIONS.renewAll, {
+      instanceId: RENEW_ALL_INSTANCE_ID,
+      input: { ...input, operationId: input.operationId ?? newOperationId() },
+    });
     return { started: true, instanceId };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -31,9 +31,14 @@ export function* revokeCertificateOrchestrator(ctx: df.OrchestrationContext): Ge
   ctx.df.setCustomStatus({ step: "revoke", certificateName: input.certificateName });
   let result: RevokeOutput;
   try {
-    result = yield* callStep<RevokeOutput>(ctx, "revoke", ACTIVITIES.revokeAtCa, { certificateName: input.certificateName, reason: input.reason, disable: input.disable === true });
+    result = yield* callStep<RevokeOutput>(ctx, "revoke", ACTIVITIES.revokeAtCa, {
+      certificateName: input.certificateName,
+      reason: input.reason,
+      disable: input.disable === true,
+    });
   } catch (err) {
-    const failure = err instanceof StepFailedError ? err : new StepFailedError("revoke", { name: "Error", message: String(err), retryable: false });
+    const failure =
+      err instanceof StepFailedError ? err : new StepFailedError("revoke", { name: "Error", message: String(err), retryable: false });
     ctx.df.setCustomStatus({ step: "failed", certificateName: input.certificateName, failedStep: "revoke", error: failure.error.message });
     yield* callBestEffort(ctx, ACTIVITIES.trackOutcome, {
       name: "revokeCertificate",
@@ -50,7 +55,13 @@ export function* revokeCertificateOrchestrator(ctx: df.OrchestrationContext): Ge
   ctx.df.setCustomStatus({ step: "notify", certificateName: result.certificateName });
   yield* callBestEffort(ctx, ACTIVITIES.notify, {
     type: "certificate.revoked",
-    data: { certificateName: result.certificateName, dnsNames: result.dnsNames, version: result.version, thumbprint: result.thumbprint, ...(result.reasonCode !== undefined ? { reasonCode: result.reasonCode } : {}) },
+    data: {
+      certificateName: result.certificateName,
+      dnsNames: result.dnsNames,
+      version: result.version,
+      thumbprint: result.thumbprint,
+      ...(result.reasonCode !== undefined ? { reasonCode: result.reasonCode } : {}),
+    },
     time: ctx.df.currentUtcDateTime.toISOString(),
     operationId,
   });

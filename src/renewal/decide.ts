@@ -74,7 +74,10 @@ function validate(state: RenewalState, policy: RenewalPolicy): void {
     problems.push({ field: "renewBeforeExpiryDays", message: `must be a number of days ≥ 0, got ${policy.renewBeforeExpiryDays}` });
   }
   if (!Number.isFinite(policy.renewAtPercentOfLifetime) || policy.renewAtPercentOfLifetime <= 0 || policy.renewAtPercentOfLifetime >= 100) {
-    problems.push({ field: "renewAtPercentOfLifetime", message: `must be between 0 and 100 (exclusive), got ${policy.renewAtPercentOfLifetime}` });
+    problems.push({
+      field: "renewAtPercentOfLifetime",
+      message: `must be between 0 and 100 (exclusive), got ${policy.renewAtPercentOfLifetime}`,
+    });
   }
   if (problems.length > 0) throw new ValidationError(problems);
 }
@@ -139,21 +142,33 @@ const ariWindowOpen: PolicyCheck = ({ state, policy, now }) => {
   const t = renewalTime(state, policy);
   if (t.rule !== "ari" || !hasAri(state.ari) || now.getTime() < t.at.getTime()) return undefined;
   const w = state.ari.window;
-  return { reason: "AriWindowOpen", message: `the CA's renewal window ${iso(w.start)} – ${iso(w.end)} is open (renewal moment ${iso(t.at)})`, at: t.at };
+  return {
+    reason: "AriWindowOpen",
+    message: `the CA's renewal window ${iso(w.start)} – ${iso(w.end)} is open (renewal moment ${iso(t.at)})`,
+    at: t.at,
+  };
 };
 
 const withinRenewBeforeExpiry: PolicyCheck = ({ state, policy, now, ariNote }) => {
   if (renewalTime(state, policy).rule === "ari") return undefined;
   const at = daysRuleAt(state, policy);
   if (at === undefined || now.getTime() < at.getTime()) return undefined;
-  return { reason: "WithinRenewBeforeExpiry", message: `expires ${iso(state.notAfter)}, within ${policy.renewBeforeExpiryDays} days${ariNote}`, at };
+  return {
+    reason: "WithinRenewBeforeExpiry",
+    message: `expires ${iso(state.notAfter)}, within ${policy.renewBeforeExpiryDays} days${ariNote}`,
+    at,
+  };
 };
 
 const lifetimeFractionElapsed: PolicyCheck = ({ state, policy, now, ariNote }) => {
   if (renewalTime(state, policy).rule === "ari") return undefined;
   const at = percentRuleAt(state, policy);
   if (now.getTime() < at.getTime()) return undefined;
-  return { reason: "LifetimeFractionElapsed", message: `${policy.renewAtPercentOfLifetime} % of the lifetime elapsed at ${iso(at)}${ariNote}`, at };
+  return {
+    reason: "LifetimeFractionElapsed",
+    message: `${policy.renewAtPercentOfLifetime} % of the lifetime elapsed at ${iso(at)}${ariNote}`,
+    at,
+  };
 };
 
 /** The chain, in order of precedence; the first that fires gives the reason. */
@@ -177,7 +192,12 @@ export function decideRenewal(state: RenewalState, policy: RenewalPolicy, now: D
   if (verdict === undefined) {
     const t = renewalTime(state, policy);
     const at = retryAt !== undefined && retryAt.getTime() > t.at.getTime() ? retryAt : t.at;
-    const by = t.rule === "ari" ? "the CA's renewal window (ARI)" : t.rule === "days" ? `${policy.renewBeforeExpiryDays} days before expiry` : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
+    const by =
+      t.rule === "ari"
+        ? "the CA's renewal window (ARI)"
+        : t.rule === "days"
+          ? `${policy.renewBeforeExpiryDays} days before expiry`
+          : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
     return { due: false, reason: "NotDue", message: `due at ${iso(at)} (${by}); expires ${iso(state.notAfter)}${ariNote}`, renewAt: at };
   }
   if (retryAt !== undefined && now.getTime() < retryAt.getTime()) {

@@ -55,7 +55,11 @@ export class ConfigurationError extends KvAcmeError {
 /** A remote service (ACME CA, Key Vault, Azure DNS) failed; `retryable` says whether trying again may help. */
 export class UpstreamError extends KvAcmeError {
   readonly retryable: boolean;
-  constructor(service: string, message: string, options: { status?: number; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    service: string,
+    message: string,
+    options: { status?: number; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(`${service}Error`, message, options.status ?? 502, { service, ...options.details }, { cause: options.cause });
     this.retryable = options.retryable ?? false;
   }

@@ -110,7 +110,11 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
   const options = client.config.azureMonitorOpenTelemetryOptions ?? {};
   client.config.azureMonitorOpenTelemetryOptions = {
     ...options,
-    azureMonitorExporterOptions: { ...options.azureMonitorExporterOptions, connectionString, disableOfflineStorage: settings.disableOfflineStorage ?? false },
+    azureMonitorExporterOptions: {
+      ...options.azureMonitorExporterOptions,
+      connectionString,
+      disableOfflineStorage: settings.disableOfflineStorage ?? false,
+    },
     resource: defaultResource().merge(resourceFromAttributes({ "service.name": settings.roleName ?? "kv-acme" })),
     logRecordProcessors: [...(options.logRecordProcessors ?? []), new OperationIdLogProcessor()],
   };

@@ -141,7 +141,8 @@ test("agent installs from the vault, nginx serves each version, an open download
       }
     },
   });
-  const nextCycle = (pred: (r: CycleResult) => boolean = () => true) => new Promise<CycleResult>((resolve) => waiters.push({ pred, resolve }));
+  const nextCycle = (pred: (r: CycleResult) => boolean = () => true) =>
+    new Promise<CycleResult>((resolve) => waiters.push({ pred, resolve }));
   try {
     // Initial sync: v1 installed and served.
     await nextCycle((r) => r.installed.length === 1);
@@ -152,7 +153,10 @@ test("agent installs from the vault, nginx serves each version, an open download
     );
     const handler = JSON.parse(await fs.readFile(path.join(dir, "status", "0.status"), "utf8"));
     assert.equal(handler[0].status.status, "success");
-    assert.match(await fs.readFile(path.join(dir, "status", "0.status"), "utf8"), /^\[\{"version":1\.0,"timestampUTC":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","status":\{/);
+    assert.match(
+      await fs.readFile(path.join(dir, "status", "0.status"), "utf8"),
+      /^\[\{"version":1\.0,"timestampUTC":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","status":\{/,
+    );
 
     // Nothing changed: next cycle installs nothing.
     const quiet = await nextCycle();
@@ -162,13 +166,16 @@ test("agent installs from the vault, nginx serves each version, an open download
     let received = 0;
     let reqSocket: net.Socket | undefined;
     const download = new Promise<number>((resolve, reject) => {
-      const req = https.get({ host: "127.0.0.1", port, servername: HOST, path: "/big.bin", ca: stack.chain.root.pem, agent: false, headers: { host: HOST } }, (res) => {
-        res.pause();
-        res.on("data", (d: Buffer) => (received += d.length));
-        res.on("end", () => resolve(received));
-        res.on("error", reject);
-        downloadStarted(res);
-      });
+      const req = https.get(
+        { host: "127.0.0.1", port, servername: HOST, path: "/big.bin", ca: stack.chain.root.pem, agent: false, headers: { host: HOST } },
+        (res) => {
+          res.pause();
+          res.on("data", (d: Buffer) => (received += d.length));
+          res.on("end", () => resolve(received));
+          res.on("error", reject);
+          downloadStarted(res);
+        },
+      );
       req.on("socket", (s) => (reqSocket = s));
       req.on("error", reject);
     });

@@ -30,7 +30,10 @@ const requests: string[] = [];
 const secrets: Record<string, { value: string; x5t: string; contentType: string }> = {};
 const credential: TokenCredential = { getToken: async () => ({ token: "test-token", expiresOnTimestamp: Date.now() + 3600_000 }) };
 
-const x5tOf = (pem: string) => createHash("sha1").update(Buffer.from(new x509.X509Certificate(pem).rawData)).digest("base64url");
+const x5tOf = (pem: string) =>
+  createHash("sha1")
+    .update(Buffer.from(new x509.X509Certificate(pem).rawData))
+    .digest("base64url");
 
 before(async () => {
   const ca = await ensureLocalCa(path.join(REPO, ".local", "ca"));
@@ -42,8 +45,16 @@ before(async () => {
   const other = await makeLeaf(chain, ["other.example.test"]);
   secrets.good = { value: pemSecret(good, chain), x5t: x5tOf(good.leafPem), contentType: "application/x-pem-file" };
   secrets.p12 = { value: pkcs12Secret(good12, rsaChain), x5t: x5tOf(good12.leafPem), contentType: "application/x-pkcs12" };
-  secrets.corrupt = { value: pkcs12Secret(good12, rsaChain).slice(0, 300), x5t: x5tOf(good12.leafPem), contentType: "application/x-pkcs12" };
-  secrets.mismatch = { value: other.keyPem + good.leafPem + chain.intermediate.pem, x5t: x5tOf(good.leafPem), contentType: "application/x-pem-file" };
+  secrets.corrupt = {
+    value: pkcs12Secret(good12, rsaChain).slice(0, 300),
+    x5t: x5tOf(good12.leafPem),
+    contentType: "application/x-pkcs12",
+  };
+  secrets.mismatch = {
+    value: other.keyPem + good.leafPem + chain.intermediate.pem,
+    x5t: x5tOf(good.leafPem),
+    contentType: "application/x-pem-file",
+  };
   // Certificates-read forbidden (secrets-only role): the agent falls back to the secret's version list.
   secrets.secretsonly = { value: pemSecret(good, chain), x5t: x5tOf(good.leafPem), contentType: "application/x-pem-file" };
 
@@ -56,27 +67,61 @@ before(async () => {
       res.end(JSON.stringify(body));
     };
     if (!req.headers.authorization) {
-      return send(401, { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." } }, {
-        "www-authenticate": 'Bearer authorization="https://login.microsoftonline.com/72f988bf-0000-4000-8000-00000000c0de", resource="https://vault.azure.net"',
-      });
+      return send(
+        401,
+        { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." } },
+        {
+          "www-authenticate":
+            'Bearer authorization="https://login.microsoftonline.com/72f988bf-0000-4000-8000-00000000c0de", resource="https://vault.azure.net"',
+        },
+      );
     }
     const name = segs[1];
-    const err = (status: number, code: string, message: string, headers: Record<string, string> = {}) => send(status, { error: { code, message } }, headers);
+    const err = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+      send(status, { error: { code, message } }, headers);
     if (name === "forbidden") return err(403, "Forbidden", "The user, group or application does not have certificates get permission.");
-    if (name === "missing") return err(404, segs[0] === "certificates" ? "CertificateNotFound" : "SecretNotFound", `A certificate with (name/id) ${name} was not found in this key vault.`);
-    if (name === "throttled") return err(429, "Throttled", "Request was not processed because too many requests were received.", { "retry-after": "0" });
+    if (name === "missing")
+      return err(
+        404,
+        segs[0] === "certificates" ? "CertificateNotFound" : "SecretNotFound",
+        `A certificate with (name/id) ${name} was not found in this key vault.`,
+      );
+    if (name === "throttled")
+      return err(429, "Throttled", "Request was not processed because too many requests were received.", { "retry-after": "0" });
     if (name === "broken") return err(503, "ServiceUnavailable", "The service is unavailable.");
     const s = secrets[name];
     if (!s) return err(404, "NotFound", "no such thing");
     if (segs[0] === "certificates") {
       if (name === "secretsonly") return err(403, "Forbidden", "The user, group or application does not have certificates get permission.");
-      return send(200, { id: `${url}/certificates/${name}/${V}`, sid: `${url}/secrets/${name}/${V}`, kid: `${url}/keys/${name}/${V}`, x5t: s.x5t, attributes: { enabled: true } });
+      return send(200, {
+        id: `${url}/certificates/${name}/${V}`,
+        sid: `${url}/secrets/${name}/${V}`,
+        kid: `${url}/keys/${name}/${V}`,
+        x5t: s.x5t,
+        attributes: { enabled: true },
+      });
     }
     if (segs[0] === "secrets" && segs[2] === "versions") {
-      return send(200, { value: [{ id: `${url}/secrets/${name}/${V}`, attributes: { enabled: true, created: 1700000000 }, contentType: s.contentType, managed: true }], nextLink: null });
+      return send(200, {
+        value: [
+          {
+            id: `${url}/secrets/${name}/${V}`,
+            attributes: { enabled: true, created: 1700000000 },
+            contentType: s.contentType,
+            managed: true,
+          },
+        ],
+        nextLink: null,
+      });
     }
     if (segs[0] === "secrets" && segs[2] === V) {
-      return send(200, { value: s.value, contentType: s.contentType, id: `${url}/secrets/${name}/${V}`, managed: true, attributes: { enabled: true } });
+      return send(200, {
+        value: s.value,
+        contentType: s.contentType,
+        id: `${url}/secrets/${name}/${V}`,
+        managed: true,
+        attributes: { enabled: true },
+      });
     }
     return err(404, "NotFound", "no route");
   });
@@ -93,8 +138,15 @@ after(async () => {
 function settingsFor(names: string[], extra: Record<string, unknown> = {}, store = path.join(dir, "store")): AgentSettings {
   return parseAgentSettings(
     {
-      secretsManagementSettings: { observedCertificates: names.map((n) => ({ url: `${url}/secrets/${n}`, certificateStoreLocation: store })), ...extra },
-      kvAcme: { stateFile: path.join(dir, "state.json"), statusFile: path.join(dir, "status.json"), statusFolder: path.join(dir, "status") },
+      secretsManagementSettings: {
+        observedCertificates: names.map((n) => ({ url: `${url}/secrets/${n}`, certificateStoreLocation: store })),
+        ...extra,
+      },
+      kvAcme: {
+        stateFile: path.join(dir, "state.json"),
+        statusFile: path.join(dir, "status.json"),
+        statusFolder: path.join(dir, "status"),
+      },
     },
     { platform: "linux" },
   ).settings;
@@ -107,7 +159,14 @@ test("each fault is isolated and explained; good certificates install anyway; no
   const settings = settingsFor(names);
   const vault = createSdkVaultReader({ credential, maxRetries: 1, retryDelayInMs: 10 });
   const events: AgentEvent[] = [];
-  const poller = new Poller(settings, { vault, store: createLinuxStore({ aclEnabled: false }), logger: quiet, host: "h", env: {}, report: (e) => void events.push(e) });
+  const poller = new Poller(settings, {
+    vault,
+    store: createLinuxStore({ aclEnabled: false }),
+    logger: quiet,
+    host: "h",
+    env: {},
+    report: (e) => void events.push(e),
+  });
   const r = await poller.cycle();
   const byName = Object.fromEntries(r.statuses.map((s) => [s.name, s]));
   assert.deepEqual(r.installed.map((u) => u.split("/").pop()).sort(), ["good", "p12", "secretsonly"]);
@@ -118,9 +177,22 @@ test("each fault is isolated and explained; good certificates install anyway; no
   assert.match(byName.corrupt.error!, /PKCS#12 secret is corrupt or truncated/);
   assert.match(byName.mismatch.error!, /private key does not match/);
   assert.equal(r.allInstalled, false);
-  assert.deepEqual(events.filter((e) => e.type === "certificate.install_failed").map((e) => e.certificateName).sort(), ["corrupt", "mismatch"]);
+  assert.deepEqual(
+    events
+      .filter((e) => e.type === "certificate.install_failed")
+      .map((e) => e.certificateName)
+      .sort(),
+    ["corrupt", "mismatch"],
+  );
   const files = (await fs.readdir(path.join(dir, "store"))).sort();
-  assert.deepEqual(files, [`127.0.0.1.good`, `127.0.0.1.good.${V}.pem`, `127.0.0.1.p12`, `127.0.0.1.p12.${V}.pem`, `127.0.0.1.secretsonly`, `127.0.0.1.secretsonly.${V}.pem`]);
+  assert.deepEqual(files, [
+    `127.0.0.1.good`,
+    `127.0.0.1.good.${V}.pem`,
+    `127.0.0.1.p12`,
+    `127.0.0.1.p12.${V}.pem`,
+    `127.0.0.1.secretsonly`,
+    `127.0.0.1.secretsonly.${V}.pem`,
+  ]);
 
   // Second cycle: nothing changed -> metadata only (one request per certificate; the secrets-only one lists versions).
   requests.length = 0;
@@ -130,7 +202,10 @@ test("each fault is isolated and explained; good certificates install anyway; no
   assert.deepEqual(r2.installed, []);
   const meta = requests.filter((q) => !/\/secrets\/[a-z0-9]+\/[0-9a-f]{32}$/.test(q));
   for (const n of ["good", "p12"]) assert.equal(meta.filter((q) => q === `GET /certificates/${n}/`).length, 1);
-  assert.deepEqual(requests.filter((q) => q.includes("secretsonly")), ["GET /secrets/secretsonly/versions"]);
+  assert.deepEqual(
+    requests.filter((q) => q.includes("secretsonly")),
+    ["GET /secrets/secretsonly/versions"],
+  );
   assert.equal(events.filter((e) => e.type === "certificate.install_failed").length, 2, "the same failure is not reported twice");
 });
 
@@ -143,7 +218,13 @@ test("unwritable store: failure reported, previous state untouched", async () =>
   try {
     const settings = settingsFor(["good"], {}, path.join(ro, "store"));
     settings.kvAcme.stateFile = path.join(dir, "state-ro.json");
-    const poller = new Poller(settings, { vault: createSdkVaultReader({ credential }), store: createLinuxStore({ aclEnabled: false }), logger: quiet, host: "h", env: {} });
+    const poller = new Poller(settings, {
+      vault: createSdkVaultReader({ credential }),
+      store: createLinuxStore({ aclEnabled: false }),
+      logger: quiet,
+      host: "h",
+      env: {},
+    });
     const r = await poller.cycle();
     assert.match(r.statuses[0].error!, /EACCES|EPERM/);
     assert.deepEqual(await fs.readdir(ro), []);
@@ -175,7 +256,10 @@ test(`requireInitialSync: ${INITIAL_SYNC_ATTEMPTS} attempts with exponential bac
   });
   assert.equal(code, 1);
   assert.equal(cycles, INITIAL_SYNC_ATTEMPTS);
-  assert.deepEqual(sleeps.slice(0, INITIAL_SYNC_ATTEMPTS - 1), Array.from({ length: INITIAL_SYNC_ATTEMPTS - 1 }, (_, i) => initialSyncDelayMs(i + 1)));
+  assert.deepEqual(
+    sleeps.slice(0, INITIAL_SYNC_ATTEMPTS - 1),
+    Array.from({ length: INITIAL_SYNC_ATTEMPTS - 1 }, (_, i) => initialSyncDelayMs(i + 1)),
+  );
   assert.deepEqual(sleeps.slice(0, 6), [5000, 10000, 20000, 40000, 80000, 100000]);
   assert.ok(seen.slice(0, INITIAL_SYNC_ATTEMPTS - 1).every((s) => s === "transitioning"));
   const final = JSON.parse(await fs.readFile(path.join(dir, "status-sync", "0.status"), "utf8"))[0].status;

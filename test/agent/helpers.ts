@@ -96,7 +96,12 @@ export async function makeLeaf(
       new x509.SubjectAlternativeNameExtension(names.map((n) => ({ type: "dns" as const, value: n }))),
     ],
   });
-  return { leafPem: cert.toString("pem") + "\n", keyPem: keys.privateKey ? await pkcs8Pem(keys.privateKey) : "", serialHex: serialHex.toUpperCase(), keys };
+  return {
+    leafPem: cert.toString("pem") + "\n",
+    keyPem: keys.privateKey ? await pkcs8Pem(keys.privateKey) : "",
+    serialHex: serialHex.toUpperCase(),
+    keys,
+  };
 }
 
 /** Key Vault's PEM secret layout: PKCS#8 key first, then the certificates. */

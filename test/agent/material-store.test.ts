@@ -4,7 +4,13 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { CertificateMaterialError, parseSecretMaterial, PEM_CONTENT_TYPE, PKCS12_CONTENT_TYPE, toPemBundle } from "../../src/agent/material";
+import {
+  CertificateMaterialError,
+  parseSecretMaterial,
+  PEM_CONTENT_TYPE,
+  PKCS12_CONTENT_TYPE,
+  toPemBundle,
+} from "../../src/agent/material";
 import { parseAgentSettings, type ObservedCertificate } from "../../src/agent/settings";
 import { createLinuxStore, versionFileName } from "../../src/agent/stores/linux";
 import { pemBlocks } from "../../src/shared/x509";
@@ -57,24 +63,39 @@ test("PKCS#12 secret with an empty password parses; original bytes kept", () => 
 
 const bad: Array<[string, () => [string, string | undefined], RegExp]> = [
   ["empty", () => ["", PEM_CONTENT_TYPE], /empty/],
-  ["truncated PKCS#12", () => [pkcs12Secret(rsaLeaf, rsaChain).slice(0, 400), PKCS12_CONTENT_TYPE], /PKCS#12 secret is corrupt or truncated/],
+  [
+    "truncated PKCS#12",
+    () => [pkcs12Secret(rsaLeaf, rsaChain).slice(0, 400), PKCS12_CONTENT_TYPE],
+    /PKCS#12 secret is corrupt or truncated/,
+  ],
   ["not base64", () => ["%%%", PKCS12_CONTENT_TYPE], /not base64/],
   ["PEM without key", () => [ecLeaf.leafPem + ecChain.intermediate.pem, PEM_CONTENT_TYPE], /no private key/],
   ["PEM without certificate", () => [ecLeaf.keyPem, PEM_CONTENT_TYPE], /no certificate/],
   ["key not matching", () => [rsaLeaf.keyPem + ecLeaf.leafPem + ecChain.intermediate.pem, PEM_CONTENT_TYPE], /does not match/],
   ["no chain", () => [ecLeaf.keyPem + ecLeaf.leafPem, PEM_CONTENT_TYPE], /no chain/],
-  ["corrupt certificate", () => [ecLeaf.keyPem + ecLeaf.leafPem.replace(/[A-Za-z]{20}\n/, "AAAAAAAAAAAAAAAAAAAA\n"), PEM_CONTENT_TYPE], /corrupt|does not match/],
+  [
+    "corrupt certificate",
+    () => [ecLeaf.keyPem + ecLeaf.leafPem.replace(/[A-Za-z]{20}\n/, "AAAAAAAAAAAAAAAAAAAA\n"), PEM_CONTENT_TYPE],
+    /corrupt|does not match/,
+  ],
 ];
 for (const [name, make, re] of bad) {
   test(`rejects secret: ${name}`, () => {
     const [value, ct] = make();
-    assert.throws(() => parseSecretMaterial(value, ct), (err: unknown) => err instanceof CertificateMaterialError && re.test(err.message));
+    assert.throws(
+      () => parseSecretMaterial(value, ct),
+      (err: unknown) => err instanceof CertificateMaterialError && re.test(err.message),
+    );
   });
 }
 
 function observed(dir: string, extra: Record<string, unknown> = {}): ObservedCertificate {
   return parseAgentSettings(
-    { secretsManagementSettings: { observedCertificates: [{ url: "https://myvault.vault.azure.net/secrets/web", certificateStoreLocation: dir, ...extra }] } },
+    {
+      secretsManagementSettings: {
+        observedCertificates: [{ url: "https://myvault.vault.azure.net/secrets/web", certificateStoreLocation: dir, ...extra }],
+      },
+    },
     { platform: "linux" },
   ).settings.observedCertificates[0];
 }
@@ -167,11 +188,17 @@ test("Linux store: acls grant read on the file and traverse on the directory", {
   assert.match(dirAcl, /^user:nobody:--x$/m);
   // nobody can read the certificate through the symlink (the test's temp root must be traversable).
   await fs.chmod(tmp, 0o711);
-  const out = execFileSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", path.join(dir, "myvault.web")], { encoding: "utf8" });
+  const out = execFileSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat", path.join(dir, "myvault.web")], {
+    encoding: "utf8",
+  });
   assert.ok(out.includes("BEGIN PRIVATE KEY"));
   // Without aclEnabled the same acls are not applied.
   const dir2 = path.join(tmp, "store6");
-  const r2 = await createLinuxStore({ aclEnabled: false }).install(observed(dir2, { acls: [{ user: "nobody" }] }), v1, parseSecretMaterial(pemSecret(ecLeaf, ecChain)));
+  const r2 = await createLinuxStore({ aclEnabled: false }).install(
+    observed(dir2, { acls: [{ user: "nobody" }] }),
+    v1,
+    parseSecretMaterial(pemSecret(ecLeaf, ecChain)),
+  );
   assert.doesNotMatch(execFileSync("getfacl", ["-cp", r2.location], { encoding: "utf8" }), /user:nobody/);
 });
 

@@ -31,8 +31,14 @@ after(async () => {
 });
 
 function observed(store: string) {
-  return parseAgentSettings({ secretsManagementSettings: { observedCertificates: [{ url: "https://kv1.vault.azure.net/secrets/api", certificateStoreLocation: store }] } }, { platform: "linux" }).settings
-    .observedCertificates[0];
+  return parseAgentSettings(
+    {
+      secretsManagementSettings: {
+        observedCertificates: [{ url: "https://kv1.vault.azure.net/secrets/api", certificateStoreLocation: store }],
+      },
+    },
+    { platform: "linux" },
+  ).settings.observedCertificates[0];
 }
 
 async function serialAt(port: number): Promise<string> {
@@ -45,38 +51,45 @@ async function serialAt(port: number): Promise<string> {
   });
 }
 
-test("HAProxy: set ssl cert + commit swaps the served certificate without a restart", { skip: !existsSync("/usr/sbin/haproxy") }, async () => {
-  const store = path.join(dir, "store");
-  const cert = observed(store);
-  const linux = createLinuxStore({ aclEnabled: false });
-  const l1 = await makeLeaf(chain, ["api.example.test"]);
-  const r1 = await linux.install(cert, "a".repeat(32), parseSecretMaterial(pemSecret(l1, chain)));
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  const sock = path.join(dir, "admin.sock");
-  const cfg = path.join(dir, "haproxy.cfg");
-  await fs.writeFile(
-    cfg,
-    `global\n  stats socket ${sock} mode 600 level admin\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nfrontend fe\n  bind 127.0.0.1:${port} ssl crt ${r1.linkPath}\n  http-request return status 200 content-type text/plain string ok\n`,
-  );
-  haproxy = spawn("/usr/sbin/haproxy", ["-db", "-f", cfg], { stdio: "ignore" });
-  for (let i = 0; i < 50 && !(await exists(sock)); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await serialAt(port), l1.serialHex);
+test(
+  "HAProxy: set ssl cert + commit swaps the served certificate without a restart",
+  { skip: !existsSync("/usr/sbin/haproxy") },
+  async () => {
+    const store = path.join(dir, "store");
+    const cert = observed(store);
+    const linux = createLinuxStore({ aclEnabled: false });
+    const l1 = await makeLeaf(chain, ["api.example.test"]);
+    const r1 = await linux.install(cert, "a".repeat(32), parseSecretMaterial(pemSecret(l1, chain)));
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const sock = path.join(dir, "admin.sock");
+    const cfg = path.join(dir, "haproxy.cfg");
+    await fs.writeFile(
+      cfg,
+      `global\n  stats socket ${sock} mode 600 level admin\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\nfrontend fe\n  bind 127.0.0.1:${port} ssl crt ${r1.linkPath}\n  http-request return status 200 content-type text/plain string ok\n`,
+    );
+    haproxy = spawn("/usr/sbin/haproxy", ["-db", "-f", cfg], { stdio: "ignore" });
+    for (let i = 0; i < 50 && !(await exists(sock)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await serialAt(port), l1.serialHex);
 
-  const l2 = await makeLeaf(chain, ["api.example.test"]);
-  const m2 = parseSecretMaterial(pemSecret(l2, chain));
-  const r2 = await linux.install(cert, "b".repeat(32), m2);
-  const inst = createInstaller({ type: "haproxy", certificates: [], socket: sock }, { env: {} });
-  assert.deepEqual(await inst.apply({ cert, version: "b".repeat(32), material: m2, result: r2 }), [`haproxy:${r2.linkPath}`]);
-  assert.equal(await serialAt(port), l2.serialHex);
+    const l2 = await makeLeaf(chain, ["api.example.test"]);
+    const m2 = parseSecretMaterial(pemSecret(l2, chain));
+    const r2 = await linux.install(cert, "b".repeat(32), m2);
+    const inst = createInstaller({ type: "haproxy", certificates: [], socket: sock }, { env: {} });
+    assert.deepEqual(await inst.apply({ cert, version: "b".repeat(32), material: m2, result: r2 }), [`haproxy:${r2.linkPath}`]);
+    assert.equal(await serialAt(port), l2.serialHex);
 
-  // A certificate HAProxy does not know is refused with its message, and nothing is committed.
-  const stray = createInstaller({ type: "haproxy", certificates: [], socket: sock, certFile: path.join(dir, "unknown.pem") }, { env: {} });
-  await assert.rejects(stray.apply({ cert, version: "c".repeat(32), material: m2, result: r2 }), /HAProxy refused the certificate/);
-  assert.equal(await serialAt(port), l2.serialHex);
-});
+    // A certificate HAProxy does not know is refused with its message, and nothing is committed.
+    const stray = createInstaller(
+      { type: "haproxy", certificates: [], socket: sock, certFile: path.join(dir, "unknown.pem") },
+      { env: {} },
+    );
+    await assert.rejects(stray.apply({ cert, version: "c".repeat(32), material: m2, result: r2 }), /HAProxy refused the certificate/);
+    assert.equal(await serialAt(port), l2.serialHex);
+  },
+);
 
 test("command hook gets the documented environment; a failing hook is an error with its output", async () => {
   const store = path.join(dir, "store-cmd");
@@ -104,10 +117,16 @@ test("command hook gets the documented environment; a failing hook is an error w
     },
   );
   const out = path.join(dir, "hook.out");
-  const hook = createInstaller({ type: "command", certificates: [], command: ["/bin/sh", "-c", `env | grep -E '^(KVACME|RENEWED)_' | sort > ${out}`], timeoutInS: 10 }, { env: { PATH: "/usr/bin:/bin" } });
+  const hook = createInstaller(
+    { type: "command", certificates: [], command: ["/bin/sh", "-c", `env | grep -E '^(KVACME|RENEWED)_' | sort > ${out}`], timeoutInS: 10 },
+    { env: { PATH: "/usr/bin:/bin" } },
+  );
   assert.deepEqual(await hook.apply({ cert, version: "d".repeat(32), material: m, result: r }), ["command:sh"]);
   assert.match(await fs.readFile(out, "utf8"), new RegExp(`^KVACME_CERT_THUMBPRINT=${m.thumbprint}$`, "m"));
-  const failing = createInstaller({ type: "command", certificates: [], command: ["/bin/sh", "-c", "echo cannot deploy >&2; exit 3"], timeoutInS: 10 }, { env: {} });
+  const failing = createInstaller(
+    { type: "command", certificates: [], command: ["/bin/sh", "-c", "echo cannot deploy >&2; exit 3"], timeoutInS: 10 },
+    { env: {} },
+  );
   await assert.rejects(failing.apply({ cert, version: "d".repeat(32), material: m, result: r }), /failed \(exit 3\): cannot deploy/);
 });
 
@@ -119,7 +138,12 @@ test("agentMain: usage errors exit 2, invalid settings exit 78 naming the field"
     assert.equal(await agentMain([]), 2);
     assert.equal(await agentMain(["--bogus"]), 2);
     const bad = path.join(dir, "3.settings");
-    await fs.writeFile(bad, JSON.stringify({ secretsManagementSettings: { pollingIntervalInS: "soon", observedCertificates: ["https://v.vault.azure.net/certificates/x"] } }));
+    await fs.writeFile(
+      bad,
+      JSON.stringify({
+        secretsManagementSettings: { pollingIntervalInS: "soon", observedCertificates: ["https://v.vault.azure.net/certificates/x"] },
+      }),
+    );
     assert.equal(await agentMain(["--settings", bad, "--once"]), 78);
     const escaped = path.join(dir, "4.settings");
     await fs.writeFile(escaped, '{\\"secretsManagementSettings\\": {}}');

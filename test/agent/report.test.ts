@@ -41,10 +41,21 @@ describe("agent webhook reporting", () => {
       recording,
       { timeoutMs: 2000, maxAttempts: 3 },
     );
-    await report({ type: "certificate.installed", host: "vm1", certificateName: "www", vaultUrl: "https://v", version: "abc", thumbprint: "AB", bindingsUpdated: ["nginx:/etc/nginx/site.pem"] });
+    await report({
+      type: "certificate.installed",
+      host: "vm1",
+      certificateName: "www",
+      vaultUrl: "https://v",
+      version: "abc",
+      thumbprint: "AB",
+      bindingsUpdated: ["nginx:/etc/nginx/site.pem"],
+    });
     assert.equal(generic.received.length, 2, "503 retried once");
     const last = generic.received[1];
-    const body = JSON.parse(last.rawBody.toString("utf8")) as { type: string; data: { host: string; certificateName: string; bindingsUpdated: string[] } };
+    const body = JSON.parse(last.rawBody.toString("utf8")) as {
+      type: string;
+      data: { host: string; certificateName: string; bindingsUpdated: string[] };
+    };
     assert.equal(body.type, "kvacme.certificate.installed");
     assert.equal(body.data.host, "vm1");
     assert.deepEqual(body.data.bindingsUpdated, ["nginx:/etc/nginx/site.pem"]);

@@ -22,7 +22,11 @@ export interface AgentStack {
   chain: TestChain;
   certificates: CertificateClient;
   /** Creates a version (issuer Unknown -> CSR -> merge leaf + intermediate). Returns its version and leaf serial. */
-  putVersion(name: string, names: string[], contentType?: "application/x-pem-file" | "application/x-pkcs12"): Promise<{ version: string; serialHex: string }>;
+  putVersion(
+    name: string,
+    names: string[],
+    contentType?: "application/x-pem-file" | "application/x-pkcs12",
+  ): Promise<{ version: string; serialHex: string }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +59,8 @@ export async function startAgentStack(): Promise<AgentStack> {
         subjectAlternativeNames: { dnsNames: names as unknown as [string, ...string[]] },
         contentType,
       });
-      const op = (poller as unknown as { operation: { state: { certificateOperation?: CertificateOperation } } }).operation.state.certificateOperation;
+      const op = (poller as unknown as { operation: { state: { certificateOperation?: CertificateOperation } } }).operation.state
+        .certificateOperation;
       const csr = new x509.Pkcs10CertificateRequest(Buffer.from(op!.csr!));
       const leaf = await makeLeaf(chain, names, { publicKey: csr.publicKey });
       const der = (pem: string) => new Uint8Array(new x509.X509Certificate(pem).rawData);

@@ -32,16 +32,32 @@ describe("bad input: problem bodies, nothing written", () => {
     const api = app.api;
     assertProblem(await call(api, "POST", "/certificates", { body: {} }), 400, ["dnsNames"]);
     assertProblem(await call(api, "POST", "/certificates", { body: { dnsNames: ["ok.example.com"], dnsName: "typo" } }), 400, ["dnsName"]);
-    const many = await call(api, "POST", "/certificates", { body: { dnsNames: ["bad..name.example.com"], keyType: "DSA-1024", certificateName: "no_underscores" } });
+    const many = await call(api, "POST", "/certificates", {
+      body: { dnsNames: ["bad..name.example.com"], keyType: "DSA-1024", certificateName: "no_underscores" },
+    });
     assertProblem(many, 400, ["dnsNames[0]", "keyType", "certificateName"]);
-    assertProblem(await call(api, "POST", "/certificates", { body: { dnsNames: 42, reuseKey: "yes", exportable: 1 } }), 400, ["dnsNames", "reuseKey", "exportable"]);
+    assertProblem(await call(api, "POST", "/certificates", { body: { dnsNames: 42, reuseKey: "yes", exportable: 1 } }), 400, [
+      "dnsNames",
+      "reuseKey",
+      "exportable",
+    ]);
     const noZone = await call(api, "POST", "/certificates", { body: { dnsNames: ["www.not-our-zone.test"] } });
     assertProblem(noZone, 400);
     assert.ok(noZone.body.errors.length >= 1);
     assert.match(noZone.body.detail, /zone/i);
-    assertProblem(await call(api, "POST", "/certificates", { body: "{not json", headers: { "content-type": "application/json" } }), 400, ["body"]);
-    assertProblem(await call(api, "POST", "/certificates", { body: "[1,2]", headers: { "content-type": "application/json" } }), 400, ["body"]);
-    assertProblem(await call(api, "POST", "/certificates", { body: "dnsNames=a.example.com", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    assertProblem(await call(api, "POST", "/certificates", { body: "{not json", headers: { "content-type": "application/json" } }), 400, [
+      "body",
+    ]);
+    assertProblem(await call(api, "POST", "/certificates", { body: "[1,2]", headers: { "content-type": "application/json" } }), 400, [
+      "body",
+    ]);
+    assertProblem(
+      await call(api, "POST", "/certificates", {
+        body: "dnsNames=a.example.com",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+      415,
+    );
     const huge = JSON.stringify({ dnsNames: ["a.example.com"], certificateName: "x".repeat(300 * 1024) });
     assertProblem(await call(api, "POST", "/certificates", { body: huge, headers: { "content-type": "application/json" } }), 413);
   });
@@ -63,13 +79,26 @@ describe("bad input: problem bodies, nothing written", () => {
 
   it("pending-operation routes validate their bodies and answer 404 when there is no operation", async () => {
     const api = app.api;
-    assertProblem(await call(api, "POST", "/certificates/p-bad/pending", { body: { dnsNames: ["ok.example.com"], keyType: "nope" } }), 400, ["keyType"]);
-    assertProblem(await call(api, "POST", "/certificates/p-bad/pending", { body: { dnsNames: ["-bad-.example.com", "*.*.example.com"] } }), 400);
+    assertProblem(
+      await call(api, "POST", "/certificates/p-bad/pending", { body: { dnsNames: ["ok.example.com"], keyType: "nope" } }),
+      400,
+      ["keyType"],
+    );
+    assertProblem(
+      await call(api, "POST", "/certificates/p-bad/pending", { body: { dnsNames: ["-bad-.example.com", "*.*.example.com"] } }),
+      400,
+    );
     assertProblem(await call(api, "POST", "/certificates/p-bad/pending", { body: { keyType: "EC-P256" } }), 400, ["dnsNames"]);
     assertProblem(await call(api, "POST", "/certificates/p-bad/pending/merge", { body: {} }), 400, ["chainPem"]);
     assertProblem(await call(api, "POST", "/certificates/p-bad/pending/merge", { body: { chainPem: "garbage" } }), 400, ["chainPem"]);
     assertProblem(await call(api, "POST", "/certificates/p-bad/pending/merge", { body: { x5c: ["!!notbase64"] } }), 400, ["x5c[0]"]);
-    assertProblem(await call(api, "POST", "/certificates/p-bad/pending/merge", { body: { x5c: [Buffer.from("not a certificate").toString("base64")] } }), 400, ["x5c[0]"]);
+    assertProblem(
+      await call(api, "POST", "/certificates/p-bad/pending/merge", {
+        body: { x5c: [Buffer.from("not a certificate").toString("base64")] },
+      }),
+      400,
+      ["x5c[0]"],
+    );
     assertProblem(await call(api, "GET", "/certificates/p-bad/pending"), 404);
     assertProblem(await call(api, "POST", "/certificates/p-bad/pending/cancel"), 404);
     assertProblem(await call(api, "DELETE", "/certificates/p-bad/pending"), 404);
@@ -117,15 +146,30 @@ describe("authorization through the real routes", () => {
     const revoke = await call(app.api, "POST", "/certificates/anything/revoke", { headers: issuer, body: {} });
     assertProblem(revoke, 403);
     assert.match(revoke.body.detail, /KvAcme\.Revoke/);
-    assertProblem(await call(app.api, "POST", "/certificates/p-auth/pending", { headers: reader, body: { dnsNames: ["p-auth.example.com"] } }), 403);
-    assertProblem(await call(app.api, "GET", "/certificates", { headers: { "x-ms-client-principal": principal("nobody@example.com", ["Other.Role"]) } }), 403);
+    assertProblem(
+      await call(app.api, "POST", "/certificates/p-auth/pending", { headers: reader, body: { dnsNames: ["p-auth.example.com"] } }),
+      403,
+    );
+    assertProblem(
+      await call(app.api, "GET", "/certificates", {
+        headers: { "x-ms-client-principal": principal("nobody@example.com", ["Other.Role"]) },
+      }),
+      403,
+    );
     assert.equal(await snapshot(app.stack), before);
   });
 
   it("unconfigured: every user route refuses with a body saying what to configure", async () => {
     withAuth({ KvAcme__Auth__Mode: "unconfigured" });
-    for (const [method, path] of [["GET", "/certificates"], ["GET", "/dns-zones"], ["POST", "/certificates"], ["GET", "/operations/kv-acme-x"]] as const) {
-      const r = await call(app.api, method, path, { headers: { "x-ms-client-principal": principal("admin@example.com", ["KvAcme.Issue", "KvAcme.Revoke"]) } });
+    for (const [method, path] of [
+      ["GET", "/certificates"],
+      ["GET", "/dns-zones"],
+      ["POST", "/certificates"],
+      ["GET", "/operations/kv-acme-x"],
+    ] as const) {
+      const r = await call(app.api, method, path, {
+        headers: { "x-ms-client-principal": principal("admin@example.com", ["KvAcme.Issue", "KvAcme.Revoke"]) },
+      });
       assertProblem(r, 401);
       assert.equal(r.body.code, "AuthenticationNotConfigured");
       assert.match(r.body.detail, /App Service Authentication/);
@@ -136,12 +180,18 @@ describe("authorization through the real routes", () => {
   it("function keys: /api/automation routes need a valid key; a key grants Read and Issue but not Revoke", async () => {
     withAuth({ KvAcme__Auth__Mode: "unconfigured" });
     assert.equal((await call(app.api, "GET", "/automation/certificates")).status, 401);
-    assert.equal((await call(app.api, "GET", "/automation/certificates", { headers: { "x-functions-key": "wrong-key-wrong-key" } })).status, 401);
+    assert.equal(
+      (await call(app.api, "GET", "/automation/certificates", { headers: { "x-functions-key": "wrong-key-wrong-key" } })).status,
+      401,
+    );
     const ok = await call(app.api, "GET", "/automation/certificates", { headers: { "x-functions-key": KEY } });
     assert.equal(ok.status, 200, ok.text);
     assert.ok(Array.isArray(ok.body.certificates));
     assert.equal((await call(app.api, `GET`, `/automation/dns-zones?code=${KEY}`)).status, 200);
-    const revoke = await call(app.api, "POST", "/automation/certificates/anything/revoke", { headers: { "x-functions-key": KEY }, body: {} });
+    const revoke = await call(app.api, "POST", "/automation/certificates/anything/revoke", {
+      headers: { "x-functions-key": KEY },
+      body: {},
+    });
     assertProblem(revoke, 403);
     // A key on a user route is no principal.
     assertProblem(await call(app.api, "GET", "/certificates", { headers: { "x-functions-key": KEY } }), 401);

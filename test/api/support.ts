@@ -13,7 +13,12 @@ export interface Reply {
 }
 
 /** One request; a body that is not a string is sent as JSON. */
-export async function call(base: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
   if (typeof options.body === "string") body = options.body;
@@ -56,10 +61,12 @@ export function principal(name: string, roles: string[]): string {
 export async function snapshot(stack: Stack): Promise<string> {
   const c = clients(stack);
   const out: string[] = [];
-  for await (const p of c.certificates.listPropertiesOfCertificates({ includePending: true })) out.push(`cert ${p.name} ${p.version ?? ""}`);
+  for await (const p of c.certificates.listPropertiesOfCertificates({ includePending: true }))
+    out.push(`cert ${p.name} ${p.version ?? ""}`);
   for await (const p of c.secrets.listPropertiesOfSecrets()) out.push(`secret ${p.name}`);
   for (const zone of stack.info.zones) {
-    for await (const rs of c.dns.recordSets.listByDnsZone(stack.info.resourceGroup, zone)) out.push(`dns ${rs.name}.${zone} ${rs.type} ${JSON.stringify(rs.txtRecords ?? [])}`);
+    for await (const rs of c.dns.recordSets.listByDnsZone(stack.info.resourceGroup, zone))
+      out.push(`dns ${rs.name}.${zone} ${rs.type} ${JSON.stringify(rs.txtRecords ?? [])}`);
   }
   return out.sort().join("\n");
 }
@@ -67,7 +74,10 @@ export async function snapshot(stack: Stack): Promise<string> {
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 
 /** A throwaway CA that signs a CSR out of band (as a non-ACME CA would); returns the chain, leaf first. */
-export async function signCsrOutOfBand(csrPem: string, dnsNames: string[]): Promise<{ leafPem: string; caPem: string; leafDer: Buffer; caDer: Buffer }> {
+export async function signCsrOutOfBand(
+  csrPem: string,
+  dnsNames: string[],
+): Promise<{ leafPem: string; caPem: string; leafDer: Buffer; caDer: Buffer }> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(Date.now() - 60_000);
@@ -79,7 +89,10 @@ export async function signCsrOutOfBand(csrPem: string, dnsNames: string[]): Prom
     notAfter,
     keys,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: "0b02",
@@ -90,7 +103,10 @@ export async function signCsrOutOfBand(csrPem: string, dnsNames: string[]): Prom
     publicKey: csr.publicKey,
     signingKey: keys.privateKey,
     signingAlgorithm: ALG,
-    extensions: [new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: "dns" as const, value }))), new x509.BasicConstraintsExtension(false)],
+    extensions: [
+      new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: "dns" as const, value }))),
+      new x509.BasicConstraintsExtension(false),
+    ],
   });
   const leafDer = Buffer.from(leaf.rawData);
   const caDer = Buffer.from(ca.rawData);
@@ -98,7 +114,12 @@ export async function signCsrOutOfBand(csrPem: string, dnsNames: string[]): Prom
 }
 
 /** Polls GET Location until the operation is no longer running; returns the final reply and every step seen. */
-export async function pollOperation(origin: string, location: string, headers: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ final: Reply; steps: string[]; sawRunning: boolean }> {
+export async function pollOperation(
+  origin: string,
+  location: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<{ final: Reply; steps: string[]; sawRunning: boolean }> {
   const deadline = Date.now() + timeoutMs;
   const steps: string[] = [];
   let sawRunning = false;

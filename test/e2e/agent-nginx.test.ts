@@ -104,7 +104,13 @@ test("issued through the local host, installed by the agent, served by nginx; a 
       secretsManagementSettings: {
         pollingIntervalInS: "1",
         requireInitialSync: true,
-        observedCertificates: [{ url: `${app.stack.info.keyVaultUrl}/secrets/shop`, certificateStoreLocation: path.join(dir, "store"), customSymbolicLinkName: "shop.pem" }],
+        observedCertificates: [
+          {
+            url: `${app.stack.info.keyVaultUrl}/secrets/shop`,
+            certificateStoreLocation: path.join(dir, "store"),
+            customSymbolicLinkName: "shop.pem",
+          },
+        ],
       },
       authenticationSettings: { msiEndpoint: app.stack.info.imdsEndpoint },
       kvAcme: {
@@ -116,10 +122,33 @@ test("issued through the local host, installed by the agent, served by nginx; a 
     }),
   );
   // nginx needs a certificate to start: a self-signed bootstrap version behind the symlink the agent manages.
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${HOST}`, "-days", "1",
-    "-keyout", path.join(dir, "store", "bootstrap.key"), "-out", path.join(dir, "store", "bootstrap.crt")], { stdio: "ignore" });
-  await fs.writeFile(path.join(dir, "store", "bootstrap.pem"),
-    (await fs.readFile(path.join(dir, "store", "bootstrap.crt"), "utf8")) + (await fs.readFile(path.join(dir, "store", "bootstrap.key"), "utf8")), { mode: 0o600 });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      `/CN=${HOST}`,
+      "-days",
+      "1",
+      "-keyout",
+      path.join(dir, "store", "bootstrap.key"),
+      "-out",
+      path.join(dir, "store", "bootstrap.crt"),
+    ],
+    { stdio: "ignore" },
+  );
+  await fs.writeFile(
+    path.join(dir, "store", "bootstrap.pem"),
+    (await fs.readFile(path.join(dir, "store", "bootstrap.crt"), "utf8")) +
+      (await fs.readFile(path.join(dir, "store", "bootstrap.key"), "utf8")),
+    { mode: 0o600 },
+  );
   await fs.symlink("bootstrap.pem", link);
   await fs.writeFile(
     path.join(dir, "nginx.conf"),
@@ -143,7 +172,9 @@ http {
   );
   execFileSync(NGINX, ["-p", dir, "-c", path.join(dir, "nginx.conf")]);
   // First the one-shot mode (cron style): installs v1 and exits 0. (Asynchronously: the stack serves from this process.)
-  await execFileAsync(process.execPath, [path.join(repoRoot, "bin", "kv-acme.js"), "agent", "--settings", settingsFile, "--once"], { encoding: "utf8" });
+  await execFileAsync(process.execPath, [path.join(repoRoot, "bin", "kv-acme.js"), "agent", "--settings", settingsFile, "--once"], {
+    encoding: "utf8",
+  });
   assert.notEqual(await fs.readlink(link), "bootstrap.pem", "symlink switched to the vault version");
   assert.match(await fs.readFile(link, "utf8"), /BEGIN CERTIFICATE[\s\S]*BEGIN CERTIFICATE[\s\S]*PRIVATE KEY/);
 
@@ -151,7 +182,9 @@ http {
   const served1 = await waitFor("nginx to serve version 1", () => servedSteadily(v1.thumbprint), 5_000);
 
   // The agent as a long-running service.
-  agent = spawn(process.execPath, [path.join(repoRoot, "bin", "kv-acme.js"), "agent", "--settings", settingsFile], { stdio: ["ignore", "pipe", "pipe"] });
+  agent = spawn(process.execPath, [path.join(repoRoot, "bin", "kv-acme.js"), "agent", "--settings", settingsFile], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   agent.stdout?.on("data", (c: Buffer) => (agentLog += c.toString()));
   agent.stderr?.on("data", (c: Buffer) => (agentLog += c.toString()));
 

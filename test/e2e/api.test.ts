@@ -27,7 +27,9 @@ describe("HTTP API end to end", { concurrency: false }, () => {
   let firstVersion = "";
 
   it("issues: 202 + Location, 409 for a second issue while it runs, polling to the result; TXT values cleaned", async () => {
-    const started = await call(app.api, "POST", "/certificates", { body: { dnsNames: ["api.example.com", "*.api.example.com"], certificateName: "api-cert", keyType: "EC-P256" } });
+    const started = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["api.example.com", "*.api.example.com"], certificateName: "api-cert", keyType: "EC-P256" },
+    });
     assert.equal(started.status, 202, started.text);
     const location = started.headers.get("location");
     assert.equal(location, "/api/operations/kv-acme-certificate-api-cert");
@@ -48,7 +50,10 @@ describe("HTTP API end to end", { concurrency: false }, () => {
     assert.deepEqual([...final.body.output.dnsNames].sort(), ["*.api.example.com", "api.example.com"]);
     assert.match(final.body.output.thumbprint, /^[0-9A-F]{40}$/);
     firstVersion = final.body.output.version;
-    assert.deepEqual(Object.keys(await txtRecords(app.stack)).filter((n) => n.includes("_acme-challenge")), []);
+    assert.deepEqual(
+      Object.keys(await txtRecords(app.stack)).filter((n) => n.includes("_acme-challenge")),
+      [],
+    );
   });
 
   it("lists from the list API with management, issuer and the last operation", async () => {
@@ -89,7 +94,8 @@ describe("HTTP API end to end", { concurrency: false }, () => {
   });
 
   it("revokes (role Revoke): 200 with the result; a second revocation never claims a fresh one", async () => {
-    const finish = async (r: Awaited<ReturnType<typeof call>>) => (r.status === 202 ? (await pollOperation(origin, r.headers.get("location")!)).final : r);
+    const finish = async (r: Awaited<ReturnType<typeof call>>) =>
+      r.status === 202 ? (await pollOperation(origin, r.headers.get("location")!)).final : r;
     const first = await finish(await call(app.api, "POST", "/certificates/api-cert/revoke", { body: { reason: "superseded" } }));
     assert.equal(first.status, 200, first.text);
     assert.equal(first.body.status, "Completed");
@@ -107,7 +113,9 @@ describe("HTTP API end to end", { concurrency: false }, () => {
   });
 
   it("pending operation: create returns the CSR, show, 409 on a second create, cancel, delete", async () => {
-    const created = await call(app.api, "POST", "/certificates/cancel-me/pending", { body: { dnsNames: ["cancel-me.example.org"], keyType: "RSA-2048" } });
+    const created = await call(app.api, "POST", "/certificates/cancel-me/pending", {
+      body: { dnsNames: ["cancel-me.example.org"], keyType: "RSA-2048" },
+    });
     assert.equal(created.status, 201, created.text);
     assert.match(created.body.csrPem, /^-----BEGIN CERTIFICATE REQUEST-----/);
     const shown = await call(app.api, "GET", "/certificates/cancel-me/pending");
@@ -125,12 +133,18 @@ describe("HTTP API end to end", { concurrency: false }, () => {
   });
 
   it("pending operation: merges a chain obtained out of band, as x5c and as PEM", async () => {
-    for (const [name, form] of [["oob-x5c", "x5c"], ["oob-pem", "pem"]] as const) {
+    for (const [name, form] of [
+      ["oob-x5c", "x5c"],
+      ["oob-pem", "pem"],
+    ] as const) {
       const dnsName = `${name}.example.org`;
       const created = await call(app.api, "POST", `/certificates/${name}/pending`, { body: { dnsNames: [dnsName], keyType: "EC-P256" } });
       assert.equal(created.status, 201, created.text);
       const chain = await signCsrOutOfBand(created.body.csrPem, [dnsName]);
-      const body = form === "x5c" ? { x5c: [chain.leafDer.toString("base64"), chain.caDer.toString("base64")] } : { chainPem: `${chain.leafPem}\n${chain.caPem}` };
+      const body =
+        form === "x5c"
+          ? { x5c: [chain.leafDer.toString("base64"), chain.caDer.toString("base64")] }
+          : { chainPem: `${chain.leafPem}\n${chain.caPem}` };
       const merged = await call(app.api, "POST", `/certificates/${name}/pending/merge`, { body });
       assert.equal(merged.status, 200, merged.text);
       assert.deepEqual(merged.body.dnsNames, [dnsName]);
@@ -142,13 +156,19 @@ describe("HTTP API end to end", { concurrency: false }, () => {
     const all = await call(app.api, "GET", "/certificates");
     assert.equal(all.body.certificates.find((c: { name: string }) => c.name === "oob-pem").managedBy, "unmanaged");
     const managed = await call(app.api, "GET", "/certificates?managed=true");
-    assert.deepEqual(managed.body.certificates.map((c: { name: string }) => c.name), ["api-cert"]);
+    assert.deepEqual(
+      managed.body.certificates.map((c: { name: string }) => c.name),
+      ["api-cert"],
+    );
   });
 
   it("DNS zones", async () => {
     const r = await call(app.api, "GET", "/dns-zones");
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body.zones.map((z: { name: string }) => z.name), ["example.com", "example.org"]);
+    assert.deepEqual(
+      r.body.zones.map((z: { name: string }) => z.name),
+      ["example.com", "example.org"],
+    );
   });
 
   it("automation routes with a function key: issue and poll under /api/automation", async () => {
@@ -167,7 +187,18 @@ describe("HTTP API end to end", { concurrency: false }, () => {
       const code = await runCli(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
       return { code, stdout, stderr };
     };
-    const issued = await run(["--endpoint", origin, "--function-key", KEY, "--json", "issue", "--dns-names", "cli.example.org", "--key-type", "EC-P384"]);
+    const issued = await run([
+      "--endpoint",
+      origin,
+      "--function-key",
+      KEY,
+      "--json",
+      "issue",
+      "--dns-names",
+      "cli.example.org",
+      "--key-type",
+      "EC-P384",
+    ]);
     assert.equal(issued.code, 0, issued.stderr);
     const result = JSON.parse(issued.stdout);
     assert.equal(result.certificateName, "cli-example-org");

@@ -39,7 +39,10 @@ after(async () => {
 });
 
 async function launch(stateDir: string): Promise<Running> {
-  const modules = (await readdir(path.join(root, "functions"))).filter((f) => f.endsWith(".ts")).sort().flatMap((f) => ["--module", path.join(root, "functions", f)]);
+  const modules = (await readdir(path.join(root, "functions")))
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .flatMap((f) => ["--module", path.join(root, "functions", f)]);
   const child = spawn(process.execPath, ["--import", "tsx", main, ...modules, "--port", "0", "--state", stateDir, "--no-timers"], {
     cwd: root,
     env: { ...process.env, ...stack.env, KvAcme__Auth__Mode: "local" },
@@ -145,7 +148,9 @@ it("an issuance survives SIGKILL of the host at six points and completes exactly
 
   const orders = pebbleOrders() - ordersBefore;
   const orderAttempts = history.filter((e) => e.EventType === "TaskScheduled" && e.Name === "placeOrder").length;
-  t.diagnostic(`killed at ${killedAt.join(", ")}; orders at the CA: ${orders}; activity attempts: ${history.filter((e) => e.EventType === "TaskScheduled").length}`);
+  t.diagnostic(
+    `killed at ${killedAt.join(", ")}; orders at the CA: ${orders}; activity attempts: ${history.filter((e) => e.EventType === "TaskScheduled").length}`,
+  );
   assert.ok(orders >= 1 && orders <= 1 + killedAt.length, `orders at the CA: ${orders} (kills: ${killedAt.join(", ")})`);
   assert.equal(orderAttempts, 1, "the order step was scheduled once (a re-run after a kill re-executes the same task)");
 });

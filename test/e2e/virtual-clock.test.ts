@@ -33,7 +33,11 @@ it("90-day certificates are not due today and are renewed by the timer 61 virtua
     ["vc-one", ["vc-one.example.com"]],
     ["vc-two", ["vc-two.example.org", "*.vc-two.example.org"]],
   ] as const) {
-    await start(ORCHESTRATIONS.issue, certificateInstanceId(name), { dnsNames: names, certificateName: name, keyOptions: { keyType: "EC-P256" } });
+    await start(ORCHESTRATIONS.issue, certificateInstanceId(name), {
+      dnsNames: names,
+      certificateName: name,
+      keyOptions: { keyType: "EC-P256" },
+    });
     const s = await app.host.waitForInstance(certificateInstanceId(name), 60_000);
     assert.equal(s.runtimeStatus, "Completed", JSON.stringify(s.output));
   }

@@ -14,7 +14,10 @@ after(async () => stack?.close());
 
 it("four processes' first use at once ends on a single account, the latest key version's", async () => {
   // Separate clients, as separate Function App instances would have.
-  const clients = Array.from({ length: 4 }, () => new SecretClient(stack.info.keyVaultUrl, stack.credential, { disableChallengeResourceVerification: true }));
+  const clients = Array.from(
+    { length: 4 },
+    () => new SecretClient(stack.info.keyVaultUrl, stack.credential, { disableChallengeResourceVerification: true }),
+  );
   const sessions = await Promise.all(clients.map((c) => ensureAccount(c, { acmeDirectoryUrl: stack.info.acmeDirectoryUrl })));
   const urls = new Set(sessions.map((s) => s.accountUrl));
   assert.equal(urls.size, 1, `one account, got ${[...urls].join(", ")}`);

@@ -26,7 +26,10 @@ after(async () => {
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...stack.env, KVACME_HOME: home }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...stack.env, KVACME_HOME: home },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -44,7 +47,16 @@ async function vaultNames(): Promise<string[]> {
 
 describe("kv-acme CLI", () => {
   it("bad input: exit 2, a clear message for every problem, nothing written", async () => {
-    const r = await cli(["--json", "issue", "--dns-names", "bad..example.com,*.*.example.com", "--key-type", "EC-P999", "--name", "no_underscores"]);
+    const r = await cli([
+      "--json",
+      "issue",
+      "--dns-names",
+      "bad..example.com,*.*.example.com",
+      "--key-type",
+      "EC-P999",
+      "--name",
+      "no_underscores",
+    ]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /empty label/);
     assert.match(r.stderr, /wildcard is only allowed as the whole leftmost label/);
@@ -71,7 +83,16 @@ describe("kv-acme CLI", () => {
   });
 
   it("issues with --json and lists the certificate; pending show of an unknown name exits 3", async () => {
-    const r = await cli(["--json", "issue", "--dns-names", "cli.example.com,*.cli.example.com", "--key-type", "EC-P256", "--content-type", "pem"]);
+    const r = await cli([
+      "--json",
+      "issue",
+      "--dns-names",
+      "cli.example.com,*.cli.example.com",
+      "--key-type",
+      "EC-P256",
+      "--content-type",
+      "pem",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as { certificateName: string; dnsNames: string[]; version: string };
     assert.equal(result.certificateName, "cli-example-com");
@@ -80,7 +101,10 @@ describe("kv-acme CLI", () => {
     const list = await cli(["--json", "list"]);
     assert.equal(list.code, 0, list.stderr);
     const items = JSON.parse(list.stdout) as { name: string; managed: { managed: boolean } }[];
-    assert.deepEqual(items.map((i) => i.name), ["cli-example-com"]);
+    assert.deepEqual(
+      items.map((i) => i.name),
+      ["cli-example-com"],
+    );
     const missing = await cli(["pending", "show", "nothing-here"]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /no pending operation/);

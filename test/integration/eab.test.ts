@@ -30,7 +30,10 @@ describe("External Account Binding", () => {
     const deps = stackDeps(stack, { eab: undefined });
     await assert.rejects(
       issueCertificate({ dnsNames: ["eab.example.com"], keyOptions: { keyType: "EC-P256" } }, deps),
-      (err: unknown) => err instanceof ConfigurationError && /requires External Account Binding/.test(err.message) && /KvAcme__Eab__KeyId/.test(err.message),
+      (err: unknown) =>
+        err instanceof ConfigurationError &&
+        /requires External Account Binding/.test(err.message) &&
+        /KvAcme__Eab__KeyId/.test(err.message),
     );
     assert.deepEqual(await secretNames(), []);
     assert.deepEqual(await txtRecords(stack), {});
@@ -51,7 +54,9 @@ describe("External Account Binding", () => {
   it("a wrong HMAC key is refused by the CA", async () => {
     const fresh = await startTestStack({ pebble: { eab: true } });
     try {
-      const deps = stackDeps(fresh, { eab: { keyId: fresh.info.eab!.keyId, hmacKey: Buffer.alloc(32, 7).toString("base64url"), algorithm: "HS256" } });
+      const deps = stackDeps(fresh, {
+        eab: { keyId: fresh.info.eab!.keyId, hmacKey: Buffer.alloc(32, 7).toString("base64url"), algorithm: "HS256" },
+      });
       await assert.rejects(deps.acme(), /ACME: registering an account/);
     } finally {
       await fresh.close();

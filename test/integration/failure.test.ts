@@ -29,13 +29,24 @@ describe("failure mid-order", () => {
     const realCreate = deps.certificates.beginCreateCertificate.bind(deps.certificates);
     let created = 0;
     const certificates = Object.create(deps.certificates) as typeof deps.certificates;
-    certificates.beginCreateCertificate = (async (name: string, policy: Parameters<typeof realCreate>[1], options?: Parameters<typeof realCreate>[2]) => {
+    certificates.beginCreateCertificate = (async (
+      name: string,
+      policy: Parameters<typeof realCreate>[1],
+      options?: Parameters<typeof realCreate>[2],
+    ) => {
       created++;
-      return realCreate(name, { ...policy, subjectAlternativeNames: { dnsNames: ["other.example.org"] }, subject: "CN=other.example.org" }, options);
+      return realCreate(
+        name,
+        { ...policy, subjectAlternativeNames: { dnsNames: ["other.example.org"] }, subject: "CN=other.example.org" },
+        options,
+      );
     }) as typeof deps.certificates.beginCreateCertificate;
     faulty.certificates = certificates;
 
-    await assert.rejects(issueCertificate({ dnsNames: ["fail.example.com", "*.fail.example.com"], keyOptions: { keyType: "EC-P256" } }, faulty), /finaliz/i);
+    await assert.rejects(
+      issueCertificate({ dnsNames: ["fail.example.com", "*.fail.example.com"], keyOptions: { keyType: "EC-P256" } }, faulty),
+      /finaliz/i,
+    );
     assert.equal(created, 1);
     const { certificates: kv } = clients(stack);
     assert.equal(await getPending(kv, "fail-example-com"), undefined, "pending operation deleted");
@@ -54,8 +65,19 @@ describe("failure mid-order", () => {
       dns: {
         name: dns.name,
         listZones: () => dns.listZones(),
-        addTxtValues: (zone, record, values, ttl) => dns.addTxtValues(zone, record, values.map((v) => `${v}x`), ttl),
-        removeTxtValues: (zone, record, values) => dns.removeTxtValues(zone, record, values.map((v) => `${v}x`)),
+        addTxtValues: (zone, record, values, ttl) =>
+          dns.addTxtValues(
+            zone,
+            record,
+            values.map((v) => `${v}x`),
+            ttl,
+          ),
+        removeTxtValues: (zone, record, values) =>
+          dns.removeTxtValues(
+            zone,
+            record,
+            values.map((v) => `${v}x`),
+          ),
       },
     };
     await assert.rejects(issueCertificate({ dnsNames: ["badtxt.example.com"], keyOptions: { keyType: "EC-P256" } }, broken), /not visible/);

@@ -31,7 +31,10 @@ export function clients(stack: Stack) {
   return {
     certificates: new CertificateClient(stack.info.keyVaultUrl, stack.credential, opts),
     secrets: new SecretClient(stack.info.keyVaultUrl, stack.credential, opts),
-    dns: new DnsManagementClient(stack.credential, stack.info.subscriptionId, { endpoint: stack.info.armEndpoint, credentialScopes: ["https://management.azure.com/.default"] }),
+    dns: new DnsManagementClient(stack.credential, stack.info.subscriptionId, {
+      endpoint: stack.info.armEndpoint,
+      credentialScopes: ["https://management.azure.com/.default"],
+    }),
   };
 }
 
@@ -72,7 +75,10 @@ export async function verifyChain(chainPems: string[], rootPem: string): Promise
 
 export function sanNames(cert: x509.X509Certificate): string[] {
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  return (san?.names.items ?? []).filter((n) => n.type === "dns").map((n) => n.value).sort();
+  return (san?.names.items ?? [])
+    .filter((n) => n.type === "dns")
+    .map((n) => n.value)
+    .sort();
 }
 
 export { pemBlocks, pemToDer, x509 };

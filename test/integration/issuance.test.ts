@@ -67,7 +67,10 @@ describe("issuance on the local stack", () => {
   });
 
   it("issues an RSA-2048 certificate as PKCS#12 whose key matches the leaf", async () => {
-    const result = await issueCertificate({ dnsNames: "rsa.example.org", certificateName: "rsa-pfx", keyOptions: { keyType: "RSA-2048", contentType: "pkcs12" } }, deps);
+    const result = await issueCertificate(
+      { dnsNames: "rsa.example.org", certificateName: "rsa-pfx", keyOptions: { keyType: "RSA-2048", contentType: "pkcs12" } },
+      deps,
+    );
     const { secrets } = clients(stack);
     const secret = await secrets.getSecret("rsa-pfx");
     assert.equal(secret.properties.contentType, "application/x-pkcs12");
@@ -103,12 +106,18 @@ describe("issuance on the local stack", () => {
     const { certificates } = clients(stack);
     const ec = parseKeyOptions({ keyType: "EC-P256" });
     const same = await createPending(certificates, "stale-same", buildCertificatePolicy(["same.example.com"], ec));
-    const reused = await issueCertificate({ dnsNames: ["same.example.com"], certificateName: "stale-same", keyOptions: { keyType: "EC-P256" } }, deps);
+    const reused = await issueCertificate(
+      { dnsNames: ["same.example.com"], certificateName: "stale-same", keyOptions: { keyType: "EC-P256" } },
+      deps,
+    );
     assert.equal(reused.pendingAction, "reused");
     assert.equal((await getPending(certificates, "stale-same"))?.requestId, same.requestId);
 
     const old = await createPending(certificates, "stale-diff", buildCertificatePolicy(["old.example.com"], ec));
-    const replaced = await issueCertificate({ dnsNames: ["new.example.com", "www.new.example.com"], certificateName: "stale-diff", keyOptions: { keyType: "EC-P256" } }, deps);
+    const replaced = await issueCertificate(
+      { dnsNames: ["new.example.com", "www.new.example.com"], certificateName: "stale-diff", keyOptions: { keyType: "EC-P256" } },
+      deps,
+    );
     assert.equal(replaced.pendingAction, "replaced");
     assert.notEqual((await getPending(certificates, "stale-diff"))?.requestId, old.requestId);
     assert.deepEqual(replaced.dnsNames, ["new.example.com", "www.new.example.com"]);

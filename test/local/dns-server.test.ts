@@ -12,7 +12,10 @@ import { openZoneStore, type ZoneStore } from "../../src/local/dns/zone-store";
 import { startDnsServer } from "../../src/local/dns/dns-server";
 
 const RG = "rg";
-const SEED = [{ name: "example.com", resourceGroup: RG }, { name: "example.org", resourceGroup: RG }];
+const SEED = [
+  { name: "example.com", resourceGroup: RG },
+  { name: "example.org", resourceGroup: RG },
+];
 const NS = ["ns1.kv-acme.test."];
 
 function udpRaw(port: number, message: Buffer, timeoutMs = 1000): Promise<Buffer | undefined> {
@@ -65,12 +68,23 @@ interface Rr {
   ttl?: number;
   data?: unknown;
 }
-type Msg = Omit<DecodedPacket, "answers" | "authorities" | "additionals"> & { rcode: string; answers?: Rr[]; authorities?: Rr[]; additionals?: Rr[] };
+type Msg = Omit<DecodedPacket, "answers" | "authorities" | "additionals"> & {
+  rcode: string;
+  answers?: Rr[];
+  authorities?: Rr[];
+  additionals?: Rr[];
+};
 const decode = (b: Buffer): Msg => packet.decode(b) as unknown as Msg;
 
 let nextId = 1;
 function query(name: string, type: string, extra: Partial<Packet> = {}): Buffer {
-  return packet.encode({ type: "query", id: nextId++, flags: packet.RECURSION_DESIRED, questions: [{ name, type: type as "A", class: "IN" }], ...extra });
+  return packet.encode({
+    type: "query",
+    id: nextId++,
+    flags: packet.RECURSION_DESIRED,
+    questions: [{ name, type: type as "A", class: "IN" }],
+    ...extra,
+  });
 }
 
 async function udp(port: number, name: string, type: string, extra: Partial<Packet> = {}): Promise<Msg> {
@@ -85,9 +99,12 @@ async function tcp(port: number, name: string, type: string): Promise<Msg> {
   return decode(res);
 }
 
-const edns = (size: number): Partial<Packet> => ({ additionals: [{ type: "OPT", name: ".", udpPayloadSize: size, flags: 0, options: [] } as never] });
+const edns = (size: number): Partial<Packet> => ({
+  additionals: [{ type: "OPT", name: ".", udpPayloadSize: size, flags: 0, options: [] } as never],
+});
 const rcodeOf = (p: Msg): string => p.rcode;
-const txtOf = (p: Msg): string[] => (p.answers ?? []).filter((a) => a.type === "TXT").map((a) => (a.data as Buffer[]).map((b) => b.toString()).join(""));
+const txtOf = (p: Msg): string[] =>
+  (p.answers ?? []).filter((a) => a.type === "TXT").map((a) => (a.data as Buffer[]).map((b) => b.toString()).join(""));
 
 describe("authoritative DNS server", () => {
   let dir: string;
@@ -101,8 +118,16 @@ describe("authoritative DNS server", () => {
     const put = (zone: string, name: string, type: "A" | "TXT" | "CNAME" | "NS", properties: Record<string, unknown>, ttl = 300) =>
       store.createOrUpdateRecordSet(RG, zone, name, type, { ttl, properties });
     await put("example.com", "www", "A", { ARecords: [{ ipv4Address: "192.0.2.10" }, { ipv4Address: "192.0.2.11" }] });
-    await put("example.com", "_acme-challenge.deep.sub", "TXT", { TXTRecords: [{ value: ["v1"] }, { value: ["v2"] }, { value: ["x".repeat(300)] }] }, 60);
-    await put("example.com", "big", "TXT", { TXTRecords: Array.from({ length: 40 }, (_, i) => ({ value: [`value-${String(i).padStart(2, "0")}-${"k".repeat(40)}`] })) });
+    await put(
+      "example.com",
+      "_acme-challenge.deep.sub",
+      "TXT",
+      { TXTRecords: [{ value: ["v1"] }, { value: ["v2"] }, { value: ["x".repeat(300)] }] },
+      60,
+    );
+    await put("example.com", "big", "TXT", {
+      TXTRecords: Array.from({ length: 40 }, (_, i) => ({ value: [`value-${String(i).padStart(2, "0")}-${"k".repeat(40)}`] })),
+    });
     await put("example.com", "alias", "CNAME", { CNAMERecord: { cname: "www.example.com" } });
     await put("example.com", "cross", "CNAME", { CNAMERecord: { cname: "host.example.org" } });
     await put("example.org", "host", "A", { ARecords: [{ ipv4Address: "198.51.100.7" }] });
@@ -121,10 +146,19 @@ describe("authoritative DNS server", () => {
     assert.equal(soa.flag_aa, true);
     assert.equal(soa.answers?.[0].type, "SOA");
     const ns = await udp(server.port, "example.com", "NS");
-    assert.deepEqual(ns.answers?.map((a) => a.data), ["ns1.kv-acme.test"]);
-    assert.deepEqual(ns.additionals?.filter((a) => a.type === "A").map((a) => [a.name, a.data]), [["ns1.kv-acme.test", "127.0.0.1"]]);
+    assert.deepEqual(
+      ns.answers?.map((a) => a.data),
+      ["ns1.kv-acme.test"],
+    );
+    assert.deepEqual(
+      ns.additionals?.filter((a) => a.type === "A").map((a) => [a.name, a.data]),
+      [["ns1.kv-acme.test", "127.0.0.1"]],
+    );
     const host = await udp(server.port, "ns1.kv-acme.test", "A");
-    assert.deepEqual(host.answers?.map((a) => a.data), ["127.0.0.1"]);
+    assert.deepEqual(
+      host.answers?.map((a) => a.data),
+      ["127.0.0.1"],
+    );
     const a = await udp(server.port, "www.example.com", "A");
     assert.deepEqual(a.answers?.map((x) => x.data).sort(), ["192.0.2.10", "192.0.2.11"]);
     assert.equal(a.answers?.[0].ttl, 300);
@@ -162,7 +196,10 @@ describe("authoritative DNS server", () => {
     assert.equal(r.answers?.length, 3);
     assert.deepEqual(txtOf(r).sort(), ["v1", "v2", "x".repeat(300)].sort());
     const long = r.answers?.find((a) => (a.data as Buffer[]).length === 2);
-    assert.deepEqual((long?.data as Buffer[]).map((b) => b.length), [255, 45]);
+    assert.deepEqual(
+      (long?.data as Buffer[]).map((b) => b.length),
+      [255, 45],
+    );
     assert.equal(r.answers?.[0].ttl, 60);
     const resolver = new Resolver();
     resolver.setServers([`127.0.0.1:${server.port}`]);
@@ -192,19 +229,31 @@ describe("authoritative DNS server", () => {
   test("CNAME chasing inside our zones, 0x20 case echoed, wildcards, delegation referral", async () => {
     const r = await udp(server.port, "AlIaS.ExAmPle.CoM", "A");
     assert.equal(r.questions?.[0].name, "AlIaS.ExAmPle.CoM");
-    assert.deepEqual(r.answers?.map((a) => a.type), ["CNAME", "A", "A"]);
+    assert.deepEqual(
+      r.answers?.map((a) => a.type),
+      ["CNAME", "A", "A"],
+    );
     assert.equal(r.answers?.[0].name, "AlIaS.ExAmPle.CoM");
     const cross = await udp(server.port, "cross.example.com", "A");
-    assert.deepEqual(cross.answers?.map((a) => a.data), ["host.example.org", "198.51.100.7"]);
+    assert.deepEqual(
+      cross.answers?.map((a) => a.data),
+      ["host.example.org", "198.51.100.7"],
+    );
     const onlyCname = await udp(server.port, "alias.example.com", "CNAME");
-    assert.deepEqual(onlyCname.answers?.map((a) => a.type), ["CNAME"]);
+    assert.deepEqual(
+      onlyCname.answers?.map((a) => a.type),
+      ["CNAME"],
+    );
     const wild = await udp(server.port, "anything.wild.example.com", "TXT");
     assert.deepEqual(txtOf(wild), ["wildcard"]);
     assert.equal(wild.answers?.[0].name, "anything.wild.example.com");
     const referral = await udp(server.port, "host.delegated.example.com", "A");
     assert.equal(rcodeOf(referral), "NOERROR");
     assert.equal(referral.flag_aa, false);
-    assert.deepEqual(referral.authorities?.map((a) => [a.type, a.data]), [["NS", "ns.elsewhere.test"]]);
+    assert.deepEqual(
+      referral.authorities?.map((a) => [a.type, a.data]),
+      [["NS", "ns.elsewhere.test"]],
+    );
   });
 
   test("EDNS: options such as cookies are accepted, version 1 gets BADVERS", async () => {
@@ -213,14 +262,19 @@ describe("authoritative DNS server", () => {
     });
     assert.equal(withCookie.rcode, "NOERROR");
     assert.equal(withCookie.answers?.length, 3);
-    const v1 = await udp(server.port, "example.com", "SOA", { additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, ednsVersion: 1, flags: 0, options: [] } as never] });
+    const v1 = await udp(server.port, "example.com", "SOA", {
+      additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, ednsVersion: 1, flags: 0, options: [] } as never],
+    });
     const opt = v1.additionals?.find((a) => a.type === "OPT") as (Rr & { extendedRcode?: number }) | undefined;
     assert.equal(opt?.extendedRcode, 1); // BADVERS (16) = extended 1 << 4 | header 0
     assert.equal(v1.answers?.length, 0);
   });
 
   test("a write to the store is answerable at once; a deleted record set is gone at once", async () => {
-    await store.createOrUpdateRecordSet(RG, "example.org", "_acme-challenge", "TXT", { ttl: 10, properties: { TXTRecords: [{ value: ["fresh"] }] } });
+    await store.createOrUpdateRecordSet(RG, "example.org", "_acme-challenge", "TXT", {
+      ttl: 10,
+      properties: { TXTRecords: [{ value: ["fresh"] }] },
+    });
     assert.deepEqual(txtOf(await udp(server.port, "_acme-challenge.example.org", "TXT")), ["fresh"]);
     await store.deleteRecordSet(RG, "example.org", "_acme-challenge", "TXT");
     assert.equal(rcodeOf(await udp(server.port, "_acme-challenge.example.org", "TXT")), "NXDOMAIN");
@@ -233,7 +287,14 @@ describe("authoritative DNS server", () => {
     assert.equal(formerr.readUInt16BE(0), garbage.readUInt16BE(0));
     assert.equal(formerr.readUInt16BE(2) & 0x000f, 1); // FORMERR
     assert.equal(await udpRaw(server.port, Buffer.from([1, 2, 3]), 200), undefined); // shorter than a header: dropped
-    const two = packet.encode({ type: "query", id: 7, questions: [{ name: "a.example.com", type: "A" }, { name: "b.example.com", type: "A" }] });
+    const two = packet.encode({
+      type: "query",
+      id: 7,
+      questions: [
+        { name: "a.example.com", type: "A" },
+        { name: "b.example.com", type: "A" },
+      ],
+    });
     assert.equal(rcodeOf(decode((await udpRaw(server.port, two)) ?? Buffer.alloc(0))), "FORMERR");
     const notify = Buffer.from(query("example.com", "SOA"));
     notify.writeUInt16BE((notify.readUInt16BE(2) & ~0x7800) | (4 << 11), 2);
@@ -249,7 +310,10 @@ describe("authoritative DNS server", () => {
   });
 
   test("restart keeps data", async () => {
-    await store.createOrUpdateRecordSet(RG, "example.org", "kept", "TXT", { ttl: 30, properties: { TXTRecords: [{ value: ["still here"] }] } });
+    await store.createOrUpdateRecordSet(RG, "example.org", "kept", "TXT", {
+      ttl: 30,
+      properties: { TXTRecords: [{ value: ["still here"] }] },
+    });
     await server.close();
     store = await openZoneStore({ stateDir: dir, subscriptionId: "sub", seedZones: SEED, nameServers: NS });
     server = await startDnsServer({ store });
@@ -257,7 +321,12 @@ describe("authoritative DNS server", () => {
     assert.deepEqual(txtOf(await tcp(server.port, "kept.example.org", "TXT")), ["still here"]);
     // A changed name server list follows into the apex NS and SOA of existing zones.
     await server.close();
-    store = await openZoneStore({ stateDir: dir, subscriptionId: "sub", seedZones: SEED, nameServers: ["ns1.other.test.", "ns2.other.test."] });
+    store = await openZoneStore({
+      stateDir: dir,
+      subscriptionId: "sub",
+      seedZones: SEED,
+      nameServers: ["ns1.other.test.", "ns2.other.test."],
+    });
     server = await startDnsServer({ store });
     const ns = await udp(server.port, "example.org", "NS");
     assert.deepEqual(ns.answers?.map((a) => a.data).sort(), ["ns1.other.test", "ns2.other.test"]);

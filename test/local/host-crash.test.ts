@@ -9,7 +9,11 @@ const root = path.resolve(__dirname, "..", "..");
 const main = path.join(root, "src", "local", "host", "main.ts");
 const app = path.join(__dirname, "host-fixtures", "crash-app.ts");
 
-interface Running { child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | number | null> }
+interface Running {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<NodeJS.Signals | number | null>;
+}
 
 async function launch(stateDir: string, crashDir: string, killAt: string): Promise<Running> {
   const child = spawn(process.execPath, ["--import", "tsx", main, "--module", app, "--port", "0", "--state", stateDir, "--no-timers"], {
@@ -32,7 +36,10 @@ async function launch(stateDir: string, crashDir: string, killAt: string): Promi
   return { child, url, exited };
 }
 
-async function status(url: string, id: string): Promise<{ runtimeStatus: string; customStatus: unknown; output: unknown; history?: { EventType: string }[] } | undefined> {
+async function status(
+  url: string,
+  id: string,
+): Promise<{ runtimeStatus: string; customStatus: unknown; output: unknown; history?: { EventType: string }[] } | undefined> {
   try {
     const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
     return r.status === 404 ? undefined : ((await r.json()) as never);
@@ -90,7 +97,11 @@ it("a host killed with SIGKILL at five points resumes and completes the orchestr
   assert.equal(final!.history!.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
 
   const effects = (await readFile(path.join(crashDir, "effects.log"), "utf8")).trim().split("\n");
-  assert.deepEqual([...effects].sort(), ["a", "b", "c1", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9"], "each side effect exactly once");
+  assert.deepEqual(
+    [...effects].sort(),
+    ["a", "b", "c1", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9"],
+    "each side effect exactly once",
+  );
   const attempts = (await readFile(path.join(crashDir, "attempts.log"), "utf8")).trim().split("\n");
   const count = (k: string) => attempts.filter((a) => a === k).length;
   assert.equal(count("a"), 2, "the activity killed after its effect ran again (at least once), absorbed by its key");

@@ -7,7 +7,9 @@ import { startLocalHost, VirtualClock, type LocalHost } from "../../src/local/ho
 
 const fixture = path.join(__dirname, "host-fixtures", "app.ts");
 const DAY = 24 * 3600 * 1000;
-interface FixtureState { ticks: unknown[] }
+interface FixtureState {
+  ticks: unknown[];
+}
 const ticks = (): number => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture.ticks.length;
 
 describe("local host with a virtual clock", () => {

@@ -6,10 +6,19 @@ import { after, before, describe, it } from "node:test";
 import { startLocalHost, type LocalHost } from "../../src/local/host";
 
 const fixture = path.join(__dirname, "host-fixtures", "app.ts");
-interface FixtureState { ticks: { isPastDue: boolean }[]; maxTickOverlap: number; hooks: string[] }
+interface FixtureState {
+  ticks: { isPastDue: boolean }[];
+  maxTickOverlap: number;
+  hooks: string[];
+}
 const fixtureState = (): FixtureState => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture;
 
-async function pollStatus(host: LocalHost, id: string, pred: (s: { runtimeStatus: string; customStatus: unknown }) => boolean, timeoutMs = 10000): Promise<void> {
+async function pollStatus(
+  host: LocalHost,
+  id: string,
+  pred: (s: { runtimeStatus: string; customStatus: unknown }) => boolean,
+  timeoutMs = 10000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(`${host.url}/api/ops/${id}/status`);
@@ -29,7 +38,14 @@ describe("local host (real clock)", () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "kvacme-host-"));
     const t0 = performance.now();
-    host = await startLocalHost({ modules: [fixture], stateDir: dir, port: 0, functionKeys: ["k1"], env: { TickSchedule: "*/1 * * * * *" }, log: () => {} });
+    host = await startLocalHost({
+      modules: [fixture],
+      stateDir: dir,
+      port: 0,
+      functionKeys: ["k1"],
+      env: { TickSchedule: "*/1 * * * * *" },
+      log: () => {},
+    });
     startMs = performance.now() - t0;
   });
   after(async () => {
@@ -61,7 +77,11 @@ describe("local host (real clock)", () => {
     assert.deepEqual(await (await fetch(`${host.url}/api/items`)).json(), { id: null });
     assert.deepEqual(await (await fetch(`${host.url}/api/items/12`)).json(), { id: "12" });
     assert.equal((await fetch(`${host.url}/api/items/abc`)).status, 404);
-    const e = await fetch(`${host.url}/api/echo`, { method: "POST", body: JSON.stringify({ a: 1 }), headers: { "content-type": "application/json" } });
+    const e = await fetch(`${host.url}/api/echo`, {
+      method: "POST",
+      body: JSON.stringify({ a: 1 }),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(e.status, 201);
     assert.equal(e.headers.get("x-echo"), "1");
     assert.match(e.headers.get("set-cookie") ?? "", /session=abc; Path=\/; HttpOnly/);
@@ -107,7 +127,10 @@ describe("local host (real clock)", () => {
     assert.deepEqual(final.customStatus, { step: "done" });
 
     // Status through the real DurableClient, with history.
-    const s = (await (await fetch(`${host.url}/api/ops/inst-1/status?history=1`)).json()) as { runtimeStatus: string; history: { EventType: string }[] };
+    const s = (await (await fetch(`${host.url}/api/ops/inst-1/status?history=1`)).json()) as {
+      runtimeStatus: string;
+      history: { EventType: string }[];
+    };
     assert.equal(s.runtimeStatus, "Completed");
     const types = s.history.map((h) => h.EventType);
     assert.equal(types.filter((t) => t === "ExecutionCompleted").length, 1);
@@ -162,10 +185,16 @@ describe("local host (real clock)", () => {
     await pollStatus(host, "busy-1", (s) => s.runtimeStatus === "Running");
     const before = host.durable.getRecord("busy-1")!;
 
-    const r = await fetch(`${host.url}/api/run/startChildWithId`, { method: "POST", body: JSON.stringify({ childId: "busy-1", name: "timeoutRace" }) });
+    const r = await fetch(`${host.url}/api/run/startChildWithId`, {
+      method: "POST",
+      body: JSON.stringify({ childId: "busy-1", name: "timeoutRace" }),
+    });
     const out = (await r.json()) as { statusSeen: string; refused?: string; output?: unknown };
     assert.equal(out.statusSeen, "Running", "the activity read the child's status through its durable client binding");
-    assert.match(out.refused ?? "", /^OrchestrationAlreadyExistsException: Sub-orchestration 'timeoutRace' was not started: .*'busy-1' is already pending or running/);
+    assert.match(
+      out.refused ?? "",
+      /^OrchestrationAlreadyExistsException: Sub-orchestration 'timeoutRace' was not started: .*'busy-1' is already pending or running/,
+    );
     const after = host.durable.getRecord("busy-1")!;
     assert.equal(after.runtimeStatus, "Running");
     assert.equal(after.executionId, before.executionId, "the running instance was neither restarted nor joined");
@@ -173,7 +202,10 @@ describe("local host (real clock)", () => {
 
     // Once it finished, the same id starts as a sub-orchestration.
     await host.durable.terminate("busy-1", "done");
-    const r2 = await fetch(`${host.url}/api/run/startChildWithId`, { method: "POST", body: JSON.stringify({ childId: "busy-1", name: "child", input: { n: 4 } }) });
+    const r2 = await fetch(`${host.url}/api/run/startChildWithId`, {
+      method: "POST",
+      body: JSON.stringify({ childId: "busy-1", name: "child", input: { n: 4 } }),
+    });
     const out2 = (await r2.json()) as { statusSeen: string; output?: { value: number; parent: string } };
     assert.equal(out2.statusSeen, "Terminated");
     assert.equal(out2.output?.value, 8);
@@ -193,7 +225,11 @@ describe("local host (real clock)", () => {
     assert.ok(fixtureState().ticks.length >= before + 1, "at least one scheduled tick");
     assert.equal(fixtureState().maxTickOverlap, 1);
     const n = fixtureState().ticks.length;
-    const a = await fetch(`${host.url}/admin/functions/tick`, { method: "POST", body: "{}" , headers: { "content-type": "application/json" } });
+    const a = await fetch(`${host.url}/admin/functions/tick`, {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(a.status, 202);
     // The admin route answers before the run; under load (or behind a scheduled tick) it can take a moment.
     for (let i = 0; i < 40 && fixtureState().ticks.length <= n; i++) await new Promise((r) => setTimeout(r, 50));

@@ -19,7 +19,28 @@ const DIR = "/work/shared/conformance/keyvault";
 const INTERVAL = { intervalInMs: 40 };
 const SELF: CertificatePolicy = { issuerName: "Self", subject: "cn=MyCert" };
 /** Values compared exactly (enumerations and flags); everything else by type and format. */
-const EXACT = new Set(["status", "contentType", "kty", "key_size", "reuse_key", "exportable", "name", "action_type", "lifetime_percentage", "recoveryLevel", "recoverableDays", "code", "cancellation_requested", "enabled", "managed", "ca", "validity_months", "status_details", "cert_transparency", "subject"]);
+const EXACT = new Set([
+  "status",
+  "contentType",
+  "kty",
+  "key_size",
+  "reuse_key",
+  "exportable",
+  "name",
+  "action_type",
+  "lifetime_percentage",
+  "recoveryLevel",
+  "recoverableDays",
+  "code",
+  "cancellation_requested",
+  "enabled",
+  "managed",
+  "ca",
+  "validity_months",
+  "status_details",
+  "cert_transparency",
+  "subject",
+]);
 
 interface Entry {
   method: string;
@@ -66,14 +87,29 @@ function collapse(entries: Entry[]): Entry[] {
   const out: Entry[] = [];
   for (const e of entries) {
     const last = out[out.length - 1];
-    if (last && last.method === e.method && last.path === e.path && last.status === e.status && JSON.stringify(last.shape) === JSON.stringify(e.shape)) continue;
+    if (
+      last &&
+      last.method === e.method &&
+      last.path === e.path &&
+      last.status === e.status &&
+      JSON.stringify(last.shape) === JSON.stringify(e.shape)
+    )
+      continue;
     out.push(e);
   }
   return out;
 }
 
 function fromRecording(file: string): { entries: Entry[]; raw: Array<Record<string, unknown>> } {
-  const rec = JSON.parse(readFileSync(path.join(DIR, file), "utf8")) as { Entries: Array<{ RequestUri: string; RequestMethod: string; StatusCode: number; ResponseBody: unknown; ResponseHeaders: Record<string, string> }> };
+  const rec = JSON.parse(readFileSync(path.join(DIR, file), "utf8")) as {
+    Entries: Array<{
+      RequestUri: string;
+      RequestMethod: string;
+      StatusCode: number;
+      ResponseBody: unknown;
+      ResponseHeaders: Record<string, string>;
+    }>;
+  };
   const entries = rec.Entries.map((e) => ({
     method: e.RequestMethod,
     path: normalisePath(e.RequestUri),
@@ -134,7 +170,10 @@ async function signCsr(csrDer: Uint8Array): Promise<x509.X509Certificate> {
 }
 
 function opOf(poller: unknown): { csr?: Uint8Array; status?: string } {
-  return (poller as { operation: { state: { certificateOperation?: { csr?: Uint8Array; status?: string } } } }).operation.state.certificateOperation ?? {};
+  return (
+    (poller as { operation: { state: { certificateOperation?: { csr?: Uint8Array; status?: string } } } }).operation.state
+      .certificateOperation ?? {}
+  );
 }
 
 describe("Key Vault stand-in: conformance with recorded traffic", () => {
@@ -154,10 +193,19 @@ describe("Key Vault stand-in: conformance with recorded traffic", () => {
   it("401 challenge: exact WWW-Authenticate header and body", async () => {
     const r = await kvFetch(vault, "POST", "/certificates/x/create", "", null);
     assert.equal(r.status, 401);
-    assert.equal(r.headers.get("www-authenticate"), `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="https://vault.azure.net"`);
-    assert.equal(r.text, JSON.stringify({ error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." } }));
+    assert.equal(
+      r.headers.get("www-authenticate"),
+      `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="https://vault.azure.net"`,
+    );
+    assert.equal(
+      r.text,
+      JSON.stringify({ error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." } }),
+    );
     const recorded = fromRecording("not-found.json").raw[0] as { ResponseHeaders: Record<string, string>; ResponseBody: unknown };
-    assert.equal(r.headers.get("www-authenticate")!.replace(LOCAL_TENANT_ID, "T"), recorded.ResponseHeaders["WWW-Authenticate"].replace(/[0-9a-f-]{36}/, "T"));
+    assert.equal(
+      r.headers.get("www-authenticate")!.replace(LOCAL_TENANT_ID, "T"),
+      recorded.ResponseHeaders["WWW-Authenticate"].replace(/[0-9a-f-]{36}/, "T"),
+    );
     assert.deepEqual(r.json, recorded.ResponseBody);
   });
 
@@ -191,7 +239,9 @@ describe("Key Vault stand-in: conformance with recorded traffic", () => {
 
   it("secret-pem.json", async () => {
     const v = await fresh();
-    await (await v.certificates.beginCreateCertificate("secret-pem", { ...SELF, contentType: "application/x-pem-file" }, INTERVAL)).pollUntilDone();
+    await (
+      await v.certificates.beginCreateCertificate("secret-pem", { ...SELF, contentType: "application/x-pem-file" }, INTERVAL)
+    ).pollUntilDone();
     await v.certificates.getCertificate("secret-pem");
     const secret = await v.secrets.getSecret("secret-pem");
     // PKCS#8 key first, then the certificate, "\n" line endings and a trailing newline, as the real service.
@@ -204,7 +254,11 @@ describe("Key Vault stand-in: conformance with recorded traffic", () => {
 
   it("merge-unknown-issuer.json", async () => {
     const v = await fresh();
-    const poller = await v.certificates.beginCreateCertificate("merge-unknown", { issuerName: "Unknown", subject: "cn=MyCert", certificateTransparency: false }, INTERVAL);
+    const poller = await v.certificates.beginCreateCertificate(
+      "merge-unknown",
+      { issuerName: "Unknown", subject: "cn=MyCert", certificateTransparency: false },
+      INTERVAL,
+    );
     await v.certificates.getCertificate("merge-unknown");
     const op = await v.certificates.getCertificateOperation("merge-unknown");
     const cert = await signCsr(opOf(op).csr ?? opOf(poller).csr!);
@@ -239,7 +293,11 @@ describe("Key Vault stand-in: conformance with recorded traffic", () => {
     try {
       // 23 certificates made beforehand, so the vault holds 25 in all, as in the recording.
       await Promise.all(
-        Array.from({ length: 23 }, (_, i) => kvFetch(v, "POST", `/certificates/bulk-${String(i).padStart(2, "0")}/create`, { policy: { key_props: { kty: "EC", crv: "P-256" }, x509_props: { subject: "CN=bulk" }, issuer: { name: "Self" } } })),
+        Array.from({ length: 23 }, (_, i) =>
+          kvFetch(v, "POST", `/certificates/bulk-${String(i).padStart(2, "0")}/create`, {
+            policy: { key_props: { kty: "EC", crv: "P-256" }, x509_props: { subject: "CN=bulk" }, issuer: { name: "Self" } },
+          }),
+        ),
       );
       for (let i = 0; i < 23; i++) await waitForStatus(v, `bulk-${String(i).padStart(2, "0")}`, "completed");
       v.renewClients();

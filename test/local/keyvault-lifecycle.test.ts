@@ -64,7 +64,12 @@ const b64 = (c: x509.X509Certificate) => Buffer.from(c.rawData).toString("base64
 const b64Pem = (c: x509.X509Certificate) => Buffer.from(c.toString("pem")).toString("base64");
 
 function policy(extra: Partial<CertificatePolicy> = {}): CertificatePolicy {
-  return { issuerName: "Unknown", subject: "CN=www.example.com", subjectAlternativeNames: { dnsNames: ["www.example.com", "example.com"] }, ...extra } as CertificatePolicy;
+  return {
+    issuerName: "Unknown",
+    subject: "CN=www.example.com",
+    subjectAlternativeNames: { dnsNames: ["www.example.com", "example.com"] },
+    ...extra,
+  } as CertificatePolicy;
 }
 
 function publicJwk(key: Parameters<typeof createPublicKey>[0]) {
@@ -90,7 +95,10 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     assert.equal(await csr.verify(), true);
     assert.equal(csr.subject, "CN=www.example.com");
     const san = ext(csr, x509.SubjectAlternativeNameExtension, "2.5.29.17");
-    assert.deepEqual(san?.names.items.map((n) => n.value), ["www.example.com", "example.com"]);
+    assert.deepEqual(
+      san?.names.items.map((n) => n.value),
+      ["www.example.com", "example.com"],
+    );
     const eku = ext(csr, x509.ExtendedKeyUsageExtension, "2.5.29.37");
     assert.deepEqual([...(eku?.usages ?? [])].map(String), ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
     const bc = ext(csr, x509.BasicConstraintsExtension, "2.5.29.19");
@@ -111,7 +119,10 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     assert.equal(again.status, 403);
     assert.equal(again.json.error?.message, "Pending status must be in progress to allow update.");
     await vault.certificates.deleteCertificateOperation("cancel-me");
-    await assert.rejects(vault.certificates.getCertificateOperation("cancel-me"), (e: { statusCode?: number; code?: string }) => e.statusCode === 404 && e.code === "PendingCertificateNotFound");
+    await assert.rejects(
+      vault.certificates.getCertificateOperation("cancel-me"),
+      (e: { statusCode?: number; code?: string }) => e.statusCode === 404 && e.code === "PendingCertificateNotFound",
+    );
   });
 
   it("create -> 409 while inProgress -> merge chain -> enabled, secrets in PKCS#12 and PEM", async () => {
@@ -119,31 +130,53 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     const csr = opOf(poller).csr!;
     await assert.rejects(
       vault.certificates.beginCreateCertificate("merged", policy()),
-      (e: { statusCode?: number; message?: string }) => e.statusCode === 409 && /pending key vault certificate's status is inProgress/.test(String(e.message)),
+      (e: { statusCode?: number; message?: string }) =>
+        e.statusCode === 409 && /pending key vault certificate's status is inProgress/.test(String(e.message)),
     );
     // A chain signed for another key is refused and changes nothing.
     const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const otherCsr = await x509.Pkcs10CertificateRequestGenerator.create({
       name: "CN=www.example.com",
       keys: {
-        privateKey: await webcrypto.subtle.importKey("pkcs8", otherKey.privateKey.export({ type: "pkcs8", format: "der" }), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]),
-        publicKey: await webcrypto.subtle.importKey("spki", otherKey.publicKey.export({ type: "spki", format: "der" }), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, true, ["verify"]),
+        privateKey: await webcrypto.subtle.importKey(
+          "pkcs8",
+          otherKey.privateKey.export({ type: "pkcs8", format: "der" }),
+          { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+          false,
+          ["sign"],
+        ),
+        publicKey: await webcrypto.subtle.importKey(
+          "spki",
+          otherKey.publicKey.export({ type: "spki", format: "der" }),
+          { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+          true,
+          ["verify"],
+        ),
       },
       signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
     });
     const wrong = await ca.sign(Buffer.from(otherCsr.rawData).toString("base64"));
-    await assert.rejects(vault.certificates.mergeCertificate("merged", [Buffer.from(b64(wrong), "base64")]), (e: { statusCode?: number; message?: string }) => e.statusCode === 400 && /doesn't match/.test(String(e.message)));
+    await assert.rejects(
+      vault.certificates.mergeCertificate("merged", [Buffer.from(b64(wrong), "base64")]),
+      (e: { statusCode?: number; message?: string }) => e.statusCode === 400 && /doesn't match/.test(String(e.message)),
+    );
     assert.equal(opOf(await vault.certificates.getCertificateOperation("merged")).status, "inProgress");
 
     const leaf = await ca.sign(Buffer.from(csr).toString("base64"));
     // x5c as base64 of PEM text (the SDK sample's way) for the leaf and base64 DER for the CA.
-    const merged = await vault.certificates.mergeCertificate("merged", [Buffer.from(b64Pem(leaf), "base64"), Buffer.from(b64(ca.cert), "base64")]);
+    const merged = await vault.certificates.mergeCertificate("merged", [
+      Buffer.from(b64Pem(leaf), "base64"),
+      Buffer.from(b64(ca.cert), "base64"),
+    ]);
     assert.equal(merged.properties.enabled, true);
     assert.match(merged.properties.version!, /^[0-9a-f]{32}$/);
     assert.equal(merged.keyId!.split("/").pop(), merged.properties.version);
     assert.equal(merged.secretId!.split("/").pop(), merged.properties.version);
     assert.deepEqual(Buffer.from(merged.cer!), Buffer.from(leaf.rawData));
-    assert.equal(Buffer.from(merged.properties.x509Thumbprint!).toString("hex"), Buffer.from(await leaf.getThumbprint("SHA-1")).toString("hex"));
+    assert.equal(
+      Buffer.from(merged.properties.x509Thumbprint!).toString("hex"),
+      Buffer.from(await leaf.getThumbprint("SHA-1")).toString("hex"),
+    );
     assert.equal(merged.properties.expiresOn!.getTime(), leaf.notAfter.getTime());
     const op = await vault.certificates.getCertificateOperation("merged");
     assert.equal(opOf(op).status, "completed");
@@ -156,7 +189,10 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag]!;
     assert.equal(certBags.length, 2, "PFX carries the leaf and the CA");
     const pfxKeyPem = forge.pki.privateKeyToPem(keyBag.key!);
-    assert.equal(publicJwk(createPrivateKey(pfxKeyPem)), publicJwk({ key: Buffer.from(leaf.publicKey.rawData), format: "der", type: "spki" }));
+    assert.equal(
+      publicJwk(createPrivateKey(pfxKeyPem)),
+      publicJwk({ key: Buffer.from(leaf.publicKey.rawData), format: "der", type: "spki" }),
+    );
 
     // Switch the content type to PEM; the next issued version is served as PEM.
     await vault.certificates.updateCertificatePolicy("merged", { contentType: "application/x-pem-file" } as CertificatePolicy);
@@ -169,9 +205,15 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     const certs = pemBlocks(pem.value!);
     assert.equal(certs.length, 2);
     assert.ok(pem.value!.endsWith("-----END CERTIFICATE-----\n"));
-    assert.equal(publicJwk(createPrivateKey(keyPem)), publicJwk({ key: Buffer.from(leaf2.publicKey.rawData), format: "der", type: "spki" }));
+    assert.equal(
+      publicJwk(createPrivateKey(keyPem)),
+      publicJwk({ key: Buffer.from(leaf2.publicKey.rawData), format: "der", type: "spki" }),
+    );
     // reuse_key=false: a new key for the second create.
-    assert.notEqual(publicJwk({ key: Buffer.from(leaf2.publicKey.rawData), format: "der", type: "spki" }), publicJwk({ key: Buffer.from(leaf.publicKey.rawData), format: "der", type: "spki" }));
+    assert.notEqual(
+      publicJwk({ key: Buffer.from(leaf2.publicKey.rawData), format: "der", type: "spki" }),
+      publicJwk({ key: Buffer.from(leaf.publicKey.rawData), format: "der", type: "spki" }),
+    );
     // The first version's secret is still served by version.
     const old = await vault.secrets.getSecret("merged", { version: merged.properties.version });
     assert.equal(old.properties.contentType, "application/x-pkcs12");
@@ -180,7 +222,14 @@ describe("Key Vault stand-in: pending lifecycle", () => {
   it("Self issuer completes with a self-signed EC certificate; non-exportable keys stay in the vault", async () => {
     const poller = await vault.certificates.beginCreateCertificate(
       "self-ec",
-      { issuerName: "Self", subject: "CN=self.example.com", keyType: "EC", keyCurveName: KnownCertificateKeyCurveNames.P384, exportable: false, contentType: "application/x-pem-file" },
+      {
+        issuerName: "Self",
+        subject: "CN=self.example.com",
+        keyType: "EC",
+        keyCurveName: KnownCertificateKeyCurveNames.P384,
+        exportable: false,
+        contentType: "application/x-pem-file",
+      },
       { intervalInMs: 20 },
     );
     const cert = await poller.pollUntilDone();
@@ -197,7 +246,11 @@ describe("Key Vault stand-in: pending lifecycle", () => {
   it("state survives a restart", async () => {
     const before = await vault.certificates.getCertificate("merged");
     await vault.certificates.beginCreateCertificate("pending-across-restart", policy());
-    await vault.secrets.setSecret("acme-account-key", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string, { contentType: "application/x-pem-file" });
+    await vault.secrets.setSecret(
+      "acme-account-key",
+      generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+      { contentType: "application/x-pem-file" },
+    );
     await vault.restart();
     const afterCert = await vault.certificates.getCertificate("merged");
     assert.deepEqual(afterCert.cer, before.cer);

@@ -34,15 +34,37 @@ describe("Key Vault stand-in: operations", () => {
   });
 
   it("import PEM and PFX; policy derived from the certificate", async () => {
-    const source = await (await vault.certificates.beginCreateCertificate("import-src", { issuerName: "Self", subject: "CN=imp.example.com", subjectAlternativeNames: { dnsNames: ["imp.example.com"] }, contentType: "application/x-pem-file" }, { intervalInMs: 10 })).pollUntilDone();
+    const source = await (
+      await vault.certificates.beginCreateCertificate(
+        "import-src",
+        {
+          issuerName: "Self",
+          subject: "CN=imp.example.com",
+          subjectAlternativeNames: { dnsNames: ["imp.example.com"] },
+          contentType: "application/x-pem-file",
+        },
+        { intervalInMs: 10 },
+      )
+    ).pollUntilDone();
     const pem = (await vault.secrets.getSecret("import-src")).value!;
-    const fromPem = await vault.certificates.importCertificate("import-pem", Buffer.from(pem), { policy: { contentType: "application/x-pem-file" } as CertificatePolicy });
+    const fromPem = await vault.certificates.importCertificate("import-pem", Buffer.from(pem), {
+      policy: { contentType: "application/x-pem-file" } as CertificatePolicy,
+    });
     assert.deepEqual(Buffer.from(fromPem.cer!), Buffer.from(source.cer!));
     assert.deepEqual(fromPem.policy?.subjectAlternativeNames?.dnsNames, ["imp.example.com"]);
     const pemAgain = (await vault.secrets.getSecret("import-pem")).value!;
-    assert.equal(createPublicKey(createPrivateKey(pemBlocks(pemAgain, "PRIVATE KEY")[0])).export({ format: "jwk" }).n, createPublicKey(createPrivateKey(pemBlocks(pem, "PRIVATE KEY")[0])).export({ format: "jwk" }).n);
+    assert.equal(
+      createPublicKey(createPrivateKey(pemBlocks(pemAgain, "PRIVATE KEY")[0])).export({ format: "jwk" }).n,
+      createPublicKey(createPrivateKey(pemBlocks(pem, "PRIVATE KEY")[0])).export({ format: "jwk" }).n,
+    );
     await vault.certificates.updateCertificatePolicy("import-src", { contentType: "application/x-pkcs12" } as CertificatePolicy);
-    await (await vault.certificates.beginCreateCertificate("import-src", { issuerName: "Self", subject: "CN=imp.example.com" }, { intervalInMs: 10 })).pollUntilDone();
+    await (
+      await vault.certificates.beginCreateCertificate(
+        "import-src",
+        { issuerName: "Self", subject: "CN=imp.example.com" },
+        { intervalInMs: 10 },
+      )
+    ).pollUntilDone();
     const pfx = (await vault.secrets.getSecret("import-src")).value!;
     const fromPfx = await vault.certificates.importCertificate("import-pfx", Buffer.from(pfx, "base64"));
     assert.equal(fromPfx.policy?.contentType, "application/x-pkcs12");
@@ -54,7 +76,14 @@ describe("Key Vault stand-in: operations", () => {
     const deleted = await (await vault.certificates.beginDeleteCertificate("doomed", { intervalInMs: 10 })).pollUntilDone();
     assert.ok(deleted.recoveryId && deleted.deletedOn && deleted.scheduledPurgeDate);
     await assert.rejects(vault.certificates.getCertificate("doomed"), (e: { statusCode?: number }) => e.statusCode === 404);
-    assert.equal((await kvFetch(vault, "POST", "/certificates/doomed/create", { policy: { x509_props: { subject: "CN=x" }, issuer: { name: "Self" } } })).status, 409);
+    assert.equal(
+      (
+        await kvFetch(vault, "POST", "/certificates/doomed/create", {
+          policy: { x509_props: { subject: "CN=x" }, issuer: { name: "Self" } },
+        })
+      ).status,
+      409,
+    );
     await (await vault.certificates.beginRecoverDeletedCertificate("doomed", { intervalInMs: 10 })).pollUntilDone();
     assert.equal((await vault.certificates.getCertificate("doomed")).properties.enabled, true);
     await (await vault.certificates.beginDeleteCertificate("doomed", { intervalInMs: 10 })).pollUntilDone();
@@ -78,7 +107,10 @@ describe("Key Vault stand-in: operations", () => {
     const upd = await vault.secrets.updateSecretProperties("acme-account", b.properties.version!, { tags: { kind: "acme", v: "2" } });
     assert.deepEqual(upd.tags, { kind: "acme", v: "2" });
     await (await vault.secrets.beginDeleteSecret("acme-account", { intervalInMs: 10 })).pollUntilDone();
-    await assert.rejects(vault.secrets.getSecret("acme-account"), (e: { statusCode?: number; code?: string }) => e.statusCode === 404 && e.code === "SecretNotFound");
+    await assert.rejects(
+      vault.secrets.getSecret("acme-account"),
+      (e: { statusCode?: number; code?: string }) => e.statusCode === 404 && e.code === "SecretNotFound",
+    );
     await vault.secrets.purgeDeletedSecret("acme-account");
   });
 

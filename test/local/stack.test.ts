@@ -75,7 +75,19 @@ describe("npm run stack", () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  const keys = ["keyVaultUrl", "armEndpoint", "subscriptionId", "resourceGroup", "zones", "dnsServer", "acmeDirectoryUrl", "identityEndpoint", "identityHeader", "caFile", "pebbleRootUrl"];
+  const keys = [
+    "keyVaultUrl",
+    "armEndpoint",
+    "subscriptionId",
+    "resourceGroup",
+    "zones",
+    "dnsServer",
+    "acmeDirectoryUrl",
+    "identityEndpoint",
+    "identityHeader",
+    "caFile",
+    "pebbleRootUrl",
+  ];
 
   async function runStack(): Promise<{ info: Record<string, unknown>; startMs: number; stop: () => Promise<number | null>; pid: number }> {
     const t0 = Date.now();
@@ -114,11 +126,15 @@ describe("npm run stack", () => {
 
     const second = await runStack();
     try {
-      const secrets2 = new SecretClient(String(second.info.keyVaultUrl), stackCredential(second.info as unknown as StackInfo), { disableChallengeResourceVerification: true });
+      const secrets2 = new SecretClient(String(second.info.keyVaultUrl), stackCredential(second.info as unknown as StackInfo), {
+        disableChallengeResourceVerification: true,
+      });
       assert.equal((await secrets2.getSecret("survives-restart")).value, "v1");
       // The token signing key persisted too: a token from the first run is still accepted by the second.
       const oldToken = await credential.getToken("https://vault.azure.net/.default");
-      const res = await fetch(`${second.info.keyVaultUrl}/secrets/survives-restart/?api-version=7.5`, { headers: { authorization: `Bearer ${oldToken!.token}` } });
+      const res = await fetch(`${second.info.keyVaultUrl}/secrets/survives-restart/?api-version=7.5`, {
+        headers: { authorization: `Bearer ${oldToken!.token}` },
+      });
       assert.equal(res.status, 200);
     } finally {
       await second.stop();

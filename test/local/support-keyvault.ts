@@ -111,12 +111,23 @@ export async function kvFetch(
   pathAndQuery: string,
   body?: string | object,
   token: string | null = vault.token(),
-): Promise<{ status: number; headers: Headers; json: { error?: { code: string; message: string } } & Record<string, unknown>; text: string }> {
+): Promise<{
+  status: number;
+  headers: Headers;
+  json: { error?: { code: string; message: string } } & Record<string, unknown>;
+  text: string;
+}> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const sep = pathAndQuery.includes("?") ? "&" : "?";
-  const url = /api[-%]/i.test(pathAndQuery) ? `${vault.server.url}${pathAndQuery}` : `${vault.server.url}${pathAndQuery}${sep}api-version=2025-07-01`;
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const url = /api[-%]/i.test(pathAndQuery)
+    ? `${vault.server.url}${pathAndQuery}`
+    : `${vault.server.url}${pathAndQuery}${sep}api-version=2025-07-01`;
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json = {} as { error?: { code: string; message: string } } & Record<string, unknown>;
   try {

@@ -29,8 +29,14 @@ test("generic: signed CloudEvent, schema-valid, verified with the documented rec
     assert.equal(req.headers["content-type"], "application/cloudevents+json; charset=utf-8");
     assert.equal(req.headers["webhook-id"], renewed.id);
     assert.deepEqual(n.verifyWebhookSignature("whsec-from-vault", req.headers, req.rawBody), { ok: true });
-    assert.equal(n.verifyWebhookSignature("whsec-from-vault", req.headers, Buffer.from(req.rawBody.toString().replace("d4e5f6", "d4e5f7"))).reason, "bad-signature");
-    assert.equal(n.verifyWebhookSignature("whsec-from-vault", req.headers, req.rawBody, { now: new Date(Date.now() + 600_000) }).reason, "stale-timestamp");
+    assert.equal(
+      n.verifyWebhookSignature("whsec-from-vault", req.headers, Buffer.from(req.rawBody.toString().replace("d4e5f6", "d4e5f7"))).reason,
+      "bad-signature",
+    );
+    assert.equal(
+      n.verifyWebhookSignature("whsec-from-vault", req.headers, req.rawBody, { now: new Date(Date.now() + 600_000) }).reason,
+      "stale-timestamp",
+    );
     const ce = JSON.parse(req.rawBody.toString()) as n.CloudEvent;
     assert.equal(ce.specversion, "1.0");
     assert.equal(ce.type, "kvacme.certificate.renewed");
@@ -54,7 +60,13 @@ test("teams and slack receivers get a valid Adaptive Card message and Block Kit 
       ],
       failed,
     );
-    assert.deepEqual(results.map((x) => [x.format, x.ok, x.attempts]), [["teams", true, 1], ["slack", true, 1]]);
+    assert.deepEqual(
+      results.map((x) => [x.format, x.ok, x.attempts]),
+      [
+        ["teams", true, 1],
+        ["slack", true, 1],
+      ],
+    );
     const t = teams.received[0];
     assert.equal(t.headers["webhook-signature"], undefined);
     const msg = JSON.parse(t.rawBody.toString()) as n.TeamsMessage;
@@ -62,7 +74,10 @@ test("teams and slack receivers get a valid Adaptive Card message and Block Kit 
     const check = validateAdaptiveCard(msg.attachments[0].content);
     assert.ok(check.ok, check.errors);
     const s = JSON.parse(slack.received[0].rawBody.toString()) as n.SlackMessage;
-    assert.deepEqual(s.blocks.map((b) => b.type), ["header", "section", "context"]);
+    assert.deepEqual(
+      s.blocks.map((b) => b.type),
+      ["header", "section", "context"],
+    );
     assert.match(s.text, /Renewal failed: api-example-com/);
   } finally {
     await teams.close();
@@ -74,14 +89,20 @@ test("a receiver that fails twice (503, then 429 Retry-After: 1) then succeeds: 
   const r = await startReceiver([{ status: 503 }, { status: 429, headers: { "retry-after": "1" } }]);
   const delays: number[] = [];
   try {
-    const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secret: "s" }, issued, { sleep: recordingSleep(delays) });
+    const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secret: "s" }, issued, {
+      sleep: recordingSleep(delays),
+    });
     assert.equal(res.ok, true);
     assert.equal(res.attempts, 3);
     assert.equal(r.received.length, 3);
     assert.equal(delays.length, 2);
     assert.ok(delays[0] >= 500 && delays[0] <= 1000, `backoff with jitter, got ${delays[0]}`);
     assert.equal(delays[1], 1000, "Retry-After: 1");
-    assert.deepEqual(new Set(r.received.map((x) => x.headers["webhook-id"])), new Set([issued.id]), "same idempotency key on every attempt");
+    assert.deepEqual(
+      new Set(r.received.map((x) => x.headers["webhook-id"])),
+      new Set([issued.id]),
+      "same idempotency key on every attempt",
+    );
   } finally {
     await r.close();
   }
@@ -92,7 +113,11 @@ test("a receiver that never answers: delivery gives up after the per-attempt tim
   const delays: number[] = [];
   const started = Date.now();
   try {
-    const res = await n.deliverWebhook({ url: r.url, format: "slack", events: ["*"] }, issued, { timeoutMs: 300, maxAttempts: 2, sleep: recordingSleep(delays) });
+    const res = await n.deliverWebhook({ url: r.url, format: "slack", events: ["*"] }, issued, {
+      timeoutMs: 300,
+      maxAttempts: 2,
+      sleep: recordingSleep(delays),
+    });
     const elapsed = Date.now() - started;
     assert.equal(res.ok, false);
     assert.equal(res.attempts, 2);
@@ -117,7 +142,10 @@ test("a 400 is not retried; an unreachable target is a network error, retried, w
     await r.close();
   }
   const delays: number[] = [];
-  const res = await n.deliverWebhook({ url: r.url, format: "teams", events: ["*"] }, issued, { maxAttempts: 3, sleep: recordingSleep(delays) });
+  const res = await n.deliverWebhook({ url: r.url, format: "teams", events: ["*"] }, issued, {
+    maxAttempts: 3,
+    sleep: recordingSleep(delays),
+  });
   assert.equal(res.ok, false);
   assert.equal(res.attempts, 3);
   assert.equal(delays.length, 2);

@@ -25,7 +25,11 @@ export interface Receiver {
 }
 
 /** Starts a receiver; after the script runs out every request gets `fallback` (default 200). */
-export async function startReceiver(script: Reply[] = [], fallback: Reply = { status: 200, body: "ok" }, path = "/hooks/T000/B000/s3cr3t-token"): Promise<Receiver> {
+export async function startReceiver(
+  script: Reply[] = [],
+  fallback: Reply = { status: 200, body: "ok" },
+  path = "/hooks/T000/B000/s3cr3t-token",
+): Promise<Receiver> {
   const received: Received[] = [];
   const queue = [...script];
   const server = http.createServer((req, res) => {

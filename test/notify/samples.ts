@@ -7,13 +7,98 @@ const thumb = "3B6F1C0A9D2E4F5A6B7C8D9E0F1A2B3C4D5E6F70";
 
 export function sampleEvents(): n.NotifyEvent[] {
   return [
-    n.certificateIssued({ certificateName: "www-example-com", dnsNames: ["www.example.com"], version: "a1b2c3", thumbprint: thumb, notBefore: "2025-03-01T01:00:00Z", notAfter: "2025-05-30T01:00:00Z", caHost: "acme-v02.api.letsencrypt.org", keyVault: "kv-certs" }, opts),
-    n.certificateRenewed({ certificateName: "wildcard-example-com", dnsNames: ["*.example.com", "example.com"], version: "d4e5f6", previousVersion: "a1b2c3", thumbprint: thumb, notBefore: "2025-03-01T01:00:00Z", notAfter: "2025-05-30T01:00:00Z", caHost: "127.0.0.1:14000", reason: "days-before-expiry" }, opts),
-    n.certificateRenewalFailed({ certificateName: "api-example-com", dnsNames: ["api.example.com"], failedStep: "validate", error: { source: "acme", code: "urn:ietf:params:acme:error:unauthorized", message: "Incorrect TXT record <\"x\"> & more", status: 403 }, attempt: 2, operationId: "renew-api-example-com-20250301" }, opts),
-    n.certificateRevoked({ certificateName: "old-example-com", dnsNames: ["old.example.com"], version: "0a0b0c", thumbprint: thumb, reasonCode: 4 }, opts),
-    n.certificateExpiring({ certificateName: "api-example-com", dnsNames: ["api.example.com"], version: "0a0b0c", notAfter: "2025-03-08T00:00:00Z", daysRemaining: 6, reason: "renewal-attempts-exhausted", failedAttempts: 5, lastError: { source: "dns", code: "Throttled", message: "Too many requests", status: 429 } }, opts),
-    n.renewalSummary({ runId: "run-20250301", startedAt: "2025-03-01T02:00:00Z", finishedAt: "2025-03-01T02:04:00Z", renewed: ["wildcard-example-com"], failed: [{ certificateName: "api-example-com", failedStep: "validate", error: "unauthorized" }], skipped: [{ certificateName: "www-example-com", reason: "not due" }] }, opts),
-    n.certificateInstalled({ host: "web01", certificateName: "www-example-com", version: "a1b2c3", thumbprint: thumb, bindingsUpdated: ["IIS:Default Web Site:443"] }, opts),
-    n.certificateInstallFailed({ host: "web02", certificateName: "www-example-com", version: "a1b2c3", thumbprint: thumb, failedStep: "reload", error: { source: "agent", message: "nginx -t failed" }, bindingsUpdated: [] }, opts),
+    n.certificateIssued(
+      {
+        certificateName: "www-example-com",
+        dnsNames: ["www.example.com"],
+        version: "a1b2c3",
+        thumbprint: thumb,
+        notBefore: "2025-03-01T01:00:00Z",
+        notAfter: "2025-05-30T01:00:00Z",
+        caHost: "acme-v02.api.letsencrypt.org",
+        keyVault: "kv-certs",
+      },
+      opts,
+    ),
+    n.certificateRenewed(
+      {
+        certificateName: "wildcard-example-com",
+        dnsNames: ["*.example.com", "example.com"],
+        version: "d4e5f6",
+        previousVersion: "a1b2c3",
+        thumbprint: thumb,
+        notBefore: "2025-03-01T01:00:00Z",
+        notAfter: "2025-05-30T01:00:00Z",
+        caHost: "127.0.0.1:14000",
+        reason: "days-before-expiry",
+      },
+      opts,
+    ),
+    n.certificateRenewalFailed(
+      {
+        certificateName: "api-example-com",
+        dnsNames: ["api.example.com"],
+        failedStep: "validate",
+        error: {
+          source: "acme",
+          code: "urn:ietf:params:acme:error:unauthorized",
+          message: 'Incorrect TXT record <"x"> & more',
+          status: 403,
+        },
+        attempt: 2,
+        operationId: "renew-api-example-com-20250301",
+      },
+      opts,
+    ),
+    n.certificateRevoked(
+      { certificateName: "old-example-com", dnsNames: ["old.example.com"], version: "0a0b0c", thumbprint: thumb, reasonCode: 4 },
+      opts,
+    ),
+    n.certificateExpiring(
+      {
+        certificateName: "api-example-com",
+        dnsNames: ["api.example.com"],
+        version: "0a0b0c",
+        notAfter: "2025-03-08T00:00:00Z",
+        daysRemaining: 6,
+        reason: "renewal-attempts-exhausted",
+        failedAttempts: 5,
+        lastError: { source: "dns", code: "Throttled", message: "Too many requests", status: 429 },
+      },
+      opts,
+    ),
+    n.renewalSummary(
+      {
+        runId: "run-20250301",
+        startedAt: "2025-03-01T02:00:00Z",
+        finishedAt: "2025-03-01T02:04:00Z",
+        renewed: ["wildcard-example-com"],
+        failed: [{ certificateName: "api-example-com", failedStep: "validate", error: "unauthorized" }],
+        skipped: [{ certificateName: "www-example-com", reason: "not due" }],
+      },
+      opts,
+    ),
+    n.certificateInstalled(
+      {
+        host: "web01",
+        certificateName: "www-example-com",
+        version: "a1b2c3",
+        thumbprint: thumb,
+        bindingsUpdated: ["IIS:Default Web Site:443"],
+      },
+      opts,
+    ),
+    n.certificateInstallFailed(
+      {
+        host: "web02",
+        certificateName: "www-example-com",
+        version: "a1b2c3",
+        thumbprint: thumb,
+        failedStep: "reload",
+        error: { source: "agent", message: "nginx -t failed" },
+        bindingsUpdated: [],
+      },
+      opts,
+    ),
   ];
 }

@@ -10,7 +10,10 @@ import type { RenewalSummary } from "../../src/orchestrations/renew-certificates
 import { flatten, runEpisodes, type Completion, type Work } from "./replay";
 
 const ok = (value: unknown) => ({ ok: true, value });
-const permanent = (message: string, extra: Record<string, unknown> = {}) => ({ ok: false, error: { name: "UpstreamError", code: "AcmeError", service: "Acme", status: 400, message, retryable: false, ...extra } });
+const permanent = (message: string, extra: Record<string, unknown> = {}) => ({
+  ok: false,
+  error: { name: "UpstreamError", code: "AcmeError", service: "Acme", status: 400, message, retryable: false, ...extra },
+});
 
 const challenge = {
   identifier: "www.example.com",
@@ -19,14 +22,36 @@ const challenge = {
   token: "tok",
   txtValue: "txt-value-1",
   status: "pending",
-  zone: { provider: "azure", id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/dnszones/example.com", name: "example.com", nameServers: [] },
+  zone: {
+    provider: "azure",
+    id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/dnszones/example.com",
+    name: "example.com",
+    nameServers: [],
+  },
   recordName: "_acme-challenge.www",
   fqdn: "_acme-challenge.www.example.com",
 };
-const validated = { dnsNames: ["www.example.com"], certificateName: "www", keyOptions: { keyType: "RSA", keySize: 2048 }, zones: [challenge.zone] };
-const plan = { order: { url: "https://ca.test/order/1", status: "pending", finalize: "https://ca.test/finalize/1", authorizations: [challenge.authorizationUrl] }, challenges: [challenge] };
+const validated = {
+  dnsNames: ["www.example.com"],
+  certificateName: "www",
+  keyOptions: { keyType: "RSA", keySize: 2048 },
+  zones: [challenge.zone],
+};
+const plan = {
+  order: {
+    url: "https://ca.test/order/1",
+    status: "pending",
+    finalize: "https://ca.test/finalize/1",
+    authorizations: [challenge.authorizationUrl],
+  },
+  challenges: [challenge],
+};
 const readyOrder = { ...plan.order, status: "ready" };
-const pending = { pending: { certificateName: "www", status: "inProgress", csr: "Q1NS", requestId: "req-42" }, action: "created", reason: "no usable pending operation" };
+const pending = {
+  pending: { certificateName: "www", status: "inProgress", csr: "Q1NS", requestId: "req-42" },
+  action: "created",
+  reason: "no usable pending operation",
+};
 
 /** Happy answers for every issuance activity, with `failAt` answered by `failure` instead. */
 function issuanceResponder(failAt: string, failure: unknown) {
@@ -57,16 +82,48 @@ function issuanceResponder(failAt: string, failure: unknown) {
 
 describe("issueCertificate episodes", () => {
   it("a permanent failure at validate-challenges: no retry, TXT values and authorizations cleaned, outcome tracked, failed with the step", async () => {
-    const { respond, log } = issuanceResponder("validateChallenges", permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record"));
-    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { dnsNames: ["www.example.com"], certificateName: "www" }, instanceId: certificateInstanceId("www"), respond });
+    const { respond, log } = issuanceResponder(
+      "validateChallenges",
+      permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record"),
+    );
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond,
+    });
     assert.match(run.failure ?? "", /^validate-challenges: ACME: validation failed/);
     const failedStatus = run.customStatus as { operationId: string };
-    assert.match(failedStatus.operationId, /^[0-9a-f]{32}$/, "without one in the input, the operation id is a W3C trace id derived from the instance");
-    assert.deepEqual(run.customStatus, { step: "failed", certificateName: "www", reason: "issue", failedStep: "validate-challenges", error: "ACME: validation failed (order invalid): www.example.com: incorrect TXT record", operationId: failedStatus.operationId });
+    assert.match(
+      failedStatus.operationId,
+      /^[0-9a-f]{32}$/,
+      "without one in the input, the operation id is a W3C trace id derived from the instance",
+    );
+    assert.deepEqual(run.customStatus, {
+      step: "failed",
+      certificateName: "www",
+      reason: "issue",
+      failedStep: "validate-challenges",
+      error: "ACME: validation failed (order invalid): www.example.com: incorrect TXT record",
+      operationId: failedStatus.operationId,
+    });
     const names = log.map((w) => w.name);
-    assert.deepEqual(names, ["validateRequest", "placeOrder", "presentChallenges", "checkPropagation", "validateChallenges", "abandonIssuance", "trackOutcome", "cleanupChallenges"]);
+    assert.deepEqual(names, [
+      "validateRequest",
+      "placeOrder",
+      "presentChallenges",
+      "checkPropagation",
+      "validateChallenges",
+      "abandonIssuance",
+      "trackOutcome",
+      "cleanupChallenges",
+    ]);
     const abandon = log.find((w) => w.name === "abandonIssuance");
-    assert.deepEqual(abandon?.input, { authorizationUrls: [challenge.authorizationUrl] }, "no pending operation was reached: only the authorizations");
+    assert.deepEqual(
+      abandon?.input,
+      { authorizationUrls: [challenge.authorizationUrl] },
+      "no pending operation was reached: only the authorizations",
+    );
     assert.deepEqual(log.find((w) => w.name === "cleanupChallenges")?.input, { challenges: [challenge] });
     const outcome = log.find((w) => w.name === "trackOutcome")?.input as { success: boolean; failedStep: string };
     assert.equal(outcome.success, false);
@@ -78,14 +135,23 @@ describe("issueCertificate episodes", () => {
     const actions = flatten(last.state.actions[0] ?? []);
     assert.equal(actions[0]?.actionType, 1, "CallActivityWithRetry");
     assert.deepEqual(
-      { first: actions[0]?.retryOptions?.firstRetryIntervalInMilliseconds, backoff: actions[0]?.retryOptions?.backoffCoefficient, max: actions[0]?.retryOptions?.maxNumberOfAttempts },
+      {
+        first: actions[0]?.retryOptions?.firstRetryIntervalInMilliseconds,
+        backoff: actions[0]?.retryOptions?.backoffCoefficient,
+        max: actions[0]?.retryOptions?.maxNumberOfAttempts,
+      },
       { first: RETRY.firstRetryIntervalInMilliseconds, backoff: RETRY.backoffCoefficient, max: RETRY.maxNumberOfAttempts },
     );
   });
 
   it("a renewal failing at finalize discards its own pending operation, reports renewal_failed, and does not clean TXT twice", async () => {
     const { respond, log } = issuanceResponder("finalizeWithVaultCsr", permanent("ACME: order https://ca.test/order/1 is invalid: badCSR"));
-    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" }, instanceId: certificateInstanceId("www"), respond });
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" },
+      instanceId: certificateInstanceId("www"),
+      respond,
+    });
     assert.match(run.failure ?? "", /^finalize: ACME: order .* badCSR/);
     const names = log.map((w) => w.name);
     assert.deepEqual(names, [
@@ -106,8 +172,15 @@ describe("issueCertificate episodes", () => {
     const recorded = log.find((w) => w.name === "recordRenewalFailure")?.input as { certificateName: string; failureId: string };
     assert.equal(recorded.certificateName, "www");
     assert.match(recorded.failureId, /^[0-9a-f-]{36}$/, "a deterministic id per failed attempt (a retried activity counts once)");
-    assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, { certificateName: "www", requestId: "req-42", authorizationUrls: [challenge.authorizationUrl] });
-    const event = log.find((w) => w.name === "notify")?.input as { type: string; data: { failedStep: string; error: { source: string; message: string }; operationId: string } };
+    assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, {
+      certificateName: "www",
+      requestId: "req-42",
+      authorizationUrls: [challenge.authorizationUrl],
+    });
+    const event = log.find((w) => w.name === "notify")?.input as {
+      type: string;
+      data: { failedStep: string; error: { source: string; message: string }; operationId: string };
+    };
     assert.equal(event.type, "certificate.renewal_failed");
     assert.equal(event.data.failedStep, "finalize");
     assert.equal(event.data.error.source, "acme");
@@ -126,7 +199,8 @@ describe("issueCertificate episodes", () => {
         open.map((w) => {
           if (w.kind === "timer") return { id: w.id, result: null };
           log.push(w);
-          if (w.name === "presentChallenges") return { id: w.id, failure: "Activity function 'presentChallenges' failed: Azure DNS: 503 Service Unavailable" };
+          if (w.name === "presentChallenges")
+            return { id: w.id, failure: "Activity function 'presentChallenges' failed: Azure DNS: 503 Service Unavailable" };
           return answers.respond([w])[0]!;
         }),
     });
@@ -137,14 +211,36 @@ describe("issueCertificate episodes", () => {
   });
 
   it("succeeds with merge, notify and outcome; time comes from the orchestration clock", async () => {
-    const { respond, log } = issuanceResponder("mergeIssuedChain", ok({ certificateName: "www", version: "v2", thumbprint: "AB", notBefore: "2026-01-01T00:00:00.000Z", notAfter: "2026-04-01T00:00:00.000Z", dnsNames: ["www.example.com"] }));
-    const run = await runEpisodes({ name: ORCHESTRATIONS.issue, input: { dnsNames: ["www.example.com"], certificateName: "www" }, instanceId: certificateInstanceId("www"), respond, start: new Date("2026-01-01T00:00:00Z") });
+    const { respond, log } = issuanceResponder(
+      "mergeIssuedChain",
+      ok({
+        certificateName: "www",
+        version: "v2",
+        thumbprint: "AB",
+        notBefore: "2026-01-01T00:00:00.000Z",
+        notAfter: "2026-04-01T00:00:00.000Z",
+        dnsNames: ["www.example.com"],
+      }),
+    );
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond,
+      start: new Date("2026-01-01T00:00:00Z"),
+    });
     const out = run.output as { version: string; durationMs: number; reason: string };
     assert.equal(out.version, "v2");
     assert.equal(out.reason, "issue");
     assert.ok(out.durationMs > 0 && out.durationMs < 60_000, `durationMs ${out.durationMs} from episode timestamps`);
     const doneStatus = run.customStatus as { operationId: string };
-    assert.deepEqual(run.customStatus, { step: "done", certificateName: "www", reason: "issue", notifications: [], operationId: doneStatus.operationId });
+    assert.deepEqual(run.customStatus, {
+      step: "done",
+      certificateName: "www",
+      reason: "issue",
+      notifications: [],
+      operationId: doneStatus.operationId,
+    });
     const notify = log.find((w) => w.name === "notify")?.input as { type: string; time: string };
     assert.equal(notify.type, "certificate.issued");
     assert.ok(notify.time.startsWith("2026-01-01T00:00:"), notify.time);
@@ -155,7 +251,11 @@ describe("issueCertificate episodes", () => {
 describe("renewCertificates episodes", () => {
   const names = Array.from({ length: 10 }, (_, i) => `cert-${String(i).padStart(2, "0")}`);
   const items = names.map((name) => ({ name, notBefore: "2025-10-01T00:00:00.000Z", expiresOn: "2026-01-05T00:00:00.000Z" }));
-  const decisions = names.map((certificateName) => ({ certificateName, decision: { due: true, reason: "WithinRenewBeforeExpiry", message: "due", renewAt: "2025-12-06T00:00:00.000Z" }, ari: "unsupported" }));
+  const decisions = names.map((certificateName) => ({
+    certificateName,
+    decision: { due: true, reason: "WithinRenewBeforeExpiry", message: "due", renewAt: "2025-12-06T00:00:00.000Z" },
+    ari: "unsupported",
+  }));
 
   it("skips certificates already in progress, keeps at most maxConcurrentRenewals sub-orchestrations in flight, refills the window one for one, and one failure stops nothing", async () => {
     const limit = 3;
@@ -179,7 +279,12 @@ describe("renewCertificates episodes", () => {
             if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
             if (w.name === "findRenewalsInProgress") {
               checked.push(...(w.input as { certificateNames: string[] }).certificateNames);
-              return { id: w.id, result: ok({ inProgress: [{ certificateName: "cert-05", instanceId: certificateInstanceId("cert-05"), runtimeStatus: "Running" }] }) };
+              return {
+                id: w.id,
+                result: ok({
+                  inProgress: [{ certificateName: "cert-05", instanceId: certificateInstanceId("cert-05"), runtimeStatus: "Running" }],
+                }),
+              };
             }
             return { id: w.id, result: { eventId: "evt", results: [] } };
           });
@@ -187,10 +292,19 @@ describe("renewCertificates episodes", () => {
         // Finish only the oldest sub-orchestration in flight.
         const oldest = subs.sort((a, b) => a.id - b.id)[0]!;
         const name = (oldest.input as { certificateName: string }).certificateName;
-        if (name === "cert-03") return [{ id: oldest.id, failure: "validate: dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }];
+        if (name === "cert-03")
+          return [{ id: oldest.id, failure: 'validate: dnsNames: "cert-03.gone.example" is not inside any DNS zone kv-acme can write to' }];
         // Started over HTTP after the check: the runtime refuses the sub-orchestration (local host wording).
-        if (name === "cert-07") return [{ id: oldest.id, failure: `Sub-orchestration 'issueCertificate' was not started: An orchestration instance with id '${certificateInstanceId(name)}' is already pending or running.` }];
-        return [{ id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } }];
+        if (name === "cert-07")
+          return [
+            {
+              id: oldest.id,
+              failure: `Sub-orchestration 'issueCertificate' was not started: An orchestration instance with id '${certificateInstanceId(name)}' is already pending or running.`,
+            },
+          ];
+        return [
+          { id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } },
+        ];
       },
     });
     assert.ok(Math.max(...inFlightPerEpisode) <= limit, `in flight per episode: ${inFlightPerEpisode.join(",")}`);
@@ -199,20 +313,39 @@ describe("renewCertificates episodes", () => {
     const subsEpisodes = inFlightPerEpisode.filter((n) => n > 0);
     assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 2, 1]);
     assert.deepEqual(checked, names, "every due certificate's instance status is read before the fan-out");
-    assert.deepEqual(started.map((w) => w.instanceId), names.filter((n) => n !== "cert-05").map(certificateInstanceId), "one instance per certificate, deterministic ids; none for the one in progress");
+    assert.deepEqual(
+      started.map((w) => w.instanceId),
+      names.filter((n) => n !== "cert-05").map(certificateInstanceId),
+      "one instance per certificate, deterministic ids; none for the one in progress",
+    );
     const runOperationId = (run.output as RenewalSummary).operationId;
     assert.match(runOperationId ?? "", /^[0-9a-f]{32}$/);
-    assert.deepEqual(started[0]?.input, { certificateName: "cert-00", reason: "renew", operationId: runOperationId, renewalReason: "WithinRenewBeforeExpiry" });
+    assert.deepEqual(started[0]?.input, {
+      certificateName: "cert-00",
+      reason: "renew",
+      operationId: runOperationId,
+      renewalReason: "WithinRenewBeforeExpiry",
+    });
 
     const summary = run.output as RenewalSummary;
     assert.equal(summary.renewed.length, 7);
-    assert.deepEqual(summary.failed, [{ certificateName: "cert-03", failedStep: "validate", error: "dnsNames: \"cert-03.gone.example\" is not inside any DNS zone kv-acme can write to" }]);
+    assert.deepEqual(summary.failed, [
+      {
+        certificateName: "cert-03",
+        failedStep: "validate",
+        error: 'dnsNames: "cert-03.gone.example" is not inside any DNS zone kv-acme can write to',
+      },
+    ]);
     assert.deepEqual(summary.skipped, [
       { certificateName: "cert-05", reason: "already in progress" },
       { certificateName: "cert-07", reason: "already in progress" },
     ]);
     assert.equal(summary.maxInFlight, limit);
-    assert.deepEqual(acts, ["scanInventory", "decideRenewals", "findRenewalsInProgress", "notify", "trackOutcome"], "one scan, one decision pass, one status check, then the summary");
+    assert.deepEqual(
+      acts,
+      ["scanInventory", "decideRenewals", "findRenewalsInProgress", "notify", "trackOutcome"],
+      "one scan, one decision pass, one status check, then the summary",
+    );
   });
 
   it("a dry run renews nothing and reports the due certificates as skipped", async () => {
@@ -230,7 +363,10 @@ describe("renewCertificates episodes", () => {
     });
     const summary = run.output as RenewalSummary;
     assert.equal(summary.dryRun, true);
-    assert.deepEqual(summary.due.map((d) => d.certificateName), ["cert-00"]);
+    assert.deepEqual(
+      summary.due.map((d) => d.certificateName),
+      ["cert-00"],
+    );
     assert.deepEqual(summary.skipped, [{ certificateName: "cert-00", reason: "dry run" }]);
   });
 });

@@ -97,7 +97,16 @@ export async function runEpisodes(options: {
   const handler = orchestrator(options.name);
   const start = (options.start ?? new Date("2026-01-01T00:00:00Z")).getTime();
   const history: HistoryEvent[] = [];
-  let inbox: HistoryEvent[] = [{ EventType: 0, EventId: -1, IsPlayed: false, Timestamp: new Date(start).toISOString(), Name: options.name, Input: JSON.stringify(options.input) }];
+  let inbox: HistoryEvent[] = [
+    {
+      EventType: 0,
+      EventId: -1,
+      IsPlayed: false,
+      Timestamp: new Date(start).toISOString(),
+      Name: options.name,
+      Input: JSON.stringify(options.input),
+    },
+  ];
   const known = new Map<number, Work>();
   const completed = new Set<number>();
   const episodes: EpisodeRecord[] = [];
@@ -132,7 +141,8 @@ export async function runEpisodes(options: {
       episodes.push(record);
       return { episodes, failure: parsed.error ?? message.slice(0, at), customStatus: parsed.customStatus };
     }
-    const openTasks = (context as unknown as { df: { taskOrchestratorExecutor: { openTasks: Record<string, TaskLike> } } }).df.taskOrchestratorExecutor.openTasks;
+    const openTasks = (context as unknown as { df: { taskOrchestratorExecutor: { openTasks: Record<string, TaskLike> } } }).df
+      .taskOrchestratorExecutor.openTasks;
     const scheduled: Work[] = [];
     for (const [key, task] of Object.entries(openTasks)) {
       const id = Number(key);
@@ -154,12 +164,21 @@ export async function runEpisodes(options: {
       }
       let work: Work;
       if (action.actionType === 5) work = { id, kind: "timer", fireAt: new Date(action.fireAt as unknown as Date).toISOString(), retry };
-      else if (action.actionType === 2 || action.actionType === 3) work = { id, kind: "sub", name: action.functionName, input: decode(action.input), instanceId: action.instanceId, retry: action.actionType === 3 };
+      else if (action.actionType === 2 || action.actionType === 3)
+        work = {
+          id,
+          kind: "sub",
+          name: action.functionName,
+          input: decode(action.input),
+          instanceId: action.instanceId,
+          retry: action.actionType === 3,
+        };
       else work = { id, kind: "activity", name: action.functionName, input: decode(action.input), retry: retry || action.actionType === 1 };
       known.set(id, work);
       scheduled.push(work);
       if (work.kind === "activity") history.push({ EventType: 4, EventId: id, IsPlayed: false, Timestamp: now, Name: work.name });
-      else if (work.kind === "sub") history.push({ EventType: 7, EventId: id, IsPlayed: false, Timestamp: now, Name: work.name, InstanceId: work.instanceId });
+      else if (work.kind === "sub")
+        history.push({ EventType: 7, EventId: id, IsPlayed: false, Timestamp: now, Name: work.name, InstanceId: work.instanceId });
       else history.push({ EventType: 10, EventId: id, IsPlayed: false, Timestamp: now, FireAt: work.fireAt });
     }
     history.push({ EventType: 13, EventId: -1, IsPlayed: false, Timestamp: now });
@@ -174,8 +193,17 @@ export async function runEpisodes(options: {
       if (!work || completed.has(c.id)) throw new Error(`completion for unknown or finished task ${c.id}`);
       completed.add(c.id);
       const ts = new Date(start + index * 1000 + 500).toISOString();
-      if (work.kind === "timer") inbox.push({ EventType: 11, EventId: -1, IsPlayed: false, Timestamp: ts, TimerId: c.id, FireAt: work.fireAt });
-      else if ("result" in c) inbox.push({ EventType: work.kind === "sub" ? 8 : 5, EventId: -1, IsPlayed: false, Timestamp: ts, TaskScheduledId: c.id, Result: JSON.stringify(c.result ?? null) });
+      if (work.kind === "timer")
+        inbox.push({ EventType: 11, EventId: -1, IsPlayed: false, Timestamp: ts, TimerId: c.id, FireAt: work.fireAt });
+      else if ("result" in c)
+        inbox.push({
+          EventType: work.kind === "sub" ? 8 : 5,
+          EventId: -1,
+          IsPlayed: false,
+          Timestamp: ts,
+          TaskScheduledId: c.id,
+          Result: JSON.stringify(c.result ?? null),
+        });
       else {
         inbox.push({
           EventType: work.kind === "sub" ? 9 : 6,

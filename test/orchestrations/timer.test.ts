@@ -51,7 +51,9 @@ describe("renewal timer", () => {
       assert.match((r as { reason: string }).reason, new RegExp(status));
       assert.equal(c.calls.started.length, 0);
     }
-    const raced = await startRenewalRun(client("missing", "An orchestration instance with id 'kv-acme-renew-all' is already pending or running.") as never);
+    const raced = await startRenewalRun(
+      client("missing", "An orchestration instance with id 'kv-acme-renew-all' is already pending or running.") as never,
+    );
     assert.equal(raced.started, false);
     await assert.rejects(startRenewalRun(client("error") as never), /HTTP 500/);
   });

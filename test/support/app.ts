@@ -15,7 +15,10 @@ export const repoRoot = path.resolve(__dirname, "..", "..");
 /** Absolute paths of the function app's modules (functions/*.ts). */
 export async function functionModules(): Promise<string[]> {
   const dir = path.join(repoRoot, "functions");
-  return (await readdir(dir)).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")).sort().map((f) => path.join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 export interface TestApp {

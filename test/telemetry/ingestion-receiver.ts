@@ -16,7 +16,13 @@ export interface Envelope {
   iKey?: string;
   instrumentationKey?: string;
   tags?: Record<string, string>;
-  data: { baseType: string; baseData: Record<string, unknown> & { properties?: Record<string, string>; metrics?: Array<{ name: string; value: number; count?: number }> } };
+  data: {
+    baseType: string;
+    baseData: Record<string, unknown> & {
+      properties?: Record<string, string>;
+      metrics?: Array<{ name: string; value: number; count?: number }>;
+    };
+  };
 }
 
 export interface IngestionReceiver {
@@ -46,7 +52,11 @@ export async function startIngestionReceiver(): Promise<IngestionReceiver> {
       const text = body.toString("utf8").trim();
       let items: Envelope[] = [];
       if (text.startsWith("[")) items = JSON.parse(text) as Envelope[];
-      else if (text) items = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Envelope);
+      else if (text)
+        items = text
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Envelope);
       envelopes.push(...items);
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ itemsReceived: items.length, itemsAccepted: items.length, errors: [] }));

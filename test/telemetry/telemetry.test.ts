@@ -25,16 +25,46 @@ test("events and the days-to-expiry metric reach the ingestion endpoint, correla
     assert.equal(t.enabled, true);
     const operationId = operationIdFromTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     assert.equal(operationId, "0af7651916cd43dd8448eb211c80319c");
-    t.trackOutcome({ name: "renewCertificate", success: false, certificateName: "www-example-com", namesCount: 2, caHost: "127.0.0.1:14000", durationMs: 1234, failedStep: "validate", error: "urn:ietf:params:acme:error:unauthorized", operationId: operationId! });
-    t.trackOutcome({ name: "issueCertificate", success: true, certificateName: "api-example-com", namesCount: 1, caHost: "127.0.0.1:14000", durationMs: 800 });
+    t.trackOutcome({
+      name: "renewCertificate",
+      success: false,
+      certificateName: "www-example-com",
+      namesCount: 2,
+      caHost: "127.0.0.1:14000",
+      durationMs: 1234,
+      failedStep: "validate",
+      error: "urn:ietf:params:acme:error:unauthorized",
+      operationId: operationId!,
+    });
+    t.trackOutcome({
+      name: "issueCertificate",
+      success: true,
+      certificateName: "api-example-com",
+      namesCount: 1,
+      caHost: "127.0.0.1:14000",
+      durationMs: 800,
+    });
     t.trackDaysToExpiry("www-example-com", 42);
-    const delivery: DeliveryResult = { target: "https://hooks.slack.com", format: "slack", eventId: "evt_1", eventType: "certificate.renewed", ok: false, attempts: 3, status: 503, error: "HTTP 503", durationMs: 2100 };
+    const delivery: DeliveryResult = {
+      target: "https://hooks.slack.com",
+      format: "slack",
+      eventId: "evt_1",
+      eventType: "certificate.renewed",
+      ok: false,
+      attempts: 3,
+      status: 503,
+      error: "HTTP 503",
+      durationMs: 2100,
+    };
     t.trackWebhook(delivery, operationId!);
     const started = Date.now();
     await t.flush();
     assert.ok(Date.now() - started < 5000, "flush forces the export instead of waiting for the interval");
 
-    assert.ok(ingest.requests.every((r) => r.path === "/v2.1/track"), JSON.stringify(ingest.requests));
+    assert.ok(
+      ingest.requests.every((r) => r.path === "/v2.1/track"),
+      JSON.stringify(ingest.requests),
+    );
     const events = ingest.envelopes.filter((e) => e.data.baseType === "EventData");
     const byName = (name: string) => events.find((e) => e.data.baseData.name === name);
 
@@ -44,7 +74,15 @@ test("events and the days-to-expiry metric reach the ingestion endpoint, correla
     assert.equal(renew.name, "Microsoft.ApplicationInsights.Event");
     assert.deepEqual(
       { ...renew.data.baseData.properties },
-      { success: "false", certificateName: "www-example-com", namesCount: "2", caHost: "127.0.0.1:14000", failedStep: "validate", error: "urn:ietf:params:acme:error:unauthorized", operationId },
+      {
+        success: "false",
+        certificateName: "www-example-com",
+        namesCount: "2",
+        caHost: "127.0.0.1:14000",
+        failedStep: "validate",
+        error: "urn:ietf:params:acme:error:unauthorized",
+        operationId,
+      },
     );
     assert.deepEqual(renew.data.baseData.measurements, { durationMs: 1234, namesCount: 2 });
     assert.equal(renew.tags?.["ai.operation.id"], operationId, "operation_Id is the W3C trace id");
@@ -61,7 +99,9 @@ test("events and the days-to-expiry metric reach the ingestion endpoint, correla
     assert.equal(hook.data.baseData.properties?.status, "503");
     assert.equal(hook.tags?.["ai.operation.id"], operationId);
 
-    const metric = ingest.envelopes.find((e) => e.data.baseType === "MetricData" && e.data.baseData.metrics?.[0]?.name === DAYS_TO_EXPIRY_METRIC);
+    const metric = ingest.envelopes.find(
+      (e) => e.data.baseType === "MetricData" && e.data.baseData.metrics?.[0]?.name === DAYS_TO_EXPIRY_METRIC,
+    );
     assert.ok(metric, "the metric was exported");
     assert.equal(metric.data.baseData.metrics?.[0].value, 42);
     assert.equal(metric.data.baseData.properties?.certificateName, "www-example-com");

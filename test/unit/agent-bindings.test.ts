@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { canRemoveCertificate, certificatesToLink, nameCovers, parseNetshSslCert, planHttpSysUpdates, planIisRebinding, type IisBinding } from "../../src/agent/bindings";
+import {
+  canRemoveCertificate,
+  certificatesToLink,
+  nameCovers,
+  parseNetshSslCert,
+  planHttpSysUpdates,
+  planIisRebinding,
+  type IisBinding,
+} from "../../src/agent/bindings";
 
 // Service Fabric article: Alice {alice}, Bob {bob}, and Mallory {alice, bob, mallory} installed in that order.
 const alice = { thumbprint: "AA".repeat(20), sans: ["alice.contoso.com"] };
@@ -10,7 +18,12 @@ const aliceRenewed = { thumbprint: "DD".repeat(20), sans: ["alice.contoso.com"] 
 const aliceAndCarol = { thumbprint: "EE".repeat(20), sans: ["alice.contoso.com", "carol.contoso.com"] };
 
 const linkCases: Array<[string, Parameters<typeof certificatesToLink>[0], Parameters<typeof certificatesToLink>[1], string[]]> = [
-  ["Mallory's SANs cover Alice and Bob: both get linked to Mallory (the outage)", [alice, bob], mallory, [alice.thumbprint, bob.thumbprint]],
+  [
+    "Mallory's SANs cover Alice and Bob: both get linked to Mallory (the outage)",
+    [alice, bob],
+    mallory,
+    [alice.thumbprint, bob.thumbprint],
+  ],
   ["Alice renewed links Alice only", [alice, bob, mallory], aliceRenewed, [alice.thumbprint]],
   ["partial overlap does not link (Mallory is not a subset of Alice)", [mallory], aliceRenewed, []],
   ["partial overlap does not link (Alice+Carol vs Bob)", [bob], aliceAndCarol, []],
@@ -22,7 +35,10 @@ const linkCases: Array<[string, Parameters<typeof certificatesToLink>[0], Parame
 ];
 for (const [name, existing, installed, expected] of linkCases) {
   test(`certificatesToLink: ${name}`, () => {
-    assert.deepEqual(certificatesToLink(existing, installed).map((c) => c.thumbprint), expected);
+    assert.deepEqual(
+      certificatesToLink(existing, installed).map((c) => c.thumbprint),
+      expected,
+    );
   });
 }
 
@@ -42,7 +58,14 @@ for (const [name, host, expected] of coverCases) {
 const OLD = "0A".repeat(20);
 const NEW = "0B".repeat(20);
 const OTHER = "0C".repeat(20);
-const b = (site: string, info: string, hash: string | undefined, sslFlags = 0, protocol = "https"): IisBinding => ({ site, protocol, bindingInformation: info, certificateHash: hash, certificateStoreName: "My", sslFlags });
+const b = (site: string, info: string, hash: string | undefined, sslFlags = 0, protocol = "https"): IisBinding => ({
+  site,
+  protocol,
+  bindingInformation: info,
+  certificateHash: hash,
+  certificateStoreName: "My",
+  sslFlags,
+});
 
 test("planIisRebinding: covered hosts move with SNI, flags kept; uncovered, other-cert and http bindings stay", () => {
   const bindings = [
@@ -72,7 +95,14 @@ test("planIisRebinding: IPv6 binding information parses", () => {
 test("canRemoveCertificate: never while a binding or sslcert entry references it", () => {
   assert.equal(canRemoveCertificate(OLD, [b("A", "*:443:", OLD)]), false);
   assert.equal(canRemoveCertificate(OLD, [b("A", "*:443:", NEW)]), true);
-  assert.equal(canRemoveCertificate(OLD, [], [{ bindingKind: "ipport", binding: "0.0.0.0:443", certificateHash: OLD.toLowerCase(), appId: "{x}", settings: {} }]), false);
+  assert.equal(
+    canRemoveCertificate(
+      OLD,
+      [],
+      [{ bindingKind: "ipport", binding: "0.0.0.0:443", certificateHash: OLD.toLowerCase(), appId: "{x}", settings: {} }],
+    ),
+    false,
+  );
   assert.equal(canRemoveCertificate(OLD, []), true);
 });
 
@@ -127,6 +157,13 @@ test("parseNetshSslCert + planHttpSysUpdates keep appid, store and client-certif
         clientcertnegotiation: "enable",
       },
     },
-    { bindingKind: "hostnameport", binding: "www.example.com:443", certificateHash: NEW, appId: "{12345678-1234-1234-1234-123456789abc}", certStoreName: "WebHosting", settings: { clientcertnegotiation: "disable" } },
+    {
+      bindingKind: "hostnameport",
+      binding: "www.example.com:443",
+      certificateHash: NEW,
+      appId: "{12345678-1234-1234-1234-123456789abc}",
+      certStoreName: "WebHosting",
+      settings: { clientcertnegotiation: "disable" },
+    },
   ]);
 });

@@ -16,7 +16,10 @@ test("Windows v1 flat settings (URL strings, string interval)", () => {
         requireInitialSync: true,
         observedCertificates: [`${V}/secrets/mycert`, `${V}/secrets/other/`],
       },
-      authenticationSettings: { msiEndpoint: "http://169.254.169.254/metadata/identity", msiClientId: "11111111-2222-3333-4444-555555555555" },
+      authenticationSettings: {
+        msiEndpoint: "http://169.254.169.254/metadata/identity",
+        msiClientId: "11111111-2222-3333-4444-555555555555",
+      },
     }),
     { platform: "windows" },
   );
@@ -26,7 +29,15 @@ test("Windows v1 flat settings (URL strings, string interval)", () => {
   assert.equal(settings.requireInitialSync, true);
   assert.equal(settings.observedCertificates.length, 2);
   assert.deepEqual(
-    settings.observedCertificates.map((c) => [c.url, c.vaultUrl, c.vaultName, c.name, c.certificateStoreName, c.certificateStoreLocation, c.keyExportable]),
+    settings.observedCertificates.map((c) => [
+      c.url,
+      c.vaultUrl,
+      c.vaultName,
+      c.name,
+      c.certificateStoreName,
+      c.certificateStoreLocation,
+      c.keyExportable,
+    ]),
     [
       [`${V}/secrets/mycert`, V, "myvault", "mycert", "MY", "LocalMachine", false],
       [`${V}/secrets/other`, V, "myvault", "other", "MY", "LocalMachine", false],
@@ -41,7 +52,13 @@ test("Windows v3 objects override the flat defaults", () => {
       secretsManagementSettings: {
         pollingIntervalInS: 120,
         observedCertificates: [
-          { url: `${V}/secrets/a`, certificateStoreName: "WebHosting", certificateStoreLocation: "CurrentUser", accounts: ["Network Service", "Local Service"], keyExportable: true },
+          {
+            url: `${V}/secrets/a`,
+            certificateStoreName: "WebHosting",
+            certificateStoreLocation: "CurrentUser",
+            accounts: ["Network Service", "Local Service"],
+            keyExportable: true,
+          },
         ],
       },
     },
@@ -49,7 +66,10 @@ test("Windows v3 objects override the flat defaults", () => {
   );
   const c = settings.observedCertificates[0];
   assert.equal(settings.pollingIntervalInS, 120);
-  assert.deepEqual([c.certificateStoreName, c.certificateStoreLocation, c.accounts, c.keyExportable], ["WebHosting", "CurrentUser", ["Network Service", "Local Service"], true]);
+  assert.deepEqual(
+    [c.certificateStoreName, c.certificateStoreLocation, c.accounts, c.keyExportable],
+    ["WebHosting", "CurrentUser", ["Network Service", "Local Service"], true],
+  );
 });
 
 test("Linux v3 with directory, custom link, acls and kvAcme block", () => {
@@ -60,7 +80,12 @@ test("Linux v3 with directory, custom link, acls and kvAcme block", () => {
         aclEnabled: true,
         linkOnRenewal: true,
         observedCertificates: [
-          { url: `${V}/secrets/app1`, certificateStoreLocation: "/etc/certs", customSymbolicLinkName: "app1Cert", acls: [{ user: "app1", group: "appGroup1" }] },
+          {
+            url: `${V}/secrets/app1`,
+            certificateStoreLocation: "/etc/certs",
+            customSymbolicLinkName: "app1Cert",
+            acls: [{ user: "app1", group: "appGroup1" }],
+          },
           `${V}/secrets/app2`,
         ],
       },
@@ -98,7 +123,11 @@ test("Linux v3 with directory, custom link, acls and kvAcme block", () => {
 
 test("handler settings wrapper is accepted", () => {
   const { settings } = parseAgentSettings(
-    { runtimeSettings: [{ handlerSettings: { publicSettings: { secretsManagementSettings: { observedCertificates: [`${V}/secrets/x`] } } } }] },
+    {
+      runtimeSettings: [
+        { handlerSettings: { publicSettings: { secretsManagementSettings: { observedCertificates: [`${V}/secrets/x`] } } } },
+      ],
+    },
     { platform: "linux" },
   );
   assert.equal(settings.observedCertificates[0].name, "x");
@@ -107,8 +136,14 @@ test("handler settings wrapper is accepted", () => {
 });
 
 test("unknown keys are warnings, not errors", () => {
-  const { warnings } = parseAgentSettings({ secretsManagementSettings: { observedCertificates: [{ url: `${V}/secrets/x`, foo: 1 }], bar: 2 } }, { platform: "linux" });
-  assert.deepEqual(warnings, ["secretsManagementSettings.bar: unknown setting, ignored", "secretsManagementSettings.observedCertificates[0].foo: unknown setting, ignored"]);
+  const { warnings } = parseAgentSettings(
+    { secretsManagementSettings: { observedCertificates: [{ url: `${V}/secrets/x`, foo: 1 }], bar: 2 } },
+    { platform: "linux" },
+  );
+  assert.deepEqual(warnings, [
+    "secretsManagementSettings.bar: unknown setting, ignored",
+    "secretsManagementSettings.observedCertificates[0].foo: unknown setting, ignored",
+  ]);
 });
 
 function problems(input: unknown, platform: Platform = "linux"): string[] {
@@ -121,69 +156,210 @@ function problems(input: unknown, platform: Platform = "linux"): string[] {
   assert.fail("expected a ValidationError");
 }
 
-const ok = (extra: Record<string, unknown> = {}, obs: unknown[] = [`${V}/secrets/x`]) => ({ secretsManagementSettings: { observedCertificates: obs, ...extra } });
+const ok = (extra: Record<string, unknown> = {}, obs: unknown[] = [`${V}/secrets/x`]) => ({
+  secretsManagementSettings: { observedCertificates: obs, ...extra },
+});
 
 const errorCases: Array<[string, unknown, Platform, RegExp]> = [
   ["not JSON", "{nope", "linux", /^settings: not valid JSON/],
-  ["backslash-escaped JSON text", '{\\"secretsManagementSettings\\": {}}', "linux", /^settings: the settings JSON has backslash-escaped quotes/],
+  [
+    "backslash-escaped JSON text",
+    '{\\"secretsManagementSettings\\": {}}',
+    "linux",
+    /^settings: the settings JSON has backslash-escaped quotes/,
+  ],
   ["JSON string containing JSON", JSON.stringify(JSON.stringify(ok())), "linux", /^settings: is a JSON string containing JSON/],
-  ["secretsManagementSettings as an escaped string", { secretsManagementSettings: JSON.stringify({ observedCertificates: [] }) }, "linux", /^secretsManagementSettings: is a JSON string containing JSON/],
+  [
+    "secretsManagementSettings as an escaped string",
+    { secretsManagementSettings: JSON.stringify({ observedCertificates: [] }) },
+    "linux",
+    /^secretsManagementSettings: is a JSON string containing JSON/,
+  ],
   ["array root", "[]", "linux", /^settings: the settings must be a JSON object/],
   ["missing secretsManagementSettings", {}, "linux", /^secretsManagementSettings: is required/],
   ["bad wrapper", { runtimeSettings: [] }, "linux", /^runtimeSettings: must be a non-empty array/],
-  ["wrapper without publicSettings", { runtimeSettings: [{ handlerSettings: {} }] }, "linux", /^runtimeSettings\[0\]\.handlerSettings\.publicSettings: must be an object/],
-  ["missing observedCertificates", { secretsManagementSettings: {} }, "linux", /^secretsManagementSettings\.observedCertificates: is required/],
+  [
+    "wrapper without publicSettings",
+    { runtimeSettings: [{ handlerSettings: {} }] },
+    "linux",
+    /^runtimeSettings\[0\]\.handlerSettings\.publicSettings: must be an object/,
+  ],
+  [
+    "missing observedCertificates",
+    { secretsManagementSettings: {} },
+    "linux",
+    /^secretsManagementSettings\.observedCertificates: is required/,
+  ],
   ["empty observedCertificates", ok({}, []), "linux", /^secretsManagementSettings\.observedCertificates: must be a non-empty array/],
-  ["interval not a number", ok({ pollingIntervalInS: "1h" }), "linux", /^secretsManagementSettings\.pollingIntervalInS: must be a whole number/],
+  [
+    "interval not a number",
+    ok({ pollingIntervalInS: "1h" }),
+    "linux",
+    /^secretsManagementSettings\.pollingIntervalInS: must be a whole number/,
+  ],
   ["interval zero", ok({ pollingIntervalInS: 0 }), "linux", /pollingIntervalInS: must be a whole number/],
   ["bool as number", ok({ requireInitialSync: 1 }), "linux", /^secretsManagementSettings\.requireInitialSync: must be true or false/],
   ["linkOnRenewal bad", ok({ linkOnRenewal: "yes" }), "windows", /^secretsManagementSettings\.linkOnRenewal: must be true or false/],
   ["aclEnabled bad", ok({ aclEnabled: null }), "linux", /^secretsManagementSettings\.aclEnabled: must be true or false/],
-  ["Windows location case", ok({ certificateStoreLocation: "localmachine" }), "windows", /certificateStoreLocation: must be "LocalMachine" or "CurrentUser" \(case-sensitive\)/],
-  ["Linux relative location", ok({}, [{ url: `${V}/secrets/x`, certificateStoreLocation: "certs" }]), "linux", /observedCertificates\[0\]\.certificateStoreLocation: must be an absolute directory/],
-  ["Windows settings on Linux", ok({ certificateStoreLocation: "LocalMachine" }), "linux", /^secretsManagementSettings\.certificateStoreLocation: must be an absolute directory/],
+  [
+    "Windows location case",
+    ok({ certificateStoreLocation: "localmachine" }),
+    "windows",
+    /certificateStoreLocation: must be "LocalMachine" or "CurrentUser" \(case-sensitive\)/,
+  ],
+  [
+    "Linux relative location",
+    ok({}, [{ url: `${V}/secrets/x`, certificateStoreLocation: "certs" }]),
+    "linux",
+    /observedCertificates\[0\]\.certificateStoreLocation: must be an absolute directory/,
+  ],
+  [
+    "Windows settings on Linux",
+    ok({ certificateStoreLocation: "LocalMachine" }),
+    "linux",
+    /^secretsManagementSettings\.certificateStoreLocation: must be an absolute directory/,
+  ],
   ["observed item wrong type", ok({}, [42]), "linux", /^secretsManagementSettings\.observedCertificates\[0\]: must be a secret URL string/],
   ["missing url", ok({}, [{}]), "linux", /observedCertificates\[0\]\.url: is required/],
   ["not a URL", ok({}, ["vault/secrets/x"]), "linux", /observedCertificates\[0\]\.url: is not a URL/],
   ["http URL", ok({}, ["http://v.vault.azure.net/secrets/x"]), "linux", /url: must use https/],
-  ["certificate URL", ok({}, [`${V}/certificates/x`]), "linux", /url: must be a secret URL \(https:\/\/myvault\.vault\.azure\.net\/secrets\/x\)/],
+  [
+    "certificate URL",
+    ok({}, [`${V}/certificates/x`]),
+    "linux",
+    /url: must be a secret URL \(https:\/\/myvault\.vault\.azure\.net\/secrets\/x\)/,
+  ],
   ["versioned URL", ok({}, [`${V}/secrets/x/0123456789abcdef0123456789abcdef`]), "linux", /url: must be versionless: remove/],
   ["bad name", ok({}, [`${V}/secrets/a_b`]), "linux", /url: must look like/],
-  ["duplicate", ok({}, [`${V}/secrets/x`, `${V}/secrets/X/`]), "linux", /observedCertificates\[1\]\.url: duplicates observedCertificates\[0\]/],
-  ["shared symlink", ok({}, [{ url: `${V}/secrets/x`, customSymbolicLinkName: "l" }, { url: `${V}/secrets/y`, customSymbolicLinkName: "l" }]), "linux", /two certificates would share the symlink/],
-  ["accounts not strings", ok({}, [{ url: `${V}/secrets/x`, accounts: [1] }]), "windows", /observedCertificates\[0\]\.accounts: must be an array of non-empty strings/],
-  ["keyExportable bad", ok({}, [{ url: `${V}/secrets/x`, keyExportable: "no" }]), "windows", /observedCertificates\[0\]\.keyExportable: must be true or false/],
-  ["link with slash", ok({}, [{ url: `${V}/secrets/x`, customSymbolicLinkName: "../x" }]), "linux", /customSymbolicLinkName: must be a plain file name/],
+  [
+    "duplicate",
+    ok({}, [`${V}/secrets/x`, `${V}/secrets/X/`]),
+    "linux",
+    /observedCertificates\[1\]\.url: duplicates observedCertificates\[0\]/,
+  ],
+  [
+    "shared symlink",
+    ok({}, [
+      { url: `${V}/secrets/x`, customSymbolicLinkName: "l" },
+      { url: `${V}/secrets/y`, customSymbolicLinkName: "l" },
+    ]),
+    "linux",
+    /two certificates would share the symlink/,
+  ],
+  [
+    "accounts not strings",
+    ok({}, [{ url: `${V}/secrets/x`, accounts: [1] }]),
+    "windows",
+    /observedCertificates\[0\]\.accounts: must be an array of non-empty strings/,
+  ],
+  [
+    "keyExportable bad",
+    ok({}, [{ url: `${V}/secrets/x`, keyExportable: "no" }]),
+    "windows",
+    /observedCertificates\[0\]\.keyExportable: must be true or false/,
+  ],
+  [
+    "link with slash",
+    ok({}, [{ url: `${V}/secrets/x`, customSymbolicLinkName: "../x" }]),
+    "linux",
+    /customSymbolicLinkName: must be a plain file name/,
+  ],
   ["acls not array", ok({}, [{ url: `${V}/secrets/x`, acls: {} }]), "linux", /observedCertificates\[0\]\.acls: must be an array/],
   ["acl empty", ok({}, [{ url: `${V}/secrets/x`, acls: [{}] }]), "linux", /acls\[0\]: needs a user or a group/],
-  ["acl bad user", ok({}, [{ url: `${V}/secrets/x`, acls: [{ user: "a b" }] }]), "linux", /acls\[0\]\.user: is not a valid user or group name/],
+  [
+    "acl bad user",
+    ok({}, [{ url: `${V}/secrets/x`, acls: [{ user: "a b" }] }]),
+    "linux",
+    /acls\[0\]\.user: is not a valid user or group name/,
+  ],
   ["auth not object", { ...ok(), authenticationSettings: 5 }, "linux", /^authenticationSettings: must be an object/],
-  ["msiEndpoint bad", { ...ok(), authenticationSettings: { msiEndpoint: "169.254.169.254" } }, "linux", /^authenticationSettings\.msiEndpoint: must be an http\(s\) URL/],
-  ["msiClientId bad", { ...ok(), authenticationSettings: { msiClientId: "abc" } }, "linux", /^authenticationSettings\.msiClientId: must be the client id \(a GUID\)/],
+  [
+    "msiEndpoint bad",
+    { ...ok(), authenticationSettings: { msiEndpoint: "169.254.169.254" } },
+    "linux",
+    /^authenticationSettings\.msiEndpoint: must be an http\(s\) URL/,
+  ],
+  [
+    "msiClientId bad",
+    { ...ok(), authenticationSettings: { msiClientId: "abc" } },
+    "linux",
+    /^authenticationSettings\.msiClientId: must be the client id \(a GUID\)/,
+  ],
   ["kvAcme not object", { ...ok(), kvAcme: [] }, "linux", /^kvAcme: must be an object/],
   ["keepVersions zero", { ...ok(), kvAcme: { keepVersions: 0 } }, "linux", /^kvAcme\.keepVersions: must be an integer ≥ 1/],
   ["stateFile relative", { ...ok(), kvAcme: { stateFile: "state.json" } }, "linux", /^kvAcme\.stateFile: must be an absolute path/],
-  ["changeDetection bad", { ...ok(), kvAcme: { changeDetection: "poll" } }, "linux", /^kvAcme\.changeDetection: must be "certificate" or "secretVersions"/],
-  ["webhook bad url", { ...ok(), kvAcme: { webhooks: [{ url: "ftp://x" }] } }, "linux", /^kvAcme\.webhooks\[0\]\.url: must be an http\(s\) URL/],
-  ["installer unknown type", { ...ok(), kvAcme: { installers: [{ type: "apache" }] } }, "linux", /^kvAcme\.installers\[0\]\.type: must be "nginx", "haproxy" or "command"/],
-  ["installer unknown cert", { ...ok(), kvAcme: { installers: [{ type: "command", command: ["x"], certificates: ["nope"] }] } }, "linux", /^kvAcme\.installers\[0\]\.certificates\[0\]: "nope" is not an observed certificate/],
-  ["haproxy without socket", { ...ok(), kvAcme: { installers: [{ type: "haproxy" }] } }, "linux", /^kvAcme\.installers\[0\]\.socket: is required/],
-  ["command as a string", { ...ok(), kvAcme: { installers: [{ type: "command", command: "systemctl reload x" }] } }, "linux", /^kvAcme\.installers\[0\]\.command: must be a non-empty argv array/],
-  ["nginx reloadCommand empty", { ...ok(), kvAcme: { installers: [{ type: "nginx", reloadCommand: [] }] } }, "linux", /^kvAcme\.installers\[0\]\.reloadCommand: must be a non-empty argv array/],
-  ["nginx on Windows", { ...ok(), kvAcme: { installers: [{ type: "nginx" }] } }, "windows", /^kvAcme\.installers\[0\]\.type: nginx installers run on Linux only/],
-  ["command timeout bad", { ...ok(), kvAcme: { installers: [{ type: "command", command: ["x"], timeoutInS: -1 }] } }, "linux", /^kvAcme\.installers\[0\]\.timeoutInS: must be an integer ≥ 1/],
+  [
+    "changeDetection bad",
+    { ...ok(), kvAcme: { changeDetection: "poll" } },
+    "linux",
+    /^kvAcme\.changeDetection: must be "certificate" or "secretVersions"/,
+  ],
+  [
+    "webhook bad url",
+    { ...ok(), kvAcme: { webhooks: [{ url: "ftp://x" }] } },
+    "linux",
+    /^kvAcme\.webhooks\[0\]\.url: must be an http\(s\) URL/,
+  ],
+  [
+    "installer unknown type",
+    { ...ok(), kvAcme: { installers: [{ type: "apache" }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.type: must be "nginx", "haproxy" or "command"/,
+  ],
+  [
+    "installer unknown cert",
+    { ...ok(), kvAcme: { installers: [{ type: "command", command: ["x"], certificates: ["nope"] }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.certificates\[0\]: "nope" is not an observed certificate/,
+  ],
+  [
+    "haproxy without socket",
+    { ...ok(), kvAcme: { installers: [{ type: "haproxy" }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.socket: is required/,
+  ],
+  [
+    "command as a string",
+    { ...ok(), kvAcme: { installers: [{ type: "command", command: "systemctl reload x" }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.command: must be a non-empty argv array/,
+  ],
+  [
+    "nginx reloadCommand empty",
+    { ...ok(), kvAcme: { installers: [{ type: "nginx", reloadCommand: [] }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.reloadCommand: must be a non-empty argv array/,
+  ],
+  [
+    "nginx on Windows",
+    { ...ok(), kvAcme: { installers: [{ type: "nginx" }] } },
+    "windows",
+    /^kvAcme\.installers\[0\]\.type: nginx installers run on Linux only/,
+  ],
+  [
+    "command timeout bad",
+    { ...ok(), kvAcme: { installers: [{ type: "command", command: ["x"], timeoutInS: -1 }] } },
+    "linux",
+    /^kvAcme\.installers\[0\]\.timeoutInS: must be an integer ≥ 1/,
+  ],
 ];
 
 for (const [name, input, platform, expected] of errorCases) {
   test(`settings error: ${name}`, () => {
     const list = problems(input, platform);
-    assert.ok(list.some((l) => expected.test(l)), `expected ${expected} in ${JSON.stringify(list)}`);
+    assert.ok(
+      list.some((l) => expected.test(l)),
+      `expected ${expected} in ${JSON.stringify(list)}`,
+    );
   });
 }
 
 test("wrapper errors are prefixed with the wrapper path", () => {
   const list = problems({ runtimeSettings: [{ handlerSettings: { publicSettings: ok({ pollingIntervalInS: "x" }) } }] });
-  assert.deepEqual(list.map((l) => l.split(":")[0]), ["runtimeSettings[0].handlerSettings.publicSettings.secretsManagementSettings.pollingIntervalInS"]);
+  assert.deepEqual(
+    list.map((l) => l.split(":")[0]),
+    ["runtimeSettings[0].handlerSettings.publicSettings.secretsManagementSettings.pollingIntervalInS"],
+  );
 });
 
 test("every problem is reported at once", () => {

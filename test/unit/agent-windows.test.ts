@@ -62,7 +62,12 @@ const accountCases: Array<[string, ReturnType<typeof accountPrincipal>]> = [
 for (const [name, expected] of accountCases) test(`accountPrincipal(${name})`, () => assert.deepEqual(accountPrincipal(name), expected));
 
 test("grantKeyAccessScript: SIDs for well-known accounts, NTAccount otherwise, Read for accounts, FullControl for SYSTEM/Administrators", () => {
-  const s = grantKeyAccessScript({ storeLocation: "LocalMachine", storeName: "MY", thumbprint: T_NEW, accounts: ["Network Service", "Local Service", "CONTOSO\\svc"] });
+  const s = grantKeyAccessScript({
+    storeLocation: "LocalMachine",
+    storeName: "MY",
+    thumbprint: T_NEW,
+    accounts: ["Network Service", "Local Service", "CONTOSO\\svc"],
+  });
   assert.ok(s.includes(`Cert:\\LocalMachine\\MY\\${T_NEW}`));
   assert.match(s, /SecurityIdentifier\('S-1-5-20'\)\), 'Read'/);
   assert.match(s, /SecurityIdentifier\('S-1-5-19'\)\), 'Read'/);
@@ -76,7 +81,12 @@ test("grantKeyAccessScript: SIDs for well-known accounts, NTAccount otherwise, R
 });
 
 test("linkRenewalScript: Switch-Certificate per old certificate", () => {
-  const s = linkRenewalScript({ storeLocation: "LocalMachine", storeName: "MY", oldThumbprints: [T_OLD, "EF".repeat(20)], newThumbprint: T_NEW });
+  const s = linkRenewalScript({
+    storeLocation: "LocalMachine",
+    storeName: "MY",
+    oldThumbprints: [T_OLD, "EF".repeat(20)],
+    newThumbprint: T_NEW,
+  });
   assert.equal(s.match(/Switch-Certificate -OldCert/g)?.length, 2);
   assert.ok(s.includes(`Cert:\\LocalMachine\\MY\\${T_OLD}`));
   assert.ok(s.includes(`Cert:\\LocalMachine\\MY\\${T_NEW}`));
@@ -85,9 +95,22 @@ test("linkRenewalScript: Switch-Certificate per old certificate", () => {
 
 test("iisRebindScript: sslFlags set before AddSslCertificate; quoting of site names", () => {
   const s = iisRebindScript([
-    { site: "Bob's Shop", bindingInformation: "*:443:shop.example.com", ip: "*", port: 443, host: "shop.example.com", fromThumbprint: T_OLD, toThumbprint: T_NEW, certificateStoreName: "My", sslFlags: 1 },
+    {
+      site: "Bob's Shop",
+      bindingInformation: "*:443:shop.example.com",
+      ip: "*",
+      port: 443,
+      host: "shop.example.com",
+      fromThumbprint: T_OLD,
+      toThumbprint: T_NEW,
+      certificateStoreName: "My",
+      sslFlags: 1,
+    },
   ]);
-  assert.match(s, /Set-WebConfigurationProperty .*site\[@name="Bob''s Shop"\].*@bindingInformation=''\*:443:shop\.example\.com''.* -Name sslFlags -Value 1/);
+  assert.match(
+    s,
+    /Set-WebConfigurationProperty .*site\[@name="Bob''s Shop"\].*@bindingInformation=''\*:443:shop\.example\.com''.* -Name sslFlags -Value 1/,
+  );
   assert.ok(s.includes(`Get-WebBinding -Name 'Bob''s Shop' -Protocol https -Port 443 -IPAddress '*' -HostHeader 'shop.example.com'`));
   assert.ok(s.includes(`AddSslCertificate('${T_NEW}', 'My')`));
   assert.ok(s.indexOf("sslFlags") < s.indexOf("AddSslCertificate"));
@@ -95,9 +118,15 @@ test("iisRebindScript: sslFlags set before AddSslCertificate; quoting of site na
 });
 
 test("httpSysUpdateScript re-specifies appid, store and settings", () => {
-  const entries = parseNetshSslCert(`    IP:port : 0.0.0.0:443\n    Certificate Hash : ${T_OLD}\n    Application ID : {4dc3e181-e14b-4a21-b022-59fc669b0914}\n    Certificate Store Name : My\n    Negotiate Client Certificate : Enabled\n    Verify Client Certificate Revocation : Disabled\n`);
+  const entries = parseNetshSslCert(
+    `    IP:port : 0.0.0.0:443\n    Certificate Hash : ${T_OLD}\n    Application ID : {4dc3e181-e14b-4a21-b022-59fc669b0914}\n    Certificate Store Name : My\n    Negotiate Client Certificate : Enabled\n    Verify Client Certificate Revocation : Disabled\n`,
+  );
   const s = httpSysUpdateScript(planHttpSysUpdates(entries, T_OLD, T_NEW));
-  assert.ok(s.includes(`netsh http update sslcert ipport=0.0.0.0:443 certhash=${T_NEW} appid='{4dc3e181-e14b-4a21-b022-59fc669b0914}' certstorename=My`));
+  assert.ok(
+    s.includes(
+      `netsh http update sslcert ipport=0.0.0.0:443 certhash=${T_NEW} appid='{4dc3e181-e14b-4a21-b022-59fc669b0914}' certstorename=My`,
+    ),
+  );
   assert.match(s, /clientcertnegotiation=enable/);
   assert.match(s, /verifyclientcertrevocation=disable/);
   assert.match(s, /\$LASTEXITCODE -ne 0/);

@@ -12,23 +12,105 @@ const headers = (h: Record<string, string> = {}) => ({ get: (n: string) => h[n.t
 
 describe("authorize", () => {
   const easyAuth: AuthSettings = { mode: "appServiceAuth", platformAuthEnabled: true };
-  const cases: { name: string; settings: AuthSettings; headers: Record<string, string>; role: string; viaKey?: boolean; expect: number | "ok" }[] = [
+  const cases: {
+    name: string;
+    settings: AuthSettings;
+    headers: Record<string, string>;
+    role: string;
+    viaKey?: boolean;
+    expect: number | "ok";
+  }[] = [
     { name: "unconfigured fails closed", settings: { mode: "unconfigured" }, headers: {}, role: ROLES.read, expect: 401 },
-    { name: "unconfigured ignores a forged principal", settings: { mode: "unconfigured" }, headers: { "x-ms-client-principal": principal([ROLES.issue]) }, role: ROLES.read, expect: 401 },
-    { name: "easy auth mode without the platform's authentication ignores a forged principal", settings: { mode: "appServiceAuth" }, headers: { "x-ms-client-principal": principal([ROLES.revoke]) }, role: ROLES.read, expect: 401 },
-    { name: "easy auth mode with WEBSITE_AUTH_ENABLED false", settings: { mode: "appServiceAuth", platformAuthEnabled: false }, headers: { "x-ms-client-principal": principal([ROLES.read]) }, role: ROLES.read, expect: 401 },
+    {
+      name: "unconfigured ignores a forged principal",
+      settings: { mode: "unconfigured" },
+      headers: { "x-ms-client-principal": principal([ROLES.issue]) },
+      role: ROLES.read,
+      expect: 401,
+    },
+    {
+      name: "easy auth mode without the platform's authentication ignores a forged principal",
+      settings: { mode: "appServiceAuth" },
+      headers: { "x-ms-client-principal": principal([ROLES.revoke]) },
+      role: ROLES.read,
+      expect: 401,
+    },
+    {
+      name: "easy auth mode with WEBSITE_AUTH_ENABLED false",
+      settings: { mode: "appServiceAuth", platformAuthEnabled: false },
+      headers: { "x-ms-client-principal": principal([ROLES.read]) },
+      role: ROLES.read,
+      expect: 401,
+    },
     { name: "easy auth without principal", settings: easyAuth, headers: {}, role: ROLES.read, expect: 401 },
-    { name: "easy auth with garbage principal", settings: easyAuth, headers: { "x-ms-client-principal": "!!not-base64-json" }, role: ROLES.read, expect: 401 },
-    { name: "reader may read", settings: easyAuth, headers: { "x-ms-client-principal": principal([ROLES.read]) }, role: ROLES.read, expect: "ok" },
-    { name: "reader may not issue", settings: easyAuth, headers: { "x-ms-client-principal": principal([ROLES.read]) }, role: ROLES.issue, expect: 403 },
-    { name: "issuer may read", settings: easyAuth, headers: { "x-ms-client-principal": principal([ROLES.issue]) }, role: ROLES.read, expect: "ok" },
-    { name: "issuer may not revoke", settings: easyAuth, headers: { "x-ms-client-principal": principal([ROLES.issue]) }, role: ROLES.revoke, expect: 403 },
+    {
+      name: "easy auth with garbage principal",
+      settings: easyAuth,
+      headers: { "x-ms-client-principal": "!!not-base64-json" },
+      role: ROLES.read,
+      expect: 401,
+    },
+    {
+      name: "reader may read",
+      settings: easyAuth,
+      headers: { "x-ms-client-principal": principal([ROLES.read]) },
+      role: ROLES.read,
+      expect: "ok",
+    },
+    {
+      name: "reader may not issue",
+      settings: easyAuth,
+      headers: { "x-ms-client-principal": principal([ROLES.read]) },
+      role: ROLES.issue,
+      expect: 403,
+    },
+    {
+      name: "issuer may read",
+      settings: easyAuth,
+      headers: { "x-ms-client-principal": principal([ROLES.issue]) },
+      role: ROLES.read,
+      expect: "ok",
+    },
+    {
+      name: "issuer may not revoke",
+      settings: easyAuth,
+      headers: { "x-ms-client-principal": principal([ROLES.issue]) },
+      role: ROLES.revoke,
+      expect: 403,
+    },
     { name: "no roles at all", settings: easyAuth, headers: { "x-ms-client-principal": principal([]) }, role: ROLES.read, expect: 403 },
-    { name: "function key default may issue", settings: { mode: "unconfigured" }, headers: {}, role: ROLES.issue, viaKey: true, expect: "ok" },
-    { name: "function key default may not revoke", settings: { mode: "unconfigured" }, headers: {}, role: ROLES.revoke, viaKey: true, expect: 403 },
-    { name: "function key with revoke role", settings: { mode: "functionKeys", keyRoles: [ROLES.revoke] }, headers: {}, role: ROLES.revoke, viaKey: true, expect: "ok" },
+    {
+      name: "function key default may issue",
+      settings: { mode: "unconfigured" },
+      headers: {},
+      role: ROLES.issue,
+      viaKey: true,
+      expect: "ok",
+    },
+    {
+      name: "function key default may not revoke",
+      settings: { mode: "unconfigured" },
+      headers: {},
+      role: ROLES.revoke,
+      viaKey: true,
+      expect: 403,
+    },
+    {
+      name: "function key with revoke role",
+      settings: { mode: "functionKeys", keyRoles: [ROLES.revoke] },
+      headers: {},
+      role: ROLES.revoke,
+      viaKey: true,
+      expect: "ok",
+    },
     { name: "local principal default has all", settings: { mode: "local" }, headers: {}, role: ROLES.revoke, expect: "ok" },
-    { name: "local read-only principal", settings: { mode: "local", localRoles: [ROLES.read] }, headers: {}, role: ROLES.issue, expect: 403 },
+    {
+      name: "local read-only principal",
+      settings: { mode: "local", localRoles: [ROLES.read] },
+      headers: {},
+      role: ROLES.issue,
+      expect: 403,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -35,7 +35,11 @@ describe("request bodies", () => {
     ["too large", `{"a":"${"x".repeat(MAX_BODY_BYTES)}"}`, "application/json", 413],
   ];
   for (const [name, body, type, status] of cases) {
-    it(`${name} -> ${status || "ok"}`, () => assert.equal(statusOf(() => readJsonObject(req(body, type))), status));
+    it(`${name} -> ${status || "ok"}`, () =>
+      assert.equal(
+        statusOf(() => readJsonObject(req(body, type))),
+        status,
+      ));
   }
   it("an empty optional body is {}", () => assert.deepEqual(readJsonObject(req(""), { optional: true }), {}));
 });
@@ -47,16 +51,24 @@ describe("FieldReader", () => {
     r.boolean("b");
     r.stringList("c");
     r.require("d", r.string("d"));
-    assert.throws(() => r.check(), (err: unknown) => {
-      assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.problems.map((p) => p.field).sort(), ["a", "b", "c", "d", "extra"]);
-      return true;
-    });
+    assert.throws(
+      () => r.check(),
+      (err: unknown) => {
+        assert.ok(err instanceof ValidationError);
+        assert.deepEqual(err.problems.map((p) => p.field).sort(), ["a", "b", "c", "d", "extra"]);
+        return true;
+      },
+    );
   });
 });
 
 describe("operations", () => {
-  const base = { name: "issueCertificate", instanceId: "kv-acme-certificate-a", createdTime: new Date(0), lastUpdatedTime: "1970-01-01T00:00:01Z" };
+  const base = {
+    name: "issueCertificate",
+    instanceId: "kv-acme-certificate-a",
+    createdTime: new Date(0),
+    lastUpdatedTime: "1970-01-01T00:00:01Z",
+  };
   it("running -> 202 with Location and Retry-After; automation callers get the automation link", () => {
     const r = operationResponse({ ...base, runtimeStatus: "Running", customStatus: { step: "dns" } }, true);
     assert.equal(r.status, 202);

@@ -71,14 +71,49 @@ describe("parseRenewalInfo", () => {
   const now = new Date("2025-03-01T12:00:00Z");
   const window = { start: "2025-03-10T00:00:00Z", end: "2025-03-12T00:00:00Z" };
   const ok: { name: string; json: unknown; retryAfter: string | null; wantRetryAfter: string; explanation?: string }[] = [
-    { name: "no Retry-After: 6 h default", json: { suggestedWindow: window }, retryAfter: null, wantRetryAfter: "2025-03-01T18:00:00.000Z" },
+    {
+      name: "no Retry-After: 6 h default",
+      json: { suggestedWindow: window },
+      retryAfter: null,
+      wantRetryAfter: "2025-03-01T18:00:00.000Z",
+    },
     { name: "Retry-After seconds", json: { suggestedWindow: window }, retryAfter: "3600", wantRetryAfter: "2025-03-01T13:00:00.000Z" },
-    { name: "Retry-After below 1 min clamped", json: { suggestedWindow: window }, retryAfter: "5", wantRetryAfter: "2025-03-01T12:01:00.000Z" },
-    { name: "Retry-After above 24 h clamped", json: { suggestedWindow: window }, retryAfter: "604800", wantRetryAfter: "2025-03-02T12:00:00.000Z" },
-    { name: "Retry-After HTTP-date", json: { suggestedWindow: window }, retryAfter: "Sat, 01 Mar 2025 14:30:00 GMT", wantRetryAfter: "2025-03-01T14:30:00.000Z" },
-    { name: "Retry-After date in the past clamped to 1 min", json: { suggestedWindow: window }, retryAfter: "Sat, 01 Mar 2025 10:00:00 GMT", wantRetryAfter: "2025-03-01T12:01:00.000Z" },
-    { name: "unusable Retry-After falls back to 6 h", json: { suggestedWindow: window }, retryAfter: "soon-ish", wantRetryAfter: "2025-03-01T18:00:00.000Z" },
-    { name: "JSON text body", json: JSON.stringify({ suggestedWindow: window }), retryAfter: "120", wantRetryAfter: "2025-03-01T12:02:00.000Z" },
+    {
+      name: "Retry-After below 1 min clamped",
+      json: { suggestedWindow: window },
+      retryAfter: "5",
+      wantRetryAfter: "2025-03-01T12:01:00.000Z",
+    },
+    {
+      name: "Retry-After above 24 h clamped",
+      json: { suggestedWindow: window },
+      retryAfter: "604800",
+      wantRetryAfter: "2025-03-02T12:00:00.000Z",
+    },
+    {
+      name: "Retry-After HTTP-date",
+      json: { suggestedWindow: window },
+      retryAfter: "Sat, 01 Mar 2025 14:30:00 GMT",
+      wantRetryAfter: "2025-03-01T14:30:00.000Z",
+    },
+    {
+      name: "Retry-After date in the past clamped to 1 min",
+      json: { suggestedWindow: window },
+      retryAfter: "Sat, 01 Mar 2025 10:00:00 GMT",
+      wantRetryAfter: "2025-03-01T12:01:00.000Z",
+    },
+    {
+      name: "unusable Retry-After falls back to 6 h",
+      json: { suggestedWindow: window },
+      retryAfter: "soon-ish",
+      wantRetryAfter: "2025-03-01T18:00:00.000Z",
+    },
+    {
+      name: "JSON text body",
+      json: JSON.stringify({ suggestedWindow: window }),
+      retryAfter: "120",
+      wantRetryAfter: "2025-03-01T12:02:00.000Z",
+    },
     {
       name: "explanationURL kept",
       json: { suggestedWindow: window, explanationURL: "https://ca.example/incident/42" },
@@ -86,7 +121,12 @@ describe("parseRenewalInfo", () => {
       wantRetryAfter: "2025-03-01T18:00:00.000Z",
       explanation: "https://ca.example/incident/42",
     },
-    { name: "malformed explanationURL dropped", json: { suggestedWindow: window, explanationURL: "not a url" }, retryAfter: null, wantRetryAfter: "2025-03-01T18:00:00.000Z" },
+    {
+      name: "malformed explanationURL dropped",
+      json: { suggestedWindow: window, explanationURL: "not a url" },
+      retryAfter: null,
+      wantRetryAfter: "2025-03-01T18:00:00.000Z",
+    },
   ];
   for (const c of ok) {
     it(c.name, () => {
@@ -115,7 +155,10 @@ describe("parseRenewalInfo", () => {
   ];
   for (const c of bad) {
     it(`rejects ${c.name}`, () => {
-      assert.throws(() => parseRenewalInfo(c.json, null, now), (err: unknown) => err instanceof UpstreamError && c.want.test(err.message));
+      assert.throws(
+        () => parseRenewalInfo(c.json, null, now),
+        (err: unknown) => err instanceof UpstreamError && c.want.test(err.message),
+      );
     });
   }
 });

@@ -18,7 +18,16 @@ describe("exit codes", () => {
 
 describe("parseCommandLine", () => {
   it("reads command, positionals and repeated --dns-names", () => {
-    const p = parseCommandLine(["--json", "issue", "--dns-names", "a.example.com", "--dns-names", "*.a.example.com", "--key-type", "EC-P256"]);
+    const p = parseCommandLine([
+      "--json",
+      "issue",
+      "--dns-names",
+      "a.example.com",
+      "--dns-names",
+      "*.a.example.com",
+      "--key-type",
+      "EC-P256",
+    ]);
     assert.equal(p.command, "issue");
     assert.deepEqual(p.values["dns-names"], ["a.example.com", "*.a.example.com"]);
     assert.equal(p.values.json, true);
@@ -32,7 +41,11 @@ describe("runCli without any endpoint", () => {
   function io() {
     const out: string[] = [];
     const err: string[] = [];
-    return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), env: { KVACME_HOME: "/nonexistent-kv-acme-home" } } };
+    return {
+      out,
+      err,
+      io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), env: { KVACME_HOME: "/nonexistent-kv-acme-home" } },
+    };
   }
   it("help exits 0, no command exits 2", async () => {
     const a = io();
@@ -47,7 +60,11 @@ describe("runCli without any endpoint", () => {
   });
   it("--exportable with --no-exportable is bad input, reported as JSON with --json", async () => {
     const a = io();
-    a.io.env = { ...a.io.env, KvAcme__VaultUrl: "https://v.vault.azure.net", KvAcme__DnsSubscriptionIds: "00000000-0000-0000-0000-000000000000" } as typeof a.io.env;
+    a.io.env = {
+      ...a.io.env,
+      KvAcme__VaultUrl: "https://v.vault.azure.net",
+      KvAcme__DnsSubscriptionIds: "00000000-0000-0000-0000-000000000000",
+    } as typeof a.io.env;
     assert.equal(await runCli(["--json", "issue", "--dns-names", "a.example.com", "--exportable", "--no-exportable"], a.io), EXIT.badInput);
     assert.equal(JSON.parse(a.out.join("")).error.code, "ValidationFailed");
   });

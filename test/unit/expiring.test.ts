@@ -4,28 +4,75 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EXPIRING_AFTER_FAILED_ATTEMPTS, daysRemaining, expiringNotices, shouldWatch, type WatchedCertificate } from "../../src/renewal/expiring";
-import { TAG_RENEWAL_FAILURES, formatRenewalFailures, nextRenewalFailures, parseRenewalFailures, readManagedTags } from "../../src/keyvault/tags";
+import {
+  EXPIRING_AFTER_FAILED_ATTEMPTS,
+  daysRemaining,
+  expiringNotices,
+  shouldWatch,
+  type WatchedCertificate,
+} from "../../src/renewal/expiring";
+import {
+  TAG_RENEWAL_FAILURES,
+  formatRenewalFailures,
+  nextRenewalFailures,
+  parseRenewalFailures,
+  readManagedTags,
+} from "../../src/keyvault/tags";
 import { notificationSummaries } from "../../src/orchestrations/issue-certificate";
 import { requestOperationId } from "../../src/api/handlers";
 import { decideRenewal } from "../../src/renewal/decide";
 
-const w = (certificateName: string, days: number, failedAttempts = 0): WatchedCertificate => ({ certificateName, notAfter: "2026-01-10T00:00:00.000Z", daysRemaining: days, failedAttempts });
+const w = (certificateName: string, days: number, failedAttempts = 0): WatchedCertificate => ({
+  certificateName,
+  notAfter: "2026-01-10T00:00:00.000Z",
+  daysRemaining: days,
+  failedAttempts,
+});
 
 describe("expiringNotices", () => {
-  const table: Array<{ name: string; watched: WatchedCertificate[]; renewed?: string[]; failed?: string[]; want: Array<[string, string, number]> }> = [
+  const table: Array<{
+    name: string;
+    watched: WatchedCertificate[];
+    renewed?: string[];
+    failed?: string[];
+    want: Array<[string, string, number]>;
+  }> = [
     { name: "renewed certificates are never reported", watched: [w("a", 2)], renewed: ["a"], want: [] },
     { name: "failed this run and within the threshold", watched: [w("a", 2)], failed: ["a"], want: [["a", "within-warning-threshold", 1]] },
-    { name: "skipped (dry run, in progress, backing off) and within the threshold", watched: [w("a", 7, 2)], want: [["a", "within-warning-threshold", 2]] },
+    {
+      name: "skipped (dry run, in progress, backing off) and within the threshold",
+      watched: [w("a", 7, 2)],
+      want: [["a", "within-warning-threshold", 2]],
+    },
     { name: "just outside the threshold, few failures: nothing", watched: [w("a", 8, 1)], failed: ["a"], want: [] },
-    { name: "outside the threshold but the Nth consecutive failure", watched: [w("a", 20, EXPIRING_AFTER_FAILED_ATTEMPTS - 1)], failed: ["a"], want: [["a", "renewal-attempts-exhausted", EXPIRING_AFTER_FAILED_ATTEMPTS]] },
-    { name: "held back after N failures, not failing this run", watched: [w("a", 20, EXPIRING_AFTER_FAILED_ATTEMPTS)], want: [["a", "renewal-attempts-exhausted", EXPIRING_AFTER_FAILED_ATTEMPTS]] },
+    {
+      name: "outside the threshold but the Nth consecutive failure",
+      watched: [w("a", 20, EXPIRING_AFTER_FAILED_ATTEMPTS - 1)],
+      failed: ["a"],
+      want: [["a", "renewal-attempts-exhausted", EXPIRING_AFTER_FAILED_ATTEMPTS]],
+    },
+    {
+      name: "held back after N failures, not failing this run",
+      watched: [w("a", 20, EXPIRING_AFTER_FAILED_ATTEMPTS)],
+      want: [["a", "renewal-attempts-exhausted", EXPIRING_AFTER_FAILED_ATTEMPTS]],
+    },
     { name: "expired (negative days) is within the threshold", watched: [w("a", -1)], want: [["a", "within-warning-threshold", 0]] },
-    { name: "one notice per certificate, sorted", watched: [w("b", 1), w("a", 1), w("b", 1)], want: [["a", "within-warning-threshold", 0], ["b", "within-warning-threshold", 0]] },
+    {
+      name: "one notice per certificate, sorted",
+      watched: [w("b", 1), w("a", 1), w("b", 1)],
+      want: [
+        ["a", "within-warning-threshold", 0],
+        ["b", "within-warning-threshold", 0],
+      ],
+    },
   ];
   for (const t of table) {
     it(t.name, () => {
-      const got = expiringNotices(t.watched, { renewed: t.renewed ?? [], failed: t.failed ?? [] }, 7).map((n) => [n.certificateName, n.reason, n.failedAttempts]);
+      const got = expiringNotices(t.watched, { renewed: t.renewed ?? [], failed: t.failed ?? [] }, 7).map((n) => [
+        n.certificateName,
+        n.reason,
+        n.failedAttempts,
+      ]);
       assert.deepEqual(got, t.want);
     });
   }
@@ -81,8 +128,26 @@ describe("what an operation shows of webhook deliveries", () => {
     const out = notificationSummaries({
       eventId: "evt_1",
       results: [
-        { target: "https://hooks.slack.com", format: "slack", eventId: "evt_1", eventType: "certificate.issued", ok: false, attempts: 5, status: 503, error: "HTTP 503", durationMs: 9 },
-        { target: "https://hooks.example.net/T000/s3cr3t?token=abc", format: "generic", eventId: "evt_1", eventType: "certificate.issued", ok: true, attempts: 1, durationMs: 3 },
+        {
+          target: "https://hooks.slack.com",
+          format: "slack",
+          eventId: "evt_1",
+          eventType: "certificate.issued",
+          ok: false,
+          attempts: 5,
+          status: 503,
+          error: "HTTP 503",
+          durationMs: 9,
+        },
+        {
+          target: "https://hooks.example.net/T000/s3cr3t?token=abc",
+          format: "generic",
+          eventId: "evt_1",
+          eventType: "certificate.issued",
+          ok: true,
+          attempts: 1,
+          durationMs: 3,
+        },
       ],
     });
     assert.deepEqual(out, [
@@ -94,7 +159,14 @@ describe("what an operation shows of webhook deliveries", () => {
 });
 
 describe("operation id of an HTTP request", () => {
-  const req = (traceparent?: string) => ({ method: "POST", url: "http://x/api/certificates", params: {}, query: new URLSearchParams(), body: new Uint8Array(), headers: { get: (n: string) => (n === "traceparent" ? (traceparent ?? null) : null) } });
+  const req = (traceparent?: string) => ({
+    method: "POST",
+    url: "http://x/api/certificates",
+    params: {},
+    query: new URLSearchParams(),
+    body: new Uint8Array(),
+    headers: { get: (n: string) => (n === "traceparent" ? (traceparent ?? null) : null) },
+  });
   it("is the traceparent's trace id, else a new one", () => {
     assert.equal(requestOperationId(req("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")), "4bf92f3577b34da6a3ce929d0e0e4736");
     const a = requestOperationId(req());

@@ -78,7 +78,7 @@ function isExpression(s: string): boolean {
 }
 
 function resourcesOf(t: Obj): Obj[] {
-  return (t.resources as Json[] | undefined ?? []).filter(isObj);
+  return ((t.resources as Json[] | undefined) ?? []).filter(isObj);
 }
 
 /** Nested deployments of a template (each must evaluate its template in the inner scope). */
@@ -118,7 +118,12 @@ function allTemplates(): { label: string; t: Obj }[] {
 
 // ---------- a small ARM expression evaluator ----------
 
-type Ast = { k: "str"; v: string } | { k: "num"; v: number } | { k: "call"; fn: string; args: Ast[] } | { k: "prop"; of: Ast; name: string } | { k: "index"; of: Ast; at: Ast };
+type Ast =
+  | { k: "str"; v: string }
+  | { k: "num"; v: number }
+  | { k: "call"; fn: string; args: Ast[] }
+  | { k: "prop"; of: Ast; name: string }
+  | { k: "index"; of: Ast; at: Ast };
 
 function parseExpression(src: string): Ast {
   let i = 0;
@@ -323,7 +328,9 @@ function call(fn: string, args: Ast[], scope: Scope): Value {
       return Object.assign({}, ...(v as Obj[]));
     }
     case "uniqueString":
-      return hash(...(all() as string[])).slice(0, 13).replace(/[0-9]/g, (d) => "abcdefghij"[Number(d)] as string);
+      return hash(...(all() as string[]))
+        .slice(0, 13)
+        .replace(/[0-9]/g, (d) => "abcdefghij"[Number(d)] as string);
     case "guid": {
       const h = hash(...(all() as string[]));
       return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
@@ -368,12 +375,18 @@ function evalValue(v: Json, scope: Scope): Value {
   return v;
 }
 
-const FAKE_CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://swedencentral-0.in.applicationinsights.azure.com/";
+const FAKE_CONNECTION_STRING =
+  "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://swedencentral-0.in.applicationinsights.azure.com/";
 
 function fakeReference(id: string): Value {
   if (id.includes("/Microsoft.Insights/components/")) return { ConnectionString: FAKE_CONNECTION_STRING };
-  if (id.includes("/Microsoft.Storage/storageAccounts/")) return { primaryEndpoints: { blob: `https://${id.split("/").pop()}.blob.core.windows.net/` } };
-  if (id.includes("/Microsoft.Web/sites/")) return { defaultHostName: `${id.split("/").pop()}.azurewebsites.net`, identity: { principalId: "9d1f3c2b-1111-4a5b-8c7d-000000000001" } };
+  if (id.includes("/Microsoft.Storage/storageAccounts/"))
+    return { primaryEndpoints: { blob: `https://${id.split("/").pop()}.blob.core.windows.net/` } };
+  if (id.includes("/Microsoft.Web/sites/"))
+    return {
+      defaultHostName: `${id.split("/").pop()}.azurewebsites.net`,
+      identity: { principalId: "9d1f3c2b-1111-4a5b-8c7d-000000000001" },
+    };
   throw new Error(`no fake reference() for ${id}`);
 }
 
@@ -405,7 +418,12 @@ function vaultSecrets(scope: Scope): Map<string, string> {
   const inner = props.template as Obj;
   const innerParams: Record<string, Value> = {};
   for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>)) innerParams[k] = evalValue(v.value as Json, scope);
-  const innerScope: Scope = { params: innerParams, variables: (inner.variables ?? {}) as Obj, varCache: new Map(), reference: fakeReference };
+  const innerScope: Scope = {
+    params: innerParams,
+    variables: (inner.variables ?? {}) as Obj,
+    varCache: new Map(),
+    reference: fakeReference,
+  };
   const out = new Map<string, string>();
   for (const r of resourcesOf(inner).filter((x) => x.type === "Microsoft.KeyVault/vaults/secrets")) {
     if (r.condition !== undefined && !evalValue(r.condition, innerScope)) continue;
@@ -476,15 +494,16 @@ function settingNamesInTemplate(): string[] {
       for (const r of refsIn([value], "variables")) pending.push(r);
     }
   }
-  for (const s of strings) for (const m of s.matchAll(/createObject\(([^)]*)\)/g)) {
-    // createObject('Name', value, 'Name2', value2, ...): names are the string literals in even positions.
-    const args = splitArgs(m[1] as string);
-    for (let k = 0; k < args.length; k += 2) {
-      const lit = /^'([^']*)'$/.exec((args[k] as string).trim());
-      assert.ok(lit, `createObject key ${args[k]} is not a literal`);
-      names.add(lit[1] as string);
+  for (const s of strings)
+    for (const m of s.matchAll(/createObject\(([^)]*)\)/g)) {
+      // createObject('Name', value, 'Name2', value2, ...): names are the string literals in even positions.
+      const args = splitArgs(m[1] as string);
+      for (let k = 0; k < args.length; k += 2) {
+        const lit = /^'([^']*)'$/.exec((args[k] as string).trim());
+        assert.ok(lit, `createObject key ${args[k]} is not a literal`);
+        names.add(lit[1] as string);
+      }
     }
-  }
   return [...names];
 }
 
@@ -512,7 +531,11 @@ function splitArgs(s: string): string[] {
 describe("infra/azuredeploy.json: shape", () => {
   it("is a deployment template with $schema and contentVersion, and so is every inner template", () => {
     for (const { label, t } of allTemplates()) {
-      assert.match(String(t.$schema), /^https:\/\/schema\.management\.azure\.com\/schemas\/\d{4}-\d{2}-\d{2}\/deploymentTemplate\.json#$/, label);
+      assert.match(
+        String(t.$schema),
+        /^https:\/\/schema\.management\.azure\.com\/schemas\/\d{4}-\d{2}-\d{2}\/deploymentTemplate\.json#$/,
+        label,
+      );
       assert.equal(t.contentVersion, "1.0.0.0", label);
     }
   });
@@ -564,7 +587,10 @@ describe("infra/azuredeploy.json: shape", () => {
         assert.equal(typeof r.name, "string", `${label}: ${String(r.type)} without name`);
         const accepted = API_VERSIONS[r.type as string];
         assert.ok(accepted, `${label}: resource type ${String(r.type)} is not in the test's list of known types`);
-        assert.ok(accepted.includes(r.apiVersion as string), `${label}: ${String(r.type)}@${String(r.apiVersion)} is not a known API version`);
+        assert.ok(
+          accepted.includes(r.apiVersion as string),
+          `${label}: ${String(r.type)}@${String(r.apiVersion)} is not a known API version`,
+        );
       }
     }
   });
@@ -582,9 +608,16 @@ describe("infra/azuredeploy.json: shape", () => {
           const args = splitArgs(m[1] as string).map((a) => a.trim());
           const typeAt = args.findIndex((a) => /^'[^']*\/[^']*'$/.test(a));
           const type = (args[typeAt] as string).slice(1, -1);
-          const key = `${type}|${args.slice(typeAt + 1).map(unquote).join("/")}`;
+          const key = `${type}|${args
+            .slice(typeAt + 1)
+            .map(unquote)
+            .join("/")}`;
           assert.ok(keys.has(key), `${label}: dependsOn ${dep} of ${String(r.name)} matches no resource`);
-          assert.notEqual(key, `${String(r.type)}|${nameSegments(r.name as string).join("/")}`, `${label}: ${String(r.name)} depends on itself`);
+          assert.notEqual(
+            key,
+            `${String(r.type)}|${nameSegments(r.name as string).join("/")}`,
+            `${label}: ${String(r.name)} depends on itself`,
+          );
         }
       }
     }
@@ -654,9 +687,21 @@ describe("infra/azuredeploy.json: role assignments", () => {
   it("grants exactly the least-privilege set: storage data roles, vault certificates/secrets officer, Secrets User for agents, DNS Zone Contributor", () => {
     const byDeployment = new Map<string, string[]>();
     for (const g of grants()) byDeployment.set(g.where, [...(byDeployment.get(g.where) ?? []), g.role].sort());
-    assert.deepEqual(byDeployment.get("top"), undefined, "no role assignment outside nested deployments (names must not depend on reference())");
-    assert.deepEqual(byDeployment.get("[variables('storageAccessDeploymentName')]"), ["storageBlobDataOwner", "storageQueueDataContributor", "storageTableDataContributor"]);
-    assert.deepEqual(byDeployment.get("[variables('vaultAccessDeploymentName')]"), ["keyVaultCertificatesOfficer", "keyVaultSecretsOfficer", "keyVaultSecretsUser"]);
+    assert.deepEqual(
+      byDeployment.get("top"),
+      undefined,
+      "no role assignment outside nested deployments (names must not depend on reference())",
+    );
+    assert.deepEqual(byDeployment.get("[variables('storageAccessDeploymentName')]"), [
+      "storageBlobDataOwner",
+      "storageQueueDataContributor",
+      "storageTableDataContributor",
+    ]);
+    assert.deepEqual(byDeployment.get("[variables('vaultAccessDeploymentName')]"), [
+      "keyVaultCertificatesOfficer",
+      "keyVaultSecretsOfficer",
+      "keyVaultSecretsUser",
+    ]);
     const dns = [...byDeployment.entries()].filter(([k]) => k.includes("kvacme-dns-"));
     assert.equal(dns.length, 1);
     assert.deepEqual(dns[0]?.[1], ["dnsZoneContributor"]);
@@ -678,7 +723,8 @@ describe("infra/azuredeploy.json: role assignments", () => {
       const props = d.properties as Obj;
       const inner = props.template as Obj;
       const params: Record<string, Value> = {};
-      for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>)) params[k] = evalValue(v.value as Json, { ...scope, copyIndex: 0 });
+      for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>))
+        params[k] = evalValue(v.value as Json, { ...scope, copyIndex: 0 });
       const innerScope: Scope = { params, variables: {}, varCache: new Map(), reference: fakeReference };
       for (const r of resourcesOf(inner).filter((x) => x.type === "Microsoft.Authorization/roleAssignments")) {
         const count = isObj(r.copy) ? (evalValue(r.copy.count as Json, innerScope) as number) : 1;
@@ -796,10 +842,18 @@ describe("infra/azuredeploy.json: app settings", () => {
     const values: Record<string, Value> = {};
     let n = 0;
     const fill = (v: Json): Json =>
-      typeof v === "string" ? v.replace(/<[^>]+>/g, () => `0000000${++n}-0000-4000-8000-000000000000`.slice(-36)) : Array.isArray(v) ? v.map(fill) : v;
+      typeof v === "string"
+        ? v.replace(/<[^>]+>/g, () => `0000000${++n}-0000-4000-8000-000000000000`.slice(-36))
+        : Array.isArray(v)
+          ? v.map(fill)
+          : v;
     for (const [k, v] of Object.entries(example.parameters as Record<string, Obj>)) {
       assert.ok("value" in v, `${k}: the example passes secrets only as Key Vault references (docs/deploy.md), never inline`);
-      assert.notEqual(((template.parameters as Record<string, Obj>)[k] as Obj | undefined)?.type, "securestring", `${k}: no secret in the example file`);
+      assert.notEqual(
+        ((template.parameters as Record<string, Obj>)[k] as Obj | undefined)?.type,
+        "securestring",
+        `${k}: no secret in the example file`,
+      );
       values[k] = fill(v.value as Json);
     }
     const { resolved } = appSettingsFor(values);
@@ -814,8 +868,17 @@ describe("infra/azuredeploy.json: app settings", () => {
   it("EAB and webhook: secrets go to the vault; the app settings hold Key Vault references only", () => {
     const hmac = "c2VjcmV0LWhtYWMta2V5LWZyb20tdGhlLWNh";
     const hook = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX";
-    const { raw, resolved } = appSettingsFor({ eabKeyId: "kid-1", eabHmacKey: hmac, eabAlgorithm: "HS384", webhookUrl: hook, contacts: "a@example.com" });
-    assert.match(raw.KvAcme__Eab__HmacKey as string, /^@Microsoft\.KeyVault\(SecretUri=https:\/\/[^/]+\.vault\.azure\.net\/secrets\/kv-acme-eab-hmac-key\/\)$/);
+    const { raw, resolved } = appSettingsFor({
+      eabKeyId: "kid-1",
+      eabHmacKey: hmac,
+      eabAlgorithm: "HS384",
+      webhookUrl: hook,
+      contacts: "a@example.com",
+    });
+    assert.match(
+      raw.KvAcme__Eab__HmacKey as string,
+      /^@Microsoft\.KeyVault\(SecretUri=https:\/\/[^/]+\.vault\.azure\.net\/secrets\/kv-acme-eab-hmac-key\/\)$/,
+    );
     assert.match(raw.KvAcme__Webhooks__0__Url as string, /^@Microsoft\.KeyVault\(SecretUri=/);
     for (const [k, v] of Object.entries(raw)) {
       assert.ok(!v.includes(hmac) && !v.includes("hooks.slack.com"), `app setting ${k} carries a secret in plain text`);
@@ -829,20 +892,27 @@ describe("infra/azuredeploy.json: app settings", () => {
   it("EAB without an HMAC value refers to an existing vault secret and writes none", () => {
     const scope = topScope({ eabKeyId: "kid-1", eabHmacKeySecretName: "my-eab" });
     assert.equal(vaultSecrets(scope).size, 0);
-    const raw = evalValue(resourceByName(template, "Microsoft.Web/sites/config", "appsettings").properties as Json, scope) as Record<string, string>;
+    const raw = evalValue(resourceByName(template, "Microsoft.Web/sites/config", "appsettings").properties as Json, scope) as Record<
+      string,
+      string
+    >;
     assert.match(raw.KvAcme__Eab__HmacKey as string, /\/secrets\/my-eab\/\)$/);
   });
 
   it("securestring parameters appear only in empty() tests, in values passed to inner securestring parameters, and in vault secrets", () => {
     for (const { label, t } of allTemplates()) {
-      const secure = Object.entries((t.parameters ?? {}) as Record<string, Obj>).filter(([, p]) => p.type === "securestring").map(([k]) => k);
+      const secure = Object.entries((t.parameters ?? {}) as Record<string, Obj>)
+        .filter(([, p]) => p.type === "securestring")
+        .map(([k]) => k);
       const allowed = new Set<string>();
       for (const d of nestedDeployments(t)) {
         const props = d.properties as Obj;
         const innerParams = ((props.template as Obj).parameters ?? {}) as Record<string, Obj>;
-        for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>)) if (innerParams[k]?.type === "securestring") allowed.add(v.value as string);
+        for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>))
+          if (innerParams[k]?.type === "securestring") allowed.add(v.value as string);
       }
-      for (const r of resourcesOf(t).filter((x) => x.type === "Microsoft.KeyVault/vaults/secrets")) allowed.add((r.properties as Obj).value as string);
+      for (const r of resourcesOf(t).filter((x) => x.type === "Microsoft.KeyVault/vaults/secrets"))
+        allowed.add((r.properties as Obj).value as string);
       for (const s of ownStrings(t)) {
         for (const p of secure) {
           if (!s.includes(`parameters('${p}')`) || allowed.has(s)) continue;

@@ -24,8 +24,16 @@ function problemsOf(fn: () => unknown): { field: string; message: string }[] {
 
 describe("normalizeDnsNames", () => {
   const cases: { name: string; input: string[] | string; want: string[] }[] = [
-    { name: "string split on commas and whitespace", input: " Example.com, *.Example.COM\nwww.example.com\t,, ", want: ["example.com", "*.example.com", "www.example.com"] },
-    { name: "array entries trimmed and lowercased", input: ["  A.Example.Com  ", "B.example.com"], want: ["a.example.com", "b.example.com"] },
+    {
+      name: "string split on commas and whitespace",
+      input: " Example.com, *.Example.COM\nwww.example.com\t,, ",
+      want: ["example.com", "*.example.com", "www.example.com"],
+    },
+    {
+      name: "array entries trimmed and lowercased",
+      input: ["  A.Example.Com  ", "B.example.com"],
+      want: ["a.example.com", "b.example.com"],
+    },
     { name: "IDN converted to punycode", input: ["bücher.de", "*.München.de"], want: ["xn--bcher-kva.de", "*.xn--mnchen-3ya.de"] },
     { name: "trailing dot stripped", input: ["example.com.", "*.example.com."], want: ["example.com", "*.example.com"] },
     { name: "punycode kept as is", input: ["xn--bcher-kva.de"], want: ["xn--bcher-kva.de"] },
@@ -42,9 +50,17 @@ describe("validateDnsNames", () => {
     { name: "comma string", input: "a.example.com,b.example.com", want: ["a.example.com", "b.example.com"] },
     { name: "IDN", input: ["Bücher.de"], want: ["xn--bcher-kva.de"] },
     { name: "63-char label", input: [`${"a".repeat(63)}.com`], want: [`${"a".repeat(63)}.com`] },
-    { name: "253-char name", input: [`${"a".repeat(61)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`], want: [`${"a".repeat(61)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`] },
+    {
+      name: "253-char name",
+      input: [`${"a".repeat(61)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`],
+      want: [`${"a".repeat(61)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`],
+    },
     { name: "digits and hyphens inside labels", input: ["1-2.x-y.example.com"], want: ["1-2.x-y.example.com"] },
-    { name: "100 names", input: Array.from({ length: 100 }, (_, i) => `n${i}.example.com`), want: Array.from({ length: 100 }, (_, i) => `n${i}.example.com`) },
+    {
+      name: "100 names",
+      input: Array.from({ length: 100 }, (_, i) => `n${i}.example.com`),
+      want: Array.from({ length: 100 }, (_, i) => `n${i}.example.com`),
+    },
   ];
   for (const c of ok) it(`accepts: ${c.name}`, () => assert.deepEqual(validateDnsNames(c.input), c.want));
 
@@ -67,7 +83,11 @@ describe("validateDnsNames", () => {
     { name: "trailing hyphen", input: ["a-.example.com"], want: [/may not start or end with a hyphen/] },
     { name: "empty label", input: ["a..example.com"], want: [/empty label/] },
     { name: "64-char label", input: [`${"a".repeat(64)}.com`], want: [/64 characters long; at most 63/] },
-    { name: "254-char name", input: [`${"a".repeat(62)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`], want: [/254 characters long; at most 253/] },
+    {
+      name: "254-char name",
+      input: [`${"a".repeat(62)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`],
+      want: [/254 characters long; at most 253/],
+    },
     { name: "numeric TLD", input: ["a.b.123"], want: [/all digits/] },
     { name: "whitespace inside an array entry", input: ["a b.example.com"], want: [/whitespace/] },
     { name: "duplicate after normalization", input: ["Example.com", "example.com."], want: [/dnsNames\[1\].*duplicate of dnsNames\[0\]/] },
@@ -82,7 +102,11 @@ describe("validateDnsNames", () => {
     it(`rejects: ${c.name}`, () => {
       const problems = problemsOf(() => validateDnsNames(c.input, c.options));
       const text = problems.map((p) => `${p.field}: ${p.message}`);
-      for (const re of c.want) assert.ok(text.some((t) => re.test(t)), `${re} not in ${JSON.stringify(text)}`);
+      for (const re of c.want)
+        assert.ok(
+          text.some((t) => re.test(t)),
+          `${re} not in ${JSON.stringify(text)}`,
+        );
     });
   }
 });
@@ -115,7 +139,14 @@ describe("zoneForName", () => {
     assert.throws(() => zoneForName("notexample.com", [zones[0]!]), ValidationError);
   });
   it("two zones with the same name name both ids", () => {
-    const dup = [...zones, { name: "Example.com", id: "/subscriptions/s/resourceGroups/rg2/providers/Microsoft.Network/dnszones/example.com", resourceGroup: "rg2" }];
+    const dup = [
+      ...zones,
+      {
+        name: "Example.com",
+        id: "/subscriptions/s/resourceGroups/rg2/providers/Microsoft.Network/dnszones/example.com",
+        resourceGroup: "rg2",
+      },
+    ];
     assert.throws(
       () => zoneForName("www.example.com", dup),
       (err: unknown) => err instanceof ConfigurationError && /rg1/.test(err.message) && /rg2/.test(err.message),
@@ -146,7 +177,11 @@ describe("certificate names", () => {
     { name: "wildcard", input: "*.example.com", want: "wildcard-example-com" },
     { name: "IDN kept as punycode", input: "bücher.de", want: "xn--bcher-kva-de" },
     { name: "upper case normalized", input: "WWW.Example.com", want: "www-example-com" },
-    { name: "long name trimmed to 127", input: `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.com`, want: `${"a".repeat(63)}-${"b".repeat(63)}` },
+    {
+      name: "long name trimmed to 127",
+      input: `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.com`,
+      want: `${"a".repeat(63)}-${"b".repeat(63)}`,
+    },
   ];
   for (const c of cases) it(`default name: ${c.name}`, () => assert.equal(defaultCertificateName(c.input), c.want));
 

@@ -7,7 +7,18 @@ import { dataValidator, errorsOf, validateAdaptiveCard } from "../notify/schemas
 
 const thumb = "3B6F1C0A9D2E4F5A6B7C8D9E0F1A2B3C4D5E6F70";
 const renewed = (version: string, time: Date) =>
-  n.certificateRenewed({ certificateName: "www", dnsNames: ["www.example.com"], version, thumbprint: thumb, notBefore: "2025-01-01T00:00:00Z", notAfter: "2025-04-01T00:00:00Z", caHost: "ca" }, { time });
+  n.certificateRenewed(
+    {
+      certificateName: "www",
+      dnsNames: ["www.example.com"],
+      version,
+      thumbprint: thumb,
+      notBefore: "2025-01-01T00:00:00Z",
+      notAfter: "2025-04-01T00:00:00Z",
+      caHost: "ca",
+    },
+    { time },
+  );
 
 test("event ids are stable idempotency keys: same type+certificate+version, same id, whatever the time", () => {
   const a = renewed("v1", new Date("2025-01-01T00:00:00Z"));
@@ -49,7 +60,10 @@ test("key-material guard", () => {
   // Real keys, generated here.
   const pem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
   const ecPem = `x ${generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }) as string} y`;
-  const pfx = "MIIKPAIBAzCCCfYGCSqGSIb3DQEHAaCCCecEggnjMIIJ3zCCBgAGCSqGSIb3DQEHAaCCBfEEggXtMIIF6TCCBeUGCyqGSIb3DQEMCgECoIIE/jCCBPowHAYKKoZIhvcNAQwBAzAOBAh".repeat(3);
+  const pfx =
+    "MIIKPAIBAzCCCfYGCSqGSIb3DQEHAaCCCecEggnjMIIJ3zCCBgAGCSqGSIb3DQEHAaCCBfEEggXtMIIF6TCCBeUGCyqGSIb3DQEMCgECoIIE/jCCBPowHAYKKoZIhvcNAQwBAzAOBAh".repeat(
+      3,
+    );
   const table: Array<[string, unknown, string | null]> = [
     ["clean event", sampleEvents()[1], null],
     ["PEM private key", { data: { note: pem } }, "$.data.note"],
@@ -103,7 +117,9 @@ test("signature: the documented recipe accepts a genuine delivery and rejects ta
   assert.match(h["webhook-signature"], /^v1=[0-9a-f]{64}$/);
   assert.equal(h["webhook-timestamp"], String(now.getTime() / 1000));
   assert.deepEqual(n.verifyWebhookSignature("whsec-test", h, body, { now }), { ok: true });
-  assert.deepEqual(n.verifyWebhookSignature("whsec-test", new Headers(h), Buffer.from(body), { now: new Date(now.getTime() + 299_000) }), { ok: true });
+  assert.deepEqual(n.verifyWebhookSignature("whsec-test", new Headers(h), Buffer.from(body), { now: new Date(now.getTime() + 299_000) }), {
+    ok: true,
+  });
   assert.equal(n.verifyWebhookSignature("whsec-test", h, body.replace("www", "wwx"), { now }).reason, "bad-signature");
   assert.equal(n.verifyWebhookSignature("other", h, body, { now }).reason, "bad-signature");
   assert.equal(n.verifyWebhookSignature("whsec-test", h, body, { now: new Date(now.getTime() + 301_000) }).reason, "stale-timestamp");
@@ -151,15 +167,26 @@ test("teams: every event renders as an Adaptive Card 1.4 message valid against t
   }
   const bad = { ...n.renderTeams(sampleEvents()[0]).attachments[0].content, body: [{ type: "FactSet", facts: [{ title: "x" }] }] };
   assert.equal(validateAdaptiveCard(bad).ok, false, "the schema subset rejects a fact without a value");
-  assert.equal(validateAdaptiveCard({ ...bad, body: [{ type: "TextBlock", text: "x", style: "heading" }] }).ok, false, "style is 1.5, not 1.4");
+  assert.equal(
+    validateAdaptiveCard({ ...bad, body: [{ type: "TextBlock", text: "x", style: "heading" }] }).ok,
+    false,
+    "style is 1.5, not 1.4",
+  );
 });
 
 test("slack: Block Kit header, section with fields, context; mrkdwn escaped; within Slack's limits", () => {
   for (const e of sampleEvents()) {
     const m = n.renderSlack(e);
     assert.ok(m.text.length > 0);
-    assert.deepEqual(m.blocks.map((b) => b.type), ["header", "section", "context"]);
-    const [header, section, context] = m.blocks as [Extract<n.SlackBlock, { type: "header" }>, Extract<n.SlackBlock, { type: "section" }>, Extract<n.SlackBlock, { type: "context" }>];
+    assert.deepEqual(
+      m.blocks.map((b) => b.type),
+      ["header", "section", "context"],
+    );
+    const [header, section, context] = m.blocks as [
+      Extract<n.SlackBlock, { type: "header" }>,
+      Extract<n.SlackBlock, { type: "section" }>,
+      Extract<n.SlackBlock, { type: "context" }>,
+    ];
     assert.equal(header.text.type, "plain_text");
     assert.ok(header.text.text.length <= n.SLACK_LIMITS.headerText);
     assert.equal(section.text.type, "mrkdwn");
@@ -170,5 +197,5 @@ test("slack: Block Kit header, section with fields, context; mrkdwn escaped; wit
   const failed = n.renderSlack(sampleEvents()[2]);
   const fields = (failed.blocks[1] as Extract<n.SlackBlock, { type: "section" }>).fields ?? [];
   const err = fields.find((f) => f.text.startsWith("*Error*"));
-  assert.ok(err && err.text.includes("&lt;\"x\"&gt; &amp; more"), "< > & escaped");
+  assert.ok(err && err.text.includes('&lt;"x"&gt; &amp; more'), "< > & escaped");
 });

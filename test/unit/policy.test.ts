@@ -26,10 +26,26 @@ describe("parseKeyOptions", () => {
     { name: "EC-P256", input: { keyType: "EC-P256" }, want: { keyType: "EC", curve: "P-256", ...defaults } },
     { name: "EC-P-384", input: { keyType: "EC-P-384" }, want: { keyType: "EC", curve: "P-384", ...defaults } },
     { name: "ec-p521", input: { keyType: "ec-p521" }, want: { keyType: "EC", curve: "P-521", ...defaults } },
-    { name: "reuseKey true, not exportable", input: { reuseKey: true, exportable: false }, want: { keyType: "RSA", keySize: 2048, ...defaults, reuseKey: true, exportable: false } },
-    { name: "string booleans", input: { reuseKey: "true", exportable: "false" }, want: { keyType: "RSA", keySize: 2048, ...defaults, reuseKey: true, exportable: false } },
-    { name: "pem short", input: { contentType: "pem" }, want: { keyType: "RSA", keySize: 2048, ...defaults, contentType: "application/x-pem-file" } },
-    { name: "pem mime", input: { contentType: "application/x-pem-file" }, want: { keyType: "RSA", keySize: 2048, ...defaults, contentType: "application/x-pem-file" } },
+    {
+      name: "reuseKey true, not exportable",
+      input: { reuseKey: true, exportable: false },
+      want: { keyType: "RSA", keySize: 2048, ...defaults, reuseKey: true, exportable: false },
+    },
+    {
+      name: "string booleans",
+      input: { reuseKey: "true", exportable: "false" },
+      want: { keyType: "RSA", keySize: 2048, ...defaults, reuseKey: true, exportable: false },
+    },
+    {
+      name: "pem short",
+      input: { contentType: "pem" },
+      want: { keyType: "RSA", keySize: 2048, ...defaults, contentType: "application/x-pem-file" },
+    },
+    {
+      name: "pem mime",
+      input: { contentType: "application/x-pem-file" },
+      want: { keyType: "RSA", keySize: 2048, ...defaults, contentType: "application/x-pem-file" },
+    },
     { name: "pkcs12 short", input: { contentType: "PKCS12" }, want: { keyType: "RSA", keySize: 2048, ...defaults } },
     { name: "pkcs12 mime", input: { contentType: "application/x-pkcs12" }, want: { keyType: "RSA", keySize: 2048, ...defaults } },
   ];
@@ -44,13 +60,22 @@ describe("parseKeyOptions", () => {
     { name: "Ed25519", input: { keyType: "Ed25519" }, fields: ["keyType"] },
     { name: "bad boolean", input: { reuseKey: "maybe" }, fields: ["reuseKey"] },
     { name: "bad content type", input: { contentType: "application/json" }, fields: ["contentType"] },
-    { name: "all at once", input: { keyType: "DSA", reuseKey: "x", exportable: "y", contentType: "der" }, fields: ["keyType", "reuseKey", "exportable", "contentType"] },
+    {
+      name: "all at once",
+      input: { keyType: "DSA", reuseKey: "x", exportable: "y", contentType: "der" },
+      fields: ["keyType", "reuseKey", "exportable", "contentType"],
+    },
   ];
   for (const c of bad) {
     it(`rejects ${c.name}`, () => {
       assert.throws(
         () => parseKeyOptions(c.input),
-        (err: unknown) => err instanceof ValidationError && assert.deepEqual(err.problems.map((p) => p.field), c.fields) === undefined,
+        (err: unknown) =>
+          err instanceof ValidationError &&
+          assert.deepEqual(
+            err.problems.map((p) => p.field),
+            c.fields,
+          ) === undefined,
       );
     });
   }
@@ -85,7 +110,10 @@ describe("buildCertificatePolicy", () => {
     });
   });
   it("EC, wildcard first name used as CN as is, PEM, not exportable", () => {
-    const policy = buildCertificatePolicy(["*.example.com"], parseKeyOptions({ keyType: "EC-P384", exportable: false, contentType: "pem" }));
+    const policy = buildCertificatePolicy(
+      ["*.example.com"],
+      parseKeyOptions({ keyType: "EC-P384", exportable: false, contentType: "pem" }),
+    );
     assert.equal(policy.subject, "CN=*.example.com");
     assert.equal(policy.keyType, "EC");
     assert.equal(policy.keyCurveName, "P-384");
@@ -132,7 +160,12 @@ describe("describeCsr and pendingOperationMatches", () => {
 
   it("RSA 2048 from base64 DER (Key Vault's form): names lowercased and sorted", () => {
     const b64 = Buffer.from(csrs.rsa2048!.rawData).toString("base64");
-    assert.deepEqual(describeCsr(b64), { subject: "CN=www.Example.com", names: ["example.com", "www.example.com"], keyType: "RSA", keySize: 2048 });
+    assert.deepEqual(describeCsr(b64), {
+      subject: "CN=www.Example.com",
+      names: ["example.com", "www.example.com"],
+      keyType: "RSA",
+      keySize: 2048,
+    });
   });
   it("RSA 3072 from DER bytes", () => {
     const d = describeCsr(new Uint8Array(csrs.rsa3072!.rawData));
@@ -159,18 +192,78 @@ describe("describeCsr and pendingOperationMatches", () => {
   });
 
   const cases: { name: string; csr: string; names: string[]; key: string; reuse: boolean; reason: RegExp }[] = [
-    { name: "identical names and key, other order and case", csr: "rsa2048", names: ["WWW.example.com", "example.com"], key: "RSA-2048", reuse: true, reason: /same 2 names and key RSA-2048/ },
-    { name: "a name was added", csr: "rsa2048", names: ["example.com", "www.example.com", "api.example.com"], key: "RSA-2048", reuse: false, reason: /lacks api\.example\.com/ },
-    { name: "a name was removed", csr: "rsa2048", names: ["example.com"], key: "RSA-2048", reuse: false, reason: /extra names www\.example\.com/ },
-    { name: "same count, different names", csr: "rsa3072", names: ["other.example.com"], key: "RSA-3072", reuse: false, reason: /lacks other\.example\.com.*extra names example\.com/ },
-    { name: "RSA size differs", csr: "rsa3072", names: ["example.com"], key: "RSA-2048", reuse: false, reason: /key RSA-3072, the request wants RSA-2048/ },
-    { name: "RSA vs EC", csr: "rsa2048", names: ["example.com", "www.example.com"], key: "EC-P256", reuse: false, reason: /key RSA-2048, the request wants EC-P256/ },
-    { name: "EC curve differs", csr: "p384", names: ["a.example.com"], key: "EC-P256", reuse: false, reason: /EC-P384, the request wants EC-P256/ },
-    { name: "EC identical with wildcard", csr: "p256", names: ["example.com", "*.example.com"], key: "EC", reuse: true, reason: /same 2 names/ },
+    {
+      name: "identical names and key, other order and case",
+      csr: "rsa2048",
+      names: ["WWW.example.com", "example.com"],
+      key: "RSA-2048",
+      reuse: true,
+      reason: /same 2 names and key RSA-2048/,
+    },
+    {
+      name: "a name was added",
+      csr: "rsa2048",
+      names: ["example.com", "www.example.com", "api.example.com"],
+      key: "RSA-2048",
+      reuse: false,
+      reason: /lacks api\.example\.com/,
+    },
+    {
+      name: "a name was removed",
+      csr: "rsa2048",
+      names: ["example.com"],
+      key: "RSA-2048",
+      reuse: false,
+      reason: /extra names www\.example\.com/,
+    },
+    {
+      name: "same count, different names",
+      csr: "rsa3072",
+      names: ["other.example.com"],
+      key: "RSA-3072",
+      reuse: false,
+      reason: /lacks other\.example\.com.*extra names example\.com/,
+    },
+    {
+      name: "RSA size differs",
+      csr: "rsa3072",
+      names: ["example.com"],
+      key: "RSA-2048",
+      reuse: false,
+      reason: /key RSA-3072, the request wants RSA-2048/,
+    },
+    {
+      name: "RSA vs EC",
+      csr: "rsa2048",
+      names: ["example.com", "www.example.com"],
+      key: "EC-P256",
+      reuse: false,
+      reason: /key RSA-2048, the request wants EC-P256/,
+    },
+    {
+      name: "EC curve differs",
+      csr: "p384",
+      names: ["a.example.com"],
+      key: "EC-P256",
+      reuse: false,
+      reason: /EC-P384, the request wants EC-P256/,
+    },
+    {
+      name: "EC identical with wildcard",
+      csr: "p256",
+      names: ["example.com", "*.example.com"],
+      key: "EC",
+      reuse: true,
+      reason: /same 2 names/,
+    },
   ];
   for (const c of cases) {
     it(`pending op: ${c.name}`, () => {
-      const result = pendingOperationMatches(describeCsr(new Uint8Array(csrs[c.csr]!.rawData)), c.names, parseKeyOptions({ keyType: c.key }));
+      const result = pendingOperationMatches(
+        describeCsr(new Uint8Array(csrs[c.csr]!.rawData)),
+        c.names,
+        parseKeyOptions({ keyType: c.key }),
+      );
       assert.equal(result.reuse, c.reuse, result.reason);
       assert.match(result.reason, c.reason);
     });

@@ -50,7 +50,10 @@ async function txtServer(name: string, values: () => string[]) {
     queries++;
     const q = packet.decode(msg);
     const question = q.questions?.[0];
-    const answers = question && question.name.toLowerCase() === name && question.type === "TXT" ? values().map((v) => ({ type: "TXT" as const, name, ttl: 60, data: [v] })) : [];
+    const answers =
+      question && question.name.toLowerCase() === name && question.type === "TXT"
+        ? values().map((v) => ({ type: "TXT" as const, name, ttl: 60, data: [v] }))
+        : [];
     const reply = packet.encode({ id: q.id, type: "response", flags: packet.AUTHORITATIVE_ANSWER, questions: q.questions, answers });
     socket.send(reply, rinfo.port, rinfo.address);
   });
@@ -64,7 +67,10 @@ describe("waitForTxtPropagation", () => {
     const started = Date.now();
     const dns = await txtServer("_acme-challenge.example.com", () => (Date.now() - started > 400 ? ["expected"] : ["other"]));
     try {
-      const r = await waitForTxtPropagation([{ fqdn: "_acme-challenge.example.com", values: ["expected"], zoneName: "example.com" }], { resolvers: [dns.server], timeoutMs: 5000 });
+      const r = await waitForTxtPropagation([{ fqdn: "_acme-challenge.example.com", values: ["expected"], zoneName: "example.com" }], {
+        resolvers: [dns.server],
+        timeoutMs: 5000,
+      });
       assert.ok(r.elapsedMs >= 400 && r.elapsedMs < 2500, `elapsed ${r.elapsedMs}`);
       assert.ok(r.queries >= 2);
     } finally {
@@ -75,7 +81,10 @@ describe("waitForTxtPropagation", () => {
     const dns = await txtServer("_acme-challenge.example.com", () => []);
     try {
       await assert.rejects(
-        waitForTxtPropagation([{ fqdn: "_acme-challenge.example.com", values: ["never"], zoneName: "example.com" }], { resolvers: [dns.server], timeoutMs: 600 }),
+        waitForTxtPropagation([{ fqdn: "_acme-challenge.example.com", values: ["never"], zoneName: "example.com" }], {
+          resolvers: [dns.server],
+          timeoutMs: 600,
+        }),
         (e: unknown) => e instanceof Error && e.message.includes(dns.server) && /not visible/.test(e.message),
       );
     } finally {

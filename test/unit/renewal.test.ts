@@ -1,6 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decideRenewal, nextAttemptAt, renewalTime, type RenewalPolicy, type RenewalReason, type RenewalState } from "../../src/renewal/decide";
+import {
+  decideRenewal,
+  nextAttemptAt,
+  renewalTime,
+  type RenewalPolicy,
+  type RenewalReason,
+  type RenewalState,
+} from "../../src/renewal/decide";
 import { ValidationError } from "../../src/shared/errors";
 
 const DAY = 86_400_000;
@@ -21,17 +28,81 @@ describe("decideRenewal scenarios", () => {
     renewAt: Date;
     message?: RegExp;
   }[] = [
-    { name: "90-day LE cert at day 59: not due", state: cert(90), now: at(59 * DAY), due: false, reason: "NotDue", renewAt: at(59.4 * DAY) },
-    { name: "90-day LE cert at day 61: due, within 30 days", state: cert(90), now: at(61 * DAY), due: true, reason: "WithinRenewBeforeExpiry", renewAt: at(60 * DAY) },
-    { name: "90-day LE cert at day 59.5: 66 % elapsed", state: cert(90), now: at(59.5 * DAY), due: true, reason: "LifetimeFractionElapsed", renewAt: at(59.4 * DAY) },
+    {
+      name: "90-day LE cert at day 59: not due",
+      state: cert(90),
+      now: at(59 * DAY),
+      due: false,
+      reason: "NotDue",
+      renewAt: at(59.4 * DAY),
+    },
+    {
+      name: "90-day LE cert at day 61: due, within 30 days",
+      state: cert(90),
+      now: at(61 * DAY),
+      due: true,
+      reason: "WithinRenewBeforeExpiry",
+      renewAt: at(60 * DAY),
+    },
+    {
+      name: "90-day LE cert at day 59.5: 66 % elapsed",
+      state: cert(90),
+      now: at(59.5 * DAY),
+      due: true,
+      reason: "LifetimeFractionElapsed",
+      renewAt: at(59.4 * DAY),
+    },
     { name: "90-day cert day 1: not due", state: cert(90), now: at(DAY), due: false, reason: "NotDue", renewAt: at(59.4 * DAY) },
     { name: "47-day cert at day 16: not due", state: cert(47), now: at(16 * DAY), due: false, reason: "NotDue", renewAt: at(17 * DAY) },
-    { name: "47-day cert at day 17: due, 30 days left", state: cert(47), now: at(17 * DAY), due: true, reason: "WithinRenewBeforeExpiry", renewAt: at(17 * DAY) },
-    { name: "6-day cert fresh: not due despite 30-day setting", state: cert(6), now: at(HOUR), due: false, reason: "NotDue", renewAt: at(6 * DAY * 0.66) },
-    { name: "6-day cert at day 3.9: not due", state: cert(6), now: at(3.9 * DAY), due: false, reason: "NotDue", renewAt: at(6 * DAY * 0.66) },
-    { name: "6-day cert at day 4: due by the fraction", state: cert(6), now: at(4 * DAY), due: true, reason: "LifetimeFractionElapsed", renewAt: at(6 * DAY * 0.66) },
-    { name: "44-day cert: days rule would fire in first third, fraction only", state: cert(44), now: at(20 * DAY), due: false, reason: "NotDue", renewAt: at(44 * DAY * 0.66) },
-    { name: "expired", state: cert(90), now: at(91 * DAY), due: true, reason: "Expired", renewAt: at(90 * DAY), message: /expired at 2025-04-01/ },
+    {
+      name: "47-day cert at day 17: due, 30 days left",
+      state: cert(47),
+      now: at(17 * DAY),
+      due: true,
+      reason: "WithinRenewBeforeExpiry",
+      renewAt: at(17 * DAY),
+    },
+    {
+      name: "6-day cert fresh: not due despite 30-day setting",
+      state: cert(6),
+      now: at(HOUR),
+      due: false,
+      reason: "NotDue",
+      renewAt: at(6 * DAY * 0.66),
+    },
+    {
+      name: "6-day cert at day 3.9: not due",
+      state: cert(6),
+      now: at(3.9 * DAY),
+      due: false,
+      reason: "NotDue",
+      renewAt: at(6 * DAY * 0.66),
+    },
+    {
+      name: "6-day cert at day 4: due by the fraction",
+      state: cert(6),
+      now: at(4 * DAY),
+      due: true,
+      reason: "LifetimeFractionElapsed",
+      renewAt: at(6 * DAY * 0.66),
+    },
+    {
+      name: "44-day cert: days rule would fire in first third, fraction only",
+      state: cert(44),
+      now: at(20 * DAY),
+      due: false,
+      reason: "NotDue",
+      renewAt: at(44 * DAY * 0.66),
+    },
+    {
+      name: "expired",
+      state: cert(90),
+      now: at(91 * DAY),
+      due: true,
+      reason: "Expired",
+      renewAt: at(90 * DAY),
+      message: /expired at 2025-04-01/,
+    },
     { name: "expiring exactly now", state: cert(90), now: at(90 * DAY), due: true, reason: "Expired", renewAt: at(90 * DAY) },
     {
       name: "ARI window open: early renewal requested by the CA (day 10)",
@@ -161,7 +232,11 @@ describe("renewalTime", () => {
     { name: "90-day: fraction is earlier", state: cert(90), want: { at: at(59.4 * DAY), rule: "percent" } },
     { name: "47-day: days rule", state: cert(47), want: { at: at(17 * DAY), rule: "days" } },
     { name: "6-day: fraction", state: cert(6), want: { at: at(6 * DAY * 0.66), rule: "percent" } },
-    { name: "ARI", state: { ...cert(90), ari: { renewAt: at(5 * DAY), window: { start: at(4 * DAY), end: at(6 * DAY) } } }, want: { at: at(5 * DAY), rule: "ari" } },
+    {
+      name: "ARI",
+      state: { ...cert(90), ari: { renewAt: at(5 * DAY), window: { start: at(4 * DAY), end: at(6 * DAY) } } },
+      want: { at: at(5 * DAY), rule: "ari" },
+    },
     { name: "failed ARI", state: { ...cert(47), ari: { error: "x" } }, want: { at: at(17 * DAY), rule: "days" } },
   ];
   for (const c of cases) {
@@ -184,20 +259,39 @@ describe("nextAttemptAt", () => {
     { name: "100 failures: still 24 h", attempts: 100, lastAt: at(DAY), want: at(2 * DAY) },
     { name: "never past notAfter - 1 h", attempts: 6, lastAt: at(89.5 * DAY), want: at(90 * DAY - HOUR) },
   ];
-  for (const c of cases) it(c.name, () => assert.equal(nextAttemptAt({ at: c.lastAt, attempts: c.attempts }, notAfter).toISOString(), c.want.toISOString()));
+  for (const c of cases)
+    it(c.name, () => assert.equal(nextAttemptAt({ at: c.lastAt, attempts: c.attempts }, notAfter).toISOString(), c.want.toISOString()));
 });
 
 describe("decideRenewal input validation", () => {
   const cases: { name: string; state: RenewalState; policy: RenewalPolicy; field: string }[] = [
     { name: "notAfter before notBefore", state: { notBefore: at(DAY), notAfter: T0 }, policy: defaults, field: "certificate" },
     { name: "invalid date", state: { notBefore: new Date("x"), notAfter: T0 }, policy: defaults, field: "certificate" },
-    { name: "negative days", state: cert(90), policy: { renewBeforeExpiryDays: -1, renewAtPercentOfLifetime: 66 }, field: "renewBeforeExpiryDays" },
-    { name: "percent 0", state: cert(90), policy: { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 0 }, field: "renewAtPercentOfLifetime" },
-    { name: "percent 100", state: cert(90), policy: { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 100 }, field: "renewAtPercentOfLifetime" },
+    {
+      name: "negative days",
+      state: cert(90),
+      policy: { renewBeforeExpiryDays: -1, renewAtPercentOfLifetime: 66 },
+      field: "renewBeforeExpiryDays",
+    },
+    {
+      name: "percent 0",
+      state: cert(90),
+      policy: { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 0 },
+      field: "renewAtPercentOfLifetime",
+    },
+    {
+      name: "percent 100",
+      state: cert(90),
+      policy: { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 100 },
+      field: "renewAtPercentOfLifetime",
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      assert.throws(() => decideRenewal(c.state, c.policy, T0), (err: unknown) => err instanceof ValidationError && err.problems.some((p) => p.field === c.field));
+      assert.throws(
+        () => decideRenewal(c.state, c.policy, T0),
+        (err: unknown) => err instanceof ValidationError && err.problems.some((p) => p.field === c.field),
+      );
     });
   }
 });

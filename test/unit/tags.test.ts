@@ -9,20 +9,31 @@ const many = Array.from({ length: 100 }, (_, i) => `host-${i}.example.com`);
 
 describe("managedTags", () => {
   it("writes every tag for a short name list", () => {
-    assert.deepEqual(managedTags({ acmeDirectoryUrl: LE, dnsNames: ["Example.com", "*.example.com"], dnsProvider: "azure-dns", ariCertId: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" }), {
-      "kv-acme-managed": "true",
-      "kv-acme-acme-directory": LE,
-      "kv-acme-dns-names": "example.com,*.example.com",
-      "kv-acme-dns-provider": "azure-dns",
-      "kv-acme-ari-cert-id": "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
-    });
+    assert.deepEqual(
+      managedTags({
+        acmeDirectoryUrl: LE,
+        dnsNames: ["Example.com", "*.example.com"],
+        dnsProvider: "azure-dns",
+        ariCertId: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+      }),
+      {
+        "kv-acme-managed": "true",
+        "kv-acme-acme-directory": LE,
+        "kv-acme-dns-names": "example.com,*.example.com",
+        "kv-acme-dns-provider": "azure-dns",
+        "kv-acme-ari-cert-id": "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+      },
+    );
   });
   it("omits the ARI tag when there is no id", () => {
     assert.ok(!("kv-acme-ari-cert-id" in managedTags({ acmeDirectoryUrl: LE, dnsNames: ["a.example.com"], dnsProvider: "azure-dns" })));
   });
   it("100 names: compact digest form within 256 characters", () => {
     const tags = managedTags({ acmeDirectoryUrl: LE, dnsNames: many, dnsProvider: "azure-dns" });
-    const expected = createHash("sha256").update([...many].sort().join(",")).digest("hex").slice(0, 32);
+    const expected = createHash("sha256")
+      .update([...many].sort().join(","))
+      .digest("hex")
+      .slice(0, 32);
     assert.equal(tags["kv-acme-dns-names"], `100 names sha256:${expected}`);
     for (const v of Object.values(tags)) assert.ok(v.length <= 256);
   });
@@ -34,7 +45,10 @@ describe("managedTags", () => {
     assert.equal(managedTags({ acmeDirectoryUrl: LE, dnsNames: padded, dnsProvider: "x" })["kv-acme-dns-names"], padded.join(","));
   });
   it("an over-long directory URL is refused", () => {
-    assert.throws(() => managedTags({ acmeDirectoryUrl: `https://ca.example/${"x".repeat(250)}`, dnsNames: ["a.com"], dnsProvider: "x" }), ValidationError);
+    assert.throws(
+      () => managedTags({ acmeDirectoryUrl: `https://ca.example/${"x".repeat(250)}`, dnsNames: ["a.com"], dnsProvider: "x" }),
+      ValidationError,
+    );
   });
 });
 
@@ -42,11 +56,23 @@ describe("readManagedTags", () => {
   const cases: { name: string; tags: Record<string, string> | undefined; want: ManagedTagInfo }[] = [
     { name: "no tags", tags: undefined, want: { managed: false, source: undefined } },
     { name: "unrelated tags", tags: { env: "prod", Issuer: "DigiCert" }, want: { managed: false, source: undefined } },
-    { name: "managed=false", tags: { "kv-acme-managed": "false", "kv-acme-dns-names": "a.com" }, want: { managed: false, source: undefined } },
+    {
+      name: "managed=false",
+      tags: { "kv-acme-managed": "false", "kv-acme-dns-names": "a.com" },
+      want: { managed: false, source: undefined },
+    },
     {
       name: "kv-acme full",
       tags: managedTags({ acmeDirectoryUrl: LE, dnsNames: ["example.com", "*.example.com"], dnsProvider: "azure-dns", ariCertId: "a.b" }),
-      want: { managed: true, source: "kv-acme", acmeDirectoryUrl: LE, acmeHost: "acme-v02.api.letsencrypt.org", dnsNames: ["example.com", "*.example.com"], dnsProvider: "azure-dns", ariCertId: "a.b" },
+      want: {
+        managed: true,
+        source: "kv-acme",
+        acmeDirectoryUrl: LE,
+        acmeHost: "acme-v02.api.letsencrypt.org",
+        dnsNames: ["example.com", "*.example.com"],
+        dnsProvider: "azure-dns",
+        ariCertId: "a.b",
+      },
     },
     {
       name: "kv-acme digest form",
@@ -58,13 +84,21 @@ describe("readManagedTags", () => {
       tags: { "kv-acme-managed": "TRUE", "kv-acme-acme-directory": "https://127.0.0.1:14000/dir" },
       want: { managed: true, source: "kv-acme", acmeDirectoryUrl: "https://127.0.0.1:14000/dir", acmeHost: "127.0.0.1:14000" },
     },
-    { name: "keys matched case-insensitively", tags: { "KV-ACME-MANAGED": "true", "KV-ACME-DNS-PROVIDER": "azure-dns" }, want: { managed: true, source: "kv-acme", dnsProvider: "azure-dns" } },
+    {
+      name: "keys matched case-insensitively",
+      tags: { "KV-ACME-MANAGED": "true", "KV-ACME-DNS-PROVIDER": "azure-dns" },
+      want: { managed: true, source: "kv-acme", dnsProvider: "azure-dns" },
+    },
     {
       name: "Acmebot certificate adopted",
       tags: { Issuer: "Acmebot", Endpoint: "acme-v02.api.letsencrypt.org", DnsProvider: "Azure DNS" },
       want: { managed: true, source: "acmebot", acmeHost: "acme-v02.api.letsencrypt.org", dnsProvider: "Azure DNS" },
     },
-    { name: "Acmebot endpoint given as URL", tags: { Issuer: "acmebot", Endpoint: "https://acme.zerossl.com/v2/DV90" }, want: { managed: true, source: "acmebot", acmeHost: "acme.zerossl.com" } },
+    {
+      name: "Acmebot endpoint given as URL",
+      tags: { Issuer: "acmebot", Endpoint: "https://acme.zerossl.com/v2/DV90" },
+      want: { managed: true, source: "acmebot", acmeHost: "acme.zerossl.com" },
+    },
     { name: "Acmebot without endpoint", tags: { Issuer: "Acmebot" }, want: { managed: true, source: "acmebot" } },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(readManagedTags(c.tags), c.want));

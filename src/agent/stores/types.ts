@@ -19,7 +19,12 @@ export interface StoreInstallResult {
 
 export interface CertificateStore {
   /** Installs one version; `previous` is the version in service before (the Windows store rebinds from it). */
-  install(cert: ObservedCertificate, version: string, material: CertificateMaterial, previous?: { thumbprint: string; location: string }): Promise<StoreInstallResult>;
+  install(
+    cert: ObservedCertificate,
+    version: string,
+    material: CertificateMaterial,
+    previous?: { thumbprint: string; location: string },
+  ): Promise<StoreInstallResult>;
   /** Is this exact installed record still in place (so no download is needed)? */
   isInstalled(cert: ObservedCertificate, location: string): Promise<boolean>;
 }

@@ -9,7 +9,17 @@
  */
 import { spawn } from "node:child_process";
 import forge from "node-forge";
-import { canRemoveCertificate, certificatesToLink, parseNetshSslCert, planHttpSysUpdates, planIisRebinding, type CertificateSans, type HttpSysUpdate, type IisBinding, type IisRebinding } from "../bindings";
+import {
+  canRemoveCertificate,
+  certificatesToLink,
+  parseNetshSslCert,
+  planHttpSysUpdates,
+  planIisRebinding,
+  type CertificateSans,
+  type HttpSysUpdate,
+  type IisBinding,
+  type IisRebinding,
+} from "../bindings";
 import type { CertificateMaterial } from "../material";
 import type { ObservedCertificate } from "../settings";
 import type { CertificateStore, StoreInstallResult } from "./types";
@@ -41,7 +51,10 @@ export function createPowerShellExecutor(binary = "powershell.exe"): Executor {
   return {
     run(script, options = {}) {
       return new Promise((resolve, reject) => {
-        const child = spawn(binary, ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"], { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+        const child = spawn(binary, ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"], {
+          stdio: ["pipe", "pipe", "pipe"],
+          windowsHide: true,
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d.toString()));
@@ -109,14 +122,21 @@ export function importPfxScript(o: { storeLocation: StoreLocation; storeName: st
 }
 
 /** Grants Read on the certificate's private key file to each account (plus FullControl for SYSTEM and Administrators). */
-export function grantKeyAccessScript(o: { storeLocation: StoreLocation; storeName: string; thumbprint: string; accounts: string[] }): string {
+export function grantKeyAccessScript(o: {
+  storeLocation: StoreLocation;
+  storeName: string;
+  thumbprint: string;
+  accounts: string[];
+}): string {
   const rules = [
     { p: { sid: "S-1-5-18" } as { sid: string } | { account: string }, right: "FullControl" },
     { p: { sid: "S-1-5-32-544" } as { sid: string } | { account: string }, right: "FullControl" },
     ...o.accounts.map((a) => ({ p: accountPrincipal(a), right: "Read" })),
   ];
   const identity = (p: { sid: string } | { account: string }) =>
-    "sid" in p ? `(New-Object System.Security.Principal.SecurityIdentifier(${psQuote(p.sid)}))` : `(New-Object System.Security.Principal.NTAccount(${psQuote(p.account)}))`;
+    "sid" in p
+      ? `(New-Object System.Security.Principal.SecurityIdentifier(${psQuote(p.sid)}))`
+      : `(New-Object System.Security.Principal.NTAccount(${psQuote(p.account)}))`;
   return [
     `$cert = Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, o.thumbprint))}`,
     `$key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)`,
@@ -130,7 +150,8 @@ export function grantKeyAccessScript(o: { storeLocation: StoreLocation; storeNam
     `if (-not $file) { throw "private key file $name not found" }`,
     `$acl = Get-Acl -LiteralPath $file`,
     ...rules.map(
-      (r) => `$acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule(${identity(r.p)}, ${psQuote(r.right)}, 'Allow')))`,
+      (r) =>
+        `$acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule(${identity(r.p)}, ${psQuote(r.right)}, 'Allow')))`,
     ),
     `Set-Acl -LiteralPath $file -AclObject $acl`,
   ].join("\n");
@@ -147,10 +168,17 @@ export function listCertificatesScript(o: { storeLocation: StoreLocation; storeN
 }
 
 /** Sets CERT_RENEWAL_PROP_ID on each old certificate (Switch-Certificate), raising the "replaced" event 1001. */
-export function linkRenewalScript(o: { storeLocation: StoreLocation; storeName: string; oldThumbprints: string[]; newThumbprint: string }): string {
+export function linkRenewalScript(o: {
+  storeLocation: StoreLocation;
+  storeName: string;
+  oldThumbprints: string[];
+  newThumbprint: string;
+}): string {
   const lines = [`$new = Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, o.newThumbprint))}`];
   for (const t of o.oldThumbprints) {
-    lines.push(`Switch-Certificate -OldCert (Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, t))}) -NewCert $new -Confirm:$false`);
+    lines.push(
+      `Switch-Certificate -OldCert (Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, t))}) -NewCert $new -Confirm:$false`,
+    );
   }
   return lines.join("\n");
 }
@@ -172,7 +200,9 @@ export function iisRebindScript(plan: IisRebinding[]): string {
   const lines = [`Import-Module WebAdministration`];
   for (const r of plan) {
     const filter = `system.applicationHost/sites/site[@name=${xpathQuote(r.site)}]/bindings/binding[@protocol='https' and @bindingInformation=${xpathQuote(r.bindingInformation)}]`;
-    lines.push(`Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter ${psQuote(filter)} -Name sslFlags -Value ${r.sslFlags}`);
+    lines.push(
+      `Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter ${psQuote(filter)} -Name sslFlags -Value ${r.sslFlags}`,
+    );
     const ip = r.ip === "*" || r.ip === "" ? "*" : r.ip;
     lines.push(
       `$b = Get-WebBinding -Name ${psQuote(r.site)} -Protocol https -Port ${r.port} -IPAddress ${psQuote(ip)} -HostHeader ${psQuote(r.host)}`,
@@ -244,20 +274,43 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
     return Array.isArray(v) ? v : [v];
   };
   return {
-    async install(cert: ObservedCertificate, _version: string, m: CertificateMaterial, previous?: { thumbprint: string }): Promise<StoreInstallResult> {
+    async install(
+      cert: ObservedCertificate,
+      _version: string,
+      m: CertificateMaterial,
+      previous?: { thumbprint: string },
+    ): Promise<StoreInstallResult> {
       const location = cert.certificateStoreLocation as StoreLocation;
       const storeName = cert.certificateStoreName;
-      const existing = json<{ thumbprint: string; sans: string[] }>(await run("listing the store", listCertificatesScript({ storeLocation: location, storeName })));
+      const existing = json<{ thumbprint: string; sans: string[] }>(
+        await run("listing the store", listCertificatesScript({ storeLocation: location, storeName })),
+      );
       const pfx = pfxFromMaterial(m).toString("base64");
-      const thumb = await run("importing the certificate", importPfxScript({ storeLocation: location, storeName, exportable: cert.keyExportable }), pfx);
+      const thumb = await run(
+        "importing the certificate",
+        importPfxScript({ storeLocation: location, storeName, exportable: cert.keyExportable }),
+        pfx,
+      );
       if (thumb.split(/\s+/).pop()?.toUpperCase() !== m.thumbprint) throw new Error(`imported thumbprint ${thumb} is not ${m.thumbprint}`);
-      if (cert.accounts.length) await run("granting private-key access", grantKeyAccessScript({ storeLocation: location, storeName, thumbprint: m.thumbprint, accounts: cert.accounts }));
+      if (cert.accounts.length)
+        await run(
+          "granting private-key access",
+          grantKeyAccessScript({ storeLocation: location, storeName, thumbprint: m.thumbprint, accounts: cert.accounts }),
+        );
       const updated: string[] = [];
       const installed: CertificateSans = { thumbprint: m.thumbprint, sans: m.dnsNames };
       if (options.linkOnRenewal) {
         const links = certificatesToLink(existing, installed);
         if (links.length) {
-          await run("linking renewed certificates", linkRenewalScript({ storeLocation: location, storeName, oldThumbprints: links.map((l) => l.thumbprint), newThumbprint: m.thumbprint }));
+          await run(
+            "linking renewed certificates",
+            linkRenewalScript({
+              storeLocation: location,
+              storeName,
+              oldThumbprints: links.map((l) => l.thumbprint),
+              newThumbprint: m.thumbprint,
+            }),
+          );
           updated.push(...links.map((l) => `renewal-link:${l.thumbprint}->${m.thumbprint}`));
         }
       }
@@ -273,7 +326,12 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
         sysPlan = planHttpSysUpdates(sslcerts, previous.thumbprint, m.thumbprint);
         await run("updating HTTP.sys bindings", httpSysUpdateScript(sysPlan));
         updated.push(...sysPlan.map((u) => `http.sys:${u.binding}`));
-        if (!canRemoveCertificate(previous.thumbprint, bindings.filter((b) => !iisPlan.some((p) => p.site === b.site && p.bindingInformation === b.bindingInformation)))) {
+        if (
+          !canRemoveCertificate(
+            previous.thumbprint,
+            bindings.filter((b) => !iisPlan.some((p) => p.site === b.site && p.bindingInformation === b.bindingInformation)),
+          )
+        ) {
           updated.push(`kept:${previous.thumbprint} (still bound)`);
         }
       }
@@ -283,8 +341,14 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
         bindingsUpdated: updated,
         async rollback() {
           if (!previous) return;
-          await run("restoring IIS bindings", iisRebindScript(iisPlan.map((p) => ({ ...p, fromThumbprint: p.toThumbprint, toThumbprint: previous.thumbprint }))));
-          await run("restoring HTTP.sys bindings", httpSysUpdateScript(sysPlan.map((u) => ({ ...u, certificateHash: previous.thumbprint }))));
+          await run(
+            "restoring IIS bindings",
+            iisRebindScript(iisPlan.map((p) => ({ ...p, fromThumbprint: p.toThumbprint, toThumbprint: previous.thumbprint }))),
+          );
+          await run(
+            "restoring HTTP.sys bindings",
+            httpSysUpdateScript(sysPlan.map((u) => ({ ...u, certificateHash: previous.thumbprint }))),
+          );
         },
         async commit() {},
       };

@@ -20,7 +20,12 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
 
 class ArmError extends KvAcmeError {
-  constructor(status: number, code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(code, message, status);
   }
 }
@@ -36,7 +41,10 @@ export async function startArmDnsServer(options: {
   const host = options.host ?? "127.0.0.1";
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
     handle(options.store, options.authority, req, res).catch((err: unknown) => {
-      sendError(res, err instanceof KvAcmeError ? err : new ArmError(500, "InternalServerError", "The server encountered an internal error."));
+      sendError(
+        res,
+        err instanceof KvAcmeError ? err : new ArmError(500, "InternalServerError", "The server encountered an internal error."),
+      );
     });
   });
   server.keepAliveTimeout = 5000;
@@ -66,8 +74,16 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
   const auth = authority.verify(req.headers.authorization, ARM_AUDIENCE);
   if (!auth.ok) {
     const missing = !req.headers.authorization;
-    const code = missing ? "AuthenticationFailed" : /audience/.test(auth.reason) ? "InvalidAuthenticationTokenAudience" : /expired/.test(auth.reason) ? "ExpiredAuthenticationToken" : "InvalidAuthenticationToken";
-    const message = missing ? "Authentication failed. The 'Authorization' header is missing." : `The access token is invalid: ${auth.reason}.`;
+    const code = missing
+      ? "AuthenticationFailed"
+      : /audience/.test(auth.reason)
+        ? "InvalidAuthenticationTokenAudience"
+        : /expired/.test(auth.reason)
+          ? "ExpiredAuthenticationToken"
+          : "InvalidAuthenticationToken";
+    const message = missing
+      ? "Authentication failed. The 'Authorization' header is missing."
+      : `The access token is invalid: ${auth.reason}.`;
     throw new ArmError(401, code, message, {
       "WWW-Authenticate": `Bearer authorization_uri="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", error="invalid_token", error_description="${auth.reason.replace(/"/g, "'")}"`,
     });
@@ -75,7 +91,8 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
   if (body.tooLarge) throw new ArmError(413, "RequestEntityTooLarge", `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
 
   const apiVersions = url.searchParams.getAll("api-version");
-  if (apiVersions.length === 0) throw new ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+  if (apiVersions.length === 0)
+    throw new ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
   const apiVersion = apiVersions[0];
   if (!SUPPORTED_API_VERSIONS.includes(apiVersion)) {
     throw new ArmError(
@@ -85,7 +102,10 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
     );
   }
 
-  const segments = url.pathname.split("/").filter((s) => s !== "").map(decodeSegment);
+  const segments = url.pathname
+    .split("/")
+    .filter((s) => s !== "")
+    .map(decodeSegment);
   const method = (req.method ?? "GET").toUpperCase();
   const lower = segments.map((s) => s.toLowerCase());
   if (lower[0] !== "subscriptions" || segments.length < 4) throw notFoundPath(url.pathname);
@@ -98,7 +118,12 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
   // /subscriptions/{s}/providers/Microsoft.Network/dnszones
   if (lower[2] === "providers" && lower[3] === "microsoft.network") {
     if (segments.length === 5 && lower[4] === "dnszones" && method === "GET") {
-      return sendList(res, url, origin, store.listZones().map((z) => zoneBody(store, z)));
+      return sendList(
+        res,
+        url,
+        origin,
+        store.listZones().map((z) => zoneBody(store, z)),
+      );
     }
     if (segments.length === 6 && (lower[4] === "dnsoperationstatuses" || lower[4] === "dnsoperationresults") && method === "GET") {
       const op = operations.get(segments[5]);
@@ -114,7 +139,12 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
   const rg = segments[3];
   if (segments.length === 7) {
     if (method !== "GET") throw methodNotAllowed(method);
-    return sendList(res, url, origin, store.listZones(rg).map((z) => zoneBody(store, z)));
+    return sendList(
+      res,
+      url,
+      origin,
+      store.listZones(rg).map((z) => zoneBody(store, z)),
+    );
   }
   const zoneName = segments[7];
   const pre = { ifMatch: header(req, "if-match"), ifNoneMatch: header(req, "if-none-match") };
@@ -129,10 +159,13 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
       case "PUT": {
         const json = parseJson(body.data);
         const location = json.location;
-        if (typeof location !== "string") throw new ArmError(400, "LocationRequired", "The location property is required for this definition.");
-        if (location.toLowerCase() !== "global") throw new ArmError(400, "BadRequest", `DNS zones are global resources; location '${location}' is not valid, use 'global'.`);
+        if (typeof location !== "string")
+          throw new ArmError(400, "LocationRequired", "The location property is required for this definition.");
+        if (location.toLowerCase() !== "global")
+          throw new ArmError(400, "BadRequest", `DNS zones are global resources; location '${location}' is not valid, use 'global'.`);
         const props = optionalObject(json.properties, "properties");
-        if (props.zoneType !== undefined && props.zoneType !== "Public") throw new ArmError(400, "BadRequest", `zoneType '${String(props.zoneType)}' is not supported; only 'Public' zones are.`);
+        if (props.zoneType !== undefined && props.zoneType !== "Public")
+          throw new ArmError(400, "BadRequest", `zoneType '${String(props.zoneType)}' is not supported; only 'Public' zones are.`);
         const { zone, created } = await store.createOrUpdateZone(rg, zoneName, { tags: json.tags }, pre);
         return send(res, created ? 201 : 200, zoneBody(store, zone));
       }
@@ -161,14 +194,29 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
   if (segments.length === 9 && (lower[8] === "recordsets" || lower[8] === "all")) {
     if (method !== "GET") throw methodNotAllowed(method);
     requireZone(store, rg, zoneName);
-    return sendList(res, url, origin, filterSuffix(url, store.listRecordSets(zoneName)).map((r) => recordSetBody(store, r)));
+    return sendList(
+      res,
+      url,
+      origin,
+      filterSuffix(url, store.listRecordSets(zoneName)).map((r) => recordSetBody(store, r)),
+    );
   }
   const type = parseRecordType(typeSegment);
-  if (!type) throw new ArmError(400, "BadRequest", `The record type '${typeSegment}' is not supported. Supported types: ${Object.keys(RECORD_PROPERTY).join(", ")}.`);
+  if (!type)
+    throw new ArmError(
+      400,
+      "BadRequest",
+      `The record type '${typeSegment}' is not supported. Supported types: ${Object.keys(RECORD_PROPERTY).join(", ")}.`,
+    );
   if (segments.length === 9) {
     if (method !== "GET") throw methodNotAllowed(method);
     requireZone(store, rg, zoneName);
-    return sendList(res, url, origin, filterSuffix(url, store.listRecordSets(zoneName, type)).map((r) => recordSetBody(store, r)));
+    return sendList(
+      res,
+      url,
+      origin,
+      filterSuffix(url, store.listRecordSets(zoneName, type)).map((r) => recordSetBody(store, r)),
+    );
   }
   if (segments.length !== 10) throw notFoundPath(url.pathname);
   const name = segments[9];
@@ -203,7 +251,11 @@ async function handle(store: ZoneStore, authority: TokenAuthority, req: Incoming
 function requireZone(store: ZoneStore, rg: string, zoneName: string): void {
   const zone = store.getZone(zoneName);
   if (!zone || zone.resourceGroup.toLowerCase() !== rg.toLowerCase()) {
-    throw new ArmError(404, "ParentResourceNotFound", `Can not perform requested operation on nested resource. Parent resource '${zoneName}' not found.`);
+    throw new ArmError(
+      404,
+      "ParentResourceNotFound",
+      `Can not perform requested operation on nested resource. Parent resource '${zoneName}' not found.`,
+    );
   }
 }
 
@@ -255,7 +307,11 @@ function parseJson(data: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(data.toString("utf8"));
   } catch (err) {
-    throw new ArmError(400, "InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(err as Error).message}`);
+    throw new ArmError(
+      400,
+      "InvalidRequestContent",
+      `The request content was invalid and could not be deserialized: ${(err as Error).message}`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ArmError(400, "InvalidRequestContent", "The request content must be a JSON object.");
@@ -315,7 +371,8 @@ function sendList(res: ServerResponse, url: URL, origin: string, items: Record<s
   let pageSize = DEFAULT_PAGE_SIZE;
   if (topText !== null) {
     const top = Number(topText);
-    if (!Number.isInteger(top) || top < 1 || top > 1000) throw new ArmError(400, "InvalidTopParameter", `$top must be an integer from 1 to 1000, got '${topText}'.`);
+    if (!Number.isInteger(top) || top < 1 || top > 1000)
+      throw new ArmError(400, "InvalidTopParameter", `$top must be an integer from 1 to 1000, got '${topText}'.`);
     pageSize = top;
   }
   const skipText = url.searchParams.get("$skipToken") ?? "0";
@@ -355,4 +412,3 @@ function sendError(res: ServerResponse, err: KvAcmeError): void {
   if (err instanceof ArmError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
   send(res, err.status, { error: { code: err.code, message: err.message } });
 }
-

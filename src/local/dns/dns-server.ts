@@ -50,11 +50,25 @@ export function answerMessage(store: ZoneStore, message: Buffer, options: Answer
   }
   const rawFlags = message.readUInt16BE(2);
   const opcode = (rawFlags >> 11) & 0xf;
-  const opt = (query.additionals ?? []).find((a) => a.type === "OPT") as (Answer & { udpPayloadSize?: number; ednsVersion?: number }) | undefined;
+  const opt = (query.additionals ?? []).find((a) => a.type === "OPT") as
+    (Answer & { udpPayloadSize?: number; ednsVersion?: number }) | undefined;
   const baseFlags = QR | (opcode << 11) | (rawFlags & RD);
-  const respond = (rcode: number, body: { answers?: Answer[]; authorities?: Answer[]; additionals?: Answer[]; aa?: boolean }, extendedRcode = 0): Buffer => {
+  const respond = (
+    rcode: number,
+    body: { answers?: Answer[]; authorities?: Answer[]; additionals?: Answer[]; aa?: boolean },
+    extendedRcode = 0,
+  ): Buffer => {
     const additionals = [...(body.additionals ?? [])];
-    if (opt) additionals.push({ type: "OPT", name: ".", udpPayloadSize: EDNS_UDP_SIZE, extendedRcode, ednsVersion: 0, flags: 0, options: [] } as unknown as Answer);
+    if (opt)
+      additionals.push({
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: EDNS_UDP_SIZE,
+        extendedRcode,
+        ednsVersion: 0,
+        flags: 0,
+        options: [],
+      } as unknown as Answer);
     const response = {
       type: "response" as const,
       id: query.id,
@@ -68,7 +82,13 @@ export function answerMessage(store: ZoneStore, message: Buffer, options: Answer
     if (options.transport === "udp") {
       const limit = opt ? Math.max(512, Math.min(opt.udpPayloadSize ?? 512, 4096)) : 512;
       if (full.length > limit) {
-        return packet.encode({ ...response, flags: response.flags | TC, answers: [], authorities: [], additionals: additionals.filter((a) => a.type === "OPT") });
+        return packet.encode({
+          ...response,
+          flags: response.flags | TC,
+          answers: [],
+          authorities: [],
+          additionals: additionals.filter((a) => a.type === "OPT"),
+        });
       }
     }
     return full;
@@ -242,7 +262,17 @@ function toAnswers(set: RecordSetSnapshot, owner: string): Answer[] {
     case "SOA": {
       const s = r.SOARecord;
       if (!s) return [];
-      return [make("SOA", { mname: s.host, rname: s.email, serial: s.serialNumber, refresh: s.refreshTime, retry: s.retryTime, expire: s.expireTime, minimum: s.minimumTTL })];
+      return [
+        make("SOA", {
+          mname: s.host,
+          rname: s.email,
+          serial: s.serialNumber,
+          refresh: s.refreshTime,
+          retry: s.retryTime,
+          expire: s.expireTime,
+          minimum: s.minimumTTL,
+        }),
+      ];
     }
   }
 }
@@ -257,7 +287,11 @@ function rawHeaderResponse(message: Buffer, rcode: number): Buffer {
 }
 
 /** Starts the authoritative server on UDP and TCP at the same host and port (port 0: one ephemeral port for both). */
-export async function startDnsServer(options: { store: ZoneStore; host?: string; port?: number }): Promise<{ host: string; port: number; close(): Promise<void> }> {
+export async function startDnsServer(options: {
+  store: ZoneStore;
+  host?: string;
+  port?: number;
+}): Promise<{ host: string; port: number; close(): Promise<void> }> {
   const host = options.host ?? "127.0.0.1";
   const serverAddress = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const type = net.isIPv6(host) ? "udp6" : "udp4";
@@ -303,7 +337,10 @@ export async function startDnsServer(options: { store: ZoneStore; host?: string;
       port,
       close: async () => {
         for (const s of sockets) s.destroy();
-        await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+        await Promise.all([
+          new Promise<void>((resolve) => udp.close(() => resolve())),
+          new Promise<void>((resolve) => tcp.close(() => resolve())),
+        ]);
       },
     };
   }

@@ -85,7 +85,10 @@ export function normaliseRecordSetName(name: string, zone: string): string {
   const lower = name.toLowerCase();
   if (lower === "@") return "@";
   if (lower.endsWith(".") || !isValidDomainName(lower, { allowWildcard: true }) || `${lower}.${zone}`.length > 253) {
-    throw new ArmBadRequest(`The record set name '${name}' is invalid. Use '@' for the zone apex or a relative name of valid DNS labels.`, "BadRequest");
+    throw new ArmBadRequest(
+      `The record set name '${name}' is invalid. Use '@' for the zone apex or a relative name of valid DNS labels.`,
+      "BadRequest",
+    );
   }
   return lower;
 }
@@ -107,7 +110,8 @@ export function validateRecordData(type: RecordType, properties: Record<string, 
   }
   const list = (): unknown[] => {
     if (!Array.isArray(raw)) throw new ArmBadRequest(`properties.${wanted} must be an array.`);
-    if (raw.length > MAX_RECORDS_PER_RECORD_SET) throw new ArmBadRequest(`properties.${wanted} has ${raw.length} records; the limit is ${MAX_RECORDS_PER_RECORD_SET}.`);
+    if (raw.length > MAX_RECORDS_PER_RECORD_SET)
+      throw new ArmBadRequest(`properties.${wanted} has ${raw.length} records; the limit is ${MAX_RECORDS_PER_RECORD_SET}.`);
     return raw;
   };
   const obj = (v: unknown, where: string): Record<string, unknown> => {
@@ -119,7 +123,8 @@ export function validateRecordData(type: RecordType, properties: Record<string, 
     return v;
   };
   const int = (v: unknown, where: string, max: number): number => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) throw new ArmBadRequest(`${where} must be an integer from 0 to ${max}.`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max)
+      throw new ArmBadRequest(`${where} must be an integer from 0 to ${max}.`);
     return v;
   };
   const host = (v: unknown, where: string): string => {
@@ -187,7 +192,8 @@ export function validateRecordData(type: RecordType, properties: Record<string, 
           return {
             value: v.map((s, j) => {
               const text = str(s, `${p}[${i}].value[${j}]`);
-              if (text.length > MAX_TXT_STRING_LENGTH) throw new ArmBadRequest(`${p}[${i}].value[${j}] is longer than ${MAX_TXT_STRING_LENGTH} characters.`);
+              if (text.length > MAX_TXT_STRING_LENGTH)
+                throw new ArmBadRequest(`${p}[${i}].value[${j}] is longer than ${MAX_TXT_STRING_LENGTH} characters.`);
               return text;
             }),
           };

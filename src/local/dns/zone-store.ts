@@ -117,13 +117,32 @@ export interface ZoneStore {
   recordSetsAt(zone: string, name: string): RecordSetSnapshot[];
   /** True if some record set exists at `name` or below it (RFC 4592 §2.2.2: empty non-terminals exist). */
   nameExists(zone: string, name: string): boolean;
-  createOrUpdateZone(resourceGroup: string, name: string, input: { tags?: unknown }, pre?: Preconditions): Promise<{ zone: ZoneSnapshot; created: boolean }>;
+  createOrUpdateZone(
+    resourceGroup: string,
+    name: string,
+    input: { tags?: unknown },
+    pre?: Preconditions,
+  ): Promise<{ zone: ZoneSnapshot; created: boolean }>;
   updateZone(resourceGroup: string, name: string, input: { tags?: unknown }, pre?: Preconditions): Promise<ZoneSnapshot>;
   /** Deletes a zone and all its record sets; false if it did not exist. */
   deleteZone(resourceGroup: string, name: string, pre?: Preconditions): Promise<boolean>;
-  createOrUpdateRecordSet(resourceGroup: string, zone: string, name: string, type: RecordType, input: RecordSetInput, pre?: Preconditions): Promise<{ recordSet: RecordSetSnapshot; created: boolean }>;
+  createOrUpdateRecordSet(
+    resourceGroup: string,
+    zone: string,
+    name: string,
+    type: RecordType,
+    input: RecordSetInput,
+    pre?: Preconditions,
+  ): Promise<{ recordSet: RecordSetSnapshot; created: boolean }>;
   /** PATCH semantics: only the given TTL, metadata and records change. */
-  updateRecordSet(resourceGroup: string, zone: string, name: string, type: RecordType, input: RecordSetInput, pre?: Preconditions): Promise<RecordSetSnapshot>;
+  updateRecordSet(
+    resourceGroup: string,
+    zone: string,
+    name: string,
+    type: RecordType,
+    input: RecordSetInput,
+    pre?: Preconditions,
+  ): Promise<RecordSetSnapshot>;
   /** False if it did not exist (and no If-Match was given). */
   deleteRecordSet(resourceGroup: string, zone: string, name: string, type: RecordType, pre?: Preconditions): Promise<boolean>;
 }
@@ -131,10 +150,19 @@ export interface ZoneStore {
 const STATE_FILE = "dns-zones.json";
 
 /** Opens (or creates) the zone store under `stateDir`, adding any seed zone that is missing. */
-export async function openZoneStore(options: { stateDir: string; subscriptionId: string; seedZones: SeedZone[]; nameServers: string[] }): Promise<ZoneStore> {
+export async function openZoneStore(options: {
+  stateDir: string;
+  subscriptionId: string;
+  seedZones: SeedZone[];
+  nameServers: string[];
+}): Promise<ZoneStore> {
   const nameServers = options.nameServers.map((n) => (n.endsWith(".") ? n : `${n}.`).toLowerCase());
   if (nameServers.length === 0 || !nameServers.every((n) => isValidDomainName(n.slice(0, -1)))) {
-    throw new KvAcmeError("ConfigurationInvalid", `nameServers must be one or more host names, got ${JSON.stringify(options.nameServers)}`, 500);
+    throw new KvAcmeError(
+      "ConfigurationInvalid",
+      `nameServers must be one or more host names, got ${JSON.stringify(options.nameServers)}`,
+      500,
+    );
   }
   await fs.mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(options.stateDir, STATE_FILE);
@@ -171,7 +199,10 @@ function key(name: string, type: RecordType): string {
 function normaliseZoneName(name: string): string {
   const lower = name.toLowerCase().replace(/\.$/, "");
   if (!isValidDomainName(lower) || !lower.includes(".")) {
-    throw new ArmBadRequest(`The zone name '${name}' is invalid. A zone name needs at least two labels of letters, digits and hyphens.`, "InvalidZoneName");
+    throw new ArmBadRequest(
+      `The zone name '${name}' is invalid. A zone name needs at least two labels of letters, digits and hyphens.`,
+      "InvalidZoneName",
+    );
   }
   return lower;
 }
@@ -179,7 +210,12 @@ function normaliseZoneName(name: string): string {
 function etagMatches(header: string, etag: string): boolean {
   return header
     .split(",")
-    .map((s) => s.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1"))
+    .map((s) =>
+      s
+        .trim()
+        .replace(/^W\//, "")
+        .replace(/^"(.*)"$/, "$1"),
+    )
     .some((s) => s === "*" || s === etag);
 }
 
@@ -257,7 +293,13 @@ class FileZoneStore implements ZoneStore {
     const state: StateFile = {
       format: 1,
       nameServers: this.nameServers,
-      zones: [...this.zones.values()].map((z) => ({ name: z.name, resourceGroup: z.resourceGroup, etag: z.etag, tags: z.tags, recordSets: [...z.recordSets.values()] })),
+      zones: [...this.zones.values()].map((z) => ({
+        name: z.name,
+        resourceGroup: z.resourceGroup,
+        etag: z.etag,
+        tags: z.tags,
+        recordSets: [...z.recordSets.values()],
+      })),
     };
     await writeFileAtomic(this.file, `${JSON.stringify(state, null, 1)}\n`, 0o600);
   }
@@ -285,11 +327,27 @@ class FileZoneStore implements ZoneStore {
   }
 
   private zoneSnapshot(z: StoredZone): ZoneSnapshot {
-    return { name: z.name, resourceGroup: z.resourceGroup, etag: z.etag, tags: { ...z.tags }, numberOfRecordSets: z.recordSets.size, nameServers: [...this.nameServers] };
+    return {
+      name: z.name,
+      resourceGroup: z.resourceGroup,
+      etag: z.etag,
+      tags: { ...z.tags },
+      numberOfRecordSets: z.recordSets.size,
+      nameServers: [...this.nameServers],
+    };
   }
 
   private setSnapshot(z: StoredZone, r: StoredRecordSet): RecordSetSnapshot {
-    return { zone: z.name, resourceGroup: z.resourceGroup, name: r.name, type: r.type, etag: r.etag, ttl: r.ttl, metadata: { ...r.metadata }, records: structuredClone(r.records) };
+    return {
+      zone: z.name,
+      resourceGroup: z.resourceGroup,
+      name: r.name,
+      type: r.type,
+      etag: r.etag,
+      ttl: r.ttl,
+      metadata: { ...r.metadata },
+      records: structuredClone(r.records),
+    };
   }
 
   listZones(resourceGroup?: string): ZoneSnapshot[] {
@@ -324,7 +382,9 @@ class FileZoneStore implements ZoneStore {
     if (!z) return [];
     return [...z.recordSets.values()]
       .filter((r) => type === undefined || r.type === type)
-      .sort((a, b) => (a.name === b.name ? a.type.localeCompare(b.type) : a.name === "@" ? -1 : b.name === "@" ? 1 : a.name.localeCompare(b.name)))
+      .sort((a, b) =>
+        a.name === b.name ? a.type.localeCompare(b.type) : a.name === "@" ? -1 : b.name === "@" ? 1 : a.name.localeCompare(b.name),
+      )
       .map((r) => this.setSnapshot(z, r));
   }
 
@@ -347,12 +407,21 @@ class FileZoneStore implements ZoneStore {
   private zoneFor(draft: Map<string, StoredZone>, resourceGroup: string, zone: string): StoredZone {
     const z = draft.get(zone.toLowerCase().replace(/\.$/, ""));
     if (!z || z.resourceGroup.toLowerCase() !== resourceGroup.toLowerCase()) {
-      throw new DnsStoreError(404, "ParentResourceNotFound", `Can not perform requested operation on nested resource. Parent resource '${zone}' not found.`);
+      throw new DnsStoreError(
+        404,
+        "ParentResourceNotFound",
+        `Can not perform requested operation on nested resource. Parent resource '${zone}' not found.`,
+      );
     }
     return z;
   }
 
-  createOrUpdateZone(resourceGroup: string, name: string, input: { tags?: unknown }, pre: Preconditions = {}): Promise<{ zone: ZoneSnapshot; created: boolean }> {
+  createOrUpdateZone(
+    resourceGroup: string,
+    name: string,
+    input: { tags?: unknown },
+    pre: Preconditions = {},
+  ): Promise<{ zone: ZoneSnapshot; created: boolean }> {
     const zoneName = normaliseZoneName(name);
     const tags = validateTags(input.tags);
     checkPreconditionHeaders(pre);
@@ -402,7 +471,14 @@ class FileZoneStore implements ZoneStore {
     });
   }
 
-  createOrUpdateRecordSet(resourceGroup: string, zone: string, name: string, type: RecordType, input: RecordSetInput, pre: Preconditions = {}): Promise<{ recordSet: RecordSetSnapshot; created: boolean }> {
+  createOrUpdateRecordSet(
+    resourceGroup: string,
+    zone: string,
+    name: string,
+    type: RecordType,
+    input: RecordSetInput,
+    pre: Preconditions = {},
+  ): Promise<{ recordSet: RecordSetSnapshot; created: boolean }> {
     checkPreconditionHeaders(pre);
     const zoneName = zone.toLowerCase().replace(/\.$/, "");
     const relName = normaliseRecordSetName(name, zoneName);
@@ -417,7 +493,8 @@ class FileZoneStore implements ZoneStore {
       checkPreconditions(pre, existing?.etag, `record set '${type}/${relName}'`);
       if (!existing) {
         if (type === "SOA") throw new ArmBadRequest("The SOA record set is created with the zone and can only be updated.");
-        if (z.recordSets.size >= MAX_RECORD_SETS_PER_ZONE) throw new DnsStoreError(409, "Conflict", `The zone '${zoneName}' already has ${MAX_RECORD_SETS_PER_ZONE} record sets.`);
+        if (z.recordSets.size >= MAX_RECORD_SETS_PER_ZONE)
+          throw new DnsStoreError(409, "Conflict", `The zone '${zoneName}' already has ${MAX_RECORD_SETS_PER_ZONE} record sets.`);
       }
       checkCnameExclusive(z, relName, type);
       if (type === "SOA" && existing?.records.SOARecord && records.SOARecord) {
@@ -429,7 +506,14 @@ class FileZoneStore implements ZoneStore {
     });
   }
 
-  updateRecordSet(resourceGroup: string, zone: string, name: string, type: RecordType, input: RecordSetInput, pre: Preconditions = {}): Promise<RecordSetSnapshot> {
+  updateRecordSet(
+    resourceGroup: string,
+    zone: string,
+    name: string,
+    type: RecordType,
+    input: RecordSetInput,
+    pre: Preconditions = {},
+  ): Promise<RecordSetSnapshot> {
     checkPreconditionHeaders(pre);
     const zoneName = zone.toLowerCase().replace(/\.$/, "");
     const relName = normaliseRecordSetName(name, zoneName);
@@ -478,14 +562,21 @@ class FileZoneStore implements ZoneStore {
 function cloneZones(zones: Map<string, StoredZone>): Map<string, StoredZone> {
   const out = new Map<string, StoredZone>();
   for (const [k, z] of zones) {
-    out.set(k, { ...z, tags: { ...z.tags }, recordSets: new Map([...z.recordSets].map(([rk, r]) => [rk, { ...r, metadata: { ...r.metadata }, records: structuredClone(r.records) }])) });
+    out.set(k, {
+      ...z,
+      tags: { ...z.tags },
+      recordSets: new Map(
+        [...z.recordSets].map(([rk, r]) => [rk, { ...r, metadata: { ...r.metadata }, records: structuredClone(r.records) }]),
+      ),
+    });
   }
   return out;
 }
 
 function validateTags(tags: unknown): Record<string, string> {
   if (tags === undefined || tags === null) return {};
-  if (typeof tags !== "object" || Array.isArray(tags)) throw new ArmBadRequest("tags must be an object of strings.", "InvalidRequestContent");
+  if (typeof tags !== "object" || Array.isArray(tags))
+    throw new ArmBadRequest("tags must be an object of strings.", "InvalidRequestContent");
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags as Record<string, unknown>)) {
     if (typeof v !== "string") throw new ArmBadRequest(`tags.${k} must be a string.`, "InvalidRequestContent");
@@ -503,8 +594,10 @@ function checkPreconditionHeaders(pre: Preconditions): void {
 /** RFC 9110 §13.1.1/§13.1.2 as ARM applies them: 412 PreconditionFailed when a condition does not hold. */
 function checkPreconditions(pre: Preconditions, etag: string | undefined, what: string): void {
   if (pre.ifMatch !== undefined) {
-    if (etag === undefined) throw new DnsStoreError(412, "PreconditionFailed", `The ${what} does not exist, so If-Match '${pre.ifMatch}' cannot match.`);
-    if (!etagMatches(pre.ifMatch, etag)) throw new DnsStoreError(412, "PreconditionFailed", `The ${what} has etag '${etag}', which does not match If-Match '${pre.ifMatch}'.`);
+    if (etag === undefined)
+      throw new DnsStoreError(412, "PreconditionFailed", `The ${what} does not exist, so If-Match '${pre.ifMatch}' cannot match.`);
+    if (!etagMatches(pre.ifMatch, etag))
+      throw new DnsStoreError(412, "PreconditionFailed", `The ${what} has etag '${etag}', which does not match If-Match '${pre.ifMatch}'.`);
   }
   if (pre.ifNoneMatch !== undefined && etag !== undefined) {
     throw new DnsStoreError(412, "PreconditionFailed", `The ${what} already exists (If-None-Match: *).`);
@@ -513,7 +606,8 @@ function checkPreconditions(pre: Preconditions, etag: string | undefined, what: 
 
 function checkPlacement(relName: string, type: RecordType): void {
   if (type === "SOA" && relName !== "@") throw new ArmBadRequest("An SOA record set can only exist at the zone apex '@'.");
-  if (type === "CNAME" && relName === "@") throw new ArmBadRequest("A CNAME record set cannot be created at the zone apex (RFC 1034 §3.6.2).");
+  if (type === "CNAME" && relName === "@")
+    throw new ArmBadRequest("A CNAME record set cannot be created at the zone apex (RFC 1034 §3.6.2).");
 }
 
 /** RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME cannot coexist with other data at the same name. */
@@ -521,7 +615,11 @@ function checkCnameExclusive(z: StoredZone, relName: string, type: RecordType): 
   for (const r of z.recordSets.values()) {
     if (r.name !== relName || r.type === type) continue;
     if (type === "CNAME" || r.type === "CNAME") {
-      throw new DnsStoreError(409, "Conflict", `The record set '${type}/${relName}' conflicts with the existing ${r.type} record set at the same name; a CNAME cannot coexist with other records.`);
+      throw new DnsStoreError(
+        409,
+        "Conflict",
+        `The record set '${type}/${relName}' conflicts with the existing ${r.type} record set at the same name; a CNAME cannot coexist with other records.`,
+      );
     }
   }
 }
@@ -535,7 +633,11 @@ function zoneNotFound(resourceGroup: string, zone: string): DnsStoreError {
 }
 
 function recordSetNotFound(resourceGroup: string, zone: string, name: string, type: RecordType): DnsStoreError {
-  return new DnsStoreError(404, "ResourceNotFound", `The resource record '${name}' of type ${type} does not exist in zone '${zone}' of resource group '${resourceGroup}'.`);
+  return new DnsStoreError(
+    404,
+    "ResourceNotFound",
+    `The resource record '${name}' of type ${type} does not exist in zone '${zone}' of resource group '${resourceGroup}'.`,
+  );
 }
 
 export { zoneNotFound, recordSetNotFound };

@@ -34,7 +34,14 @@ export const EventType = {
 const EVENT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(EventType).map(([k, v]) => [v, k]));
 
 /** Action types (durable-functions ActionType). */
-const ActionType = { CallActivity: 0, CallActivityWithRetry: 1, CallSubOrchestrator: 2, CallSubOrchestratorWithRetry: 3, ContinueAsNew: 4, CreateTimer: 5 } as const;
+const ActionType = {
+  CallActivity: 0,
+  CallActivityWithRetry: 1,
+  CallSubOrchestrator: 2,
+  CallSubOrchestratorWithRetry: 3,
+  ContinueAsNew: 4,
+  CreateTimer: 5,
+} as const;
 
 const OUT_OF_PROC = "\n\n$OutOfProcData$:";
 const TERMINAL: RuntimeStatus[] = ["Completed", "Failed", "Terminated"];
@@ -140,7 +147,10 @@ export class DurableEngine {
   #activeActivities = 0;
   readonly #waiters = new Map<string, Set<(s: InstanceRecord) => void>>();
   readonly #idle = new Set<() => void>();
-  readonly #pendingDeliveries = new Map<string, { executionId: string; event: HistoryEvent; resolve: () => void; reject: (e: unknown) => void }[]>();
+  readonly #pendingDeliveries = new Map<
+    string,
+    { executionId: string; event: HistoryEvent; resolve: () => void; reject: (e: unknown) => void }[]
+  >();
   #closed = false;
   /** Count of episodes run (for tests and benchmarks). */
   episodes = 0;
@@ -196,7 +206,9 @@ export class DurableEngine {
         lastUpdatedTime: now,
         parent,
         history: [],
-        inbox: [this.#event(EventType.ExecutionStarted, { Name: name, Input: JSON.stringify(value), ParentInstanceId: parent?.instanceId })],
+        inbox: [
+          this.#event(EventType.ExecutionStarted, { Name: name, Input: JSON.stringify(value), ParentInstanceId: parent?.instanceId }),
+        ],
       };
       await this.#store.save(record);
       this.#instances.set(id, record);
@@ -432,7 +444,8 @@ export class DurableEngine {
     this.episodes++;
     let startedAt = this.#clock.now();
     for (const e of record.inbox) if (e.EventType === EventType.TimerFired) startedAt = Math.max(startedAt, Date.parse(String(e.FireAt)));
-    for (const e of record.history) if (e.EventType === EventType.OrchestratorStarted) startedAt = Math.max(startedAt, Date.parse(e.Timestamp));
+    for (const e of record.history)
+      if (e.EventType === EventType.OrchestratorStarted) startedAt = Math.max(startedAt, Date.parse(e.Timestamp));
     const started: HistoryEvent = { ...this.#event(EventType.OrchestratorStarted), Timestamp: new Date(startedAt).toISOString() };
     const newEvents = [started, ...record.inbox];
     const past = record.history.map((e) => ({ ...e, IsPlayed: true }));
@@ -465,7 +478,13 @@ export class DurableEngine {
         if (category === "user" && (level === "error" || level === "warning")) this.#log(`${fn.name}: ${message}`);
       },
     });
-    interface StateLike { isDone?: boolean; actions?: ActionLike[][]; output?: unknown; customStatus?: unknown; error?: string }
+    interface StateLike {
+      isDone?: boolean;
+      actions?: ActionLike[][];
+      output?: unknown;
+      customStatus?: unknown;
+      error?: string;
+    }
     let state: StateLike | undefined;
     let failure: string | undefined;
     if (outcome.error !== undefined) {
@@ -530,7 +549,13 @@ export class DurableEngine {
         record.history = [];
         record.executionId = randomUUID();
         record.input = input;
-        record.inbox = [this.#event(EventType.ExecutionStarted, { Name: record.name, Input: JSON.stringify(input), ParentInstanceId: record.parent?.instanceId })];
+        record.inbox = [
+          this.#event(EventType.ExecutionStarted, {
+            Name: record.name,
+            Input: JSON.stringify(input),
+            ParentInstanceId: record.parent?.instanceId,
+          }),
+        ];
         await this.#store.save(record);
         this.#episodeAgain.add(id);
         return;
@@ -556,7 +581,8 @@ export class DurableEngine {
         let delay = 0;
         if (attempt <= opts.maxNumberOfAttempts) {
           delay = opts.firstRetryIntervalInMilliseconds * Math.pow(opts.backoffCoefficient ?? 1, attempt - 2);
-          if (opts.maxRetryIntervalInMilliseconds && opts.maxRetryIntervalInMilliseconds > 0) delay = Math.min(delay, opts.maxRetryIntervalInMilliseconds);
+          if (opts.maxRetryIntervalInMilliseconds && opts.maxRetryIntervalInMilliseconds > 0)
+            delay = Math.min(delay, opts.maxRetryIntervalInMilliseconds);
         }
         return { kind: "timer", ...base, fireAt: new Date(now + delay).toISOString() };
       }
@@ -569,7 +595,11 @@ export class DurableEngine {
     return this.#callFor(record, action, base);
   }
 
-  #callFor(record: InstanceRecord, action: ActionLike, base: { instanceId: string; executionId: string; taskId: number }): WorkItem | string {
+  #callFor(
+    record: InstanceRecord,
+    action: ActionLike,
+    base: { instanceId: string; executionId: string; taskId: number },
+  ): WorkItem | string {
     switch (action.actionType) {
       case ActionType.CallActivity:
       case ActionType.CallActivityWithRetry:
@@ -595,7 +625,11 @@ export class DurableEngine {
       case "timer":
         return this.#event(EventType.TimerCreated, { FireAt: item.fireAt }, item.taskId);
       case "sub":
-        return this.#event(EventType.SubOrchestrationInstanceCreated, { Name: item.name, InstanceId: item.childId, Input: JSON.stringify(item.input) }, item.taskId);
+        return this.#event(
+          EventType.SubOrchestrationInstanceCreated,
+          { Name: item.name, InstanceId: item.childId, Input: JSON.stringify(item.input) },
+          item.taskId,
+        );
     }
   }
 
@@ -627,7 +661,11 @@ export class DurableEngine {
         const cancel = this.#clock.schedule(Date.parse(item.fireAt), () => {
           this.#timers.delete(key);
           this.#dispatched.delete(key);
-          void this.#deliver(item.instanceId, item.executionId, this.#event(EventType.TimerFired, { TimerId: item.taskId, FireAt: item.fireAt }));
+          void this.#deliver(
+            item.instanceId,
+            item.executionId,
+            this.#event(EventType.TimerFired, { TimerId: item.taskId, FireAt: item.fireAt }),
+          );
         });
         this.#timers.set(key, cancel);
       } else {
@@ -655,7 +693,12 @@ export class DurableEngine {
     let event: HistoryEvent;
     if (!fn || fn.trigger.type !== "activityTrigger") {
       const message = `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`;
-      event = this.#event(EventType.TaskFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "", FailureDetails: { ErrorType: "Error", ErrorMessage: message } });
+      event = this.#event(EventType.TaskFailed, {
+        TaskScheduledId: item.taskId,
+        Reason: message,
+        Details: "",
+        FailureDetails: { ErrorType: "Error", ErrorMessage: message },
+      });
     } else {
       const outcome = await invokeFunction(this.#registry, fn, {
         trigger: item.input === undefined || item.input === null ? undefined : { json: JSON.stringify(item.input) },
@@ -674,7 +717,11 @@ export class DurableEngine {
   async #startChild(item: Extract<WorkItem, { kind: "sub" }>): Promise<void> {
     const link = { instanceId: item.instanceId, executionId: item.executionId, taskScheduledId: item.taskId };
     const child = this.#instances.get(item.childId);
-    const ours = child?.parent && child.parent.instanceId === link.instanceId && child.parent.executionId === link.executionId && child.parent.taskScheduledId === link.taskScheduledId;
+    const ours =
+      child?.parent &&
+      child.parent.instanceId === link.instanceId &&
+      child.parent.executionId === link.executionId &&
+      child.parent.taskScheduledId === link.taskScheduledId;
     if (child && ours) {
       if (TERMINAL.includes(child.runtimeStatus)) await this.#notifyParent(child);
       return;
@@ -687,7 +734,16 @@ export class DurableEngine {
       const conflict = err instanceof InstanceConflictError;
       const message = conflict ? `Sub-orchestration '${item.name}' was not started: ${errorOf(err).message}` : errorOf(err).message;
       const errorType = conflict ? "OrchestrationAlreadyExistsException" : "Error";
-      await this.#deliver(item.instanceId, item.executionId, this.#event(EventType.SubOrchestrationInstanceFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "", FailureDetails: { ErrorType: errorType, ErrorMessage: message } }));
+      await this.#deliver(
+        item.instanceId,
+        item.executionId,
+        this.#event(EventType.SubOrchestrationInstanceFailed, {
+          TaskScheduledId: item.taskId,
+          Reason: message,
+          Details: "",
+          FailureDetails: { ErrorType: errorType, ErrorMessage: message },
+        }),
+      );
     }
   }
 
@@ -720,7 +776,10 @@ export class DurableEngine {
     if (!p) return;
     const event =
       child.runtimeStatus === "Completed"
-        ? this.#event(EventType.SubOrchestrationInstanceCompleted, { TaskScheduledId: p.taskScheduledId, Result: JSON.stringify(child.output ?? null) })
+        ? this.#event(EventType.SubOrchestrationInstanceCompleted, {
+            TaskScheduledId: p.taskScheduledId,
+            Result: JSON.stringify(child.output ?? null),
+          })
         : this.#event(EventType.SubOrchestrationInstanceFailed, {
             TaskScheduledId: p.taskScheduledId,
             Reason: `Sub-orchestration '${child.name}' (${child.instanceId}) ${child.runtimeStatus.toLowerCase()}: ${String(child.output)}`,
@@ -751,13 +810,21 @@ function activityCompletion(engine: DurableEngine, fn: RegisteredFunction, taskI
     json = JSON.stringify(result ?? null);
   } catch (err) {
     const e = errorOf(err);
-    return engine.makeEvent(EventType.TaskFailed, { TaskScheduledId: taskId, Reason: `Activity function '${fn.name}' returned a value that is not JSON: ${e.message}`, Details: "" });
+    return engine.makeEvent(EventType.TaskFailed, {
+      TaskScheduledId: taskId,
+      Reason: `Activity function '${fn.name}' returned a value that is not JSON: ${e.message}`,
+      Details: "",
+    });
   }
   return engine.makeEvent(EventType.TaskCompleted, { TaskScheduledId: taskId, Result: json });
 }
 
 function isSchedulingEvent(e: HistoryEvent): boolean {
-  return e.EventType === EventType.TaskScheduled || e.EventType === EventType.TimerCreated || e.EventType === EventType.SubOrchestrationInstanceCreated;
+  return (
+    e.EventType === EventType.TaskScheduled ||
+    e.EventType === EventType.TimerCreated ||
+    e.EventType === EventType.SubOrchestrationInstanceCreated
+  );
 }
 
 /** Identity of a completion: one per scheduled task/timer. */

@@ -132,7 +132,8 @@ async function handleApi(ctx: HttpHostContext, req: IncomingMessage, res: Server
     // key, admin level only the master key. With no keys configured, key-protected routes answer 401.
     if (r.authLevel !== "anonymous") {
       const key = requestKey(req, url);
-      const allowed = r.authLevel === "admin" ? (ctx.masterKey ? [ctx.masterKey] : []) : [...ctx.functionKeys, ...(ctx.masterKey ? [ctx.masterKey] : [])];
+      const allowed =
+        r.authLevel === "admin" ? (ctx.masterKey ? [ctx.masterKey] : []) : [...ctx.functionKeys, ...(ctx.masterKey ? [ctx.masterKey] : [])];
       if (!keyMatches(key, allowed)) {
         res.writeHead(401);
         res.end();
@@ -146,7 +147,15 @@ async function handleApi(ctx: HttpHostContext, req: IncomingMessage, res: Server
   else problem(res, 404, "Not Found", `No function serves ${url.pathname}.`);
 }
 
-async function invokeHttp(ctx: HttpHostContext, fn: RegisteredFunction, req: IncomingMessage, res: ServerResponse, url: URL, method: string, params: Record<string, string>): Promise<void> {
+async function invokeHttp(
+  ctx: HttpHostContext,
+  fn: RegisteredFunction,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  method: string,
+  params: Record<string, string>,
+): Promise<void> {
   const body = await readBody(req);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
@@ -154,7 +163,8 @@ async function invokeHttp(ctx: HttpHostContext, fn: RegisteredFunction, req: Inc
   for (const [k, v] of url.searchParams) query[k] = v;
   const outcome = await invokeFunction(ctx.registry, fn, {
     trigger: { http: { method, url: url.href, headers, query, params, body: body.length ? { bytes: body } : undefined } },
-    extraInput: (binding) => (binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(ctx.clientData()) } : undefined),
+    extraInput: (binding) =>
+      binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(ctx.clientData()) } : undefined,
     triggerMetadata: {},
     wantResponse: true,
     log: (level, category, message) => {
@@ -192,7 +202,14 @@ function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-async function handleDurable(ctx: HttpHostContext, req: IncomingMessage, res: ServerResponse, url: URL, method: string, rest: string): Promise<void> {
+async function handleDurable(
+  ctx: HttpHostContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  method: string,
+  rest: string,
+): Promise<void> {
   const parts = rest.split("/").filter(Boolean).map(decodeURIComponent);
   const engine = ctx.engine;
   const links = (id: string): Record<string, string> => {
@@ -222,7 +239,12 @@ async function handleDurable(ctx: HttpHostContext, req: IncomingMessage, res: Se
   const flag = (n: string): boolean => (url.searchParams.get(n) ?? "").toLowerCase() === "true";
   if (parts.length === 1) {
     const runtimeStatus = url.searchParams.get("runtimeStatus")?.split(",").filter(Boolean);
-    const filter = { runtimeStatus, createdTimeFrom: url.searchParams.get("createdTimeFrom") ?? undefined, createdTimeTo: url.searchParams.get("createdTimeTo") ?? undefined, showInput: url.searchParams.get("showInput") !== "false" };
+    const filter = {
+      runtimeStatus,
+      createdTimeFrom: url.searchParams.get("createdTimeFrom") ?? undefined,
+      createdTimeTo: url.searchParams.get("createdTimeTo") ?? undefined,
+      showInput: url.searchParams.get("showInput") !== "false",
+    };
     if (method === "GET") {
       sendJson(res, 200, engine.list(filter));
     } else if (method === "DELETE") {
@@ -277,7 +299,8 @@ async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: Serv
     res.end();
     return;
   }
-  const fn = ctx.registry.functions.get(name) ?? [...ctx.registry.functions.values()].find((f) => f.name.toLowerCase() === name.toLowerCase());
+  const fn =
+    ctx.registry.functions.get(name) ?? [...ctx.registry.functions.values()].find((f) => f.name.toLowerCase() === name.toLowerCase());
   if (!fn) {
     problem(res, 404, "Not Found", `No function named '${name}'.`);
     return;
@@ -287,7 +310,9 @@ async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: Serv
     return;
   }
   const body = parseJsonBody(await readBody(req)) as { input?: unknown } | undefined;
-  void ctx.fireFunction(fn.name, body && typeof body === "object" ? body.input : undefined).catch((err: unknown) => ctx.log(`admin invocation of ${fn.name} failed: ${String(err)}`));
+  void ctx
+    .fireFunction(fn.name, body && typeof body === "object" ? body.input : undefined)
+    .catch((err: unknown) => ctx.log(`admin invocation of ${fn.name} failed: ${String(err)}`));
   res.writeHead(202);
   res.end();
 }

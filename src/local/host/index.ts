@@ -114,13 +114,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     };
   };
 
-  const clientInput = (binding: { type: string }) => (binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(clientData()) } : undefined);
-  const engine = new DurableEngine({ registry, stateDir: options.stateDir, clock, activityConcurrency: options.activityConcurrency, extraInput: clientInput, log });
+  const clientInput = (binding: { type: string }) =>
+    binding.type === "durableClient" || binding.type === "orchestrationClient" ? { string: JSON.stringify(clientData()) } : undefined;
+  const engine = new DurableEngine({
+    registry,
+    stateDir: options.stateDir,
+    clock,
+    activityConcurrency: options.activityConcurrency,
+    extraInput: clientInput,
+    log,
+  });
 
   const runNonHttp = async (fn: RegisteredFunction, trigger: { json: string } | undefined): Promise<void> => {
-    const outcome = await invokeFunction(registry, fn, { trigger, extraInput: clientInput, log: (level, category, message) => {
-      if (level === "error" || level === "critical") log(`${fn.name} [${category}]: ${message}`);
-    } });
+    const outcome = await invokeFunction(registry, fn, {
+      trigger,
+      extraInput: clientInput,
+      log: (level, category, message) => {
+        if (level === "error" || level === "critical") log(`${fn.name} [${category}]: ${message}`);
+      },
+    });
     if (outcome.error !== undefined) {
       const e = outcome.error;
       throw e instanceof Error ? e : new Error(String(e));
@@ -130,7 +142,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const scheduler = new TimerScheduler(clock, async (name, status) => {
     const fn = registry.functions.get(name)!;
     const iso = (t?: number) => new Date(t ?? clock.now()).toISOString();
-    const payload = { Schedule: { AdjustForDST: true }, ScheduleStatus: { Last: iso(status.last), Next: iso(status.next), LastUpdated: iso() }, IsPastDue: status.isPastDue };
+    const payload = {
+      Schedule: { AdjustForDST: true },
+      ScheduleStatus: { Last: iso(status.last), Next: iso(status.next), LastUpdated: iso() },
+      IsPastDue: status.isPastDue,
+    };
     try {
       await runNonHttp(fn, { json: JSON.stringify(payload) });
     } catch (err) {

@@ -5,7 +5,13 @@
  * extra inputs (such as the durable client binding) resolve through `context.extraInputs`.
  */
 import { randomUUID } from "node:crypto";
-import { getProgrammingModel, type BindingInfo, type FunctionRegistry, type InvocationContextLike, type RegisteredFunction } from "./core-api";
+import {
+  getProgrammingModel,
+  type BindingInfo,
+  type FunctionRegistry,
+  type InvocationContextLike,
+  type RegisteredFunction,
+} from "./core-api";
 
 /** RpcTypedData: one of these fields is set. */
 export interface RpcTypedData {
@@ -66,7 +72,11 @@ export interface InvokeOptions {
 }
 
 /** Invokes `fn` through the library's InvocationModel; never throws for handler errors (see `error`). */
-export async function invokeFunction(registry: FunctionRegistry, fn: RegisteredFunction, options: InvokeOptions): Promise<InvocationOutcome> {
+export async function invokeFunction(
+  registry: FunctionRegistry,
+  fn: RegisteredFunction,
+  options: InvokeOptions,
+): Promise<InvocationOutcome> {
   const invocationId = randomUUID();
   const inputData: { name: string; data: RpcTypedData | null | undefined }[] = [];
   inputData.push({ name: fn.triggerName, data: options.trigger ?? undefined });
@@ -88,7 +98,13 @@ export async function invokeFunction(registry: FunctionRegistry, fn: RegisteredF
   const { context, inputs } = await model.getArguments();
 
   const hookData: Record<string, unknown> = {};
-  const pre: Record<string, unknown> = { invocationContext: context, inputs, functionCallback: fn.handler, hookData, appHookData: registry.appHookData };
+  const pre: Record<string, unknown> = {
+    invocationContext: context,
+    inputs,
+    functionCallback: fn.handler,
+    hookData,
+    appHookData: registry.appHookData,
+  };
   let result: unknown;
   let error: unknown;
   try {
@@ -99,7 +115,14 @@ export async function invokeFunction(registry: FunctionRegistry, fn: RegisteredF
   } catch (err) {
     error = err;
   }
-  const post: Record<string, unknown> = { invocationContext: context, inputs: pre.inputs, result, error, hookData, appHookData: registry.appHookData };
+  const post: Record<string, unknown> = {
+    invocationContext: context,
+    inputs: pre.inputs,
+    result,
+    error,
+    hookData,
+    appHookData: registry.appHookData,
+  };
   coreCtx.state = "postInvocationHooks";
   for (const hook of registry.hooks.postInvocation ?? []) {
     try {

@@ -21,7 +21,14 @@ export interface HostArgs {
 
 /** Parses the command line; throws with a usage message on bad input. */
 export function parseHostArgs(argv: string[]): HostArgs {
-  const args: HostArgs = { modules: [], port: 7071, host: "127.0.0.1", stateDir: path.join(kvAcmeHome(), "functions-host"), functionKeys: [], timers: true };
+  const args: HostArgs = {
+    modules: [],
+    port: 7071,
+    host: "127.0.0.1",
+    stateDir: path.join(kvAcmeHome(), "functions-host"),
+    functionKeys: [],
+    timers: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -48,15 +55,31 @@ async function main(): Promise<void> {
   try {
     args = parseHostArgs(process.argv.slice(2));
   } catch (err) {
-    console.error(`error: ${(err as Error).message}\nusage: main.ts --module <file> [--module <file>...] [--port 7071] [--state <dir>] [--host 127.0.0.1] [--key <key>] [--no-timers]`);
+    console.error(
+      `error: ${(err as Error).message}\nusage: main.ts --module <file> [--module <file>...] [--port 7071] [--state <dir>] [--host 127.0.0.1] [--key <key>] [--no-timers]`,
+    );
     process.exit(2);
   }
   const t0 = performance.now();
-  const host = await startLocalHost({ modules: args.modules, stateDir: args.stateDir, port: args.port, host: args.host, functionKeys: args.functionKeys, timers: args.timers });
-  console.log(`Functions host listening on ${host.url} (${[...host.functions.keys()].length} functions, started in ${(performance.now() - t0).toFixed(0)} ms)`);
+  const host = await startLocalHost({
+    modules: args.modules,
+    stateDir: args.stateDir,
+    port: args.port,
+    host: args.host,
+    functionKeys: args.functionKeys,
+    timers: args.timers,
+  });
+  console.log(
+    `Functions host listening on ${host.url} (${[...host.functions.keys()].length} functions, started in ${(performance.now() - t0).toFixed(0)} ms)`,
+  );
   for (const fn of host.functions.values()) {
     const t = fn.trigger;
-    const where = t.type === "httpTrigger" ? ` ${((t.methods as string[] | undefined) ?? ["*"]).join(",")} ${host.url}/api/${String(t.route ?? fn.name)}` : t.type === "timerTrigger" ? ` ${String(t.schedule)}` : "";
+    const where =
+      t.type === "httpTrigger"
+        ? ` ${((t.methods as string[] | undefined) ?? ["*"]).join(",")} ${host.url}/api/${String(t.route ?? fn.name)}`
+        : t.type === "timerTrigger"
+          ? ` ${String(t.schedule)}`
+          : "";
     console.log(`  ${fn.name}: ${t.type}${where}`);
   }
   let stopping = false;

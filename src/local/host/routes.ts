@@ -40,7 +40,10 @@ const CONSTRAINTS: Record<string, (arg: string | undefined) => (v: string) => bo
 
 /** Compiles a template such as `certificates/{name:alpha}/renew` or `items/{id?}`. */
 export function compileRoute(template: string): CompiledRoute {
-  const parts = template.replace(/^\/+|\/+$/g, "").split("/").filter((p) => p !== "");
+  const parts = template
+    .replace(/^\/+|\/+$/g, "")
+    .split("/")
+    .filter((p) => p !== "");
   const segments: Segment[] = parts.map((part) => {
     const m = /^\{(\*)?([A-Za-z_][\w]*)((?::[^:?}]+(?:\([^)]*\))?)*)(\?)?\}$/.exec(part);
     if (!m) {
@@ -54,14 +57,22 @@ export function compileRoute(template: string): CompiledRoute {
       if (!factory) throw new Error(`Unsupported route constraint '${c}' in '${template}'.`);
       checks.push(factory(cm[2]));
     }
-    return { param: m[2], catchAll: !!m[1], optional: !!m[4] || !!m[1], constraint: checks.length ? (v) => checks.every((f) => f(v)) : undefined };
+    return {
+      param: m[2],
+      catchAll: !!m[1],
+      optional: !!m[4] || !!m[1],
+      constraint: checks.length ? (v) => checks.every((f) => f(v)) : undefined,
+    };
   });
   return { template, segments, specificity: segments.filter((s) => s.literal !== undefined).length };
 }
 
 /** Matches a request path (without the `/api` prefix) against a route; returns params or undefined. */
 export function matchRoute(route: CompiledRoute, path: string): Record<string, string> | undefined {
-  const parts = path.replace(/^\/+|\/+$/g, "").split("/").filter((p) => p !== "");
+  const parts = path
+    .replace(/^\/+|\/+$/g, "")
+    .split("/")
+    .filter((p) => p !== "");
   const params: Record<string, string> = {};
   let i = 0;
   for (const seg of route.segments) {

@@ -28,7 +28,8 @@ export function parseSchedule(expression: string): Schedule {
     return { next: (after) => after + ms };
   }
   const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 6) throw new Error(`Timer schedule '${expression}' must be an NCRONTAB expression with 6 fields (seconds first) or a TimeSpan.`);
+  if (fields.length !== 6)
+    throw new Error(`Timer schedule '${expression}' must be an NCRONTAB expression with 6 fields (seconds first) or a TimeSpan.`);
   const cron = new Cron(expression.trim(), { paused: true, timezone: "Etc/UTC" });
   return {
     next: (after) => cron.nextRun(new Date(after))?.getTime(),

@@ -48,7 +48,10 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
     const resource = url.searchParams.get("resource");
     if (!resource) return send(400, { error: "invalid_request", error_description: "Required query variable 'resource' is missing" });
     if (!resources.has(audienceOf(resource))) {
-      return send(400, { error: "invalid_resource", error_description: `AADSTS500011: The resource principal named ${resource} was not found.` });
+      return send(400, {
+        error: "invalid_resource",
+        error_description: `AADSTS500011: The resource principal named ${resource} was not found.`,
+      });
     }
     const clientId = url.searchParams.get("client_id") ?? url.searchParams.get("clientid") ?? undefined;
     if (clientId && options.knownClientIds && !options.knownClientIds.includes(clientId)) {

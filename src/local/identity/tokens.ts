@@ -69,7 +69,12 @@ export function createTokenAuthority(privateKey: KeyObject): TokenAuthority {
       try {
         const head = JSON.parse(Buffer.from(h, "base64url").toString("utf8")) as { alg?: string };
         if (head.alg !== "ES256") return { ok: false, reason: `unsupported token algorithm ${String(head.alg)}` };
-        const valid = verify("sha256", Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url"));
+        const valid = verify(
+          "sha256",
+          Buffer.from(`${h}.${p}`),
+          { key: publicKey, dsaEncoding: "ieee-p1363" },
+          Buffer.from(s, "base64url"),
+        );
         if (!valid) return { ok: false, reason: "token signature is invalid" };
         claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as TokenClaims;
       } catch {

@@ -47,15 +47,15 @@ export function describeKey(keyPem: string): KeySpec {
   throw new BadParameter(`Unsupported key type: ${String(key.asymmetricKeyType)}`);
 }
 
-async function webKeys(keyPem: string): Promise<{ keys: { privateKey: webcrypto.CryptoKey; publicKey: webcrypto.CryptoKey }; signingAlgorithm: webcrypto.AlgorithmIdentifier | webcrypto.EcdsaParams }> {
+async function webKeys(keyPem: string): Promise<{
+  keys: { privateKey: webcrypto.CryptoKey; publicKey: webcrypto.CryptoKey };
+  signingAlgorithm: webcrypto.AlgorithmIdentifier | webcrypto.EcdsaParams;
+}> {
   const spec = describeKey(keyPem);
   const priv = createPrivateKey(keyPem);
   const pkcs8 = priv.export({ type: "pkcs8", format: "der" });
   const spki = createPublicKey(priv).export({ type: "spki", format: "der" });
-  const alg =
-    spec.kty === "RSA"
-      ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }
-      : { name: "ECDSA", namedCurve: spec.crv ?? "P-256" };
+  const alg = spec.kty === "RSA" ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } : { name: "ECDSA", namedCurve: spec.crv ?? "P-256" };
   const privateKey = await webcrypto.subtle.importKey("pkcs8", pkcs8, alg, false, ["sign"]);
   const publicKey = await webcrypto.subtle.importKey("spki", spki, alg, true, ["verify"]);
   const signingAlgorithm = spec.kty === "RSA" ? alg : { name: "ECDSA", hash: CURVE_HASH[spec.crv ?? "P-256"] };
@@ -79,7 +79,10 @@ export interface CertificateProfile {
 
 /** Normalises an X.500 subject ("cn=x, o=y") so @peculiar/x509 parses it; throws BadParameter if it cannot. */
 export function parseSubject(subject: string): x509.Name {
-  const normalised = subject.replace(/(^|,|\+)\s*([A-Za-z][A-Za-z0-9.]*)\s*=/g, (_m, sep: string, type: string) => `${sep}${/^[0-9.]+$/.test(type) ? type : type.toUpperCase()}=`);
+  const normalised = subject.replace(
+    /(^|,|\+)\s*([A-Za-z][A-Za-z0-9.]*)\s*=/g,
+    (_m, sep: string, type: string) => `${sep}${/^[0-9.]+$/.test(type) ? type : type.toUpperCase()}=`,
+  );
   try {
     const name = new x509.Name(normalised);
     if (name.toJSON().length === 0) throw new Error("empty");
@@ -134,7 +137,12 @@ export async function createCsr(keyPem: string, profile: CertificateProfile): Pr
 }
 
 /** A self-signed certificate for issuer "Self": valid from ten minutes ago for `validityMonths`. Base64 DER. */
-export async function createSelfSigned(keyPem: string, profile: CertificateProfile, validityMonths: number, now = Date.now()): Promise<string> {
+export async function createSelfSigned(
+  keyPem: string,
+  profile: CertificateProfile,
+  validityMonths: number,
+  now = Date.now(),
+): Promise<string> {
   const { keys, signingAlgorithm } = await webKeys(keyPem);
   const name = parseSubject(profile.subject);
   const notBefore = new Date(Math.floor(now / 1000) * 1000 - 600_000);
@@ -227,7 +235,10 @@ export function parseImport(value: string, contentType: string, password?: strin
   if (contentType === "application/x-pem-file" || value.includes("-----BEGIN")) {
     const certs = pemBlocks(value).map((b) => checkCertificate(pemToDer(b)));
     const keyBlock = pemBlocks(value, "PRIVATE KEY")[0] ?? pemBlocks(value, "RSA PRIVATE KEY")[0] ?? pemBlocks(value, "EC PRIVATE KEY")[0];
-    if (!keyBlock || certs.length === 0) throw new BadParameter("The specified PEM X.509 certificate content is in an unexpected format. Please check if certificate is in valid PEM format.");
+    if (!keyBlock || certs.length === 0)
+      throw new BadParameter(
+        "The specified PEM X.509 certificate content is in an unexpected format. Please check if certificate is in valid PEM format.",
+      );
     let keyPem: string;
     try {
       keyPem = createPrivateKey(keyBlock).export({ type: "pkcs8", format: "pem" }) as string;
@@ -241,7 +252,9 @@ export function parseImport(value: string, contentType: string, password?: strin
     const der = forge.util.decode64(value);
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der), password ?? "");
   } catch {
-    throw new BadParameter("The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in valid PKCS#12 format.");
+    throw new BadParameter(
+      "The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in valid PKCS#12 format.",
+    );
   }
   const keyBags = [
     ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ?? []),
@@ -250,7 +263,8 @@ export function parseImport(value: string, contentType: string, password?: strin
   const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
   const bagAsn1 = (bag: forge.pkcs12.Bag): forge.asn1.Asn1 | undefined => (bag as unknown as { asn1?: forge.asn1.Asn1 }).asn1;
   const keyBag = keyBags[0];
-  if (!keyBag || certBags.length === 0) throw new BadParameter("The specified PKCS#12 X.509 certificate content does not contain a private key and a certificate.");
+  if (!keyBag || certBags.length === 0)
+    throw new BadParameter("The specified PKCS#12 X.509 certificate content does not contain a private key and a certificate.");
   const keyAsn1 = keyBag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(keyBag.key)) : bagAsn1(keyBag);
   if (!keyAsn1) throw new BadParameter("The specified PKCS#12 private key could not be read.");
   const keyDer = Buffer.from(forge.asn1.toDer(keyAsn1).getBytes(), "binary");

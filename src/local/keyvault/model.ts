@@ -11,7 +11,8 @@ export const NAME_RE = /^[0-9a-zA-Z-]{1,127}$/;
 export const PKCS12 = "application/x-pkcs12";
 export const PEM = "application/x-pem-file";
 export const RECOVERY = { recoveryLevel: "Recoverable+Purgeable", recoverableDays: 90 } as const;
-export const STATUS_SELF = "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.";
+export const STATUS_SELF =
+  "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later.";
 export const STATUS_UNKNOWN = "Pending certificate created. Please Perform Merge to complete the request.";
 const DEFAULT_EKUS = ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"];
 const DEFAULT_KU = ["digitalSignature", "keyEncipherment"];
@@ -34,7 +35,8 @@ function optionalObject(v: unknown, field: string): Record<string, unknown> {
 
 function stringArray(v: unknown, field: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((e) => typeof e !== "string" || e.length === 0)) throw new BadParameter(`Property ${field} has invalid value`);
+  if (!Array.isArray(v) || v.some((e) => typeof e !== "string" || e.length === 0))
+    throw new BadParameter(`Property ${field} has invalid value`);
   return v as string[];
 }
 
@@ -50,8 +52,14 @@ export function parseTags(v: unknown): Record<string, string> | undefined {
 export function parseAttributes(v: unknown): { enabled?: boolean; nbf?: number; exp?: number } {
   const a = optionalObject(v, "attributes");
   if (a.enabled !== undefined && typeof a.enabled !== "boolean") throw new BadParameter("Property attributes.enabled has invalid value");
-  for (const k of ["nbf", "exp"]) if (a[k] !== undefined && a[k] !== null && typeof a[k] !== "number") throw new BadParameter(`Property attributes.${k} has invalid value`);
-  return { enabled: a.enabled as boolean | undefined, nbf: (a.nbf as number | undefined) ?? undefined, exp: (a.exp as number | undefined) ?? undefined };
+  for (const k of ["nbf", "exp"])
+    if (a[k] !== undefined && a[k] !== null && typeof a[k] !== "number")
+      throw new BadParameter(`Property attributes.${k} has invalid value`);
+  return {
+    enabled: a.enabled as boolean | undefined,
+    nbf: (a.nbf as number | undefined) ?? undefined,
+    exp: (a.exp as number | undefined) ?? undefined,
+  };
 }
 
 /**
@@ -67,7 +75,8 @@ export function parsePolicy(input: unknown, base: PolicyRecord | undefined, now:
 
   const kty = String(keyIn.kty ?? base?.key_props.kty ?? "RSA");
   const baseKty = kty.replace(/-HSM$/, "");
-  if (baseKty !== "RSA" && baseKty !== "EC") throw new BadParameter(`Property policy.key_props.kty has invalid value: ${kty}. Supported key types are RSA, RSA-HSM, EC and EC-HSM.`);
+  if (baseKty !== "RSA" && baseKty !== "EC")
+    throw new BadParameter(`Property policy.key_props.kty has invalid value: ${kty}. Supported key types are RSA, RSA-HSM, EC and EC-HSM.`);
   const sameType = base?.key_props.kty === kty;
   const key_props: PolicyRecord["key_props"] = {
     exportable: bool(keyIn.exportable, base?.key_props.exportable ?? true, "policy.key_props.exportable"),
@@ -76,23 +85,32 @@ export function parsePolicy(input: unknown, base: PolicyRecord | undefined, now:
   };
   if (baseKty === "RSA") {
     const size = keyIn.key_size ?? (sameType ? base?.key_props.key_size : undefined) ?? 2048;
-    if (size !== 2048 && size !== 3072 && size !== 4096) throw new BadParameter(`Property policy.key_props.key_size has invalid value: ${String(size)}. RSA key size must be 2048, 3072 or 4096.`);
+    if (size !== 2048 && size !== 3072 && size !== 4096)
+      throw new BadParameter(
+        `Property policy.key_props.key_size has invalid value: ${String(size)}. RSA key size must be 2048, 3072 or 4096.`,
+      );
     key_props.key_size = size;
   } else {
     const crvRaw = keyIn.crv ?? (sameType ? base?.key_props.crv : undefined) ?? curveForSize(keyIn.key_size);
-    if (typeof crvRaw !== "string" || !(crvRaw in CURVE_BITS)) throw new BadParameter(`Property policy.key_props.crv has invalid value: ${String(crvRaw)}. Supported curves are P-256, P-384 and P-521.`);
+    if (typeof crvRaw !== "string" || !(crvRaw in CURVE_BITS))
+      throw new BadParameter(
+        `Property policy.key_props.crv has invalid value: ${String(crvRaw)}. Supported curves are P-256, P-384 and P-521.`,
+      );
     const crv = crvRaw as Curve;
-    if (keyIn.key_size !== undefined && keyIn.key_size !== CURVE_BITS[crv]) throw new BadParameter(`Property policy.key_props.key_size has invalid value: ${String(keyIn.key_size)} for curve ${crv}.`);
+    if (keyIn.key_size !== undefined && keyIn.key_size !== CURVE_BITS[crv])
+      throw new BadParameter(`Property policy.key_props.key_size has invalid value: ${String(keyIn.key_size)} for curve ${crv}.`);
     key_props.key_size = CURVE_BITS[crv];
     key_props.crv = crv;
   }
   if (p.key_props !== undefined && keyIn.exportable === false && key_props.exportable) key_props.exportable = false;
 
   const contentType = secretIn.contentType ?? base?.secret_props.contentType ?? PKCS12;
-  if (contentType !== PKCS12 && contentType !== PEM) throw new BadParameter(`Property policy.secret_props.contentType has invalid value: ${String(contentType)}`);
+  if (contentType !== PKCS12 && contentType !== PEM)
+    throw new BadParameter(`Property policy.secret_props.contentType has invalid value: ${String(contentType)}`);
 
   const subject = x509In.subject ?? base?.x509_props.subject;
-  if (subject !== undefined && (typeof subject !== "string" || subject.length === 0)) throw new BadParameter("Property policy.x509_props.subject has invalid value");
+  if (subject !== undefined && (typeof subject !== "string" || subject.length === 0))
+    throw new BadParameter("Property policy.x509_props.subject has invalid value");
   if (typeof subject === "string") parseSubject(subject);
   let sans = base?.x509_props.sans;
   if (x509In.sans !== undefined && x509In.sans !== null) {
@@ -103,40 +121,55 @@ export function parsePolicy(input: unknown, base: PolicyRecord | undefined, now:
       const list = stringArray(v, `policy.x509_props.sans.${k}`);
       if (list) sans[k] = list;
     }
-    for (const d of sans.dns_names ?? []) if (!/^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(d)) throw new BadParameter(`Property policy.x509_props.sans.dns_names has invalid value: ${d}`);
+    for (const d of sans.dns_names ?? [])
+      if (!/^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(d))
+        throw new BadParameter(`Property policy.x509_props.sans.dns_names has invalid value: ${d}`);
   }
   const sanCount = Object.values(sans ?? {}).reduce((n, l) => n + l.length, 0);
-  if (!subject && sanCount === 0) throw new BadParameter("Property policy.x509_props must have a subject or at least one subject alternative name");
+  if (!subject && sanCount === 0)
+    throw new BadParameter("Property policy.x509_props must have a subject or at least one subject alternative name");
   const ekus = stringArray(x509In.ekus, "policy.x509_props.ekus") ?? base?.x509_props.ekus ?? DEFAULT_EKUS;
   if (ekus.some((e) => !/^\d+(\.\d+)+$/.test(e))) throw new BadParameter("Property policy.x509_props.ekus has invalid value");
   const key_usage = stringArray(x509In.key_usage, "policy.x509_props.key_usage") ?? base?.x509_props.key_usage ?? DEFAULT_KU;
   const badKu = key_usage.find((k) => !KEY_USAGES.includes(k));
   if (badKu) throw new BadParameter(`Property policy.x509_props.key_usage has invalid value: ${badKu}`);
   const validity_months = x509In.validity_months ?? base?.x509_props.validity_months ?? 12;
-  if (typeof validity_months !== "number" || !Number.isInteger(validity_months) || validity_months < 1 || validity_months > 1200) throw new BadParameter("Property policy.x509_props.validity_months has invalid value");
+  if (typeof validity_months !== "number" || !Number.isInteger(validity_months) || validity_months < 1 || validity_months > 1200)
+    throw new BadParameter("Property policy.x509_props.validity_months has invalid value");
 
   const issuerName = issuerIn.name ?? base?.issuer.name ?? "Unknown";
   if (typeof issuerName !== "string" || !NAME_RE.test(issuerName)) throw new BadParameter("Property policy.issuer.name has invalid value");
-  if (issuerName !== "Self" && issuerName !== "Unknown") throw new BadParameter(`Issuer ${issuerName} is not configured in this key vault. Use Self or Unknown.`);
+  if (issuerName !== "Self" && issuerName !== "Unknown")
+    throw new BadParameter(`Issuer ${issuerName} is not configured in this key vault. Use Self or Unknown.`);
   const issuer: PolicyRecord["issuer"] = { name: issuerName };
   const ct = issuerIn.cert_transparency ?? (base?.issuer.name === issuerName ? base.issuer.cert_transparency : undefined);
   if (ct !== undefined) issuer.cert_transparency = bool(ct, false, "policy.issuer.cert_transparency");
   if (typeof issuerIn.cty === "string") issuer.cty = issuerIn.cty;
 
-  let lifetime_actions = base?.lifetime_actions ?? [{ trigger: { lifetime_percentage: 80 }, action: { action_type: issuerName === "Unknown" ? "EmailContacts" : "AutoRenew" } }];
+  let lifetime_actions = base?.lifetime_actions ?? [
+    { trigger: { lifetime_percentage: 80 }, action: { action_type: issuerName === "Unknown" ? "EmailContacts" : "AutoRenew" } },
+  ];
   if (p.lifetime_actions !== undefined && p.lifetime_actions !== null) {
     if (!Array.isArray(p.lifetime_actions)) throw new BadParameter("Property policy.lifetime_actions has invalid value");
     lifetime_actions = p.lifetime_actions.map((a: unknown) => {
       const action = optionalObject(optionalObject(a, "policy.lifetime_actions").action, "policy.lifetime_actions.action");
       const trigger = optionalObject(optionalObject(a, "policy.lifetime_actions").trigger, "policy.lifetime_actions.trigger");
-      if (action.action_type !== "AutoRenew" && action.action_type !== "EmailContacts") throw new BadParameter("Property policy.lifetime_actions.action.action_type has invalid value");
+      if (action.action_type !== "AutoRenew" && action.action_type !== "EmailContacts")
+        throw new BadParameter("Property policy.lifetime_actions.action.action_type has invalid value");
       const t: Record<string, number> = {};
       for (const k of ["lifetime_percentage", "days_before_expiry"]) if (typeof trigger[k] === "number") t[k] = trigger[k] as number;
       return { trigger: t, action: { action_type: action.action_type } };
     });
   }
   const attrsIn = parseAttributes(p.attributes);
-  const ordered: PolicyRecord["x509_props"] = { subject: typeof subject === "string" ? subject : "", ...(sans !== undefined ? { sans } : {}), ekus, key_usage, validity_months, basic_constraints: { ca: false } };
+  const ordered: PolicyRecord["x509_props"] = {
+    subject: typeof subject === "string" ? subject : "",
+    ...(sans !== undefined ? { sans } : {}),
+    ekus,
+    key_usage,
+    validity_months,
+    basic_constraints: { ca: false },
+  };
   return {
     key_props,
     secret_props: { contentType: contentType as string },
@@ -192,9 +225,22 @@ export function derivedPolicy(keySpec: KeySpec, leafB64: string, contentType: st
     if (emails.length) sans.emails = emails;
     if (Object.keys(sans).length) x509_props.sans = sans;
   }
-  const ordered = { subject: x509_props.subject, ...(x509_props.sans ? { sans: x509_props.sans } : {}), ekus: x509_props.ekus, key_usage: x509_props.key_usage, validity_months: x509_props.validity_months, basic_constraints: { ca: false } };
+  const ordered = {
+    subject: x509_props.subject,
+    ...(x509_props.sans ? { sans: x509_props.sans } : {}),
+    ekus: x509_props.ekus,
+    key_usage: x509_props.key_usage,
+    validity_months: x509_props.validity_months,
+    basic_constraints: { ca: false },
+  };
   return {
-    key_props: { exportable: true, kty: keySpec.kty, key_size: keySpec.keySize, reuse_key: false, ...(keySpec.crv ? { crv: keySpec.crv } : {}) },
+    key_props: {
+      exportable: true,
+      kty: keySpec.kty,
+      key_size: keySpec.keySize,
+      reuse_key: false,
+      ...(keySpec.crv ? { crv: keySpec.crv } : {}),
+    },
     secret_props: { contentType },
     x509_props: ordered,
     lifetime_actions: [{ trigger: { lifetime_percentage: 80 }, action: { action_type: "EmailContacts" } }],
@@ -218,7 +264,15 @@ export class Renderer {
 
   policy(rec: CertRecord): Record<string, unknown> {
     const p = rec.policy;
-    return { id: `${this.base}/certificates/${rec.name}/policy`, key_props: p.key_props, secret_props: p.secret_props, x509_props: p.x509_props, lifetime_actions: p.lifetime_actions, issuer: p.issuer, attributes: p.attributes };
+    return {
+      id: `${this.base}/certificates/${rec.name}/policy`,
+      key_props: p.key_props,
+      secret_props: p.secret_props,
+      x509_props: p.x509_props,
+      lifetime_actions: p.lifetime_actions,
+      issuer: p.issuer,
+      attributes: p.attributes,
+    };
   }
 
   /** A CertificateBundle (get, merge, import, update). */
@@ -238,7 +292,12 @@ export class Renderer {
   }
 
   deletedCertificate(rec: CertRecord, ver: CertVersionRecord): Record<string, unknown> {
-    return { recoveryId: `${this.base}/deletedcertificates/${rec.name}`, deletedDate: rec.deleted?.deletedDate, scheduledPurgeDate: rec.deleted?.scheduledPurgeDate, ...this.certificate(rec, ver, false) };
+    return {
+      recoveryId: `${this.base}/deletedcertificates/${rec.name}`,
+      deletedDate: rec.deleted?.deletedDate,
+      scheduledPurgeDate: rec.deleted?.scheduledPurgeDate,
+      ...this.certificate(rec, ver, false),
+    };
   }
 
   /** A CertificateItem of the list endpoints. */
@@ -248,12 +307,22 @@ export class Renderer {
     out.attributes = this.attrs(ver.attributes, false);
     if (ver.tags && Object.keys(ver.tags).length) out.tags = ver.tags;
     out.subject = "";
-    if (rec.deleted) return { recoveryId: `${this.base}/deletedcertificates/${rec.name}`, deletedDate: rec.deleted.deletedDate, scheduledPurgeDate: rec.deleted.scheduledPurgeDate, ...out };
+    if (rec.deleted)
+      return {
+        recoveryId: `${this.base}/deletedcertificates/${rec.name}`,
+        deletedDate: rec.deleted.deletedDate,
+        scheduledPurgeDate: rec.deleted.scheduledPurgeDate,
+        ...out,
+      };
     return out;
   }
 
   /** A CertificateOperation (create, get/patch/delete pending). */
-  operation(rec: CertRecord, op: PendingRecord, view?: Partial<Pick<PendingRecord, "status" | "cancellationRequested" | "statusDetails">>): Record<string, unknown> {
+  operation(
+    rec: CertRecord,
+    op: PendingRecord,
+    view?: Partial<Pick<PendingRecord, "status" | "cancellationRequested" | "statusDetails">>,
+  ): Record<string, unknown> {
     const status = view?.status ?? op.status;
     const details = view && "statusDetails" in view ? view.statusDetails : op.statusDetails;
     const out: Record<string, unknown> = {
@@ -288,11 +357,23 @@ export class Renderer {
     out.id = `${this.base}/secrets/${rec.name}/${ver.version}`;
     out.attributes = this.attrs(ver.attributes, true);
     if (ver.tags && Object.keys(ver.tags).length) out.tags = ver.tags;
-    if (rec.deleted) return { recoveryId: `${this.base}/deletedsecrets/${rec.name}`, deletedDate: rec.deleted.deletedDate, scheduledPurgeDate: rec.deleted.scheduledPurgeDate, ...out };
+    if (rec.deleted)
+      return {
+        recoveryId: `${this.base}/deletedsecrets/${rec.name}`,
+        deletedDate: rec.deleted.deletedDate,
+        scheduledPurgeDate: rec.deleted.scheduledPurgeDate,
+        ...out,
+      };
     return out;
   }
 
-  secretItem(name: string, ver: { version: string; contentType?: string; attributes: Attributes; tags?: Record<string, string> }, managed: boolean, withVersion: boolean, deleted?: { deletedDate: number; scheduledPurgeDate: number }): Record<string, unknown> {
+  secretItem(
+    name: string,
+    ver: { version: string; contentType?: string; attributes: Attributes; tags?: Record<string, string> },
+    managed: boolean,
+    withVersion: boolean,
+    deleted?: { deletedDate: number; scheduledPurgeDate: number },
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = { id: `${this.base}/secrets/${name}${withVersion ? `/${ver.version}` : ""}` };
     out.attributes = this.attrs(ver.attributes, false);
     if (ver.tags && Object.keys(ver.tags).length) out.tags = ver.tags;

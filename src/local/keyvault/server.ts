@@ -8,8 +8,34 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { LOCAL_TENANT_ID, VAULT_AUDIENCE, type TokenAuthority } from "../identity/tokens";
-import { BadParameter, buildPem, buildPfx, certificateMatchesKey, createCsr, createSelfSigned, describeKey, generateKey, parseImport, parseX5c, validity } from "./crypto";
-import { NAME_RE, PEM, PKCS12, Renderer, STATUS_SELF, STATUS_UNKNOWN, derivedPolicy, keySpecOf, newVersion, nowSeconds, parseAttributes, parsePolicy, parseTags } from "./model";
+import {
+  BadParameter,
+  buildPem,
+  buildPfx,
+  certificateMatchesKey,
+  createCsr,
+  createSelfSigned,
+  describeKey,
+  generateKey,
+  parseImport,
+  parseX5c,
+  validity,
+} from "./crypto";
+import {
+  NAME_RE,
+  PEM,
+  PKCS12,
+  Renderer,
+  STATUS_SELF,
+  STATUS_UNKNOWN,
+  derivedPolicy,
+  keySpecOf,
+  newVersion,
+  nowSeconds,
+  parseAttributes,
+  parsePolicy,
+  parseTags,
+} from "./model";
 import { VaultStore, type CertRecord, type CertVersionRecord, type SecretRecord } from "./store";
 
 export interface KeyVaultServerOptions {
@@ -35,9 +61,21 @@ export interface KeyVaultServer {
 
 /** api-versions the real service accepts and this stand-in speaks. */
 export const SUPPORTED_API_VERSIONS = new Set([
-  "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6",
-  "7.3-preview", "7.4-preview.1", "7.5-preview.1", "7.6-preview.1", "7.6-preview.2",
-  "2025-06-01-preview", "2025-07-01", "2026-04-01",
+  "7.0",
+  "7.1",
+  "7.2",
+  "7.3",
+  "7.4",
+  "7.5",
+  "7.6",
+  "7.3-preview",
+  "7.4-preview.1",
+  "7.5-preview.1",
+  "7.6-preview.1",
+  "7.6-preview.2",
+  "2025-06-01-preview",
+  "2025-07-01",
+  "2026-04-01",
 ]);
 const LATEST_API_VERSION = "2025-07-01";
 const MAX_SECRET_VALUE = 25 * 1024;
@@ -45,15 +83,28 @@ const PAGE_MAX = 25;
 const PURGE_DAYS = 90;
 
 class KvHttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
 
 const notFoundCert = (name: string) =>
-  new KvHttpError(404, "CertificateNotFound", `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+  new KvHttpError(
+    404,
+    "CertificateNotFound",
+    `A certificate with (name/id) ${name} was not found in this key vault. If you recently deleted this certificate you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+  );
 const notFoundSecret = (name: string) =>
-  new KvHttpError(404, "SecretNotFound", `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+  new KvHttpError(
+    404,
+    "SecretNotFound",
+    `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+  );
 const notFoundPending = (name: string) => new KvHttpError(404, "PendingCertificateNotFound", `Pending Certificate not found: ${name}`);
 const bad = (message: string) => new KvHttpError(400, "BadParameter", message);
 
@@ -97,9 +148,14 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       if (!auth.ok) {
         req.resume();
         const missing = !req.headers.authorization;
-        throw new KvHttpError(401, "Unauthorized", missing ? "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." : `AKV10022: Invalid token: ${auth.reason}.`, {
-          "WWW-Authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${VAULT_AUDIENCE}"`,
-        });
+        throw new KvHttpError(
+          401,
+          "Unauthorized",
+          missing ? "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token." : `AKV10022: Invalid token: ${auth.reason}.`,
+          {
+            "WWW-Authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${VAULT_AUDIENCE}"`,
+          },
+        );
       }
       const raw = await readBody(req, maxBody);
       reply = await dispatch(req, raw);
@@ -109,7 +165,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       } else if (err instanceof BadParameter) {
         reply = { status: 400, body: { error: { code: "BadParameter", message: err.message } } };
       } else {
-        reply = { status: 500, body: { error: { code: "InternalServerError", message: err instanceof Error ? err.message : String(err) } } };
+        reply = {
+          status: 500,
+          body: { error: { code: "InternalServerError", message: err instanceof Error ? err.message : String(err) } },
+        };
       }
     }
     const payload = reply.body === undefined ? "" : JSON.stringify(reply.body);
@@ -122,10 +181,16 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const query = parsed.searchParams;
     const apiVersion = query.get("api-version");
     if (apiVersion === null || apiVersion === "") throw bad("The 'api-version' query parameter is missing.");
-    if (!SUPPORTED_API_VERSIONS.has(apiVersion)) throw bad(`The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (${LATEST_API_VERSION}).`);
+    if (!SUPPORTED_API_VERSIONS.has(apiVersion))
+      throw bad(
+        `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (${LATEST_API_VERSION}).`,
+      );
     let segs: string[];
     try {
-      segs = parsed.pathname.split("/").slice(1).map((s) => decodeURIComponent(s));
+      segs = parsed.pathname
+        .split("/")
+        .slice(1)
+        .map((s) => decodeURIComponent(s));
     } catch {
       throw bad("The request URI is not valid.");
     }
@@ -230,17 +295,20 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   }
 
   function scheduleSelf(name: string, requestId: string, at: number): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      void store
-        .withLock("certificates", name, async () => {
-          const rec = store.certificates.get(name.toLowerCase());
-          const op = rec?.pending;
-          if (!rec || rec.deleted || !op || op.requestId !== requestId || op.status !== "inProgress" || !op.selfSigned) return;
-          await store.putCertificate(completed(rec, op.selfSigned.certs).rec);
-        })
-        .catch(() => scheduleSelf(name, requestId, Date.now() + 1000));
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        void store
+          .withLock("certificates", name, async () => {
+            const rec = store.certificates.get(name.toLowerCase());
+            const op = rec?.pending;
+            if (!rec || rec.deleted || !op || op.requestId !== requestId || op.status !== "inProgress" || !op.selfSigned) return;
+            await store.putCertificate(completed(rec, op.selfSigned.certs).rec);
+          })
+          .catch(() => scheduleSelf(name, requestId, Date.now() + 1000));
+      },
+      Math.max(0, at - Date.now()),
+    );
     timers.add(timer);
   }
 
@@ -248,8 +316,18 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const body = c.body();
     return store.withLock("certificates", name, async () => {
       const existing = store.certificates.get(name.toLowerCase());
-      if (existing?.deleted) throw new KvHttpError(409, "Conflict", `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`);
-      if (existing?.pending?.status === "inProgress") throw new KvHttpError(409, "Forbidden", "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
+      if (existing?.deleted)
+        throw new KvHttpError(
+          409,
+          "Conflict",
+          `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`,
+        );
+      if (existing?.pending?.status === "inProgress")
+        throw new KvHttpError(
+          409,
+          "Forbidden",
+          "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.",
+        );
       const now = nowSeconds();
       if (body.policy === undefined && !existing) throw bad("Property policy is required.");
       const policy = parsePolicy(body.policy, existing?.policy, now);
@@ -261,7 +339,12 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       let keyPem: string;
       if (policy.key_props.reuse_key && last && sameKeySpec(describeKey(last.keyPem), spec)) keyPem = last.keyPem;
       else keyPem = await generateKey(spec);
-      const profile = { subject: policy.x509_props.subject, sans: policy.x509_props.sans, ekus: policy.x509_props.ekus, keyUsage: policy.x509_props.key_usage };
+      const profile = {
+        subject: policy.x509_props.subject,
+        sans: policy.x509_props.sans,
+        ekus: policy.x509_props.ekus,
+        keyUsage: policy.x509_props.key_usage,
+      };
       const csr = await createCsr(keyPem, profile);
       const version = newVersion();
       const start = Date.now();
@@ -290,7 +373,9 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
           status: "inProgress",
           statusDetails: self ? STATUS_SELF : STATUS_UNKNOWN,
           version,
-          selfSigned: self ? { certs: [await createSelfSigned(keyPem, profile, policy.x509_props.validity_months)], completesAt: start + selfDelay } : undefined,
+          selfSigned: self
+            ? { certs: [await createSelfSigned(keyPem, profile, policy.x509_props.validity_months)], completesAt: start + selfDelay }
+            : undefined,
         },
       };
       const initial = rec.pending!;
@@ -300,7 +385,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       return {
         status: 202,
         body: render.operation(rec, initial),
-        headers: { Location: `${url}/certificates/${rec.name}/pending?api-version=${c.apiVersion}&request_id=${requestId}`, "Retry-After": "10" },
+        headers: {
+          Location: `${url}/certificates/${rec.name}/pending?api-version=${c.apiVersion}&request_id=${requestId}`,
+          "Retry-After": "10",
+        },
       };
     });
   }
@@ -324,9 +412,15 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       if (!body.cancellation_requested) return { status: 200, body: render.operation(rec, op) };
       // Issuer Unknown: the operation is cancelled (later reads say so). Issuer Self: the request is noted, but
       // the self-signed certificate still completes, as the real service does.
-      const next = op.issuer.name === "Unknown" ? { ...op, cancellationRequested: true, status: "cancelled" as const, statusDetails: undefined } : { ...op, cancellationRequested: true };
+      const next =
+        op.issuer.name === "Unknown"
+          ? { ...op, cancellationRequested: true, status: "cancelled" as const, statusDetails: undefined }
+          : { ...op, cancellationRequested: true };
       await store.putCertificate({ ...rec, pending: next });
-      return { status: 200, body: render.operation(rec, next, { status: "inProgress", cancellationRequested: true, statusDetails: op.statusDetails }) };
+      return {
+        status: 200,
+        body: render.operation(rec, next, { status: "inProgress", cancellationRequested: true, statusDetails: op.statusDetails }),
+      };
     });
   }
 
@@ -346,17 +440,27 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       const rec = activeCert(name);
       const op = rec.pending;
       if (!op) throw notFoundPending(name);
-      if (op.issuer.name !== "Unknown") throw new KvHttpError(403, "Forbidden", `Merging is not allowed for a certificate whose issuer is ${op.issuer.name}. Only certificates with issuer Unknown can be merged.`);
+      if (op.issuer.name !== "Unknown")
+        throw new KvHttpError(
+          403,
+          "Forbidden",
+          `Merging is not allowed for a certificate whose issuer is ${op.issuer.name}. Only certificates with issuer Unknown can be merged.`,
+        );
       if (op.status !== "inProgress") throw new KvHttpError(403, "Forbidden", "Pending status must be in progress to allow merge.");
       const certs = parseX5c(body.x5c);
       const tags = parseTags(body.tags);
       const attrs = parseAttributes(body.attributes);
       const placeholder = rec.versions.find((v) => v.version === op.version);
-      if (!placeholder || !certificateMatchesKey(certs[0], placeholder.keyPem)) throw bad("Public key from x509 certificate and key of this instance doesn't match");
+      if (!placeholder || !certificateMatchesKey(certs[0], placeholder.keyPem))
+        throw bad("Public key from x509 certificate and key of this instance doesn't match");
       const done = completed(rec, certs, tags);
       if (attrs.enabled !== undefined) done.ver.attributes.enabled = attrs.enabled;
       await store.putCertificate(done.rec);
-      return { status: 201, body: render.certificate(done.rec, done.ver), headers: { Location: `${url}/certificates/${rec.name}?api-version=${c.apiVersion}` } };
+      return {
+        status: 201,
+        body: render.certificate(done.rec, done.ver),
+        headers: { Location: `${url}/certificates/${rec.name}?api-version=${c.apiVersion}` },
+      };
     });
   }
 
@@ -372,12 +476,27 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const tags = parseTags(body.tags);
     return store.withLock("certificates", name, async () => {
       const existing = store.certificates.get(name.toLowerCase());
-      if (existing?.deleted) throw new KvHttpError(409, "Conflict", `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`);
-      if (existing?.pending?.status === "inProgress") throw new KvHttpError(409, "Forbidden", "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.");
+      if (existing?.deleted)
+        throw new KvHttpError(
+          409,
+          "Conflict",
+          `Certificate ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the certificate can only be recovered or purged.`,
+        );
+      if (existing?.pending?.status === "inProgress")
+        throw new KvHttpError(
+          409,
+          "Forbidden",
+          "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress.",
+        );
       const now = nowSeconds();
       const spec = describeKey(keyPem);
       const derived = derivedPolicy(spec, certs[0], contentType, now);
-      const policy = body.policy !== undefined ? parsePolicy(body.policy, existing?.policy ?? derived, now) : existing ? { ...existing.policy, secret_props: { contentType } } : derived;
+      const policy =
+        body.policy !== undefined
+          ? parsePolicy(body.policy, existing?.policy ?? derived, now)
+          : existing
+            ? { ...existing.policy, secret_props: { contentType } }
+            : derived;
       const { nbf, exp } = validity(certs[0]);
       const ver: CertVersionRecord = {
         version: newVersion(),
@@ -388,7 +507,12 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
         contentType: policy.secret_props.contentType,
         exportable: policy.key_props.exportable,
       };
-      const rec: CertRecord = { name: existing?.name ?? name, policy, versions: [...(existing?.versions ?? []), ver], pending: existing?.pending };
+      const rec: CertRecord = {
+        name: existing?.name ?? name,
+        policy,
+        versions: [...(existing?.versions ?? []), ver],
+        pending: existing?.pending,
+      };
       await store.putCertificate(rec);
       return { status: 200, body: render.certificate(rec, ver, false) };
     });
@@ -519,14 +643,22 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   async function setSecret(c: Ctx, name: string): Promise<Reply> {
     const body = c.body();
     if (typeof body.value !== "string") throw bad("Property value is required and must be a string.");
-    if (Buffer.byteLength(body.value) > MAX_SECRET_VALUE) throw bad(`The secret value is too large: at most ${MAX_SECRET_VALUE} bytes are allowed.`);
-    if (body.contentType !== undefined && body.contentType !== null && typeof body.contentType !== "string") throw bad("Property contentType has invalid value");
+    if (Buffer.byteLength(body.value) > MAX_SECRET_VALUE)
+      throw bad(`The secret value is too large: at most ${MAX_SECRET_VALUE} bytes are allowed.`);
+    if (body.contentType !== undefined && body.contentType !== null && typeof body.contentType !== "string")
+      throw bad("Property contentType has invalid value");
     const attrs = parseAttributes(body.attributes);
     const tags = parseTags(body.tags);
     return store.withLock("secrets", name, async () => {
-      if (store.certificates.has(name.toLowerCase())) throw new KvHttpError(409, "Conflict", `Secret ${name} is managed by a certificate and cannot be set directly.`);
+      if (store.certificates.has(name.toLowerCase()))
+        throw new KvHttpError(409, "Conflict", `Secret ${name} is managed by a certificate and cannot be set directly.`);
       const existing = store.secrets.get(name.toLowerCase());
-      if (existing?.deleted) throw new KvHttpError(409, "Conflict", `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`);
+      if (existing?.deleted)
+        throw new KvHttpError(
+          409,
+          "Conflict",
+          `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+        );
       const now = nowSeconds();
       const ver = {
         version: newVersion(),
@@ -545,9 +677,11 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const body = c.body();
     const attrs = parseAttributes(body.attributes);
     const tags = parseTags(body.tags);
-    if (body.contentType !== undefined && body.contentType !== null && typeof body.contentType !== "string") throw bad("Property contentType has invalid value");
+    if (body.contentType !== undefined && body.contentType !== null && typeof body.contentType !== "string")
+      throw bad("Property contentType has invalid value");
     return store.withLock("secrets", name, async () => {
-      if (managedSecret(name)) throw new KvHttpError(403, "Forbidden", `Secret ${name} is managed by a certificate; update the certificate instead.`);
+      if (managedSecret(name))
+        throw new KvHttpError(403, "Forbidden", `Secret ${name} is managed by a certificate; update the certificate instead.`);
       const rec = activeSecret(name);
       const ver = version === undefined ? rec.versions[rec.versions.length - 1] : rec.versions.find((v) => v.version === version);
       if (!ver) throw notFoundSecret(version ? `${name}/${version}` : name);
@@ -555,7 +689,13 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       const updated = {
         ...ver,
         contentType: (body.contentType as string | undefined) ?? ver.contentType,
-        attributes: { ...ver.attributes, enabled: attrs.enabled ?? ver.attributes.enabled, nbf: attrs.nbf ?? ver.attributes.nbf, exp: attrs.exp ?? ver.attributes.exp, updated: now },
+        attributes: {
+          ...ver.attributes,
+          enabled: attrs.enabled ?? ver.attributes.enabled,
+          nbf: attrs.nbf ?? ver.attributes.nbf,
+          exp: attrs.exp ?? ver.attributes.exp,
+          updated: now,
+        },
         tags: tags ?? ver.tags,
       };
       const next = { ...rec, versions: rec.versions.map((v) => (v === ver ? updated : v)) };
@@ -580,17 +720,23 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   function listSecretVersions(c: Ctx, name: string): Reply {
     const cert = managedSecret(name);
     if (cert) {
-      const items = cert.versions.filter((v) => v.certs).map((v, i) => ({ key: String(i).padStart(8, "0"), value: () => render.secretItem(cert.name, v, true, true) }));
+      const items = cert.versions
+        .filter((v) => v.certs)
+        .map((v, i) => ({ key: String(i).padStart(8, "0"), value: () => render.secretItem(cert.name, v, true, true) }));
       return page(c, `secrets/${cert.name}/versions`, items);
     }
     const rec = activeSecret(name);
-    const items = rec.versions.map((v, i) => ({ key: String(i).padStart(8, "0"), value: () => render.secretItem(rec.name, v, false, true) }));
+    const items = rec.versions.map((v, i) => ({
+      key: String(i).padStart(8, "0"),
+      value: () => render.secretItem(rec.name, v, false, true),
+    }));
     return page(c, `secrets/${rec.name}/versions`, items);
   }
 
   async function deleteSecret(name: string): Promise<Reply> {
     return store.withLock("secrets", name, async () => {
-      if (managedSecret(name)) throw new KvHttpError(403, "Forbidden", `Secret ${name} is managed by a certificate; delete the certificate instead.`);
+      if (managedSecret(name))
+        throw new KvHttpError(403, "Forbidden", `Secret ${name} is managed by a certificate; delete the certificate instead.`);
       const rec = activeSecret(name);
       const now = nowSeconds();
       const next: SecretRecord = { ...rec, deleted: { deletedDate: now, scheduledPurgeDate: now + PURGE_DAYS * 86400 } };
@@ -613,7 +759,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   function listDeletedSecrets(c: Ctx): Reply {
     const items = [...store.secrets.values()]
       .filter((r) => r.deleted)
-      .map((r) => ({ key: r.name.toLowerCase(), value: () => render.secretItem(r.name, r.versions[r.versions.length - 1], false, false, r.deleted) }));
+      .map((r) => ({
+        key: r.name.toLowerCase(),
+        value: () => render.secretItem(r.name, r.versions[r.versions.length - 1], false, false, r.deleted),
+      }));
     return page(c, "deletedsecrets", items);
   }
 
@@ -640,7 +789,8 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   function page(c: Ctx, path: string, items: Array<{ key: string; value: () => Record<string, unknown> }>): Reply {
     const maxRaw = c.query.get("maxresults");
     const max = maxRaw === null ? PAGE_MAX : Number(maxRaw);
-    if (!Number.isInteger(max) || max < 1 || max > PAGE_MAX) throw bad(`The value of maxresults (${String(maxRaw)}) is invalid. It must be between 1 and ${PAGE_MAX}.`);
+    if (!Number.isInteger(max) || max < 1 || max > PAGE_MAX)
+      throw bad(`The value of maxresults (${String(maxRaw)}) is invalid. It must be between 1 and ${PAGE_MAX}.`);
     let after = "";
     const token = c.query.get("$skiptoken");
     if (token !== null) {
@@ -656,7 +806,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     const slice = sorted.slice(0, max);
     let nextLink: string | null = null;
     if (slice.length === max) {
-      const next = new URLSearchParams({ "api-version": c.apiVersion, $skiptoken: Buffer.from(JSON.stringify({ after: slice[slice.length - 1].key })).toString("base64url") });
+      const next = new URLSearchParams({
+        "api-version": c.apiVersion,
+        $skiptoken: Buffer.from(JSON.stringify({ after: slice[slice.length - 1].key })).toString("base64url"),
+      });
       if (maxRaw !== null) next.set("maxresults", String(max));
       const includePending = c.query.get("includePending");
       if (includePending !== null) next.set("includePending", includePending);

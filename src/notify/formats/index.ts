@@ -19,5 +19,8 @@ export function renderPayload(format: WebhookTargetSettings["format"], event: No
   assertNoKeyMaterial(event);
   const payload = format === "generic" ? renderGeneric(event) : format === "slack" ? renderSlack(event) : renderTeams(event);
   assertNoKeyMaterial(payload);
-  return { body: JSON.stringify(payload), contentType: format === "generic" ? CLOUDEVENTS_CONTENT_TYPE : "application/json; charset=utf-8" };
+  return {
+    body: JSON.stringify(payload),
+    contentType: format === "generic" ? CLOUDEVENTS_CONTENT_TYPE : "application/json; charset=utf-8",
+  };
 }

@@ -41,7 +41,12 @@ export function summarize(event: NotifyEvent): EventSummary {
         { title: "CA", value: d.caHost },
       ];
       if (d.reason) facts.push({ title: "Reason", value: d.reason });
-      return { title: `Certificate ${verb}: ${d.certificateName}`, text: `${d.certificateName} was ${verb} by ${d.caHost}; valid until ${d.notAfter}.`, facts, tone: "good" };
+      return {
+        title: `Certificate ${verb}: ${d.certificateName}`,
+        text: `${d.certificateName} was ${verb} by ${d.caHost}; valid until ${d.notAfter}.`,
+        facts,
+        tone: "good",
+      };
     }
     case "certificate.renewal_failed": {
       const d = (e as NotifyEvent<"certificate.renewal_failed">).data;
@@ -67,11 +72,19 @@ export function summarize(event: NotifyEvent): EventSummary {
         { title: "Thumbprint", value: d.thumbprint },
       ];
       if (d.reasonCode !== undefined) facts.push({ title: "Reason code", value: String(d.reasonCode) });
-      return { title: `Certificate revoked: ${d.certificateName}`, text: `Version ${d.version} of ${d.certificateName} was revoked at the CA.`, facts, tone: "warning" };
+      return {
+        title: `Certificate revoked: ${d.certificateName}`,
+        text: `Version ${d.version} of ${d.certificateName} was revoked at the CA.`,
+        facts,
+        tone: "warning",
+      };
     }
     case "certificate.expiring": {
       const d = (e as NotifyEvent<"certificate.expiring">).data;
-      const why = d.reason === "renewal-attempts-exhausted" ? `renewal still failing after ${d.failedAttempts ?? "several"} attempts` : "within the warning threshold";
+      const why =
+        d.reason === "renewal-attempts-exhausted"
+          ? `renewal still failing after ${d.failedAttempts ?? "several"} attempts`
+          : "within the warning threshold";
       const facts = [
         { title: "Certificate", value: d.certificateName },
         { title: "Expires", value: d.notAfter },
@@ -79,7 +92,12 @@ export function summarize(event: NotifyEvent): EventSummary {
         { title: "Why", value: why },
       ];
       if (d.lastError) facts.push({ title: "Last error", value: describeError(d.lastError) });
-      return { title: `Certificate expiring in ${d.daysRemaining} days: ${d.certificateName}`, text: `${d.certificateName} expires ${d.notAfter} and has not been renewed (${why}).`, facts, tone: "attention" };
+      return {
+        title: `Certificate expiring in ${d.daysRemaining} days: ${d.certificateName}`,
+        text: `${d.certificateName} expires ${d.notAfter} and has not been renewed (${why}).`,
+        facts,
+        tone: "attention",
+      };
     }
     case "renewal.summary": {
       const d = (e as NotifyEvent<"renewal.summary">).data;
@@ -88,7 +106,10 @@ export function summarize(event: NotifyEvent): EventSummary {
         text: `Renewal run ${d.runId} finished at ${d.finishedAt}.`,
         facts: [
           { title: "Renewed", value: list(d.renewed) },
-          { title: "Failed", value: list(d.failed.map((f) => (f.failedStep ? `${f.certificateName} (${f.failedStep})` : f.certificateName))) },
+          {
+            title: "Failed",
+            value: list(d.failed.map((f) => (f.failedStep ? `${f.certificateName} (${f.failedStep})` : f.certificateName))),
+          },
           { title: "Skipped", value: String(d.counts.skipped) },
         ],
         tone: d.counts.failed > 0 ? "attention" : "good",

@@ -6,7 +6,16 @@ import type { NotifyEvent } from "../events";
 import { summarize } from "./summary";
 
 export type AdaptiveElement =
-  | { type: "TextBlock"; text: string; wrap?: boolean; size?: "default" | "small" | "medium" | "large" | "extraLarge"; weight?: "default" | "lighter" | "bolder"; color?: "default" | "dark" | "light" | "accent" | "good" | "warning" | "attention"; isSubtle?: boolean; spacing?: "none" | "small" | "default" | "medium" | "large" | "extraLarge" | "padding" }
+  | {
+      type: "TextBlock";
+      text: string;
+      wrap?: boolean;
+      size?: "default" | "small" | "medium" | "large" | "extraLarge";
+      weight?: "default" | "lighter" | "bolder";
+      color?: "default" | "dark" | "light" | "accent" | "good" | "warning" | "attention";
+      isSubtle?: boolean;
+      spacing?: "none" | "small" | "default" | "medium" | "large" | "extraLarge" | "padding";
+    }
   | { type: "FactSet"; facts: Array<{ title: string; value: string }> };
 
 export interface AdaptiveCard {
@@ -35,7 +44,14 @@ export function renderTeams(event: NotifyEvent): TeamsMessage {
       { type: "TextBlock", text: s.title, wrap: true, size: "medium", weight: "bolder", color: s.tone },
       { type: "TextBlock", text: s.text, wrap: true },
       { type: "FactSet", facts: s.facts },
-      { type: "TextBlock", text: `kv-acme · ${event.type} · ${event.time} · ${event.id}`, wrap: true, isSubtle: true, size: "small", spacing: "medium" },
+      {
+        type: "TextBlock",
+        text: `kv-acme · ${event.type} · ${event.time} · ${event.id}`,
+        wrap: true,
+        isSubtle: true,
+        size: "small",
+        spacing: "medium",
+      },
     ],
     msteams: { width: "Full" },
   };

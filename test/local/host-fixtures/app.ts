@@ -24,7 +24,9 @@ app.http("hello", {
   route: "hello/{name:alpha}",
   methods: ["GET"],
   authLevel: "anonymous",
-  handler: (req: HttpRequest, ctx: InvocationContext) => ({ jsonBody: { hello: req.params.name, x: req.query.get("x"), fn: ctx.functionName } }),
+  handler: (req: HttpRequest, ctx: InvocationContext) => ({
+    jsonBody: { hello: req.params.name, x: req.query.get("x"), fn: ctx.functionName },
+  }),
 });
 app.http("items", {
   route: "items/{id:int?}",
@@ -43,9 +45,13 @@ app.http("echo", {
   }),
 });
 app.http("secret", { route: "secret", methods: ["GET"], authLevel: "function", handler: () => ({ body: "the secret" }) });
-app.http("boom", { route: "boom", authLevel: "anonymous", handler: () => {
-  throw new Error("handler exploded");
-} });
+app.http("boom", {
+  route: "boom",
+  authLevel: "anonymous",
+  handler: () => {
+    throw new Error("handler exploded");
+  },
+});
 
 // ---- durable client HTTP functions ----
 df.app.client.http("startOrchestration", {
