@@ -5,7 +5,9 @@
  *    App roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke decide what a caller may do.
  *  - Function keys, for automation: the /api/automation/* routes are registered with authLevel "function", so
  *    the Functions host has already checked the key; such callers get the roles in `keyRoles`.
- *  - Local: the local host may run with a documented local principal (settings auth.mode = "local").
+ *  - Local: the local host may run with a documented local principal (settings auth.mode = "local"). Never in Azure:
+ *    when an App Service / Functions platform variable is present the mode is refused (a published
+ *    local.settings.json would otherwise give every anonymous caller every role).
  * When none of these is configured the API refuses every request (fail closed) and says what to configure.
  */
 export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
@@ -23,6 +25,8 @@ export interface AuthSettings {
   localRoles?: string[];
   /** Roles granted to callers of the function-key routes; default Read and Issue. */
   keyRoles?: string[];
+  /** The App Service / Functions platform variable seen (e.g. WEBSITE_INSTANCE_ID) when the process runs in Azure. */
+  azureHostVariable?: string;
 }
 
 export interface Caller {
@@ -106,6 +110,18 @@ export function authorize(
     }
     caller = { kind: "user", name: principal.name, roles: effectiveRoles(principal.roles) };
   } else if (settings.mode === "local") {
+    if (settings.azureHostVariable !== undefined) {
+      return {
+        ok: false,
+        status: 401,
+        code: "LocalAuthRefused",
+        detail:
+          `KvAcme__Auth__Mode is local, which gives every anonymous caller the local principal's roles, but this process runs ` +
+          `in App Service / Azure Functions (${settings.azureHostVariable} is set), so the API stays closed. Remove ` +
+          "KvAcme__Auth__Mode=local from the app settings and enable App Service Authentication (Entra ID), or use the " +
+          "/api/automation/* routes with a function key. See docs/security.md.",
+      };
+    }
     caller = { kind: "local", name: "local developer", roles: effectiveRoles(settings.localRoles ?? ALL_ROLES) };
   } else {
     return {

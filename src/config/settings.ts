@@ -37,6 +37,8 @@ export interface AuthSettings {
   platformAuthEnabled: boolean;
   localRoles?: string[];
   keyRoles?: string[];
+  /** The first App Service / Functions platform variable present (WEBSITE_INSTANCE_ID, ...): the app runs in Azure. */
+  azureHostVariable?: string;
 }
 
 export interface Settings {
@@ -69,6 +71,12 @@ export interface Settings {
   functionAppName?: string;
   disableChallengeResourceVerification: boolean;
 }
+
+/**
+ * Variables App Service and Azure Functions (Consumption, Flex, Premium, Dedicated) set on every instance; the local
+ * host and Core Tools set none of them (Core Tools sets WEBSITE_HOSTNAME only, so it is not in the list).
+ */
+export const AZURE_HOST_VARIABLES = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "WEBSITE_OWNER_NAME", "WEBSITE_RESOURCE_GROUP"] as const;
 
 /** Directory URLs of well-known ACME CAs, by short name. */
 export const ACME_DIRECTORIES: Readonly<Record<string, string>> = {
@@ -560,6 +568,14 @@ export const SETTINGS = {
     doc: "Roles granted to callers authenticated with a function key.",
     parse: parseRoles,
   }),
+  azureHostVariable: setting({
+    aliases: AZURE_HOST_VARIABLES.map((name) => ({ name, parse: () => name })),
+    field: "auth.azureHostVariable",
+    type: "string",
+    default: "(unset off Azure)",
+    doc: "Set by App Service / Azure Functions on every instance; when any is present, auth mode local is refused (fail closed).",
+    parse: parseNonEmpty,
+  }),
   managedIdentityClientId: setting({
     key: "ManagedIdentityClientId",
     aliases: ["AZURE_CLIENT_ID"],
@@ -753,6 +769,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const websiteAuth = read(idx, S.websiteAuthEnabled);
   const localRoles = read(idx, S.authLocalRoles);
   const keyRoles = read(idx, S.authKeyRoles);
+  const azureHostVariable = read(idx, S.azureHostVariable);
   const managedIdentityClientId = read(idx, S.managedIdentityClientId);
   const appInsightsConnectionString = read(idx, S.appInsightsConnectionString);
   const functionAppName = read(idx, S.functionAppName);
@@ -785,6 +802,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   }
   if (localRoles !== undefined) settings.auth.localRoles = localRoles;
   if (keyRoles !== undefined) settings.auth.keyRoles = keyRoles;
+  if (azureHostVariable !== undefined) settings.auth.azureHostVariable = azureHostVariable;
   if (dnsResolver !== undefined) settings.dnsResolver = dnsResolver;
   if (managedIdentityClientId !== undefined) settings.managedIdentityClientId = managedIdentityClientId;
   if (appInsightsConnectionString !== undefined) settings.appInsightsConnectionString = appInsightsConnectionString;

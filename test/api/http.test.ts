@@ -122,6 +122,22 @@ describe("authorization through the real routes", () => {
     assert.match(r.body.detail, /WEBSITE_AUTH_ENABLED/);
   });
 
+  it("local auth mode published to App Service / Functions refuses every user route with a problem saying why", async () => {
+    withAuth({ KvAcme__Auth__Mode: "local", WEBSITE_INSTANCE_ID: "8d4c1a0f", WEBSITE_SITE_NAME: "func-acme" });
+    const before = await snapshot(app.stack);
+    for (const [method, path, body] of [
+      ["GET", "/certificates", undefined],
+      ["POST", "/certificates", { dnsNames: ["local-on-azure.example.com"] }],
+      ["POST", "/certificates/anything/revoke", {}],
+    ] as const) {
+      const r = await call(app.api, method, path, { body });
+      assertProblem(r, 401);
+      assert.equal(r.body.code, "LocalAuthRefused");
+      assert.match(r.body.detail, /WEBSITE_INSTANCE_ID/);
+    }
+    assert.equal(await snapshot(app.stack), before);
+  });
+
   it("App Service Authentication: 401 without a principal, 403 without the role, 200 with it", async () => {
     withAuth({ KvAcme__Auth__Mode: "appServiceAuth", WEBSITE_AUTH_ENABLED: "true" });
     const before = await snapshot(app.stack);

@@ -122,6 +122,21 @@ describe("authorize", () => {
       }
     });
   }
+  for (const variable of ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]) {
+    it(`local mode is refused (fail closed, saying why) when the process runs in App Service / Functions (${variable})`, () => {
+      const d = authorize({ mode: "local", azureHostVariable: variable }, headers(), ROLES.read);
+      assert.equal(d.ok, false);
+      if (!d.ok) {
+        assert.equal(d.status, 401);
+        assert.equal(d.code, "LocalAuthRefused");
+        assert.match(d.detail, new RegExp(variable));
+        assert.match(d.detail, /KvAcme__Auth__Mode/);
+      }
+    });
+  }
+  it("function keys still work on Azure whatever the user-route mode", () => {
+    assert.equal(authorize({ mode: "local", azureHostVariable: "WEBSITE_INSTANCE_ID" }, headers(), ROLES.read, true).ok, true);
+  });
   it("says what to configure when closed", () => {
     const d = authorize({ mode: "unconfigured" }, headers(), ROLES.read);
     assert.ok(!d.ok && /App Service Authentication/.test(d.detail) && /function key/.test(d.detail));

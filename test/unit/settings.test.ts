@@ -182,6 +182,16 @@ describe("loadSettings values", () => {
       check: (s) => assert.equal(s.auth.mode, "local"),
     },
     {
+      name: "the App Service / Functions platform variables are recorded so local auth can be refused there",
+      env: { KvAcme__Auth__Mode: "local", WEBSITE_INSTANCE_ID: "0123abcd" },
+      check: (s) => assert.deepEqual(s.auth, { mode: "local", platformAuthEnabled: false, azureHostVariable: "WEBSITE_INSTANCE_ID" }),
+    },
+    {
+      name: "WEBSITE_SITE_NAME alone marks Azure hosting",
+      env: { WEBSITE_SITE_NAME: "func-acme" },
+      check: (s) => assert.equal(s.auth.azureHostVariable, "WEBSITE_SITE_NAME"),
+    },
+    {
       name: "local roles canonicalized",
       env: { KvAcme__Auth__Mode: "local", KvAcme__Auth__LocalRoles: "kvacme.read,KvAcme.Revoke" },
       check: (s) => assert.deepEqual(s.auth.localRoles, ["KvAcme.Read", "KvAcme.Revoke"]),
@@ -557,7 +567,8 @@ describe("settings documentation", () => {
   it("every descriptor appears in the doc with its primary name and field", () => {
     const doc = renderSettingsDoc();
     for (const d of [...Object.values(SETTINGS), ...Object.values(WEBHOOK_SETTINGS)]) {
-      const primary = d.key !== undefined ? `KvAcme__${d.key}` : String(d.aliases[0]);
+      const alias = d.aliases[0];
+      const primary = d.key !== undefined ? `KvAcme__${d.key}` : typeof alias === "string" ? alias : String(alias?.name);
       assert.ok(doc.includes(`\`${primary}\``), primary);
       assert.ok(doc.includes(`\`${d.field}\``), d.field);
     }
