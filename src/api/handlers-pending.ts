@@ -86,12 +86,16 @@ export const mergePendingOp: Handler = async (req, ctx) => {
   return json(200, await mergePendingOperation(name, chain, ctx.runtime.deps));
 };
 
-/** POST /certificates/{name}/pending { dnsNames, keyType?, reuseKey?, exportable?, contentType? }: returns the CSR. */
+/**
+ * POST /certificates/{name}/pending { dnsNames, keyType?, reuseKey?, exportable?, contentType?, adopt? }: returns the
+ * CSR. An existing certificate kv-acme does not manage is refused (409 CertificateNotManaged) unless `adopt` is true.
+ */
 export const createPendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
-  const r = new FieldReader(readJsonObject(req), ["dnsNames", "keyType", "reuseKey", "exportable", "contentType"]);
+  const r = new FieldReader(readJsonObject(req), ["dnsNames", "keyType", "reuseKey", "exportable", "contentType", "adopt"]);
   const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
   const keyOptions = readKeyOptions(r);
+  const adopt = r.boolean("adopt");
   r.check();
   // Validate names and key options together so one 400 lists every problem.
   const problems: FieldProblem[] = [];
@@ -105,7 +109,7 @@ export const createPendingOp: Handler = async (req, ctx) => {
   }
   if (problems.length > 0) throw new ValidationError(problems);
   const op = await createPendingWithPolicy(
-    { certificateName: name, dnsNames: dnsNames as string[] | string, keyOptions },
+    { certificateName: name, dnsNames: dnsNames as string[] | string, keyOptions, ...(adopt ? { adopt } : {}) },
     ctx.runtime.deps,
   );
   return json(201, op, { location: `/api/certificates/${name}/pending` });

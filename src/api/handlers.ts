@@ -11,6 +11,7 @@ import { renewalRequest, validateRequest, type IssueRequest } from "../issuance"
 import { describeVersion, getCurrentCertificate, getPending, statusOf } from "../keyvault/certificates";
 import { listInventory, type InventoryItem } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
+import { assertMayManage } from "../keyvault/ownership";
 import { readManagedTags, type ManagedTagInfo } from "../keyvault/tags";
 import { certificateInstanceId, ORCHESTRATIONS, revokeInstanceId } from "../orchestrations/ids";
 import { NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
@@ -62,7 +63,7 @@ export function requestOperationId(req: ApiRequest): string {
   return operationIdFromTraceparent(req.headers.get("traceparent")) ?? newOperationId();
 }
 
-const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType"] as const;
+const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType", "adopt"] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
 export function readKeyOptions(r: FieldReader): KeyOptionsInput {
@@ -78,15 +79,17 @@ export function readKeyOptions(r: FieldReader): KeyOptionsInput {
   return keyOptions;
 }
 
-/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType? }. */
+/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType?, adopt? }. */
 export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const r = new FieldReader(body, ISSUE_FIELDS);
   const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
   const certificateName = r.string("certificateName");
   const keyOptions = readKeyOptions(r);
+  const adopt = r.boolean("adopt");
   r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
   if (certificateName !== undefined) request.certificateName = certificateName;
+  if (adopt !== undefined) request.adopt = adopt;
   return request;
 }
 
@@ -100,6 +103,7 @@ export const issue: Handler = async (req, ctx) => {
     dnsNames: validated.dnsNames,
     certificateName: validated.certificateName,
     keyOptions: request.keyOptions ?? {},
+    ...(request.adopt ? { adopt: true } : {}),
     reason: "issue",
     operationId: requestOperationId(req),
   };
@@ -143,6 +147,7 @@ export const revoke: Handler = async (req, ctx) => {
   const disable = r.boolean("disable") ?? false;
   r.check();
   const reason = parseRevocationReason(rawReason);
+  await assertMayManage(ctx.runtime.deps.certificates, name, { ignoreOnly: true });
   // The certificate must exist and have an issued version (404 otherwise), checked before anything starts.
   describeVersion(await getCurrentCertificate(ctx.runtime.deps.certificates, name));
   const client = durable(ctx);

@@ -2,7 +2,7 @@
  * RFC 9457 problem details for every error the HTTP API returns. Typed KvAcmeErrors map to their status and
  * code; anything else is a 500 whose detail does not leak internals.
  */
-import { KvAcmeError, ValidationError } from "../shared/errors";
+import { KvAcmeError, OwnershipError, ValidationError } from "../shared/errors";
 
 export interface Problem {
   type: string;
@@ -46,7 +46,9 @@ export function problemFromError(err: unknown, instance?: string): Problem {
     const status = err.status >= 400 && err.status < 600 ? err.status : 500;
     // A conflicting operation is named so the caller can follow it.
     const operation = typeof err.details?.operation === "string" ? { operation: err.details.operation } : {};
-    return problem(status, err.code, err.message, { instance, ...operation });
+    // An ownership refusal names the certificate's tags (at most 15, as Key Vault allows).
+    const owner = err instanceof OwnershipError ? { certificateName: err.details?.certificateName, ownerTags: err.details?.ownerTags } : {};
+    return problem(status, err.code, err.message, { instance, ...operation, ...owner });
   }
   return problem(500, "InternalError", "The request failed unexpectedly; the operation log has the details.", { instance });
 }

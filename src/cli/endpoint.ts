@@ -25,6 +25,7 @@ export interface EndpointValues {
   exportable?: boolean;
   "no-exportable"?: boolean;
   "reuse-key"?: boolean;
+  adopt?: boolean;
   "content-type"?: string;
   all?: boolean;
   "all-due"?: boolean;
@@ -199,6 +200,7 @@ function keyOptionsBody(values: EndpointValues): Record<string, unknown> {
   if (values["no-exportable"]) body.exportable = false;
   if (values["reuse-key"]) body.reuseKey = true;
   if (values["content-type"] !== undefined) body.contentType = values["content-type"];
+  if (values.adopt) body.adopt = true;
   return body;
 }
 

@@ -42,13 +42,13 @@ export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL [--funct
 
 commands:
   issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]
-        [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12]
+        [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]
   list [--all]                         certificates in the vault (managed ones unless --all)
   renew (--name N | --all-due) [--dry-run]
   revoke N [--reason keyCompromise|superseded|...] [--disable]
   pending show|cancel|delete N
   pending merge N --chain chain.pem
-  pending create N --dns-names ... [--key-type ...]   create a pending operation, print its CSR
+  pending create N --dns-names ... [--key-type ...] [--adopt]   create a pending operation, print its CSR
   agent ...                            the VM companion (see docs)
 
 global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress),
@@ -70,6 +70,7 @@ const OPTIONS = {
   exportable: { type: "boolean" },
   "no-exportable": { type: "boolean" },
   "reuse-key": { type: "boolean" },
+  adopt: { type: "boolean" },
   "content-type": { type: "string" },
   all: { type: "boolean" },
   "all-due": { type: "boolean" },
@@ -196,7 +197,12 @@ async function dispatch(
       const names = (values["dns-names"] ?? []).join(",");
       if (!names.trim()) throw usageError("issue needs --dns-names (comma-separated)");
       return issueCertificate(
-        { dnsNames: names, ...(values.name !== undefined ? { certificateName: values.name } : {}), keyOptions: keyOptionsFrom(values) },
+        {
+          dnsNames: names,
+          ...(values.name !== undefined ? { certificateName: values.name } : {}),
+          keyOptions: keyOptionsFrom(values),
+          ...(values.adopt ? { adopt: true } : {}),
+        },
         deps(),
       );
     }
@@ -247,7 +253,10 @@ async function dispatch(
         case "create": {
           const names = (values["dns-names"] ?? []).join(",");
           if (!names.trim()) throw usageError("pending create needs --dns-names");
-          return createPendingWithPolicy({ certificateName: name, dnsNames: names, keyOptions: keyOptionsFrom(values) }, deps());
+          return createPendingWithPolicy(
+            { certificateName: name, dnsNames: names, keyOptions: keyOptionsFrom(values), ...(values.adopt ? { adopt: true } : {}) },
+            deps(),
+          );
         }
         default:
           throw usageError(`unknown pending action "${action ?? ""}"; use show, cancel, delete, merge or create`);

@@ -12,6 +12,7 @@ import {
   type CertificateVersionInfo,
   type PendingOperation,
 } from "../keyvault/certificates";
+import { assertMayManage } from "../keyvault/ownership";
 import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { NotFoundError } from "../shared/errors";
 import { derToPem } from "../shared/x509";
@@ -26,7 +27,8 @@ export async function showPending(certificateName: string, deps: IssuanceDeps): 
 
 /** Requests cancellation. NotFoundError when there is no pending operation. */
 export async function cancelPendingOperation(certificateName: string, deps: IssuanceDeps): Promise<PendingOperation> {
-  const op = await cancelPending(deps.certificates, validateCertificateName(certificateName));
+  await assertMayManage(deps.certificates, validateCertificateName(certificateName), { ignoreOnly: true });
+  const op = await cancelPending(deps.certificates, certificateName);
   if (!op) throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
   return op;
 }
@@ -36,7 +38,8 @@ export async function deletePendingOperation(
   certificateName: string,
   deps: IssuanceDeps,
 ): Promise<{ certificateName: string; deleted: true }> {
-  if (!(await deletePending(deps.certificates, validateCertificateName(certificateName)))) {
+  await assertMayManage(deps.certificates, validateCertificateName(certificateName), { ignoreOnly: true });
+  if (!(await deletePending(deps.certificates, certificateName))) {
     throw new NotFoundError(`Certificate ${certificateName} has no pending operation`, { certificateName });
   }
   return { certificateName, deleted: true };
@@ -48,16 +51,19 @@ export async function mergePendingOperation(
   chainPem: string,
   deps: IssuanceDeps,
 ): Promise<CertificateVersionInfo> {
-  return mergeChain(deps.certificates, validateCertificateName(certificateName), chainPem);
+  await assertMayManage(deps.certificates, validateCertificateName(certificateName), { ignoreOnly: true });
+  return mergeChain(deps.certificates, certificateName, chainPem);
 }
 
 /** Creates a pending operation for the names and key options and returns its CSR (PEM). */
 export async function createPendingWithPolicy(
-  input: { certificateName: string; dnsNames: string[] | string; keyOptions?: KeyOptionsInput },
+  input: { certificateName: string; dnsNames: string[] | string; keyOptions?: KeyOptionsInput; adopt?: boolean },
   deps: IssuanceDeps,
 ): Promise<PendingOperation & { csrPem: string }> {
   const name = validateCertificateName(input.certificateName);
   const names = validateDnsNames(input.dnsNames);
-  const op = await createPending(deps.certificates, name, buildCertificatePolicy(names, parseKeyOptions(input.keyOptions ?? {})));
+  const policy = buildCertificatePolicy(names, parseKeyOptions(input.keyOptions ?? {}));
+  await assertMayManage(deps.certificates, name, { adopt: input.adopt });
+  const op = await createPending(deps.certificates, name, policy);
   return { ...op, csrPem: derToPem(Buffer.from(op.csr, "base64"), "CERTIFICATE REQUEST") };
 }

@@ -9,9 +9,9 @@ import { pickRenewalTime } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
 import { listInventory, type InventoryItem } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
-import { readManagedTags } from "../keyvault/tags";
+import { decideOwnership } from "../keyvault/tags";
 import { decideRenewal, type RenewalDecision, type RenewalState } from "../renewal/decide";
-import { ValidationError, errorMessage } from "../shared/errors";
+import { OwnershipError, errorMessage } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
 import { issueCertificate } from "./issue";
 import { mapLimit, type IssueRequest, type IssueResult } from "./steps";
@@ -32,15 +32,9 @@ export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): Key
 /** The request that renews `certificateName`: same names (from the issued leaf's SANs), same key options, `replaces`. */
 export async function renewalRequest(certificateName: string, deps: IssuanceDeps): Promise<IssueRequest> {
   const current = await getCurrentCertificate(deps.certificates, certificateName);
-  const managed = readManagedTags(current.properties.tags);
-  if (!managed.managed) {
-    throw new ValidationError([
-      {
-        field: "certificateName",
-        message: `certificate ${certificateName} is not managed by kv-acme (no kv-acme or Acmebot tags); issue it with kv-acme first`,
-      },
-    ]);
-  }
+  // The same rule as issue (adopt is an issue-time decision: renew only what kv-acme already manages).
+  const ownership = decideOwnership(certificateName, { tags: current.properties.tags ?? {}, issuerName: current.policy?.issuerName });
+  if (!ownership.ok) throw new OwnershipError(ownership.code, ownership.message, { certificateName, ownerTags: ownership.ownerTags });
   const info = describeVersion(current);
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
   const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;

@@ -23,6 +23,7 @@ import { waitForTxtPropagation, type PropagationResult } from "../dns/propagatio
 import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
 import { discardPending, ensurePending, mergeChain, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
+import { assertMayManage } from "../keyvault/ownership";
 import { managedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
@@ -34,6 +35,8 @@ export interface IssueRequest {
   keyOptions?: KeyOptionsInput;
   /** RFC 9773 id of the certificate being renewed (sent as `replaces` when the CA supports ARI). */
   replacesAriCertId?: string;
+  /** Take over an existing certificate kv-acme does not manage (otherwise 409 CertificateNotManaged). */
+  adopt?: boolean;
 }
 
 /** A request after validation: normalized names, certificate name, parsed key options, the zone of every name. */
@@ -82,7 +85,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 /**
  * Validates everything before anything is written: DNS names (RFC 8555 §7.1.3 dns identifiers, ≤ 100), certificate
- * name, key options, a writable zone for every name, and the ACME account configuration (EAB when required).
+ * name, key options, ownership of an existing certificate of that name (409 unless managed or adopted), a writable
+ * zone for every name, and the ACME account configuration (EAB when required).
  * Collects all input problems into one ValidationError.
  */
 export async function validateRequest(request: IssueRequest, deps: IssuanceDeps): Promise<ValidatedRequest> {
@@ -105,6 +109,8 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
     certificateName = collect(() => validateCertificateName(request.certificateName as string));
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
   if (problems.length > 0 || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
+  // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written.
+  await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
 
   const allZones = await deps.dns.listZones();
   const zones: DnsZone[] = [];

@@ -51,7 +51,8 @@ export function statusOf(err: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
-function vaultError(action: string, err: unknown): UpstreamError {
+/** A Key Vault failure as an UpstreamError (retryable on 429, 5xx and network errors). */
+export function vaultError(action: string, err: unknown): UpstreamError {
   const status = statusOf(err);
   return new UpstreamError("KeyVault", `Key Vault: ${action} failed: ${errorMessage(err)}`, {
     status: status ?? 502,

@@ -5,7 +5,7 @@
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
 import { UpstreamError, errorMessage } from "../shared/errors";
-import { readManagedTags, type ManagedTagInfo } from "./tags";
+import { isIgnored, readManagedTags, type ManagedTagInfo } from "./tags";
 
 /** One certificate as the list API reports it (its current version). JSON-serializable. */
 export interface InventoryItem {
@@ -26,7 +26,7 @@ export interface InventoryItem {
 export interface InventoryOptions {
   /** Include certificates that only have a pending operation (default false). */
   includePending?: boolean;
-  /** Only certificates managed by kv-acme or adopted from Acmebot tags (default false). */
+  /** Only certificates managed by kv-acme or adopted from Acmebot tags, never those tagged kv-acme-ignore (default false). */
   managedOnly?: boolean;
   /** Page size; Key Vault caps it at 25. */
   pageSize?: number;
@@ -52,7 +52,7 @@ export async function listInventory(
       for (const p of page) {
         const tags = p.tags ?? {};
         const managed = readManagedTags(tags);
-        if (options.managedOnly && !managed.managed) continue;
+        if (options.managedOnly && (!managed.managed || isIgnored(tags))) continue;
         const item: InventoryItem = {
           name: p.name ?? "",
           enabled: p.enabled ?? false,

@@ -22,6 +22,11 @@ export const TAG_ARI_CERT_ID = "kv-acme-ari-cert-id";
  * version tagged by managedTags, which has no such tag, so the count starts again at zero.
  */
 export const TAG_RENEWAL_FAILURES = "kv-acme-renewal-failures";
+/**
+ * `kv-acme-ignore=true` on a certificate (any case): kv-acme never touches it — no issue, adopt, pending operation,
+ * renewal or revocation — even when it also carries kv-acme's own tags. The renewal scan skips it.
+ */
+export const TAG_IGNORE = "kv-acme-ignore";
 /** Tags the leading C# tool (Acmebot) writes: Issuer=Acmebot, Endpoint=<ACME host>, DnsProvider=<name>. */
 export const ACMEBOT_TAG_ISSUER = "Issuer";
 export const ACMEBOT_TAG_ENDPOINT = "Endpoint";
@@ -205,4 +210,65 @@ export function tagNamesMatch(info: ManagedTagInfo, names: string[]): boolean | 
     return d.count === info.dnsNamesDigest.count && d.sha256Prefix === info.dnsNamesDigest.sha256Prefix;
   }
   return undefined;
+}
+
+/** Whether the tags carry kv-acme-ignore=true. */
+export function isIgnored(tags: Record<string, string> | undefined): boolean {
+  return (
+    tagValue(tags ?? {}, TAG_IGNORE)
+      ?.trim()
+      .toLowerCase() === "true"
+  );
+}
+
+/** May kv-acme write to a certificate with these tags? `exists: false` means the vault has no such certificate. */
+export type OwnershipDecision =
+  | { ok: true; adopting: boolean }
+  | { ok: false; code: "CertificateNotManaged" | "CertificateIgnored"; message: string; ownerTags: Record<string, string> };
+
+const SHOWN_TAGS = 15; // Key Vault allows 15 tags per certificate
+const SHOWN_TAG_VALUE = 64;
+
+function describeTags(tags: Record<string, string>): string {
+  const entries = Object.entries(tags).slice(0, SHOWN_TAGS);
+  if (entries.length === 0) return "no tags";
+  return entries
+    .map(([k, v]) => `${k.slice(0, SHOWN_TAG_VALUE)}=${v.length > SHOWN_TAG_VALUE ? `${v.slice(0, SHOWN_TAG_VALUE)}…` : v}`)
+    .join(", ");
+}
+
+/**
+ * The ownership rule every writing route shares (issue, pending create, renew; cancel/delete/merge/revoke check only
+ * the ignore tag, via `ignoreOnly`):
+ *  - no certificate of that name: ok (kv-acme creates it);
+ *  - tagged kv-acme-ignore=true: refused (CertificateIgnored), adopt or not;
+ *  - managed (kv-acme or Acmebot tags): ok;
+ *  - anything else belongs to someone else: refused (CertificateNotManaged, naming its tags) unless `adopt`.
+ */
+export function decideOwnership(
+  certificateName: string,
+  existing: { tags: Record<string, string>; issuerName?: string } | undefined,
+  options: { adopt?: boolean; ignoreOnly?: boolean } = {},
+): OwnershipDecision {
+  if (!existing) return { ok: true, adopting: false };
+  const ownerTags = { ...existing.tags };
+  if (isIgnored(existing.tags)) {
+    return {
+      ok: false,
+      code: "CertificateIgnored",
+      ownerTags,
+      message: `Certificate ${certificateName} is tagged ${TAG_IGNORE}=true, so kv-acme never changes it (adopt does not override this); remove the tag to let kv-acme manage it`,
+    };
+  }
+  if (options.ignoreOnly || readManagedTags(existing.tags).managed) return { ok: true, adopting: false };
+  if (options.adopt === true) return { ok: true, adopting: true };
+  const issuer = existing.issuerName ? `issuer ${existing.issuerName}, ` : "";
+  return {
+    ok: false,
+    code: "CertificateNotManaged",
+    ownerTags,
+    message:
+      `Certificate ${certificateName} exists and is not managed by kv-acme (${issuer}tags: ${describeTags(existing.tags)}); ` +
+      `kv-acme does not replace another owner's policy, issuer or tags. Send "adopt": true to take it over deliberately`,
+  };
 }

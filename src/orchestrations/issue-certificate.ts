@@ -202,6 +202,7 @@ export function* issueCertificateOrchestrator(ctx: Ctx): Generator<df.Task, Issu
         certificateName: input.certificateName,
         keyOptions: input.keyOptions,
         replacesAriCertId: input.replacesAriCertId,
+        adopt: input.adopt,
       };
     }
 

@@ -40,8 +40,22 @@ export class NotFoundError extends KvAcmeError {
 
 /** The request conflicts with current state (e.g. a pending operation in progress). HTTP 409, CLI exit code 4. */
 export class ConflictError extends KvAcmeError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super("Conflict", message, 409, details);
+  constructor(message: string, details?: Record<string, unknown>, code = "Conflict") {
+    super(code, message, 409, details);
+  }
+}
+
+/**
+ * The certificate belongs to someone else (CertificateNotManaged) or is tagged to be ignored (CertificateIgnored):
+ * HTTP 409 naming its tags (`ownerTags` in the problem body), CLI exit code 4. Nothing was written.
+ */
+export class OwnershipError extends ConflictError {
+  constructor(
+    code: "CertificateNotManaged" | "CertificateIgnored",
+    message: string,
+    details: { certificateName: string; ownerTags: Record<string, string> },
+  ) {
+    super(message, details, code);
   }
 }
 

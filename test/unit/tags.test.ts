@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { dnsNamesDigest, managedTags, readManagedTags, tagNamesMatch, type ManagedTagInfo } from "../../src/keyvault/tags";
+import { decideOwnership, dnsNamesDigest, managedTags, readManagedTags, tagNamesMatch, type ManagedTagInfo } from "../../src/keyvault/tags";
 import { ValidationError } from "../../src/shared/errors";
 
 const LE = "https://acme-v02.api.letsencrypt.org/directory";
@@ -119,5 +119,40 @@ describe("tagNamesMatch and dnsNamesDigest", () => {
   it("digest is order- and case-independent", () => {
     assert.deepEqual(dnsNamesDigest(["B.com", "a.com"]), dnsNamesDigest(["a.com", "b.com"]));
     assert.notDeepEqual(dnsNamesDigest(["a.com"]), dnsNamesDigest(["b.com"]));
+  });
+});
+
+describe("decideOwnership", () => {
+  const cases: { name: string; tags?: Record<string, string>; options?: { adopt?: boolean; ignoreOnly?: boolean }; expect: string }[] = [
+    { name: "no certificate of that name: ok", expect: "ok" },
+    { name: "kv-acme managed: ok", tags: { "kv-acme-managed": "true" }, expect: "ok" },
+    { name: "Acmebot tags: ok (adopted as managed)", tags: { Issuer: "Acmebot" }, expect: "ok" },
+    { name: "another owner's: refused", tags: { owner: "payments" }, expect: "CertificateNotManaged" },
+    { name: "no tags at all: refused", tags: {}, expect: "CertificateNotManaged" },
+    { name: "another owner's with adopt: ok (adopting)", tags: { owner: "payments" }, options: { adopt: true }, expect: "adopting" },
+    { name: "ignored: refused", tags: { "kv-acme-managed": "true", "KV-ACME-IGNORE": "True" }, expect: "CertificateIgnored" },
+    {
+      name: "ignored with adopt: still refused",
+      tags: { "kv-acme-ignore": "true" },
+      options: { adopt: true },
+      expect: "CertificateIgnored",
+    },
+    { name: "ignore-only check on another owner's: ok", tags: { owner: "x" }, options: { ignoreOnly: true }, expect: "ok" },
+    { name: "kv-acme-ignore=false is not ignored", tags: { "kv-acme-managed": "true", "kv-acme-ignore": "false" }, expect: "ok" },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const d = decideOwnership("c1", c.tags === undefined ? undefined : { tags: c.tags, issuerName: "Self" }, c.options);
+      assert.equal(d.ok ? (d.adopting ? "adopting" : "ok") : d.code, c.expect);
+    });
+  }
+  it("the refusal names the owner tags (bounded) and the issuer", () => {
+    const d = decideOwnership("c1", { tags: { owner: "payments", note: "x".repeat(300) }, issuerName: "Self" });
+    assert.ok(!d.ok);
+    if (!d.ok) {
+      assert.match(d.message, /owner=payments/);
+      assert.match(d.message, /issuer Self/);
+      assert.ok(d.message.length < 600, d.message);
+    }
   });
 });

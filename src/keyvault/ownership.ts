@@ -1,0 +1,38 @@
+/**
+ * The ownership guard every writing route runs before it touches a certificate: reads the latest version's tags and
+ * policy issuer (one GET) and applies `decideOwnership` (./tags). Refusals are OwnershipError (409, nothing written).
+ */
+import type { CertificateClient } from "@azure/keyvault-certificates";
+import { OwnershipError } from "../shared/errors";
+import { statusOf, vaultError } from "./certificates";
+import { decideOwnership } from "./tags";
+
+/** The tags and policy issuer of a certificate's latest version; undefined when the vault has no such certificate. */
+export async function readOwnership(
+  client: CertificateClient,
+  certificateName: string,
+): Promise<{ tags: Record<string, string>; issuerName?: string } | undefined> {
+  try {
+    const cert = await client.getCertificate(certificateName);
+    const out: { tags: Record<string, string>; issuerName?: string } = { tags: cert.properties.tags ?? {} };
+    if (cert.policy?.issuerName) out.issuerName = cert.policy.issuerName;
+    return out;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw vaultError(`reading ${certificateName}`, err);
+  }
+}
+
+/**
+ * Throws OwnershipError unless kv-acme may write to `certificateName` (see decideOwnership). Returns whether the
+ * request adopts a certificate kv-acme did not manage.
+ */
+export async function assertMayManage(
+  client: CertificateClient,
+  certificateName: string,
+  options: { adopt?: boolean; ignoreOnly?: boolean } = {},
+): Promise<{ adopting: boolean }> {
+  const decision = decideOwnership(certificateName, await readOwnership(client, certificateName), options);
+  if (!decision.ok) throw new OwnershipError(decision.code, decision.message, { certificateName, ownerTags: decision.ownerTags });
+  return { adopting: decision.adopting };
+}

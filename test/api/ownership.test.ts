@@ -1,0 +1,134 @@
+/**
+ * Ownership guards through the real routes on the local Functions host: a certificate kv-acme does not manage (another
+ * team's, issuer Self, no kv-acme tags) is refused with 409 CertificateNotManaged naming its tags unless the request
+ * adopts it; a certificate tagged kv-acme-ignore=true is never touched, adopt or not. Refused requests change nothing
+ * (the certificate's versions, policy and tags are compared before and after).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { clients } from "../integration/helpers";
+import { startTestApp, type TestApp } from "../support/app";
+import { assertProblem, call, snapshot } from "./support";
+
+let app: TestApp;
+
+before(async () => {
+  app = await startTestApp();
+});
+after(async () => {
+  await app?.close();
+});
+
+/** Creates a certificate with issuer Self (as another team would) and waits until it is issued. */
+async function foreignCertificate(name: string, dnsName: string, tags: Record<string, string>): Promise<void> {
+  const { certificates } = clients(app.stack);
+  const poller = await certificates.beginCreateCertificate(
+    name,
+    { issuerName: "Self", subject: `CN=${dnsName}`, subjectAlternativeNames: { dnsNames: [dnsName] }, validityInMonths: 12 },
+    { tags },
+  );
+  await poller.pollUntilDone();
+}
+
+/** What a takeover would change: versions, policy issuer and names, tags of the latest version. */
+async function certState(name: string): Promise<string> {
+  const { certificates } = clients(app.stack);
+  const cert = await certificates.getCertificate(name);
+  const versions: string[] = [];
+  for await (const v of certificates.listPropertiesOfCertificateVersions(name)) versions.push(v.version ?? "");
+  const pending = await certificates.getCertificateOperation(name).then(
+    (p) => p.getOperationState().certificateOperation?.status ?? "none",
+    () => "none",
+  );
+  return JSON.stringify({
+    versions: versions.sort(),
+    issuer: cert.policy?.issuerName,
+    names: cert.policy?.subjectAlternativeNames?.dnsNames,
+    tags: cert.properties.tags,
+    pending,
+  });
+}
+
+describe("certificates kv-acme does not manage", () => {
+  before(async () => {
+    await foreignCertificate("team-payments", "pay.example.com", { owner: "payments", costCenter: "cc-42" });
+  });
+
+  it("POST /certificates over an unmanaged certificate: 409 CertificateNotManaged naming the owner tags; nothing changes", async () => {
+    const before = await certState("team-payments");
+    const all = await snapshot(app.stack);
+    const r = await call(app.api, "POST", "/certificates", { body: { dnsNames: ["pay.example.com"], certificateName: "team-payments" } });
+    assertProblem(r, 409);
+    assert.equal(r.body.code, "CertificateNotManaged");
+    assert.match(r.body.detail, /owner=payments/);
+    assert.match(r.body.detail, /adopt/);
+    assert.deepEqual(r.body.ownerTags, { owner: "payments", costCenter: "cc-42" });
+    assert.equal(await certState("team-payments"), before);
+    assert.equal(await snapshot(app.stack), all);
+  });
+
+  it("POST /certificates/{name}/pending over an unmanaged certificate: 409 unless adopt is true", async () => {
+    const before = await certState("team-payments");
+    const r = await call(app.api, "POST", "/certificates/team-payments/pending", { body: { dnsNames: ["pay.example.com"] } });
+    assertProblem(r, 409);
+    assert.equal(r.body.code, "CertificateNotManaged");
+    assert.match(r.body.detail, /owner=payments/);
+    assert.equal(await certState("team-payments"), before);
+
+    const adopted = await call(app.api, "POST", "/certificates/team-payments/pending", {
+      body: { dnsNames: ["pay.example.com"], adopt: true },
+    });
+    assert.equal(adopted.status, 201, adopted.text);
+    assert.notEqual(await certState("team-payments"), before);
+    assert.equal((await call(app.api, "DELETE", "/certificates/team-payments/pending")).status, 200);
+  });
+
+  it("POST /certificates/{name}/renew over an unmanaged certificate answers the same 409 (consistent with issue)", async () => {
+    const before = await certState("team-payments");
+    const r = await call(app.api, "POST", "/certificates/team-payments/renew");
+    assertProblem(r, 409);
+    assert.equal(r.body.code, "CertificateNotManaged");
+    assert.equal(await certState("team-payments"), before);
+  });
+
+  it("adopt must be a boolean", async () => {
+    const r = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["pay.example.com"], certificateName: "team-payments", adopt: "yes" },
+    });
+    assertProblem(r, 400, ["adopt"]);
+  });
+});
+
+describe("certificates tagged kv-acme-ignore=true", () => {
+  before(async () => {
+    await foreignCertificate("frozen", "frozen.example.com", { "kv-acme-managed": "true", "kv-acme-ignore": "true", owner: "ops" });
+  });
+
+  it("every mutating route refuses them with 409 CertificateIgnored, even with adopt; nothing changes", async () => {
+    const before = await certState("frozen");
+    const all = await snapshot(app.stack);
+    for (const [method, path, body] of [
+      ["POST", "/certificates", { dnsNames: ["frozen.example.com"], certificateName: "frozen", adopt: true }],
+      ["POST", "/certificates/frozen/pending", { dnsNames: ["frozen.example.com"], adopt: true }],
+      ["POST", "/certificates/frozen/renew", undefined],
+      ["POST", "/certificates/frozen/revoke", {}],
+      ["POST", "/certificates/frozen/pending/cancel", undefined],
+      ["DELETE", "/certificates/frozen/pending", undefined],
+    ] as const) {
+      const r = await call(app.api, method, path, { body });
+      assertProblem(r, 409);
+      assert.equal(r.body.code, "CertificateIgnored", `${method} ${path}: ${r.text}`);
+      assert.match(r.body.detail, /kv-acme-ignore/);
+    }
+    assert.equal(await certState("frozen"), before);
+    assert.equal(await snapshot(app.stack), all);
+  });
+
+  it("the renewal scan's inventory (managed only) leaves them out although they carry kv-acme-managed=true", async () => {
+    const managed = await call(app.api, "GET", "/certificates?managed=true");
+    assert.equal(managed.status, 200, managed.text);
+    assert.ok(!managed.body.certificates.some((c: { name: string }) => c.name === "frozen"), managed.text);
+    const all = await call(app.api, "GET", "/certificates");
+    assert.ok(all.body.certificates.some((c: { name: string }) => c.name === "frozen"));
+  });
+});
