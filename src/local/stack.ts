@@ -11,7 +11,8 @@ import path from "node:path";
 import { ensureLocalCa } from "./ca";
 import { startArmDnsServer } from "./dns/arm-server";
 import { startDnsServer } from "./dns/dns-server";
-import { openZoneStore } from "./dns/zone-store";
+import { startHostedStandIn, type HostedProviderName, type HostedStandIn, type HostedStandInInfo } from "./dns/hosted";
+import { openZoneStore, type ZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
 import { startKeyVaultServer } from "./keyvault/server";
@@ -49,6 +50,8 @@ export interface StackOptions {
   pebble?: { nonceRejectPercent?: number; eab?: boolean; validityPeriodSeconds?: number; log?: (line: string) => void };
   /** Write <home>/stack.json (default true unless ephemeral). */
   writeStackJson?: boolean;
+  /** Hosted DNS providers whose stand-ins run beside the Azure DNS stand-in (their zones in the same DNS server). */
+  hostedDns?: HostedProviderName[];
 }
 
 /** The stack.json contract. */
@@ -68,6 +71,8 @@ export interface StackInfo {
   pebbleManagementUrl: string;
   eab?: { keyId: string; hmacKey: string };
   functionsHostUrl?: string;
+  /** Running hosted DNS provider stand-ins: URL, zones and the provider options (run-time credentials) that reach them. */
+  hostedDns?: Partial<Record<HostedProviderName, HostedStandInInfo>>;
   startedAt: string;
   pid: number;
 }
@@ -79,6 +84,10 @@ export interface Stack {
   /** Gets tokens from the stack's token endpoint over HTTP, as the managed identity credential does. */
   credential: TokenCredential;
   stackJsonPath?: string;
+  /** The zone store behind the Azure DNS stand-in, the hosted stand-ins and the DNS server. */
+  zoneStore: ZoneStore;
+  /** The hosted DNS stand-ins, to stop and restart them (tests). */
+  hosted: Partial<Record<HostedProviderName, HostedStandIn>>;
   close(): Promise<void>;
 }
 
@@ -117,6 +126,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       startDnsServer({ store, port: await port("dns") }),
     ]);
     closers.push(keyVault.close, arm.close, dns.close);
+    const hosted: Partial<Record<HostedProviderName, HostedStandIn>> = {};
+    for (const name of new Set(options.hostedDns ?? [])) {
+      const standIn = await startHostedStandIn(name, { store, tls });
+      closers.push(standIn.stop);
+      hosted[name] = standIn;
+    }
     const dnsServer = `${dns.host}:${dns.port}`;
     const pebble = await startPebble({
       dir: path.join(stateDir, "pebble"),
@@ -147,6 +162,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       pebbleRootUrl: pebble.rootUrl,
       pebbleManagementUrl: pebble.managementUrl,
       ...(pebble.eab ? { eab: pebble.eab } : {}),
+      ...(Object.keys(hosted).length > 0
+        ? { hostedDns: Object.fromEntries(Object.entries(hosted).map(([name, standIn]) => [name, standIn.info])) }
+        : {}),
       startedAt: new Date(started).toISOString(),
       pid: process.pid,
     };
@@ -157,7 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const written = stackJsonPath;
       closers.unshift(() => fs.rm(written, { force: true }));
     }
-    return { info, env: stackEnv(info), credential: stackCredential(info), stackJsonPath, close };
+    return { info, env: stackEnv(info), credential: stackCredential(info), stackJsonPath, zoneStore: store, hosted, close };
   } catch (err) {
     await close();
     throw err;
@@ -178,6 +196,8 @@ export function stackEnv(info: StackInfo): Record<string, string> {
     KvAcme__DisableChallengeResourceVerification: "true",
     KvAcme__PropagationTimeoutSeconds: "30",
   };
+  // The hosted stand-ins' zones live in the same store (other resource groups): Azure DNS keeps to its own group.
+  if (info.hostedDns) env.KvAcme__DnsResourceGroups = info.resourceGroup;
   if (info.eab) {
     env.KvAcme__Eab__KeyId = info.eab.keyId;
     env.KvAcme__Eab__HmacKey = info.eab.hmacKey;

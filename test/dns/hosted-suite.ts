@@ -1,0 +1,130 @@
+/**
+ * The tests every hosted DNS provider passes against its stand-in on a private local stack, with Pebble validating
+ * the real DNS answers of the stack's authoritative server:
+ *   - apex + wildcard sharing one record set, and two concurrent orders writing that same set; no TXT value left;
+ *   - bad credentials: a permanent error naming the provider (and the zone on writes), nothing written;
+ *   - a name in a zone the provider does not have: 400 at validation, nothing written;
+ *   - the provider's server stopped mid-order: cleanup fails retryably, and succeeds once it is back;
+ *   - every request the provider made and every answer of the stand-in hold against the vendor's schema.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import type { DnsProvider } from "../../src/dns/provider";
+import { issueCertificate } from "../../src/issuance";
+import type { HostedProviderName, HostedStandInInfo } from "../../src/local/dns/hosted";
+import { UpstreamError, ValidationError } from "../../src/shared/errors";
+import { stackDeps } from "../integration/helpers";
+import { recordFetch, type Exchange } from "../support/recorder";
+import { startTestStack, type TestStack } from "../support/stack";
+
+export interface HostedProviderCase {
+  name: HostedProviderName;
+  /** Builds the kv-acme provider for the stand-in, with some options replaced (bad credentials). */
+  provider(info: HostedStandInInfo, overrides?: Record<string, string>): DnsProvider;
+  /** Option overrides that make every call fail authentication. */
+  badCredentials: Record<string, string>;
+  /** Holds one recorded exchange against the vendor's schema; returns its problems. */
+  validate(exchange: Exchange): string[];
+  /** The number of concurrent orders sharing one record set the provider supports (acme-dns keeps two values). */
+  valuesPerRecordSet?: number;
+}
+
+const label = () => `t${randomBytes(3).toString("hex")}`;
+
+/** Every TXT value in the stand-in's zones. */
+function txtValues(stack: TestStack, zones: string[]): string[] {
+  const store = stack.zoneStore;
+  return zones.flatMap((zone) =>
+    store
+      .listRecordSets(zone, "TXT")
+      .flatMap((set) => (set.records.TXTRecords ?? []).map((r) => `${set.name}.${zone}=${r.value.join("")}`)),
+  );
+}
+
+export function hostedProviderSuite(c: HostedProviderCase): void {
+  describe(`${c.name} DNS provider against its stand-in`, { concurrency: false }, () => {
+    let stack: TestStack;
+    let info: HostedStandInInfo;
+    let recorder: ReturnType<typeof recordFetch>;
+    before(async () => {
+      stack = await startTestStack({ hostedDns: [c.name] });
+      info = stack.info.hostedDns?.[c.name] as HostedStandInInfo;
+      recorder = recordFetch();
+    });
+    after(async () => {
+      recorder?.stop();
+      await stack?.close();
+    });
+    const zone = () => info.zones[0] as string;
+    const deps = (provider = c.provider(info)) => ({ ...stackDeps(stack), dns: provider });
+
+    it("issues apex + wildcard (one record set) and two concurrent orders on one set, leaving no TXT value", async () => {
+      const base = `${label()}.${zone()}`;
+      const apex = await issueCertificate({ dnsNames: [base, `*.${base}`], certificateName: `${c.name}-apex` }, deps());
+      assert.equal(apex.dnsNames.length, 2);
+      const shared = `${label()}.${zone()}`;
+      const [one, two] = await Promise.all([
+        issueCertificate({ dnsNames: [shared], certificateName: `${c.name}-one` }, deps()),
+        issueCertificate({ dnsNames: [`*.${shared}`], certificateName: `${c.name}-two` }, deps()),
+      ]);
+      assert.deepEqual([one.dnsNames, two.dnsNames], [[shared], [`*.${shared}`]]);
+      assert.deepEqual(txtValues(stack, info.zones), []);
+    });
+
+    it("bad credentials fail permanently, naming the provider (and the zone on writes), and write nothing", async () => {
+      const bad = c.provider(info, c.badCredentials);
+      const err = await issueCertificate({ dnsNames: [`${label()}.${zone()}`] }, deps(bad)).then(
+        () => assert.fail("issued with bad credentials"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof UpstreamError, String(err));
+      assert.equal(err.retryable, false);
+      assert.match(err.message, new RegExp(c.name.replace("-", "[- ]?"), "i"));
+      const [target] = (await c.provider(info).listZones()).filter((z) => z.name === zone());
+      assert.ok(target, `the stand-in lists ${zone()}`);
+      const write = await bad.addTxtValues(target, `_acme-challenge.${label()}`, ["x".repeat(43)], 60).then(
+        () => assert.fail("wrote with bad credentials"),
+        (e: unknown) => e,
+      );
+      assert.ok(write instanceof UpstreamError && !write.retryable && write.message.includes(zone()), String(write));
+      assert.deepEqual(txtValues(stack, info.zones), []);
+    });
+
+    it("a name in a zone the provider does not have is a 400 at validation, nothing written", async () => {
+      const err = await issueCertificate({ dnsNames: [`${label()}.not-a-${c.name}-zone.example`] }, deps()).then(
+        () => assert.fail("issued outside the provider's zones"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ValidationError && err.status === 400, String(err));
+      assert.deepEqual(txtValues(stack, info.zones), []);
+    });
+
+    it("cleans up after its server was stopped mid-order and came back", async () => {
+      const provider = c.provider(info);
+      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
+      assert.ok(target);
+      const record = `_acme-challenge.${label()}`;
+      const values = [randomBytes(32).toString("base64url").slice(0, 43), randomBytes(32).toString("base64url").slice(0, 43)];
+      await provider.addTxtValues(target, record, values, 60);
+      assert.equal(txtValues(stack, info.zones).length, 2);
+      const standIn = stack.hosted[c.name];
+      assert.ok(standIn);
+      await standIn.stop();
+      const down = await provider.removeTxtValues(target, record, values).then(
+        () => assert.fail("removed while the server was down"),
+        (e: unknown) => e,
+      );
+      assert.ok(down instanceof UpstreamError && down.retryable, String(down));
+      await standIn.start();
+      await provider.removeTxtValues(target, record, values);
+      assert.deepEqual(txtValues(stack, info.zones), []);
+    });
+
+    it("every request and answer holds against the vendor's published schema", () => {
+      const ours = recorder.exchanges.filter((e) => e.url.origin === new URL(info.url).origin);
+      assert.ok(ours.length > 10, `recorded ${ours.length} exchanges`);
+      assert.deepEqual(ours.flatMap(c.validate), []);
+    });
+  });
+}
