@@ -4,7 +4,7 @@
  * retries and key-material guard. A webhook failure is logged and never affects the install.
  */
 import { sniffWebhookFormat } from "../config/settings";
-import { certificateInstalled, certificateInstallFailed, notifyAll, type WebhookTargetSettings } from "../notify";
+import { eventSource, certificateInstalled, certificateInstallFailed, notifyAll, type WebhookTargetSettings } from "../notify";
 import type { AgentEvent, AgentLogger } from "./poller";
 import type { WebhookSettings } from "./settings";
 
@@ -15,6 +15,8 @@ export function agentWebhookTargets(webhooks: readonly WebhookSettings[]): Webho
     format: w.kind === "generic" || w.kind === "slack" || w.kind === "teams" ? w.kind : sniffWebhookFormat(w.url),
     events: ["certificate.install*"],
     ...(w.secret ? { secret: w.secret } : {}),
+    ...(w.secondarySecret ? { secondarySecret: w.secondarySecret } : {}),
+    ...(w.legacySecret ? { legacySecret: w.legacySecret } : {}),
   }));
 }
 
@@ -27,7 +29,7 @@ export function webhookReporter(
   const targets = agentWebhookTargets(webhooks);
   return async (event: AgentEvent): Promise<void> => {
     if (targets.length === 0) return;
-    const source = `/kv-acme/agent/${event.host}`;
+    const source = eventSource(["agent", event.host]);
     const notifyEvent =
       event.type === "certificate.installed"
         ? certificateInstalled(

@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import { ValidationError, type FieldProblem } from "../shared/errors";
+import { signingSecretProblem } from "../notify/signing";
 
 export type Platform = "linux" | "windows";
 
@@ -77,7 +78,11 @@ export type InstallerSettings = NginxInstaller | HaproxyInstaller | CommandInsta
 export interface WebhookSettings {
   url: string;
   kind?: string;
+  /** Standard Webhooks signing secret (`whsec_<base64>`); `secondarySecret` signs alongside during a rotation. */
   secret?: string;
+  secondarySecret?: string;
+  /** Transition: the secret of the first `v1=<hex>` scheme (docs/webhooks.md). */
+  legacySecret?: string;
 }
 
 export interface KvAcmeAgentSettings {
@@ -484,8 +489,14 @@ function parseKvAcme(v: unknown, field: string, platform: Platform, observed: Ob
         const hook: WebhookSettings = { url };
         const kind = optString(entry.kind, `${f}.kind`, p);
         if (kind) hook.kind = kind;
-        const secret = optString(entry.secret, `${f}.secret`, p);
-        if (secret) hook.secret = secret;
+        for (const k of ["secret", "secondarySecret", "legacySecret"] as const) {
+          const value = optString(entry[k], `${f}.${k}`, p);
+          const problem = value && k !== "legacySecret" ? signingSecretProblem(value) : null;
+          if (problem) p(`${f}.${k}`, problem);
+          else if (value) hook[k] = value;
+        }
+        if (!hook.secret && (hook.secondarySecret || hook.legacySecret))
+          p(`${f}.secret`, "is required with secondarySecret or legacySecret");
         out.webhooks.push(hook);
       });
   }

@@ -129,7 +129,10 @@ export function buildEvent(input: NotifyInput): NotifyEvent {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const n = require("../notify") as typeof import("../notify");
   const { settings } = getRuntime();
-  const options = { time: new Date(input.time), source: settings.functionAppName ? `/kv-acme/${settings.functionAppName}` : "/kv-acme" };
+  const options = {
+    time: new Date(input.time),
+    source: settings.functionAppName ? n.eventSource(["function-app", settings.functionAppName]) : n.eventSource(),
+  };
   const withCa = { caHost: caHost(), ...input.data };
   switch (input.type) {
     case "certificate.issued":

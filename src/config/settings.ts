@@ -8,6 +8,7 @@
  */
 import { isIP } from "node:net";
 import { Cron } from "croner";
+import { signingSecretProblem } from "../notify/signing";
 import { ConfigurationError, type FieldProblem } from "../shared/errors";
 
 export type EabAlgorithm = "HS256" | "HS384" | "HS512";
@@ -20,8 +21,14 @@ export interface WebhookTargetSettings {
   format: WebhookFormat;
   /** Event types; ["*"] = all, "certificate.*" = a prefix. */
   events: string[];
+  /** `whsec_<base64>` (Standard Webhooks), inline or by Key Vault secret name; the second one signs alongside during a rotation. */
   secret?: string;
   secretName?: string;
+  secondarySecret?: string;
+  secondarySecretName?: string;
+  /** Secret of the first `v1=<hex>` scheme: its signature is added for receivers not yet moved. */
+  legacySecret?: string;
+  legacySecretName?: string;
 }
 
 export interface EabSettings {
@@ -344,6 +351,12 @@ function parseEvents(raw: string): string[] {
   return items;
 }
 
+function parseSigningSecret(raw: string): string {
+  const problem = signingSecretProblem(raw);
+  if (problem) throw new Invalid(problem);
+  return raw;
+}
+
 function parseSecretName(raw: string): string {
   if (!/^[0-9a-zA-Z-]{1,127}$/.test(raw)) throw new Invalid(`"${raw}" is not a Key Vault secret name (letters, digits, hyphens; ≤ 127)`);
   return raw;
@@ -645,16 +658,48 @@ export const WEBHOOK_SETTINGS = {
     key: "Webhooks__<n>__Secret",
     aliases: [],
     field: "webhooks[n].secret",
-    type: "string",
-    doc: "HMAC secret that signs generic payloads. Secret.",
-    parse: parseNonEmpty,
+    type: "whsec_ secret",
+    doc: "Standard Webhooks signing secret of generic payloads: `whsec_` + base64 of 24-64 random bytes (e.g. `whsec_` + the output of `openssl rand -base64 32`). Secret.",
+    parse: parseSigningSecret,
   }),
   secretName: setting({
     key: "Webhooks__<n>__SecretName",
     aliases: [],
     field: "webhooks[n].secretName",
     type: "Key Vault secret name",
-    doc: "Name of a secret in the vault holding the HMAC secret (instead of Secret).",
+    doc: "Name of a secret in the vault holding the signing secret (instead of Secret).",
+    parse: parseSecretName,
+  }),
+  secondarySecret: setting({
+    key: "Webhooks__<n>__SecondarySecret",
+    aliases: [],
+    field: "webhooks[n].secondarySecret",
+    type: "whsec_ secret",
+    doc: "A second signing secret: each delivery carries one signature per secret, so receivers can move from one to the other (rotation, docs/webhooks.md). Secret.",
+    parse: parseSigningSecret,
+  }),
+  secondarySecretName: setting({
+    key: "Webhooks__<n>__SecondarySecretName",
+    aliases: [],
+    field: "webhooks[n].secondarySecretName",
+    type: "Key Vault secret name",
+    doc: "Name of a secret in the vault holding the second signing secret (instead of SecondarySecret).",
+    parse: parseSecretName,
+  }),
+  legacySecret: setting({
+    key: "Webhooks__<n>__LegacySecret",
+    aliases: [],
+    field: "webhooks[n].legacySecret",
+    type: "string",
+    doc: "Transition only: the secret of kv-acme's first scheme (`v1=<hex>` over `<timestamp>.<body>`); its signature is added to the header next to the Standard Webhooks ones, for receivers not yet moved. Needs Secret or SecretName. Secret.",
+    parse: parseNonEmpty,
+  }),
+  legacySecretName: setting({
+    key: "Webhooks__<n>__LegacySecretName",
+    aliases: [],
+    field: "webhooks[n].legacySecretName",
+    type: "Key Vault secret name",
+    doc: "Name of a secret in the vault holding the legacy secret (instead of LegacySecret).",
     parse: parseSecretName,
   }),
 } as const;
@@ -733,21 +778,37 @@ function webhookIndices(idx: EnvIndex): number[] {
   return [...found].sort((a, b) => a - b);
 }
 
+/** Each secret of a target, given inline or by Key Vault name (one of the two). */
+const SECRET_PAIRS = [
+  ["secret", "secretName"],
+  ["secondarySecret", "secondarySecretName"],
+  ["legacySecret", "legacySecretName"],
+] as const;
+
 function readWebhooks(idx: EnvIndex): WebhookTargetSettings[] {
   const out: WebhookTargetSettings[] = [];
   for (const n of webhookIndices(idx)) {
     const url = read(idx, WEBHOOK_SETTINGS.url, n);
     const format = read(idx, WEBHOOK_SETTINGS.format, n);
     const events = read(idx, WEBHOOK_SETTINGS.events, n);
-    const secret = read(idx, WEBHOOK_SETTINGS.secret, n);
-    const secretName = read(idx, WEBHOOK_SETTINGS.secretName, n);
-    if (secret !== undefined && secretName !== undefined) {
-      idx.problems.push({ field: `${PREFIX}__Webhooks__${n}__Secret`, message: "set either Secret or SecretName, not both" });
-    }
     if (url === undefined) continue;
     const target: WebhookTargetSettings = { url, format: format ?? sniffWebhookFormat(url), events: events ?? ["*"] };
-    if (secret !== undefined) target.secret = secret;
-    if (secretName !== undefined) target.secretName = secretName;
+    for (const [value, name] of SECRET_PAIRS) {
+      const v = read(idx, WEBHOOK_SETTINGS[value], n);
+      const vName = read(idx, WEBHOOK_SETTINGS[name], n);
+      const key = `${value[0].toUpperCase()}${value.slice(1)}`;
+      if (v !== undefined && vName !== undefined)
+        idx.problems.push({ field: `${PREFIX}__Webhooks__${n}__${key}`, message: `set either ${key} or ${key}Name, not both` });
+      if (v !== undefined) target[value] = v;
+      if (vName !== undefined) target[name] = vName;
+    }
+    const signed = target.secret !== undefined || target.secretName !== undefined;
+    const alongside = [target.secondarySecret, target.secondarySecretName, target.legacySecret, target.legacySecretName];
+    if (!signed && alongside.some((v) => v !== undefined))
+      idx.problems.push({
+        field: `${PREFIX}__Webhooks__${n}__Secret`,
+        message: "SecondarySecret and LegacySecret sign alongside Secret: set Secret or SecretName",
+      });
     out.push(target);
   }
   const legacy = read(idx, SETTINGS.legacyWebhook);
@@ -824,8 +885,12 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
       url: `${new URL(w.url).origin}/…`,
       format: w.format,
       events: w.events,
-      ...(w.secret !== undefined ? { secret: "(redacted)" } : {}),
-      ...(w.secretName !== undefined ? { secretName: w.secretName } : {}),
+      ...Object.fromEntries(
+        SECRET_PAIRS.flatMap(([value, name]) => [
+          ...(w[value] !== undefined ? [[value, "(redacted)"]] : []),
+          ...(w[name] !== undefined ? [[name, w[name]]] : []),
+        ]),
+      ),
     })),
     appInsightsConnectionString: settings.appInsightsConnectionString ? "(set)" : undefined,
   };

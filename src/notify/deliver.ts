@@ -7,7 +7,7 @@ import { type NotifyEvent, matchesFilter } from "./events";
 import { renderPayload } from "./formats";
 import { KeyMaterialError } from "./guard";
 import { retryDecision, type AttemptOutcome } from "./retry";
-import { signatureHeaders } from "./signing";
+import { ID_HEADER, signatureHeaders, signingKey, type SigningSecrets } from "./signing";
 import type { DeliveryResult, WebhookTargetSettings } from "./types";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -60,23 +60,37 @@ function describeFetchError(err: unknown): string {
   return err.message;
 }
 
-async function secretFor(target: WebhookTargetSettings, options: DeliveryOptions): Promise<string | undefined> {
-  if (target.format !== "generic") return undefined;
-  if (target.secret) return target.secret;
-  if (!target.secretName) return undefined;
-  if (!options.resolveSecret) throw new Error(`target has secretName "${target.secretName}" but no secret resolver was given`);
-  return options.resolveSecret(target.secretName);
+/** The value of a secret given inline or by Key Vault name; undefined when neither is set. */
+async function resolve(value: string | undefined, name: string | undefined, options: DeliveryOptions): Promise<string | undefined> {
+  if (value) return value;
+  if (!name) return undefined;
+  if (!options.resolveSecret) throw new Error(`target has secret name "${name}" but no secret resolver was given`);
+  return options.resolveSecret(name);
+}
+
+/**
+ * The secrets that sign a target's deliveries, whatever its format (undefined: unsigned). Throws when a `whsec_`
+ * secret is malformed, without repeating it.
+ */
+async function signingFor(target: WebhookTargetSettings, options: DeliveryOptions): Promise<SigningSecrets | undefined> {
+  const primary = await resolve(target.secret, target.secretName, options);
+  const secondary = await resolve(target.secondarySecret, target.secondarySecretName, options);
+  const legacySecret = await resolve(target.legacySecret, target.legacySecretName, options);
+  const secrets = [primary, secondary].filter((s): s is string => s !== undefined);
+  for (const s of secrets) signingKey(s);
+  if (secrets.length === 0 && legacySecret === undefined) return undefined;
+  return legacySecret === undefined ? { secrets } : { secrets, legacySecret };
 }
 
 interface Prepared {
   body: string;
   contentType: string;
-  secret?: string;
+  signing?: SigningSecrets;
 }
 
 async function prepare(target: WebhookTargetSettings, event: NotifyEvent, options: DeliveryOptions): Promise<Prepared> {
   const { body, contentType } = renderPayload(target.format, event);
-  return { body, contentType, secret: await secretFor(target, options) };
+  return { body, contentType, signing: await signingFor(target, options) };
 }
 
 async function attempt(
@@ -91,9 +105,9 @@ async function attempt(
   const headers: Record<string, string> = {
     "content-type": prepared.contentType,
     "user-agent": options.userAgent ?? DEFAULT_USER_AGENT,
-    "webhook-id": event.id,
+    [ID_HEADER]: event.id,
   };
-  if (prepared.secret) Object.assign(headers, signatureHeaders(prepared.secret, event.id, prepared.body, now()));
+  if (prepared.signing) Object.assign(headers, signatureHeaders(prepared.signing, event.id, prepared.body, now()));
   try {
     const response = await fetch(target.url, {
       method: "POST",

@@ -128,7 +128,7 @@ export interface NotifyEvent<T extends EventType = EventType> {
   /** Idempotency key, stable across retries of the same activity. */
   id: string;
   type: T;
-  /** URI reference naming the producer, e.g. `/kv-acme/func-certs-prod`. */
+  /** Absolute URI naming the producer (eventSource), e.g. `urn:kv-acme:function-app:func-certs-prod`. */
   source: string;
   /** What the event is about: the certificate name, or `renewal-run/<runId>`. */
   subject: string;
@@ -139,10 +139,21 @@ export interface NotifyEvent<T extends EventType = EventType> {
 
 /** Options shared by every event constructor. */
 export interface EventOptions {
-  /** Producer (CloudEvents `source`); default `/kv-acme`. */
+  /** Producer (CloudEvents `source`, an absolute URI: eventSource); default `urn:kv-acme`. */
   source?: string;
   /** Event time; pass the orchestration's current time for determinism. Default: now. */
   time?: Date;
+}
+
+/** Base of every event source: kv-acme's URN namespace (also that of the data schema, `urn:kv-acme:webhook-data:v1`). */
+export const EVENT_SOURCE_BASE = "urn:kv-acme";
+
+/**
+ * The CloudEvents `source` of a producer, an absolute URI as CloudEvents recommends: `urn:kv-acme` +
+ * `:function-app:<name>` for a Function App, `:agent:<host>` for a VM agent; each part percent-encoded.
+ */
+export function eventSource(...parts: Array<[kind: "function-app" | "agent", name: string]>): string {
+  return [EVENT_SOURCE_BASE, ...parts.flatMap(([kind, name]) => [kind, encodeURIComponent(name)])].join(":");
 }
 
 /** The stable idempotency key: `evt_` + 32 hex chars of SHA-256 over the parts. */
@@ -163,7 +174,7 @@ function build<T extends EventType>(
   return {
     id: eventId(type, ...idParts),
     type,
-    source: options.source ?? "/kv-acme",
+    source: options.source ?? eventSource(),
     subject,
     time: (options.time ?? new Date()).toISOString(),
     data: { schemaVersion: DATA_SCHEMA_VERSION, ...data },

@@ -9,10 +9,18 @@ export interface WebhookTargetSettings {
   format: "generic" | "slack" | "teams";
   /** Event types to send; `["*"]` = all, `"certificate.*"` = a prefix. */
   events: string[];
-  /** HMAC secret for `generic` targets. */
+  /** Signing secret (`whsec_<base64>`, Standard Webhooks); signs deliveries of every format. */
   secret?: string;
-  /** Name of a Key Vault secret holding the HMAC secret (resolved through `resolveSecret`). */
+  /** Name of a Key Vault secret holding the signing secret (resolved through `resolveSecret`). */
   secretName?: string;
+  /** A second `whsec_` secret, signing alongside the first during a rotation. */
+  secondarySecret?: string;
+  /** Name of a Key Vault secret holding the second secret. */
+  secondarySecretName?: string;
+  /** A secret of the first (`v1=<hex>`) scheme, for receivers not yet moved to Standard Webhooks. */
+  legacySecret?: string;
+  /** Name of a Key Vault secret holding the legacy secret. */
+  legacySecretName?: string;
 }
 
 /** Result of delivering one event to one target (possibly after several attempts). */

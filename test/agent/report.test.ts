@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { agentWebhookTargets, webhookReporter } from "../../src/agent/report";
-import { verifyWebhookSignature } from "../../src/notify";
+import { generateSigningSecret, libraryVerdict } from "../notify/standard-webhooks";
 import { startReceiver, Receiver } from "../notify/receiver";
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -33,9 +33,10 @@ describe("agent webhook reporting", () => {
   });
 
   it("delivers a signed certificate.installed event, retrying a 503, and logs a 400 without throwing", async () => {
+    const secret = generateSigningSecret();
     const report = webhookReporter(
       [
-        { url: generic.url, kind: "generic", secret: "agent-secret" },
+        { url: generic.url, kind: "generic", secret },
         { url: failing.url, kind: "generic" },
       ],
       recording,
@@ -56,11 +57,10 @@ describe("agent webhook reporting", () => {
       type: string;
       data: { host: string; certificateName: string; bindingsUpdated: string[] };
     };
-    assert.equal(body.type, "kvacme.certificate.installed");
+    assert.equal(body.type, "com.github.kv-acme.certificate.installed");
     assert.equal(body.data.host, "vm1");
     assert.deepEqual(body.data.bindingsUpdated, ["nginx:/etc/nginx/site.pem"]);
-    const headers = Object.fromEntries(Object.entries(last.headers).map(([k, v]) => [k, String(v)]));
-    assert.equal(verifyWebhookSignature("agent-secret", headers, last.rawBody).ok, true);
+    assert.equal(libraryVerdict(secret, last.headers, last.rawBody), "ok");
     assert.equal(failing.received.length, 1, "400 not retried");
     assert.ok(warnings.some((w) => /webhook delivery failed/.test(w)));
   });

@@ -14,6 +14,7 @@ import { startTestApp, type TestApp } from "../support/app";
 import { clients } from "../integration/helpers";
 import { startReceiver, type Receiver } from "../notify/receiver";
 import { call } from "../api/support";
+import { CLOUDEVENT_TYPE_PREFIX } from "../../src/notify/formats/generic";
 
 const DOOMED_ZONE = "doomed.example.net";
 
@@ -48,7 +49,9 @@ describe("orchestrations through the local host", () => {
   });
 
   const events = (type: string): CloudEvent[] =>
-    hooks.received.map((r) => JSON.parse(r.rawBody.toString("utf8")) as CloudEvent).filter((e) => e.type === `kvacme.${type}`);
+    hooks.received
+      .map((r) => JSON.parse(r.rawBody.toString("utf8")) as CloudEvent)
+      .filter((e) => e.type === `${CLOUDEVENT_TYPE_PREFIX}${type}`);
 
   async function issue(certificateName: string, dnsNames: string[]): Promise<IssueOrchestrationOutput> {
     // Through the durable client webhook route, as the HTTP API's starter does.

@@ -5,6 +5,7 @@ import * as n from "../../src/notify";
 import { startReceiver } from "./receiver";
 import { sampleEvents } from "./samples";
 import { dataValidator, errorsOf, validateAdaptiveCard } from "./schemas";
+import { generateSigningSecret, libraryVerdict } from "./standard-webhooks";
 
 const [issued, renewed, failed] = sampleEvents();
 /** Real waits, shortened so the suite stays fast; the requested delays are recorded. */
@@ -15,11 +16,12 @@ function recordingSleep(delays: number[]) {
   };
 }
 
-test("generic: signed CloudEvent, schema-valid, verified with the documented recipe", async () => {
+test("generic: signed CloudEvent (secret from the vault), schema-valid, verified by the standardwebhooks library", async () => {
   const r = await startReceiver();
+  const secret = generateSigningSecret();
   try {
     const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secretName: "webhook-secret" }, renewed, {
-      resolveSecret: async (name) => (name === "webhook-secret" ? "whsec-from-vault" : "wrong"),
+      resolveSecret: async (name) => (name === "webhook-secret" ? secret : "wrong"),
     });
     assert.equal(res.ok, true, res.error);
     assert.equal(res.attempts, 1);
@@ -28,18 +30,11 @@ test("generic: signed CloudEvent, schema-valid, verified with the documented rec
     const req = r.received[0];
     assert.equal(req.headers["content-type"], "application/cloudevents+json; charset=utf-8");
     assert.equal(req.headers["webhook-id"], renewed.id);
-    assert.deepEqual(n.verifyWebhookSignature("whsec-from-vault", req.headers, req.rawBody), { ok: true });
-    assert.equal(
-      n.verifyWebhookSignature("whsec-from-vault", req.headers, Buffer.from(req.rawBody.toString().replace("d4e5f6", "d4e5f7"))).reason,
-      "bad-signature",
-    );
-    assert.equal(
-      n.verifyWebhookSignature("whsec-from-vault", req.headers, req.rawBody, { now: new Date(Date.now() + 600_000) }).reason,
-      "stale-timestamp",
-    );
+    assert.equal(libraryVerdict(secret, req.headers, req.rawBody), "ok");
+    assert.equal(libraryVerdict(secret, req.headers, req.rawBody.toString().replace("d4e5f6", "d4e5f7")), "No matching signature found");
     const ce = JSON.parse(req.rawBody.toString()) as n.CloudEvent;
     assert.equal(ce.specversion, "1.0");
-    assert.equal(ce.type, "kvacme.certificate.renewed");
+    assert.equal(ce.type, "com.github.kv-acme.certificate.renewed");
     const v = dataValidator(ce.dataschema);
     assert.ok(v(ce.data), errorsOf(v));
     assert.equal(res.target, new URL(r.url).origin, "result names the origin only");
@@ -49,13 +44,51 @@ test("generic: signed CloudEvent, schema-valid, verified with the documented rec
   }
 });
 
-test("teams and slack receivers get a valid Adaptive Card message and Block Kit message, unsigned", async () => {
+test("every format's signed deliveries verify with the standardwebhooks library, under both secrets of a rotation and next to a legacy signature", async () => {
+  const [primary, secondary] = [generateSigningSecret(), generateSigningSecret()];
+  for (const format of ["generic", "slack", "teams"] as const) {
+    const r = await startReceiver();
+    try {
+      const plain = await n.deliverWebhook({ url: r.url, format, events: ["*"], secret: primary }, failed);
+      const rotating = await n.deliverWebhook({ url: r.url, format, events: ["*"], secret: primary, secondarySecret: secondary }, failed);
+      const moving = await n.deliverWebhook({ url: r.url, format, events: ["*"], secret: primary, legacySecret: "old" }, failed);
+      assert.deepEqual([plain.ok, rotating.ok, moving.ok], [true, true, true], format);
+      const [a, b, c] = r.received;
+      assert.equal(libraryVerdict(primary, a.headers, a.rawBody), "ok", format);
+      assert.equal(libraryVerdict(secondary, a.headers, a.rawBody), "No matching signature found", format);
+      assert.equal(libraryVerdict(primary, b.headers, b.rawBody), "ok", format);
+      assert.equal(libraryVerdict(secondary, b.headers, b.rawBody), "ok", format);
+      assert.equal(libraryVerdict(primary, c.headers, c.rawBody), "ok", format);
+      assert.match(String(c.headers["webhook-signature"]), /^v1,\S+ v1=[0-9a-f]{64}$/, format);
+    } finally {
+      await r.close();
+    }
+  }
+});
+
+test("a malformed signing secret from the vault is refused before sending, not retried, and not repeated", async () => {
+  const r = await startReceiver();
+  try {
+    const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secretName: "old-secret" }, issued, {
+      resolveSecret: async () => "plain-old-secret",
+    });
+    assert.equal(res.ok, false);
+    assert.equal(res.attempts, 0);
+    assert.match(res.error ?? "", /whsec_/);
+    assert.ok(!(res.error ?? "").includes("plain-old-secret"));
+    assert.equal(r.received.length, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+test("teams and slack receivers get a valid Adaptive Card message and Block Kit message, unsigned without a secret", async () => {
   const teams = await startReceiver();
   const slack = await startReceiver();
   try {
     const results = await n.notifyAll(
       [
-        { url: teams.url, format: "teams", events: ["certificate.*"], secret: "ignored-for-teams" },
+        { url: teams.url, format: "teams", events: ["certificate.*"] },
         { url: slack.url, format: "slack", events: ["certificate.renewal_failed"] },
       ],
       failed,
@@ -89,7 +122,7 @@ test("a receiver that fails twice (503, then 429 Retry-After: 1) then succeeds: 
   const r = await startReceiver([{ status: 503 }, { status: 429, headers: { "retry-after": "1" } }]);
   const delays: number[] = [];
   try {
-    const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secret: "s" }, issued, {
+    const res = await n.deliverWebhook({ url: r.url, format: "generic", events: ["*"], secret: generateSigningSecret() }, issued, {
       sleep: recordingSleep(delays),
     });
     assert.equal(res.ok, true);

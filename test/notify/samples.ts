@@ -2,7 +2,7 @@
 import * as n from "../../src/notify";
 
 const time = new Date("2025-03-01T02:00:00Z");
-const opts = { source: "/kv-acme/func-certs-test", time };
+const opts = { source: n.eventSource(["function-app", "func-certs-test"]), time };
 const thumb = "3B6F1C0A9D2E4F5A6B7C8D9E0F1A2B3C4D5E6F70";
 
 export function sampleEvents(): n.NotifyEvent[] {

@@ -301,6 +301,18 @@ const errorCases: Array<[string, unknown, Platform, RegExp]> = [
     /^kvAcme\.webhooks\[0\]\.url: must be an http\(s\) URL/,
   ],
   [
+    "webhook secret of the old form",
+    { ...ok(), kvAcme: { webhooks: [{ url: "https://h.example/x", secret: "plain" }] } },
+    "linux",
+    /^kvAcme\.webhooks\[0\]\.secret: must start with "whsec_"/,
+  ],
+  [
+    "webhook legacy secret alone",
+    { ...ok(), kvAcme: { webhooks: [{ url: "https://h.example/x", legacySecret: "plain" }] } },
+    "linux",
+    /^kvAcme\.webhooks\[0\]\.secret: is required with secondarySecret or legacySecret/,
+  ],
+  [
     "installer unknown type",
     { ...ok(), kvAcme: { installers: [{ type: "apache" }] } },
     "linux",

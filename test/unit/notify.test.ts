@@ -1,9 +1,11 @@
 import { test } from "node:test";
-import { generateKeyPairSync } from "node:crypto";
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import { Webhook } from "standardwebhooks";
 import assert from "node:assert/strict";
 import * as n from "../../src/notify";
 import { sampleEvents } from "../notify/samples";
 import { dataValidator, errorsOf, validateAdaptiveCard } from "../notify/schemas";
+import { generateSigningSecret, libraryVerdict } from "../notify/standard-webhooks";
 
 const thumb = "3B6F1C0A9D2E4F5A6B7C8D9E0F1A2B3C4D5E6F70";
 const renewed = (version: string, time: Date) =>
@@ -30,7 +32,8 @@ test("event ids are stable idempotency keys: same type+certificate+version, same
   const issued = n.certificateIssued({ ...a.data }, {});
   assert.notEqual(issued.id, a.id, "type is part of the key");
   assert.equal(a.subject, "www");
-  assert.equal(a.source, "/kv-acme");
+  assert.equal(a.source, "urn:kv-acme");
+  assert.equal(n.eventSource(["agent", "vm 1:a"]), "urn:kv-acme:agent:vm%201%3Aa", "an absolute URI whatever the host name");
   assert.equal(a.data.schemaVersion, "1");
 });
 
@@ -110,23 +113,66 @@ test("retryDecision", () => {
   assert.equal(n.retryDecision(2, { status: 503 }, 5, now, () => 0.999999).delayMs, 2000);
 });
 
-test("signature: the documented recipe accepts a genuine delivery and rejects tampering, staleness and a wrong secret", () => {
+test("signature: Standard Webhooks v1 over id.timestamp.body, verified by the standardwebhooks library; tampering, a wrong secret, another id and staleness fail", () => {
+  const secret = generateSigningSecret();
   const body = JSON.stringify(n.renderGeneric(sampleEvents()[0]));
-  const now = new Date("2025-03-01T02:00:00Z");
-  const h = n.signatureHeaders("whsec-test", "evt_1", body, now);
-  assert.match(h["webhook-signature"], /^v1=[0-9a-f]{64}$/);
-  assert.equal(h["webhook-timestamp"], String(now.getTime() / 1000));
-  assert.deepEqual(n.verifyWebhookSignature("whsec-test", h, body, { now }), { ok: true });
-  assert.deepEqual(n.verifyWebhookSignature("whsec-test", new Headers(h), Buffer.from(body), { now: new Date(now.getTime() + 299_000) }), {
-    ok: true,
-  });
-  assert.equal(n.verifyWebhookSignature("whsec-test", h, body.replace("www", "wwx"), { now }).reason, "bad-signature");
-  assert.equal(n.verifyWebhookSignature("other", h, body, { now }).reason, "bad-signature");
-  assert.equal(n.verifyWebhookSignature("whsec-test", h, body, { now: new Date(now.getTime() + 301_000) }).reason, "stale-timestamp");
-  assert.equal(n.verifyWebhookSignature("whsec-test", { ...h, "webhook-timestamp": undefined }, body, { now }).reason, "missing-headers");
-  // rotation: several signatures, one valid
-  const rotated = { ...h, "webhook-signature": `v1=${"0".repeat(64)} ${h["webhook-signature"]}` };
-  assert.equal(n.verifyWebhookSignature("whsec-test", rotated, body, { now }).ok, true);
+  const now = new Date();
+  const h = n.signatureHeaders({ secrets: [secret] }, "evt_1", body, now);
+  assert.match(h["webhook-signature"], /^v1,[A-Za-z0-9+/]{43}=$/);
+  assert.equal(h["webhook-timestamp"], String(Math.floor(now.getTime() / 1000)));
+  assert.equal(h["webhook-id"], "evt_1");
+  assert.equal(h["webhook-signature"], new Webhook(secret).sign("evt_1", now, body), "same bytes as the library's own signer");
+  assert.equal(libraryVerdict(secret, h, body), "ok");
+  assert.equal(libraryVerdict(secret, h, body.replace("www", "wwx")), "No matching signature found");
+  assert.equal(libraryVerdict(generateSigningSecret(), h, body), "No matching signature found");
+  assert.equal(libraryVerdict(secret, { ...h, "webhook-id": "evt_2" }, body), "No matching signature found", "the id is signed");
+  const old = n.signatureHeaders({ secrets: [secret] }, "evt_1", body, new Date(now.getTime() - 301_000));
+  assert.equal(libraryVerdict(secret, old, body), "Message timestamp too old");
+});
+
+test("signature rotation: primary and secondary secrets give two space-separated signatures, each verifies alone", () => {
+  const [primary, secondary] = [generateSigningSecret(), generateSigningSecret()];
+  const body = JSON.stringify(n.renderGeneric(sampleEvents()[1]));
+  const h = n.signatureHeaders({ secrets: [primary, secondary] }, "evt_r", body, new Date());
+  assert.match(h["webhook-signature"], /^v1,\S+ v1,\S+$/);
+  assert.equal(libraryVerdict(primary, h, body), "ok");
+  assert.equal(libraryVerdict(secondary, h, body), "ok");
+  assert.equal(libraryVerdict(generateSigningSecret(), h, body), "No matching signature found");
+});
+
+test("signature transition: a legacy secret adds v1=<hex> over timestamp.body to the same header; both kinds of receiver verify", () => {
+  const secret = generateSigningSecret();
+  const body = JSON.stringify(n.renderGeneric(sampleEvents()[2]));
+  const h = n.signatureHeaders({ secrets: [secret], legacySecret: "old-shared-secret" }, "evt_t", body, new Date());
+  const parts = h["webhook-signature"].split(" ");
+  assert.equal(parts.length, 2);
+  assert.equal(libraryVerdict(secret, h, body), "ok", "the library skips the v1= entry");
+  const oldForm = `v1=${createHmac("sha256", "old-shared-secret").update(`${h["webhook-timestamp"]}.${body}`).digest("hex")}`;
+  assert.equal(parts[1], oldForm, "what a receiver of the first scheme computes");
+});
+
+test("signing secrets must be whsec_ + padded base64 of 24-64 bytes; the reason never repeats the secret", () => {
+  const b64 = (n: number) => Buffer.alloc(n, 7).toString("base64");
+  const table: Array<[string, string, RegExp | null]> = [
+    ["generated", generateSigningSecret(), null],
+    ["24 bytes", `whsec_${b64(24)}`, null],
+    ["64 bytes", `whsec_${b64(64)}`, null],
+    ["no prefix", "s3cr3t-value", /must start with "whsec_".*LegacySecret/],
+    ["prefix with a dash", `whsec-${b64(32)}`, /must start with "whsec_"/],
+    ["23 bytes", `whsec_${b64(23)}`, /24-64 bytes \(got 23\)/],
+    ["65 bytes", `whsec_${b64(65)}`, /got 65/],
+    ["base64url", `whsec_${b64(33).replace(/\+/g, "-").replace(/\//g, "_")}-_`, /standard base64/],
+    ["empty", "whsec_", /standard base64/],
+  ];
+  for (const [name, secret, want] of table) {
+    const problem = n.signingSecretProblem(secret);
+    if (want === null) assert.equal(problem, null, name);
+    else {
+      assert.match(problem ?? "", want, name);
+      if (secret.length > "whsec_".length) assert.ok(!(problem ?? "").includes(secret), `${name}: secret not repeated`);
+    }
+  }
+  assert.throws(() => n.signatureHeaders({ secrets: ["plain"] }, "evt", "{}", new Date()), /must start with "whsec_"/);
 });
 
 test("generic: every event renders as a CloudEvent whose data validates against schema/v1.json", () => {
@@ -135,7 +181,7 @@ test("generic: every event renders as a CloudEvent whose data validates against 
   for (const e of events) {
     const ce = n.renderGeneric(e);
     assert.equal(ce.specversion, "1.0");
-    assert.equal(ce.type, `kvacme.${e.type}`);
+    assert.equal(ce.type, `${n.CLOUDEVENT_TYPE_PREFIX}${e.type}`);
     assert.equal(ce.datacontenttype, "application/json");
     assert.equal(ce.dataschema, `urn:kv-acme:webhook-data:v1#/$defs/${e.type}`);
     assert.equal(ce.id, e.id);
@@ -172,6 +218,25 @@ test("teams: every event renders as an Adaptive Card 1.4 message valid against t
     false,
     "style is 1.5, not 1.4",
   );
+});
+
+test("teams: a 200 KB upstream error (multi-byte text, 20 long names) still gives a valid card under Teams' 28 KB limit", () => {
+  const failed = sampleEvents().find((e) => e.type === "certificate.renewal_failed") as n.NotifyEvent<"certificate.renewal_failed">;
+  const huge = "détail ✓ ".repeat(20_000); // ~200 KB of UTF-8, as a CA's problem detail could be
+  const names = Array.from({ length: 20 }, (_, i) => `${"a".repeat(60)}.${i}.${"b".repeat(60)}.example.com`);
+  const event = { ...failed, data: { ...failed.data, dnsNames: names, error: { ...failed.data.error, message: huge } } };
+  const m = n.renderTeams(event);
+  const bytes = Buffer.byteLength(JSON.stringify(m));
+  assert.ok(bytes <= n.TEAMS_LIMITS.messageBytes, `${bytes} bytes`);
+  assert.ok(bytes > n.TEAMS_LIMITS.messageBytes / 4, `cut no more than needed: ${bytes} bytes`);
+  const card = m.attachments[0].content;
+  const check = validateAdaptiveCard(card);
+  assert.ok(check.ok, check.errors);
+  const facts = (card.body.find((b) => b.type === "FactSet") as { facts: Array<{ title: string; value: string }> }).facts;
+  const error = facts.find((f) => f.title === "Error");
+  assert.ok(error && error.value.startsWith("acme urn:ietf:params:acme:error:") && error.value.endsWith("…"), error?.value.slice(0, 80));
+  assert.deepEqual(n.renderTeams(failed), n.renderTeams(failed), "deterministic");
+  assert.ok(!JSON.stringify(n.renderTeams(failed)).includes("…"), "a normal event is not cut");
 });
 
 test("slack: Block Kit header, section with fields, context; mrkdwn escaped; within Slack's limits", () => {

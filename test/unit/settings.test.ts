@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { generateSigningSecret } from "../../src/notify/signing";
 import {
   ACME_DIRECTORIES,
   SETTINGS,
@@ -275,12 +276,15 @@ describe("leading tool (Acmebot) names", () => {
 
 describe("webhooks", () => {
   it("indexed targets in index order with all fields", () => {
+    const primary = generateSigningSecret();
     const s = loadSettings({
       ...base,
       KvAcme__Webhooks__1__Url: "https://contoso.webhook.office.com/webhookb2/x",
       KvAcme__Webhooks__0__Url: "https://hooks.example.com/kv-acme",
       KvAcme__Webhooks__0__Events: "certificate.renewed, certificate.renewal_failed,renewal.*",
-      KvAcme__Webhooks__0__Secret: "s3cret",
+      KvAcme__Webhooks__0__Secret: primary,
+      KvAcme__Webhooks__0__SecondarySecretName: "webhook-next",
+      KvAcme__Webhooks__0__LegacySecret: "s3cret",
       KvAcme__Webhooks__1__Format: "generic",
       KvAcme__Webhooks__1__SecretName: "webhook-hmac",
     });
@@ -289,7 +293,9 @@ describe("webhooks", () => {
         url: "https://hooks.example.com/kv-acme",
         format: "generic",
         events: ["certificate.renewed", "certificate.renewal_failed", "renewal.*"],
-        secret: "s3cret",
+        secret: primary,
+        secondarySecretName: "webhook-next",
+        legacySecret: "s3cret",
       },
       { url: "https://contoso.webhook.office.com/webhookb2/x", format: "generic", events: ["*"], secretName: "webhook-hmac" },
     ]);
@@ -486,10 +492,41 @@ describe("loadSettings problems", () => {
       env: {
         ...base,
         KvAcme__Webhooks__0__Url: "https://h.example/x",
-        KvAcme__Webhooks__0__Secret: "s",
+        KvAcme__Webhooks__0__Secret: generateSigningSecret(),
         KvAcme__Webhooks__0__SecretName: "n",
       },
       want: [["KvAcme__Webhooks__0__Secret", /either Secret or SecretName/]],
+    },
+    {
+      name: "webhook secret of the old form",
+      env: { ...base, KvAcme__Webhooks__0__Url: "https://h.example/x", KvAcme__Webhooks__0__Secret: "s3cret" },
+      want: [["KvAcme__Webhooks__0__Secret", /must start with "whsec_".*LegacySecret/]],
+    },
+    {
+      name: "webhook second secret too short",
+      env: {
+        ...base,
+        KvAcme__Webhooks__0__Url: "https://h.example/x",
+        KvAcme__Webhooks__0__SecretName: "n",
+        KvAcme__Webhooks__0__SecondarySecret: `whsec_${Buffer.alloc(16).toString("base64")}`,
+      },
+      want: [["KvAcme__Webhooks__0__SecondarySecret", /24-64 bytes/]],
+    },
+    {
+      name: "webhook legacy secret without a Standard Webhooks secret",
+      env: { ...base, KvAcme__Webhooks__0__Url: "https://h.example/x", KvAcme__Webhooks__0__LegacySecret: "s3cret" },
+      want: [["KvAcme__Webhooks__0__Secret", /sign alongside Secret/]],
+    },
+    {
+      name: "webhook second secret and its name",
+      env: {
+        ...base,
+        KvAcme__Webhooks__0__Url: "https://h.example/x",
+        KvAcme__Webhooks__0__SecretName: "n",
+        KvAcme__Webhooks__0__SecondarySecret: generateSigningSecret(),
+        KvAcme__Webhooks__0__SecondarySecretName: "m",
+      },
+      want: [["KvAcme__Webhooks__0__SecondarySecret", /either SecondarySecret or SecondarySecretName/]],
     },
     {
       name: "webhook secret name",
@@ -543,16 +580,19 @@ describe("parseServiceUrl", () => {
 
 describe("redactSettings", () => {
   it("hides secrets and webhook paths", () => {
+    const [whsec, whsec2] = [generateSigningSecret(), generateSigningSecret()];
     const s = loadSettings({
       ...base,
       KvAcme__Eab__KeyId: "kid",
       KvAcme__Eab__HmacKey: "c2VjcmV0aG1hYw",
       KvAcme__Webhooks__0__Url: "https://hooks.slack.com/services/T/B/TOKEN",
-      KvAcme__Webhooks__0__Secret: "topsecret",
+      KvAcme__Webhooks__0__Secret: whsec,
+      KvAcme__Webhooks__0__SecondarySecret: whsec2,
+      KvAcme__Webhooks__0__LegacySecret: "topsecret",
       APPLICATIONINSIGHTS_CONNECTION_STRING: "InstrumentationKey=ikey-123",
     });
     const text = JSON.stringify(redactSettings(s));
-    for (const secret of ["c2VjcmV0aG1hYw", "TOKEN", "topsecret", "ikey-123"])
+    for (const secret of ["c2VjcmV0aG1hYw", "TOKEN", "topsecret", whsec, whsec2, "ikey-123"])
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     assert.ok(text.includes("https://hooks.slack.com"));
     assert.ok(text.includes("myvault.vault.azure.net"));

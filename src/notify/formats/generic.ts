@@ -1,14 +1,15 @@
 /**
- * The `generic` format: a CloudEvents 1.0 event in structured mode (JSON). `type` is `kvacme.` + the event type
- * (reverse-DNS style prefix, without claiming a domain); `dataschema` names the definition of `data` in the
- * versioned schema (schema/v1.json) by a JSON Pointer.
+ * The `generic` format: a CloudEvents 1.0 event in structured mode (JSON). `type` is the reverse-DNS name of the
+ * project's home (github.com/kv-acme) + the event type, as CloudEvents recommends (filters keep using the short
+ * type); `source` is an absolute URI (eventSource); `dataschema` names the definition of `data` in the versioned
+ * schema (schema/v1.json) by a JSON Pointer.
  */
 import { DATA_SCHEMA_VERSION, type NotifyEvent } from "../events";
 
 /** `$id` of schema/v1.json. */
 export const DATA_SCHEMA_ID = `urn:kv-acme:webhook-data:v${DATA_SCHEMA_VERSION}`;
 export const CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8";
-export const CLOUDEVENT_TYPE_PREFIX = "kvacme.";
+export const CLOUDEVENT_TYPE_PREFIX = "com.github.kv-acme.";
 
 export interface CloudEvent {
   specversion: "1.0";

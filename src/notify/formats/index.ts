@@ -8,7 +8,7 @@ import { renderTeams } from "./teams";
 
 export { renderGeneric, DATA_SCHEMA_ID, CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENT_TYPE_PREFIX, type CloudEvent } from "./generic";
 export { renderSlack, escapeMrkdwn, SLACK_LIMITS, type SlackMessage, type SlackBlock } from "./slack";
-export { renderTeams, type TeamsMessage, type AdaptiveCard } from "./teams";
+export { renderTeams, TEAMS_LIMITS, type TeamsMessage, type AdaptiveCard } from "./teams";
 export { summarize, type EventSummary } from "./summary";
 
 /**

@@ -3,7 +3,7 @@
  * and up to 10 fields, a context line — plus the top-level `text` fallback used in notifications.
  */
 import type { NotifyEvent } from "../events";
-import { summarize } from "./summary";
+import { summarize, truncate } from "./summary";
 
 export interface SlackText {
   type: "plain_text" | "mrkdwn";
@@ -27,10 +27,6 @@ export function escapeMrkdwn(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-function cut(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
 const ICON = { good: ":white_check_mark:", warning: ":warning:", attention: ":rotating_light:" } as const;
 
 /** Renders an event as a Slack Block Kit message. */
@@ -38,13 +34,17 @@ export function renderSlack(event: NotifyEvent): SlackMessage {
   const s = summarize(event);
   const fields = s.facts.slice(0, SLACK_LIMITS.fields).map((f) => ({
     type: "mrkdwn" as const,
-    text: cut(`*${escapeMrkdwn(f.title)}*\n${escapeMrkdwn(f.value)}`, SLACK_LIMITS.fieldText),
+    text: truncate(`*${escapeMrkdwn(f.title)}*\n${escapeMrkdwn(f.value)}`, SLACK_LIMITS.fieldText),
   }));
   return {
-    text: cut(`${ICON[s.tone]} ${s.title}`, SLACK_LIMITS.sectionText),
+    text: truncate(`${ICON[s.tone]} ${s.title}`, SLACK_LIMITS.sectionText),
     blocks: [
-      { type: "header", text: { type: "plain_text", text: cut(s.title, SLACK_LIMITS.headerText), emoji: true } },
-      { type: "section", text: { type: "mrkdwn", text: cut(`${ICON[s.tone]} ${escapeMrkdwn(s.text)}`, SLACK_LIMITS.sectionText) }, fields },
+      { type: "header", text: { type: "plain_text", text: truncate(s.title, SLACK_LIMITS.headerText), emoji: true } },
+      {
+        type: "section",
+        text: { type: "mrkdwn", text: truncate(`${ICON[s.tone]} ${escapeMrkdwn(s.text)}`, SLACK_LIMITS.sectionText) },
+        fields,
+      },
       { type: "context", elements: [{ type: "mrkdwn", text: escapeMrkdwn(`kv-acme · ${event.type} · ${event.time} · ${event.id}`) }] },
     ],
   };

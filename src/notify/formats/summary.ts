@@ -12,6 +12,12 @@ export interface EventSummary {
 
 const MAX_LIST = 20;
 
+/** `s` cut to at most `max` characters (code points), the cut marked with an ellipsis. */
+export function truncate(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`;
+}
+
 function list(items: string[]): string {
   if (items.length === 0) return "none";
   const shown = items.slice(0, MAX_LIST).join(", ");
