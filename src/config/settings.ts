@@ -54,6 +54,8 @@ export interface Settings {
   contacts: string[];
   eab?: EabSettings;
   vaultUrl: string;
+  /** Key Vault holding the app's own secrets (ACME account keys, webhook signing secrets); default vaultUrl. */
+  secretsVaultUrl: string;
   /** DNS provider registry name. */
   dnsProvider: string;
   dnsSubscriptionIds: string[];
@@ -421,7 +423,16 @@ export const SETTINGS = {
     field: "vaultUrl",
     type: "URL",
     required: true,
-    doc: "Key Vault that holds the certificates and the ACME account key, like `https://myvault.vault.azure.net`.",
+    doc: "Key Vault that holds the certificates, like `https://myvault.vault.azure.net`.",
+    parse: originUrl,
+  }),
+  secretsVaultUrl: setting({
+    key: "SecretsVaultUrl",
+    aliases: [],
+    field: "secretsVaultUrl",
+    type: "URL",
+    default: "(VaultUrl)",
+    doc: "Key Vault that holds the app's own secrets: ACME account keys and webhook signing secrets (SecretName). The template puts them in a vault of their own that no VM agent has a role on (docs/security.md).",
     parse: originUrl,
   }),
   dnsProvider: setting({
@@ -835,11 +846,13 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   const appInsightsConnectionString = read(idx, S.appInsightsConnectionString);
   const functionAppName = read(idx, S.functionAppName);
   const dnsResolver = read(idx, S.dnsResolver);
+  const vaultUrl = read(idx, S.vaultUrl) ?? "";
 
   const settings: Settings = {
     acmeDirectoryUrl: read(idx, S.acmeDirectoryUrl) ?? LE,
     contacts: read(idx, S.contacts) ?? [],
-    vaultUrl: read(idx, S.vaultUrl) ?? "",
+    vaultUrl,
+    secretsVaultUrl: read(idx, S.secretsVaultUrl) ?? vaultUrl,
     dnsProvider: read(idx, S.dnsProvider) ?? "azure",
     dnsSubscriptionIds: read(idx, S.dnsSubscriptionIds) ?? [],
     dnsResourceGroups: read(idx, S.dnsResourceGroups) ?? [],

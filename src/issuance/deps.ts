@@ -16,7 +16,10 @@ export interface IssuanceSettings {
   acmeDirectoryUrl: string;
   contacts?: string[];
   eab?: EabCredentials;
+  /** The certificate vault. */
   vaultUrl: string;
+  /** The vault of the app's own secrets (ACME account key); agents have no role on it. */
+  secretsVaultUrl: string;
   /** DNS provider name from the registry (default "azure"). */
   dnsProvider?: string;
   dnsSubscriptionIds: string[];
@@ -55,7 +58,7 @@ export function createIssuanceDeps(
 ): IssuanceDeps {
   const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification ?? false };
   const certificates = new CertificateClient(settings.vaultUrl, credential, clientOptions);
-  const secrets = new SecretClient(settings.vaultUrl, credential, clientOptions);
+  const secrets = new SecretClient(settings.secretsVaultUrl, credential, clientOptions);
   const dns = createDnsProvider(settings.dnsProvider ?? "azure", {
     credential,
     azure: {

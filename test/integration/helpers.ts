@@ -11,6 +11,7 @@ export function stackSettings(stack: Stack, extra: Partial<IssuanceSettings> = {
   return {
     acmeDirectoryUrl: info.acmeDirectoryUrl,
     vaultUrl: info.keyVaultUrl,
+    secretsVaultUrl: info.keyVaultUrl,
     dnsSubscriptionIds: [info.subscriptionId],
     armEndpoint: info.armEndpoint,
     dnsResolver: info.dnsServer,

@@ -293,6 +293,14 @@ function call(fn: string, args: Ast[], scope: Scope): Value {
       const v = ev(0);
       return Array.isArray(v) || typeof v === "string" ? v.length : Object.keys(v as Obj).length;
     }
+    case "mul":
+      return (ev(0) as number) * (ev(1) as number);
+    case "div":
+      return Math.trunc((ev(0) as number) / (ev(1) as number));
+    case "mod":
+      return (ev(0) as number) % (ev(1) as number);
+    case "max":
+      return Math.max(...(all() as number[]));
     case "true":
       return true;
     case "false":
@@ -411,24 +419,70 @@ function resourceByName(t: Obj, type: string, nameEnd: string): Obj {
   return r;
 }
 
-/** The vault secrets the template's nested vault deployment writes, by secret name (only those whose condition holds). */
-function vaultSecrets(scope: Scope): Map<string, string> {
-  const d = resourceByName(template, "Microsoft.Resources/deployments", "vaultAccessDeploymentName");
+/** The scope a nested deployment's inner template is evaluated in (its parameters evaluated in the outer scope). */
+function innerScopeOf(d: Obj, scope: Scope): Scope {
   const props = d.properties as Obj;
   const inner = props.template as Obj;
   const innerParams: Record<string, Value> = {};
   for (const [k, v] of Object.entries(props.parameters as Record<string, Obj>)) innerParams[k] = evalValue(v.value as Json, scope);
-  const innerScope: Scope = {
-    params: innerParams,
-    variables: (inner.variables ?? {}) as Obj,
-    varCache: new Map(),
-    reference: fakeReference,
-  };
+  return { params: innerParams, variables: (inner.variables ?? {}) as Obj, varCache: new Map(), reference: fakeReference };
+}
+
+/** Every vault secret the template writes (only those whose condition holds), as `<vault>/<secret>` -> value. */
+function writtenSecrets(scope: Scope): Map<string, string> {
   const out = new Map<string, string>();
-  for (const r of resourcesOf(inner).filter((x) => x.type === "Microsoft.KeyVault/vaults/secrets")) {
-    if (r.condition !== undefined && !evalValue(r.condition, innerScope)) continue;
-    const name = evalValue(r.name as Json, innerScope) as string;
-    out.set(name.split("/")[1] as string, evalValue((r.properties as Obj).value as Json, innerScope) as string);
+  for (const d of nestedDeployments(template)) {
+    const innerScope = innerScopeOf(d, scope);
+    for (const r of resourcesOf((d.properties as Obj).template as Obj).filter((x) => x.type === "Microsoft.KeyVault/vaults/secrets")) {
+      if (r.condition !== undefined && !evalValue(r.condition, innerScope)) continue;
+      out.set(evalValue(r.name as Json, innerScope) as string, evalValue((r.properties as Obj).value as Json, innerScope) as string);
+    }
+  }
+  return out;
+}
+
+/** The secrets the template writes into the app's secrets vault, by secret name. */
+function vaultSecrets(scope: Scope): Map<string, string> {
+  const secretsVault = evalString("[variables('secretsVaultName')]", scope) as string;
+  const out = new Map<string, string>();
+  for (const [name, value] of writtenSecrets(scope)) {
+    const [vault, secret] = name.split("/") as [string, string];
+    assert.equal(vault, secretsVault, `secret ${name} is written outside the app's secrets vault`);
+    out.set(secret, value);
+  }
+  return out;
+}
+
+/**
+ * Every role assignment the template creates with these parameters, evaluated: role key, principal, scope (the
+ * `scope` property, else the resource group of its deployment), expanded over copy loops.
+ */
+function evaluatedAssignments(values: Record<string, Value>): { role: string; principalId: string; scope: string }[] {
+  const scope = topScope(values);
+  const roles = (template.variables as Obj).roles as Record<string, string>;
+  const roleKey = (id: string) => Object.entries(roles).find(([, v]) => id.endsWith(`/${v}`))?.[0] ?? id;
+  const out: { role: string; principalId: string; scope: string }[] = [];
+  for (const d of nestedDeployments(template)) {
+    const copies = isObj(d.copy) ? (evalValue(d.copy.count as Json, scope) as number) : 1;
+    for (let c = 0; c < copies; c++) {
+      const outer = { ...scope, copyIndex: c };
+      const innerScope = innerScopeOf(d, outer);
+      const rg = d.resourceGroup !== undefined ? (evalValue(d.resourceGroup as Json, outer) as string) : ENV.resourceGroup.name;
+      for (const r of resourcesOf((d.properties as Obj).template as Obj).filter(
+        (x) => x.type === "Microsoft.Authorization/roleAssignments",
+      )) {
+        const count = isObj(r.copy) ? (evalValue(r.copy.count as Json, innerScope) as number) : 1;
+        for (let n = 0; n < count; n++) {
+          const s = { ...innerScope, copyIndex: n };
+          const props = r.properties as Obj;
+          out.push({
+            role: roleKey(evalValue(props.roleDefinitionId as Json, s) as string),
+            principalId: evalValue(props.principalId as Json, s) as string,
+            scope: r.scope !== undefined ? (evalValue(r.scope as Json, s) as string) : `resourceGroup ${rg}`,
+          });
+        }
+      }
+    }
   }
   return out;
 }
@@ -439,7 +493,7 @@ function appSettingsFor(values: Record<string, Value>): { raw: Record<string, st
   const cfg = resourceByName(template, "Microsoft.Web/sites/config", "appsettings");
   const raw = evalValue(cfg.properties as Json, scope) as Record<string, string>;
   const secrets = vaultSecrets(scope);
-  const vaultUrl = evalString("[variables('vaultUrl')]", scope) as string;
+  const vaultUrl = evalString("[variables('secretsVaultUrl')]", scope) as string;
   const resolved: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     assert.equal(typeof v, "string", `app setting ${k} is not a string`);
@@ -449,7 +503,7 @@ function appSettingsFor(values: Record<string, Value>): { raw: Record<string, st
       continue;
     }
     const uri = new URL(ref[1] as string);
-    assert.equal(uri.origin, vaultUrl, `${k} refers to another vault`);
+    assert.equal(uri.origin, vaultUrl, `${k} refers to another vault than the app's secrets vault`);
     const m = /^\/secrets\/([0-9A-Za-z-]+)\/$/.exec(uri.pathname);
     assert.ok(m, `${k}: ${uri.pathname} is not /secrets/<name>/`);
     const secret = secrets.get(m[1] as string);
@@ -684,7 +738,7 @@ describe("infra/azuredeploy.json: role assignments", () => {
     }
   });
 
-  it("grants exactly the least-privilege set: storage data roles, vault certificates/secrets officer, Secrets User for agents, DNS Zone Contributor", () => {
+  it("grants exactly the least-privilege set: storage data roles, Certificates Officer on the certificate vault, Secrets Officer on the secrets vault, Secrets User for agents, DNS Zone Contributor", () => {
     const byDeployment = new Map<string, string[]>();
     for (const g of grants()) byDeployment.set(g.where, [...(byDeployment.get(g.where) ?? []), g.role].sort());
     assert.deepEqual(
@@ -699,9 +753,10 @@ describe("infra/azuredeploy.json: role assignments", () => {
     ]);
     assert.deepEqual(byDeployment.get("[variables('vaultAccessDeploymentName')]"), [
       "keyVaultCertificatesOfficer",
-      "keyVaultSecretsOfficer",
+      "keyVaultSecretsUser",
       "keyVaultSecretsUser",
     ]);
+    assert.deepEqual(byDeployment.get("[variables('secretsAccessDeploymentName')]"), ["keyVaultSecretsOfficer"]);
     const dns = [...byDeployment.entries()].filter(([k]) => k.includes("kvacme-dns-"));
     assert.equal(dns.length, 1);
     assert.deepEqual(dns[0]?.[1], ["dnsZoneContributor"]);
@@ -736,7 +791,66 @@ describe("infra/azuredeploy.json: role assignments", () => {
         }
       }
     }
-    assert.equal(names.size, 3 + 2 + 2 + 1);
+    assert.equal(names.size, 3 + 1 + 2 + 1 + 1);
+  });
+
+  const AGENTS = ["a0000000-0000-0000-0000-000000000001", "a0000000-0000-0000-0000-000000000002"];
+  const APP = "9d1f3c2b-1111-4a5b-8c7d-000000000001";
+  for (const [label, values] of [
+    ["new vault", { agentPrincipalIds: AGENTS }],
+    [
+      "existing vault",
+      { agentPrincipalIds: AGENTS, useExistingKeyVault: true, keyVaultName: "kv-contoso", existingKeyVaultResourceGroup: "rg-pki" },
+    ],
+    ["agents scoped to certificates", { agentPrincipalIds: AGENTS, agentCertificateNames: ["www-contoso-com", "api-contoso-com"] }],
+    [
+      "EAB and webhook secrets",
+      { agentPrincipalIds: AGENTS, eabKeyId: "kid", eabHmacKey: "aG1hYw", webhookUrl: "https://hooks.slack.com/services/T/B/X" },
+    ],
+  ] as const) {
+    it(`no agent role covers the app's secrets (${label}): agents hold only Secrets User, only on the certificate vault or its secrets`, () => {
+      const scope = topScope(values as Record<string, Value>);
+      const certVault = evalString("[variables('keyVaultName')]", scope) as string;
+      const secretsVault = evalString("[variables('secretsVaultName')]", scope) as string;
+      assert.notEqual(certVault, secretsVault, "the app's secrets need a vault of their own");
+      const assignments = evaluatedAssignments(values as Record<string, Value>);
+      const agentGrants = assignments.filter((a) => (AGENTS as readonly string[]).includes(a.principalId));
+      assert.ok(agentGrants.length >= AGENTS.length, "every agent gets a grant");
+      for (const a of agentGrants) {
+        assert.equal(a.role, "keyVaultSecretsUser", `agent ${a.principalId} holds ${a.role}`);
+        assert.ok(
+          a.scope === `Microsoft.KeyVault/vaults/${certVault}` || a.scope.startsWith(`Microsoft.KeyVault/vaults/${certVault}/secrets/`),
+          `agent grant scoped to ${a.scope}`,
+        );
+        assert.ok(!a.scope.includes(secretsVault) && !a.scope.startsWith("resourceGroup"), `agent grant scoped to ${a.scope}`);
+      }
+      // The app's own secrets: written to, referenced from and read in the secrets vault only.
+      for (const name of writtenSecrets(scope).keys()) assert.ok(name.startsWith(`${secretsVault}/`), name);
+      const { raw } = appSettingsFor(values as Record<string, Value>);
+      assert.equal(raw.KvAcme__SecretsVaultUrl, `https://${secretsVault}.vault.azure.net`);
+      assert.equal(raw.KvAcme__VaultUrl, `https://${certVault}.vault.azure.net`);
+      const s = loadSettings(appSettingsFor(values as Record<string, Value>).resolved);
+      assert.equal(s.secretsVaultUrl, `https://${secretsVault}.vault.azure.net`);
+      // The app itself: certificates (no secrets, so no private keys) on the certificate vault, secrets on its own vault.
+      const appGrants = assignments.filter((a) => a.principalId === APP && a.scope.startsWith("Microsoft.KeyVault/"));
+      assert.deepEqual(appGrants.map((a) => `${a.role} ${a.scope}`).sort(), [
+        `keyVaultCertificatesOfficer Microsoft.KeyVault/vaults/${certVault}`,
+        `keyVaultSecretsOfficer Microsoft.KeyVault/vaults/${secretsVault}`,
+      ]);
+    });
+  }
+
+  it("agentCertificateNames: one Secrets User assignment per agent and certificate, scoped to that certificate's secret, none on the vault", () => {
+    const names = ["www-contoso-com", "api-contoso-com", "mail-contoso-com"];
+    const scope = topScope({ agentPrincipalIds: AGENTS, agentCertificateNames: names });
+    const certVault = evalString("[variables('keyVaultName')]", scope) as string;
+    const agentGrants = evaluatedAssignments({ agentPrincipalIds: AGENTS, agentCertificateNames: names }).filter((a) =>
+      (AGENTS as readonly string[]).includes(a.principalId),
+    );
+    const want = AGENTS.flatMap((a) => names.map((n) => `${a} Microsoft.KeyVault/vaults/${certVault}/secrets/${n}`)).sort();
+    assert.deepEqual(agentGrants.map((g) => `${g.principalId} ${g.scope}`).sort(), want);
+    const declared = (template.parameters as Record<string, Obj>).agentCertificateNames as Obj;
+    assert.ok((declared.maxLength as number) <= 800, "ARM copies at most 800 resources per loop");
   });
 });
 

@@ -36,6 +36,7 @@ describe("loadSettings defaults", () => {
       acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
       contacts: [],
       vaultUrl: "https://myvault.vault.azure.net",
+      secretsVaultUrl: "https://myvault.vault.azure.net",
       dnsProvider: "azure",
       dnsSubscriptionIds: [SUB],
       dnsResourceGroups: [],
@@ -186,6 +187,14 @@ describe("loadSettings values", () => {
       name: "the App Service / Functions platform variables are recorded so local auth can be refused there",
       env: { KvAcme__Auth__Mode: "local", WEBSITE_INSTANCE_ID: "0123abcd" },
       check: (s) => assert.deepEqual(s.auth, { mode: "local", platformAuthEnabled: false, azureHostVariable: "WEBSITE_INSTANCE_ID" }),
+    },
+    {
+      name: "the app's secrets vault is its own setting (the certificate vault stays VaultUrl)",
+      env: { KvAcme__SecretsVaultUrl: "https://kvacmes-app.vault.azure.net/" },
+      check: (s) => {
+        assert.equal(s.secretsVaultUrl, "https://kvacmes-app.vault.azure.net");
+        assert.equal(s.vaultUrl, "https://myvault.vault.azure.net");
+      },
     },
     {
       name: "WEBSITE_SITE_NAME alone marks Azure hosting",
