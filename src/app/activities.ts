@@ -17,18 +17,18 @@ import type { InvocationContext } from "@azure/functions";
 import type * as Issuance from "../issuance";
 import type { IssueRequest, OrderPlan, ValidatedRequest, ChallengeRecord } from "../issuance/steps";
 import type { OrderRef } from "../acme/order";
-import type { InventoryItem } from "../keyvault/inventory";
+import type { RenewalCandidate } from "../renewal/scan";
 import type { DeliveryResult, EventType, NotifyEvent } from "../notify";
 import type { OutcomeTelemetry } from "../telemetry";
 import { ACTIVITIES, type ActivityName } from "../orchestrations/activity-names";
 import type { StepError, StepOutcome } from "../orchestrations/outcome";
-import type { DecideResult, ScanItem, ScanResult } from "../orchestrations/renew-certificates";
 import type { RevokeOutput } from "../orchestrations/revoke-certificate";
 import { getRuntime } from "./runtime";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const issuance = () => require("../issuance") as typeof Issuance;
 const errors = () => require("../shared/errors") as typeof import("../shared/errors");
+const renewal = () => require("../renewal/scan") as typeof import("../renewal/scan");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 function roundTrip<T>(value: T): T {
@@ -206,74 +206,18 @@ export const activities: Record<ActivityName, Impl> = {
     runStep(() => issuance().abandonIssuance(input, getRuntime().deps)),
 
   /** The inventory of managed certificates through the list API only (one request per page of 25), compacted. */
-  [ACTIVITIES.scanInventory]: () =>
-    runStep(async (): Promise<ScanResult> => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { listInventory } = require("../keyvault/inventory") as typeof import("../keyvault/inventory");
-      const runtime = getRuntime();
-      const { items, pages } = await listInventory(runtime.deps.certificates, { managedOnly: true });
-      const compact = items.map((i): ScanItem => {
-        const item: ScanItem = { name: i.name };
-        if (i.notBefore) item.notBefore = i.notBefore;
-        if (i.expiresOn) item.expiresOn = i.expiresOn;
-        if (i.managed.ariCertId) item.ariCertId = i.managed.ariCertId;
-        if (i.managed.renewalFailures) item.failures = { attempts: i.managed.renewalFailures.attempts, at: i.managed.renewalFailures.at };
-        return item;
-      });
-      return { items: compact, pages, maxConcurrentRenewals: runtime.settings.maxConcurrentRenewals };
-    }),
+  [ACTIVITIES.scanInventory]: () => runStep(() => renewal().scanInventory(getRuntime().deps, getRuntime().settings.maxConcurrentRenewals)),
 
-  /**
-   * Renewal decisions at `now` (the orchestration's time) for the scanned certificates, and the
-   * `certificate.days_to_expiry` metric of each. An error (e.g. the ACME directory unreachable for the ARI lookup)
-   * affects one certificate only; a failed ARI lookup itself falls back to the fixed rules (decideForItem).
-   */
-  [ACTIVITIES.decideRenewals]: (input: { items: ScanItem[]; now: string; operationId?: string }) =>
-    runStep(async (): Promise<DecideResult> => {
-      const { decideForItem, mapLimit } = issuance();
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { daysRemaining, shouldWatch } = require("../renewal/expiring") as typeof import("../renewal/expiring");
+  /** Renewal decisions at `now` (the orchestration's time) for the scanned certificates (../renewal/scan). */
+  [ACTIVITIES.decideRenewals]: (input: { items: RenewalCandidate[]; now: string; operationId?: string }) =>
+    runStep(() => {
       const { deps, telemetry, settings } = getRuntime();
-      const now = new Date(input.now);
-      const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: settings.expiryWarningDays };
-      const { errorMessage } = errors();
-      const metricProperties: Record<string, string> = input.operationId ? { operationId: input.operationId } : {};
-      await mapLimit(input.items, 8, async (scanned) => {
-        if (scanned.expiresOn)
-          telemetry.trackDaysToExpiry(
-            scanned.name,
-            Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100,
-            metricProperties,
-          );
-        const failures = scanned.failures ? { renewalFailures: { ...scanned.failures, failureId: "" } } : {};
-        const item: InventoryItem = {
-          name: scanned.name,
-          enabled: true,
-          pending: false,
-          tags: {},
-          managed: { managed: true, source: undefined, ...(scanned.ariCertId ? { ariCertId: scanned.ariCertId } : {}), ...failures },
-          ...(scanned.notBefore ? { notBefore: scanned.notBefore } : {}),
-          ...(scanned.expiresOn ? { expiresOn: scanned.expiresOn } : {}),
-        };
-        try {
-          const d = await decideForItem(item, deps, now);
-          if (d?.decision.due) result.due.push(d);
-          else if (d) result.notDue++;
-          // Due, or due but held back after failures: watched for `certificate.expiring` (renew-certificates).
-          if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
-            const days = daysRemaining(scanned.expiresOn, now);
-            const failedAttempts = scanned.failures?.attempts ?? 0;
-            if (shouldWatch(days, failedAttempts, settings.expiryWarningDays))
-              result.watch?.push({ certificateName: scanned.name, notAfter: scanned.expiresOn, daysRemaining: days, failedAttempts });
-          }
-        } catch (err) {
-          result.errors.push({ certificateName: scanned.name, error: errorMessage(err) });
-        }
-      });
-      result.due.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
-      result.watch?.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
-      await telemetry.flush().catch(() => undefined);
-      return result;
+      return renewal().decideRenewals(
+        input.items,
+        new Date(input.now),
+        { deps, telemetry, expiryWarningDays: settings.expiryWarningDays },
+        input.operationId,
+      );
     }),
 
   [ACTIVITIES.revokeAtCa]: (input: { certificateName: string; reason?: string | number; disable?: boolean }) =>

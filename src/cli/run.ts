@@ -10,11 +10,11 @@ import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { parseRevocationReason } from "../acme/revoke";
 import { loadSettings, type Settings } from "../config/settings";
 import { listInventory } from "../keyvault/inventory";
+import { candidateOf, decideForItem } from "../renewal/scan";
 import {
   cancelPendingOperation,
   createIssuanceDeps,
   createPendingWithPolicy,
-  decideForItem,
   deletePendingOperation,
   issueCertificate,
   mergePendingOperation,
@@ -221,7 +221,7 @@ async function dispatch(
         const { items } = await listInventory(d.certificates, { includePending: false });
         const item = items.find((i) => i.name === name);
         if (!item) throw new NotFoundError(`Certificate ${name} was not found in the vault`);
-        return decideForItem(item, d, new Date());
+        return decideForItem(candidateOf(item), d, new Date());
       }
       return renewCertificate(name, deps());
     }

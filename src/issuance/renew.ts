@@ -4,13 +4,11 @@
  */
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
-import { fetchRenewalInfo } from "../acme/renewal-info";
-import { pickRenewalTime } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
-import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import { listInventory } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership } from "../keyvault/tags";
-import { decideRenewal, type RenewalDecision, type RenewalState } from "../renewal/decide";
+import { candidateOf, decideForItem, type DueCertificate } from "../renewal/scan";
 import { OwnershipError, errorMessage } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
 import { issueCertificate } from "./issue";
@@ -52,12 +50,6 @@ export async function renewCertificate(certificateName: string, deps: IssuanceDe
   return issueCertificate(await renewalRequest(certificateName, deps), deps);
 }
 
-export interface DueCertificate {
-  certificateName: string;
-  decision: { due: boolean; reason: string; message: string; renewAt: string };
-  ari: "used" | "unsupported" | "failed" | "skipped";
-}
-
 export interface RenewAllResult {
   checked: number;
   due: DueCertificate[];
@@ -66,58 +58,13 @@ export interface RenewAllResult {
   dryRun: boolean;
 }
 
-/**
- * Decides for one listed certificate whether it is due (pure rules of ../renewal/decide plus the CA's ARI window
- * when offered; a failed ARI lookup falls back to the fixed rules for this certificate only).
- */
-export async function decideForItem(
-  item: InventoryItem,
-  deps: IssuanceDeps,
-  now: Date,
-  random: () => number = Math.random,
-): Promise<DueCertificate | undefined> {
-  if (!item.notBefore || !item.expiresOn) return undefined;
-  const state: RenewalState = { notBefore: new Date(item.notBefore), notAfter: new Date(item.expiresOn) };
-  // Consecutive failed renewals (the kv-acme-renewal-failures tag) hold the next attempt back (nextAttemptAt).
-  const failures = item.managed.renewalFailures;
-  if (failures) state.lastFailure = { at: new Date(failures.at), attempts: failures.attempts };
-  let ari: DueCertificate["ari"] = "skipped";
-  const certId = item.managed.ariCertId;
-  if (certId) {
-    const session = await deps.acme();
-    const info = await fetchRenewalInfo(session.directory, certId, () => now);
-    if (!info.supported) ari = "unsupported";
-    else if (info.ok) {
-      const window = { start: new Date(info.windowStart), end: new Date(info.windowEnd) };
-      state.ari = { window, renewAt: pickRenewalTime(window, random) };
-      ari = "used";
-    } else {
-      state.ari = { error: info.error };
-      ari = "failed";
-    }
-  }
-  const decision: RenewalDecision = decideRenewal(
-    state,
-    {
-      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30,
-      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66,
-    },
-    now,
-  );
-  return {
-    certificateName: item.name,
-    decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() },
-    ari,
-  };
-}
-
 /** Scans the vault (list API only) and renews every managed certificate that is due, a few at a time. */
 export async function renewAllDue(deps: IssuanceDeps, options: { dryRun?: boolean; now?: Date } = {}): Promise<RenewAllResult> {
   const now = options.now ?? new Date();
   const { items } = await listInventory(deps.certificates, { managedOnly: true });
   const decisions: DueCertificate[] = [];
   for (const item of items) {
-    const d = await decideForItem(item, deps, now);
+    const d = await decideForItem(candidateOf(item), deps, now);
     if (d) decisions.push(d);
   }
   const due = decisions.filter((d) => d.decision.due);

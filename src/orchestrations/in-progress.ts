@@ -8,7 +8,7 @@
  */
 import type * as df from "durable-functions";
 import { CLIENT_ACTIVITIES } from "./activity-names";
-import { callStep } from "./issue-certificate";
+import { callStep } from "./calls";
 
 /** A certificate whose issuance/renewal instance is pending or running. */
 export interface InProgress {

@@ -19,56 +19,19 @@
  * (name, validity, ARI id), and the decision returns only the due certificates.
  */
 import * as df from "durable-functions";
-import type { DueCertificate } from "../issuance/renew";
+import type { DecideResult, DueCertificate, ScanResult } from "../renewal/scan";
 import { ACTIVITIES, ISSUE_STEPS } from "./activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { renewalsInProgress } from "./in-progress";
-import {
-  callBestEffort,
-  callStep,
-  notificationSummaries,
-  orchestrationOperationId,
-  type IssueOrchestrationInput,
-  type IssueOrchestrationOutput,
-  type NotificationSummary,
-} from "./issue-certificate";
+import { callBestEffort, callStep, notificationSummaries, orchestrationOperationId, type NotificationSummary } from "./calls";
+import type { IssueOrchestrationInput, IssueOrchestrationOutput } from "./issue-certificate";
 import { taskError } from "./outcome";
-import { expiringNotices, type WatchedCertificate } from "../renewal/expiring";
+import { expiringNotices } from "../renewal/expiring";
 
 export interface RenewAllInput {
   dryRun?: boolean;
   /** Correlation id for telemetry (W3C trace id; the timer makes one per run, default one derived from the instance). */
   operationId?: string;
-}
-
-/** One managed certificate as the scan reports it: what the renewal decision needs, nothing more. */
-export interface ScanItem {
-  name: string;
-  notBefore?: string;
-  expiresOn?: string;
-  /** RFC 9773 id of the current leaf (the kv-acme-ari-cert-id tag). */
-  ariCertId?: string;
-  /** Consecutive failed renewals of the current version (the kv-acme-renewal-failures tag). */
-  failures?: { attempts: number; at: string };
-}
-
-/** What scanInventory returns. */
-export interface ScanResult {
-  items: ScanItem[];
-  pages: number;
-  /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
-  maxConcurrentRenewals: number;
-}
-
-/** What decideRenewals returns: the due certificates' decisions, how many are not due, errors per certificate. */
-export interface DecideResult {
-  due: DueCertificate[];
-  notDue: number;
-  errors: { certificateName: string; error: string }[];
-  /** Due (or backing-off) certificates close to expiry or failing repeatedly: candidates for `certificate.expiring`. */
-  watch?: WatchedCertificate[];
-  /** settings.expiryWarningDays, recorded in history so replays see the same threshold. */
-  expiryWarningDays?: number;
 }
 
 export interface RenewalSummary {

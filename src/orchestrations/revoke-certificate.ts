@@ -7,7 +7,7 @@
 import type * as df from "durable-functions";
 import type { RevokeResult } from "../issuance/revoke";
 import { ACTIVITIES } from "./activity-names";
-import { callBestEffort, callStep, orchestrationOperationId, reportedError } from "./issue-certificate";
+import { callBestEffort, callStep, orchestrationOperationId, reportedError } from "./calls";
 import { StepFailedError } from "./outcome";
 
 /** The revokeAtCa activity's result: the RevokeResult plus the names and the CRLReason code for the webhook. */

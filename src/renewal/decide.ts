@@ -1,6 +1,7 @@
 /**
- * Is a certificate due for renewal? A chain of tiny policy functions over gathered state and an injected clock,
- * each returning a constant reason and a message (the cert-manager pattern). Pure and deterministic.
+ * Is a certificate due for renewal? An ordered list of named rules (RENEWAL_RULES, cert-manager's policy chain), each
+ * a pure function returning a constant reason and a message, evaluated over state gathered once (`gather`) and an
+ * injected clock. Pure and deterministic. Adding a rule: one function and one entry in RENEWAL_RULES, in this file.
  *
  * When a certificate becomes due (its `renewAt`):
  * - ARI (RFC 9773): when the CA gave a window and the caller picked a moment inside it, that moment wins — earlier
@@ -18,8 +19,6 @@
  * reported as BackingOff (not due) with `renewAt` = the next attempt.
  */
 import { ValidationError, type FieldProblem } from "../shared/errors";
-
-export type RenewalReason = "Expired" | "AriWindowOpen" | "WithinRenewBeforeExpiry" | "LifetimeFractionElapsed" | "BackingOff" | "NotDue";
 
 export interface AriState {
   /** The moment picked inside the window (pickRenewalTime). */
@@ -124,91 +123,159 @@ export function nextAttemptAt(lastFailure: { at: Date; attempts: number }, notAf
   return new Date(Math.min(lastFailure.at.getTime() + delay, notAfter.getTime() - BACKOFF_EXPIRY_MARGIN_MS));
 }
 
-interface Context {
+/** Everything a rule reads, gathered once per decision: the state, the policy, the clock and the derived moments. */
+export interface Gathered {
   state: RenewalState;
   policy: RenewalPolicy;
   now: Date;
+  /** The moment the fixed rules or ARI set (renewalTime). */
+  timing: { at: Date; rule: RenewalRule };
+  /** The next attempt allowed after recorded failures (nextAttemptAt), when there are any. */
+  retryAt?: Date;
+  /** " (ARI lookup failed: …; fixed rules used)" when the lookup failed, else "". */
   ariNote: string;
 }
-type Verdict = { reason: RenewalReason; message: string; at: Date };
-type PolicyCheck = (ctx: Context) => Verdict | undefined;
 
-const expired: PolicyCheck = ({ state, now }) =>
-  now.getTime() >= state.notAfter.getTime()
-    ? { reason: "Expired", message: `the certificate expired at ${iso(state.notAfter)}`, at: state.notAfter }
-    : undefined;
-
-const ariWindowOpen: PolicyCheck = ({ state, policy, now }) => {
-  const t = renewalTime(state, policy);
-  if (t.rule !== "ari" || !hasAri(state.ari) || now.getTime() < t.at.getTime()) return undefined;
-  const w = state.ari.window;
-  return {
-    reason: "AriWindowOpen",
-    message: `the CA's renewal window ${iso(w.start)} – ${iso(w.end)} is open (renewal moment ${iso(t.at)})`,
-    at: t.at,
-  };
-};
-
-const withinRenewBeforeExpiry: PolicyCheck = ({ state, policy, now, ariNote }) => {
-  if (renewalTime(state, policy).rule === "ari") return undefined;
-  const at = daysRuleAt(state, policy);
-  if (at === undefined || now.getTime() < at.getTime()) return undefined;
-  return {
-    reason: "WithinRenewBeforeExpiry",
-    message: `expires ${iso(state.notAfter)}, within ${policy.renewBeforeExpiryDays} days${ariNote}`,
-    at,
-  };
-};
-
-const lifetimeFractionElapsed: PolicyCheck = ({ state, policy, now, ariNote }) => {
-  if (renewalTime(state, policy).rule === "ari") return undefined;
-  const at = percentRuleAt(state, policy);
-  if (now.getTime() < at.getTime()) return undefined;
-  return {
-    reason: "LifetimeFractionElapsed",
-    message: `${policy.renewAtPercentOfLifetime} % of the lifetime elapsed at ${iso(at)}${ariNote}`,
-    at,
-  };
-};
-
-/** The chain, in order of precedence; the first that fires gives the reason. */
-const DUE_CHECKS: readonly PolicyCheck[] = [expired, ariWindowOpen, withinRenewBeforeExpiry, lifetimeFractionElapsed];
+/** What a rule found: why (its message) and from when (`at`). */
+export interface Finding {
+  message: string;
+  at: Date;
+}
 
 /**
- * Decides whether a certificate is due for renewal now: Expired, AriWindowOpen (RFC 9773), WithinRenewBeforeExpiry
- * or LifetimeFractionElapsed make it due; BackingOff holds a due certificate back after recent failures; NotDue
- * otherwise. `renewAt` is the earliest moment it is due (after backoff). Throws ValidationError on inconsistent input.
+ * One renewal rule: a constant reason and a pure check. A "due" rule makes a certificate due when no earlier rule
+ * did; a "hold" rule holds back a certificate an earlier rule made due (it is then reported with the hold's reason).
+ */
+export interface Rule<R extends string = string> {
+  reason: R;
+  effect: "due" | "hold";
+  check(g: Gathered, due?: { reason: string; finding: Finding }): Finding | undefined;
+}
+
+function rule<const R extends string>(r: Rule<R>): Rule<R> {
+  return r;
+}
+
+/** An expired certificate is always due. */
+const expired = rule({
+  reason: "Expired",
+  effect: "due",
+  check: ({ state, now }) =>
+    now.getTime() >= state.notAfter.getTime()
+      ? { message: `the certificate expired at ${iso(state.notAfter)}`, at: state.notAfter }
+      : undefined,
+});
+
+/** The CA's ARI window (RFC 9773): the moment picked inside it has come. */
+const ariWindowOpen = rule({
+  reason: "AriWindowOpen",
+  effect: "due",
+  check: ({ state, now, timing }) => {
+    if (timing.rule !== "ari" || !hasAri(state.ari) || now.getTime() < timing.at.getTime()) return undefined;
+    const w = state.ari.window;
+    return { message: `the CA's renewal window ${iso(w.start)} – ${iso(w.end)} is open (renewal moment ${iso(timing.at)})`, at: timing.at };
+  },
+});
+
+/** Days before expiry: notAfter - renewBeforeExpiryDays has passed (not for lifetimes under 1.5 x that; ARI wins). */
+const withinRenewBeforeExpiry = rule({
+  reason: "WithinRenewBeforeExpiry",
+  effect: "due",
+  check: ({ state, policy, now, timing, ariNote }) => {
+    if (timing.rule === "ari") return undefined;
+    const at = daysRuleAt(state, policy);
+    if (at === undefined || now.getTime() < at.getTime()) return undefined;
+    return { message: `expires ${iso(state.notAfter)}, within ${policy.renewBeforeExpiryDays} days${ariNote}`, at };
+  },
+});
+
+/** Fraction of the lifetime: renewAtPercentOfLifetime % of notBefore..notAfter has elapsed (ARI wins). */
+const lifetimeFractionElapsed = rule({
+  reason: "LifetimeFractionElapsed",
+  effect: "due",
+  check: ({ state, policy, now, timing, ariNote }) => {
+    if (timing.rule === "ari") return undefined;
+    const at = percentRuleAt(state, policy);
+    if (now.getTime() < at.getTime()) return undefined;
+    return { message: `${policy.renewAtPercentOfLifetime} % of the lifetime elapsed at ${iso(at)}${ariNote}`, at };
+  },
+});
+
+/** Failure backoff: a due certificate whose last renewals failed waits for its next attempt (nextAttemptAt). */
+const backingOff = rule({
+  reason: "BackingOff",
+  effect: "hold",
+  check: ({ state, now, retryAt }, due) => {
+    if (!due || retryAt === undefined || !state.lastFailure || now.getTime() >= retryAt.getTime()) return undefined;
+    const { attempts, at } = state.lastFailure;
+    return {
+      message: `due (${due.reason}) but ${attempts} attempt(s) failed, the last at ${iso(at)}; next attempt at ${iso(retryAt)}`,
+      at: retryAt,
+    };
+  },
+});
+
+/**
+ * The rules in order of precedence: the first due rule that fires gives the reason, then the hold rules may hold
+ * the certificate back. A new rule is one function above and one line here.
+ */
+const RENEWAL_RULES = [
+  // 1. Past notAfter: renew, whatever else holds.
+  expired,
+  // 2. The CA asked (ARI window open); when ARI is usable it replaces rules 3 and 4.
+  ariWindowOpen,
+  // 3. notAfter - renewBeforeExpiryDays (certificates long-lived enough for it).
+  withinRenewBeforeExpiry,
+  // 4. renewAtPercentOfLifetime % of the lifetime.
+  lifetimeFractionElapsed,
+  // 5. Recent failures hold a due certificate back until its next attempt.
+  backingOff,
+] as const;
+
+/** Why a certificate is (or is not) due: the reason of one rule of RENEWAL_RULES, or NotDue. */
+export type RenewalReason = (typeof RENEWAL_RULES)[number]["reason"] | "NotDue";
+
+/** Gathers what the rules read, once. */
+export function gather(state: RenewalState, policy: RenewalPolicy, now: Date): Gathered {
+  validate(state, policy);
+  const g: Gathered = {
+    state,
+    policy,
+    now,
+    timing: renewalTime(state, policy),
+    ariNote: state.ari !== undefined && "error" in state.ari ? ` (ARI lookup failed: ${state.ari.error}; fixed rules used)` : "",
+  };
+  if (state.lastFailure) g.retryAt = nextAttemptAt(state.lastFailure, state.notAfter);
+  return g;
+}
+
+function later(a: Date, b: Date | undefined): Date {
+  return b !== undefined && b.getTime() > a.getTime() ? b : a;
+}
+
+/**
+ * Decides whether a certificate is due for renewal now by RENEWAL_RULES; NotDue when no due rule fires. `renewAt`
+ * is the earliest moment it is due (after backoff). Throws ValidationError on inconsistent input.
  */
 export function decideRenewal(state: RenewalState, policy: RenewalPolicy, now: Date): RenewalDecision {
-  validate(state, policy);
-  const ariNote = state.ari !== undefined && "error" in state.ari ? ` (ARI lookup failed: ${state.ari.error}; fixed rules used)` : "";
-  const ctx: Context = { state, policy, now, ariNote };
-  let verdict: Verdict | undefined;
-  for (const check of DUE_CHECKS) {
-    verdict = check(ctx);
-    if (verdict) break;
+  const g = gather(state, policy, now);
+  let due: { reason: RenewalReason; finding: Finding } | undefined;
+  for (const r of RENEWAL_RULES as readonly Rule<RenewalReason>[]) {
+    if (r.effect === "hold") {
+      const held = due && r.check(g, due);
+      if (held) return { due: false, reason: r.reason, message: held.message, renewAt: held.at };
+    } else if (!due) {
+      const finding = r.check(g);
+      if (finding) due = { reason: r.reason, finding };
+    }
   }
-  const retryAt = state.lastFailure ? nextAttemptAt(state.lastFailure, state.notAfter) : undefined;
-  if (verdict === undefined) {
-    const t = renewalTime(state, policy);
-    const at = retryAt !== undefined && retryAt.getTime() > t.at.getTime() ? retryAt : t.at;
-    const by =
-      t.rule === "ari"
-        ? "the CA's renewal window (ARI)"
-        : t.rule === "days"
-          ? `${policy.renewBeforeExpiryDays} days before expiry`
-          : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
-    return { due: false, reason: "NotDue", message: `due at ${iso(at)} (${by}); expires ${iso(state.notAfter)}${ariNote}`, renewAt: at };
-  }
-  if (retryAt !== undefined && now.getTime() < retryAt.getTime()) {
-    const attempts = state.lastFailure?.attempts ?? 0;
-    return {
-      due: false,
-      reason: "BackingOff",
-      message: `due (${verdict.reason}) but ${attempts} attempt(s) failed, the last at ${iso(state.lastFailure?.at ?? now)}; next attempt at ${iso(retryAt)}`,
-      renewAt: retryAt,
-    };
-  }
-  const at = retryAt !== undefined && retryAt.getTime() > verdict.at.getTime() ? retryAt : verdict.at;
-  return { due: true, reason: verdict.reason, message: verdict.message, renewAt: at };
+  if (due) return { due: true, reason: due.reason, message: due.finding.message, renewAt: later(due.finding.at, g.retryAt) };
+  const at = later(g.timing.at, g.retryAt);
+  const by =
+    g.timing.rule === "ari"
+      ? "the CA's renewal window (ARI)"
+      : g.timing.rule === "days"
+        ? `${policy.renewBeforeExpiryDays} days before expiry`
+        : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
+  return { due: false, reason: "NotDue", message: `due at ${iso(at)} (${by}); expires ${iso(state.notAfter)}${g.ariNote}`, renewAt: at };
 }

@@ -1,0 +1,171 @@
+/**
+ * The renewal run's reading side: the scan (list API only, once per run), the gatherer (what ./decide's rules read
+ * about one certificate, including the CA's ARI window) and the decision pass over the whole scan. Shared by the
+ * `scanInventory` / `decideRenewals` activities and the CLI's `renew --all-due`; the rules themselves are ./decide.
+ */
+import { pickRenewalTime } from "../acme/ari";
+import { fetchRenewalInfo } from "../acme/renewal-info";
+import type { IssuanceDeps } from "../issuance/deps";
+import { mapLimit } from "../issuance/steps";
+import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import { errorMessage } from "../shared/errors";
+import type { Telemetry } from "../telemetry";
+import { decideRenewal, type RenewalState } from "./decide";
+import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring";
+
+/** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
+export interface RenewalCandidate {
+  name: string;
+  notBefore?: string;
+  expiresOn?: string;
+  /** RFC 9773 id of the current leaf (the kv-acme-ari-cert-id tag). */
+  ariCertId?: string;
+  /** Consecutive failed renewals of the current version (the kv-acme-renewal-failures tag). */
+  failures?: { attempts: number; at: string };
+}
+
+/** What the scan returns. */
+export interface ScanResult {
+  items: RenewalCandidate[];
+  pages: number;
+  /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
+  maxConcurrentRenewals: number;
+}
+
+/** The decision for one certificate, as a renewal run records and reports it. */
+export interface DueCertificate {
+  certificateName: string;
+  decision: { due: boolean; reason: string; message: string; renewAt: string };
+  ari: "used" | "unsupported" | "failed" | "skipped";
+}
+
+/** What the decision pass returns: the due certificates' decisions, how many are not due, errors per certificate. */
+export interface DecideResult {
+  due: DueCertificate[];
+  notDue: number;
+  errors: { certificateName: string; error: string }[];
+  /** Due (or backing-off) certificates close to expiry or failing repeatedly: candidates for `certificate.expiring`. */
+  watch?: WatchedCertificate[];
+  /** settings.expiryWarningDays, recorded in history so replays see the same threshold. */
+  expiryWarningDays?: number;
+}
+
+/** The candidate of one listed certificate. */
+export function candidateOf(item: InventoryItem): RenewalCandidate {
+  const c: RenewalCandidate = { name: item.name };
+  if (item.notBefore) c.notBefore = item.notBefore;
+  if (item.expiresOn) c.expiresOn = item.expiresOn;
+  if (item.managed.ariCertId) c.ariCertId = item.managed.ariCertId;
+  if (item.managed.renewalFailures) c.failures = { attempts: item.managed.renewalFailures.attempts, at: item.managed.renewalFailures.at };
+  return c;
+}
+
+/** The managed certificates of the vault through the list API only (one request per page of 25), compacted. */
+export async function scanInventory(deps: IssuanceDeps, maxConcurrentRenewals: number): Promise<ScanResult> {
+  const { items, pages } = await listInventory(deps.certificates, { managedOnly: true });
+  return { items: items.map(candidateOf), pages, maxConcurrentRenewals };
+}
+
+/**
+ * Gathers what the rules read about one certificate, once: validity, recorded failures and, when the certificate
+ * has an ARI id and the CA offers renewalInfo, the CA's window with a moment picked in it. Undefined without validity.
+ */
+export async function gatherRenewalState(
+  candidate: RenewalCandidate,
+  deps: IssuanceDeps,
+  now: Date,
+  random: () => number = Math.random,
+): Promise<{ state: RenewalState; ari: DueCertificate["ari"] } | undefined> {
+  if (!candidate.notBefore || !candidate.expiresOn) return undefined;
+  const state: RenewalState = { notBefore: new Date(candidate.notBefore), notAfter: new Date(candidate.expiresOn) };
+  // Consecutive failed renewals (the kv-acme-renewal-failures tag) hold the next attempt back (nextAttemptAt).
+  if (candidate.failures) state.lastFailure = { at: new Date(candidate.failures.at), attempts: candidate.failures.attempts };
+  if (!candidate.ariCertId) return { state, ari: "skipped" };
+  const session = await deps.acme();
+  const info = await fetchRenewalInfo(session.directory, candidate.ariCertId, () => now);
+  if (!info.supported) return { state, ari: "unsupported" };
+  if (!info.ok) {
+    state.ari = { error: info.error };
+    return { state, ari: "failed" };
+  }
+  const window = { start: new Date(info.windowStart), end: new Date(info.windowEnd) };
+  state.ari = { window, renewAt: pickRenewalTime(window, random) };
+  return { state, ari: "used" };
+}
+
+/**
+ * Decides for one certificate whether it is due (the rules of ./decide over the gathered state; a failed ARI lookup
+ * falls back to the fixed rules for this certificate only).
+ */
+export async function decideForItem(
+  candidate: RenewalCandidate,
+  deps: IssuanceDeps,
+  now: Date,
+  random: () => number = Math.random,
+): Promise<DueCertificate | undefined> {
+  const gathered = await gatherRenewalState(candidate, deps, now, random);
+  if (!gathered) return undefined;
+  const decision = decideRenewal(
+    gathered.state,
+    {
+      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30,
+      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66,
+    },
+    now,
+  );
+  return {
+    certificateName: candidate.name,
+    decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() },
+    ari: gathered.ari,
+  };
+}
+
+/** What the decision pass needs besides the candidates. */
+export interface DecideEnv {
+  deps: IssuanceDeps;
+  telemetry: Pick<Telemetry, "trackDaysToExpiry" | "flush">;
+  expiryWarningDays: number;
+}
+
+/** ARI lookups in flight at once during a decision pass. */
+const DECIDE_CONCURRENCY = 8;
+
+/**
+ * Renewal decisions at `now` for the scanned certificates, and the `certificate.days_to_expiry` metric of each. An
+ * error (e.g. the ACME directory unreachable for the ARI lookup) affects one certificate only. Due certificates, and
+ * due ones held back by the backoff, close to expiry or failing repeatedly are watched for `certificate.expiring`.
+ */
+export async function decideRenewals(
+  items: readonly RenewalCandidate[],
+  now: Date,
+  env: DecideEnv,
+  operationId?: string,
+): Promise<DecideResult> {
+  const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: env.expiryWarningDays };
+  const metricProperties: Record<string, string> = operationId ? { operationId } : {};
+  await mapLimit(items, DECIDE_CONCURRENCY, async (scanned) => {
+    if (scanned.expiresOn)
+      env.telemetry.trackDaysToExpiry(
+        scanned.name,
+        Math.round(((Date.parse(scanned.expiresOn) - now.getTime()) / 86_400_000) * 100) / 100,
+        metricProperties,
+      );
+    try {
+      const d = await decideForItem(scanned, env.deps, now);
+      if (d?.decision.due) result.due.push(d);
+      else if (d) result.notDue++;
+      if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
+        const days = daysRemaining(scanned.expiresOn, now);
+        const failedAttempts = scanned.failures?.attempts ?? 0;
+        if (shouldWatch(days, failedAttempts, env.expiryWarningDays))
+          result.watch?.push({ certificateName: scanned.name, notAfter: scanned.expiresOn, daysRemaining: days, failedAttempts });
+      }
+    } catch (err) {
+      result.errors.push({ certificateName: scanned.name, error: errorMessage(err) });
+    }
+  });
+  result.due.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+  result.watch?.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+  await env.telemetry.flush().catch(() => undefined);
+  return result;
+}
