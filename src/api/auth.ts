@@ -13,6 +13,8 @@
 export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
+/** Roles of function-key callers unless settings say otherwise (documented in docs/settings.md from here). */
+export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue];
 
 export interface AuthSettings {
   mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
@@ -68,7 +70,7 @@ export function parseClientPrincipal(header: string | null | undefined): { name:
 }
 
 /** Roles a caller holds: Issue and Revoke imply Read. Unknown role names are ignored. */
-export function effectiveRoles(roles: string[]): Role[] {
+export function effectiveRoles(roles: readonly string[]): Role[] {
   const set = new Set(roles.filter((r): r is Role => (ALL_ROLES as string[]).includes(r)));
   if (set.has(ROLES.issue) || set.has(ROLES.revoke)) set.add(ROLES.read);
   return ALL_ROLES.filter((r) => set.has(r));
@@ -86,7 +88,7 @@ export function authorize(
 ): AuthDecision {
   let caller: Caller | undefined;
   if (viaFunctionKey) {
-    caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? [ROLES.read, ROLES.issue]) };
+    caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? DEFAULT_KEY_ROLES) };
   } else if (settings.mode === "appServiceAuth") {
     if (settings.platformAuthEnabled !== true) {
       return {

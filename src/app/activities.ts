@@ -170,7 +170,7 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.checkPropagation]: (input: { challenges: ChallengeRecord[]; budgetMs: number }) =>
     runStep(async () => {
       const deps = getRuntime().deps;
-      const timeoutSeconds = deps.settings.propagationTimeoutSeconds ?? 120;
+      const timeoutSeconds = deps.settings.propagationTimeoutSeconds;
       const budgetSeconds = Math.max(1, Math.min(timeoutSeconds, Math.round((input.budgetMs ?? 10_000) / 1000)));
       try {
         const r = await issuance().awaitPropagation(input.challenges, {

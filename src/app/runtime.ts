@@ -40,7 +40,7 @@ export function createRuntime(
     settings,
     credential,
     deps: createIssuanceDeps(settings, credential, { progress: options.progress }),
-    telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName ?? "kv-acme" }),
+    telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName }),
   };
 }
 

@@ -8,34 +8,31 @@ import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ensureAccount, type EabCredentials } from "../acme/account";
 import type { AcmeSession } from "../acme/client";
+import type { Settings } from "../config/types";
 import type { DnsProvider } from "../dns/provider";
 import { createDnsProvider } from "../dns/registry";
 
-/** The settings the issuance steps read (a subset of the app's Settings). */
-export interface IssuanceSettings {
-  acmeDirectoryUrl: string;
-  contacts?: string[];
-  eab?: EabCredentials;
-  /** The certificate vault. */
-  vaultUrl: string;
-  /** The vault of the app's own secrets (ACME account key); agents have no role on it. */
-  secretsVaultUrl: string;
-  /** DNS provider name from the registry (default "azure"). */
-  dnsProvider?: string;
-  dnsSubscriptionIds: string[];
-  dnsResourceGroups?: string[];
-  armEndpoint?: string;
-  /** Resolver override ("host:port" list) for the propagation check. */
-  dnsResolver?: string | string[];
-  propagationTimeoutSeconds?: number;
-  /** Overall wait for the CA to validate / issue, default 120 s. */
-  acmeTimeoutSeconds?: number;
-  /** For Key Vault stand-ins on loopback (the SDK's documented client option). */
-  disableChallengeResourceVerification?: boolean;
-  renewBeforeExpiryDays?: number;
-  renewAtPercentOfLifetime?: number;
-  maxConcurrentRenewals?: number;
-}
+/**
+ * The settings the issuance steps read: a subset of the app's Settings, complete (defaults come from the settings
+ * descriptors, src/config/descriptors.ts, never from the steps). The resolver override may be one "host:port".
+ */
+export type IssuanceSettings = Pick<
+  Settings,
+  | "acmeDirectoryUrl"
+  | "contacts"
+  | "vaultUrl"
+  | "secretsVaultUrl"
+  | "dnsProvider"
+  | "dnsSubscriptionIds"
+  | "dnsResourceGroups"
+  | "armEndpoint"
+  | "propagationTimeoutSeconds"
+  | "acmeTimeoutSeconds"
+  | "disableChallengeResourceVerification"
+  | "renewBeforeExpiryDays"
+  | "renewAtPercentOfLifetime"
+  | "maxConcurrentRenewals"
+> & { eab?: EabCredentials; dnsResolver?: string | string[] };
 
 /** A progress event; the CLI prints them on stderr, the orchestrator logs them. */
 export type ProgressSink = (step: string, message: string, data?: Record<string, unknown>) => void;
@@ -56,10 +53,10 @@ export function createIssuanceDeps(
   credential: TokenCredential,
   options: { progress?: ProgressSink } = {},
 ): IssuanceDeps {
-  const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification ?? false };
+  const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification };
   const certificates = new CertificateClient(settings.vaultUrl, credential, clientOptions);
   const secrets = new SecretClient(settings.secretsVaultUrl, credential, clientOptions);
-  const dns = createDnsProvider(settings.dnsProvider ?? "azure", {
+  const dns = createDnsProvider(settings.dnsProvider, {
     credential,
     azure: {
       subscriptionIds: settings.dnsSubscriptionIds,

@@ -70,7 +70,7 @@ export async function renewAllDue(deps: IssuanceDeps, options: { dryRun?: boolea
   const due = decisions.filter((d) => d.decision.due);
   const result: RenewAllResult = { checked: items.length, due, renewed: [], failed: [], dryRun: options.dryRun ?? false };
   if (options.dryRun) return result;
-  await mapLimit(due, Math.max(1, deps.settings.maxConcurrentRenewals ?? 4), async (d) => {
+  await mapLimit(due, deps.settings.maxConcurrentRenewals, async (d) => {
     try {
       result.renewed.push(await renewCertificate(d.certificateName, deps));
     } catch (err) {

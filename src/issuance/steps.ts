@@ -184,7 +184,7 @@ export async function awaitPropagation(challenges: readonly ChallengeRecord[], d
     groups.map((g) => ({ fqdn: g.fqdn, values: g.values, zoneName: g.zone.name, nameServers: g.zone.nameServers })),
     {
       resolvers: typeof deps.settings.dnsResolver === "string" ? [deps.settings.dnsResolver] : deps.settings.dnsResolver,
-      timeoutMs: (deps.settings.propagationTimeoutSeconds ?? 120) * 1000,
+      timeoutMs: deps.settings.propagationTimeoutSeconds * 1000,
     },
   );
   deps.progress("dns", `TXT values visible on all authoritative servers after ${result.elapsedMs} ms`);
@@ -194,7 +194,7 @@ export async function awaitPropagation(challenges: readonly ChallengeRecord[], d
 /** Answers the challenges and waits until the authorizations are valid and the order is ready (RFC 8555 §7.5.1). */
 export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): Promise<OrderRef> {
   const session = await deps.acme();
-  const timeoutMs = (deps.settings.acmeTimeoutSeconds ?? 120) * 1000;
+  const timeoutMs = deps.settings.acmeTimeoutSeconds * 1000;
   await answerChallenges(session, plan.challenges);
   const order = await waitForValidation(session, plan.order, plan.challenges, { timeoutMs });
   deps.progress("acme", `all ${plan.challenges.length} authorization(s) valid`);
@@ -212,7 +212,7 @@ export async function preparePendingOperation(request: ValidatedRequest, deps: I
 /** Finalizes the order with the vault's CSR and waits for issuance (RFC 8555 §7.4). */
 export async function finalizeWithVaultCsr(input: { order: OrderRef; csr: string }, deps: IssuanceDeps): Promise<OrderRef> {
   const session = await deps.acme();
-  const order = await finalizeOrder(session, input.order, input.csr, { timeoutMs: (deps.settings.acmeTimeoutSeconds ?? 120) * 1000 });
+  const order = await finalizeOrder(session, input.order, input.csr, { timeoutMs: deps.settings.acmeTimeoutSeconds * 1000 });
   deps.progress("acme", "certificate issued");
   return order;
 }

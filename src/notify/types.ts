@@ -1,12 +1,12 @@
-/**
- * Settings of one webhook target, structurally identical to the type of the same name in src/config/settings.ts
- * (declared here so the notify module does not depend on the config module).
- */
+/** A webhook payload format. */
+export type WebhookFormat = "generic" | "slack" | "teams";
+
+/** Settings of one webhook target (the config module loads them; declared here, once, so notify needs no config). */
 export interface WebhookTargetSettings {
   /** Where to POST. Slack and Teams URLs carry a token: never log or report the full URL. */
   url: string;
   /** Payload shape: CloudEvents JSON (`generic`), Slack Block Kit (`slack`) or an Adaptive Card message (`teams`). */
-  format: "generic" | "slack" | "teams";
+  format: WebhookFormat;
   /** Event types to send; `["*"]` = all, `"certificate.*"` = a prefix. */
   events: string[];
   /** Signing secret (`whsec_<base64>`, Standard Webhooks); signs deliveries of every format. */

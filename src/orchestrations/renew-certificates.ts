@@ -122,7 +122,7 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
       due.map((d) => d.certificateName),
     );
     for (const name of busy.keys()) summary.skipped.push({ certificateName: name, reason: "already in progress" });
-    const limit = Math.max(1, Math.floor(scan.maxConcurrentRenewals || 8));
+    const limit = scan.maxConcurrentRenewals;
     const queue = due.filter((d) => !busy.has(d.certificateName));
     const inFlight: { name: string; task: df.Task }[] = [];
     let done = 0;

@@ -108,8 +108,8 @@ export async function decideForItem(
   const decision = decideRenewal(
     gathered.state,
     {
-      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays ?? 30,
-      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime ?? 66,
+      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays,
+      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime,
     },
     now,
   );

@@ -2,13 +2,17 @@
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { DnsManagementClient } from "@azure/arm-dns";
+import { loadSettings } from "../../src/config/settings";
 import { createIssuanceDeps, type IssuanceDeps, type IssuanceSettings } from "../../src/issuance";
 import type { Stack } from "../../src/local/stack";
 import { pemBlocks, pemToDer, x509 } from "../../src/shared/x509";
 
 export function stackSettings(stack: Stack, extra: Partial<IssuanceSettings> = {}): IssuanceSettings {
   const info = stack.info;
+  // Every setting not given here at its documented default, read through the settings descriptors.
+  const defaults = loadSettings({ KvAcme__VaultUrl: info.keyVaultUrl, KvAcme__DnsSubscriptionIds: info.subscriptionId });
   return {
+    ...defaults,
     acmeDirectoryUrl: info.acmeDirectoryUrl,
     vaultUrl: info.keyVaultUrl,
     secretsVaultUrl: info.keyVaultUrl,

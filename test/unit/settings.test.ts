@@ -632,7 +632,7 @@ describe("settings documentation", () => {
       maxConcurrentRenewals: s.maxConcurrentRenewals,
       expiryWarningDays: s.expiryWarningDays,
     };
-    for (const [k, v] of Object.entries(numeric)) assert.equal(SETTINGS[k as keyof typeof numeric].default, String(v), k);
+    for (const [k, v] of Object.entries(numeric)) assert.equal(SETTINGS[k as keyof typeof numeric].default, v, k);
     assert.equal(SETTINGS.acmeDirectoryUrl.default, s.acmeDirectoryUrl);
     assert.equal(SETTINGS.armEndpoint.default, s.armEndpoint);
     assert.equal(SETTINGS.renewalSchedule.default, s.renewalSchedule);

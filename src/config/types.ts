@@ -1,0 +1,56 @@
+/** The types of the one typed, validated settings object (loaded by ./load.ts from the descriptors in ./descriptors.ts). */
+import type { WebhookTargetSettings } from "../notify/types";
+
+export type { WebhookFormat, WebhookTargetSettings } from "../notify/types";
+export type EabAlgorithm = "HS256" | "HS384" | "HS512";
+export type AuthMode = "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
+
+export interface EabSettings {
+  keyId: string;
+  /** base64url, no padding. */
+  hmacKey: string;
+  algorithm: EabAlgorithm;
+}
+
+export interface AuthSettings {
+  mode: AuthMode;
+  /** WEBSITE_AUTH_ENABLED=true: the platform validates callers, so x-ms-client-principal can be trusted. */
+  platformAuthEnabled: boolean;
+  localRoles?: string[];
+  keyRoles?: string[];
+  /** The first App Service / Functions platform variable present (WEBSITE_INSTANCE_ID, ...): the app runs in Azure. */
+  azureHostVariable?: string;
+}
+
+export interface Settings {
+  acmeDirectoryUrl: string;
+  /** "mailto:" URIs (RFC 8555 §7.3). */
+  contacts: string[];
+  eab?: EabSettings;
+  vaultUrl: string;
+  /** Key Vault holding the app's own secrets (ACME account keys, webhook signing secrets); default vaultUrl. */
+  secretsVaultUrl: string;
+  /** DNS provider registry name. */
+  dnsProvider: string;
+  dnsSubscriptionIds: string[];
+  /** Only zones in these resource groups; empty = all. */
+  dnsResourceGroups: string[];
+  armEndpoint: string;
+  /** "host:port" servers asked instead of the zones' name servers; undefined = the zones' own. */
+  dnsResolver?: string[];
+  propagationTimeoutSeconds: number;
+  acmeTimeoutSeconds: number;
+  renewBeforeExpiryDays: number;
+  renewAtPercentOfLifetime: number;
+  /** NCRONTAB, six fields (second minute hour day month day-of-week). */
+  renewalSchedule: string;
+  maxConcurrentRenewals: number;
+  /** A due certificate not renewed by a run and expiring within this many days gets `certificate.expiring`. */
+  expiryWarningDays: number;
+  webhooks: WebhookTargetSettings[];
+  auth: AuthSettings;
+  managedIdentityClientId?: string;
+  appInsightsConnectionString?: string;
+  functionAppName?: string;
+  disableChallengeResourceVerification: boolean;
+}
