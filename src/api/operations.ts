@@ -53,8 +53,17 @@ function iso(d: Date | string): string {
 /** The first line of a failure message (the durable runtime appends stack traces and wrappers). */
 export function failureSummary(output: unknown): string {
   const text =
-    typeof output === "string" ? output : output === undefined || output === null ? "the operation failed" : JSON.stringify(output);
+    typeof output === "string"
+      ? withoutRuntimePrefix(output)
+      : output === undefined || output === null
+        ? "the operation failed"
+        : JSON.stringify(output);
   return text.split("\n")[0]?.trim() || "the operation failed";
+}
+
+/** The Durable extension prefixes a failed orchestration's output with "Orchestrator function 'X' failed: ". */
+function withoutRuntimePrefix(output: string): string {
+  return output.replace(/^Orchestrator function '[^']*' failed: /, "");
 }
 
 export function operationView(s: InstanceStatusLike): OperationView {
@@ -66,7 +75,8 @@ export function operationView(s: InstanceStatusLike): OperationView {
     lastUpdatedTime: iso(s.lastUpdatedTime),
   };
   if (s.customStatus !== undefined && s.customStatus !== null) view.customStatus = s.customStatus;
-  if (s.runtimeStatus === "Failed") view.error = { message: typeof s.output === "string" ? s.output : JSON.stringify(s.output ?? null) };
+  if (s.runtimeStatus === "Failed")
+    view.error = { message: typeof s.output === "string" ? withoutRuntimePrefix(s.output) : JSON.stringify(s.output ?? null) };
   else if (s.runtimeStatus === "Completed" && s.output !== undefined) view.output = s.output;
   return view;
 }

@@ -217,6 +217,15 @@ export const SETTINGS = {
     doc: "A renewal run sends `certificate.expiring` for every due certificate it did not renew (failed, skipped or backing off) that expires within this many days.",
     parse: intIn(0, 365),
   }),
+  historyRetentionDays: setting({
+    key: "HistoryRetentionDays",
+    aliases: [],
+    field: "historyRetentionDays",
+    type: "integer 1–3650",
+    default: 30,
+    doc: "A daily timer purges the durable history of completed, failed and terminated instances created more than this many days ago (running ones are kept).",
+    parse: intIn(1, 3650),
+  }),
   legacyWebhook: setting<WebhookTargetSettings>({
     aliases: ["Acmebot__Webhook"],
     field: "webhooks[]",

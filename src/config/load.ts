@@ -167,6 +167,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       renewalSchedule: get(S.renewalSchedule),
       maxConcurrentRenewals: get(S.maxConcurrentRenewals),
       expiryWarningDays: get(S.expiryWarningDays),
+      historyRetentionDays: get(S.historyRetentionDays),
       webhooks: readWebhooks(r),
       auth: { mode: authMode ?? (websiteAuth ? "appServiceAuth" : "unconfigured"), platformAuthEnabled: websiteAuth },
       disableChallengeResourceVerification: get(S.disableChallengeResourceVerification),

@@ -47,6 +47,8 @@ export interface Settings {
   maxConcurrentRenewals: number;
   /** A due certificate not renewed by a run and expiring within this many days gets `certificate.expiring`. */
   expiryWarningDays: number;
+  /** Finished orchestration instances older than this many days are purged from durable history daily. */
+  historyRetentionDays: number;
   webhooks: WebhookTargetSettings[];
   auth: AuthSettings;
   managedIdentityClientId?: string;

@@ -59,9 +59,9 @@ export function retryOptions(dfModule: typeof df): df.RetryOptions {
 /** The error of a failed durable task (activity after its last retry, or a sub-orchestration), as a StepError. */
 export function taskError(err: unknown): StepError {
   const message = err instanceof Error ? err.message : String(err);
-  // durable-functions' TaskFailedError carries "Activity function 'x' failed: <message>" (local host) or the
-  // exception message (Azure); keep the useful part.
-  const m = /^(?:\w+: )?Activity function '[^']+' failed: ([\s\S]*)$/.exec(message);
+  // On Azure (and the local host) a failed activity arrives as "Activity function 'x' failed: <message> \n <details>"
+  // and a failed sub-orchestration as "Orchestrator function 'x' failed: <message>"; keep the useful part.
+  const m = /^(?:\w+: )?(?:Activity|Orchestrator) function '[^']+' failed: ([\s\S]*)$/.exec(message);
   return { name: err instanceof Error ? err.name : "Error", message: (m?.[1] ?? message).split("\n")[0] ?? message, retryable: true };
 }
 

@@ -112,7 +112,7 @@ describe("orchestrations through the local host", () => {
     await app.host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: ["www.not-a-zone.test"], certificateName: "nozone" }, id);
     const failed = await app.host.waitForInstance(id, 30_000);
     assert.equal(failed.runtimeStatus, "Failed");
-    assert.match(String(failed.output), /^validate: .*not-a-zone/);
+    assert.match(String(failed.output), /^Orchestrator function 'issueCertificate' failed: validate: .*not-a-zone/);
     const failedStatus = failed.customStatus as { error: string; operationId: string };
     assert.match(failedStatus.operationId, /^[0-9a-f]{32}$/);
     assert.deepEqual(failed.customStatus, {

@@ -39,7 +39,7 @@ async function launch(stateDir: string, crashDir: string, killAt: string): Promi
 async function status(
   url: string,
   id: string,
-): Promise<{ runtimeStatus: string; customStatus: unknown; output: unknown; history?: { EventType: string }[] } | undefined> {
+): Promise<{ runtimeStatus: string; customStatus: unknown; output: unknown; historyEvents?: { EventType: string }[] } | undefined> {
   try {
     const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
     return r.status === 404 ? undefined : ((await r.json()) as never);
@@ -94,7 +94,7 @@ it("a host killed with SIGKILL at five points resumes and completes the orchestr
   assert.equal(kills, 5, "four in-process kill points plus one external kill");
   assert.equal(final!.runtimeStatus, "Completed");
   assert.deepEqual(final!.output, { a: "a", fan: "f0,f1,f2,f3,f4,f5,f6,f7,f8,f9", child: "c1", b: "b" });
-  assert.equal(final!.history!.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
+  assert.equal(final!.historyEvents!.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
 
   const effects = (await readFile(path.join(crashDir, "effects.log"), "utf8")).trim().split("\n");
   assert.deepEqual(

@@ -37,8 +37,8 @@ describe("local host with a virtual clock", () => {
     const s = await host.waitForInstance(id, 5000);
     assert.equal(s.runtimeStatus, "Completed");
     assert.deepEqual(s.output, { start: "2025-01-01T00:00:00.000Z", end: "2025-01-04T00:00:00.000Z" });
-    const history = host.getStatus(id, { showHistory: true })!.historyEvents!;
-    const started = history.filter((e) => e.EventType === "OrchestratorStarted").map((e) => e.Timestamp);
+    const history = host.durable.getRecord(id)!.history;
+    const started = history.filter((e) => e.EventType === 12).map((e) => e.Timestamp);
     assert.deepEqual(started, ["2025-01-01T00:00:00.000Z", "2025-01-04T00:00:00.000Z"], "episode timestamps come from the clock");
     assert.ok(performance.now() - t0 < 3000);
   });

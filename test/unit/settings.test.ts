@@ -48,6 +48,7 @@ describe("loadSettings defaults", () => {
       renewalSchedule: "0 0 3 * * *",
       maxConcurrentRenewals: 8,
       expiryWarningDays: 7,
+      historyRetentionDays: 30,
       webhooks: [],
       auth: { mode: "unconfigured", platformAuthEnabled: false },
       disableChallengeResourceVerification: false,

@@ -67,6 +67,8 @@ export class FunctionRegistry {
   readonly appHookData: Record<string, unknown> = {};
   /** Lines the library logged through `coreApi.log` (system and user), newest last, capped. */
   readonly logs: { level: string; category: string; message: string }[] = [];
+  /** host.json functionTimeout (undefined = no limit), enforced on every invocation. */
+  functionTimeoutMs: number | undefined;
 
   /** Adds a registration; duplicate names are refused like the worker does. */
   register(metadata: FunctionMetadata, handler: FunctionCallback): void {
@@ -75,6 +77,10 @@ export class FunctionRegistry {
     }
     const entry = Object.entries(metadata.bindings).find(([, b]) => /trigger$/i.test(b.type));
     if (!entry) throw new Error(`Function "${metadata.name}" has no trigger binding.`);
+    if (entry[1].type.toLowerCase() === "entitytrigger")
+      throw new Error(
+        `Function "${metadata.name}" is a durable entity: the local host does not run durable entities, so it refuses them at registration instead of failing later on Azure-only behaviour.`,
+      );
     this.functions.set(metadata.name, { name: metadata.name, metadata, handler, trigger: entry[1], triggerName: entry[0] });
   }
 

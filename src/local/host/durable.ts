@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
 import type { BindingInfo, FunctionRegistry, RegisteredFunction } from "./core-api";
 import { invokeFunction, type RpcTypedData } from "./invoke";
+import { installTaskTracking, nonDeterminism, outstandingWork, trackedTasks } from "./replay-checks";
 import { InstanceStore, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from "./store";
 
 /** History event types (durable-functions HistoryEventType). */
@@ -43,6 +44,15 @@ const ActionType = {
   CreateTimer: 5,
 } as const;
 
+/** Actions the local host refuses, by durable-functions ActionType. */
+const UNSUPPORTED_ACTIONS: Record<number, string> = {
+  7: "durable entities (callEntity)",
+  8: "callHttp (durable HTTP requests)",
+  9: "durable entities (signalEntity)",
+  13: "durable entities (critical sections)",
+  14: "durable entities (critical sections)",
+};
+
 const OUT_OF_PROC = "\n\n$OutOfProcData$:";
 const TERMINAL: RuntimeStatus[] = ["Completed", "Failed", "Terminated"];
 
@@ -66,6 +76,51 @@ export interface InstanceStatus {
   historyEvents?: Record<string, unknown>[];
 }
 
+/** What a status read includes, as the HTTP API's showHistory / showHistoryOutput / showInput. */
+export interface StatusOptions {
+  showHistory?: boolean;
+  showHistoryOutput?: boolean;
+  showInput?: boolean;
+}
+
+/**
+ * History as the extension's status API returns it: OrchestratorStarted/Completed and the scheduling events are
+ * dropped, completions carry FunctionName and ScheduledTime of what they complete, ExecutionStarted carries
+ * FunctionName, and Result/Input values appear (parsed) only with showHistoryOutput.
+ */
+export function statusHistory(history: HistoryEvent[], showOutput: boolean): Record<string, unknown>[] {
+  const scheduledBy = new Map<number, HistoryEvent>();
+  for (const e of history)
+    if (e.EventType === EventType.TaskScheduled || e.EventType === EventType.SubOrchestrationInstanceCreated) scheduledBy.set(e.EventId, e);
+  const parse = (v: unknown): unknown => {
+    try {
+      return typeof v === "string" ? JSON.parse(v) : v;
+    } catch {
+      return v;
+    }
+  };
+  const out: Record<string, unknown>[] = [];
+  for (const e of history) {
+    const t = e.EventType;
+    if (t === EventType.OrchestratorStarted || t === EventType.OrchestratorCompleted || t === EventType.TaskScheduled) continue;
+    if (t === EventType.SubOrchestrationInstanceCreated) continue;
+    const { EventType: _t, IsPlayed: _p, EventId: _id, Result, Input, ...rest } = e;
+    const item: Record<string, unknown> = { EventType: EVENT_NAMES[t] ?? String(t), ...rest };
+    if (t === EventType.ExecutionStarted) item.FunctionName = e.Name;
+    const source = typeof e.TaskScheduledId === "number" ? scheduledBy.get(e.TaskScheduledId) : undefined;
+    if (source) {
+      item.FunctionName = source.Name;
+      item.ScheduledTime = source.Timestamp;
+    }
+    if (showOutput) {
+      if (Result !== undefined) item.Result = parse(Result);
+      if (Input !== undefined) item.Input = parse(Input);
+    }
+    out.push(item);
+  }
+  return out;
+}
+
 /** Options for {@link DurableEngine}. */
 export interface DurableEngineOptions {
   registry: FunctionRegistry;
@@ -73,6 +128,8 @@ export interface DurableEngineOptions {
   clock: Clock;
   /** Activities run at once, across all instances (default 16). */
   activityConcurrency?: number;
+  /** host.json: "AnyState" lets a start replace a running instance of the same id; default refuse it. */
+  overridableExistingInstanceStates?: "NonRunningStates" | "AnyState";
   /** Data for an activity's extra input bindings (the durable client binding), as for any other function. */
   extraInput?: (binding: BindingInfo, name: string) => RpcTypedData | undefined;
   log?: (message: string) => void;
@@ -135,6 +192,7 @@ export class DurableEngine {
   readonly #store: InstanceStore;
   readonly #clock: Clock;
   readonly #concurrency: number;
+  readonly #overrideRunning: boolean;
   readonly #extraInput: DurableEngineOptions["extraInput"];
   readonly #log: (message: string) => void;
   readonly #instances = new Map<string, InstanceRecord>();
@@ -160,8 +218,10 @@ export class DurableEngine {
     this.#store = new InstanceStore(options.stateDir);
     this.#clock = options.clock;
     this.#concurrency = options.activityConcurrency ?? 16;
+    this.#overrideRunning = options.overridableExistingInstanceStates === "AnyState";
     this.#extraInput = options.extraInput;
     this.#log = options.log ?? ((m) => console.error(`[durable] ${m}`));
+    installTaskTracking();
   }
 
   /** Loads persisted instances and resumes every one that is not finished. */
@@ -191,7 +251,12 @@ export class DurableEngine {
     const id = instanceId || randomUUID().replace(/-/g, "");
     await this.#withLock(id, async () => {
       const existing = this.#instances.get(id);
-      if (existing && !TERMINAL.includes(existing.runtimeStatus)) throw new InstanceConflictError(id);
+      if (existing && !TERMINAL.includes(existing.runtimeStatus)) {
+        if (!this.#overrideRunning) throw new InstanceConflictError(id);
+        // AnyState: the new execution replaces the running one; its pending work belongs to the old execution
+        // id, so late completions are dropped.
+        this.#cancelTimers(id);
+      }
       const now = new Date(this.#clock.now()).toISOString();
       const value = roundTrip(input);
       const record: InstanceRecord = {
@@ -265,7 +330,7 @@ export class DurableEngine {
   }
 
   /** Status of one instance, or undefined. */
-  getStatus(instanceId: string, opts: { showHistory?: boolean; showInput?: boolean } = {}): InstanceStatus | undefined {
+  getStatus(instanceId: string, opts: StatusOptions = {}): InstanceStatus | undefined {
     const record = this.#instances.get(instanceId);
     return record ? this.#toStatus(record, opts) : undefined;
   }
@@ -337,7 +402,7 @@ export class DurableEngine {
     return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: new Date(this.#clock.now()).toISOString(), ...fields };
   }
 
-  #toStatus(record: InstanceRecord, opts: { showHistory?: boolean; showInput?: boolean }): InstanceStatus {
+  #toStatus(record: InstanceRecord, opts: StatusOptions): InstanceStatus {
     const status: InstanceStatus = {
       name: record.name,
       instanceId: record.instanceId,
@@ -348,12 +413,7 @@ export class DurableEngine {
       createdTime: record.createdTime,
       lastUpdatedTime: record.lastUpdatedTime,
     };
-    if (opts.showHistory) {
-      status.historyEvents = record.history.map((e) => {
-        const { EventType: t, IsPlayed: _p, ...rest } = e;
-        return { EventType: EVENT_NAMES[t] ?? String(t), ...rest };
-      });
-    }
+    if (opts.showHistory) status.historyEvents = statusHistory(record.history, opts.showHistoryOutput === true);
     return status;
   }
 
@@ -504,8 +564,21 @@ export class DurableEngine {
       state = outcome.result as StateLike;
     }
     if (state && state.customStatus !== undefined) record.customStatus = roundTrip(state.customStatus);
+
+    // The executor's tasks: every one numbered in this replay (tracked) and the open ones. Their ids are the
+    // sequence numbers the SDK matches completions against (TaskScheduledId / TimerId).
+    const executor = (outcome.context as { df?: { taskOrchestratorExecutor?: { openTasks?: Record<string, TaskLike> } } }).df
+      ?.taskOrchestratorExecutor;
+    const tasks = trackedTasks(executor);
+    // As the Durable Task Framework: a replay that does not reproduce the recorded schedule fails the instance.
+    const changed = nonDeterminism(record.history, tasks);
+    if (changed) {
+      await this.#fail(record, changed);
+      return;
+    }
     if (failure !== undefined) {
-      await this.#fail(record, failure);
+      // The extension's out-of-process shim reports a failed orchestrator with this prefix.
+      await this.#fail(record, `Orchestrator function '${record.name}' failed: ${failure}`);
       return;
     }
     if (!state || typeof state !== "object") {
@@ -513,15 +586,17 @@ export class DurableEngine {
       return;
     }
 
-    // What did the orchestrator schedule? Read the executor's own open tasks: their ids are the sequence
-    // numbers the SDK will match completions against (TaskScheduledId / TimerId).
-    const df = (outcome.context as { df?: { taskOrchestratorExecutor?: { openTasks?: Record<string, TaskLike> } } }).df;
-    const openTasks = df?.taskOrchestratorExecutor?.openTasks ?? {};
+    const openTasks = executor?.openTasks ?? {};
     const scheduled = new Set(record.history.filter(isSchedulingEvent).map((e) => e.EventId));
+    const flat = state.isDone ? flattenActions(state.actions?.[0] ?? []) : [];
+    const continueAsNew = flat.find((a) => a.actionType === ActionType.ContinueAsNew);
+    // As on Azure, an orchestrator that returned while its timers or sub-orchestrations run stays Running until
+    // they finish (or the timers are cancelled); activities still open are abandoned.
+    const waiting = state.isDone === true && !continueAsNew && outstandingWork(tasks, record.history) > 0;
     const work: WorkItem[] = [];
     const now = this.#clock.now();
     let unsupported: string | undefined;
-    if (!state.isDone) {
+    if (!state.isDone || waiting) {
       for (const [key, task] of Object.entries(openTasks)) {
         const taskId = Number(key);
         if (!Number.isInteger(taskId) || scheduled.has(taskId)) continue;
@@ -530,7 +605,7 @@ export class DurableEngine {
           unsupported = item;
           break;
         }
-        if (!item) continue;
+        if (!item || (waiting && item.kind === "activity")) continue;
         work.push(item);
         record.history.push(this.#schedulingEvent(item));
       }
@@ -541,11 +616,9 @@ export class DurableEngine {
     }
     record.history.push(this.#event(EventType.OrchestratorCompleted));
 
-    if (state.isDone) {
-      const flat = flattenActions(state.actions?.[0] ?? []);
-      const can = flat.find((a) => a.actionType === ActionType.ContinueAsNew);
-      if (can) {
-        const input = roundTrip(decodeActionInput(can.input));
+    if (state.isDone && !waiting) {
+      if (continueAsNew) {
+        const input = roundTrip(decodeActionInput(continueAsNew.input));
         record.history = [];
         record.executionId = randomUUID();
         record.input = input;
@@ -614,7 +687,7 @@ export class DurableEngine {
           childId: action.instanceId || `${record.instanceId}:${base.taskId.toString(16).padStart(4, "0")}`,
         };
       default:
-        return `The local host does not support durable action type ${action.actionType} (entities and callHttp are not supported).`;
+        return `The local host does not support ${UNSUPPORTED_ACTIONS[action.actionType] ?? `durable action type ${action.actionType}`}; it fails the instance instead of behaving unlike Azure.`;
     }
   }
 
@@ -693,12 +766,7 @@ export class DurableEngine {
     let event: HistoryEvent;
     if (!fn || fn.trigger.type !== "activityTrigger") {
       const message = `The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`;
-      event = this.#event(EventType.TaskFailed, {
-        TaskScheduledId: item.taskId,
-        Reason: message,
-        Details: "",
-        FailureDetails: { ErrorType: "Error", ErrorMessage: message },
-      });
+      event = this.#event(EventType.TaskFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "" });
     } else {
       const outcome = await invokeFunction(this.#registry, fn, {
         trigger: item.input === undefined || item.input === null ? undefined : { json: JSON.stringify(item.input) },
@@ -733,16 +801,10 @@ export class DurableEngine {
       // joined; the sub-orchestration task fails with a clear error instead.
       const conflict = err instanceof InstanceConflictError;
       const message = conflict ? `Sub-orchestration '${item.name}' was not started: ${errorOf(err).message}` : errorOf(err).message;
-      const errorType = conflict ? "OrchestrationAlreadyExistsException" : "Error";
       await this.#deliver(
         item.instanceId,
         item.executionId,
-        this.#event(EventType.SubOrchestrationInstanceFailed, {
-          TaskScheduledId: item.taskId,
-          Reason: message,
-          Details: "",
-          FailureDetails: { ErrorType: errorType, ErrorMessage: message },
-        }),
+        this.#event(EventType.SubOrchestrationInstanceFailed, { TaskScheduledId: item.taskId, Reason: message, Details: "" }),
       );
     }
   }
@@ -759,16 +821,20 @@ export class DurableEngine {
     record.inbox = [];
     record.lastUpdatedTime = new Date(this.#clock.now()).toISOString();
     await this.#store.save(record);
+    this.#cancelTimers(record.instanceId);
+    if (record.parent) void this.#notifyParent(record);
+    const waiters = this.#waiters.get(record.instanceId);
+    if (waiters) for (const w of [...waiters]) w(record);
+  }
+
+  #cancelTimers(instanceId: string): void {
     for (const [key, cancel] of this.#timers) {
-      if (key.startsWith(`${record.instanceId}|`)) {
+      if (key.startsWith(`${instanceId}|`)) {
         cancel();
         this.#timers.delete(key);
         this.#dispatched.delete(key);
       }
     }
-    if (record.parent) void this.#notifyParent(record);
-    const waiters = this.#waiters.get(record.instanceId);
-    if (waiters) for (const w of [...waiters]) w(record);
   }
 
   async #notifyParent(child: InstanceRecord): Promise<void> {
@@ -782,9 +848,11 @@ export class DurableEngine {
           })
         : this.#event(EventType.SubOrchestrationInstanceFailed, {
             TaskScheduledId: p.taskScheduledId,
-            Reason: `Sub-orchestration '${child.name}' (${child.instanceId}) ${child.runtimeStatus.toLowerCase()}: ${String(child.output)}`,
+            Reason:
+              child.runtimeStatus === "Failed"
+                ? String(child.output)
+                : `Sub-orchestration '${child.name}' (${child.instanceId}) terminated: ${String(child.output)}`,
             Details: "",
-            FailureDetails: { ErrorType: "SubOrchestrationFailed", ErrorMessage: String(child.output) },
           });
     await this.#deliver(p.instanceId, p.executionId, event);
   }
@@ -798,11 +866,12 @@ export class DurableEngine {
 function activityCompletion(engine: DurableEngine, fn: RegisteredFunction, taskId: number, error: unknown, result: unknown): HistoryEvent {
   if (error !== undefined) {
     const e = errorOf(error);
+    // What the extension hands a Node orchestrator: Reason and Details only. FailureDetails is not sent to Node
+    // apps (durable-js PR #705), so the SDK raises a plain Error "<Reason> \n <Details>", not a TaskFailedError.
     return engine.makeEvent(EventType.TaskFailed, {
       TaskScheduledId: taskId,
       Reason: `Activity function '${fn.name}' failed: ${e.message}`,
-      Details: e.stack ?? "",
-      FailureDetails: { ErrorType: e.name, ErrorMessage: e.message, StackTrace: e.stack },
+      Details: `Result: Failure\nException: ${e.message}\nStack: ${e.stack ?? ""}`,
     });
   }
   let json: string;

@@ -19,6 +19,8 @@ export interface HttpHostContext {
   registry: FunctionRegistry;
   engine: DurableEngine;
   routes: HttpRoute[];
+  /** host.json extensions.http.routePrefix, without slashes ("" = routes at the root). */
+  routePrefix: string;
   baseUrl: () => string;
   functionKeys: string[];
   masterKey?: string;
@@ -95,16 +97,17 @@ export async function handleRequest(ctx: HttpHostContext, req: IncomingMessage, 
   const path = url.pathname;
   const method = (req.method ?? "GET").toUpperCase();
   try {
-    if (path === "/api" || path.startsWith("/api/")) {
-      await handleApi(ctx, req, res, url, method);
-    } else if (path.startsWith("/runtime/webhooks/durabletask/")) {
+    const prefix = ctx.routePrefix ? `/${ctx.routePrefix}` : "";
+    if (path.startsWith("/runtime/webhooks/durabletask/")) {
       await handleDurable(ctx, req, res, url, method, path.slice("/runtime/webhooks/durabletask/".length));
     } else if (path.toLowerCase().startsWith("/admin/functions/") && method === "POST") {
       await handleAdmin(ctx, req, res, url, decodeURIComponent(path.slice("/admin/functions/".length)));
     } else if (path === "/admin/host/status" && method === "GET") {
       sendJson(res, 200, { state: "Running", functions: [...ctx.registry.functions.keys()] });
-    } else if (path === "/" && method === "GET") {
+    } else if (path === "/" && method === "GET" && prefix) {
       sendJson(res, 200, { name: "kv-acme local Functions host", functions: [...ctx.registry.functions.keys()] });
+    } else if (path === prefix || path.startsWith(`${prefix}/`)) {
+      await handleApi(ctx, req, res, url, method, path.slice(prefix.length));
     } else {
       problem(res, 404, "Not Found", `No route for ${method} ${path}.`);
     }
@@ -120,8 +123,14 @@ function requestKey(req: IncomingMessage, url: URL): string | undefined {
   return (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get("code") ?? undefined;
 }
 
-async function handleApi(ctx: HttpHostContext, req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
-  const sub = url.pathname.slice(4);
+async function handleApi(
+  ctx: HttpHostContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  method: string,
+  sub: string,
+): Promise<void> {
   let matchedPath = false;
   for (const r of ctx.routes) {
     const params = matchRoute(r.route, sub);
@@ -202,6 +211,14 @@ function parseJsonBody(body: Buffer): unknown {
   }
 }
 
+/** Instance operations Azure's extension has and the local host does not: answered 501, never 404 "no instance". */
+const UNSUPPORTED_OPERATIONS: Record<string, string> = {
+  suspend: "Suspending an orchestration instance",
+  resume: "Resuming a suspended orchestration instance",
+  rewind: "Rewinding a failed orchestration instance",
+  restart: "Restarting an orchestration instance",
+};
+
 async function handleDurable(
   ctx: HttpHostContext,
   req: IncomingMessage,
@@ -259,12 +276,18 @@ async function handleDurable(
   }
   const id = parts[1];
   if (parts.length === 2 && method === "GET") {
-    const status = engine.getStatus(id, { showHistory: flag("showHistory"), showInput: url.searchParams.get("showInput") !== "false" });
+    const status = engine.getStatus(id, {
+      showHistory: flag("showHistory"),
+      showHistoryOutput: flag("showHistoryOutput"),
+      showInput: url.searchParams.get("showInput") !== "false",
+    });
     if (!status) {
       sendJson(res, 404, { message: `No instance with ID '${id}' found.` });
       return;
     }
-    const body = status.historyEvents ? { ...status, history: status.historyEvents } : status;
+    // As the extension: events under `historyEvents` (durable-functions' client reads `history`, so
+    // getStatus(showHistory) sees none there: durable-js issue #620).
+    const body = status;
     const running = status.runtimeStatus === "Running" || status.runtimeStatus === "Pending";
     const code = running ? 202 : 200;
     sendJson(res, code, body, running ? { location: links(id).statusQueryGetUri, "retry-after": "10" } : {});
@@ -290,7 +313,17 @@ async function handleDurable(
     else sendJson(res, 202, undefined);
     return;
   }
-  problem(res, 404, "Not Found", `No durable route for ${method} ${url.pathname} (suspend, resume and rewind are not supported locally).`);
+  const op = parts.length === 3 && method === "POST" ? UNSUPPORTED_OPERATIONS[parts[2].toLowerCase()] : undefined;
+  if (op) {
+    problem(
+      res,
+      501,
+      "Not Implemented",
+      `${op} is not supported by the local host; it exists on Azure (instance '${id}' was not changed).`,
+    );
+    return;
+  }
+  problem(res, 404, "Not Found", `No durable route for ${method} ${url.pathname}.`);
 }
 
 async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {

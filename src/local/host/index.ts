@@ -12,6 +12,7 @@ import path from "node:path";
 import { realClock, type Clock } from "./clock";
 import { loadFunctionModules, type FunctionRegistry, type RegisteredFunction } from "./core-api";
 import { DurableEngine, type InstanceStatus } from "./durable";
+import { loadHostJson, parseHostJson, type HostJson } from "./host-json";
 import { buildRoutes, handleRequest } from "./http";
 import { invokeFunction, runAppStartHooks, runAppTerminateHooks } from "./invoke";
 import { parseSchedule, resolveAppSettings, TimerScheduler } from "./timers";
@@ -42,8 +43,13 @@ export interface LocalHostOptions {
   timers?: boolean;
   /** Activities run at once, across all instances (default 16). */
   activityConcurrency?: number;
-  /** Task hub name reported to durable clients (default "KvAcmeLocal"). */
+  /** Task hub name reported to durable clients (default: host.json's extensions.durableTask.hubName). */
   taskHubName?: string;
+  /**
+   * host.json: a path, or its content as an object; default the host.json next to the first module or in the
+   * nearest parent directory. Hub name, routePrefix, functionTimeout and overridableExistingInstanceStates apply.
+   */
+  hostJson?: string | Record<string, unknown>;
   /** Where host diagnostics go (default stderr). */
   log?: (message: string) => void;
 }
@@ -64,6 +70,8 @@ export interface LocalHost {
   whenQuiet(): Promise<void>;
   /** The durable engine (start, raise, terminate without HTTP). */
   durable: DurableEngine;
+  /** The host.json settings in effect. */
+  hostJson: HostJson;
   /** Stops listening, stops timers and the engine; in-flight work resumes on the next start. */
   close(): Promise<void>;
 }
@@ -75,7 +83,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const host = options.host ?? "127.0.0.1";
   for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
 
+  const hostJson: HostJson =
+    typeof options.hostJson === "object"
+      ? parseHostJson(options.hostJson)
+      : typeof options.hostJson === "string"
+        ? loadHostJson(path.dirname(path.resolve(options.hostJson)))
+        : loadHostJson(path.dirname(path.resolve(options.modules[0] ?? ".")));
   const registry: FunctionRegistry = loadFunctionModules(options.modules.map((m) => path.resolve(m)));
+  registry.functionTimeoutMs = hostJson.functionTimeoutMs;
   await runAppStartHooks(registry, path.dirname(path.resolve(options.modules[0] ?? ".")));
 
   const server: Server = createServer();
@@ -85,7 +100,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // management URLs to http://localhost:7071.
   process.env.WEBSITE_HOSTNAME = options.env?.WEBSITE_HOSTNAME ?? `${host}:${port}`;
 
-  const taskHub = options.taskHubName ?? "KvAcmeLocal";
+  const taskHub = options.taskHubName ?? hostJson.hubName;
   const clientData = (): Record<string, unknown> => {
     const base = `${url}/runtime/webhooks/durabletask`;
     const q = `taskHub=${taskHub}&connection=Storage`;
@@ -121,6 +136,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stateDir: options.stateDir,
     clock,
     activityConcurrency: options.activityConcurrency,
+    overridableExistingInstanceStates: hostJson.overridableExistingInstanceStates,
     extraInput: clientInput,
     log,
   });
@@ -169,6 +185,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     registry,
     engine,
     routes: buildRoutes(registry),
+    routePrefix: hostJson.routePrefix,
     baseUrl: () => url,
     functionKeys: options.functionKeys ?? [],
     masterKey: options.masterKey,
@@ -199,6 +216,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       } while (!engine.isQuiet() || [...scheduler.timers.values()].some((t) => t.running));
     },
     durable: engine,
+    hostJson,
     async close() {
       if (closed) return;
       closed = true;

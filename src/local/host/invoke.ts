@@ -5,6 +5,7 @@
  * extra inputs (such as the durable client binding) resolve through `context.extraInputs`.
  */
 import { randomUUID } from "node:crypto";
+import { formatTimeSpan } from "./host-json";
 import {
   getProgrammingModel,
   type BindingInfo,
@@ -71,6 +72,31 @@ export interface InvokeOptions {
   log?: (level: string, category: string, message: string) => void;
 }
 
+/**
+ * host.json functionTimeout, as the Functions host enforces it: an invocation still running when it expires fails
+ * with the host's message (the handler's eventual result is dropped; on Azure the worker would be recycled).
+ */
+async function withFunctionTimeout<T>(call: Promise<T>, timeoutMs: number | undefined, name: string, invocationId: string): Promise<T> {
+  if (timeoutMs === undefined) return call;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `Timeout value of ${formatTimeSpan(timeoutMs)} exceeded by function 'Functions.${name}' (Id: '${invocationId}'). Initiating cancellation.`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([call, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Invokes `fn` through the library's InvocationModel; never throws for handler errors (see `error`). */
 export async function invokeFunction(
   registry: FunctionRegistry,
@@ -111,7 +137,8 @@ export async function invokeFunction(
     coreCtx.state = "preInvocationHooks";
     for (const hook of registry.hooks.preInvocation ?? []) await hook(pre);
     coreCtx.state = "invocation";
-    result = await model.invokeFunction(context, pre.inputs as unknown[], pre.functionCallback as RegisteredFunction["handler"]);
+    const call = model.invokeFunction(context, pre.inputs as unknown[], pre.functionCallback as RegisteredFunction["handler"]);
+    result = await withFunctionTimeout(call, registry.functionTimeoutMs, fn.name, invocationId);
   } catch (err) {
     error = err;
   }
