@@ -4,16 +4,21 @@
  * provides @azure/functions-core; here the local host's core-api module provides it and is loaded before the timer
  * starts, since the worker has it built in). Target: median ≤ 500 ms.
  *
- *   node --import tsx bench/cold-start.ts [--runs N (default 7, at least 5)] [--no-build]
+ *   node --import tsx bench/cold-start.ts [--runs N (default 7, at least 5)] [--no-build] [--package ZIP|DIR]
+ *
+ * With --package, the function modules are loaded from a Function App package built by `npm run package` (the zip,
+ * unpacked into a temporary folder, or a folder it was unpacked into) instead of the repository's dist/.
  *
  * Compiles first (npx tsc -p tsconfig.json) unless --no-build. Each run also reports whether a heavy SDK (Key Vault,
  * identity, ARM DNS, acme-client, Application Insights) was loaded at start-up: they must load lazily, on first use.
  * Prints one JSON line.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { buildSync } from "esbuild";
 
 const TARGET_MS = 500;
 const HEAVY = [
@@ -28,8 +33,8 @@ const HEAVY = [
 
 const CHILD = `
 const path = require("node:path");
-const [dist, heavyJson, ...files] = process.argv.slice(1);
-const { loadFunctionModules } = require(path.join(dist, "src/local/host/core-api.js"));
+const [core, heavyJson, ...files] = process.argv.slice(1);
+const { loadFunctionModules } = require(core);
 const t0 = performance.now();
 const registry = loadFunctionModules(files);
 const ms = performance.now() - t0;
@@ -52,12 +57,33 @@ function median(values: number[]): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, "no-build": { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "7" }, "no-build": { type: "boolean", default: false }, package: { type: "string" } },
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 5) throw new Error("--runs must be an integer ≥ 5");
   const root = path.resolve(__dirname, "..");
-  const dist = path.join(root, "dist");
-  if (!values["no-build"]) {
+  let dist = path.join(root, "dist");
+  let core = path.join(dist, "src/local/host/core-api.js");
+  if (values.package) {
+    // The package has no local host: its @azure/functions-core stand-in is compiled on its own (node builtins only).
+    let appDir = path.resolve(values.package);
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "kvacme-cold-start-"));
+    if (appDir.endsWith(".zip")) {
+      execFileSync("unzip", ["-q", appDir, "-d", path.join(tmp, "app")]);
+      appDir = path.join(tmp, "app");
+    }
+    dist = path.join(appDir, "dist");
+    core = path.join(tmp, "core-api.js");
+    buildSync({
+      entryPoints: [path.join(root, "src/local/host/core-api.ts")],
+      outfile: core,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      logLevel: "error",
+    });
+  } else if (!values["no-build"]) {
     try {
       execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     } catch (err) {
@@ -74,7 +100,7 @@ function main(): void {
     .map((f) => path.join(fnDir, f));
   const results: Run[] = [];
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ["-e", CHILD, dist, JSON.stringify(HEAVY), ...files], {
+    const out = execFileSync(process.execPath, ["-e", CHILD, core, JSON.stringify(HEAVY), ...files], {
       cwd: root,
       encoding: "utf8",
       env: { ...process.env, NODE_OPTIONS: "" },
@@ -94,6 +120,7 @@ function main(): void {
       timesMs: times,
       targetMs: TARGET_MS,
       pass: medianMs <= TARGET_MS && heavy.length === 0,
+      package: values.package,
       functionModules: files.map((f) => path.relative(root, f)),
       functions: results[0]?.functions,
       modulesLoaded: results[0]?.modules,

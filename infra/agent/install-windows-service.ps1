@@ -9,7 +9,7 @@
   command line with a service wrapper (WinSW or NSSM); -Mode Check prints that command line.
   For a one-shot schedule instead, pass -Once: the task then runs `agent --once` every -IntervalMinutes.
 .EXAMPLE
-  .\install-windows-service.ps1 -KvAcmeDir 'C:\Program Files\kv-acme' -SettingsFile 'C:\ProgramData\kv-acme\agent.settings'
+  .\install-windows-service.ps1 -KvAcmeDir 'C:\Program Files\kv-acme-agent' -SettingsFile 'C:\ProgramData\kv-acme\agent.settings'
 #>
 param(
   [Parameter(Mandatory = $true)][string]$KvAcmeDir,
@@ -21,8 +21,11 @@ param(
   [ValidateSet('Install', 'Check')][string]$Mode = 'Install'
 )
 $ErrorActionPreference = 'Stop'
-$entry = Join-Path $KvAcmeDir 'bin\kv-acme.js'
-$arguments = "`"$entry`" agent --settings `"$SettingsFile`"" + ($(if ($Once) { ' --once' } else { '' }))
+# The agent package (kv-acme-agent-<version>.tar.gz, unpacked) has bin\kv-acme-agent.js; a source checkout has
+# bin\kv-acme.js with the `agent` command.
+$packaged = Join-Path $KvAcmeDir 'bin\kv-acme-agent.js'
+if (Test-Path -LiteralPath $packaged) { $entry = $packaged; $command = '' } else { $entry = Join-Path $KvAcmeDir 'bin\kv-acme.js'; $command = ' agent' }
+$arguments = "`"$entry`"$command --settings `"$SettingsFile`"" + ($(if ($Once) { ' --once' } else { '' }))
 if ($Mode -eq 'Check') { Write-Output "`"$NodeExe`" $arguments"; return }
 if (-not (Test-Path -LiteralPath $SettingsFile)) { throw "settings file $SettingsFile not found" }
 if (-not (Test-Path -LiteralPath $entry)) { throw "$entry not found" }
