@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       port: options.port,
       env,
       functionKeys: [options.functionKey],
+      ...(process.env.KVACME_MASTER_KEY ? { masterKey: process.env.KVACME_MASTER_KEY } : {}),
       timers: options.timers,
     });
   } catch (err) {
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   say(`kv-acme: local stack + Functions host up in ${Date.now() - t0} ms`);
   say(`  HTTP API       ${host.url}/api   (local principal: roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke)`);
   say(`  automation     ${host.url}/api/automation/...   x-functions-key: ${options.functionKey}`);
+  say(`  master key     ${host.masterKey}   (/admin/*, /runtime/webhooks/durabletask/*; set it with KVACME_MASTER_KEY)`);
   say(`  functions      ${host.functions.size} (${http} HTTP), durable state in ${options.stateDir}`);
   say(`  Key Vault      ${stack.info.keyVaultUrl}`);
   say(`  ACME (Pebble)  ${stack.info.acmeDirectoryUrl}`);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 /**
  * Crash test of a real issuance: the local Functions host runs as a CHILD process (src/local/host/main.ts with every
  * functions/*.ts module) against a local stack running in this process. The host is SIGKILLed at six points of the
@@ -18,6 +19,9 @@ import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/
 import { clients, txtRecords } from "../integration/helpers";
 import { startTestStack, type TestStack } from "../support/stack";
 
+/** The host's master key (KVACME_MASTER_KEY), sent on the durable webhooks as on Azure. */
+const MASTER_KEY = randomBytes(32).toString("base64url");
+const MASTER = { "x-functions-key": MASTER_KEY };
 const root = path.resolve(__dirname, "..", "..");
 const main = path.join(root, "src", "local", "host", "main.ts");
 
@@ -45,7 +49,7 @@ async function launch(stateDir: string): Promise<Running> {
     .flatMap((f) => ["--module", path.join(root, "functions", f)]);
   const child = spawn(process.execPath, ["--import", "tsx", main, ...modules, "--port", "0", "--state", stateDir, "--no-timers"], {
     cwd: root,
-    env: { ...process.env, ...stack.env, KvAcme__Auth__Mode: "local" },
+    env: { ...process.env, ...stack.env, KvAcme__Auth__Mode: "local", KVACME_MASTER_KEY: MASTER_KEY },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
@@ -72,7 +76,7 @@ interface Status {
 
 async function status(url: string, id: string): Promise<Status | undefined> {
   try {
-    const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
+    const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`, { headers: MASTER });
     return r.status === 404 ? undefined : ((await r.json()) as Status);
   } catch {
     return undefined; // the host died under us
@@ -99,7 +103,7 @@ it("an issuance survives SIGKILL of the host at six points and completes exactly
   let run = await launch(stateDir);
   const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATIONS.issue}/${id}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...MASTER },
     body: JSON.stringify({ dnsNames: ["crash.example.com", "*.crash.example.com"], certificateName }),
   });
   assert.equal(start.status, 202, await start.text());

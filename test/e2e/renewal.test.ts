@@ -58,7 +58,7 @@ describe("orchestrations through the local host", () => {
     const id = certificateInstanceId(certificateName);
     const res = await fetch(`${app.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATIONS.issue}/${id}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-functions-key": app.host.systemKey },
       body: JSON.stringify({ dnsNames, certificateName }),
     });
     assert.equal(res.status, 202, await res.text());

@@ -22,7 +22,7 @@ after(async () => app?.close());
 async function start(name: string, id: string, input: unknown): Promise<void> {
   const res = await fetch(`${app.host.url}/runtime/webhooks/durabletask/orchestrators/${name}/${id}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", "x-functions-key": app.host.systemKey },
     body: JSON.stringify(input),
   });
   assert.equal(res.status, 202, await res.text());

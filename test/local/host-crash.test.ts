@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -5,6 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, it } from "node:test";
 
+/** The host's master key (KVACME_MASTER_KEY), sent on the durable webhooks as on Azure. */
+const MASTER_KEY = randomBytes(32).toString("base64url");
+const MASTER = { "x-functions-key": MASTER_KEY };
 const root = path.resolve(__dirname, "..", "..");
 const main = path.join(root, "src", "local", "host", "main.ts");
 const app = path.join(__dirname, "host-fixtures", "crash-app.ts");
@@ -18,7 +22,7 @@ interface Running {
 async function launch(stateDir: string, crashDir: string, killAt: string): Promise<Running> {
   const child = spawn(process.execPath, ["--import", "tsx", main, "--module", app, "--port", "0", "--state", stateDir, "--no-timers"], {
     cwd: root,
-    env: { ...process.env, CRASH_DIR: crashDir, KILL_AT: killAt },
+    env: { ...process.env, CRASH_DIR: crashDir, KILL_AT: killAt, KVACME_MASTER_KEY: MASTER_KEY },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
@@ -41,7 +45,7 @@ async function status(
   id: string,
 ): Promise<{ runtimeStatus: string; customStatus: unknown; output: unknown; historyEvents?: { EventType: string }[] } | undefined> {
   try {
-    const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
+    const r = await fetch(`${url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`, { headers: MASTER });
     return r.status === 404 ? undefined : ((await r.json()) as never);
   } catch {
     return undefined; // the host died under us
@@ -63,7 +67,7 @@ it("a host killed with SIGKILL at five points resumes and completes the orchestr
   const killAt = "after-a,after-f3,orchestrator-after-fan,after-c1";
   const id = "crash-1";
   let run = await launch(stateDir, crashDir, killAt);
-  const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/crashFlow/${id}`, { method: "POST" });
+  const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/crashFlow/${id}`, { method: "POST", headers: MASTER });
   assert.equal(start.status, 202);
 
   let kills = 0;

@@ -6,6 +6,9 @@ import { after, before, describe, it } from "node:test";
 import { startLocalHost, VirtualClock, type LocalHost } from "../../src/local/host";
 import { parseHostJson, parseTimeSpan } from "../../src/local/host/host-json";
 
+/** The durable webhooks need the system (or master) key, as on Azure. */
+const sysKey = (h: LocalHost) => ({ "x-functions-key": h.systemKey });
+
 const fixture = path.join(__dirname, "host-fixtures", "strict-app.ts");
 const strictState = (): { version: number } => (globalThis as unknown as { __strictFixture: { version: number } }).__strictFixture;
 
@@ -109,7 +112,10 @@ describe("local host as strict as the Durable extension", () => {
     const id = await host.durable.startNew("waitsForGo", undefined, "ops");
     await host.whenQuiet();
     for (const op of ["suspend", "resume", "rewind", "restart"]) {
-      const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/${op}?reason=x`, { method: "POST" });
+      const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/${op}?reason=x`, {
+        method: "POST",
+        headers: sysKey(host),
+      });
       assert.equal(r.status, 501, op);
       const body = (await r.json()) as { detail: string };
       assert.match(body.detail, /not supported by the local host/);
@@ -119,7 +125,7 @@ describe("local host as strict as the Durable extension", () => {
 
   it("host.json: hub name, routePrefix and functionTimeout apply", async () => {
     assert.equal(host.hostJson.hubName, "StrictHub");
-    const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/none`);
+    const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/none`, { headers: sysKey(host) });
     assert.equal(r.status, 404);
     const s = await host.waitForInstance(await host.durable.startNew("runsSlow", 3000), 10_000);
     assert.equal(s.runtimeStatus, "Failed");
@@ -131,7 +137,7 @@ describe("local host as strict as the Durable extension", () => {
     await host.whenQuiet();
     await host.durable.raiseEvent(id, "go", { n: 1 });
     await host.waitForInstance(id, 5000);
-    const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`);
+    const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`, { headers: sysKey(host) });
     const body = (await r.json()) as { history?: unknown; historyEvents: Record<string, unknown>[] };
     assert.equal(body.history, undefined, "durable-js reads `history`; the extension sends historyEvents only");
     const types = body.historyEvents.map((e) => e.EventType);
@@ -141,7 +147,9 @@ describe("local host as strict as the Durable extension", () => {
     assert.equal(typeof done.ScheduledTime, "string");
     assert.equal(done.Result, undefined, "Result only with showHistoryOutput");
     const withOutput = (await (
-      await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showHistoryOutput=true`)
+      await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showHistoryOutput=true`, {
+        headers: sysKey(host),
+      })
     ).json()) as { historyEvents: Record<string, unknown>[] };
     assert.equal(withOutput.historyEvents[1]!.Result, "A");
   });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startLocalHost, type LocalHost } from "../../src/local/host";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, startLocalHost, type LocalHost } from "../../src/local/host";
 
 const fixture = path.join(__dirname, "host-fixtures", "app.ts");
 interface FixtureState {
@@ -43,6 +43,7 @@ describe("local host (real clock)", () => {
       stateDir: dir,
       port: 0,
       functionKeys: ["k1"],
+      maxRequestBodyBytes: 64 * 1024,
       env: { TickSchedule: "*/1 * * * * *" },
       log: () => {},
     });
@@ -96,12 +97,68 @@ describe("local host (real clock)", () => {
     assert.equal((await fetch(`${host.url}/api/secret`, { headers: { "x-functions-key": "k1" } })).status, 200);
   });
 
+  it("/admin/* needs the master key and /runtime/webhooks/durabletask/* the master or system key, as on Azure (401 otherwise)", async () => {
+    assert.ok(host.masterKey.length >= 32, "a master key is generated when none is given");
+    assert.ok(host.systemKey.length >= 32 && host.systemKey !== host.masterKey);
+    for (const [method, p] of [
+      ["POST", "/admin/functions/tick"],
+      ["GET", "/admin/host/status"],
+      ["GET", "/runtime/webhooks/durabletask/instances"],
+      ["GET", "/runtime/webhooks/durabletask/instances/inst-1"],
+      ["POST", "/runtime/webhooks/durabletask/orchestrators/timeoutRace/unkeyed-1"],
+      ["POST", "/runtime/webhooks/durabletask/instances/inst-1/terminate?reason=x"],
+      ["DELETE", "/runtime/webhooks/durabletask/instances"],
+    ] as const) {
+      for (const key of [undefined, "k1", "wrong"]) {
+        const headers: Record<string, string> = key ? { "x-functions-key": key } : {};
+        const r = await fetch(`${host.url}${p}`, { method, headers, body: method === "POST" ? "{}" : undefined });
+        assert.equal(r.status, 401, `${method} ${p} with ${key ?? "no key"}`);
+      }
+    }
+    assert.equal(host.getStatus("unkeyed-1"), undefined, "nothing started without a key");
+    assert.equal((await fetch(`${host.url}/admin/host/status`, { headers: { "x-functions-key": host.masterKey } })).status, 200);
+    assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances?code=${host.systemKey}`)).status, 200);
+    assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances?code=${host.masterKey}`)).status, 200);
+    // The system key is for the durable webhooks only.
+    assert.equal((await fetch(`${host.url}/admin/host/status?code=${host.systemKey}`)).status, 401);
+  });
+
+  it("a request body over the limit gets 413 before any function runs (declared or streamed); Azure's default limit is 100 MB", async () => {
+    assert.equal(DEFAULT_MAX_REQUEST_BODY_BYTES, 100 * 1024 * 1024);
+    const big = "x".repeat(64 * 1024 + 1);
+    const declared = await fetch(`${host.url}/api/run/fanout`, { method: "POST", body: big });
+    assert.equal(declared.status, 413);
+    assert.equal(declared.headers.get("content-type"), "application/problem+json");
+    // No content-length: a chunked body is counted as it arrives.
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 80; i++) c.enqueue(new Uint8Array(1024).fill(120));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/timeoutRace/big-1`, {
+      method: "POST",
+      body: stream,
+      headers: { "x-functions-key": host.systemKey },
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(chunked.status, 413);
+    assert.equal(host.getStatus("big-1"), undefined, "nothing started");
+    assert.equal((await fetch(`${host.url}/api/run/fanout`, { method: "POST", body: "3" })).status, 200, "the host still serves");
+  });
+
   it("runs an orchestration with activities, retries, fan-out, any, external event, sub-orchestration and timers", async () => {
     const start = await fetch(`${host.url}/api/orchestrators/everything/inst-1`, { method: "POST", body: JSON.stringify({ tag: "bob" }) });
     assert.equal(start.status, 202);
     const links = (await start.json()) as { id: string; statusQueryGetUri: string; sendEventPostUri: string };
     assert.equal(links.id, "inst-1");
     assert.ok(links.statusQueryGetUri.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/inst-1`));
+    assert.match(
+      links.statusQueryGetUri,
+      new RegExp(`[?&]code=${host.systemKey}(&|$)`),
+      "management URLs carry the system key, as on Azure",
+    );
+    assert.equal((await fetch(links.statusQueryGetUri)).status < 300, true);
     assert.equal(start.headers.get("location"), links.statusQueryGetUri);
 
     // The same id while running is refused (one run per id at a time).
@@ -175,11 +232,12 @@ describe("local host (real clock)", () => {
     assert.equal(t.output, "stopped by test");
     // A finished id can be reused.
     assert.equal((await fetch(`${host.url}/api/orchestrators/timeoutRace/to-1`, { method: "POST" })).status, 202);
-    await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1/terminate?reason=again`, { method: "POST" });
+    const sys = { "x-functions-key": host.systemKey };
+    await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1/terminate?reason=again`, { method: "POST", headers: sys });
     assert.equal((await host.waitForInstance("to-1", 5000)).output, "again");
-    const purge = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`, { method: "DELETE" });
+    const purge = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`, { method: "DELETE", headers: sys });
     assert.deepEqual(await purge.json(), { instancesDeleted: 1 });
-    assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`)).status, 404);
+    assert.equal((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/to-1`, { headers: sys })).status, 404);
   });
 
   it("gives activities the durable client; a sub-orchestration whose instance id is running is refused, not restarted", async () => {
@@ -227,7 +285,7 @@ describe("local host (real clock)", () => {
     const a = await fetch(`${host.url}/admin/functions/tick`, {
       method: "POST",
       body: "{}",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-functions-key": host.masterKey },
     });
     assert.equal(a.status, 202);
     // The admin route answers before the run; under load (or behind a scheduled tick) it can take a moment.

@@ -1,4 +1,9 @@
-/** Request handling of the local host: /api routes, durable webhooks, admin API. */
+/**
+ * Request handling of the local host: /api routes, durable webhooks, admin API. Keys as on Azure: /admin/* needs the
+ * master key; /runtime/webhooks/durabletask/* the master key or the durable extension's system key (which the
+ * management URLs handed to durable clients carry as `code`); the durable client's RPC calls come in on a path
+ * holding a per-process secret (on Azure they go to a loopback-only listener). Request bodies are bounded (413).
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import type { FunctionRegistry, RegisteredFunction } from "./core-api";
@@ -23,7 +28,13 @@ export interface HttpHostContext {
   routePrefix: string;
   baseUrl: () => string;
   functionKeys: string[];
-  masterKey?: string;
+  masterKey: string;
+  /** The durabletask_extension system key. */
+  systemKey: string;
+  /** Path prefix (with its secret) of the durable client's RPC calls, e.g. /runtime/rpc/<secret>/. */
+  rpcPath: string;
+  /** Largest request body accepted (bytes); larger ones get 413. */
+  maxRequestBodyBytes: number;
   clientData: () => Record<string, unknown>;
   fireFunction: (name: string, input: unknown) => Promise<void>;
   log: (message: string) => void;
@@ -61,10 +72,27 @@ function problem(res: ServerResponse, status: number, title: string, detail: str
   res.end(JSON.stringify({ type: "about:blank", title, status, detail }));
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** Azure Functions' default limit on a request body (100 MB, the host's maxRequestBodySize). */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+
+/** Thrown by readBody when the body exceeds the limit (answered with 413). */
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  if (Number(req.headers["content-length"] ?? 0) > limit) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
+}
+
+function unauthorized(res: ServerResponse): void {
+  res.writeHead(401);
+  res.end();
 }
 
 function typedDataToBuffer(data: RpcTypedData | null | undefined): Buffer {
@@ -98,10 +126,16 @@ export async function handleRequest(ctx: HttpHostContext, req: IncomingMessage, 
   const method = (req.method ?? "GET").toUpperCase();
   try {
     const prefix = ctx.routePrefix ? `/${ctx.routePrefix}` : "";
-    if (path.startsWith("/runtime/webhooks/durabletask/")) {
-      await handleDurable(ctx, req, res, url, method, path.slice("/runtime/webhooks/durabletask/".length));
+    if (path.startsWith(ctx.rpcPath)) {
+      await handleDurable(ctx, req, res, url, method, path.slice(ctx.rpcPath.length));
+    } else if (path.startsWith("/runtime/")) {
+      if (!path.startsWith("/runtime/webhooks/durabletask/")) problem(res, 404, "Not Found", `No route for ${method} ${path}.`);
+      else if (!keyMatches(requestKey(req, url), [ctx.masterKey, ctx.systemKey])) unauthorized(res);
+      else await handleDurable(ctx, req, res, url, method, path.slice("/runtime/webhooks/durabletask/".length));
+    } else if (path.toLowerCase().startsWith("/admin/") && !keyMatches(requestKey(req, url), [ctx.masterKey])) {
+      unauthorized(res);
     } else if (path.toLowerCase().startsWith("/admin/functions/") && method === "POST") {
-      await handleAdmin(ctx, req, res, url, decodeURIComponent(path.slice("/admin/functions/".length)));
+      await handleAdmin(ctx, req, res, decodeURIComponent(path.slice("/admin/functions/".length)));
     } else if (path === "/admin/host/status" && method === "GET") {
       sendJson(res, 200, { state: "Running", functions: [...ctx.registry.functions.keys()] });
     } else if (path === "/" && method === "GET" && prefix) {
@@ -112,6 +146,11 @@ export async function handleRequest(ctx: HttpHostContext, req: IncomingMessage, 
       problem(res, 404, "Not Found", `No route for ${method} ${path}.`);
     }
   } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      problem(res, 413, "Content Too Large", `The request body exceeds ${ctx.maxRequestBodyBytes} bytes.`);
+      req.resume();
+      return;
+    }
     ctx.log(`request ${method} ${path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (!res.headersSent) problem(res, 500, "Internal Server Error", "The local host failed to handle the request.");
     else res.end();
@@ -141,11 +180,9 @@ async function handleApi(
     // key, admin level only the master key. With no keys configured, key-protected routes answer 401.
     if (r.authLevel !== "anonymous") {
       const key = requestKey(req, url);
-      const allowed =
-        r.authLevel === "admin" ? (ctx.masterKey ? [ctx.masterKey] : []) : [...ctx.functionKeys, ...(ctx.masterKey ? [ctx.masterKey] : [])];
+      const allowed = r.authLevel === "admin" ? [ctx.masterKey] : [...ctx.functionKeys, ctx.masterKey];
       if (!keyMatches(key, allowed)) {
-        res.writeHead(401);
-        res.end();
+        unauthorized(res);
         return;
       }
     }
@@ -165,7 +202,7 @@ async function invokeHttp(
   method: string,
   params: Record<string, string>,
 ): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, ctx.maxRequestBodyBytes);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
   const query: Record<string, string> = {};
@@ -238,7 +275,7 @@ async function handleDurable(
   };
   // POST orchestrators/{name}[/{instanceId}]
   if (parts[0] === "orchestrators" && method === "POST" && (parts.length === 2 || parts.length === 3)) {
-    const input = parseJsonBody(await readBody(req));
+    const input = parseJsonBody(await readBody(req, ctx.maxRequestBodyBytes));
     try {
       const id = await engine.startNew(parts[1], input, parts[2]);
       const l = links(id);
@@ -299,7 +336,7 @@ async function handleDurable(
     return;
   }
   if (parts.length === 4 && parts[2] === "raiseEvent" && method === "POST") {
-    const data = parseJsonBody(await readBody(req));
+    const data = parseJsonBody(await readBody(req, ctx.maxRequestBodyBytes));
     const r = await engine.raiseEvent(id, parts[3], data);
     if (r === false) sendJson(res, 404, { message: `No instance with ID '${id}' found.` });
     else if (r === "gone") sendJson(res, 410, { message: `Instance '${id}' is no longer running.` });
@@ -326,12 +363,7 @@ async function handleDurable(
   problem(res, 404, "Not Found", `No durable route for ${method} ${url.pathname}.`);
 }
 
-async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: ServerResponse, url: URL, name: string): Promise<void> {
-  if (ctx.masterKey && !keyMatches(requestKey(req, url), [ctx.masterKey])) {
-    res.writeHead(401);
-    res.end();
-    return;
-  }
+async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
   const fn =
     ctx.registry.functions.get(name) ?? [...ctx.registry.functions.values()].find((f) => f.name.toLowerCase() === name.toLowerCase());
   if (!fn) {
@@ -342,7 +374,7 @@ async function handleAdmin(ctx: HttpHostContext, req: IncomingMessage, res: Serv
     problem(res, 400, "Bad Request", `'${name}' is an HTTP function; call it on its route.`);
     return;
   }
-  const body = parseJsonBody(await readBody(req)) as { input?: unknown } | undefined;
+  const body = parseJsonBody(await readBody(req, ctx.maxRequestBodyBytes)) as { input?: unknown } | undefined;
   void ctx
     .fireFunction(fn.name, body && typeof body === "object" ? body.input : undefined)
     .catch((err: unknown) => ctx.log(`admin invocation of ${fn.name} failed: ${String(err)}`));

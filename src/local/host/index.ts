@@ -7,13 +7,16 @@
  */
 import { listen, urlHost } from "../net";
 import "./core-api";
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import path from "node:path";
 import { realClock, type Clock } from "./clock";
 import { loadFunctionModules, type FunctionRegistry, type RegisteredFunction } from "./core-api";
 import { DurableEngine, type InstanceStatus } from "./durable";
 import { loadHostJson, parseHostJson, type HostJson } from "./host-json";
-import { buildRoutes, handleRequest } from "./http";
+import { buildRoutes, DEFAULT_MAX_REQUEST_BODY_BYTES, handleRequest } from "./http";
+
+export { DEFAULT_MAX_REQUEST_BODY_BYTES };
 import { invokeFunction, runAppStartHooks, runAppTerminateHooks } from "./invoke";
 import { parseSchedule, resolveAppSettings, TimerScheduler } from "./timers";
 
@@ -37,8 +40,10 @@ export interface LocalHostOptions {
   env?: Record<string, string>;
   /** Keys accepted for authLevel "function" routes (`code` query or `x-functions-key` header). */
   functionKeys?: string[];
-  /** Master key: accepted everywhere, required for authLevel "admin" routes and, when set, for /admin. */
+  /** Master key: accepted everywhere, required for authLevel "admin" routes and /admin/*; default a random one. */
   masterKey?: string;
+  /** Largest request body accepted, in bytes (default 100 MB, as Azure Functions); larger ones get 413. */
+  maxRequestBodyBytes?: number;
   /** Run timer triggers on their schedules (default true); false leaves them to fireTimer / the admin API. */
   timers?: boolean;
   /** Activities run at once, across all instances (default 16). */
@@ -58,6 +63,10 @@ export interface LocalHostOptions {
 export interface LocalHost {
   /** Base URL, e.g. http://127.0.0.1:7071 */
   url: string;
+  /** The master key (/admin/*, admin-level routes, and everything else). */
+  masterKey: string;
+  /** The durable extension's system key (/runtime/webhooks/durabletask/*), also in the management URLs as `code`. */
+  systemKey: string;
   /** Captured registrations by function name. */
   functions: ReadonlyMap<string, RegisteredFunction>;
   /** Runs a timer function now (awaits the run; a run already in progress is awaited instead). */
@@ -101,9 +110,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   process.env.WEBSITE_HOSTNAME = options.env?.WEBSITE_HOSTNAME ?? `${host}:${port}`;
 
   const taskHub = options.taskHubName ?? hostJson.hubName;
+  const newKey = () => randomBytes(32).toString("base64url");
+  const masterKey = options.masterKey ?? newKey();
+  const systemKey = newKey();
+  const rpcPath = `/runtime/rpc/${newKey()}/`;
   const clientData = (): Record<string, unknown> => {
     const base = `${url}/runtime/webhooks/durabletask`;
-    const q = `taskHub=${taskHub}&connection=Storage`;
+    const q = `taskHub=${taskHub}&connection=Storage&code=${systemKey}`;
     const inst = `${base}/instances/INSTANCEID`;
     return {
       taskHubName: taskHub,
@@ -124,7 +137,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       },
       baseUrl: base,
       requiredQueryStringParameters: q,
-      rpcBaseUrl: `${base}/`,
+      rpcBaseUrl: `${url}${rpcPath}`,
       httpBaseUrl: base,
     };
   };
@@ -188,7 +201,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     routePrefix: hostJson.routePrefix,
     baseUrl: () => url,
     functionKeys: options.functionKeys ?? [],
-    masterKey: options.masterKey,
+    masterKey,
+    systemKey,
+    rpcPath,
+    maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     clientData,
     fireFunction,
     log,
@@ -205,6 +221,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   let closed = false;
   return {
     url,
+    masterKey,
+    systemKey,
     functions: registry.functions,
     fireTimer: (name) => scheduler.fire(name),
     waitForInstance: (id, timeoutMs) => engine.waitForInstance(id, timeoutMs),

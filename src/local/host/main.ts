@@ -2,7 +2,8 @@
  * CLI of the local Functions host:
  *   tsx src/local/host/main.ts --module <file> [--module <file>...] [--port 7071] [--state <dir>]
  *        [--host 127.0.0.1] [--key <function key>...] [--no-timers]
- * Runs until SIGINT/SIGTERM. In-flight orchestrations persist under --state (default .local/functions-host)
+ * The master key comes from KVACME_MASTER_KEY (not the command line, which `ps` shows) or is generated; it is
+ * printed at start, as Core Tools prints the function URLs. Runs until SIGINT/SIGTERM. In-flight orchestrations persist under --state (default .local/functions-host)
  * and resume on the next start.
  */
 import path from "node:path";
@@ -67,11 +68,13 @@ async function main(): Promise<void> {
     port: args.port,
     host: args.host,
     functionKeys: args.functionKeys,
+    ...(process.env.KVACME_MASTER_KEY ? { masterKey: process.env.KVACME_MASTER_KEY } : {}),
     timers: args.timers,
   });
   console.log(
     `Functions host listening on ${host.url} (${[...host.functions.keys()].length} functions, started in ${(performance.now() - t0).toFixed(0)} ms)`,
   );
+  console.log(`  master key: ${host.masterKey} (x-functions-key for /admin/* and /runtime/webhooks/durabletask/*)`);
   for (const fn of host.functions.values()) {
     const t = fn.trigger;
     const where =
