@@ -188,7 +188,11 @@ describe("local host (real clock)", () => {
     const s = (await (await fetch(`${host.url}/api/ops/inst-1/status?history=1`)).json()) as { runtimeStatus: string; history?: unknown };
     assert.equal(s.runtimeStatus, "Completed");
     assert.equal(s.history, undefined);
-    const raw = (await (await fetch(`${host.url}/runtime/webhooks/durabletask/instances/inst-1?showHistory=true`)).json()) as {
+    const raw = (await (
+      await fetch(`${host.url}/runtime/webhooks/durabletask/instances/inst-1?showHistory=true`, {
+        headers: { "x-functions-key": host.systemKey },
+      })
+    ).json()) as {
       historyEvents: { EventType: string }[];
     };
     const types = raw.historyEvents.map((h) => h.EventType);
