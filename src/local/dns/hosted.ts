@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startCloudflareServer } from "./cloudflare-server";
+import { startRoute53Server } from "./route53-server";
 import type { StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
 
@@ -51,6 +52,17 @@ export const HOSTED_STANDINS = {
         tokens: [{ token: credentials.apiToken as string, zoneRead: "*", dnsEdit: "*" }],
       });
       return { ...server, options: { apiToken: credentials.apiToken as string, apiUrl: server.apiUrl } };
+    },
+  },
+  route53: {
+    zones: ["route53.example"],
+    credentials: () => ({ accessKeyId: `AKIA${randomBytes(8).toString("hex").toUpperCase()}`, secretAccessKey: secret(30) }),
+    async start(ctx, credentials) {
+      const keys = [
+        { accessKeyId: credentials.accessKeyId as string, secretAccessKey: credentials.secretAccessKey as string, zones: "*" as const },
+      ];
+      const server = await startRoute53Server({ ...ctx, zones: this.zones, keys });
+      return { ...server, options: { ...credentials, endpoint: server.url } };
     },
   },
 } satisfies Record<string, StandInDefinition>;
