@@ -11,6 +11,6 @@ hostedProviderSuite({
   name: "cloudflare",
   provider: (info, overrides = {}) =>
     new CloudflareDnsProvider({ apiToken: overrides.apiToken ?? (info.options.apiToken as string), apiUrl: info.options.apiUrl as string }),
-  badCredentials: { apiToken: "not-a-valid-token" },
+  badCredentials: () => ({ apiToken: "not-a-valid-token" }),
   validate,
 });

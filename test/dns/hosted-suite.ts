@@ -23,7 +23,7 @@ export interface HostedProviderCase {
   /** Builds the kv-acme provider for the stand-in, with some options replaced (bad credentials). */
   provider(info: HostedStandInInfo, overrides?: Record<string, string>): DnsProvider;
   /** Option overrides that make every call fail authentication. */
-  badCredentials: Record<string, string>;
+  badCredentials(info: HostedStandInInfo): Record<string, string>;
   /** Holds one recorded exchange against the vendor's schema; returns its problems. */
   validate(exchange: Exchange): string[];
   /** The number of concurrent orders sharing one record set the provider supports (acme-dns keeps two values). */
@@ -73,7 +73,7 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     });
 
     it("bad credentials fail permanently, naming the provider (and the zone on writes), and write nothing", async () => {
-      const bad = c.provider(info, c.badCredentials);
+      const bad = c.provider(info, c.badCredentials(info));
       const err = await issueCertificate({ dnsNames: [`${label()}.${zone()}`] }, deps(bad)).then(
         () => assert.fail("issued with bad credentials"),
         (e: unknown) => e,

@@ -15,6 +15,6 @@ hostedProviderSuite({
       insyncTimeoutMs: 10_000,
     });
   },
-  badCredentials: { secretAccessKey: "not-the-secret-key-for-this-access-key" },
+  badCredentials: () => ({ secretAccessKey: "not-the-secret-key-for-this-access-key" }),
   validate: smithyValidator(model as unknown as Parameters<typeof smithyValidator>[0]),
 });

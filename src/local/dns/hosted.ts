@@ -4,8 +4,9 @@
  * and how to start it on the shared zone store. Each stand-in can be stopped and restarted on the same port (tests
  * of "the provider's server stopped mid-order").
  */
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startCloudflareServer } from "./cloudflare-server";
+import { startGcloudServer } from "./gcloud-server";
 import { startRoute53Server } from "./route53-server";
 import type { StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
@@ -63,6 +64,44 @@ export const HOSTED_STANDINS = {
       ];
       const server = await startRoute53Server({ ...ctx, zones: this.zones, keys });
       return { ...server, options: { ...credentials, endpoint: server.url } };
+    },
+  },
+  gcloud: {
+    zones: ["gcloud.example"],
+    credentials: () => {
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      return {
+        project: "kv-acme-local",
+        clientEmail: "kv-acme@kv-acme-local.iam.gserviceaccount.com",
+        keyId: randomBytes(20).toString("hex"),
+        privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+        tokenSecret: secret(32),
+      };
+    },
+    async start(ctx, c) {
+      const account = {
+        clientEmail: c.clientEmail as string,
+        keyId: c.keyId as string,
+        publicKeyPem: c.publicKeyPem as string,
+        zones: "*" as const,
+      };
+      const server = await startGcloudServer({
+        ...ctx,
+        project: c.project as string,
+        zones: this.zones,
+        serviceAccounts: [account],
+        tokenSecret: c.tokenSecret as string,
+      });
+      const serviceAccountKey = JSON.stringify({
+        type: "service_account",
+        project_id: c.project,
+        private_key_id: c.keyId,
+        private_key: c.privateKeyPem,
+        client_email: c.clientEmail,
+        token_uri: server.tokenUri,
+      });
+      return { ...server, options: { project: c.project as string, serviceAccountKey, apiUrl: server.apiUrl } };
     },
   },
 } satisfies Record<string, StandInDefinition>;
