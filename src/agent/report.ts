@@ -3,16 +3,22 @@
  * settings (`kvAcme.webhooks`), through the same notify module the Function App uses: same formats, signatures,
  * retries and key-material guard. A webhook failure is logged and never affects the install.
  */
-import { sniffWebhookFormat } from "../config/settings";
-import { eventSource, certificateInstalled, certificateInstallFailed, notifyAll, type WebhookTargetSettings } from "../notify";
+import {
+  eventSource,
+  certificateInstalled,
+  certificateInstallFailed,
+  notifyAll,
+  sniffWebhookFormat,
+  type WebhookTargetSettings,
+} from "../notify";
 import type { AgentEvent, AgentLogger } from "./poller";
 import type { WebhookSettings } from "./settings";
 
-/** Maps the agent's webhook settings to notify targets: `kind` is the format (generic, slack, teams; default by host). */
+/** Maps the agent's webhook settings to notify targets: `kind` is the format (src/notify/formats/registry.ts; default by host). */
 export function agentWebhookTargets(webhooks: readonly WebhookSettings[]): WebhookTargetSettings[] {
   return webhooks.map((w) => ({
     url: w.url,
-    format: w.kind === "generic" || w.kind === "slack" || w.kind === "teams" ? w.kind : sniffWebhookFormat(w.url),
+    format: w.kind ?? sniffWebhookFormat(w.url),
     events: ["certificate.install*"],
     ...(w.secret ? { secret: w.secret } : {}),
     ...(w.secondarySecret ? { secondarySecret: w.secondarySecret } : {}),

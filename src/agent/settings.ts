@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import { ValidationError, type FieldProblem } from "../shared/errors";
+import { isWebhookFormat, WEBHOOK_FORMAT_NAMES, type WebhookFormat } from "../notify/formats/registry";
 import { signingSecretProblem } from "../notify/signing";
 
 export type Platform = "linux" | "windows";
@@ -77,7 +78,8 @@ export type InstallerSettings = NginxInstaller | HaproxyInstaller | CommandInsta
 
 export interface WebhookSettings {
   url: string;
-  kind?: string;
+  /** Payload format (src/notify/formats/registry.ts); default sniffed from the URL host. */
+  kind?: WebhookFormat;
   /** Standard Webhooks signing secret (`whsec_<base64>`); `secondarySecret` signs alongside during a rotation. */
   secret?: string;
   secondarySecret?: string;
@@ -487,8 +489,9 @@ function parseKvAcme(v: unknown, field: string, platform: Platform, observed: Ob
         if (!url) return entry.url === undefined ? p(`${f}.url`, "is required") : undefined;
         if (!isHttpUrl(url)) return p(`${f}.url`, "must be an http(s) URL");
         const hook: WebhookSettings = { url };
-        const kind = optString(entry.kind, `${f}.kind`, p);
-        if (kind) hook.kind = kind;
+        const kind = optString(entry.kind, `${f}.kind`, p)?.toLowerCase();
+        if (kind && isWebhookFormat(kind)) hook.kind = kind;
+        else if (kind) p(`${f}.kind`, `must be one of ${WEBHOOK_FORMAT_NAMES.join(", ")}`);
         for (const k of ["secret", "secondarySecret", "legacySecret"] as const) {
           const value = optString(entry[k], `${f}.${k}`, p);
           const problem = value && k !== "legacySecret" ? signingSecretProblem(value) : null;

@@ -3,6 +3,7 @@
  * order. Loaded by ./load.ts, rendered into docs/settings.md by ./doc.ts.
  */
 import { DEFAULT_KEY_ROLES } from "../api/auth";
+import { describeSniffing, WEBHOOK_FORMAT_NAMES, WEBHOOK_FORMATS } from "../notify/formats/registry";
 import { setting, InvalidSetting } from "./descriptor";
 import {
   ACME_DIRECTORIES,
@@ -35,6 +36,12 @@ import {
 import type { EabAlgorithm, WebhookTargetSettings } from "./types";
 
 const LE = ACME_DIRECTORIES.letsencrypt as string;
+
+/** "a, b, or c" (two items: "a or b"). */
+function orList(items: readonly string[]): string {
+  if (items.length <= 2) return items.join(" or ");
+  return `${items.slice(0, -1).join(", ")}, or ${items[items.length - 1]}`;
+}
 
 /** Every scalar setting, in documentation order. */
 export const SETTINGS = {
@@ -231,7 +238,7 @@ export const SETTINGS = {
     field: "webhooks[]",
     type: "URL",
     defaultDoc: "(none)",
-    doc: "The leading tool's single webhook: all events, format sniffed from the host (hooks.slack.com: slack; *.webhook.office.com, *.logic.azure.com, *.powerplatform.com, *.powerautomate.com: teams; else generic). Added after the indexed webhooks.",
+    doc: `The leading tool's single webhook: all events, format sniffed from the host (${describeSniffing()}). Added after the indexed webhooks.`,
     parse: (raw) => {
       const url = parseWebhookUrl(raw);
       return { url, format: sniffWebhookFormat(url), events: ["*"] };
@@ -332,9 +339,9 @@ export const WEBHOOK_SETTINGS = {
     key: "Webhooks__<n>__Format",
     aliases: [],
     field: "webhooks[n].format",
-    type: "generic | slack | teams",
+    type: WEBHOOK_FORMAT_NAMES.join(" | "),
     defaultDoc: "(sniffed from the URL host)",
-    doc: "Payload shape: CloudEvents JSON, Slack, or a Teams Adaptive Card.",
+    doc: `Payload shape: ${orList(Object.values(WEBHOOK_FORMATS).map((f) => f.description))}.`,
     parse: parseWebhookFormat,
   }),
   events: setting({

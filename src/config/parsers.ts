@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { Cron } from "croner";
 import { ALL_ROLES } from "../api/auth";
+import { isWebhookFormat, WEBHOOK_FORMAT_NAMES } from "../notify/formats/registry";
 import { signingSecretProblem } from "../notify/signing";
 import { InvalidSetting, type Parser } from "./descriptor";
 import type { AuthMode, EabAlgorithm, WebhookFormat } from "./types";
@@ -219,14 +220,7 @@ export function parseConnectionString(raw: string): string {
   return raw;
 }
 
-/** Webhook payload format sniffed from the URL's host, like the leading tool. */
-export function sniffWebhookFormat(url: string): WebhookFormat {
-  const host = new URL(url).hostname.toLowerCase();
-  if (host === "hooks.slack.com") return "slack";
-  const teams = ["webhook.office.com", "logic.azure.com", "powerplatform.com", "powerautomate.com"];
-  if (teams.some((t) => host === t || host.endsWith(`.${t}`))) return "teams";
-  return "generic";
-}
+export { sniffWebhookFormat } from "../notify/formats/registry";
 
 export function parseWebhookUrl(raw: string): string {
   return parseServiceUrl(raw).href;
@@ -234,8 +228,8 @@ export function parseWebhookUrl(raw: string): string {
 
 export function parseWebhookFormat(raw: string): WebhookFormat {
   const v = raw.toLowerCase();
-  if (v === "generic" || v === "slack" || v === "teams") return v;
-  throw new InvalidSetting(`"${raw}" is not one of generic, slack, teams`);
+  if (isWebhookFormat(v)) return v;
+  throw new InvalidSetting(`"${raw}" is not one of ${WEBHOOK_FORMAT_NAMES.join(", ")}`);
 }
 
 const EVENT_FILTER = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;

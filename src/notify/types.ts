@@ -1,5 +1,6 @@
-/** A webhook payload format. */
-export type WebhookFormat = "generic" | "slack" | "teams";
+import type { WebhookFormat } from "./formats/registry";
+
+export type { WebhookFormat } from "./formats/registry";
 
 /** Settings of one webhook target (the config module loads them; declared here, once, so notify needs no config). */
 export interface WebhookTargetSettings {
