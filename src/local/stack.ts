@@ -128,7 +128,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(keyVault.close, arm.close, dns.close);
     const hosted: Partial<Record<HostedProviderName, HostedStandIn>> = {};
     for (const name of new Set(options.hostedDns ?? [])) {
-      const standIn = await startHostedStandIn(name, { store, tls });
+      const standIn = await startHostedStandIn(name, { store, tls, dnsServer: `${dns.host}:${dns.port}` });
       closers.push(standIn.stop);
       hosted[name] = standIn;
     }

@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startCloudflareServer } from "./cloudflare-server";
+import { startCustomDnsServer } from "./custom-server";
 import { startGcloudServer } from "./gcloud-server";
 import { startRoute53Server } from "./route53-server";
 import type { StandInServer } from "./standin";
@@ -14,6 +15,8 @@ import type { ZoneStore } from "./zone-store";
 export interface StandInContext {
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
+  /** The stack's authoritative DNS server ("host:port"). */
+  dnsServer: string;
   port?: number;
 }
 
@@ -102,6 +105,17 @@ export const HOSTED_STANDINS = {
         token_uri: server.tokenUri,
       });
       return { ...server, options: { project: c.project as string, serviceAccountKey, apiUrl: server.apiUrl } };
+    },
+  },
+  custom: {
+    zones: ["custom.example"],
+    credentials: () => ({ apiKey: secret(24) }),
+    async start(ctx, c) {
+      const server = await startCustomDnsServer({ ...ctx, zones: this.zones, apiKey: c.apiKey as string });
+      return {
+        ...server,
+        options: { endpoint: server.endpoint, apiKey: c.apiKey as string, apiKeyHeaderName: "X-Api-Key", resolvers: ctx.dnsServer },
+      };
     },
   },
 } satisfies Record<string, StandInDefinition>;

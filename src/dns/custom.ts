@@ -1,0 +1,133 @@
+/**
+ * "Custom DNS" over HTTP, compatible with the contract of the C# tool (Acmebot / keyvault-acmebot,
+ * src/Acmebot/Providers/CustomDnsProvider.cs), so endpoints written for it work unchanged:
+ *   GET    {endpoint}zones                          -> [{ "id", "name", "nameServers": [] }]
+ *   PUT    {endpoint}zones/{zoneId}/records/{fqdn}  { "type": "TXT", "ttl": 60, "values": [...] }  (replaces the set)
+ *   DELETE {endpoint}zones/{zoneId}/records/{fqdn}  (deletes the set)
+ * every request with `Accept: application/json` and `<ApiKeyHeaderName>: <ApiKey>`; any non-2xx answer fails.
+ *
+ * The contract replaces whole sets and has no read, so adding one value keeps the others by reading the current
+ * TXT set from the zone's authoritative name servers (or `resolvers`) and PUTting the union; removing PUTs the rest,
+ * or DELETEs when nothing is left. Writes to one name are serialized inside this process; two processes writing the
+ * same name at the same moment can still lose a value (the contract offers no precondition) — the propagation
+ * check then fails and the order is retried.
+ */
+import { promises as dns } from "node:dns";
+import { UpstreamError } from "../shared/errors";
+import { authoritativeServers, parseResolverList } from "./propagation";
+import type { DnsProvider, DnsZone } from "./provider";
+import { KeyedLock, httpFailure, parseJson, send, type CallContext } from "./rest";
+
+export interface CustomDnsOptions {
+  /** Base URL; the contract's relative paths are appended (a missing trailing "/" is added). */
+  endpoint: string;
+  apiKey: string;
+  /** Header carrying the key, default X-Api-Key (Acmebot's ApiKeyHeaderName). */
+  apiKeyHeaderName: string;
+  /** DNS servers ("host:port") to read the current TXT set from instead of the zone's name servers. */
+  resolvers?: string[];
+  name?: string;
+}
+
+const NO_DATA = new Set(["ENODATA", "ENOTFOUND", "NXDOMAIN", "ENONAME"]);
+
+export class CustomDnsProvider implements DnsProvider {
+  readonly name: string;
+  private readonly base: string;
+  private readonly lock = new KeyedLock();
+
+  constructor(private readonly options: CustomDnsOptions) {
+    this.name = options.name ?? "custom";
+    this.base = options.endpoint.endsWith("/") ? options.endpoint : `${options.endpoint}/`;
+  }
+
+  private ctx(action: string, zone?: string): CallContext {
+    return { provider: `Custom DNS (${this.name})`, action, zone };
+  }
+
+  private async call(method: "GET" | "PUT" | "DELETE", path: string, ctx: CallContext, body?: unknown): Promise<string> {
+    const res = await send(
+      {
+        method,
+        url: new URL(path, this.base).toString(),
+        headers: {
+          accept: "application/json",
+          [this.options.apiKeyHeaderName]: this.options.apiKey,
+          ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      },
+      ctx,
+    );
+    if (res.status < 200 || res.status > 299) throw httpFailure(ctx, res.status, res.text.slice(0, 300) || `HTTP ${res.status}`);
+    return res.text;
+  }
+
+  async listZones(): Promise<DnsZone[]> {
+    const ctx = this.ctx("listing zones");
+    const text = await this.call("GET", "zones", ctx);
+    const zones = parseJson<{ id?: unknown; name?: unknown; nameServers?: unknown }[]>({ status: 200, headers: new Headers(), text }, ctx);
+    if (!Array.isArray(zones)) throw new UpstreamError("CustomDNS", `Custom DNS (${this.name}): GET zones did not answer a JSON array`);
+    return zones
+      .filter((z) => typeof z.id === "string" && typeof z.name === "string")
+      .map((z) => ({
+        provider: this.name,
+        id: z.id as string,
+        name: (z.name as string).replace(/\.$/, "").toLowerCase(),
+        nameServers: Array.isArray(z.nameServers) ? z.nameServers.filter((n): n is string => typeof n === "string") : [],
+      }));
+  }
+
+  /** The TXT values at `fqdn` on the zone's authoritative servers (the first that answers). */
+  private async currentValues(zone: DnsZone, fqdn: string, ctx: CallContext): Promise<string[]> {
+    const servers =
+      this.options.resolvers && this.options.resolvers.length > 0
+        ? parseResolverList(this.options.resolvers)
+        : await authoritativeServers(zone.name, zone.nameServers);
+    let lastError: unknown;
+    for (const server of servers) {
+      const resolver = new dns.Resolver({ timeout: 2_000, tries: 2 });
+      resolver.setServers([server]);
+      try {
+        return (await resolver.resolveTxt(fqdn)).map((chunks) => chunks.join(""));
+      } catch (err) {
+        if (NO_DATA.has((err as { code?: string }).code ?? "")) return [];
+        lastError = err;
+      }
+    }
+    throw new UpstreamError(
+      "CustomDNS",
+      `Custom DNS (${this.name}): ${ctx.action} in zone ${zone.name}: cannot read the current TXT set: ${String(lastError)}`,
+      {
+        retryable: true,
+      },
+    );
+  }
+
+  private path(zone: DnsZone, fqdn: string): string {
+    return `zones/${zone.id}/records/${fqdn}`;
+  }
+
+  async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
+    const fqdn = `${recordName}.${zone.name}`;
+    const ctx = this.ctx(`adding TXT values at ${fqdn}`, zone.name);
+    await this.lock.run(fqdn, async () => {
+      const current = await this.currentValues(zone, fqdn, ctx);
+      const missing = [...new Set(values)].filter((v) => !current.includes(v));
+      if (missing.length === 0) return;
+      await this.call("PUT", this.path(zone, fqdn), ctx, { type: "TXT", ttl, values: [...current, ...missing] });
+    });
+  }
+
+  async removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
+    const fqdn = `${recordName}.${zone.name}`;
+    const ctx = this.ctx(`removing TXT values at ${fqdn}`, zone.name);
+    await this.lock.run(fqdn, async () => {
+      const current = await this.currentValues(zone, fqdn, ctx);
+      if (!current.some((v) => values.includes(v))) return;
+      const remaining = current.filter((v) => !values.includes(v));
+      if (remaining.length === 0) await this.call("DELETE", this.path(zone, fqdn), ctx);
+      else await this.call("PUT", this.path(zone, fqdn), ctx, { type: "TXT", ttl: 60, values: remaining });
+    });
+  }
+}
