@@ -34,22 +34,10 @@ const BUILT_IN_ROLES: Record<string, string> = {
   "DNS Zone Contributor": "befefa01-2a29-4197-83a8-272ff33ce314",
 };
 
-/** Resource types and the API versions accepted for them (all released, none preview). */
-const API_VERSIONS: Record<string, string[]> = {
-  "Microsoft.OperationalInsights/workspaces": ["2022-10-01", "2023-09-01"],
-  "Microsoft.Insights/components": ["2020-02-02"],
-  "Microsoft.Storage/storageAccounts": ["2023-01-01", "2023-05-01"],
-  "Microsoft.Storage/storageAccounts/blobServices/containers": ["2023-01-01", "2023-05-01"],
-  "Microsoft.KeyVault/vaults": ["2023-07-01"],
-  "Microsoft.KeyVault/vaults/secrets": ["2023-07-01"],
-  "Microsoft.Web/serverfarms": ["2023-12-01", "2024-04-01"],
-  "Microsoft.Web/sites": ["2023-12-01", "2024-04-01"],
-  "Microsoft.Web/sites/config": ["2023-12-01", "2024-04-01"],
-  "Microsoft.Resources/deployments": ["2022-09-01"],
-  "Microsoft.Authorization/roleAssignments": ["2022-04-01"],
-};
-
-/** App settings Flex Consumption rejects or ignores (the runtime comes from functionAppConfig). */
+/**
+ * App settings and site properties Flex Consumption deprecates ("Flex Consumption plan deprecations", Azure
+ * Functions app settings reference): the runtime, scale and deployment moved to functionAppConfig.
+ */
 const FLEX_UNSUPPORTED_SETTINGS = [
   "FUNCTIONS_EXTENSION_VERSION",
   "FUNCTIONS_WORKER_RUNTIME",
@@ -60,6 +48,24 @@ const FLEX_UNSUPPORTED_SETTINGS = [
   "WEBSITE_RUN_FROM_PACKAGE",
   "SCM_DO_BUILD_DURING_DEPLOYMENT",
   "AzureWebJobsStorage",
+];
+
+/** Site properties (under properties or properties.siteConfig, compared case-insensitively) Flex Consumption does not support. */
+const FLEX_UNSUPPORTED_SITE_PROPERTIES = [
+  "ftpsState",
+  "use32BitWorkerProcess",
+  "isReserved",
+  "isXenon",
+  "windowsFxVersion",
+  "alwaysOn",
+  "preWarmedInstanceCount",
+  "functionAppScaleLimit",
+  "containerSize",
+  "javaVersion",
+  "powerShellVersion",
+  "netFrameworkVersion",
+  "linuxFxVersion",
+  "nodeVersion",
 ];
 
 /** Platform settings the template may write besides the ones src/config/settings.ts reads. */
@@ -280,6 +286,8 @@ function call(fn: string, args: Ast[], scope: Scope): Value {
       return all().some(Boolean);
     case "not":
       return !ev(0);
+    case "greater":
+      return (ev(0) as number) > (ev(1) as number);
     case "equals":
       return JSON.stringify(ev(0)) === JSON.stringify(ev(1));
     case "empty": {
@@ -634,19 +642,49 @@ describe("infra/azuredeploy.json: shape", () => {
     for (const s of ownStrings(template, [], false)) if (isExpression(s)) assert.doesNotThrow(() => parseExpression(s.slice(1, -1)), s);
   });
 
-  it("every resource has type, a known released apiVersion and a name", () => {
+  it("every resource has type, name and a released apiVersion, one version per type across the templates", () => {
+    const versions = new Map<string, Set<string>>();
     for (const { label, t } of allTemplates()) {
       for (const r of resourcesOf(t)) {
         assert.equal(typeof r.type, "string", `${label}: a resource without type`);
         assert.equal(typeof r.name, "string", `${label}: ${String(r.type)} without name`);
-        const accepted = API_VERSIONS[r.type as string];
-        assert.ok(accepted, `${label}: resource type ${String(r.type)} is not in the test's list of known types`);
-        assert.ok(
-          accepted.includes(r.apiVersion as string),
-          `${label}: ${String(r.type)}@${String(r.apiVersion)} is not a known API version`,
+        assert.match(
+          String(r.apiVersion),
+          /^\d{4}-\d{2}-\d{2}$/,
+          `${label}: ${String(r.type)}@${String(r.apiVersion)} is not a released version`,
         );
+        versions.set(r.type as string, (versions.get(r.type as string) ?? new Set()).add(r.apiVersion as string));
       }
     }
+    for (const [type, v] of versions) assert.equal(v.size, 1, `${type} is declared with several API versions: ${[...v].join(", ")}`);
+  });
+
+  it("every reference() with an API version uses the version its resource is declared with", () => {
+    const declared = new Map(allTemplates().flatMap(({ t }) => resourcesOf(t).map((r) => [r.type as string, r.apiVersion as string])));
+    const found: string[] = [];
+    const walk = (a: Ast): void => {
+      if (a.k === "call") {
+        const [target, version] = a.args;
+        if (a.fn === "reference" && version?.k === "str" && target?.k === "call" && target.fn === "resourceId") {
+          const type = target.args.find((x): x is { k: "str"; v: string } => x.k === "str" && x.v.includes("/"));
+          assert.ok(type, "reference(resourceId(...)) without a literal resource type");
+          assert.equal(version.v, declared.get(type.v), `reference() of ${type.v} at ${version.v}, declared at ${declared.get(type.v)}`);
+          found.push(type.v);
+        }
+        a.args.forEach(walk);
+      } else if (a.k === "prop") walk(a.of);
+      else if (a.k === "index") {
+        walk(a.of);
+        walk(a.at);
+      }
+    };
+    for (const s of ownStrings(template, [], false)) if (isExpression(s)) walk(parseExpression(s.slice(1, -1)));
+    assert.ok(found.includes("Microsoft.Web/sites") && found.includes("Microsoft.Storage/storageAccounts"), found.join(", "));
+  });
+
+  it("Microsoft.Web/sites uses an API version that has functionAppConfig (2023-12-01 or later)", () => {
+    const site = resourceByName(template, "Microsoft.Web/sites", "functionAppName");
+    assert.ok(String(site.apiVersion) >= "2023-12-01", String(site.apiVersion));
   });
 
   it("every dependsOn names a resource or copy loop of the same template", () => {
@@ -859,17 +897,32 @@ describe("infra/azuredeploy.json: Function App", () => {
   const plan = resourceByName(template, "Microsoft.Web/serverfarms", "planName");
   const storage = resourceByName(template, "Microsoft.Storage/storageAccounts", "storageAccountName");
 
-  it("runs on Flex Consumption (FC1, Linux, node 20) with a system-assigned identity", () => {
+  it("runs on Flex Consumption (FC1, Linux, Node 22) with a system-assigned identity", () => {
     assert.deepEqual(plan.sku, { tier: "FlexConsumption", name: "FC1" });
     assert.equal((plan.properties as Obj).reserved, true);
     assert.equal(site.kind, "functionapp,linux");
     assert.deepEqual(site.identity, { type: "SystemAssigned" });
     const cfg = (site.properties as Obj).functionAppConfig as Obj;
-    assert.deepEqual(cfg.runtime, { name: "node", version: "20" });
+    assert.deepEqual(cfg.runtime, { name: "node", version: "22" });
     const storageCfg = (cfg.deployment as Obj).storage as Obj;
     assert.equal(storageCfg.type, "blobContainer");
     assert.deepEqual(storageCfg.authentication, { type: "SystemAssignedIdentity" });
     assert.equal((site.properties as Obj).httpsOnly, true);
+  });
+
+  it("no site property Flex Consumption does not support (properties and siteConfig)", () => {
+    const props = site.properties as Obj;
+    const names = [...Object.keys(props), ...Object.keys((props.siteConfig as Obj | undefined) ?? {})].map((n) => n.toLowerCase());
+    for (const bad of FLEX_UNSUPPORTED_SITE_PROPERTIES) assert.ok(!names.includes(bad.toLowerCase()), `site property ${bad}`);
+    assert.ok(names.includes("functionappconfig") && names.includes("httpsonly"), "the walk sees the site's properties");
+  });
+
+  it("keeps one always-ready instance for the durable group by default (Microsoft's Durable Functions on Flex advice); 0 turns it off", () => {
+    const scale = (p: Record<string, Value>) =>
+      (evalValue((site.properties as Obj).functionAppConfig as Json, topScope(p)) as Obj).scaleAndConcurrency as Obj;
+    assert.deepEqual(scale({}).alwaysReady, [{ name: "durable", instanceCount: 1 }]);
+    assert.deepEqual(scale({ durableAlwaysReadyInstances: 2 }).alwaysReady, [{ name: "durable", instanceCount: 2 }]);
+    assert.deepEqual(scale({ durableAlwaysReadyInstances: 0 }).alwaysReady, []);
   });
 
   it("storage refuses shared keys and the app connects with its identity", () => {
@@ -1035,5 +1088,22 @@ describe("infra/azuredeploy.json: app settings", () => {
         }
       }
     }
+  });
+});
+
+describe("host.json for Durable Functions on Flex Consumption", () => {
+  const host = loadJson(path.join(ROOT, "host.json"));
+  const durable = ((host.extensions as Obj).durableTask ?? {}) as Obj;
+
+  it("polls the durable queues at most every 10 s (Microsoft's Flex advice; the default is 30 s)", () => {
+    const interval = String(((durable.storageProvider ?? {}) as Obj).maxQueuePollingInterval);
+    const m = /^(\d{2}):(\d{2}):(\d{2})$/.exec(interval);
+    assert.ok(m, `maxQueuePollingInterval "${interval}" is not hh:mm:ss`);
+    const seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+    assert.ok(seconds > 0 && seconds <= 10, `${seconds} s`);
+  });
+
+  it("uses an extension bundle of the 4.x line, which Flex Consumption requires", () => {
+    assert.deepEqual(host.extensionBundle, { id: "Microsoft.Azure.Functions.ExtensionBundle", version: "[4.*, 5.0.0)" });
   });
 });
