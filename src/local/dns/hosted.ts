@@ -5,6 +5,7 @@
  * of "the provider's server stopped mid-order").
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { startAcmeDnsServer } from "./acme-dns-server";
 import { startCloudflareServer } from "./cloudflare-server";
 import { startCustomDnsServer } from "./custom-server";
 import { startGcloudServer } from "./gcloud-server";
@@ -116,6 +117,14 @@ export const HOSTED_STANDINS = {
         ...server,
         options: { endpoint: server.endpoint, apiKey: c.apiKey as string, apiKeyHeaderName: "X-Api-Key", resolvers: ctx.dnsServer },
       };
+    },
+  },
+  "acme-dns": {
+    zones: ["acme-dns.example"],
+    credentials: () => ({ secret: secret(32) }),
+    async start(ctx, c) {
+      const server = await startAcmeDnsServer({ ...ctx, zone: this.zones[0] as string, secret: c.secret as string });
+      return { ...server, options: { apiUrl: server.url } };
     },
   },
 } satisfies Record<string, StandInDefinition>;
