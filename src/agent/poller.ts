@@ -10,7 +10,7 @@ import { createInstaller, type Installer } from "./reload";
 import { installerApplies, type AgentSettings, type ObservedCertificate } from "./settings";
 import { loadState, saveState, type AgentState, type CertificateStatus, type HandlerStatus } from "./state";
 import type { CertificateStore, StoreInstallResult } from "./stores/types";
-import type { VaultReader } from "./vault";
+import { SecretDisabledError, type SecretValue, type VaultReader } from "./vault";
 
 export interface AgentLogger {
   info(message: string, data?: Record<string, unknown>): void;
@@ -131,7 +131,26 @@ export class Poller {
         this.failures.delete(cert.url);
         return { ...base, state: "installed", version, thumbprint: rec.thumbprint, location: rec.location, consecutiveFailures: 0 };
       }
-      const secret = await this.deps.vault.getSecret(cert.vaultUrl, cert.name, version, signal);
+      let secret: SecretValue;
+      try {
+        secret = await this.deps.vault.getSecret(cert.vaultUrl, cert.name, version, signal);
+      } catch (err) {
+        if (!(err instanceof SecretDisabledError)) throw err;
+        // Disabled between the version read and the download: keep what is installed, wait for an enabled version.
+        if (rec && (await this.deps.store.isInstalled(cert, rec.location))) {
+          this.failures.delete(cert.url);
+          return {
+            ...base,
+            state: "installed",
+            version: rec.version,
+            thumbprint: rec.thumbprint,
+            location: rec.location,
+            consecutiveFailures: 0,
+          };
+        }
+        version = undefined; // nothing to report as an install failure: the vault holds no installable version
+        throw new Error(`no installable version yet: ${err.message}`);
+      }
       material = parseSecretMaterial(secret.value, secret.contentType);
       thumbprint = material.thumbprint;
       if (current.thumbprint && current.thumbprint !== material.thumbprint) {

@@ -138,10 +138,22 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
         if (s.value === undefined) throw new UpstreamError("KeyVault", `secret ${name}/${version} has no value`, { status: 500 });
         return { value: s.value, contentType: s.properties.contentType, version: s.properties.version ?? version };
       } catch (err) {
+        if (statusOf(err) === 403 && /disabled secret/i.test((err as Error)?.message ?? ""))
+          throw new SecretDisabledError(`secret ${name}/${version} in ${vaultUrl} is disabled (Key Vault: HTTP 403 Forbidden)`);
         throw toUpstream(err, `downloading secret ${name}/${version} from ${vaultUrl}`);
       }
     },
   };
+}
+
+/**
+ * The version is disabled (Key Vault answers 403 "Operation get is not allowed on a disabled secret."): not an
+ * install failure; the poller keeps what is installed and waits for an enabled version.
+ */
+export class SecretDisabledError extends UpstreamError {
+  constructor(message: string) {
+    super("KeyVault", message, { status: 403, retryable: false });
+  }
 }
 
 function statusOf(err: unknown): number | undefined {

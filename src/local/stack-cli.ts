@@ -3,7 +3,8 @@
  * SIGINT/SIGTERM. Options: --eab (Pebble requires External Account Binding), --nonce-reject PERCENT,
  * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr), --ephemeral (free
  * ports instead of the fixed defaults, e.g. beside another running stack), --ports keyVault=8443,dns=5353,...
- * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns).
+ * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns), --instant (the Key Vault
+ * stand-in completes long-running operations at once instead of taking about as long as the service).
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_PORTS, startStack, StackPorts } from "./stack";
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       verbose: { type: "boolean", default: false },
       ephemeral: { type: "boolean", default: false },
       ports: { type: "string" },
+      instant: { type: "boolean", default: false },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     ephemeral: values.ephemeral,
     ports,
     writeStackJson: true,
+    keyVaultTiming: values.instant ? "instant" : "realistic",
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),

@@ -48,6 +48,8 @@ export interface StackOptions {
   subscriptionId?: string;
   resourceGroup?: string;
   pebble?: { nonceRejectPercent?: number; eab?: boolean; validityPeriodSeconds?: number; log?: (line: string) => void };
+  /** Key Vault stand-in timing: "realistic" (default) or "instant" (tests that want speed). */
+  keyVaultTiming?: "realistic" | "instant";
   /** Write <home>/stack.json (default true unless ephemeral). */
   writeStackJson?: boolean;
   /** Hosted DNS providers whose stand-ins run beside the Azure DNS stand-in (their zones in the same DNS server). */
@@ -121,7 +123,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       nameServers: ["ns1.kv-acme.localhost.", "ns2.kv-acme.localhost."],
     });
     const [keyVault, arm, dns] = await Promise.all([
-      startKeyVaultServer({ authority, tls, stateDir: path.join(stateDir, "keyvault"), port: await port("keyVault") }),
+      startKeyVaultServer({
+        authority,
+        tls,
+        stateDir: path.join(stateDir, "keyvault"),
+        port: await port("keyVault"),
+        timing: options.keyVaultTiming,
+      }),
       startArmDnsServer({ store, authority, tls, port: await port("arm") }),
       startDnsServer({ store, port: await port("dns") }),
     ]);

@@ -89,7 +89,12 @@ before(async () => {
     if (name === "throttled")
       return err(429, "Throttled", "Request was not processed because too many requests were received.", { "retry-after": "0" });
     if (name === "broken") return err(503, "ServiceUnavailable", "The service is unavailable.");
-    const s = secrets[name];
+    // Enabled when the certificate was read, disabled by the time the secret is fetched (as Key Vault answers it).
+    if (name === "disabled" && segs[0] === "secrets")
+      return send(403, {
+        error: { code: "Forbidden", message: "Operation get is not allowed on a disabled secret.", innererror: { code: "SecretDisabled" } },
+      });
+    const s = secrets[name === "disabled" ? "good" : name];
     if (!s) return err(404, "NotFound", "no such thing");
     if (segs[0] === "certificates") {
       if (name === "secretsonly") return err(403, "Forbidden", "The user, group or application does not have certificates get permission.");
@@ -155,7 +160,7 @@ function settingsFor(names: string[], extra: Record<string, unknown> = {}, store
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 test("each fault is isolated and explained; good certificates install anyway; no secret downloads when nothing changed", async () => {
-  const names = ["forbidden", "good", "missing", "throttled", "broken", "corrupt", "mismatch", "p12", "secretsonly"];
+  const names = ["forbidden", "good", "missing", "throttled", "broken", "corrupt", "mismatch", "p12", "secretsonly", "disabled"];
   const settings = settingsFor(names);
   const vault = createSdkVaultReader({ credential, maxRetries: 1, retryDelayInMs: 10 });
   const events: AgentEvent[] = [];
@@ -176,6 +181,7 @@ test("each fault is isolated and explained; good certificates install anyway; no
   assert.match(byName.broken.error!, /HTTP 503/);
   assert.match(byName.corrupt.error!, /PKCS#12 secret is corrupt or truncated/);
   assert.match(byName.mismatch.error!, /private key does not match/);
+  assert.match(byName.disabled.error!, /no installable version yet: secret disabled\/\w+ .* is disabled \(Key Vault: HTTP 403/);
   assert.equal(r.allInstalled, false);
   assert.deepEqual(
     events
@@ -198,7 +204,7 @@ test("each fault is isolated and explained; good certificates install anyway; no
   requests.length = 0;
   const before = vault.stats.secretDownloads;
   const r2 = await poller.cycle();
-  assert.equal(vault.stats.secretDownloads - before, 2, "only the two broken secrets are downloaded again");
+  assert.equal(vault.stats.secretDownloads - before, 3, "only the two broken secrets and the disabled one are tried again");
   assert.deepEqual(r2.installed, []);
   const meta = requests.filter((q) => !/\/secrets\/[a-z0-9]+\/[0-9a-f]{32}$/.test(q));
   for (const n of ["good", "p12"]) assert.equal(meta.filter((q) => q === `GET /certificates/${n}/`).length, 1);

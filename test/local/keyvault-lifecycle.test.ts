@@ -260,6 +260,50 @@ describe("Key Vault stand-in: pending lifecycle", () => {
     assert.equal((await vault.secrets.getSecret("acme-account-key")).properties.contentType, "application/x-pem-file");
     assert.equal((await vault.secrets.getSecret("merged")).properties.contentType, "application/x-pem-file");
   });
+
+  it("a disabled secret version answers 403 'Operation get is not allowed on a disabled secret.', plain or certificate-backed", async () => {
+    const isDisabled = (e: { statusCode?: number; message?: string }) =>
+      e.statusCode === 403 && e.message === "Operation get is not allowed on a disabled secret.";
+    const plain = await vault.secrets.setSecret("plain-disabled", "v1");
+    await vault.secrets.updateSecretProperties("plain-disabled", plain.properties.version!, { enabled: false });
+    await assert.rejects(vault.secrets.getSecret("plain-disabled", { version: plain.properties.version }), isDisabled);
+    await assert.rejects(vault.secrets.getSecret("plain-disabled"), isDisabled, "latest version disabled");
+
+    const poller = await vault.certificates.beginCreateCertificate("cert-disabled", policy());
+    const leaf = await ca.sign(Buffer.from(opOf(poller).csr!).toString("base64"));
+    const merged = await vault.certificates.mergeCertificate("cert-disabled", [Buffer.from(b64(leaf), "base64")]);
+    await vault.certificates.updateCertificateProperties("cert-disabled", merged.properties.version!, { enabled: false });
+    await assert.rejects(vault.secrets.getSecret("cert-disabled", { version: merged.properties.version }), isDisabled);
+  });
+
+  it("listing versions of a name that does not exist is an empty page, not a 404", async () => {
+    const certVersions = [];
+    for await (const v of vault.certificates.listPropertiesOfCertificateVersions("never-existed")) certVersions.push(v);
+    assert.deepEqual(certVersions, []);
+    const secretVersions = [];
+    for await (const v of vault.secrets.listPropertiesOfSecretVersions("never-existed")) secretVersions.push(v);
+    assert.deepEqual(secretVersions, []);
+  });
+
+  it("a missing pending operation says 'Pending certificate not found: NAME' (lower-case c)", async () => {
+    await vault.certificates.beginCreateCertificate("no-such-pending", policy());
+    await vault.certificates.deleteCertificateOperation("no-such-pending");
+    const r = await kvFetch(vault, "GET", "/certificates/no-such-pending/pending");
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error?.message, "Pending certificate not found: no-such-pending");
+  });
+
+  it("merge accepts x5c entries that are base64 of the PEM body text", async () => {
+    const poller = await vault.certificates.beginCreateCertificate("body-text", policy());
+    const leaf = await ca.sign(Buffer.from(opOf(poller).csr!).toString("base64"));
+    const body = leaf
+      .toString("pem")
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("\n");
+    const merged = await vault.certificates.mergeCertificate("body-text", [Buffer.from(body)]);
+    assert.deepEqual(Buffer.from(merged.cer!), Buffer.from(leaf.rawData));
+  });
 });
 
 interface EcKeyAlgorithm {

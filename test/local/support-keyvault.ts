@@ -70,7 +70,7 @@ export async function startVault(extra: Partial<KeyVaultServerOptions> = {}): Pr
     },
   };
   const traffic: Recorded[] = [];
-  const options = { authority, tls, stateDir, ...extra };
+  const options: KeyVaultServerOptions = { authority, tls, stateDir, timing: "instant", ...extra };
   let server = await startKeyVaultServer(options);
   const clientOptions = () => ({
     disableChallengeResourceVerification: true,

@@ -13,7 +13,8 @@ export interface TestStack extends Stack {
 
 export async function startTestStack(options: Omit<StackOptions, "ephemeral" | "stateDir"> = {}): Promise<TestStack> {
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-stack-"));
-  const stack = await startStack({ ...options, ephemeral: true, stateDir, writeStackJson: false });
+  // Tests want speed: the Key Vault stand-in completes long-running operations at once unless a test asks otherwise.
+  const stack = await startStack({ keyVaultTiming: "instant", ...options, ephemeral: true, stateDir, writeStackJson: false });
   return {
     ...stack,
     stateDir,

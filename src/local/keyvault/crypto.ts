@@ -218,7 +218,10 @@ export function parseX5c(x5c: unknown): string[] {
       const bytes = Buffer.from(entry, "base64");
       const asText = bytes.toString("latin1");
       if (!asText.includes("-----BEGIN CERTIFICATE-----")) {
-        out.push(checkCertificate(bytes));
+        // Base64 of the PEM body text (the base64 lines without the armour), which the service also accepts.
+        const body = asText.replace(/\s+/g, "");
+        const der = /^[A-Za-z0-9+/]+={0,2}$/.test(body) && body.length % 4 === 0 ? Buffer.from(body, "base64") : bytes;
+        out.push(checkCertificate(der));
         continue;
       }
       text = asText;

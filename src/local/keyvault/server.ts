@@ -48,8 +48,15 @@ export interface KeyVaultServerOptions {
   port?: number;
   /** Largest accepted request body; larger ones get 413. Default 256 KiB. */
   maxBodyBytes?: number;
-  /** Issuer "Self": how long the operation stays inProgress before the certificate appears. Default 0 (at once). */
+  /**
+   * "realistic" (default): long-running operations take about as long as on the service (a self-issued create
+   * completes after seconds, a deleted item becomes readable after a short delay); "instant" for tests that want speed.
+   */
+  timing?: "realistic" | "instant";
+  /** Issuer "Self": how long the operation stays inProgress before the certificate appears (overrides `timing`). */
   selfIssuerDelayMs?: number;
+  /** How long a deleted certificate or secret takes to appear under deleted* (overrides `timing`). */
+  deletedVisibleDelayMs?: number;
 }
 
 export interface KeyVaultServer {
@@ -81,6 +88,8 @@ const LATEST_API_VERSION = "2025-07-01";
 const MAX_SECRET_VALUE = 25 * 1024;
 const PAGE_MAX = 25;
 const PURGE_DAYS = 90;
+/** Durations of the "realistic" timing, as observed on the service: self-issued create, soft delete. */
+const REALISTIC_TIMING = { selfIssuerDelayMs: 3_000, deletedVisibleDelayMs: 2_000 };
 
 class KvHttpError extends Error {
   constructor(
@@ -88,6 +97,7 @@ class KvHttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly innererror?: { code: string },
   ) {
     super(message);
   }
@@ -105,8 +115,11 @@ const notFoundSecret = (name: string) =>
     "SecretNotFound",
     `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
   );
-const notFoundPending = (name: string) => new KvHttpError(404, "PendingCertificateNotFound", `Pending Certificate not found: ${name}`);
+const notFoundPending = (name: string) => new KvHttpError(404, "PendingCertificateNotFound", `Pending certificate not found: ${name}`);
 const bad = (message: string) => new KvHttpError(400, "BadParameter", message);
+/** What Key Vault answers for a GET of a disabled secret version (also the secret of a disabled certificate version). */
+const disabledSecret = () =>
+  new KvHttpError(403, "Forbidden", "Operation get is not allowed on a disabled secret.", {}, { code: "SecretDisabled" });
 
 interface Ctx {
   method: string;
@@ -123,7 +136,14 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   const store = await VaultStore.open(options.stateDir);
   const host = options.host ?? "127.0.0.1";
   const maxBody = options.maxBodyBytes ?? 256 * 1024;
-  const selfDelay = options.selfIssuerDelayMs ?? 0;
+  const instant = options.timing === "instant";
+  const selfDelay = options.selfIssuerDelayMs ?? (instant ? 0 : REALISTIC_TIMING.selfIssuerDelayMs);
+  const deleteDelay = options.deletedVisibleDelayMs ?? (instant ? 0 : REALISTIC_TIMING.deletedVisibleDelayMs);
+  const deletedInfo = () => {
+    const now = nowSeconds();
+    return { deletedDate: now, scheduledPurgeDate: now + PURGE_DAYS * 86400, visibleAt: Date.now() + deleteDelay };
+  };
+  const deletedVisible = (d: { visibleAt?: number } | undefined): boolean => !!d && (d.visibleAt ?? 0) <= Date.now();
   const timers = new Set<NodeJS.Timeout>();
   let url = "";
   let render = new Renderer("");
@@ -161,7 +181,8 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       reply = await dispatch(req, raw);
     } catch (err) {
       if (err instanceof KvHttpError) {
-        reply = { status: err.status, body: { error: { code: err.code, message: err.message } }, headers: err.headers };
+        const error = { code: err.code, message: err.message, ...(err.innererror ? { innererror: err.innererror } : {}) };
+        reply = { status: err.status, body: { error }, headers: err.headers };
       } else if (err instanceof BadParameter) {
         reply = { status: 400, body: { error: { code: "BadParameter", message: err.message } } };
       } else {
@@ -558,7 +579,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   }
 
   function listCertificateVersions(c: Ctx, name: string): Reply {
-    const rec = activeCert(name);
+    // As the service: versions of a name that does not exist are an empty page, not a 404.
+    const found = store.certificates.get(name.toLowerCase());
+    if (!found || found.deleted) return page(c, `certificates/${name}/versions`, []);
+    const rec = found;
     const items = rec.versions.map((v, i) => ({ key: String(i).padStart(8, "0"), value: () => render.certificateItem(rec, v, true) }));
     return page(c, `certificates/${rec.name}/versions`, items);
   }
@@ -566,8 +590,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   async function deleteCertificate(name: string): Promise<Reply> {
     return store.withLock("certificates", name, async () => {
       const rec = activeCert(name);
-      const now = nowSeconds();
-      const next: CertRecord = { ...rec, deleted: { deletedDate: now, scheduledPurgeDate: now + PURGE_DAYS * 86400 } };
+      const next: CertRecord = { ...rec, deleted: deletedInfo() };
       await store.putCertificate(next);
       return { status: 200, body: render.deletedCertificate(next, versionOf(next)) };
     });
@@ -575,7 +598,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
   function deletedCert(name: string): CertRecord {
     const rec = store.certificates.get(name.toLowerCase());
-    if (!rec?.deleted) throw new KvHttpError(404, "CertificateNotFound", `Deleted Certificate not found: ${name}`);
+    if (!rec || !deletedVisible(rec.deleted)) throw new KvHttpError(404, "CertificateNotFound", `Deleted Certificate not found: ${name}`);
     return rec;
   }
 
@@ -586,7 +609,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
   function listDeletedCertificates(c: Ctx): Reply {
     const items = [...store.certificates.values()]
-      .filter((r) => r.deleted && r.versions.length > 0)
+      .filter((r) => deletedVisible(r.deleted) && r.versions.length > 0)
       .map((r) => ({ key: r.name.toLowerCase(), value: () => render.certificateItem(r, r.versions[r.versions.length - 1], false) }));
     return page(c, "deletedcertificates", items);
   }
@@ -632,11 +655,13 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       const issued = cert.versions.filter((v) => v.certs);
       const ver = version === undefined ? issued[issued.length - 1] : issued.find((v) => v.version === version);
       if (!ver) throw notFoundSecret(version ? `${name}/${version}` : name);
+      if (ver.attributes.enabled === false) throw disabledSecret();
       return { status: 200, body: render.secretOfCertificate(cert, ver, secretValue(ver)) };
     }
     const rec = activeSecret(name);
     const ver = version === undefined ? rec.versions[rec.versions.length - 1] : rec.versions.find((v) => v.version === version);
     if (!ver) throw notFoundSecret(version ? `${name}/${version}` : name);
+    if (ver.attributes.enabled === false) throw disabledSecret();
     return { status: 200, body: render.secret(rec, ver, true) };
   }
 
@@ -725,7 +750,9 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
         .map((v, i) => ({ key: String(i).padStart(8, "0"), value: () => render.secretItem(cert.name, v, true, true) }));
       return page(c, `secrets/${cert.name}/versions`, items);
     }
-    const rec = activeSecret(name);
+    const found = store.secrets.get(name.toLowerCase());
+    if (!found || found.deleted) return page(c, `secrets/${name}/versions`, []);
+    const rec = found;
     const items = rec.versions.map((v, i) => ({
       key: String(i).padStart(8, "0"),
       value: () => render.secretItem(rec.name, v, false, true),
@@ -738,8 +765,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       if (managedSecret(name))
         throw new KvHttpError(403, "Forbidden", `Secret ${name} is managed by a certificate; delete the certificate instead.`);
       const rec = activeSecret(name);
-      const now = nowSeconds();
-      const next: SecretRecord = { ...rec, deleted: { deletedDate: now, scheduledPurgeDate: now + PURGE_DAYS * 86400 } };
+      const next: SecretRecord = { ...rec, deleted: deletedInfo() };
       await store.putSecret(next);
       return { status: 200, body: render.secret(next, next.versions[next.versions.length - 1], false) };
     });
@@ -747,7 +773,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
   function deletedSecret(name: string): SecretRecord {
     const rec = store.secrets.get(name.toLowerCase());
-    if (!rec?.deleted) throw new KvHttpError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
+    if (!rec || !deletedVisible(rec.deleted)) throw new KvHttpError(404, "SecretNotFound", `Deleted Secret not found: ${name}`);
     return rec;
   }
 
@@ -758,7 +784,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
   function listDeletedSecrets(c: Ctx): Reply {
     const items = [...store.secrets.values()]
-      .filter((r) => r.deleted)
+      .filter((r) => deletedVisible(r.deleted))
       .map((r) => ({
         key: r.name.toLowerCase(),
         value: () => render.secretItem(r.name, r.versions[r.versions.length - 1], false, false, r.deleted),

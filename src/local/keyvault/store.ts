@@ -61,6 +61,8 @@ export interface PendingRecord {
 export interface DeletedInfo {
   deletedDate: number;
   scheduledPurgeDate: number;
+  /** Epoch ms from which the deleted item is listed and readable (the service takes a few seconds). */
+  visibleAt?: number;
 }
 
 export interface CertRecord {
