@@ -41,6 +41,10 @@ describe("bad input: problem bodies, nothing written", () => {
       "reuseKey",
       "exportable",
     ]);
+    // Not IDNA2008: invalid punycode and an emoji label (both passed before and started issuances).
+    const idn = await call(api, "POST", "/certificates", { body: { dnsNames: ["xn--a.example.com", "💩.example.com"] } });
+    assertProblem(idn, 400, ["dnsNames[0]", "dnsNames[1]"]);
+    assert.match(idn.body.detail, /internationalised/);
     const noZone = await call(api, "POST", "/certificates", { body: { dnsNames: ["www.not-our-zone.test"] } });
     assertProblem(noZone, 400);
     assert.ok(noZone.body.errors.length >= 1);

@@ -203,3 +203,42 @@ describe("certificate names", () => {
   }
   it("default name of an empty string is rejected", () => assert.throws(() => defaultCertificateName(""), ValidationError));
 });
+
+describe("validateDnsNames: internationalised names (UTS #46 non-transitional + IDNA2008, RFC 5890-5893)", () => {
+  const valid: { input: string; want: string }[] = [
+    { input: "bücher.example.com", want: "xn--bcher-kva.example.com" },
+    { input: "BÜCHER.example.com", want: "xn--bcher-kva.example.com" },
+    { input: "xn--bcher-kva.example.com", want: "xn--bcher-kva.example.com" },
+    { input: "*.münchen.example.com", want: "*.xn--mnchen-3ya.example.com" },
+    { input: "faß.example.com", want: "xn--fa-hia.example.com" }, // non-transitional: ß stays ß
+    { input: "xn--zca.example.com", want: "xn--zca.example.com" }, // ß as an A-label
+    { input: "ｅｘａｍｐｌｅ.example.com", want: "example.example.com" }, // full-width mapped
+    { input: "العربية.example.com", want: "xn--mgbcd4a2b0d2b.example.com" }, // RTL label, bidi rules hold
+    { input: "l·l.example.com", want: "xn--ll-0ea.example.com" }, // CONTEXTO: middle dot between two l
+    { input: "παράδειγμα.example.com", want: "xn--hxajbheg2az3al.example.com" },
+  ];
+  for (const c of valid) {
+    it(`accepts ${c.input} as ${c.want}`, () => assert.deepEqual(validateDnsNames([c.input]), [c.want]));
+  }
+  const invalid: { input: string; why: RegExp }[] = [
+    { input: "xn--a.example.com", why: /U\+0080|disallowed/ }, // invalid punycode: decodes to a disallowed code point
+    { input: "💩.example.com", why: /U\+1F4A9/ }, // emoji: valid under UTS #46 alone, not IDNA2008
+    { input: "xn--ls8h.example.com", why: /U\+1F4A9/ }, // the same emoji as an A-label: decoded and re-checked
+    { input: "xn--ab-.example.com", why: /A-label|ASCII/ }, // A-label that decodes to plain ASCII
+    { input: "a\u200cb.example.com", why: /ZWNJ|200C/ }, // CONTEXTJ without a virama
+    { input: "a·b.example.com", why: /00B7|l/ }, // CONTEXTO middle dot not between l and l
+    { input: "\u05d0a.example.com", why: /[Bb]idi/ }, // RTL label with a left-to-right letter
+    { input: "a1-\u0661.example.com", why: /[Bb]idi/ }, // Arabic-Indic digit in an LTR label
+    { input: "\u0378.example.com", why: /U\+0378/ }, // unassigned code point
+    { input: "ab--c.example.com", why: /hyphen/ }, // hyphens in positions 3 and 4 (reserved, like xn--)
+  ];
+  for (const c of invalid) {
+    it(`refuses ${JSON.stringify(c.input)}`, () => {
+      const problems = problemsOf(() => validateDnsNames([c.input]));
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.equal(problems[0]?.field, "dnsNames[0]");
+      assert.match(problems[0]?.message ?? "", c.why);
+      assert.ok((problems[0]?.message ?? "").length < 300);
+    });
+  }
+});
