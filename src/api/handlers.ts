@@ -119,7 +119,7 @@ export const issue: Handler = async (req, ctx) => {
 /** POST /certificates/{name}/renew: same names and key as the current version, `replaces` when the CA has ARI. */
 export const renew: Handler = async (req, ctx) => {
   const name = nameParam(req);
-  readJsonObject(req, { optional: true });
+  new FieldReader(readJsonObject(req, { optional: true }), []).check(); // no fields: anything sent is refused
   const request = await renewalRequest(name, ctx.runtime.deps);
   const instanceId = certificateInstanceId(name);
   const input: IssueInput = { ...request, reason: "renew", operationId: requestOperationId(req) };

@@ -32,15 +32,38 @@ const TITLES: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/**
+ * Bounds on a problem body, so its size never grows with the request (a 200 KB body of bad names once gave a
+ * multi-megabyte problem): at most MAX_LISTED_ERRORS field problems (the rest counted in `omittedErrors`), each
+ * message and field clipped, and `detail` kept short.
+ */
+export const PROBLEM_LIMITS = { detail: 1024, listedErrors: 50, errorMessage: 240, field: 80 } as const;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** Builds a problem body (RFC 9457 section 3). `code` doubles as the fragment of the documented type URI. */
 export function problem(status: number, code: string, detail: string, extra: Partial<Problem> = {}): Problem {
-  return { type: `${TYPE_BASE}${code.toLowerCase()}`, title: TITLES[status] ?? "Error", status, detail, code, ...extra };
+  const p: Problem = { type: `${TYPE_BASE}${code.toLowerCase()}`, title: TITLES[status] ?? "Error", status, detail, code, ...extra };
+  p.detail = clip(p.detail, PROBLEM_LIMITS.detail);
+  if (p.errors) {
+    const all = p.errors;
+    p.errors = all
+      .slice(0, PROBLEM_LIMITS.listedErrors)
+      .map((e) => ({ field: clip(e.field, PROBLEM_LIMITS.field), message: clip(e.message, PROBLEM_LIMITS.errorMessage) }));
+    if (all.length > p.errors.length) p.omittedErrors = all.length - p.errors.length;
+  }
+  return p;
 }
 
 /** Maps any thrown value to a problem; unknown errors become a generic 500 (the message is logged, not returned). */
 export function problemFromError(err: unknown, instance?: string): Problem {
   if (err instanceof ValidationError) {
-    return problem(400, err.code, err.message, { errors: err.problems, instance });
+    const shown = err.problems.slice(0, 5).map((p) => `${clip(p.field, PROBLEM_LIMITS.field)}: ${clip(p.message, 160)}`);
+    const more = err.problems.length - shown.length;
+    const detail = `${shown.join("; ")}${more > 0 ? `; and ${more} more (see errors)` : ""}`;
+    return problem(400, err.code, detail, { errors: err.problems, instance });
   }
   if (err instanceof KvAcmeError) {
     const status = err.status >= 400 && err.status < 600 ? err.status : 500;

@@ -41,6 +41,14 @@ describe("bad input: problem bodies, nothing written", () => {
       "reuseKey",
       "exportable",
     ]);
+    // A 200 KB body of bad names: the problem stays small (listed problems capped, detail short).
+    const junk = Array.from({ length: 4000 }, (_, i) => `bad_name_${i}_${"x".repeat(30)}..example.com`);
+    const bounded = await call(api, "POST", "/certificates", { body: { dnsNames: junk } });
+    assertProblem(bounded, 400);
+    assert.ok(bounded.text.length < 16 * 1024, `problem body is ${bounded.text.length} bytes`);
+    assert.ok(bounded.body.detail.length <= 1024, `detail is ${bounded.body.detail.length} characters`);
+    assert.ok(bounded.body.errors.length <= 50, `${bounded.body.errors.length} errors listed`);
+    assert.ok(bounded.body.omittedErrors > 0, "says how many problems were left out");
     // Not IDNA2008: invalid punycode and an emoji label (both passed before and started issuances).
     const idn = await call(api, "POST", "/certificates", { body: { dnsNames: ["xn--a.example.com", "💩.example.com"] } });
     assertProblem(idn, 400, ["dnsNames[0]", "dnsNames[1]"]);
@@ -74,6 +82,15 @@ describe("bad input: problem bodies, nothing written", () => {
     assertProblem(await call(api, "POST", "/certificates/nothing-here/revoke", { body: { disable: "yes" } }), 400, ["disable"]);
     assertProblem(await call(api, "GET", "/certificates/nothing-here"), 404);
     assertProblem(await call(api, "POST", "/certificates/nothing-here/renew"), 404);
+    // Renew takes no fields: an unknown one is refused before anything is read.
+    assertProblem(await call(api, "POST", "/certificates/nothing-here/renew", { body: { dnsNames: ["x.example.com"] } }), 400, [
+      "dnsNames",
+    ]);
+    assertProblem(
+      await call(api, "POST", "/certificates/nothing-here/renew", { body: "[1]", headers: { "content-type": "application/json" } }),
+      400,
+      ["body"],
+    );
     assertProblem(await call(api, "POST", "/certificates/nothing-here/revoke", { body: { reason: "superseded" } }), 404);
     assertProblem(await call(api, "GET", "/operations/kv-acme-certificate-nothing-here"), 404);
     assertProblem(await call(api, "GET", "/operations/someone-elses-instance"), 400, ["id"]);
