@@ -28,14 +28,19 @@ export function createRuntime(
   env: Record<string, string | undefined>,
   options: { progress?: ProgressSink; credential?: TokenCredential } = {},
 ): Runtime {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required lazily, like the clients below
+  const { loadSettings } = require("../config/settings") as typeof import("../config/settings");
+  const settings = loadSettings(env);
+  return runtimeFromSettings(settings, options.credential ?? defaultCredential(settings), options);
+}
+
+/** Builds a runtime from settings already read (the CLI reads them from its environment or the local stack). */
+export function runtimeFromSettings(settings: Settings, credential: TokenCredential, options: { progress?: ProgressSink } = {}): Runtime {
   // Required lazily: these SDKs are large and only needed once a function actually runs.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { loadSettings } = require("../config/settings") as typeof import("../config/settings");
   const { createIssuanceDeps } = require("../issuance/deps") as typeof import("../issuance/deps");
   const { createTelemetry } = require("../telemetry") as typeof import("../telemetry");
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const settings = loadSettings(env);
-  const credential = options.credential ?? defaultCredential(settings);
   return {
     settings,
     credential,

@@ -13,7 +13,6 @@ import { listInventory } from "../keyvault/inventory";
 import { candidateOf, decideForItem } from "../renewal/scan";
 import {
   cancelPendingOperation,
-  createIssuanceDeps,
   createPendingWithPolicy,
   deletePendingOperation,
   issueCertificate,
@@ -22,8 +21,8 @@ import {
   renewCertificate,
   revokeCertificate,
   showPending,
-  type IssuanceDeps,
 } from "../issuance";
+import { runtimeFromSettings, type Runtime } from "../app/runtime";
 import { kvAcmeHome } from "../local/paths";
 import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../local/stack";
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
@@ -188,9 +187,12 @@ async function dispatch(
   command: string,
   positionals: string[],
   values: Values,
-  deps: () => IssuanceDeps,
+  runtime: () => Runtime,
   readFile: (p: string) => Promise<string>,
 ): Promise<unknown> {
+  const deps = () => runtime().deps;
+  // Webhooks and telemetry of the issuance and renewal flows, exactly as the Function App sends them.
+  const reporting = () => ({ settings: runtime().settings, telemetry: runtime().telemetry });
   switch (command) {
     case "issue": {
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
@@ -204,6 +206,7 @@ async function dispatch(
           ...(values.adopt ? { adopt: true } : {}),
         },
         deps(),
+        reporting(),
       );
     }
     case "list": {
@@ -213,7 +216,7 @@ async function dispatch(
     }
     case "renew": {
       if (values.name && values["all-due"]) throw usageError("use either --name or --all-due");
-      if (values["all-due"]) return renewAllDue(deps(), { dryRun: values["dry-run"] ?? false });
+      if (values["all-due"]) return renewAllDue(runtime(), { dryRun: values["dry-run"] ?? false });
       const name = values.name ?? positionals[0];
       if (!name) throw usageError("renew needs --name N or --all-due");
       if (values["dry-run"]) {
@@ -223,7 +226,7 @@ async function dispatch(
         if (!item) throw new NotFoundError(`Certificate ${name} was not found in the vault`);
         return decideForItem(candidateOf(item), d, new Date());
       }
-      return renewCertificate(name, deps());
+      return renewCertificate(name, deps(), reporting());
     }
     case "revoke": {
       const name = requireName(positionals, "revoke");
@@ -304,10 +307,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const progress = (step: string, message: string) => {
       if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
     };
-    const deps = () => createIssuanceDeps(env.settings, env.credential, { progress });
-    const result = await dispatch(command, positionals, values, deps, (p) => fs.readFile(p, "utf8"));
-    io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result));
-    return EXIT.ok;
+    let built: Runtime | undefined;
+    const runtime = () => (built ??= runtimeFromSettings(env.settings, env.credential, { progress }));
+    try {
+      const result = await dispatch(command, positionals, values, runtime, (p) => fs.readFile(p, "utf8"));
+      io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result));
+      return EXIT.ok;
+    } finally {
+      await built?.telemetry.shutdown().catch(() => undefined);
+    }
   } catch (err) {
     const code = exitCodeFor(err);
     io.stderr(`kv-acme: error: ${errorMessage(err)}\n`);

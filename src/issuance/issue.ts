@@ -1,85 +1,45 @@
 /**
- * The issuance flow (RFC 8555 §7.4 with DNS-01, key generated in Key Vault): the steps of ./steps in order, with the
- * TXT values removed in every outcome and, on failure, the pending operation and pending authorizations cleaned up.
+ * The issuance flow in this process (RFC 8555 §7.4 with DNS-01, key generated in Key Vault): ./flow run by the
+ * in-process driver (./direct), with the TXT values removed in every outcome and, on failure, the pending operation
+ * and pending authorizations cleaned up; the same steps, order and reporting as the durable orchestration.
  */
-import { issueResult } from "./result";
-import { UpstreamError, errorMessage } from "../shared/errors";
+import { newOperationId } from "../telemetry/correlation";
 import type { IssuanceDeps } from "./deps";
-import {
-  abandonIssuance,
-  awaitPropagation,
-  cleanupChallenges,
-  downloadCertificateChain,
-  finalizeWithVaultCsr,
-  mergeIssuedChain,
-  placeOrder,
-  preparePendingOperation,
-  presentChallenges,
-  validateChallenges,
-  validateRequest,
-  type IssueRequest,
-  type IssueResult,
-  type OrderPlan,
-} from "./steps";
-import type { EnsurePendingResult } from "../keyvault/certificates";
+import { directClock, runDirect, type DirectEnv } from "./direct";
+import { issuanceFlow, type IssueFlowInput, type IssueFlowOutput } from "./flow";
+import { StepFailedError } from "./step-error";
+import type { IssueRequest, IssueResult } from "./steps";
+
+/** Settings and telemetry, to send the flow's webhooks and telemetry (the CLI passes them; a Runtime has them). */
+export type Reporting = Omit<DirectEnv, "deps">;
+
+/** Runs the issuance flow in this process; a failed step throws its original error (ValidationError, UpstreamError ...). */
+export async function runIssuance(input: IssueFlowInput, deps: IssuanceDeps, reporting: Reporting = {}): Promise<IssueFlowOutput> {
+  try {
+    return await runDirect(issuanceFlow({ operationId: newOperationId(), ...input }, directClock), { deps, ...reporting });
+  } catch (err) {
+    throw err instanceof StepFailedError && err.cause !== undefined ? err.cause : err;
+  }
+}
+
+function asIssueResult(out: IssueFlowOutput): IssueResult & { warnings?: string[] } {
+  const { reason: _reason, notifications: _notifications, operationId: _operationId, ...result } = out;
+  return result;
+}
 
 /**
  * Issues (or re-issues) a certificate into Key Vault. Nothing is written before validation passes. Returns the new
- * version's facts; throws ValidationError (bad input), ConfigurationError (e.g. EAB missing) or UpstreamError.
+ * version's facts (and `warnings` when only the final TXT cleanup failed); throws ValidationError (bad input),
+ * ConfigurationError (e.g. EAB missing) or UpstreamError. With `reporting`, sends `certificate.issued` and telemetry.
  */
-export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps): Promise<IssueResult> {
-  const started = Date.now();
-  const validated = await validateRequest(request, deps);
-  let plan: OrderPlan | undefined;
-  let pending: EnsurePendingResult | undefined;
-  // Set before the vault call: a create can succeed and its follow-up read fail, leaving an operation to clean up.
-  let pendingReached = false;
-  let earlyCleanup: Promise<unknown> | undefined;
-  let failure: unknown;
-  try {
-    plan = await placeOrder(validated, deps);
-    await presentChallenges(plan.challenges, deps);
-    await awaitPropagation(plan.challenges, deps);
-    const ready = await validateChallenges(plan, deps);
-    // The CA has seen the records: remove them while the vault and the CA finish (awaited in finally).
-    const challenges = plan.challenges;
-    earlyCleanup = cleanupChallenges(challenges, deps).catch(() => cleanupChallenges(challenges, deps));
-    earlyCleanup.catch(() => undefined);
-    pendingReached = true;
-    pending = await preparePendingOperation(validated, deps);
-    const issued = await finalizeWithVaultCsr({ order: ready, csr: pending.pending.csr }, deps);
-    const chain = await downloadCertificateChain(issued, deps);
-    const merged = await mergeIssuedChain({ certificateName: validated.certificateName, dnsNames: validated.dnsNames, chain }, deps);
-    const result = issueResult(merged, validated, pending.action, Date.now() - started, issued.replaces);
-    return result;
-  } catch (err) {
-    failure = err;
-    const cleanup = await abandonIssuance(
-      {
-        certificateName: pendingReached ? validated.certificateName : undefined,
-        requestId: pending?.pending.requestId,
-        authorizationUrls: plan?.order.authorizations,
-      },
-      deps,
-    ).catch((cleanupErr: unknown) => ({ error: errorMessage(cleanupErr) }));
-    deps.progress("cleanup", `issuance failed: ${errorMessage(err)}`, { cleanup });
-    throw err;
-  } finally {
-    if (plan) {
-      try {
-        if (earlyCleanup) await earlyCleanup;
-        else await cleanupChallenges(plan.challenges, deps);
-      } catch (cleanupErr) {
-        deps.progress("cleanup", `TXT cleanup failed: ${errorMessage(cleanupErr)}`);
-        // A cleanup failure must not hide the original error, but must not pass silently on success either.
-        if (failure === undefined) {
-          // eslint-disable-next-line no-unsafe-finally
-          throw new UpstreamError("Dns", `Certificate issued, but removing the challenge TXT values failed: ${errorMessage(cleanupErr)}`, {
-            retryable: true,
-            cause: cleanupErr,
-          });
-        }
-      }
-    }
-  }
+export async function issueCertificate(request: IssueRequest, deps: IssuanceDeps, reporting: Reporting = {}): Promise<IssueResult> {
+  return asIssueResult(await runIssuance({ ...request, reason: "issue" }, deps, reporting));
+}
+
+/**
+ * Renews one certificate now (a new version under the same name, same names and key options, ARI `replaces`). With
+ * `reporting`, sends `certificate.renewed` / `certificate.renewal_failed`; a failure is counted on the certificate.
+ */
+export async function renewCertificate(certificateName: string, deps: IssuanceDeps, reporting: Reporting = {}): Promise<IssueResult> {
+  return asIssueResult(await runIssuance({ certificateName, reason: "renew" }, deps, reporting));
 }

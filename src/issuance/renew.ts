@@ -5,14 +5,14 @@
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
-import { listInventory } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership } from "../keyvault/tags";
-import { candidateOf, decideForItem, type DueCertificate } from "../renewal/scan";
-import { OwnershipError, errorMessage } from "../shared/errors";
+import { renewAllFlow, type RenewalSummary } from "../renewal/run";
+import { newOperationId } from "../telemetry/correlation";
+import { directClock, runDirect, type DirectEnv } from "./direct";
+import { OwnershipError } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
-import { issueCertificate } from "./issue";
-import { mapLimit, type IssueRequest, type IssueResult } from "./steps";
+import type { IssueRequest } from "./steps";
 
 /** Key options of an existing policy, as the request form parseKeyOptions reads. */
 export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): KeyOptionsInput {
@@ -45,37 +45,12 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   return request;
 }
 
-/** Renews one certificate now (a new version under the same name). */
-export async function renewCertificate(certificateName: string, deps: IssuanceDeps): Promise<IssueResult> {
-  return issueCertificate(await renewalRequest(certificateName, deps), deps);
-}
-
-export interface RenewAllResult {
-  checked: number;
-  due: DueCertificate[];
-  renewed: IssueResult[];
-  failed: { certificateName: string; error: string }[];
-  dryRun: boolean;
-}
-
-/** Scans the vault (list API only) and renews every managed certificate that is due, a few at a time. */
-export async function renewAllDue(deps: IssuanceDeps, options: { dryRun?: boolean; now?: Date } = {}): Promise<RenewAllResult> {
-  const now = options.now ?? new Date();
-  const { items } = await listInventory(deps.certificates, { managedOnly: true });
-  const decisions: DueCertificate[] = [];
-  for (const item of items) {
-    const d = await decideForItem(candidateOf(item), deps, now);
-    if (d) decisions.push(d);
-  }
-  const due = decisions.filter((d) => d.decision.due);
-  const result: RenewAllResult = { checked: items.length, due, renewed: [], failed: [], dryRun: options.dryRun ?? false };
-  if (options.dryRun) return result;
-  await mapLimit(due, deps.settings.maxConcurrentRenewals, async (d) => {
-    try {
-      result.renewed.push(await renewCertificate(d.certificateName, deps));
-    } catch (err) {
-      result.failed.push({ certificateName: d.certificateName, error: errorMessage(err) });
-    }
-  });
-  return result;
+/**
+ * One renewal run in this process (the CLI's `renew --all-due`): the same flow as the timer's `renewCertificates`
+ * run (../renewal/run) with the in-process driver, so it sends the same webhooks (renewed, renewal_failed, expiring,
+ * summary), telemetry and failure tags, and returns the same summary.
+ */
+export async function renewAllDue(env: Required<DirectEnv>, options: { dryRun?: boolean } = {}): Promise<RenewalSummary> {
+  const runId = `kv-acme-cli@${directClock.now().toISOString()}`;
+  return runDirect(renewAllFlow({ dryRun: options.dryRun === true, operationId: newOperationId(), runId }, directClock), env);
 }

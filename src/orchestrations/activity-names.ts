@@ -1,7 +1,10 @@
 /**
  * Names of the durable activities (registered in functions/activities.ts, implemented in src/app/activities.ts) and
  * the step names reported in custom status, telemetry (`failedStep`) and `certificate.renewal_failed` webhooks.
+ * Every call a flow makes (FlowCall) is an activity of the same name.
  */
+import type { FlowCall } from "../issuance/flow";
+
 export const ACTIVITIES = {
   validateRequest: "validateRequest",
   renewalRequest: "renewalRequest",
@@ -22,27 +25,11 @@ export const ACTIVITIES = {
   notifyExpiring: "notifyExpiring",
   recordRenewalFailure: "recordRenewalFailure",
   trackOutcome: "trackOutcome",
-} as const;
+} as const satisfies Record<FlowCall | "checkPropagation" | "revokeAtCa", string>;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 
-/** Steps of an issuance, in order (custom status `step`, `failedStep`); TXT cleanup runs right after validation. */
-export const ISSUE_STEPS = [
-  "renewal-request",
-  "validate",
-  "order",
-  "dns-present",
-  "propagation",
-  "validate-challenges",
-  "cleanup",
-  "pending-operation",
-  "finalize",
-  "download",
-  "merge",
-  "notify",
-  "done",
-  "failed",
-] as const;
-export type IssueStep = (typeof ISSUE_STEPS)[number];
+/** Steps of an issuance, in order (custom status `step`, `failedStep`): defined with the flow. */
+export { ISSUE_STEPS, type IssueStep } from "../issuance/flow";
 
 /**
  * Activities that read orchestration state through the durable client (registered with a durableClient input

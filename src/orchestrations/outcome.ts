@@ -9,33 +9,10 @@
  */
 import type * as df from "durable-functions";
 
-/** An error as recorded in history and reported to people (no stack, no secrets). */
-export interface StepError {
-  /** Class name, e.g. ValidationError, UpstreamError, TaskFailed. */
-  name: string;
-  /** Stable code, e.g. ValidationFailed, AcmeError, KeyVaultError. */
-  code?: string;
-  message: string;
-  status?: number;
-  /** Upstream service (Acme, KeyVault, Dns) when known. */
-  service?: string;
-  retryable: boolean;
-  /** Field problems of a ValidationError. */
-  problems?: { field: string; message: string }[];
-}
+export { StepFailedError, type StepError } from "../issuance/step-error";
+import type { StepError } from "../issuance/step-error";
 
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: StepError };
-
-/** Thrown inside orchestrators when a step failed for good; carries the step and the structured error. */
-export class StepFailedError extends Error {
-  constructor(
-    readonly step: string,
-    readonly error: StepError,
-  ) {
-    super(`${step}: ${error.message}`);
-    this.name = "StepFailedError";
-  }
-}
 
 /**
  * Retry policy of transient activity failures: first retry after 2 s, backoff ×2 (2, 4, 8, 16 s), 5 attempts in all,

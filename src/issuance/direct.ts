@@ -1,0 +1,158 @@
+/**
+ * The in-process driver of the flows (./flow, ../renewal/run), used by the CLI and library callers: each call is the
+ * domain function of the same name run now with the given dependencies, the propagation wait is awaitPropagation
+ * (polling the authoritative servers until propagationTimeoutSeconds), a renewal run's renewals run here at most
+ * `limit` at a time, and warnings go to deps.progress. Failures are not retried here (the steps retry what they
+ * retry themselves); a failed step is thrown into the flow as a StepFailedError carrying the original error.
+ *
+ * Webhooks and telemetry need the reporting part of the environment (settings and telemetry, as a Runtime has them):
+ * without it (a library call with dependencies only) the flow's notify / notifyExpiring / trackOutcome calls are
+ * answered "not sent" and nothing is reported.
+ */
+import { randomUUID } from "node:crypto";
+import type { Settings } from "../config/settings";
+import { decideRenewals, scanInventory } from "../renewal/scan";
+import type { Telemetry } from "../telemetry";
+import type { IssuanceDeps } from "./deps";
+import { issuanceFlow, type ChildOutcome, type Flow, type FlowCall, type FlowClock, type FlowOp, type IssueFlowInput } from "./flow";
+import { notify, notifyExpiring, recordRenewalFailure, trackOutcome, type ReportingEnv } from "./reporting";
+import { renewalRequest } from "./renew";
+import { StepFailedError, toStepError } from "./step-error";
+import * as steps from "./steps";
+
+/** What the in-process driver runs with: the dependencies, and settings + telemetry to report. */
+export interface DirectEnv {
+  deps: IssuanceDeps;
+  settings?: Settings;
+  telemetry?: Telemetry;
+}
+
+/** The wall clock and random ids. */
+export const directClock: FlowClock = { now: () => new Date(), newId: () => randomUUID() };
+
+type Call = (input: never, env: DirectEnv) => Promise<unknown>;
+
+function reporting(env: DirectEnv): ReportingEnv | undefined {
+  return env.settings && env.telemetry ? { settings: env.settings, deps: env.deps, telemetry: env.telemetry } : undefined;
+}
+
+/** A renewal run reads its settings (concurrency, warning threshold) and reports: it needs the whole environment. */
+function runEnv(env: DirectEnv): ReportingEnv {
+  const r = reporting(env);
+  if (!r) throw new Error("a renewal run needs the settings and telemetry of the environment");
+  return r;
+}
+
+const NOT_SENT = { eventId: null, results: [], skipped: "no reporting configured" } as const;
+
+/** Every FlowCall as the domain function it names. */
+const CALLS: Record<FlowCall, Call> = {
+  renewalRequest: (input: { certificateName: string }, env) => renewalRequest(input.certificateName, env.deps),
+  validateRequest: (input: steps.IssueRequest, env) => steps.validateRequest(input, env.deps),
+  placeOrder: (input: steps.ValidatedRequest, env) => steps.placeOrder(input, env.deps),
+  presentChallenges: (input: { challenges: steps.ChallengeRecord[] }, env) => steps.presentChallenges(input.challenges, env.deps),
+  validateChallenges: (input: steps.OrderPlan, env) => steps.validateChallenges(input, env.deps),
+  cleanupChallenges: (input: { challenges: steps.ChallengeRecord[] }, env) => steps.cleanupChallenges(input.challenges, env.deps),
+  preparePendingOperation: (input: steps.ValidatedRequest, env) => steps.preparePendingOperation(input, env.deps),
+  finalizeWithVaultCsr: (input: Parameters<typeof steps.finalizeWithVaultCsr>[0], env) => steps.finalizeWithVaultCsr(input, env.deps),
+  downloadCertificateChain: (input: { order: Parameters<typeof steps.downloadCertificateChain>[0] }, env) =>
+    steps.downloadCertificateChain(input.order, env.deps),
+  mergeIssuedChain: (input: Parameters<typeof steps.mergeIssuedChain>[0], env) => steps.mergeIssuedChain(input, env.deps),
+  abandonIssuance: (input: Parameters<typeof steps.abandonIssuance>[0], env) => steps.abandonIssuance(input, env.deps),
+  recordRenewalFailure: (input: Parameters<typeof recordRenewalFailure>[0], env) => recordRenewalFailure(input, env.deps),
+  notify: async (input: Parameters<typeof notify>[0], env) => {
+    const r = reporting(env);
+    return r ? notify(input, r, (m) => env.deps.progress("notify", m)) : NOT_SENT;
+  },
+  notifyExpiring: async (input: Parameters<typeof notifyExpiring>[0], env) => {
+    const r = reporting(env);
+    return r ? notifyExpiring(input, r, (m) => env.deps.progress("notify", m)) : NOT_SENT;
+  },
+  trackOutcome: async (input: Parameters<typeof trackOutcome>[0], env) => {
+    const r = reporting(env);
+    return r ? trackOutcome(input, r) : { tracked: false };
+  },
+  scanInventory: (_input: never, env) => scanInventory(env.deps, runEnv(env).settings.maxConcurrentRenewals),
+  decideRenewals: (input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string }, env) => {
+    const r = runEnv(env);
+    return decideRenewals(input.items, new Date(input.now), { ...r, expiryWarningDays: r.settings.expiryWarningDays }, input.operationId);
+  },
+};
+
+/** Runs `flow` in this process; returns its result or throws what it throws. */
+export async function runDirect<T>(flow: Flow<T>, env: DirectEnv, clock: FlowClock = directClock): Promise<T> {
+  let next = flow.next();
+  while (!next.done) {
+    let value: unknown;
+    let failed = false;
+    let error: unknown;
+    try {
+      value = await perform(next.value, env, clock);
+    } catch (err) {
+      failed = true;
+      error = err;
+    }
+    next = failed ? flow.throw(error) : flow.next(value);
+  }
+  return next.value;
+}
+
+async function must(step: string, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new StepFailedError(step, toStepError(err), { cause: err });
+  }
+}
+
+async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<unknown> {
+  switch (op.kind) {
+    case "step":
+      return must(op.step, () => CALLS[op.call](op.input as never, env));
+    case "try":
+      return CALLS[op.call](op.input as never, env).catch((err: unknown) => {
+        env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
+        return undefined;
+      });
+    case "tryAll":
+      return Promise.all(op.inputs.map((input) => CALLS[op.call](input as never, env))).catch((err: unknown) => {
+        env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
+        return undefined;
+      });
+    case "propagation":
+      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps));
+    case "status":
+      return undefined;
+    case "warn":
+      env.deps.progress(op.step, op.message);
+      return undefined;
+    case "inProgress":
+      // In-process runs keep no instance registry: nothing is known to be running.
+      return new Set<string>();
+    case "renewEach":
+      return renewEach(op.children, op.limit, env, clock);
+  }
+}
+
+async function renewEach(
+  children: IssueFlowInput[],
+  limit: number,
+  env: DirectEnv,
+  clock: FlowClock,
+): Promise<{ outcomes: ChildOutcome[]; maxInFlight: number }> {
+  const outcomes: ChildOutcome[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  await steps.mapLimit(children, limit, async (child) => {
+    const certificateName = child.certificateName ?? "";
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    try {
+      outcomes.push({ certificateName, output: await runDirect(issuanceFlow(child, clock), env, clock) });
+    } catch (err) {
+      outcomes.push({ certificateName, failure: err instanceof Error ? err.message : String(err) });
+    } finally {
+      inFlight--;
+    }
+  });
+  return { outcomes, maxInFlight };
+}

@@ -1,0 +1,195 @@
+/**
+ * What an issuance or renewal run reports besides its result, the same whichever driver runs the flow: webhook events
+ * (built with the notify module's constructors, delivered to every matching target, each delivery recorded in
+ * telemetry), `certificate.expiring` notices, orchestration outcomes in telemetry, and the renewal-failure count on the
+ * certificate (the kv-acme-renewal-failures tag). The durable activities (src/app/activities.ts) and the in-process
+ * driver (./direct) call these with their runtime. `notify`, `notifyExpiring` and `trackOutcome` never throw: a failed
+ * delivery never fails the caller.
+ */
+import type { Settings } from "../config/settings";
+import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/certificates";
+import { TAG_RENEWAL_FAILURES, formatRenewalFailures, nextRenewalFailures, readManagedTags } from "../keyvault/tags";
+import {
+  certificateExpiring,
+  certificateIssued,
+  certificateRenewalFailed,
+  certificateRenewed,
+  certificateRevoked,
+  eventSource,
+  notifyAll,
+  renewalSummary,
+  type DeliveryResult,
+  type EventType,
+  type NotifyEvent,
+} from "../notify";
+import { NotFoundError, errorMessage } from "../shared/errors";
+import type { OutcomeTelemetry, Telemetry } from "../telemetry";
+import type { IssuanceDeps } from "./deps";
+
+/** What reporting reads: the settings (webhook targets, names), the clients and telemetry (a Runtime has them). */
+export interface ReportingEnv {
+  settings: Settings;
+  deps: IssuanceDeps;
+  telemetry: Telemetry;
+}
+
+/** Where warnings go (an activity's context.warn, the CLI's progress). */
+export type Warn = (message: string) => void;
+
+/** Input of `notify`: the event's type and data (caHost and keyVault are filled in) and its time. */
+export interface NotifyInput {
+  type: EventType;
+  data: Record<string, unknown>;
+  /** RFC 3339; the orchestration's current time, so a retried activity builds the same event. */
+  time: string;
+  operationId?: string;
+}
+
+/** Input of `notifyExpiring` (the renewal run's ExpiringNotice plus the time and operation id). */
+export interface NotifyExpiringInput {
+  certificateName: string;
+  notAfter: string;
+  daysRemaining: number;
+  reason: "renewal-attempts-exhausted" | "within-warning-threshold";
+  failedAttempts: number;
+  time: string;
+  operationId?: string;
+}
+
+/** Output of `notify` and `notifyExpiring`: the event id and one result per matching target. */
+export interface NotifyOutput {
+  eventId: string | null;
+  type?: EventType;
+  results: DeliveryResult[];
+  error?: string;
+  skipped?: string;
+}
+
+/** Input of `trackOutcome` (caHost filled in when absent). */
+export type OutcomeInput = Omit<OutcomeTelemetry, "caHost"> & { caHost?: string };
+
+function caHost(settings: Settings): string {
+  try {
+    return new URL(settings.acmeDirectoryUrl).host;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Builds the event of a NotifyInput with the notify module's constructors (stable idempotency keys). */
+export function buildEvent(input: NotifyInput, settings: Settings): NotifyEvent {
+  const options = {
+    time: new Date(input.time),
+    source: settings.functionAppName ? eventSource(["function-app", settings.functionAppName]) : eventSource(),
+  };
+  const withCa = { caHost: caHost(settings), ...input.data };
+  switch (input.type) {
+    case "certificate.issued":
+      return certificateIssued({ keyVault: settings.vaultUrl, ...withCa } as never, options);
+    case "certificate.renewed":
+      return certificateRenewed({ keyVault: settings.vaultUrl, ...withCa } as never, options);
+    case "certificate.renewal_failed":
+      return certificateRenewalFailed(withCa as never, options);
+    case "certificate.revoked":
+      return certificateRevoked(withCa as never, options);
+    case "certificate.expiring":
+      return certificateExpiring(input.data as never, options);
+    case "renewal.summary":
+      return renewalSummary(input.data as never, options);
+    default:
+      throw new Error(`event type ${String(input.type)} is not sent by the orchestrations`);
+  }
+}
+
+/** Delivers a built event to every matching target and records each delivery in telemetry. Never throws. */
+async function deliverEvent(event: NotifyEvent, operationId: string | undefined, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
+  const results: DeliveryResult[] = await notifyAll(env.settings.webhooks, event, {
+    resolveSecret: async (name) => (await env.deps.secrets.getSecret(name)).value ?? "",
+  }).catch((err: unknown) => {
+    warn?.(`notify: ${errorMessage(err)}`);
+    return [];
+  });
+  for (const r of results) {
+    env.telemetry.trackWebhook(r, operationId);
+    if (!r.ok) warn?.(`webhook ${r.eventType} to ${r.target} failed after ${r.attempts} attempt(s): ${r.error ?? ""}`);
+  }
+  await env.telemetry.flush().catch(() => undefined);
+  return { eventId: event.id, type: event.type, results };
+}
+
+/** Delivers one event to every matching webhook target. Never throws; one result per target. */
+export async function notify(input: NotifyInput, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
+  let event: NotifyEvent;
+  try {
+    event = buildEvent(input, env.settings);
+  } catch (err) {
+    warn?.(`notify: event not built: ${errorMessage(err)}`);
+    return { eventId: null, results: [], error: errorMessage(err) };
+  }
+  return deliverEvent(event, input.operationId, env, warn);
+}
+
+/**
+ * `certificate.expiring` for one certificate the renewal run did not renew: reads its current version (names,
+ * version, expiry) and sends nothing when that version is no longer the one the scan saw (renewed meanwhile).
+ * Never throws.
+ */
+export async function notifyExpiring(input: NotifyExpiringInput, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
+  try {
+    const current = describeVersion(await getCurrentCertificate(env.deps.certificates, input.certificateName));
+    if (Date.parse(current.notAfter) !== Date.parse(input.notAfter))
+      return { eventId: null, results: [], skipped: `renewed meanwhile (expires ${current.notAfter})` };
+    const data: Record<string, unknown> = {
+      certificateName: current.certificateName,
+      dnsNames: current.dnsNames,
+      version: current.version,
+      notAfter: current.notAfter,
+      daysRemaining: input.daysRemaining,
+      reason: input.reason,
+    };
+    if (input.failedAttempts > 0) data.failedAttempts = input.failedAttempts;
+    const event = buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }, env.settings);
+    return await deliverEvent(event, input.operationId, env, warn);
+  } catch (err) {
+    warn?.(`notifyExpiring ${input.certificateName}: ${errorMessage(err)}`);
+    return { eventId: null, results: [], error: errorMessage(err) };
+  }
+}
+
+/**
+ * Counts one failed renewal on the certificate's current version (the kv-acme-renewal-failures tag, which the
+ * list API returns, so the next scan's backoff sees it) and returns the consecutive failures. Idempotent per
+ * `failureId`. A certificate that is gone or has no issued version has nothing to count: attempts 1.
+ */
+export async function recordRenewalFailure(
+  input: { certificateName: string; failureId: string; at: string },
+  deps: IssuanceDeps,
+): Promise<{ attempts: number }> {
+  const client = deps.certificates;
+  let current;
+  try {
+    current = await getCurrentCertificate(client, input.certificateName);
+  } catch (err) {
+    if (err instanceof NotFoundError) return { attempts: 1 };
+    throw err;
+  }
+  const version = current.properties.version;
+  if (!version || !current.cer || current.cer.length === 0) return { attempts: 1 };
+  const existing = current.properties.tags ?? {};
+  const before = readManagedTags(existing).renewalFailures;
+  const next = nextRenewalFailures(before, input.failureId, new Date(input.at));
+  if (next !== before)
+    await tagVersion(client, input.certificateName, version, { ...existing, [TAG_RENEWAL_FAILURES]: formatRenewalFailures(next) });
+  return { attempts: next.attempts };
+}
+
+/** One orchestration outcome in telemetry (caHost filled in). Never throws. */
+export async function trackOutcome(input: OutcomeInput, env: Pick<ReportingEnv, "settings" | "telemetry">): Promise<{ tracked: boolean }> {
+  try {
+    env.telemetry.trackOutcome({ ...input, caHost: input.caHost ?? caHost(env.settings) });
+    await env.telemetry.flush();
+  } catch {
+    return { tracked: false };
+  }
+  return { tracked: env.telemetry.enabled };
+}

@@ -1,0 +1,81 @@
+/**
+ * How a failed step is described, recorded (durable history, custom status) and reported (webhooks, telemetry), the
+ * same way whichever driver runs the flow (./flow). Plain JSON and deterministic, so orchestrators may import it.
+ */
+import { KvAcmeError, UpstreamError, ValidationError } from "../shared/errors";
+
+/** An error as recorded in history and reported to people (no stack, no secrets). */
+export interface StepError {
+  /** Class name, e.g. ValidationError, UpstreamError, TaskFailed. */
+  name: string;
+  /** Stable code, e.g. ValidationFailed, AcmeError, KeyVaultError. */
+  code?: string;
+  message: string;
+  status?: number;
+  /** Upstream service (Acme, KeyVault, Dns) when known. */
+  service?: string;
+  retryable: boolean;
+  /** Field problems of a ValidationError. */
+  problems?: { field: string; message: string }[];
+}
+
+/** Thrown into a flow when a step failed for good; carries the step, the structured error and (in-process) the original. */
+export class StepFailedError extends Error {
+  constructor(
+    readonly step: string,
+    readonly error: StepError,
+    options?: { cause?: unknown },
+  ) {
+    super(`${step}: ${error.message}`, options);
+    this.name = "StepFailedError";
+  }
+}
+
+/** Describes an error as a StepError; `retryable` says whether a retry may help. */
+export function toStepError(err: unknown): StepError {
+  if (err instanceof UpstreamError) {
+    const details = err.details as { service?: string } | undefined;
+    return {
+      name: err.name,
+      code: err.code,
+      message: err.message,
+      status: err.status,
+      service: details?.service,
+      retryable: err.retryable,
+    };
+  }
+  if (err instanceof KvAcmeError) {
+    const out: StepError = { name: err.name, code: err.code, message: err.message, status: err.status, retryable: false };
+    if (err instanceof ValidationError) out.problems = err.problems;
+    return out;
+  }
+  return { name: err instanceof Error ? err.name : "Error", message: err instanceof Error ? err.message : String(err), retryable: true };
+}
+
+/** The StepFailedError of anything thrown at `step` (a StepFailedError stays as it is). */
+export function asStepError(step: string, err: unknown): StepFailedError {
+  if (err instanceof StepFailedError) return err;
+  return new StepFailedError(step, {
+    name: err instanceof Error ? err.name : "Error",
+    message: err instanceof Error ? err.message : String(err),
+    retryable: false,
+  });
+}
+
+const SOURCES: Record<string, "acme" | "keyvault" | "dns" | "azure"> = { Acme: "acme", KeyVault: "keyvault", Dns: "dns", Azure: "azure" };
+
+/** The ReportedError of a webhook from a StepError. */
+export function reportedError(error: StepError): {
+  source: "acme" | "keyvault" | "dns" | "azure" | "internal";
+  code?: string;
+  message: string;
+  status?: number;
+} {
+  const out: { source: "acme" | "keyvault" | "dns" | "azure" | "internal"; code?: string; message: string; status?: number } = {
+    source: (error.service && SOURCES[error.service]) || "internal",
+    message: error.message,
+  };
+  if (error.code) out.code = error.code;
+  if (error.status !== undefined) out.status = error.status;
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * The durable driver of the flows (../issuance/flow, ../renewal/run): runs a flow inside an orchestrator, each call
+ * as the activity of the same name (transient failures retried by the durable runtime with RETRY, permanent ones
+ * failing the step at once), propagation waits as durable timers, progress as the custom status, and a renewal run's
+ * renewals as `issueCertificate` sub-orchestrations in a sliding window. Deterministic: time is
+ * context.df.currentUtcDateTime, ids come from newGuid.
+ *
+ * Propagation is a durable-timer loop around a single bounded check (`checkPropagation`, at most
+ * PROPAGATION_CHECK_BUDGET_MS per call) with PROPAGATION_POLL_MS between checks, until the configured
+ * propagationTimeoutSeconds (reported by the check) has passed: a long DNS delay costs timers, not a busy activity.
+ */
+import type * as df from "durable-functions";
+import type { ChildOutcome, Flow, FlowClock, FlowOp, IssueFlowInput, IssueFlowOutput } from "../issuance/flow";
+import { ACTIVITIES } from "./activity-names";
+import { callBestEffort, callStep } from "./calls";
+import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
+import { renewalsInProgress } from "./in-progress";
+import { StepFailedError, isOutcome, taskError } from "./outcome";
+
+type Ctx = df.OrchestrationContext;
+
+/** Longest single propagation check (one activity). */
+export const PROPAGATION_CHECK_BUDGET_MS = 10_000;
+/** Durable timer between two propagation checks. */
+export const PROPAGATION_POLL_MS = 5_000;
+
+interface CheckPropagationResult {
+  visible: boolean;
+  detail?: string;
+  /** The configured overall limit (settings.propagationTimeoutSeconds). */
+  timeoutSeconds: number;
+}
+
+/** The orchestration's clock and deterministic ids. */
+export function durableClock(ctx: Ctx): FlowClock {
+  return { now: () => ctx.df.currentUtcDateTime, newId: () => ctx.df.newGuid(ctx.df.instanceId) };
+}
+
+/** Runs `flow` in the orchestration `ctx`; returns its result or throws what it throws. */
+export function* runDurable<T>(ctx: Ctx, flow: Flow<T>): Generator<df.Task, T, unknown> {
+  let next = flow.next();
+  while (!next.done) {
+    let value: unknown;
+    let failed = false;
+    let error: unknown;
+    try {
+      value = yield* perform(ctx, next.value);
+    } catch (err) {
+      failed = true;
+      error = err;
+    }
+    next = failed ? flow.throw(error) : flow.next(value);
+  }
+  return next.value;
+}
+
+function* perform(ctx: Ctx, op: FlowOp): Generator<df.Task, unknown, unknown> {
+  switch (op.kind) {
+    case "step":
+      return yield* callStep(ctx, op.step, ACTIVITIES[op.call], op.input);
+    case "try": {
+      const raw = yield* callBestEffort(ctx, ACTIVITIES[op.call], op.input, op.retry);
+      return isOutcome(raw) ? (raw.ok ? raw.value : undefined) : raw;
+    }
+    case "tryAll":
+      try {
+        return yield ctx.df.Task.all(op.inputs.map((input) => ctx.df.callActivity(ACTIVITIES[op.call], input)));
+      } catch (err) {
+        if (!ctx.df.isReplaying) ctx.warn(`${op.call} failed: ${taskError(err).message}`);
+        return undefined;
+      }
+    case "propagation":
+      return yield* awaitPropagation(ctx, op);
+    case "status":
+      ctx.df.setCustomStatus(op.status);
+      return undefined;
+    case "warn":
+      if (!ctx.df.isReplaying) ctx.warn(op.message);
+      return undefined;
+    case "inProgress":
+      return new Set((yield* renewalsInProgress(ctx, op.certificateNames)).keys());
+    case "renewEach":
+      return yield* renewEach(ctx, op.children, op.limit, op.due);
+  }
+}
+
+function* awaitPropagation(ctx: Ctx, op: Extract<FlowOp, { kind: "propagation" }>): Generator<df.Task, void, unknown> {
+  const started = ctx.df.currentUtcDateTime.getTime();
+  for (let check = 1; ; check++) {
+    const r = yield* callStep<CheckPropagationResult>(ctx, op.step, ACTIVITIES.checkPropagation, {
+      challenges: op.challenges,
+      budgetMs: PROPAGATION_CHECK_BUDGET_MS,
+    });
+    if (r.visible) return;
+    const waited = ctx.df.currentUtcDateTime.getTime() - started;
+    if (waited + PROPAGATION_POLL_MS > r.timeoutSeconds * 1000) {
+      throw new StepFailedError(op.step, {
+        name: "UpstreamError",
+        code: "DnsError",
+        service: "Dns",
+        status: 504,
+        retryable: true,
+        message: `TXT records not visible on every authoritative server after ${check} checks: ${r.detail ?? "unknown"}`,
+      });
+    }
+    ctx.df.setCustomStatus({ ...op.status, error: r.detail });
+    yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + PROPAGATION_POLL_MS));
+  }
+}
+
+/**
+ * One `issueCertificate` sub-orchestration per child, instance id certificateInstanceId(name), at most `limit` in
+ * flight (a sliding window over Task.any, not batches); each failure is caught and reported as the child's outcome.
+ */
+function* renewEach(
+  ctx: Ctx,
+  children: IssueFlowInput[],
+  limit: number,
+  due: number,
+): Generator<df.Task, { outcomes: ChildOutcome[]; maxInFlight: number }, unknown> {
+  const queue = [...children];
+  const inFlight: { name: string; task: df.Task }[] = [];
+  const outcomes: ChildOutcome[] = [];
+  let maxInFlight = 0;
+  let done = 0;
+  while (queue.length > 0 || inFlight.length > 0) {
+    while (inFlight.length < limit && queue.length > 0) {
+      const child = queue.shift() as IssueFlowInput;
+      const name = child.certificateName ?? "";
+      inFlight.push({ name, task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, child, certificateInstanceId(name)) });
+    }
+    maxInFlight = Math.max(maxInFlight, inFlight.length);
+    ctx.df.setCustomStatus({ step: "renew", due, done, inFlight: inFlight.length });
+    yield ctx.df.Task.any(inFlight.map((f) => f.task));
+    for (let i = inFlight.length - 1; i >= 0; i--) {
+      const f = inFlight[i] as { name: string; task: df.Task };
+      if (!f.task.isCompleted && !f.task.isFaulted) continue;
+      inFlight.splice(i, 1);
+      done++;
+      if (f.task.isFaulted) outcomes.push({ certificateName: f.name, failure: taskError(f.task.result).message });
+      else outcomes.push({ certificateName: f.name, output: f.task.result as IssueFlowOutput });
+    }
+  }
+  return { outcomes, maxInFlight };
+}
