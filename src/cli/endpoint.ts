@@ -94,6 +94,16 @@ export function apiBase(endpoint: string, automation: boolean): URL {
   return new URL(`${url.origin}${root}/api/${automation ? "automation/" : ""}`);
 }
 
+/** Loopback hosts, where plain http never leaves the machine (the local host). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Credentials (function key, bearer token) go to the endpoint's origin only: never over plain http to a host that is
+ * not loopback, never to another origin named by a Location header or a redirect (followed by hand, same origin only).
+ */
 class ApiClient {
   private readonly base: URL;
   private readonly headers: Record<string, string> = { accept: "application/json" };
@@ -106,23 +116,49 @@ class ApiClient {
     const key = values["function-key"] ?? io.env.KVACME_FUNCTION_KEY;
     const token = values.token ?? io.env.KVACME_API_TOKEN;
     this.base = apiBase(values.endpoint ?? "", key !== undefined);
+    if ((key !== undefined || token) && this.base.protocol === "http:" && !isLoopbackHost(this.base.hostname)) {
+      throw new ConfigurationError(
+        `--endpoint ${this.base.origin} is plain http to a host that is not loopback: the ${key !== undefined ? "function key" : "token"} ` +
+          "would cross the network in clear text. Use https (a deployed app is https://<app>.azurewebsites.net).",
+      );
+    }
     if (key !== undefined) this.headers["x-functions-key"] = key;
     if (token) this.headers.authorization = `Bearer ${token}`;
     this.fetch = io.fetch ?? fetch;
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: unknown }> {
+  /** The URL of a path or Location on the endpoint; another origin is refused (credentials never go there). */
+  private resolve(path: string, what: string): URL {
     const url = new URL(path.replace(/^\/api\/(automation\/)?/, ""), this.base);
+    if (url.origin !== this.base.origin) {
+      throw new UpstreamError(
+        "Api",
+        `${what}: the app pointed at another origin (${url.origin}); kv-acme does not send its credentials there`,
+      );
+    }
+    return url;
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: unknown }> {
+    let url = this.resolve(path, `${method} ${path}`);
     const what = `${method} ${url.pathname}`;
     let res: Response;
     try {
-      res = await this.fetch(url, {
-        method,
-        headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(120_000),
-      });
+      for (let hops = 0; ; hops++) {
+        res = await this.fetch(url, {
+          method,
+          headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          redirect: "manual",
+          signal: AbortSignal.timeout(120_000),
+        });
+        const location = res.headers.get("location");
+        if (![301, 302, 303, 307, 308].includes(res.status) || !location || hops >= 5) break;
+        await res.body?.cancel();
+        url = this.resolve(new URL(location, url).href, what);
+      }
     } catch (err) {
+      if (err instanceof UpstreamError) throw err;
       throw new UpstreamError(
         "Api",
         `${what}: ${errorMessage(err)}${(err as { cause?: unknown }).cause ? ` (${errorMessage((err as { cause?: unknown }).cause)})` : ""}`,
