@@ -29,6 +29,7 @@ const HEAVY = [
   "acme-client",
   "applicationinsights",
   "node-forge",
+  "jose",
 ];
 
 const CHILD = `

@@ -1,7 +1,10 @@
 /**
- * Authorization of the HTTP API. Pure decisions over the request headers and the auth settings:
- *  - App Service Authentication (Entra ID): the platform validates the user and injects x-ms-client-principal;
- *    it is trusted only when the platform reports authentication as enabled (it then strips client copies).
+ * Authorization of the HTTP API. Pure decisions over the request headers, the auth settings and the result of the
+ * bearer token's validation (./entra.ts, done before because it is asynchronous):
+ *  - Entra ID (mode appServiceAuth): a bearer access token is validated by the app itself (issuer, audience, the
+ *    tenant's signature, lifetime) when the tenant and client id are configured, whatever the platform reports;
+ *    App Service Authentication is the outer gate. A browser session without a bearer token is accepted through
+ *    x-ms-client-principal only when the platform reports authentication as enabled (it then strips client copies).
  *    App roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke decide what a caller may do.
  *  - Function keys, for automation: the /api/automation/* routes are registered with authLevel "function", so
  *    the Functions host has already checked the key; such callers get the roles in `keyRoles`.
@@ -10,6 +13,8 @@
  *    local.settings.json would otherwise give every anonymous caller every role).
  * When none of these is configured the API refuses every request (fail closed) and says what to configure.
  */
+import type { EntraSettings, TokenCheck } from "./entra";
+
 export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
@@ -18,6 +23,8 @@ export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue];
 
 export interface AuthSettings {
   mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
+  /** Entra ID tenant and app registration whose access tokens the app validates itself (mode appServiceAuth). */
+  entra?: EntraSettings;
   /**
    * True only when the platform says App Service Authentication is on (WEBSITE_AUTH_ENABLED=true): only then does
    * App Service validate callers and strip client copies of x-ms-client-principal, so only then is it trusted.
@@ -79,16 +86,28 @@ export function effectiveRoles(roles: readonly string[]): Role[] {
 /**
  * Decides whether a request may proceed with `required`.
  * `viaFunctionKey` is true only for routes registered with authLevel "function" (the host checked the key).
+ * `bearer` is the validation of the request's bearer token (verifyEntraToken), when it had one and Entra ID is configured.
  */
 export function authorize(
   settings: AuthSettings,
   headers: { get(name: string): string | null },
   required: Role,
   viaFunctionKey = false,
+  bearer?: TokenCheck,
 ): AuthDecision {
   let caller: Caller | undefined;
   if (viaFunctionKey) {
     caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? DEFAULT_KEY_ROLES) };
+  } else if (settings.mode === "appServiceAuth" && bearer !== undefined) {
+    if (!bearer.ok) return { ok: false, status: 401, code: "InvalidToken", detail: `The bearer token was refused: ${bearer.reason}.` };
+    caller = { kind: "user", name: bearer.principal.name, roles: effectiveRoles(bearer.principal.roles) };
+  } else if (settings.mode === "appServiceAuth" && settings.entra !== undefined && settings.platformAuthEnabled !== true) {
+    return {
+      ok: false,
+      status: 401,
+      code: "AuthenticationRequired",
+      detail: `Send an Entra ID access token for api://${settings.entra.clientId} (Authorization: Bearer) to use this API.`,
+    };
   } else if (settings.mode === "appServiceAuth") {
     if (settings.platformAuthEnabled !== true) {
       return {
@@ -96,9 +115,9 @@ export function authorize(
         status: 401,
         code: "AuthenticationNotConfigured",
         detail:
-          "KvAcme__Auth__Mode is appServiceAuth but App Service Authentication is not enabled on this app (WEBSITE_AUTH_ENABLED " +
-          "is not true), so x-ms-client-principal cannot be trusted and the API stays closed. Enable App Service Authentication " +
-          "(Entra ID) on the Function App. See docs/api.md.",
+          "KvAcme__Auth__Mode is appServiceAuth but neither KvAcme__Auth__TenantId and KvAcme__Auth__ClientId (the app then " +
+          "validates Entra ID access tokens itself) nor WEBSITE_AUTH_ENABLED=true is set, so no caller can be trusted and the " +
+          "API stays closed. Set the tenant and client id of the app registration. See docs/deploy.md.",
       };
     }
     const principal = parseClientPrincipal(headers.get("x-ms-client-principal"));

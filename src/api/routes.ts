@@ -7,6 +7,7 @@
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
 import type { Runtime } from "../app/runtime";
 import { authorize, ROLES, type Role } from "./auth";
+import { bearerToken, verifyEntraToken } from "./entra";
 import type { Handler } from "./handlers";
 import { HttpProblemError, MAX_BODY_BYTES, problemResponse, type ApiRequest, type ApiResponse } from "./http";
 import type { OperationsClient } from "./operations";
@@ -143,7 +144,10 @@ export async function runRoute(route: ApiRoute, req: ApiRequest, options: RouteO
       problem(500, "ConfigurationInvalid", "The app's settings are invalid; the function log lists the problems.", { instance }),
     );
   }
-  const decision = authorize(runtime.settings.auth, req.headers, route.role, options.viaFunctionKey);
+  const auth = runtime.settings.auth;
+  const token = auth.mode === "appServiceAuth" && auth.entra && !options.viaFunctionKey ? bearerToken(req.headers) : undefined;
+  const bearer = auth.entra && token !== undefined ? await verifyEntraToken(auth.entra, token) : undefined;
+  const decision = authorize(auth, req.headers, route.role, options.viaFunctionKey, bearer);
   if (!decision.ok) {
     const headers: Record<string, string> =
       decision.status === 401 && runtime.settings.auth.mode === "appServiceAuth" ? { "www-authenticate": 'Bearer realm="kv-acme"' } : {};

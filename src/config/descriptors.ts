@@ -36,6 +36,8 @@ import {
 import type { EabAlgorithm, WebhookTargetSettings } from "./types";
 
 const LE = ACME_DIRECTORIES.letsencrypt as string;
+/** Entra ID's authority in the public cloud. */
+const ENTRA_AUTHORITY = "https://login.microsoftonline.com";
 
 /** "a, b, or c" (two items: "a or b"). */
 function orList(items: readonly string[]): string {
@@ -249,7 +251,7 @@ export const SETTINGS = {
     aliases: [],
     field: "auth.mode",
     type: "appServiceAuth | functionKeys | local | unconfigured",
-    defaultDoc: "(appServiceAuth when WEBSITE_AUTH_ENABLED=true, else unconfigured)",
+    defaultDoc: "(appServiceAuth when Auth__TenantId and Auth__ClientId are set or WEBSITE_AUTH_ENABLED=true, else unconfigured)",
     doc: "How the HTTP API authenticates callers; unconfigured refuses every call (fail closed). `local` is for the local host only.",
     parse: parseAuthMode,
   }),
@@ -258,8 +260,35 @@ export const SETTINGS = {
     field: "auth.mode",
     type: "boolean",
     default: false,
-    doc: "Set by App Service when App Service Authentication is on; selects appServiceAuth unless KvAcme__Auth__Mode says otherwise.",
+    doc: "Set by App Service when App Service Authentication is on; selects appServiceAuth unless KvAcme__Auth__Mode says otherwise, and lets browser sessions through x-ms-client-principal (bearer tokens are validated by the app without it).",
     parse: parseBool,
+  }),
+  authTenantId: setting({
+    key: "Auth__TenantId",
+    aliases: [],
+    field: "auth.entra.tenantId",
+    type: "GUID",
+    defaultDoc: "(none)",
+    doc: "Entra ID tenant of the app registration. With Auth__ClientId, the app validates bearer access tokens itself (issuer, audience, the tenant's signature, roles) in mode appServiceAuth, whatever WEBSITE_AUTH_ENABLED says.",
+    parse: parseGuid,
+  }),
+  authClientId: setting({
+    key: "Auth__ClientId",
+    aliases: [],
+    field: "auth.entra.clientId",
+    type: "GUID",
+    defaultDoc: "(none)",
+    doc: "Client (application) id of the app registration: the audience of the access tokens (`<id>` or `api://<id>`; v2.0 tokens, `api.requestedAccessTokenVersion=2`).",
+    parse: parseGuid,
+  }),
+  authAuthority: setting({
+    key: "Auth__Authority",
+    aliases: [],
+    field: "auth.entra.authority",
+    type: "URL",
+    default: ENTRA_AUTHORITY,
+    doc: "Entra ID authority host (another cloud's, e.g. `https://login.microsoftonline.us`); issuer `<authority>/<tenant>/v2.0`, keys `<authority>/<tenant>/discovery/v2.0/keys`.",
+    parse: originUrl,
   }),
   authLocalRoles: setting({
     key: "Auth__LocalRoles",

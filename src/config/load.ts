@@ -150,6 +150,13 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
     const eabHmacKey = r.get(S.eabHmacKey);
     const authMode = r.get(S.authMode);
     const websiteAuth = get(S.websiteAuthEnabled);
+    const tenantId = r.get(S.authTenantId);
+    const clientId = r.get(S.authClientId);
+    const entra = tenantId !== undefined && clientId !== undefined ? { tenantId, clientId, authority: get(S.authAuthority) } : undefined;
+    if (r.isSet(S.authTenantId) !== r.isSet(S.authClientId)) {
+      const missing = r.isSet(S.authTenantId) ? "ClientId" : "TenantId";
+      r.problem(`${PREFIX}__Auth__${missing}`, "validating Entra ID tokens needs both the tenant id and the client id");
+    }
     const vaultUrl = r.get(S.vaultUrl) ?? "";
     const settings: Settings = {
       acmeDirectoryUrl: get(S.acmeDirectoryUrl),
@@ -169,7 +176,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       expiryWarningDays: get(S.expiryWarningDays),
       historyRetentionDays: get(S.historyRetentionDays),
       webhooks: readWebhooks(r),
-      auth: { mode: authMode ?? (websiteAuth ? "appServiceAuth" : "unconfigured"), platformAuthEnabled: websiteAuth },
+      auth: { mode: authMode ?? (websiteAuth || entra ? "appServiceAuth" : "unconfigured"), platformAuthEnabled: websiteAuth },
       disableChallengeResourceVerification: get(S.disableChallengeResourceVerification),
     };
     if (eabKeyId !== undefined && eabHmacKey !== undefined) {
@@ -183,6 +190,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       keyRoles: r.get(S.authKeyRoles),
       azureHostVariable: r.get(S.azureHostVariable),
     };
+    if (entra !== undefined) settings.auth.entra = entra;
     if (optional.localRoles !== undefined) settings.auth.localRoles = optional.localRoles;
     if (optional.keyRoles !== undefined) settings.auth.keyRoles = optional.keyRoles;
     if (optional.azureHostVariable !== undefined) settings.auth.azureHostVariable = optional.azureHostVariable;

@@ -1,4 +1,5 @@
 /** The types of the one typed, validated settings object (loaded by ./load.ts from the descriptors in ./descriptors.ts). */
+import type { EntraSettings } from "../api/entra";
 import type { WebhookTargetSettings } from "../notify/types";
 
 export type { WebhookFormat, WebhookTargetSettings } from "../notify/types";
@@ -16,6 +17,8 @@ export interface AuthSettings {
   mode: AuthMode;
   /** WEBSITE_AUTH_ENABLED=true: the platform validates callers, so x-ms-client-principal can be trusted. */
   platformAuthEnabled: boolean;
+  /** Entra ID tenant and app registration: bearer access tokens are validated by the app itself. */
+  entra?: EntraSettings;
   localRoles?: string[];
   keyRoles?: string[];
   /** The first App Service / Functions platform variable present (WEBSITE_INSTANCE_ID, ...): the app runs in Azure. */

@@ -1026,6 +1026,12 @@ describe("infra/azuredeploy.json: app settings", () => {
     const { resolved } = appSettingsFor(values);
     const s = loadSettings(resolved);
     assert.equal(s.auth.mode, "appServiceAuth");
+    assert.deepEqual(s.auth.entra, {
+      tenantId: ENV.subscription.tenantId,
+      clientId: values.authClientId,
+      authority: "https://login.microsoftonline.com",
+    });
+    assert.equal(s.auth.platformAuthEnabled, false, "the API works without WEBSITE_AUTH_ENABLED");
     assert.deepEqual(s.auth.keyRoles, ["KvAcme.Read", "KvAcme.Issue"]);
     assert.deepEqual(s.contacts, ["mailto:pki-team@contoso.example"]);
     assert.equal(s.vaultUrl, "https://kv-acme-contoso.vault.azure.net");

@@ -678,3 +678,37 @@ describe("URL errors never repeat a webhook's secret path or query", () => {
     });
   }
 });
+
+describe("Entra ID token validation settings", () => {
+  const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  const client = "3c1e5b7a-0000-4000-8000-000000000001";
+  it("tenant and client id select appServiceAuth with the public cloud's authority, without WEBSITE_AUTH_ENABLED", () => {
+    const s = loadSettings({ ...base, KvAcme__Auth__TenantId: tenant, KvAcme__Auth__ClientId: client.toUpperCase() });
+    assert.equal(s.auth.mode, "appServiceAuth");
+    assert.equal(s.auth.platformAuthEnabled, false);
+    assert.deepEqual(s.auth.entra, { tenantId: tenant, clientId: client, authority: "https://login.microsoftonline.com" });
+    const us = loadSettings({
+      ...base,
+      KvAcme__Auth__TenantId: tenant,
+      KvAcme__Auth__ClientId: client,
+      KvAcme__Auth__Authority: "https://login.microsoftonline.us/",
+    });
+    assert.equal(us.auth.entra?.authority, "https://login.microsoftonline.us");
+  });
+  it("one without the other, a non-GUID and an http authority are refused", () => {
+    assert.deepEqual(
+      problemsOf({ ...base, KvAcme__Auth__TenantId: tenant }).map((p) => p.field),
+      ["KvAcme__Auth__ClientId"],
+    );
+    assert.match(problemsOf({ ...base, KvAcme__Auth__TenantId: "contoso", KvAcme__Auth__ClientId: client })[0]?.message ?? "", /GUID/);
+    assert.equal(
+      problemsOf({
+        ...base,
+        KvAcme__Auth__TenantId: tenant,
+        KvAcme__Auth__ClientId: client,
+        KvAcme__Auth__Authority: "http://login.example",
+      })[0]?.field,
+      "KvAcme__Auth__Authority",
+    );
+  });
+});
