@@ -54,8 +54,42 @@ export function runCommand(argv: string[], opts: { env?: NodeJS.ProcessEnv; time
 }
 
 export interface InstallerDeps {
-  /** Environment passed to commands (the agent's own environment plus the KVACME_* variables). */
+  /** The agent's environment; commands get only its MINIMAL_ENVIRONMENT part (plus the KVACME_* variables for hooks). */
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Variables a command may inherit from the agent: what finding programs, locale, time zone and (on Windows) the
+ * system directories need. Nothing else — not the managed identity's IDENTITY_ENDPOINT/IDENTITY_HEADER, client
+ * secrets, function keys or proxies' credentials — so a hook cannot obtain the agent's Key Vault access.
+ */
+export const MINIMAL_ENVIRONMENT = [
+  "PATH",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TZ",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "TMPDIR",
+  "SystemRoot",
+  "SystemDrive",
+  "windir",
+  "ComSpec",
+  "PATHEXT",
+  "TEMP",
+  "TMP",
+  "ProgramData",
+  "ProgramFiles",
+] as const;
+
+/** The part of `env` commands may see (pure; names matched case-insensitively, as Windows does). */
+export function minimalEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const wanted = new Set(MINIMAL_ENVIRONMENT.map((n) => n.toLowerCase()));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && wanted.has(k.toLowerCase())) out[k] = v;
+  return out;
 }
 
 export function createInstaller(settings: InstallerSettings, deps: InstallerDeps): Installer {
@@ -80,9 +114,9 @@ function nginxInstaller(s: NginxInstaller, deps: InstallerDeps): Installer {
   return {
     settings: s,
     async apply() {
-      const t = await runCommand(test, { env: deps.env });
+      const t = await runCommand(test, { env: minimalEnvironment(deps.env) });
       if (t.code !== 0) throw new ReloadError(`nginx configuration test failed (${test.join(" ")}): ${lastLines(t.stderr || t.stdout)}`);
-      const r = await runCommand(reload, { env: deps.env });
+      const r = await runCommand(reload, { env: minimalEnvironment(deps.env) });
       if (r.code !== 0) throw new ReloadError(`nginx reload failed (${reload.join(" ")}): ${lastLines(r.stderr || r.stdout)}`);
       return [`nginx:${s.config ?? "default"}`];
     },
@@ -161,7 +195,10 @@ function commandInstaller(s: CommandInstaller, deps: InstallerDeps): Installer {
   return {
     settings: s,
     async apply(ctx) {
-      const r = await runCommand(s.command, { env: { ...deps.env, ...hookEnvironment(ctx) }, timeoutMs: s.timeoutInS * 1000 });
+      const r = await runCommand(s.command, {
+        env: { ...minimalEnvironment(deps.env), ...hookEnvironment(ctx) },
+        timeoutMs: s.timeoutInS * 1000,
+      });
       if (r.code !== 0) throw new ReloadError(`command ${s.command.join(" ")} failed (exit ${r.code}): ${lastLines(r.stderr || r.stdout)}`);
       return [`command:${path.basename(s.command[0])}`];
     },

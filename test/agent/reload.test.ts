@@ -123,6 +123,29 @@ test("command hook gets the documented environment; a failing hook is an error w
   );
   assert.deepEqual(await hook.apply({ cert, version: "d".repeat(32), material: m, result: r }), ["command:sh"]);
   assert.match(await fs.readFile(out, "utf8"), new RegExp(`^KVACME_CERT_THUMBPRINT=${m.thumbprint}$`, "m"));
+  // Only a minimal environment reaches the hook: never the agent's identity endpoint secret or other credentials.
+  const all = path.join(dir, "hook-all.out");
+  const leaky = createInstaller(
+    { type: "command", certificates: [], command: ["/bin/sh", "-c", `env > ${all}`], timeoutInS: 10 },
+    {
+      env: {
+        PATH: "/usr/bin:/bin",
+        LANG: "C.UTF-8",
+        IDENTITY_ENDPOINT: "http://127.0.0.1:42356/msi/token",
+        IDENTITY_HEADER: "identity-header-secret",
+        AZURE_CLIENT_SECRET: "client-secret-value",
+        KVACME_FUNCTION_KEY: "function-key-value",
+        AWS_SECRET_ACCESS_KEY: "aws-secret",
+      },
+    },
+  );
+  await leaky.apply({ cert, version: "d".repeat(32), material: m, result: r });
+  const seen = await fs.readFile(all, "utf8");
+  for (const secret of ["identity-header-secret", "client-secret-value", "function-key-value", "aws-secret", "IDENTITY_ENDPOINT"])
+    assert.ok(!seen.includes(secret), `${secret} reached the hook:\n${seen}`);
+  assert.match(seen, /^PATH=\/usr\/bin:\/bin$/m);
+  assert.match(seen, /^LANG=C\.UTF-8$/m);
+  assert.match(seen, /^KVACME_CERT_NAME=api$/m);
   const failing = createInstaller(
     { type: "command", certificates: [], command: ["/bin/sh", "-c", "echo cannot deploy >&2; exit 3"], timeoutInS: 10 },
     { env: {} },
