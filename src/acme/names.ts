@@ -12,12 +12,10 @@ const MAX_LABEL_LENGTH = 63;
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const CERTIFICATE_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
-/** A DNS zone we can write TXT records into. */
+/** A DNS zone we can write TXT records into: its name and the opaque id its provider gave it. */
 export interface ZoneRef {
   name: string;
   id: string;
-  resourceGroup?: string;
-  subscriptionId?: string;
 }
 
 /**
@@ -195,7 +193,7 @@ export function zoneForName<Z extends ZoneRef>(name: string, zones: readonly Z[]
     const ids = best.map((z) => z.id);
     throw new ConfigurationError(
       `Two or more DNS zones named "${zoneKey(first.name)}" are visible (${ids.join(" and ")}); ` +
-        `restrict kv-acme to one of them with KvAcme__DnsResourceGroups or KvAcme__DnsSubscriptionIds`,
+        `restrict the DNS providers so that one of them owns it (see docs/dns-providers.md)`,
       { name: normalizeDnsName(name), zoneIds: ids },
     );
   }

@@ -63,7 +63,7 @@ export function requestOperationId(req: ApiRequest): string {
   return operationIdFromTraceparent(req.headers.get("traceparent")) ?? newOperationId();
 }
 
-const ISSUE_FIELDS = ["dnsNames", "certificateName", "keyType", "reuseKey", "exportable", "contentType", "adopt"] as const;
+const ISSUE_FIELDS = ["dnsNames", "certificateName", "dnsAlias", "keyType", "reuseKey", "exportable", "contentType", "adopt"] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
 export function readKeyOptions(r: FieldReader): KeyOptionsInput {
@@ -79,17 +79,19 @@ export function readKeyOptions(r: FieldReader): KeyOptionsInput {
   return keyOptions;
 }
 
-/** Reads the issue body: { dnsNames, certificateName?, keyType?, reuseKey?, exportable?, contentType?, adopt? }. */
+/** Reads the issue body: { dnsNames, certificateName?, dnsAlias?, keyType?, reuseKey?, exportable?, contentType?, adopt? }. */
 export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const r = new FieldReader(body, ISSUE_FIELDS);
   const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
   const certificateName = r.string("certificateName");
+  const dnsAlias = r.string("dnsAlias");
   const keyOptions = readKeyOptions(r);
   const adopt = r.boolean("adopt");
   r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
   if (certificateName !== undefined) request.certificateName = certificateName;
   if (adopt !== undefined) request.adopt = adopt;
+  if (dnsAlias !== undefined) request.dnsAlias = dnsAlias;
   return request;
 }
 
@@ -104,6 +106,7 @@ export const issue: Handler = async (req, ctx) => {
     certificateName: validated.certificateName,
     keyOptions: request.keyOptions ?? {},
     ...(request.adopt ? { adopt: true } : {}),
+    ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
     reason: "issue",
     operationId: requestOperationId(req),
   };
@@ -318,8 +321,7 @@ export const dnsZones: Handler = async (_req, ctx) => {
         name: z.name,
         id: z.id,
         provider: z.provider,
-        resourceGroup: z.resourceGroup,
-        subscriptionId: z.subscriptionId,
+        type: ctx.runtime.deps.dns.provider(z).type,
         nameServers: z.nameServers,
       }))
       .sort((a, b) => a.name.localeCompare(b.name)),

@@ -93,7 +93,7 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.downloadCertificateChain]: (input: { order: OrderRef }) =>
     runStep(() => issuance().downloadCertificateChain(input.order, getRuntime().deps)),
 
-  [ACTIVITIES.mergeIssuedChain]: (input: { certificateName: string; dnsNames: string[]; chain: string[] }) =>
+  [ACTIVITIES.mergeIssuedChain]: (input: Parameters<typeof Issuance.mergeIssuedChain>[0]) =>
     runStep(() => issuance().mergeIssuedChain(input, getRuntime().deps)),
 
   [ACTIVITIES.cleanupChallenges]: (input: { challenges: ChallengeRecord[] }) =>

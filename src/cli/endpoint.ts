@@ -20,6 +20,7 @@ export interface EndpointValues {
   "function-key"?: string;
   token?: string;
   "dns-names"?: string[];
+  "dns-alias"?: string;
   name?: string;
   "key-type"?: string;
   exportable?: boolean;
@@ -302,6 +303,7 @@ export async function runEndpointCommand(
         await api.start("certificates", {
           dnsNames: names,
           ...(values.name !== undefined ? { certificateName: values.name } : {}),
+          ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
           ...keyOptionsBody(values),
         }),
       );

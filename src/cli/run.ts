@@ -42,6 +42,7 @@ export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL [--funct
 commands:
   issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]
         [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]
+        [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)
   list [--all]                         certificates in the vault (managed ones unless --all)
   renew (--name N | --all-due) [--dry-run]
   revoke N [--reason keyCompromise|superseded|...] [--disable]
@@ -64,6 +65,7 @@ const OPTIONS = {
   "function-key": { type: "string" },
   token: { type: "string" },
   "dns-names": { type: "string", multiple: true },
+  "dns-alias": { type: "string" },
   name: { type: "string" },
   "key-type": { type: "string" },
   exportable: { type: "boolean" },
@@ -202,6 +204,7 @@ async function dispatch(
         {
           dnsNames: names,
           ...(values.name !== undefined ? { certificateName: values.name } : {}),
+          ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
           keyOptions: keyOptionsFrom(values),
           ...(values.adopt ? { adopt: true } : {}),
         },

@@ -47,7 +47,7 @@ export interface DefaultedSetting<T> extends SettingDescriptor<T> {
 export const PREFIX = "KvAcme";
 
 /** Every name a setting is read from, in order of precedence (`<n>` replaced by index). */
-export function envNamesOf(d: SettingDescriptor<unknown>, index?: number): { name: string; parse?: Parser<unknown> }[] {
+export function envNamesOf(d: SettingDescriptor<unknown>, index?: number | string): { name: string; parse?: Parser<unknown> }[] {
   const out: { name: string; parse?: Parser<unknown> }[] = [];
   if (d.key !== undefined) out.push({ name: `${PREFIX}__${index === undefined ? d.key : d.key.replace("<n>", String(index))}` });
   for (const a of d.aliases) out.push(typeof a === "string" ? { name: a } : { name: a.name, parse: a.parse });
@@ -69,8 +69,15 @@ export interface SettingsReader {
   isSet(d: SettingDescriptor<unknown>): boolean;
   /** The indices n present for a key with `<n>` (like `Webhooks__<n>__Url`), ascending. */
   indices(keyPattern: string): number[];
-  /** A reader that substitutes n for `<n>` in keys. */
-  at(n: number): SettingsReader;
+  /**
+   * The names present for `<n>` in a key pattern (like `Dns__<n>__`, for `KvAcme__Dns__bind__Type`): one name segment
+   * (no `__`), lower case, sorted.
+   */
+  names(keyPattern: string): string[];
+  /** Every set name under a key prefix (like `Dns__bind__`): the name as written and the rest of the key after the prefix. */
+  keysUnder(prefix: string): { name: string; suffix: string }[];
+  /** A reader that substitutes n (an index or a name) for `<n>` in keys. */
+  at(n: number | string): SettingsReader;
   /** Reports a problem across settings (the field is an env name, like `KvAcme__Eab__HmacKey`). */
   problem(field: string, message: string): void;
 }

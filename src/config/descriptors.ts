@@ -4,7 +4,7 @@
  */
 import { DEFAULT_KEY_ROLES } from "../api/auth";
 import { describeSniffing, WEBHOOK_FORMAT_NAMES, WEBHOOK_FORMATS } from "../notify/formats/registry";
-import { setting, InvalidSetting } from "./descriptor";
+import { setting } from "./descriptor";
 import {
   ACME_DIRECTORIES,
   APP_ROLES,
@@ -20,11 +20,9 @@ import {
   parseEabAlgorithm,
   parseEvents,
   parseGuid,
-  parseGuidList,
   parseHmacKey,
   parseNonEmpty,
   parseResolvers,
-  parseResourceGroups,
   parseRoles,
   parseSchedule,
   parseSecretName,
@@ -112,46 +110,6 @@ export const SETTINGS = {
     type: "URL",
     defaultDoc: "(VaultUrl)",
     doc: "Key Vault that holds the app's own secrets: ACME account keys and webhook signing secrets (SecretName). The template puts them in a vault of their own that no VM agent has a role on (docs/security.md).",
-    parse: originUrl,
-  }),
-  dnsProvider: setting({
-    key: "DnsProvider",
-    aliases: [],
-    field: "dnsProvider",
-    type: "provider name",
-    default: "azure",
-    doc: "DNS provider from the provider registry (src/dns/registry.ts) that writes the challenge records.",
-    parse: (raw) => {
-      if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(raw)) throw new InvalidSetting(`"${raw}" is not a provider name (letters, digits, hyphens)`);
-      return raw.toLowerCase();
-    },
-  }),
-  dnsSubscriptionIds: setting({
-    key: "DnsSubscriptionIds",
-    aliases: ["Acmebot__AzureDns__SubscriptionId"],
-    field: "dnsSubscriptionIds",
-    type: "GUID list",
-    required: true,
-    doc: "Azure subscriptions whose DNS zones kv-acme may write (comma separated).",
-    parse: parseGuidList,
-  }),
-  dnsResourceGroups: setting({
-    key: "DnsResourceGroups",
-    aliases: [],
-    field: "dnsResourceGroups",
-    type: "name list",
-    default: [] as string[],
-    defaultDoc: "(all)",
-    doc: "Only use DNS zones in these resource groups (comma separated); use it when two zones share a name.",
-    parse: parseResourceGroups,
-  }),
-  armEndpoint: setting({
-    key: "ArmEndpoint",
-    aliases: [],
-    field: "armEndpoint",
-    type: "URL",
-    default: "https://management.azure.com",
-    doc: "Azure Resource Manager endpoint (sovereign clouds, the local stack).",
     parse: originUrl,
   }),
   dnsResolver: setting({

@@ -5,6 +5,13 @@
 import { envNamesOf, type SettingDescriptor, type SettingsSection } from "./descriptor";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { ACME_DIRECTORIES } from "./parsers";
+import { DNS_SETTINGS } from "../dns/settings";
+
+/** The DNS section as docs/settings.md shows it (each provider type's own keys are in docs/dns-providers.md). */
+const DNS_SETTINGS_DOC = {
+  ...DNS_SETTINGS,
+  intro: `${DNS_SETTINGS.intro ?? ""} Each provider type's own keys: docs/dns-providers.md.`,
+};
 
 function cell(s: string): string {
   return s.replace(/\|/g, "\\|");
@@ -45,7 +52,9 @@ export function renderSection(section: Pick<SettingsSection<unknown>, "title" | 
  * The Markdown of docs/settings.md, generated from the descriptor tables so the doc never drifts; `sections` are the
  * settings modules declare for themselves (a DNS provider's), each rendered under its own heading.
  */
-export function renderSettingsDoc(sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = []): string {
+export function renderSettingsDoc(
+  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [DNS_SETTINGS_DOC],
+): string {
   const lines = [
     "# kv-acme settings",
     "",

@@ -16,6 +16,7 @@ import {
   type SettingsReader,
   type SettingsSection,
 } from "./descriptor";
+import { DNS_SETTINGS } from "../dns/settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { sniffWebhookFormat } from "./parsers";
 import type { Settings, WebhookTargetSettings } from "./types";
@@ -46,7 +47,7 @@ function indexEnv(env: Record<string, string | undefined>): EnvIndex {
   return { values, problems };
 }
 
-function read<T>(idx: EnvIndex, d: SettingDescriptor<T>, index?: number): T | undefined {
+function read<T>(idx: EnvIndex, d: SettingDescriptor<T>, index?: number | string): T | undefined {
   for (const candidate of envNamesOf(d as SettingDescriptor<unknown>, index)) {
     const hit = idx.values.get(normalizeName(candidate.name));
     if (!hit) continue;
@@ -72,7 +73,7 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function readerOf(idx: EnvIndex, index?: number): SettingsReader {
+function readerOf(idx: EnvIndex, index?: number | string): SettingsReader {
   const reader = {
     get: <T>(d: SettingDescriptor<T>) => read(idx, d, index),
     isSet: (d: SettingDescriptor<unknown>) => envNamesOf(d, index).some((c) => idx.values.has(normalizeName(c.name))),
@@ -86,7 +87,23 @@ function readerOf(idx: EnvIndex, index?: number): SettingsReader {
       }
       return [...found].sort((a, b) => a - b);
     },
-    at: (n: number) => readerOf(idx, n),
+    names(keyPattern: string): string[] {
+      const [before = "", after = ""] = normalizeName(`${PREFIX}__${keyPattern}`).split("<n>").map(escapeRegExp);
+      const re = new RegExp(`^${before}([^_]+(?:_[^_]+)*)${after}`);
+      const found = new Set<string>();
+      for (const key of idx.values.keys()) {
+        const m = re.exec(key);
+        if (m?.[1]) found.add(m[1]);
+      }
+      return [...found].sort();
+    },
+    keysUnder(prefix: string): { name: string; suffix: string }[] {
+      const p = normalizeName(`${PREFIX}__${prefix}`);
+      return [...idx.values.entries()]
+        .filter(([key]) => key.startsWith(p))
+        .map(([key, v]) => ({ name: v.name, suffix: key.slice(p.length) }));
+    },
+    at: (n: number | string) => readerOf(idx, n),
     problem: (field: string, message: string) => void idx.problems.push({ field, message }),
   };
   return reader as SettingsReader;
@@ -163,10 +180,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       contacts: get(S.contacts),
       vaultUrl,
       secretsVaultUrl: r.get(S.secretsVaultUrl) ?? vaultUrl,
-      dnsProvider: get(S.dnsProvider),
-      dnsSubscriptionIds: r.get(S.dnsSubscriptionIds) ?? [],
-      dnsResourceGroups: get(S.dnsResourceGroups),
-      armEndpoint: get(S.armEndpoint),
+      dns: DNS_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
       renewBeforeExpiryDays: get(S.renewBeforeExpiryDays),

@@ -1,5 +1,6 @@
 /** The types of the one typed, validated settings object (loaded by ./load.ts from the descriptors in ./descriptors.ts). */
 import type { EntraSettings } from "../api/entra";
+import type { DnsSettings } from "../dns/settings";
 import type { WebhookTargetSettings } from "../notify/types";
 
 export type { WebhookFormat, WebhookTargetSettings } from "../notify/types";
@@ -33,12 +34,8 @@ export interface Settings {
   vaultUrl: string;
   /** Key Vault holding the app's own secrets (ACME account keys, webhook signing secrets); default vaultUrl. */
   secretsVaultUrl: string;
-  /** DNS provider registry name. */
-  dnsProvider: string;
-  dnsSubscriptionIds: string[];
-  /** Only zones in these resource groups; empty = all. */
-  dnsResourceGroups: string[];
-  armEndpoint: string;
+  /** The DNS provider instances (src/dns/settings.ts; each type's own settings are opaque here). */
+  dns: DnsSettings;
   /** "host:port" servers asked instead of the zones' name servers; undefined = the zones' own. */
   dnsResolver?: string[];
   propagationTimeoutSeconds: number;

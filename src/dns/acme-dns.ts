@@ -53,6 +53,7 @@ export function parseAcmeDnsAccounts(raw: string): Record<string, AcmeDnsAccount
 }
 
 export class AcmeDnsProvider implements DnsProvider {
+  readonly type = "acme-dns";
   readonly name: string;
   private readonly base: string;
 

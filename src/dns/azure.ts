@@ -2,24 +2,30 @@
  * Azure DNS provider (@azure/arm-dns). Zones come from every configured subscription (optionally only some
  * resource groups). TXT values are added and removed one by one under optimistic concurrency: If-None-Match: *
  * when creating the set, If-Match: <etag> when changing it, a fresh read and retry on 412; the set is deleted
- * only when it becomes empty (cert-manager's Azure DNS solver does the same).
+ * only when it becomes empty (cert-manager's Azure DNS solver does the same). The subscription and resource group
+ * of a zone are read from its ARM id, so the generic zone reference carries nothing Azure-specific.
  */
 import { DnsManagementClient, type RecordSet } from "@azure/arm-dns";
 import type { TokenCredential } from "@azure/identity";
+import { setting, type SettingDescriptor, type SettingsReader } from "../config/descriptor";
+import { originUrl, parseGuid, parseGuidList, parseResourceGroups } from "../config/parsers";
 import { UpstreamError, errorMessage } from "../shared/errors";
-import type { DnsProvider, DnsZone } from "./provider";
+import { providerLabel, type DnsProvider, type DnsProviderType, type DnsZone } from "./provider";
 
 export interface AzureDnsOptions {
   subscriptionIds: string[];
   /** When non-empty, only zones in these resource groups (case-insensitive) are used. */
-  resourceGroups?: string[];
-  /** ARM endpoint, default https://management.azure.com. */
-  armEndpoint?: string;
-  /** Token audience for ARM, default https://management.azure.com (set it for sovereign clouds). */
-  armAudience?: string;
-  /** Attempts for one change when concurrent writers keep moving the etag; default 8. */
-  maxConcurrencyAttempts?: number;
+  resourceGroups: string[];
+  /** ARM endpoint, like https://management.azure.com. */
+  armEndpoint: string;
+  /** Token audience for ARM (differs from the endpoint in sovereign clouds and the local stack). */
+  armAudience: string;
+  /** Client id of the user-assigned managed identity this provider uses; unset: the app's identity. */
+  managedIdentityClientId?: string;
 }
+
+/** Attempts for one change when concurrent writers keep moving the etag. */
+const MAX_CONCURRENCY_ATTEMPTS = 8;
 
 function statusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown } | null)?.statusCode;
@@ -33,7 +39,9 @@ function resourceGroupOf(id: string): string {
 }
 
 function subscriptionOf(id: string): string {
-  return /\/subscriptions\/([^/]+)\//i.exec(id)?.[1] ?? "";
+  const m = /\/subscriptions\/([^/]+)\//i.exec(id);
+  if (!m?.[1]) throw new UpstreamError("AzureDns", `Unexpected DNS zone id "${id}"`);
+  return m[1];
 }
 
 function txtValues(set: RecordSet | undefined): string[] {
@@ -43,26 +51,25 @@ function txtValues(set: RecordSet | undefined): string[] {
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class AzureDnsProvider implements DnsProvider {
-  readonly name = "azure";
+  readonly type = "azure";
   private readonly clients = new Map<string, DnsManagementClient>();
   private readonly resourceGroups: Set<string>;
-  private readonly maxAttempts: number;
 
   constructor(
+    readonly name: string,
     private readonly credential: TokenCredential,
     private readonly options: AzureDnsOptions,
   ) {
-    this.resourceGroups = new Set((options.resourceGroups ?? []).map((g) => g.toLowerCase()));
-    this.maxAttempts = options.maxConcurrencyAttempts ?? 8;
+    this.resourceGroups = new Set(options.resourceGroups.map((g) => g.toLowerCase()));
   }
 
   private client(subscriptionId: string): DnsManagementClient {
     let c = this.clients.get(subscriptionId);
     if (!c) {
       // The SDK derives the token scope from a custom endpoint; ARM tokens are issued for the ARM audience instead.
-      const audience = (this.options.armAudience ?? "https://management.azure.com").replace(/\/+$/, "");
+      const audience = this.options.armAudience.replace(/\/+$/, "");
       c = new DnsManagementClient(this.credential, subscriptionId, {
-        ...(this.options.armEndpoint ? { endpoint: this.options.armEndpoint } : {}),
+        endpoint: this.options.armEndpoint,
         credentialScopes: [`${audience}/.default`],
       });
       this.clients.set(subscriptionId, c);
@@ -70,13 +77,14 @@ export class AzureDnsProvider implements DnsProvider {
     return c;
   }
 
-  private fail(action: string, err: unknown): never {
+  private fail(action: string, err: unknown, zone?: string): never {
     const status = statusOf(err);
     const hint = status === 403 ? " (the identity needs the DNS Zone Contributor role on the zone)" : "";
-    throw new UpstreamError("AzureDns", `Azure DNS: ${action} failed${hint}: ${errorMessage(err)}`, {
+    throw new UpstreamError("AzureDns", `${providerLabel(this, zone)}: ${action} failed${hint}: ${errorMessage(err)}`, {
       status: status ?? 502,
       retryable: status === undefined || status === 429 || status >= 500,
       cause: err,
+      details: { provider: this.name },
     });
   }
 
@@ -97,8 +105,6 @@ export class AzureDnsProvider implements DnsProvider {
               provider: this.name,
               id: zone.id,
               name: zone.name.toLowerCase(),
-              resourceGroup,
-              subscriptionId: subscriptionOf(zone.id) || subscriptionId,
               nameServers: zone.nameServers ?? [],
             });
           }
@@ -113,10 +119,10 @@ export class AzureDnsProvider implements DnsProvider {
 
   private async readSet(zone: DnsZone, recordName: string): Promise<RecordSet | undefined> {
     try {
-      return await this.client(zone.subscriptionId ?? "").recordSets.get(zone.resourceGroup ?? "", zone.name, recordName, "TXT");
+      return await this.client(subscriptionOf(zone.id)).recordSets.get(resourceGroupOf(zone.id), zone.name, recordName, "TXT");
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
-      return this.fail(`reading TXT ${recordName}.${zone.name}`, err);
+      return this.fail(`reading TXT ${recordName}.${zone.name}`, err, zone.name);
     }
   }
 
@@ -135,24 +141,24 @@ export class AzureDnsProvider implements DnsProvider {
       } catch (err) {
         const status = statusOf(err);
         // 412: the etag moved (or the set appeared) since our read; 409: a concurrent write in flight.
-        if ((status === 412 || status === 409) && attempt < this.maxAttempts) {
+        if ((status === 412 || status === 409) && attempt < MAX_CONCURRENCY_ATTEMPTS) {
           await delay(Math.floor(20 * attempt + Math.random() * 40 * attempt));
           continue;
         }
-        this.fail(`${action} TXT ${recordName}.${zone.name}`, err);
+        this.fail(`${action} TXT ${recordName}.${zone.name}`, err, zone.name);
       }
     }
   }
 
   async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
-    const c = this.client(zone.subscriptionId ?? "");
+    const c = this.client(subscriptionOf(zone.id));
     await this.withConcurrency(zone, recordName, "adding to", async (current) => {
       const existing = txtValues(current);
       const missing = [...new Set(values)].filter((v) => !existing.includes(v));
       if (current && missing.length === 0) return false;
       const txtRecords = [...existing, ...missing].map((v) => ({ value: [v] }));
       await c.recordSets.createOrUpdate(
-        zone.resourceGroup ?? "",
+        resourceGroupOf(zone.id),
         zone.name,
         recordName,
         "TXT",
@@ -164,7 +170,7 @@ export class AzureDnsProvider implements DnsProvider {
   }
 
   async removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
-    const c = this.client(zone.subscriptionId ?? "");
+    const c = this.client(subscriptionOf(zone.id));
     await this.withConcurrency(zone, recordName, "removing from", async (current) => {
       if (!current) return false;
       const existing = txtValues(current);
@@ -173,13 +179,13 @@ export class AzureDnsProvider implements DnsProvider {
       const ifMatch = current.etag ?? "*";
       if (remaining.length === 0) {
         try {
-          await c.recordSets.delete(zone.resourceGroup ?? "", zone.name, recordName, "TXT", { ifMatch });
+          await c.recordSets.delete(resourceGroupOf(zone.id), zone.name, recordName, "TXT", { ifMatch });
         } catch (err) {
           if (statusOf(err) !== 404) throw err;
         }
       } else {
         await c.recordSets.createOrUpdate(
-          zone.resourceGroup ?? "",
+          resourceGroupOf(zone.id),
           zone.name,
           recordName,
           "TXT",
@@ -191,3 +197,116 @@ export class AzureDnsProvider implements DnsProvider {
     });
   }
 }
+
+const ARM = "https://management.azure.com";
+
+/** The settings of one Azure DNS instance, declared once with the key pattern of an instance or of the top level. */
+function azureSettings(keys: {
+  subscriptionIds: string;
+  resourceGroups: string;
+  armEndpoint: string;
+  armAudience: string;
+  clientId: string;
+}) {
+  const named = keys.subscriptionIds.startsWith("Dns__");
+  return {
+    subscriptionIds: setting({
+      key: keys.subscriptionIds,
+      aliases: named ? [] : ["Acmebot__AzureDns__SubscriptionId"],
+      field: "subscriptionIds",
+      type: "GUID list",
+      required: true,
+      doc: "Azure subscriptions whose DNS zones this provider may write (comma separated).",
+      parse: parseGuidList,
+    }),
+    resourceGroups: setting({
+      key: keys.resourceGroups,
+      aliases: [],
+      field: "resourceGroups",
+      type: "name list",
+      default: [] as string[],
+      defaultDoc: "(all)",
+      doc: "Only use DNS zones in these resource groups (comma separated); use it when two zones share a name.",
+      parse: parseResourceGroups,
+    }),
+    armEndpoint: setting({
+      key: keys.armEndpoint,
+      aliases: [],
+      field: "armEndpoint",
+      type: "URL",
+      default: ARM,
+      doc: "Azure Resource Manager endpoint (sovereign clouds, the local stack).",
+      parse: originUrl,
+    }),
+    armAudience: setting({
+      key: keys.armAudience,
+      aliases: [],
+      field: "armAudience",
+      type: "URL",
+      default: ARM,
+      doc: "Token audience for Azure Resource Manager (sovereign clouds: their ARM resource id).",
+      parse: originUrl,
+    }),
+    managedIdentityClientId: setting({
+      key: keys.clientId,
+      aliases: [],
+      field: "managedIdentityClientId",
+      type: "GUID",
+      defaultDoc: "(the app's identity)",
+      doc: "Client id of a user-assigned managed identity used for this provider only (e.g. one per subscription owner).",
+      parse: parseGuid,
+    }),
+  };
+}
+
+/** `KvAcme__Dns__<instance>__SubscriptionIds`, ... */
+export const AZURE_DNS_SETTINGS = azureSettings({
+  subscriptionIds: "Dns__<n>__SubscriptionIds",
+  resourceGroups: "Dns__<n>__ResourceGroups",
+  armEndpoint: "Dns__<n>__ArmEndpoint",
+  armAudience: "Dns__<n>__ArmAudience",
+  clientId: "Dns__<n>__ManagedIdentityClientId",
+});
+
+/**
+ * The top-level names of the instance called "azure" (`KvAcme__DnsSubscriptionIds`, ...), as kv-acme read them before
+ * there were several providers, and the leading C# tool's `Acmebot__AzureDns__SubscriptionId`.
+ */
+export const AZURE_DNS_TOP_LEVEL_SETTINGS = azureSettings({
+  subscriptionIds: "DnsSubscriptionIds",
+  resourceGroups: "DnsResourceGroups",
+  armEndpoint: "ArmEndpoint",
+  armAudience: "ArmAudience",
+  clientId: "DnsManagedIdentityClientId",
+});
+
+/** Builds one Azure DNS instance's settings from either descriptor set. */
+export function buildAzureDnsSettings(reader: SettingsReader, d: ReturnType<typeof azureSettings>): AzureDnsOptions | undefined {
+  const subscriptionIds = reader.get(d.subscriptionIds);
+  const options = {
+    resourceGroups: reader.get(d.resourceGroups),
+    armEndpoint: reader.get(d.armEndpoint),
+    armAudience: reader.get(d.armAudience),
+  };
+  const clientId = reader.get(d.managedIdentityClientId);
+  if (!subscriptionIds) return undefined; // required: the reader reported it
+  return { subscriptionIds, ...options, ...(clientId !== undefined ? { managedIdentityClientId: clientId } : {}) };
+}
+
+export const azure: DnsProviderType<AzureDnsOptions> = {
+  type: "azure",
+  title: "Azure DNS (public zones, Azure Resource Manager)",
+  description: [
+    "Lists the public DNS zones of the configured subscriptions (optionally only some resource groups) and adds or removes single",
+    "values of the TXT record set under ETag concurrency (`If-None-Match: *` to create, `If-Match` to change, re-read on 412).",
+    "The identity needs **DNS Zone Contributor** on the zones (or a custom role with `Microsoft.Network/dnsZones/TXT/*`).",
+    "The instance named `azure` can also be configured with the top-level names `KvAcme__DnsSubscriptionIds`,",
+    "`KvAcme__DnsResourceGroups`, `KvAcme__ArmEndpoint` (and the leading C# tool's `Acmebot__AzureDns__SubscriptionId`).",
+  ].join("\n"),
+  testedAgainst:
+    "The local Azure DNS stand-in (src/local/dns: the ARM `Microsoft.Network/dnsZones` API with `@azure/arm-dns`, and its authoritative DNS server).",
+  settings: AZURE_DNS_SETTINGS as Readonly<Record<string, SettingDescriptor<unknown>>>,
+  example: { Type: "azure", SubscriptionIds: "00000000-0000-0000-0000-000000000000" },
+  build: (reader) => buildAzureDnsSettings(reader, AZURE_DNS_SETTINGS),
+  create: (settings, context) => new AzureDnsProvider(context.instance, context.credential(settings.managedIdentityClientId), settings),
+};

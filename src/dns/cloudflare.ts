@@ -9,8 +9,10 @@
  * Calls: GET /zones, GET /zones/{zone_id}/dns_records?type=TXT&name=<fqdn>, POST /zones/{zone_id}/dns_records,
  * DELETE /zones/{zone_id}/dns_records/{dns_record_id} (schema: cloudflare/api-schemas openapi.json).
  */
+import { setting, type SettingsReader } from "../config/descriptor";
+import { parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
-import type { DnsProvider, DnsZone } from "./provider";
+import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { httpFailure, parseJson, send, type CallContext, type RestRequest } from "./rest";
 
 export const CLOUDFLARE_API_URL = "https://api.cloudflare.com/client/v4";
@@ -61,6 +63,7 @@ function fqdnOf(zone: DnsZone, recordName: string): string {
 }
 
 export class CloudflareDnsProvider implements DnsProvider {
+  readonly type = "cloudflare";
   readonly name: string;
   private readonly base: string;
 
@@ -150,3 +153,45 @@ export class CloudflareDnsProvider implements DnsProvider {
     }
   }
 }
+
+const SETTINGS = {
+  apiToken: setting({
+    key: "Dns__<n>__ApiToken",
+    aliases: [],
+    field: "apiToken",
+    type: "string",
+    required: true,
+    secret: true,
+    doc: "A scoped API token with Zone → Zone → Read and Zone → DNS → Edit. Secret: use a Key Vault reference.",
+    parse: (raw: string) => raw,
+  }),
+  apiUrl: setting({
+    key: "Dns__<n>__ApiUrl",
+    aliases: [],
+    field: "apiUrl",
+    type: "URL",
+    default: CLOUDFLARE_API_URL,
+    doc: "The API base URL (only the local stand-in needs another one).",
+    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
+  }),
+};
+
+export const cloudflare: DnsProviderType<CloudflareOptions> = {
+  type: "cloudflare",
+  title: "Cloudflare (API v4, scoped API token)",
+  description: [
+    "Lists the account's active zones (`GET /zones`) and adds each value as its own TXT record (`POST /zones/{id}/dns_records`),",
+    "removing exactly the records whose content is ours (`DELETE .../dns_records/{id}`), so other values are never touched.",
+  ].join("\n"),
+  testedAgainst:
+    "A stand-in (src/local/dns/cloudflare-server.ts) held to Cloudflare's published OpenAPI schema; its zones are served by the stack's DNS server.",
+  settings: SETTINGS,
+  example: { Type: "cloudflare", ApiToken: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/cloudflare-token)" },
+  build(reader: SettingsReader): CloudflareOptions | undefined {
+    const apiToken = reader.get(SETTINGS.apiToken);
+    const apiUrl = reader.get(SETTINGS.apiUrl);
+    if (!apiToken) return undefined; // required: the reader reported it
+    return { apiToken, apiUrl };
+  },
+  create: (settings, context) => new CloudflareDnsProvider({ ...settings, name: context.instance }),
+};

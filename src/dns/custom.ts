@@ -32,6 +32,7 @@ export interface CustomDnsOptions {
 const NO_DATA = new Set(["ENODATA", "ENOTFOUND", "NXDOMAIN", "ENONAME"]);
 
 export class CustomDnsProvider implements DnsProvider {
+  readonly type = "custom";
   readonly name: string;
   private readonly base: string;
   private readonly lock = new KeyedLock();

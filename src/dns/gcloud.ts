@@ -75,6 +75,7 @@ const unquote = (rrdata: string) =>
   [...rrdata.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] as string).replace(/\\(.)/g, "$1")).join("") || rrdata;
 
 export class GcloudDnsProvider implements DnsProvider {
+  readonly type = "gcloud";
   readonly name: string;
   private readonly api: string;
   private token?: { value: string; expiresAt: number };

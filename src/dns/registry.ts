@@ -1,68 +1,53 @@
 /**
- * DNS provider registry: a provider name maps to a factory and a descriptor of the settings it reads. The same
- * descriptor drives validation and documentation. Unknown names are a configuration error, never a silent default.
+ * The DNS provider types kv-acme knows, and building the configured instances into one router. A provider type is
+ * one file or folder under src/dns/ exporting a DnsProviderType; adding one is adding it to DNS_PROVIDER_TYPES.
+ * Unknown types are a configuration error (./settings.ts), never a silent default.
  */
 import type { TokenCredential } from "@azure/identity";
-import { ConfigurationError } from "../shared/errors";
-import type { DnsProvider } from "./provider";
-import { AzureDnsProvider, type AzureDnsOptions } from "./azure";
+import { azure } from "./azure";
+import { cloudflare } from "./cloudflare";
+import { powerdns } from "./powerdns";
+import type { DnsProviderType } from "./provider";
+import { rfc2136 } from "./rfc2136";
+import { DnsRouter } from "./router";
+import type { DnsSettings } from "./settings";
 
-/** One setting a provider reads, as documented for operators. */
-export interface ProviderSettingDescriptor {
-  /** Environment / app setting name. */
-  setting: string;
-  required: boolean;
-  description: string;
-}
+/** Every provider type, in documentation order. */
+export const DNS_PROVIDER_TYPES: readonly DnsProviderType<never>[] = [
+  azure,
+  rfc2136,
+  powerdns,
+  cloudflare,
+] as unknown as DnsProviderType<never>[];
 
-/** What every factory gets: the typed options of all providers (each picks its own) and an Azure credential. */
-export interface DnsProviderContext {
-  credential: TokenCredential;
-  azure?: Partial<AzureDnsOptions>;
-}
-
-export interface DnsProviderRegistration {
-  description: string;
-  settings: ProviderSettingDescriptor[];
-  create(context: DnsProviderContext): DnsProvider;
-}
-
-export const dnsProviders: Readonly<Record<string, DnsProviderRegistration>> = Object.freeze({
-  azure: {
-    description: "Azure DNS public zones through Azure Resource Manager (@azure/arm-dns)",
-    settings: [
-      {
-        setting: "KvAcme__DnsSubscriptionIds",
-        required: true,
-        description: "Comma-separated subscription ids whose DNS zones may be used",
-      },
-      {
-        setting: "KvAcme__DnsResourceGroups",
-        required: false,
-        description: "Comma-separated resource groups to restrict the zone search to",
-      },
-      {
-        setting: "KvAcme__ArmEndpoint",
-        required: false,
-        description: "Azure Resource Manager endpoint (default https://management.azure.com)",
-      },
-    ],
-    create(context: DnsProviderContext): DnsProvider {
-      const subscriptionIds = context.azure?.subscriptionIds ?? [];
-      if (subscriptionIds.length === 0) {
-        throw new ConfigurationError("The azure DNS provider needs at least one subscription id (KvAcme__DnsSubscriptionIds)");
-      }
-      return new AzureDnsProvider(context.credential, { ...context.azure, subscriptionIds });
-    },
-  },
-});
-
-/** Builds the named provider; throws ConfigurationError naming the known providers for an unknown name. */
-export function createDnsProvider(name: string, context: DnsProviderContext): DnsProvider {
+/** The type registered under `name` (case-insensitive), if any. */
+export function providerType(name: string): DnsProviderType<unknown> | undefined {
   const key = name.trim().toLowerCase();
-  const registration = Object.prototype.hasOwnProperty.call(dnsProviders, key) ? dnsProviders[key] : undefined;
-  if (!registration) {
-    throw new ConfigurationError(`Unknown DNS provider "${name}"; known providers: ${Object.keys(dnsProviders).join(", ")}`);
-  }
-  return registration.create(context);
+  return DNS_PROVIDER_TYPES.find((t) => t.type === key) as DnsProviderType<unknown> | undefined;
+}
+
+/**
+ * Builds every configured instance and the router over them. `credential` is the app's identity; an instance with
+ * its own managed identity client id gets a ManagedIdentityCredential for it (`identityFor`, overridable in tests).
+ */
+export function createDnsRouter(
+  dns: DnsSettings,
+  options: { credential: TokenCredential; identityFor?: (clientId: string) => TokenCredential },
+): DnsRouter {
+  const identityFor =
+    options.identityFor ??
+    ((clientId: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { ManagedIdentityCredential } = require("@azure/identity") as typeof import("@azure/identity");
+      return new ManagedIdentityCredential({ clientId });
+    });
+  const providers = dns.instances.map((instance) => {
+    const type = providerType(instance.type);
+    if (!type) throw new Error(`DNS provider type "${instance.type}" is not registered`);
+    return type.create(instance.settings, {
+      instance: instance.name,
+      credential: (clientId?: string) => (clientId ? identityFor(clientId) : options.credential),
+    });
+  });
+  return new DnsRouter(providers);
 }

@@ -47,6 +47,7 @@ export function unquoteRoute53Txt(value: string): string {
 }
 
 export class Route53DnsProvider implements DnsProvider {
+  readonly type = "route53";
   readonly name: string;
   private readonly endpoint: string;
 

@@ -9,8 +9,9 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { ensureAccount, type EabCredentials } from "../acme/account";
 import type { AcmeSession } from "../acme/client";
 import type { Settings } from "../config/types";
-import type { DnsProvider } from "../dns/provider";
-import { createDnsProvider } from "../dns/registry";
+import { authoritativeCnameLookup, type CnameLookup } from "../dns/delegation";
+import { createDnsRouter } from "../dns/registry";
+import type { DnsRouter } from "../dns/router";
 
 /**
  * The settings the issuance steps read: a subset of the app's Settings, complete (defaults come from the settings
@@ -22,10 +23,7 @@ export type IssuanceSettings = Pick<
   | "contacts"
   | "vaultUrl"
   | "secretsVaultUrl"
-  | "dnsProvider"
-  | "dnsSubscriptionIds"
-  | "dnsResourceGroups"
-  | "armEndpoint"
+  | "dns"
   | "propagationTimeoutSeconds"
   | "acmeTimeoutSeconds"
   | "disableChallengeResourceVerification"
@@ -41,7 +39,10 @@ export interface IssuanceDeps {
   settings: IssuanceSettings;
   certificates: CertificateClient;
   secrets: SecretClient;
-  dns: DnsProvider;
+  /** Every configured DNS provider instance, each zone routed to the one that owns it. */
+  dns: DnsRouter;
+  /** Asks a name's authoritative servers (or the resolver override) for its CNAME (delegation, src/dns/delegation.ts). */
+  cnameLookup: CnameLookup;
   /** The ACME session for settings.acmeDirectoryUrl; created on first use and cached. */
   acme(): Promise<AcmeSession>;
   progress: ProgressSink;
@@ -56,20 +57,16 @@ export function createIssuanceDeps(
   const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification };
   const certificates = new CertificateClient(settings.vaultUrl, credential, clientOptions);
   const secrets = new SecretClient(settings.secretsVaultUrl, credential, clientOptions);
-  const dns = createDnsProvider(settings.dnsProvider, {
-    credential,
-    azure: {
-      subscriptionIds: settings.dnsSubscriptionIds,
-      resourceGroups: settings.dnsResourceGroups,
-      armEndpoint: settings.armEndpoint,
-    },
-  });
+  const dns = createDnsRouter(settings.dns, { credential });
+  const resolvers = typeof settings.dnsResolver === "string" ? [settings.dnsResolver] : settings.dnsResolver;
+  const cnameLookup = authoritativeCnameLookup(resolvers ? { resolvers } : {});
   let session: Promise<AcmeSession> | undefined;
   return {
     settings,
     certificates,
     secrets,
     dns,
+    cnameLookup,
     progress: options.progress ?? (() => undefined),
     acme() {
       if (!session) {

@@ -206,6 +206,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         keyOptions: input.keyOptions,
         replacesAriCertId: input.replacesAriCertId,
         adopt: input.adopt,
+        dnsAlias: input.dnsAlias,
       };
     }
 
@@ -252,7 +253,13 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     const merged = yield* step<{ certificateName: string; version: string; thumbprint: string; notBefore: string; notAfter: string }>(
       current,
       "mergeIssuedChain",
-      { certificateName: validated.certificateName, dnsNames: validated.dnsNames, chain },
+      {
+        certificateName: validated.certificateName,
+        dnsNames: validated.dnsNames,
+        targets: validated.targets,
+        dnsAlias: validated.dnsAlias,
+        chain,
+      },
     );
 
     const result: IssueFlowOutput = {

@@ -6,7 +6,7 @@ import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
 import type { KeyOptionsInput } from "../keyvault/policy";
-import { decideOwnership } from "../keyvault/tags";
+import { decideOwnership, readManagedTags } from "../keyvault/tags";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
 import { newOperationId } from "../telemetry/correlation";
 import { directClock, runDirect, type DirectEnv } from "./direct";
@@ -37,6 +37,8 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
   const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;
   const request: IssueRequest = { dnsNames, certificateName, keyOptions: keyOptionsFromPolicy(current.policy) };
+  const alias = readManagedTags(current.properties.tags).dnsAlias;
+  if (alias) request.dnsAlias = alias;
   try {
     request.replacesAriCertId = ariCertificateId(new Uint8Array(current.cer ?? []));
   } catch {

@@ -7,7 +7,7 @@
  *   always: cleanupChallenges;  on failure: abandonIssuance (pending operation + pending authorizations)
  */
 import { ariCertificateId } from "../acme/ari";
-import { challengeRecordName, defaultCertificateName, validateCertificateName, validateDnsNames, zoneForName } from "../acme/names";
+import { defaultCertificateName, validateCertificateName, validateDnsNames } from "../acme/names";
 import {
   answerChallenges,
   createOrder,
@@ -19,6 +19,7 @@ import {
   type Dns01Task,
   type OrderRef,
 } from "../acme/order";
+import { resolveChallengeTargets, type ChallengeTarget } from "../dns/delegation";
 import { waitForTxtPropagation, type PropagationResult } from "../dns/propagation";
 import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
 import { discardPending, ensurePending, mergeChain, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
@@ -37,16 +38,19 @@ export interface IssueRequest {
   replacesAriCertId?: string;
   /** Take over an existing certificate kv-acme does not manage (otherwise 409 CertificateNotManaged). */
   adopt?: boolean;
+  /** Write every name's TXT value at `_acme-challenge.<dnsAlias>` (the leading C# tool's field; see docs/dns-providers.md). */
+  dnsAlias?: string;
 }
 
-/** A request after validation: normalized names, certificate name, parsed key options, the zone of every name. */
+/** A request after validation: normalized names, certificate name, parsed key options, where every TXT value goes. */
 export interface ValidatedRequest {
   dnsNames: string[];
   certificateName: string;
   keyOptions: KeyOptions;
   replacesAriCertId?: string;
-  /** Zone of each name, same order as dnsNames. */
-  zones: DnsZone[];
+  dnsAlias?: string;
+  /** Where each name's TXT value goes (zone, record, CNAME delegation or alias), same order as dnsNames. */
+  targets: ChallengeTarget[];
 }
 
 /** A DNS-01 challenge with where its TXT value goes. */
@@ -85,9 +89,9 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 /**
  * Validates everything before anything is written: DNS names (RFC 8555 §7.1.3 dns identifiers, ≤ 100), certificate
- * name, key options, ownership of an existing certificate of that name (409 unless managed or adopted), a writable
- * zone for every name, and the ACME account configuration (EAB when required).
- * Collects all input problems into one ValidationError.
+ * name, key options, ownership of an existing certificate of that name (409 unless managed or adopted), where every
+ * TXT value goes (a writable zone, possibly through a CNAME chain or the dnsAlias), and the ACME account configuration
+ * (EAB when required). Collects all input problems into one ValidationError.
  */
 export async function validateRequest(request: IssueRequest, deps: IssuanceDeps): Promise<ValidatedRequest> {
   const problems: FieldProblem[] = [];
@@ -113,16 +117,13 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
   await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
 
   const allZones = await deps.dns.listZones();
-  const zones: DnsZone[] = [];
-  for (const name of dnsNames) {
-    const zone = collect(() => zoneForName(name, allZones));
-    if (zone) zones.push(zone);
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
+  const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
+  const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
   // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write.
   await deps.acme();
-  const result: ValidatedRequest = { dnsNames, certificateName, keyOptions, zones };
+  const result: ValidatedRequest = { dnsNames, certificateName, keyOptions, targets };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
+  if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
   return result;
 }
 
@@ -139,10 +140,9 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
     throw err;
   }
   const challenges = tasks.map((task): ChallengeRecord => {
-    const index = request.dnsNames.indexOf(task.identifier);
-    const zone = request.zones[index] ?? zoneForName(task.identifier, request.zones);
-    const recordName = challengeRecordName(task.identifier, zone.name);
-    return { ...task, zone, recordName, fqdn: `${recordName}.${zone.name}` };
+    const target = request.targets[request.dnsNames.indexOf(task.identifier)];
+    if (!target) throw new Error(`the CA returned a challenge for ${task.identifier}, which the order did not ask for`);
+    return { ...task, zone: target.zone, recordName: target.recordName, fqdn: target.fqdn };
   });
   deps.progress(
     "order",
@@ -158,7 +158,7 @@ export function groupByRecordSet(
 ): { zone: DnsZone; recordName: string; fqdn: string; values: string[] }[] {
   const groups = new Map<string, { zone: DnsZone; recordName: string; fqdn: string; values: string[] }>();
   for (const c of challenges) {
-    const key = `${c.zone.id.toLowerCase()}|${c.recordName}`;
+    const key = `${c.zone.provider}|${c.zone.id.toLowerCase()}|${c.recordName}`;
     const g = groups.get(key) ?? { zone: c.zone, recordName: c.recordName, fqdn: c.fqdn, values: [] };
     if (!g.values.includes(c.txtValue)) g.values.push(c.txtValue);
     groups.set(key, g);
@@ -168,12 +168,26 @@ export function groupByRecordSet(
 
 const DNS_CONCURRENCY = 8;
 
-/** Adds every TXT value (all of them before any validation). Idempotent. */
+/**
+ * Adds every TXT value (all of them before any validation), each in the provider instance owning its zone, then waits
+ * for the providers that report a change live (e.g. Route 53 INSYNC). Idempotent.
+ */
 export async function presentChallenges(challenges: readonly ChallengeRecord[], deps: IssuanceDeps): Promise<{ recordSets: number }> {
   const groups = groupByRecordSet(challenges.filter((c) => c.status === "pending"));
-  await mapLimit(groups, DNS_CONCURRENCY, (g) => deps.dns.addTxtValues(g.zone, g.recordName, g.values, CHALLENGE_TTL_SECONDS));
-  deps.progress("dns", `TXT values added to ${groups.length} record set(s)`);
+  const changes = await mapLimit(groups, DNS_CONCURRENCY, (g) =>
+    deps.dns.addTxtValues(g.zone, g.recordName, g.values, CHALLENGE_TTL_SECONDS),
+  );
+  const timeoutMs = deps.settings.propagationTimeoutSeconds * 1000;
+  const pairs = groups.map((g, i) => ({ zone: g.zone, change: changes[i] }));
+  await mapLimit(pairs, DNS_CONCURRENCY, (p) => deps.dns.waitUntilLive(p.zone, p.change, { timeoutMs }));
+  const providers = [...new Set(groups.map((g) => g.zone.provider))];
+  deps.progress("dns", `TXT values added to ${groups.length} record set(s) through ${providers.join(", ")}`, { providers });
   return { recordSets: groups.length };
+}
+
+/** The provider instances that write a request's TXT values, as the `kv-acme-dns-provider` tag records them. */
+export function writingProviders(targets: readonly ChallengeTarget[]): string {
+  return [...new Set(targets.map((t) => t.zone.provider))].sort().join(",");
 }
 
 /** Waits until every TXT value is visible on every authoritative server (RFC 8555 §8.4). */
@@ -203,7 +217,12 @@ export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): P
 
 /** Ensures a Key Vault pending operation for exactly these names and key (creates, reuses or replaces one). */
 export async function preparePendingOperation(request: ValidatedRequest, deps: IssuanceDeps): Promise<EnsurePendingResult> {
-  const tags = managedTags({ acmeDirectoryUrl: deps.settings.acmeDirectoryUrl, dnsNames: request.dnsNames, dnsProvider: deps.dns.name });
+  const tags = managedTags({
+    acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
+    dnsNames: request.dnsNames,
+    dnsProvider: writingProviders(request.targets),
+    dnsAlias: request.dnsAlias,
+  });
   const result = await ensurePending(deps.certificates, request.certificateName, request.dnsNames, request.keyOptions, { tags });
   deps.progress("keyvault", `pending operation ${result.action} for ${request.certificateName}: ${result.reason}`);
   return result;
@@ -224,13 +243,14 @@ export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDe
 
 /** Merges the chain into the pending operation and tags the version as managed (with its RFC 9773 id). */
 export async function mergeIssuedChain(
-  input: { certificateName: string; dnsNames: string[]; chain: string[] },
+  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias"> & { chain: string[] },
   deps: IssuanceDeps,
 ): Promise<CertificateVersionInfo> {
   const tags = managedTags({
     acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
     dnsNames: input.dnsNames,
-    dnsProvider: deps.dns.name,
+    dnsProvider: writingProviders(input.targets),
+    dnsAlias: input.dnsAlias,
     ariCertId: safeAriId(input.chain[0] ?? ""),
   });
   const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags });

@@ -16,6 +16,8 @@ export const TAG_ACME_DIRECTORY = "kv-acme-acme-directory";
 export const TAG_DNS_NAMES = "kv-acme-dns-names";
 export const TAG_DNS_PROVIDER = "kv-acme-dns-provider";
 export const TAG_ARI_CERT_ID = "kv-acme-ari-cert-id";
+/** The certificate's explicit dnsAlias (docs/dns-providers.md): renewals write the TXT values there again. */
+export const TAG_DNS_ALIAS = "kv-acme-dns-alias";
 /**
  * Consecutive failed renewals of the current version: `<attempts>;<ISO time of the last failure>;<failure id>`.
  * Written on the current version when a renewal fails (recordRenewalFailure); a successful renewal creates a new
@@ -40,7 +42,9 @@ const DIGEST_FORM = /^(\d+) names sha256:([0-9a-f]+)$/;
 export interface ManagedTagsInput {
   acmeDirectoryUrl: string;
   dnsNames: string[];
+  /** The provider instance(s) that wrote the challenge values, comma separated. */
   dnsProvider: string;
+  dnsAlias?: string;
   /** RFC 9773 certificate identifier of the merged leaf. */
   ariCertId?: string;
 }
@@ -56,6 +60,7 @@ export interface ManagedTagInfo {
   /** The compact form when the names did not fit in one tag value. */
   dnsNamesDigest?: { count: number; sha256Prefix: string };
   dnsProvider?: string;
+  dnsAlias?: string;
   ariCertId?: string;
   /** Consecutive failed renewals of this version (the kv-acme-renewal-failures tag). */
   renewalFailures?: RenewalFailures;
@@ -131,6 +136,7 @@ export function managedTags(input: ManagedTagsInput): Record<string, string> {
     [TAG_DNS_PROVIDER]: checkLength(TAG_DNS_PROVIDER, input.dnsProvider),
   };
   if (input.ariCertId !== undefined) tags[TAG_ARI_CERT_ID] = checkLength(TAG_ARI_CERT_ID, input.ariCertId);
+  if (input.dnsAlias !== undefined) tags[TAG_DNS_ALIAS] = checkLength(TAG_DNS_ALIAS, input.dnsAlias);
   return tags;
 }
 
@@ -178,6 +184,8 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (provider) info.dnsProvider = provider;
     const ari = tagValue(t, TAG_ARI_CERT_ID);
     if (ari) info.ariCertId = ari;
+    const alias = tagValue(t, TAG_DNS_ALIAS);
+    if (alias) info.dnsAlias = alias;
     const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
     if (failures) info.renewalFailures = failures;
     return info;

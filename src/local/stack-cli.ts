@@ -4,9 +4,12 @@
  * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr), --ephemeral (free
  * ports instead of the fixed defaults, e.g. beside another running stack), --ports keyVault=8443,dns=5353,...
  * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns), --instant (the Key Vault
- * stand-in completes long-running operations at once instead of taking about as long as the service).
+ * stand-in completes long-running operations at once instead of taking about as long as the service), --dns
+ * rfc2136,knot,powerdns (start those DNS providers' servers too, forward their zones from the stack's DNS server, list
+ * them in stack.json).
  */
 import { parseArgs } from "node:util";
+import { parseStackDnsList } from "./dns/providers";
 import { DEFAULT_PORTS, startStack, StackPorts } from "./stack";
 
 async function main(): Promise<void> {
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
       ephemeral: { type: "boolean", default: false },
       ports: { type: "string" },
       instant: { type: "boolean", default: false },
+      dns: { type: "string" },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -38,6 +42,7 @@ async function main(): Promise<void> {
     ports,
     writeStackJson: true,
     keyVaultTiming: values.instant ? "instant" : "realistic",
+    dns: parseStackDnsList(values.dns),
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),
@@ -52,6 +57,11 @@ async function main(): Promise<void> {
     `  Azure DNS     ${stack.info.armEndpoint} (subscription ${stack.info.subscriptionId}, zones ${stack.info.zones.join(", ")})`,
   );
   console.error(`  DNS server    ${stack.info.dnsServer} (UDP and TCP)`);
+  for (const [name, d] of Object.entries(stack.info.dnsProviders ?? {})) {
+    console.error(
+      `  DNS ${name.padEnd(9)} ${String(d.server)} at ${String(d.dns)} (zones ${d.zones.join(", ")}; kv-acme instance "${d.instance}")`,
+    );
+  }
   console.error(`  ACME (Pebble) ${stack.info.acmeDirectoryUrl}`);
   console.error(`  Token         ${stack.info.identityEndpoint}`);
   console.error(`  CA            ${stack.info.caFile}`);

@@ -12,6 +12,8 @@ import { ensureLocalCa } from "./ca";
 import { startArmDnsServer } from "./dns/arm-server";
 import { startDnsServer } from "./dns/dns-server";
 import { startHostedStandIn, type HostedProviderName, type HostedStandIn, type HostedStandInInfo } from "./dns/hosted";
+import { ForwardTable, answerWithForwarding } from "./dns/forward";
+import { STACK_DNS_PROVIDERS, type StackDnsService } from "./dns/providers";
 import { openZoneStore, type ZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
@@ -54,6 +56,18 @@ export interface StackOptions {
   writeStackJson?: boolean;
   /** Hosted DNS providers whose stand-ins run beside the Azure DNS stand-in (their zones in the same DNS server). */
   hostedDns?: HostedProviderName[];
+  /** DNS providers besides the Azure DNS stand-in (names of src/local/dns/providers.ts, e.g. "rfc2136", "powerdns"). */
+  dns?: string[];
+}
+
+/** One extra DNS provider in stack.json: the kv-acme instance it configures, its zones, its servers, its settings. */
+export interface StackDnsInfo {
+  instance: string;
+  type: string;
+  zones: string[];
+  /** The `KvAcme__Dns__<instance>__*` settings (secrets included: stack.json is 0600 and local). */
+  settings: Record<string, string>;
+  [key: string]: unknown;
 }
 
 /** The stack.json contract. */
@@ -75,6 +89,8 @@ export interface StackInfo {
   functionsHostUrl?: string;
   /** Running hosted DNS provider stand-ins: URL, zones and the provider options (run-time credentials) that reach them. */
   hostedDns?: Partial<Record<HostedProviderName, HostedStandInInfo>>;
+  /** Extra DNS providers by --dns name (the Azure DNS stand-in is always there: armEndpoint, zones). */
+  dnsProviders?: Record<string, StackDnsInfo>;
   startedAt: string;
   pid: number;
 }
@@ -90,6 +106,10 @@ export interface Stack {
   zoneStore: ZoneStore;
   /** The hosted DNS stand-ins, to stop and restart them (tests). */
   hosted: Partial<Record<HostedProviderName, HostedStandIn>>;
+  /** The extra DNS providers by --dns name (their servers can be stopped and started, e.g. by tests). */
+  dns: Record<string, StackDnsService>;
+  /** The stack DNS server's forwarded zones. */
+  forwards: ForwardTable;
   close(): Promise<void>;
 }
 
@@ -122,6 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       seedZones: zones.map((name) => ({ name, resourceGroup })),
       nameServers: ["ns1.kv-acme.localhost.", "ns2.kv-acme.localhost."],
     });
+    const forwards = new ForwardTable();
     const [keyVault, arm, dns] = await Promise.all([
       startKeyVaultServer({
         authority,
@@ -131,7 +152,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         timing: options.keyVaultTiming,
       }),
       startArmDnsServer({ store, authority, tls, port: await port("arm") }),
-      startDnsServer({ store, port: await port("dns") }),
+      startDnsServer({ store, port: await port("dns"), answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
     ]);
     closers.push(keyVault.close, arm.close, dns.close);
     const hosted: Partial<Record<HostedProviderName, HostedStandIn>> = {};
@@ -141,6 +162,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       hosted[name] = standIn;
     }
     const dnsServer = `${dns.host}:${dns.port}`;
+    const extraDns: Record<string, StackDnsService> = {};
+    for (const name of (options.dns ?? []).filter((n) => n !== "azure")) {
+      const definition = STACK_DNS_PROVIDERS[name];
+      if (!definition)
+        throw new Error(`Unknown stack DNS provider "${name}" (known: azure, ${Object.keys(STACK_DNS_PROVIDERS).join(", ")})`);
+      const service = await definition.start({
+        dir: path.join(stateDir, "dns-providers"),
+        forwards,
+        store,
+        tls,
+        caCertPem: ca.caCertPem,
+        dnsServer,
+      });
+      extraDns[name] = service;
+      closers.push(service.close);
+    }
     const pebble = await startPebble({
       dir: path.join(stateDir, "pebble"),
       tls,
@@ -173,6 +210,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(Object.keys(hosted).length > 0
         ? { hostedDns: Object.fromEntries(Object.entries(hosted).map(([name, standIn]) => [name, standIn.info])) }
         : {}),
+      ...(Object.keys(extraDns).length > 0
+        ? {
+            dnsProviders: Object.fromEntries(
+              Object.entries(extraDns).map(([name, d]) => [
+                name,
+                { ...d.info, instance: d.instance, type: d.type, zones: d.zones, settings: d.env },
+              ]),
+            ),
+          }
+        : {}),
       startedAt: new Date(started).toISOString(),
       pid: process.pid,
     };
@@ -183,7 +230,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const written = stackJsonPath;
       closers.unshift(() => fs.rm(written, { force: true }));
     }
-    return { info, env: stackEnv(info), credential: stackCredential(info), stackJsonPath, zoneStore: store, hosted, close };
+    return {
+      info,
+      env: stackEnv(info),
+      credential: stackCredential(info),
+      stackJsonPath,
+      zoneStore: store,
+      hosted,
+      dns: extraDns,
+      forwards,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -210,6 +267,7 @@ export function stackEnv(info: StackInfo): Record<string, string> {
     env.KvAcme__Eab__KeyId = info.eab.keyId;
     env.KvAcme__Eab__HmacKey = info.eab.hmacKey;
   }
+  for (const d of Object.values(info.dnsProviders ?? {})) Object.assign(env, d.settings);
   return env;
 }
 

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { DnsProvider } from "../../src/dns/provider";
+import { DnsRouter } from "../../src/dns/router";
 import { issueCertificate } from "../../src/issuance";
 import type { HostedProviderName, HostedStandInInfo } from "../../src/local/dns/hosted";
 import { UpstreamError, ValidationError } from "../../src/shared/errors";
@@ -57,7 +58,7 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
       await stack?.close();
     });
     const zone = () => info.zones[0] as string;
-    const deps = (provider = c.provider(info)) => ({ ...stackDeps(stack), dns: provider });
+    const deps = (provider = c.provider(info)) => ({ ...stackDeps(stack), dns: new DnsRouter([provider]) });
 
     it("issues apex + wildcard (one record set) and two concurrent orders on one set, leaving no TXT value", async () => {
       const base = `${label()}.${zone()}`;

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { startTestStack, type TestStack } from "../support/stack";
 import { issueCertificate, type IssuanceDeps } from "../../src/issuance";
 import { getPending } from "../../src/keyvault/certificates";
+import { DnsRouter } from "../../src/dns/router";
 import { clients, stackDeps, txtRecords } from "./helpers";
 
 let stack: TestStack;
@@ -59,26 +60,29 @@ describe("failure mid-order", () => {
   it("validation fails at the CA (wrong TXT value): TXT cleaned, no pending operation, authorizations not left pending", async () => {
     const deps = stackDeps(stack, { propagationTimeoutSeconds: 2 });
     // A DNS provider that writes a wrong value: propagation never sees ours, so the step times out.
-    const dns = deps.dns;
+    const dns = deps.dns.provider({ provider: "azure", name: "example.com" });
     const broken: IssuanceDeps = {
       ...deps,
-      dns: {
-        name: dns.name,
-        listZones: () => dns.listZones(),
-        addTxtValues: (zone, record, values, ttl) =>
-          dns.addTxtValues(
-            zone,
-            record,
-            values.map((v) => `${v}x`),
-            ttl,
-          ),
-        removeTxtValues: (zone, record, values) =>
-          dns.removeTxtValues(
-            zone,
-            record,
-            values.map((v) => `${v}x`),
-          ),
-      },
+      dns: new DnsRouter([
+        {
+          name: dns.name,
+          type: dns.type,
+          listZones: () => dns.listZones(),
+          addTxtValues: (zone, record, values, ttl) =>
+            dns.addTxtValues(
+              zone,
+              record,
+              values.map((v) => `${v}x`),
+              ttl,
+            ),
+          removeTxtValues: (zone, record, values) =>
+            dns.removeTxtValues(
+              zone,
+              record,
+              values.map((v) => `${v}x`),
+            ),
+        },
+      ]),
     };
     await assert.rejects(issueCertificate({ dnsNames: ["badtxt.example.com"], keyOptions: { keyType: "EC-P256" } }, broken), /not visible/);
     assert.deepEqual(await txtRecords(stack), {});

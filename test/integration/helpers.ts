@@ -9,15 +9,14 @@ import { pemBlocks, pemToDer, x509 } from "../../src/shared/x509";
 
 export function stackSettings(stack: Stack, extra: Partial<IssuanceSettings> = {}): IssuanceSettings {
   const info = stack.info;
-  // Every setting not given here at its documented default, read through the settings descriptors.
-  const defaults = loadSettings({ KvAcme__VaultUrl: info.keyVaultUrl, KvAcme__DnsSubscriptionIds: info.subscriptionId });
+  // The stack's settings (its Azure DNS stand-in and every extra DNS provider it runs), every other setting at its
+  // documented default, read through the settings descriptors.
+  const defaults = loadSettings(stack.env);
   return {
     ...defaults,
     acmeDirectoryUrl: info.acmeDirectoryUrl,
     vaultUrl: info.keyVaultUrl,
     secretsVaultUrl: info.keyVaultUrl,
-    dnsSubscriptionIds: [info.subscriptionId],
-    armEndpoint: info.armEndpoint,
     dnsResolver: info.dnsServer,
     propagationTimeoutSeconds: 20,
     acmeTimeoutSeconds: 60,

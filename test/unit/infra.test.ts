@@ -9,6 +9,14 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SETTINGS, WEBHOOK_SETTINGS, loadSettings, type SettingDescriptor } from "../../src/config/settings";
+import { DNS_PROVIDER_TYPES } from "../../src/dns/registry";
+import { DNS_SETTINGS } from "../../src/dns/settings";
+
+/** The subscription ids of the Azure DNS instance the settings configure. */
+function azureSubscriptions(s: { dns: { instances: { type: string; settings: unknown }[] } }): string[] {
+  const azure = s.dns.instances.find((i) => i.type === "azure");
+  return (azure?.settings as { subscriptionIds?: string[] } | undefined)?.subscriptionIds ?? [];
+}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -525,13 +533,19 @@ function appSettingsFor(values: Record<string, Value>): { raw: Record<string, st
 
 function knownSettingNames(): { exact: Set<string>; patterns: RegExp[] } {
   const exact = new Set<string>();
-  for (const d of Object.values(SETTINGS) as SettingDescriptor<unknown>[]) {
+  for (const d of [...Object.values(SETTINGS), ...Object.values(DNS_SETTINGS.settings)] as SettingDescriptor<unknown>[]) {
     if (d.key !== undefined) exact.add(`KvAcme__${d.key}`.toLowerCase());
     for (const a of d.aliases) exact.add((typeof a === "string" ? a : a.name).toLowerCase());
   }
   const patterns = (Object.values(WEBHOOK_SETTINGS) as SettingDescriptor<unknown>[]).map(
     (d) => new RegExp(`^kvacme__${(d.key as string).replace("<n>", "\\d+")}$`, "i"),
   );
+  // DNS provider instances: KvAcme__Dns__<instance>__<Key> for the keys of every provider type.
+  for (const t of DNS_PROVIDER_TYPES) {
+    for (const d of [DNS_SETTINGS.settings.type, ...Object.values(t.settings)] as SettingDescriptor<unknown>[]) {
+      patterns.push(new RegExp(`^kvacme__${(d.key as string).replace("<n>", "[a-z0-9-]+")}$`, "i"));
+    }
+  }
   return { exact, patterns };
 }
 
@@ -993,7 +1007,7 @@ describe("infra/azuredeploy.json: app settings", () => {
     const s = loadSettings(resolved);
     assert.equal(s.auth.mode, "functionKeys");
     assert.equal(s.acmeDirectoryUrl, "https://acme-v02.api.letsencrypt.org/directory");
-    assert.deepEqual(s.dnsSubscriptionIds, [ENV.subscription.subscriptionId]);
+    assert.deepEqual(azureSubscriptions(s), [ENV.subscription.subscriptionId]);
     assert.equal(s.renewalSchedule, "0 0 3 * * *");
     assert.equal(s.renewBeforeExpiryDays, 30);
     assert.match(s.vaultUrl, /^https:\/\/kvacme-[a-z]+\.vault\.azure\.net$/);
@@ -1035,7 +1049,7 @@ describe("infra/azuredeploy.json: app settings", () => {
     assert.deepEqual(s.auth.keyRoles, ["KvAcme.Read", "KvAcme.Issue"]);
     assert.deepEqual(s.contacts, ["mailto:pki-team@contoso.example"]);
     assert.equal(s.vaultUrl, "https://kv-acme-contoso.vault.azure.net");
-    assert.equal(s.dnsSubscriptionIds.length, 2);
+    assert.equal(azureSubscriptions(s).length, 2);
   });
 
   it("EAB and webhook: secrets go to the vault; the app settings hold Key Vault references only", () => {

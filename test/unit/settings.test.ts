@@ -15,6 +15,14 @@ import {
   type Settings,
 } from "../../src/config/settings";
 import { ConfigurationError, type FieldProblem } from "../../src/shared/errors";
+import { AZURE_DNS_TOP_LEVEL_SETTINGS, type AzureDnsOptions } from "../../src/dns/azure";
+
+/** The settings of the Azure DNS instance "azure" (the top-level names). */
+function azure(s: Settings): AzureDnsOptions {
+  const instance = s.dns.instances.find((i) => i.name === "azure");
+  assert.ok(instance, "an azure DNS instance");
+  return instance.settings as AzureDnsOptions;
+}
 
 const SUB = "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10";
 const SUB2 = "11111111-2222-3333-4444-555555555555";
@@ -37,10 +45,20 @@ describe("loadSettings defaults", () => {
       contacts: [],
       vaultUrl: "https://myvault.vault.azure.net",
       secretsVaultUrl: "https://myvault.vault.azure.net",
-      dnsProvider: "azure",
-      dnsSubscriptionIds: [SUB],
-      dnsResourceGroups: [],
-      armEndpoint: "https://management.azure.com",
+      dns: {
+        instances: [
+          {
+            name: "azure",
+            type: "azure",
+            settings: {
+              subscriptionIds: [SUB],
+              resourceGroups: [],
+              armEndpoint: "https://management.azure.com",
+              armAudience: "https://management.azure.com",
+            },
+          },
+        ],
+      },
       propagationTimeoutSeconds: 300,
       acmeTimeoutSeconds: 120,
       renewBeforeExpiryDays: 30,
@@ -112,12 +130,12 @@ describe("loadSettings values", () => {
     {
       name: "several subscriptions, lowercased",
       env: { KvAcme__DnsSubscriptionIds: `${SUB}, ${SUB2.toUpperCase()}` },
-      check: (s) => assert.deepEqual(s.dnsSubscriptionIds, [SUB, SUB2]),
+      check: (s) => assert.deepEqual(azure(s).subscriptionIds, [SUB, SUB2]),
     },
     {
       name: "resource group filter",
       env: { KvAcme__DnsResourceGroups: "rg-dns,rg.prod(1)" },
-      check: (s) => assert.deepEqual(s.dnsResourceGroups, ["rg-dns", "rg.prod(1)"]),
+      check: (s) => assert.deepEqual(azure(s).resourceGroups, ["rg-dns", "rg.prod(1)"]),
     },
     {
       name: "resolver list normalized with ports",
@@ -142,7 +160,7 @@ describe("loadSettings values", () => {
     {
       name: "ARM endpoint",
       env: { KvAcme__ArmEndpoint: "https://management.usgovcloudapi.net/" },
-      check: (s) => assert.equal(s.armEndpoint, "https://management.usgovcloudapi.net"),
+      check: (s) => assert.equal(azure(s).armEndpoint, "https://management.usgovcloudapi.net"),
     },
     {
       name: "integers at the bounds",
@@ -154,7 +172,6 @@ describe("loadSettings values", () => {
       env: { KvAcme__DisableChallengeResourceVerification: "TRUE" },
       check: (s) => assert.equal(s.disableChallengeResourceVerification, true),
     },
-    { name: "DNS provider name", env: { KvAcme__DnsProvider: "Azure" }, check: (s) => assert.equal(s.dnsProvider, "azure") },
     {
       name: "EAB with default algorithm, base64 normalized to base64url",
       env: { KvAcme__Eab__KeyId: "kid-1", KvAcme__Eab__HmacKey: "ab+c/d==" },
@@ -246,7 +263,7 @@ describe("leading tool (Acmebot) names", () => {
         assert.deepEqual(s.contacts, ["mailto:ops@example.com"]);
         assert.equal(s.vaultUrl, "https://old.vault.azure.net");
         assert.equal(s.renewBeforeExpiryDays, 20);
-        assert.deepEqual(s.dnsSubscriptionIds, [SUB]);
+        assert.deepEqual(azure(s).subscriptionIds, [SUB]);
         assert.deepEqual(s.webhooks, [{ url: "https://hooks.slack.com/services/T/B/X", format: "slack", events: ["*"] }]);
       },
     },
@@ -473,11 +490,6 @@ describe("loadSettings problems", () => {
       want: [["APPLICATIONINSIGHTS_CONNECTION_STRING", /InstrumentationKey/]],
     },
     {
-      name: "DNS provider name",
-      env: { ...base, KvAcme__DnsProvider: "azure dns" },
-      want: [["KvAcme__DnsProvider", /not a provider name/]],
-    },
-    {
       name: "webhook without URL",
       env: { ...base, KvAcme__Webhooks__0__Format: "slack" },
       want: [["KvAcme__Webhooks__0__Url", /is required/]],
@@ -635,9 +647,8 @@ describe("settings documentation", () => {
     };
     for (const [k, v] of Object.entries(numeric)) assert.equal(SETTINGS[k as keyof typeof numeric].default, v, k);
     assert.equal(SETTINGS.acmeDirectoryUrl.default, s.acmeDirectoryUrl);
-    assert.equal(SETTINGS.armEndpoint.default, s.armEndpoint);
+    assert.equal(AZURE_DNS_TOP_LEVEL_SETTINGS.armEndpoint.default, azure(s).armEndpoint);
     assert.equal(SETTINGS.renewalSchedule.default, s.renewalSchedule);
-    assert.equal(SETTINGS.dnsProvider.default, s.dnsProvider);
   });
 });
 

@@ -286,12 +286,18 @@ function rawHeaderResponse(message: Buffer, rcode: number): Buffer {
   return out;
 }
 
+/** How one message is answered: from the store (answerMessage), or e.g. with forwarding (./forward.ts). */
+export type Answerer = (message: Buffer, options: AnswerOptions) => Buffer | undefined | Promise<Buffer | undefined>;
+
 /** Starts the authoritative server on UDP and TCP at the same host and port (port 0: one ephemeral port for both). */
 export async function startDnsServer(options: {
   store: ZoneStore;
   host?: string;
   port?: number;
+  /** Default: answerMessage from the store. */
+  answer?: Answerer;
 }): Promise<{ host: string; port: number; close(): Promise<void> }> {
+  const answer: Answerer = options.answer ?? ((message, o) => answerMessage(options.store, message, o));
   const host = options.host ?? "127.0.0.1";
   const serverAddress = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const type = net.isIPv6(host) ? "udp6" : "udp4";
@@ -300,8 +306,12 @@ export async function startDnsServer(options: {
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = dgram.createSocket({ type });
     udp.on("message", (msg, rinfo) => {
-      const response = answerMessage(options.store, msg, { transport: "udp", serverAddress });
-      if (response) udp.send(response, rinfo.port, rinfo.address);
+      void Promise.resolve(answer(msg, { transport: "udp", serverAddress })).then(
+        (response) => {
+          if (response) udp.send(response, rinfo.port, rinfo.address);
+        },
+        () => undefined,
+      );
     });
     udp.on("error", () => undefined);
     try {
@@ -317,7 +327,7 @@ export async function startDnsServer(options: {
       throw err;
     }
     const port = udp.address().port;
-    const tcp = net.createServer((socket) => serveTcp(options.store, socket, serverAddress, sockets));
+    const tcp = net.createServer((socket) => serveTcp(answer, socket, serverAddress, sockets));
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once("error", reject);
@@ -348,7 +358,7 @@ export async function startDnsServer(options: {
 }
 
 /** DNS over TCP: two-byte length prefix per message, several messages per connection (RFC 1035 §4.2.2, RFC 7766). */
-function serveTcp(store: ZoneStore, socket: net.Socket, serverAddress: string, sockets: Set<net.Socket>): void {
+function serveTcp(answer: Answerer, socket: net.Socket, serverAddress: string, sockets: Set<net.Socket>): void {
   sockets.add(socket);
   socket.setTimeout(TCP_IDLE_TIMEOUT_MS, () => socket.destroy());
   socket.on("close", () => sockets.delete(socket));
@@ -365,12 +375,16 @@ function serveTcp(store: ZoneStore, socket: net.Socket, serverAddress: string, s
       if (buffered.length < 2 + length) break;
       const message = buffered.subarray(2, 2 + length);
       buffered = buffered.subarray(2 + length);
-      const response = answerMessage(store, Buffer.from(message), { transport: "tcp", serverAddress });
-      if (!response) continue;
-      const framed = Buffer.alloc(2 + response.length);
-      framed.writeUInt16BE(response.length, 0);
-      response.copy(framed, 2);
-      socket.write(framed);
+      void Promise.resolve(answer(Buffer.from(message), { transport: "tcp", serverAddress })).then(
+        (response) => {
+          if (!response || socket.destroyed) return;
+          const framed = Buffer.alloc(2 + response.length);
+          framed.writeUInt16BE(response.length, 0);
+          response.copy(framed, 2);
+          socket.write(framed);
+        },
+        () => undefined,
+      );
     }
   });
 }

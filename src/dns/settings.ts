@@ -1,0 +1,92 @@
+/**
+ * The DNS provider settings: any number of provider instances, each named, each of one provider type:
+ *
+ *   KvAcme__Dns__<instance>__Type=<type>          (azure, rfc2136, powerdns, ... see docs/dns-providers.md)
+ *   KvAcme__Dns__<instance>__<Key>=<value>        (the keys the type declares, e.g. Server, KeySecret)
+ *
+ * Instance names are letters, digits and hyphens (matched case-insensitively, shown in lower case), e.g. `bind`,
+ * `cloudflare-eu`; two Cloudflare accounts are two instances. The instance called `azure` may instead be configured
+ * with the top-level names kv-acme has always read (`KvAcme__DnsSubscriptionIds`, ...), and when no instance is
+ * declared at all it is the default — so `DnsSubscriptionIds` is required only when an Azure DNS instance is
+ * configured. Each type parses its own keys (./provider.ts DnsProviderType.build); this file never reads them.
+ */
+import { InvalidSetting, PREFIX, setting, type SettingDescriptor, type SettingsReader, type SettingsSection } from "../config/descriptor";
+import { AZURE_DNS_TOP_LEVEL_SETTINGS, buildAzureDnsSettings } from "./azure";
+import { DNS_PROVIDER_TYPES, providerType } from "./registry";
+
+/** One configured provider instance: its name, type and the settings its type built (opaque here). */
+export interface DnsInstanceSettings {
+  name: string;
+  type: string;
+  settings: unknown;
+}
+
+export interface DnsSettings {
+  /** In the order their names sort; never empty once loaded. */
+  instances: DnsInstanceSettings[];
+}
+
+const INSTANCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+/** The instance the top-level Azure names configure. */
+export const TOP_LEVEL_AZURE_INSTANCE = "azure";
+
+const TYPE = setting({
+  key: "Dns__<n>__Type",
+  aliases: [],
+  field: "dns.instances[<n>].type",
+  type: "provider type",
+  required: true,
+  doc: "The provider type of instance `<n>` (a name of letters, digits and hyphens): see docs/dns-providers.md for each type's settings.",
+  parse: (raw: string) => {
+    const t = providerType(raw);
+    if (!t) throw new InvalidSetting(`"${raw}" is not a DNS provider type (${DNS_PROVIDER_TYPES.map((p) => p.type).join(", ")})`);
+    return t.type;
+  },
+});
+
+export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
+  title: "DNS providers",
+  intro: [
+    "Any number of DNS provider instances, each `KvAcme__Dns__<instance>__Type` plus the keys its type declares",
+    "(docs/dns-providers.md lists every type, its settings and an example). Zones are collected from every instance; a zone",
+    "claimed by two instances is a configuration error. With no instance declared, the instance `azure` is configured from",
+    "the top-level names below, as before.",
+  ].join(" "),
+  settings: { type: TYPE, ...AZURE_DNS_TOP_LEVEL_SETTINGS } as Readonly<Record<string, SettingDescriptor<unknown>>>,
+  build(r: SettingsReader): DnsSettings {
+    const instances: DnsInstanceSettings[] = [];
+    const declared = r.names("Dns__<n>__");
+    for (const name of declared) {
+      const field = `${PREFIX}__Dns__${name}__Type`;
+      if (!INSTANCE_NAME.test(name)) {
+        r.problem(field, `"${name}" is not a DNS provider instance name (letters, digits and hyphens, at most 32)`);
+        continue;
+      }
+      const at = r.at(name);
+      const typeName = at.get(TYPE);
+      const type = typeName === undefined ? undefined : providerType(typeName);
+      if (!type) continue; // the reader reported the missing or unknown type
+      const known = new Set(["type", ...Object.values(type.settings).map((d) => (d.key ?? "").replace(/^Dns__<n>__/, "").toLowerCase())]);
+      for (const key of r.keysUnder(`Dns__${name}__`)) {
+        if (!known.has(key.suffix.toLowerCase())) {
+          r.problem(key.name, `is not a setting of DNS provider type ${type.type} (its settings: ${[...known].join(", ")})`);
+        }
+      }
+      const settings = type.build(at);
+      if (settings !== undefined) instances.push({ name, type: type.type, settings });
+    }
+    const topLevelSet = Object.values(AZURE_DNS_TOP_LEVEL_SETTINGS).some((d) => r.isSet(d as SettingDescriptor<unknown>));
+    if (topLevelSet || declared.length === 0) {
+      if (instances.some((i) => i.name === TOP_LEVEL_AZURE_INSTANCE)) {
+        r.problem(
+          `${PREFIX}__DnsSubscriptionIds`,
+          `configures the instance "${TOP_LEVEL_AZURE_INSTANCE}", which ${PREFIX}__Dns__${TOP_LEVEL_AZURE_INSTANCE}__Type also declares: use one or the other`,
+        );
+      } else {
+        const azure = buildAzureDnsSettings(r, AZURE_DNS_TOP_LEVEL_SETTINGS);
+        if (azure) instances.push({ name: TOP_LEVEL_AZURE_INSTANCE, type: "azure", settings: azure });
+      }
+    }
+    return { instances };
+  },
+};
