@@ -6,7 +6,9 @@
  * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns), --instant (the Key Vault
  * stand-in completes long-running operations at once instead of taking about as long as the service), --dns
  * rfc2136,knot,powerdns (start those DNS providers' servers too, forward their zones from the stack's DNS server, list
- * them in stack.json).
+ * them in stack.json), --faults SPEC|FILE
+ * (fault injection per dependency, e.g. keyvault=429:10%,arm=503:5%,identity=reset:2%,dns=timeout:5%,acme=rateLimited:5%,
+ * latency=50-400ms; see src/local/faults.ts).
  */
 import { parseArgs } from "node:util";
 import { parseStackDnsList } from "./dns/providers";
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       ports: { type: "string" },
       instant: { type: "boolean", default: false },
       dns: { type: "string" },
+      faults: { type: "string" },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     writeStackJson: true,
     keyVaultTiming: values.instant ? "instant" : "realistic",
     dns: parseStackDnsList(values.dns),
+    faults: values.faults,
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),
@@ -66,12 +70,14 @@ async function main(): Promise<void> {
   console.error(`  Token         ${stack.info.identityEndpoint}`);
   console.error(`  CA            ${stack.info.caFile}`);
   console.error(`  stack.json    ${stack.stackJsonPath}`);
+  if (stack.faults) console.error(`  Faults        ${values.faults}`);
   console.error("Ctrl-C stops everything.");
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.error(`\n${signal}: stopping the local stack`);
+    if (stack.faults) console.error(`faults injected: ${JSON.stringify(stack.faults.counts)}`);
     stack.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -17,6 +17,8 @@ import { STACK_DNS_PROVIDERS, type StackDnsService } from "./dns/providers";
 import { openZoneStore, type ZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
+import { startAcmeProxy } from "./acme-proxy";
+import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
 import { startKeyVaultServer } from "./keyvault/server";
 import { freePort } from "./net";
 import { kvAcmeHome } from "./paths";
@@ -50,6 +52,11 @@ export interface StackOptions {
   subscriptionId?: string;
   resourceGroup?: string;
   pebble?: { nonceRejectPercent?: number; eab?: boolean; validityPeriodSeconds?: number; log?: (line: string) => void };
+  /**
+   * Fault injection per dependency (see faults.ts): a spec such as "keyvault=429:10%,acme=rateLimited:5%" or a
+   * parsed plan. With ACME faults the directory URL points at a proxy in front of Pebble.
+   */
+  faults?: string | FaultPlan;
   /** Key Vault stand-in timing: "realistic" (default) or "instant" (tests that want speed). */
   keyVaultTiming?: "realistic" | "instant";
   /** Write <home>/stack.json (default true unless ephemeral). */
@@ -110,6 +117,8 @@ export interface Stack {
   dns: Record<string, StackDnsService>;
   /** The stack DNS server's forwarded zones. */
   forwards: ForwardTable;
+  /** The fault injector when faults were asked for (its `counts` tally what was injected). */
+  faults?: FaultInjector;
   close(): Promise<void>;
 }
 
@@ -124,6 +133,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   const resourceGroup = options.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
 
+  const faults =
+    options.faults === undefined
+      ? undefined
+      : new FaultInjector(typeof options.faults === "string" ? loadFaultSpec(options.faults) : options.faults);
   await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const [ca, authority] = await Promise.all([ensureLocalCa(path.join(home, "ca")), loadTokenAuthority(path.join(stateDir, "identity"))]);
   const tls = await ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
@@ -134,7 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     const identityHeader = newIdentityHeader();
-    const identity = await startIdentityServer({ authority, identityHeader, port: await port("identity") });
+    const identity = await startIdentityServer({ authority, identityHeader, port: await port("identity"), faults });
     closers.push(identity.close);
     const store = await openZoneStore({
       stateDir: path.join(stateDir, "dns"),
@@ -150,9 +163,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         stateDir: path.join(stateDir, "keyvault"),
         port: await port("keyVault"),
         timing: options.keyVaultTiming,
+        faults,
       }),
-      startArmDnsServer({ store, authority, tls, port: await port("arm") }),
-      startDnsServer({ store, port: await port("dns"), answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
+      startArmDnsServer({ store, authority, tls, port: await port("arm"), faults }),
+      startDnsServer({ store, port: await port("dns"), faults, answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
     ]);
     closers.push(keyVault.close, arm.close, dns.close);
     const hosted: Partial<Record<HostedProviderName, HostedStandIn>> = {};
@@ -191,6 +205,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: options.pebble?.log,
     });
     closers.push(pebble.stop);
+    // ACME faults: clients reach Pebble through a proxy that rate-limits new orders and answers 503s.
+    let acmeDirectoryUrl = pebble.directoryUrl;
+    if (faults && (faults.plan.rules.some((r) => r.target === "acme") || faults.plan.latency.acme)) {
+      const upstream = new URL(pebble.directoryUrl);
+      const proxy = await startAcmeProxy({ upstream: upstream.origin, tls, caCertPem: ca.caCertPem, injector: faults });
+      closers.push(proxy.close);
+      acmeDirectoryUrl = `${proxy.url}${upstream.pathname}`;
+    }
 
     const info: StackInfo = {
       keyVaultUrl: keyVault.url,
@@ -199,7 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       resourceGroup,
       zones: [...zones],
       dnsServer,
-      acmeDirectoryUrl: pebble.directoryUrl,
+      acmeDirectoryUrl,
       identityEndpoint: identity.identityEndpoint,
       identityHeader,
       imdsEndpoint: identity.imdsEndpoint,
@@ -239,6 +261,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       hosted,
       dns: extraDns,
       forwards,
+      faults,
       close,
     };
   } catch (err) {

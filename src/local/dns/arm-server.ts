@@ -4,6 +4,7 @@
  * get/createOrUpdate/update/delete/list. Bearer tokens are verified for the ARM audience; errors use the ARM shape
  * `{"error":{"code","message"}}`; bad input changes nothing.
  */
+import { withHttpFaults, type FaultInjector } from "../faults";
 import { listen, urlHost } from "../net";
 import { randomUUID } from "node:crypto";
 import https from "node:https";
@@ -37,16 +38,19 @@ export async function startArmDnsServer(options: {
   tls: { certPem: string; keyPem: string };
   host?: string;
   port?: number;
+  /** Fault injection (target "arm"): 429 with Retry-After, 5xx, resets, latency. */
+  faults?: FaultInjector;
 }): Promise<{ url: string; port: number; close(): Promise<void> }> {
   const host = options.host ?? "127.0.0.1";
-  const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     handle(options.store, options.authority, req, res).catch((err: unknown) => {
       sendError(
         res,
         err instanceof KvAcmeError ? err : new ArmError(500, "InternalServerError", "The server encountered an internal error."),
       );
     });
-  });
+  };
+  const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, withHttpFaults(handler, options.faults, "arm"));
   server.keepAliveTimeout = 5000;
   const port = await listen(server, options.port ?? 0, host);
   return {

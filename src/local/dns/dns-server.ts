@@ -17,6 +17,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import * as packet from "dns-packet";
 import type { Answer, DecodedPacket, Question, RecordType as PacketType } from "dns-packet";
+import type { FaultInjector } from "../faults";
 import type { RecordSetSnapshot, ZoneSnapshot, ZoneStore } from "./zone-store";
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -33,6 +34,8 @@ export interface AnswerOptions {
   transport: "udp" | "tcp";
   /** The address clients reach us at; the A/AAAA answer for our name server host names. */
   serverAddress: string;
+  /** Answer every query with this rcode and no records (fault injection: SERVFAIL = 2). */
+  forceRcode?: number;
 }
 
 /**
@@ -94,6 +97,7 @@ export function answerMessage(store: ZoneStore, message: Buffer, options: Answer
     return full;
   };
 
+  if (options.forceRcode !== undefined) return respond(options.forceRcode, {});
   if (opcode !== 0) return respond(RCODE.NOTIMP, {});
   const questions = query.questions ?? [];
   if (questions.length !== 1) return respond(RCODE.FORMERR, {});
@@ -296,8 +300,11 @@ export async function startDnsServer(options: {
   port?: number;
   /** Default: answerMessage from the store. */
   answer?: Answerer;
+  /** Target "dns": `timeout` leaves a query unanswered, `servfail` answers SERVFAIL. */
+  faults?: FaultInjector;
 }): Promise<{ host: string; port: number; close(): Promise<void> }> {
-  const answer: Answerer = options.answer ?? ((message, o) => answerMessage(options.store, message, o));
+  const plain: Answerer = options.answer ?? ((message, o) => answerMessage(options.store, message, o));
+  const answer: Answerer = options.faults ? withDnsFaults(options.store, plain, options.faults) : plain;
   const host = options.host ?? "127.0.0.1";
   const serverAddress = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
   const type = net.isIPv6(host) ? "udp6" : "udp4";
@@ -355,6 +362,23 @@ export async function startDnsServer(options: {
     };
   }
   throw lastError;
+}
+
+/** A DNS fault for one query: "drop" (no answer), an rcode to answer with, or undefined. */
+function dnsFault(faults: FaultInjector | undefined): "drop" | number | undefined {
+  const fault = faults?.decide("dns", (f) => f.kind === "timeout" || f.kind === "servfail");
+  return fault?.kind === "timeout" ? "drop" : fault ? RCODE.SERVFAIL : undefined;
+}
+
+/** Fault injection around an answerer: unanswered queries, SERVFAIL, slow answers. */
+function withDnsFaults(store: ZoneStore, answer: Answerer, faults: FaultInjector): Answerer {
+  return async (message, o) => {
+    const fault = dnsFault(faults);
+    if (fault === "drop") return undefined;
+    const delay = faults.latencyMs("dns");
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    return fault === undefined ? answer(message, o) : answerMessage(store, message, { ...o, forceRcode: fault });
+  };
 }
 
 /** DNS over TCP: two-byte length prefix per message, several messages per connection (RFC 1035 §4.2.2, RFC 7766). */

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { withHttpFaults, type FaultInjector } from "../faults";
 import { listen, urlHost } from "../net";
 import { DnsStoreError, type ZoneStore } from "./zone-store";
 
@@ -62,11 +63,18 @@ export async function startHttpsStandIn(options: {
   port?: number;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   onError(res: ServerResponse, err: unknown): void;
+  /** Fault injection for this stand-in under `faultTarget` (e.g. "cloudflare"). */
+  faults?: FaultInjector;
+  faultTarget?: string;
 }): Promise<StandInServer> {
   const host = options.host ?? "127.0.0.1";
-  const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     options.handle(req, res).catch((err: unknown) => options.onError(res, err));
-  });
+  };
+  const server = https.createServer(
+    { cert: options.tls.certPem, key: options.tls.keyPem },
+    withHttpFaults(handler, options.faults, options.faultTarget ?? "standin", "plain"),
+  );
   server.keepAliveTimeout = 5000;
   const port = await listen(server, options.port ?? 0, host);
   return {

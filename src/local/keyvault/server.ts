@@ -5,6 +5,7 @@
  */
 import { listen, urlHost } from "../net";
 import { createServer, type Server } from "node:https";
+import { withHttpFaults, type FaultInjector } from "../faults";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { LOCAL_TENANT_ID, VAULT_AUDIENCE, type TokenAuthority } from "../identity/tokens";
@@ -57,6 +58,8 @@ export interface KeyVaultServerOptions {
   selfIssuerDelayMs?: number;
   /** How long a deleted certificate or secret takes to appear under deleted* (overrides `timing`). */
   deletedVisibleDelayMs?: number;
+  /** Fault injection (target "keyvault"): 429 with Retry-After, 5xx, resets, latency. */
+  faults?: FaultInjector;
 }
 
 export interface KeyVaultServer {
@@ -148,9 +151,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   let url = "";
   let render = new Renderer("");
 
-  const server: Server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
-    void handle(req, res);
-  });
+  const server: Server = createServer(
+    { cert: options.tls.certPem, key: options.tls.keyPem },
+    withHttpFaults((req, res) => void handle(req, res), options.faults, "keyvault"),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers: Record<string, string> = {
