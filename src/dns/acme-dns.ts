@@ -9,8 +9,10 @@
  * at once is refused (apex + wildcard is two), and removing is a no-op — the values are replaced by the next
  * order's. The zones this provider offers are the acme-dns zones the accounts' fulldomains are in.
  */
+import { InvalidSetting, setting, type SettingsReader } from "../config/descriptor";
+import { parseServiceUrl } from "../config/parsers";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
-import type { DnsProvider, DnsZone } from "./provider";
+import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { httpFailure, send, type CallContext } from "./rest";
 
 /** What acme-dns serves per subdomain: the two most recent TXT values. */
@@ -110,3 +112,56 @@ export class AcmeDnsProvider implements DnsProvider {
   /** acme-dns has no delete: the two-value rolling set is overwritten by the next update. */
   async removeTxtValues(): Promise<void> {}
 }
+
+const SETTINGS = {
+  apiUrl: setting({
+    key: "Dns__<n>__ApiUrl",
+    aliases: [],
+    field: "apiUrl",
+    type: "URL",
+    required: true,
+    doc: "Base URL of the acme-dns API, like `https://auth.example.org`.",
+    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
+  }),
+  accounts: setting({
+    key: "Dns__<n>__Accounts",
+    aliases: [],
+    field: "accounts",
+    type: "JSON",
+    required: true,
+    secret: true,
+    doc: 'The registrations, as lego and certbot store them: `{"example.com": {"username", "password", "fulldomain", "subdomain"}}`. Secret: use a Key Vault reference.',
+    parse: (raw: string) => {
+      try {
+        return parseAcmeDnsAccounts(raw);
+      } catch (err) {
+        throw new InvalidSetting((err as Error).message);
+      }
+    },
+  }),
+};
+
+export const acmeDns: DnsProviderType<AcmeDnsOptions> = {
+  type: "acme-dns",
+  title: "acme-dns (register/update API)",
+  description: [
+    "For delegation: `_acme-challenge.<name>` is a CNAME to a registration's `fulldomain`, and kv-acme writes the value with",
+    "`POST /update`. acme-dns keeps the two newest values per registration and has no delete: at most two values per name",
+    "at once (apex + wildcard), and cleanup leaves the values to be replaced by the next order.",
+  ].join("\n"),
+  testedAgainst:
+    "A stand-in (src/local/dns/acme-dns-server.ts) following acme-dns's README and pkg/api (Debian has no acme-dns package); its zone is served by the stack's DNS server.",
+  settings: SETTINGS,
+  example: {
+    Type: "acme-dns",
+    ApiUrl: "https://auth.example.org",
+    Accounts: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/acme-dns-accounts)",
+  },
+  build(reader: SettingsReader): AcmeDnsOptions | undefined {
+    const apiUrl = reader.get(SETTINGS.apiUrl);
+    const accounts = reader.get(SETTINGS.accounts);
+    if (!apiUrl || !accounts) return undefined; // required: the reader reported it
+    return { apiUrl, accounts };
+  },
+  create: (settings, context) => new AcmeDnsProvider({ ...settings, name: context.instance }),
+};

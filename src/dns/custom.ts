@@ -13,9 +13,11 @@
  * check then fails and the order is retried.
  */
 import { promises as dns } from "node:dns";
+import { setting, type SettingsReader } from "../config/descriptor";
+import { parseResolvers, parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
 import { authoritativeServers, parseResolverList } from "./propagation";
-import type { DnsProvider, DnsZone } from "./provider";
+import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { KeyedLock, httpFailure, parseJson, send, type CallContext } from "./rest";
 
 export interface CustomDnsOptions {
@@ -132,3 +134,70 @@ export class CustomDnsProvider implements DnsProvider {
     });
   }
 }
+
+const SETTINGS = {
+  endpoint: setting({
+    key: "Dns__<n>__Endpoint",
+    aliases: [],
+    field: "endpoint",
+    type: "URL",
+    required: true,
+    doc: "Base URL of the endpoint (Acmebot's `CustomDns:Endpoint`); `zones`, `zones/{id}/records/{name}` are appended.",
+    parse: (raw: string) => parseServiceUrl(raw).href,
+  }),
+  apiKey: setting({
+    key: "Dns__<n>__ApiKey",
+    aliases: [],
+    field: "apiKey",
+    type: "string",
+    required: true,
+    secret: true,
+    doc: "The key sent in the API key header (Acmebot's `CustomDns:ApiKey`). Secret: use a Key Vault reference.",
+    parse: (raw: string) => raw,
+  }),
+  apiKeyHeaderName: setting({
+    key: "Dns__<n>__ApiKeyHeaderName",
+    aliases: [],
+    field: "apiKeyHeaderName",
+    type: "header name",
+    default: "X-Api-Key",
+    doc: "The header carrying the key (Acmebot's `CustomDns:ApiKeyHeaderName`).",
+    parse: (raw: string) => raw,
+  }),
+  resolvers: setting({
+    key: "Dns__<n>__Resolvers",
+    aliases: [],
+    field: "resolvers",
+    type: "host:port list",
+    defaultDoc: "(the zone's name servers)",
+    doc: "DNS servers to read a name's current TXT values from before replacing the set (the contract has no read).",
+    parse: parseResolvers,
+  }),
+};
+
+export const custom: DnsProviderType<CustomDnsOptions> = {
+  type: "custom",
+  title: "Custom DNS over HTTP (Acmebot's Custom DNS contract)",
+  description: [
+    "Talks to an endpoint written for Acmebot's Custom DNS provider, unchanged: `GET zones`, `PUT zones/{id}/records/{fqdn}` with",
+    "all values of the name, `DELETE zones/{id}/records/{fqdn}`. The contract replaces whole sets and has no read, so the",
+    "current values are read from DNS first and kept; writes to one name are serialized per process (two processes writing",
+    "the same name at the same moment can still lose a value: the propagation check then fails and the order is retried).",
+  ].join("\n"),
+  testedAgainst: "A stand-in (src/local/dns/custom-server.ts) answering the contract as Acmebot's CustomDnsProvider.cs calls it.",
+  settings: SETTINGS,
+  example: {
+    Type: "custom",
+    Endpoint: "https://dns-api.example.com/api/",
+    ApiKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/custom-dns-key)",
+  },
+  build(reader: SettingsReader): CustomDnsOptions | undefined {
+    const endpoint = reader.get(SETTINGS.endpoint);
+    const apiKey = reader.get(SETTINGS.apiKey);
+    const apiKeyHeaderName = reader.get(SETTINGS.apiKeyHeaderName);
+    const resolvers = reader.get(SETTINGS.resolvers);
+    if (!endpoint || !apiKey) return undefined; // required: the reader reported it
+    return { endpoint, apiKey, apiKeyHeaderName, ...(resolvers ? { resolvers } : {}) };
+  },
+  create: (settings, context) => new CustomDnsProvider({ ...settings, name: context.instance }),
+};

@@ -12,8 +12,10 @@
  * dns.changes.get).
  */
 import { createSign } from "node:crypto";
-import { ConfigurationError } from "../shared/errors";
-import type { DnsProvider, DnsZone } from "./provider";
+import { InvalidSetting, setting, type SettingsReader } from "../config/descriptor";
+import { parseServiceUrl } from "../config/parsers";
+import { ConfigurationError, UpstreamError } from "../shared/errors";
+import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { delay, httpFailure, parseJson, send, type CallContext } from "./rest";
 
 export const GCLOUD_DNS_API_URL = "https://dns.googleapis.com/dns/v1";
@@ -180,12 +182,12 @@ export class GcloudDnsProvider implements DnsProvider {
     fqdn: string,
     action: string,
     next: (values: string[], ttl: number | undefined) => { values: string[]; ttl: number } | undefined,
-  ): Promise<void> {
+  ): Promise<DnsChange | undefined> {
     const ctx = this.ctx(action, zone.name);
     for (let attempt = 1; ; attempt++) {
       const current = await this.readSet(zone, fqdn, ctx);
       const wanted = next((current?.rrdatas ?? []).map(unquote), current?.ttl);
-      if (!wanted) return;
+      if (!wanted) return undefined;
       const change = {
         kind: "dns#change",
         ...(current ? { deletions: [current] } : {}),
@@ -213,13 +215,41 @@ export class GcloudDnsProvider implements DnsProvider {
     }
   }
 
-  async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
+  async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<DnsChange | undefined> {
     const fqdn = recordName === "@" ? zone.name : `${recordName}.${zone.name}`;
-    await this.change(zone, fqdn, `adding TXT values at ${fqdn}`, (current, currentTtl) => {
+    return this.change(zone, fqdn, `adding TXT values at ${fqdn}`, (current, currentTtl) => {
       const missing = [...new Set(values)].filter((v) => !current.includes(v));
       if (missing.length === 0) return undefined;
       return { values: [...current, ...missing], ttl: currentTtl === undefined ? ttl : Math.min(currentTtl, ttl) };
     });
+  }
+
+  /** Polls changes.get until "done" (sent to Google's authoritative servers; the propagation check asks them). */
+  async waitUntilLive(zone: DnsZone, change: DnsChange, options: { timeoutMs: number }): Promise<void> {
+    const ctx = this.ctx(`waiting for change ${change.id}`, zone.name);
+    const deadline = Date.now() + options.timeoutMs;
+    let interval = 250;
+    for (;;) {
+      const r = await this.call<{ status?: string }>(
+        "GET",
+        `/managedZones/${encodeURIComponent(zone.id)}/changes/${encodeURIComponent(change.id)}`,
+        ctx,
+      );
+      if (r.reason) throw httpFailure(ctx, r.status, r.reason);
+      if (r.json.status === "done") return;
+      if (Date.now() + interval > deadline) {
+        throw new UpstreamError(
+          "GoogleCloudDNS",
+          `Google Cloud DNS (${this.name}): change ${change.id} in zone ${zone.name} not done after ${options.timeoutMs} ms`,
+          {
+            status: 504,
+            retryable: true,
+          },
+        );
+      }
+      await delay(interval);
+      interval = Math.min(interval * 2, 3_000);
+    }
   }
 
   async removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
@@ -229,3 +259,67 @@ export class GcloudDnsProvider implements DnsProvider {
     );
   }
 }
+
+const SETTINGS = {
+  project: setting({
+    key: "Dns__<n>__Project",
+    aliases: [],
+    field: "project",
+    type: "string",
+    required: true,
+    doc: "The Google Cloud project id whose Cloud DNS zones may be used.",
+    parse: (raw: string) => raw,
+  }),
+  serviceAccountKey: setting({
+    key: "Dns__<n>__ServiceAccountKey",
+    aliases: [],
+    field: "serviceAccountKey",
+    type: "JSON",
+    required: true,
+    secret: true,
+    doc: "The service account's JSON key file, whole. Secret: use a Key Vault reference.",
+    parse: (raw: string) => {
+      try {
+        return parseServiceAccountKey(raw);
+      } catch (err) {
+        throw new InvalidSetting((err as Error).message);
+      }
+    },
+  }),
+  apiUrl: setting({
+    key: "Dns__<n>__ApiUrl",
+    aliases: [],
+    field: "apiUrl",
+    type: "URL",
+    default: GCLOUD_DNS_API_URL,
+    doc: "The Cloud DNS API base URL (only the local stand-in needs another one).",
+    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
+  }),
+};
+
+export const gcloud: DnsProviderType<GcloudDnsOptions> = {
+  type: "gcloud",
+  title: "Google Cloud DNS (REST API, service account key)",
+  description: [
+    "Gets an OAuth token for the service account (a JWT signed with its key, exchanged at the key's `token_uri`), lists the",
+    "project's public managed zones, and changes a TXT RRset with one atomic Change (deletion of the exact set read + addition",
+    "of the new one; re-read on 412/409), then waits for the Change to be `done`. Role: `roles/dns.admin`, or a custom role",
+    "with `dns.managedZones.list`, `dns.resourceRecordSets.list`, `dns.changes.create`, `dns.changes.get`.",
+  ].join("\n"),
+  testedAgainst:
+    "A stand-in (src/local/dns/gcloud-server.ts, with a token endpoint verifying the JWT) held to the Cloud DNS discovery document; its zones are served by the stack's DNS server.",
+  settings: SETTINGS,
+  example: {
+    Type: "gcloud",
+    Project: "my-project",
+    ServiceAccountKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/gcloud-dns-key)",
+  },
+  build(reader: SettingsReader): GcloudDnsOptions | undefined {
+    const project = reader.get(SETTINGS.project);
+    const serviceAccountKey = reader.get(SETTINGS.serviceAccountKey);
+    const apiUrl = reader.get(SETTINGS.apiUrl);
+    if (!project || !serviceAccountKey) return undefined; // required: the reader reported it
+    return { project, serviceAccountKey, apiUrl };
+  },
+  create: (settings, context) => new GcloudDnsProvider({ ...settings, name: context.instance }),
+};

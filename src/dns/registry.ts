@@ -4,11 +4,15 @@
  * Unknown types are a configuration error (./settings.ts), never a silent default.
  */
 import type { TokenCredential } from "@azure/identity";
+import { acmeDns } from "./acme-dns";
 import { azure } from "./azure";
 import { cloudflare } from "./cloudflare";
+import { custom } from "./custom";
+import { gcloud } from "./gcloud";
 import { powerdns } from "./powerdns";
 import type { DnsProviderType } from "./provider";
 import { rfc2136 } from "./rfc2136";
+import { route53 } from "./route53";
 import { DnsRouter } from "./router";
 import type { DnsSettings } from "./settings";
 
@@ -18,6 +22,10 @@ export const DNS_PROVIDER_TYPES: readonly DnsProviderType<never>[] = [
   rfc2136,
   powerdns,
   cloudflare,
+  route53,
+  gcloud,
+  custom,
+  acmeDns,
 ] as unknown as DnsProviderType<never>[];
 
 /** The type registered under `name` (case-insensitive), if any. */

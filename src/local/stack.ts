@@ -11,7 +11,6 @@ import path from "node:path";
 import { ensureLocalCa } from "./ca";
 import { startArmDnsServer } from "./dns/arm-server";
 import { startDnsServer } from "./dns/dns-server";
-import { startHostedStandIn, type HostedProviderName, type HostedStandIn, type HostedStandInInfo } from "./dns/hosted";
 import { ForwardTable, answerWithForwarding } from "./dns/forward";
 import { STACK_DNS_PROVIDERS, type StackDnsService } from "./dns/providers";
 import { openZoneStore, type ZoneStore } from "./dns/zone-store";
@@ -61,8 +60,6 @@ export interface StackOptions {
   keyVaultTiming?: "realistic" | "instant";
   /** Write <home>/stack.json (default true unless ephemeral). */
   writeStackJson?: boolean;
-  /** Hosted DNS providers whose stand-ins run beside the Azure DNS stand-in (their zones in the same DNS server). */
-  hostedDns?: HostedProviderName[];
   /** DNS providers besides the Azure DNS stand-in (names of src/local/dns/providers.ts, e.g. "rfc2136", "powerdns"). */
   dns?: string[];
 }
@@ -94,8 +91,6 @@ export interface StackInfo {
   pebbleManagementUrl: string;
   eab?: { keyId: string; hmacKey: string };
   functionsHostUrl?: string;
-  /** Running hosted DNS provider stand-ins: URL, zones and the provider options (run-time credentials) that reach them. */
-  hostedDns?: Partial<Record<HostedProviderName, HostedStandInInfo>>;
   /** Extra DNS providers by --dns name (the Azure DNS stand-in is always there: armEndpoint, zones). */
   dnsProviders?: Record<string, StackDnsInfo>;
   startedAt: string;
@@ -111,8 +106,6 @@ export interface Stack {
   stackJsonPath?: string;
   /** The zone store behind the Azure DNS stand-in, the hosted stand-ins and the DNS server. */
   zoneStore: ZoneStore;
-  /** The hosted DNS stand-ins, to stop and restart them (tests). */
-  hosted: Partial<Record<HostedProviderName, HostedStandIn>>;
   /** The extra DNS providers by --dns name (their servers can be stopped and started, e.g. by tests). */
   dns: Record<string, StackDnsService>;
   /** The stack DNS server's forwarded zones. */
@@ -169,12 +162,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       startDnsServer({ store, port: await port("dns"), faults, answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
     ]);
     closers.push(keyVault.close, arm.close, dns.close);
-    const hosted: Partial<Record<HostedProviderName, HostedStandIn>> = {};
-    for (const name of new Set(options.hostedDns ?? [])) {
-      const standIn = await startHostedStandIn(name, { store, tls, dnsServer: `${dns.host}:${dns.port}` });
-      closers.push(standIn.stop);
-      hosted[name] = standIn;
-    }
     const dnsServer = `${dns.host}:${dns.port}`;
     const extraDns: Record<string, StackDnsService> = {};
     for (const name of (options.dns ?? []).filter((n) => n !== "azure")) {
@@ -229,9 +216,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       pebbleRootUrl: pebble.rootUrl,
       pebbleManagementUrl: pebble.managementUrl,
       ...(pebble.eab ? { eab: pebble.eab } : {}),
-      ...(Object.keys(hosted).length > 0
-        ? { hostedDns: Object.fromEntries(Object.entries(hosted).map(([name, standIn]) => [name, standIn.info])) }
-        : {}),
       ...(Object.keys(extraDns).length > 0
         ? {
             dnsProviders: Object.fromEntries(
@@ -258,7 +242,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       credential: stackCredential(info),
       stackJsonPath,
       zoneStore: store,
-      hosted,
       dns: extraDns,
       forwards,
       faults,
@@ -284,8 +267,8 @@ export function stackEnv(info: StackInfo): Record<string, string> {
     KvAcme__DisableChallengeResourceVerification: "true",
     KvAcme__PropagationTimeoutSeconds: "30",
   };
-  // The hosted stand-ins' zones live in the same store (other resource groups): Azure DNS keeps to its own group.
-  if (info.hostedDns) env.KvAcme__DnsResourceGroups = info.resourceGroup;
+  // Hosted stand-ins keep their zones in the same store (other resource groups): Azure DNS keeps to its own group.
+  if (info.dnsProviders) env.KvAcme__DnsResourceGroups = info.resourceGroup;
   if (info.eab) {
     env.KvAcme__Eab__KeyId = info.eab.keyId;
     env.KvAcme__Eab__HmacKey = info.eab.hmacKey;

@@ -1,7 +1,7 @@
 /**
  * acme-dns provider against the acme-dns stand-in (Debian has no acme-dns package): registration and updates as its
  * README and pkg/api define them, the values served over real DNS by the stack's server, the two-value rolling set,
- * bad credentials, and a restart. Issuance through a CNAME into acme-dns needs the platform's CNAME delegation.
+ * bad credentials, a restart, and issuance for an Azure DNS name whose _acme-challenge is a CNAME into acme-dns.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -9,7 +9,9 @@ import { promises as dns } from "node:dns";
 import { after, before, describe, it } from "node:test";
 import { AcmeDnsProvider, parseAcmeDnsAccounts, type AcmeDnsAccount } from "../../src/dns/acme-dns";
 import type { HostedStandInInfo } from "../../src/local/dns/hosted";
+import { issueCertificate } from "../../src/issuance";
 import { UpstreamError } from "../../src/shared/errors";
+import { stackDeps } from "../integration/helpers";
 import { recordFetch } from "../support/recorder";
 import { startTestStack, type TestStack } from "../support/stack";
 
@@ -29,8 +31,8 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
   };
 
   before(async () => {
-    stack = await startTestStack({ hostedDns: ["acme-dns"] });
-    info = stack.info.hostedDns?.["acme-dns"] as HostedStandInInfo;
+    stack = await startTestStack({ dns: ["acme-dns"] });
+    info = stack.dns["acme-dns"]?.standIn?.info as HostedStandInInfo;
     recorder = recordFetch();
     const res = await fetch(`${info.options.apiUrl}/register`, { method: "POST" });
     assert.equal(res.status, 201);
@@ -76,7 +78,7 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
   it("fails retryably while its server is down and works with the same account once it is back", async () => {
     const [zone] = await provider().listZones();
     assert.ok(zone);
-    const standIn = stack.hosted["acme-dns"];
+    const standIn = stack.dns["acme-dns"]?.standIn;
     assert.ok(standIn);
     await standIn.stop();
     const down = await provider()
@@ -87,6 +89,18 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
     const v = value();
     await provider().addTxtValues(zone, account.subdomain, [v], 60);
     assert.ok((await served(account.fulldomain)).includes(v));
+  });
+
+  it("issues apex + wildcard of an Azure DNS name whose _acme-challenge is a CNAME to the stack's acme-dns account", async () => {
+    const registered = stack.info.dnsProviders?.["acme-dns"]?.account as AcmeDnsAccount;
+    const label = `d${randomBytes(3).toString("hex")}`;
+    await stack.zoneStore.createOrUpdateRecordSet(stack.info.resourceGroup, "example.com", `_acme-challenge.${label}`, "CNAME", {
+      ttl: 60,
+      properties: { CNAMERecord: { cname: registered.fulldomain } },
+    });
+    const issued = await issueCertificate({ dnsNames: [`${label}.example.com`, `*.${label}.example.com`] }, stackDeps(stack));
+    assert.deepEqual(issued.dnsNames, [`${label}.example.com`, `*.${label}.example.com`]);
+    assert.equal((await served(registered.fulldomain)).length, 2);
   });
 
   it("every exchange follows acme-dns's documented API", () => {

@@ -49,8 +49,8 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     let info: HostedStandInInfo;
     let recorder: ReturnType<typeof recordFetch>;
     before(async () => {
-      stack = await startTestStack({ hostedDns: [c.name] });
-      info = stack.info.hostedDns?.[c.name] as HostedStandInInfo;
+      stack = await startTestStack({ dns: [c.name] });
+      info = stack.dns[c.name]?.standIn?.info as HostedStandInInfo;
       recorder = recordFetch();
     });
     after(async () => {
@@ -58,7 +58,8 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
       await stack?.close();
     });
     const zone = () => info.zones[0] as string;
-    const deps = (provider = c.provider(info)) => ({ ...stackDeps(stack), dns: new DnsRouter([provider]) });
+    // The stack's own settings (its Azure DNS and this provider, read through the descriptors), or one provider alone.
+    const deps = (provider?: DnsProvider) => (provider ? { ...stackDeps(stack), dns: new DnsRouter([provider]) } : stackDeps(stack));
 
     it("issues apex + wildcard (one record set) and two concurrent orders on one set, leaving no TXT value", async () => {
       const base = `${label()}.${zone()}`;
@@ -109,7 +110,7 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
       const values = [randomBytes(32).toString("base64url").slice(0, 43), randomBytes(32).toString("base64url").slice(0, 43)];
       await provider.addTxtValues(target, record, values, 60);
       assert.equal(txtValues(stack, info.zones).length, 2);
-      const standIn = stack.hosted[c.name];
+      const standIn = stack.dns[c.name]?.standIn;
       assert.ok(standIn);
       await standIn.stop();
       const down = await provider.removeTxtValues(target, record, values).then(

@@ -12,7 +12,6 @@ hostedProviderSuite({
       accessKeyId: o.accessKeyId as string,
       secretAccessKey: o.secretAccessKey as string,
       endpoint: o.endpoint as string,
-      insyncTimeoutMs: 10_000,
     });
   },
   badCredentials: () => ({ secretAccessKey: "not-the-secret-key-for-this-access-key" }),

@@ -1,8 +1,9 @@
 /**
  * The hosted DNS providers' stand-ins the local stack can run beside the Azure DNS stand-in (`npm run stack --
- * --dns cloudflare,route53,…`): one table row per provider with its zone, the credentials generated for this run,
- * and how to start it on the shared zone store. Each stand-in can be stopped and restarted on the same port (tests
- * of "the provider's server stopped mid-order").
+ * --dns cloudflare,route53,gcloud,custom,acme-dns`): one table row per provider with its zone, the credentials
+ * generated for this run, and how to start it on the shared zone store (so the stack's DNS server answers for its
+ * zones). Each stand-in can be stopped and restarted on the same port (tests of "the provider's server stopped
+ * mid-order"). `hostedStackDefinitions()` plugs them into the stack's DNS provider table (./providers.ts).
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startAcmeDnsServer } from "./acme-dns-server";
@@ -10,6 +11,7 @@ import { startCloudflareServer } from "./cloudflare-server";
 import { startCustomDnsServer } from "./custom-server";
 import { startGcloudServer } from "./gcloud-server";
 import { startRoute53Server } from "./route53-server";
+import type { StackDnsDefinition } from "./providers";
 import type { StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
 
@@ -153,4 +155,50 @@ export async function startHostedStandIn(name: HostedProviderName, ctx: StandInC
       if (!server) server = await def.start({ ...ctx, port }, credentials);
     },
   };
+}
+
+/** The kv-acme setting suffix of a provider option ("apiToken" -> "ApiToken"). */
+const settingKey = (option: string) => option.charAt(0).toUpperCase() + option.slice(1);
+
+/**
+ * The stack DNS provider entries of the hosted stand-ins: each configures the kv-acme provider instance of the same
+ * name and type (`KvAcme__Dns__<name>__Type=<name>` and its options). acme-dns registers one account at start (the
+ * demo's CNAME points at it) and configures it for `delegateFrom`, the Azure zone the demo delegates from.
+ */
+export function hostedStackDefinitions(delegateFrom: string): Record<HostedProviderName, StackDnsDefinition> {
+  const entries = (Object.keys(HOSTED_STANDINS) as HostedProviderName[]).map((name): [HostedProviderName, StackDnsDefinition] => [
+    name,
+    {
+      description: `${name} API stand-in (src/local/dns/${name}-server.ts)`,
+      zones: [...HOSTED_STANDINS[name].zones],
+      debianPackages: [],
+      async start(context) {
+        const standIn = await startHostedStandIn(name, { store: context.store, tls: context.tls, dnsServer: context.dnsServer });
+        const options: Record<string, string> = { ...standIn.info.options };
+        let account: Record<string, string> | undefined;
+        if (name === "acme-dns") {
+          const res = await fetch(`${standIn.info.url}/register`, { method: "POST" });
+          if (res.status !== 201) throw new Error(`acme-dns stand-in: register answered ${res.status}`);
+          account = (await res.json()) as Record<string, string>;
+          options.accounts = JSON.stringify({ [delegateFrom]: account });
+        }
+        const prefix = `KvAcme__Dns__${name}__`;
+        const env = {
+          [`${prefix}Type`]: name,
+          ...Object.fromEntries(Object.entries(options).map(([k, v]) => [`${prefix}${settingKey(k)}`, v])),
+        };
+        return {
+          name,
+          instance: name,
+          type: name,
+          zones: standIn.info.zones,
+          env,
+          info: { server: `${name} stand-in`, api: standIn.info.url, ...(account ? { account } : {}) },
+          standIn,
+          close: standIn.stop,
+        };
+      },
+    },
+  ]);
+  return Object.fromEntries(entries) as Record<HostedProviderName, StackDnsDefinition>;
 }

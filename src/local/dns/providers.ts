@@ -9,6 +9,7 @@ import path from "node:path";
 import type { ZoneStore } from "./zone-store";
 import type { ForwardTable } from "./forward";
 import { startAuthoritative, type AuthoritativeKind, type AuthoritativeServer } from "./authoritative";
+import { hostedStackDefinitions, type HostedStandIn } from "./hosted";
 
 /** What a stack DNS provider gets: its own state directory, the forward table, the stack's CA/TLS material. */
 export interface StackDnsContext {
@@ -35,6 +36,8 @@ export interface StackDnsService {
   info: Record<string, unknown>;
   /** The real server process, when there is one (tests stop and restart it). */
   server?: AuthoritativeServer;
+  /** The API stand-in of a hosted provider (Cloudflare, Route 53, ...), when it is one (tests stop and restart it). */
+  standIn?: HostedStandIn;
   close(): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export const STACK_DNS_PROVIDERS: Record<string, StackDnsDefinition> = {
     ["pdns-server", "pdns-backend-sqlite3", "sqlite3"],
     "PowerDNS Authoritative with its HTTP API",
   ),
+  ...hostedStackDefinitions("example.com"),
 };
 
 /** The names `--dns` accepts, `azure` first. */
