@@ -150,7 +150,7 @@ export const acmeDns: DnsProviderType<AcmeDnsOptions> = {
     "at once (apex + wildcard), and cleanup leaves the values to be replaced by the next order.",
   ].join("\n"),
   testedAgainst:
-    "A stand-in (src/local/dns/acme-dns-server.ts) following acme-dns's README and pkg/api (Debian has no acme-dns package); its zone is served by the stack's DNS server.",
+    "A stand-in (src/local/dns/acme-dns-server.ts) following acme-dns's README and pkg/api (Debian has no acme-dns package); its zone is served by the stack's DNS server. `npm run demo -- --dns acme-dns` runs the Quick start through it.",
   settings: SETTINGS,
   example: {
     Type: "acme-dns",

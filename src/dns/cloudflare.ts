@@ -184,7 +184,7 @@ export const cloudflare: DnsProviderType<CloudflareOptions> = {
     "removing exactly the records whose content is ours (`DELETE .../dns_records/{id}`), so other values are never touched.",
   ].join("\n"),
   testedAgainst:
-    "A stand-in (src/local/dns/cloudflare-server.ts) held to Cloudflare's published OpenAPI schema; its zones are served by the stack's DNS server.",
+    "A stand-in (src/local/dns/cloudflare-server.ts) held to Cloudflare's published OpenAPI schema; its zones are served by the stack's DNS server. `npm run demo -- --dns cloudflare` runs the Quick start through it.",
   settings: SETTINGS,
   example: { Type: "cloudflare", ApiToken: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/cloudflare-token)" },
   build(reader: SettingsReader): CloudflareOptions | undefined {

@@ -184,7 +184,8 @@ export const custom: DnsProviderType<CustomDnsOptions> = {
     "current values are read from DNS first and kept; writes to one name are serialized per process (two processes writing",
     "the same name at the same moment can still lose a value: the propagation check then fails and the order is retried).",
   ].join("\n"),
-  testedAgainst: "A stand-in (src/local/dns/custom-server.ts) answering the contract as Acmebot's CustomDnsProvider.cs calls it.",
+  testedAgainst:
+    "A stand-in (src/local/dns/custom-server.ts) answering the contract as Acmebot's CustomDnsProvider.cs calls it. `npm run demo -- --dns custom` runs the Quick start through it.",
   settings: SETTINGS,
   example: {
     Type: "custom",

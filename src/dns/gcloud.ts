@@ -307,7 +307,7 @@ export const gcloud: DnsProviderType<GcloudDnsOptions> = {
     "with `dns.managedZones.list`, `dns.resourceRecordSets.list`, `dns.changes.create`, `dns.changes.get`.",
   ].join("\n"),
   testedAgainst:
-    "A stand-in (src/local/dns/gcloud-server.ts, with a token endpoint verifying the JWT) held to the Cloud DNS discovery document; its zones are served by the stack's DNS server.",
+    "A stand-in (src/local/dns/gcloud-server.ts, with a token endpoint verifying the JWT) held to the Cloud DNS discovery document; its zones are served by the stack's DNS server. `npm run demo -- --dns gcloud` runs the Quick start through it.",
   settings: SETTINGS,
   example: {
     Type: "gcloud",

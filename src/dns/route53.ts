@@ -268,7 +268,7 @@ export const route53: DnsProviderType<Route53Options> = {
     "`route53:GetChange`. Requests are signed with SigV4 (no AWS SDK: checked against AWS's published test suite).",
   ].join("\n"),
   testedAgainst:
-    "A stand-in (src/local/dns/route53-server.ts) verifying SigV4 and held to the Route 53 Smithy model; its zones are served by the stack's DNS server.",
+    "A stand-in (src/local/dns/route53-server.ts) verifying SigV4 and held to the Route 53 Smithy model; its zones are served by the stack's DNS server. `npm run demo -- --dns route53` runs the Quick start through it.",
   settings: SETTINGS,
   example: {
     Type: "route53",

@@ -3,6 +3,12 @@
  * Starts a fresh private stack, issues an apex + wildcard certificate for a seeded zone with the real CLI
  * (`kv-acme issue`), verifies it in the vault (chain up to the Pebble root, names, the vault's key matches the
  * leaf), prints a one-line JSON summary as the last line, and stops the stack.
+ *
+ * `--dns NAME` issues through another DNS provider of the stack (src/local/dns/providers.ts: rfc2136, knot,
+ * powerdns, cloudflare, route53, gcloud, custom, acme-dns; default azure) for a name in that provider's zone; for
+ * acme-dns the name is in the Azure zone and its `_acme-challenge` is a CNAME to the stack's acme-dns account
+ * (CNAME delegation). The summary names the provider that wrote the TXT values (`dnsProvider`, from the certificate's
+ * tag) and, with delegation, `delegatedTo`. Unknown options are refused with a usage message.
  */
 import { spawn } from "node:child_process";
 import { X509Certificate, randomBytes } from "node:crypto";
@@ -12,23 +18,54 @@ import path from "node:path";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { parseSecretMaterial, type CertificateMaterial } from "../agent/material";
+import { parseArgs } from "node:util";
+import { TAG_DNS_PROVIDER } from "../keyvault/tags";
+import { STACK_DNS_PROVIDERS, stackDnsNames } from "./dns/providers";
 import { pebbleGet } from "./pebble";
 import { startStack } from "./stack";
 import { readFile } from "node:fs/promises";
 
 const repo = path.resolve(__dirname, "..", "..");
 
+const USAGE = `usage: npm run demo [-- --dns ${stackDnsNames().join("|")}]`;
+
+function options(): { dns: string } {
+  let values: { dns?: string };
+  try {
+    ({ values } = parseArgs({ options: { dns: { type: "string" } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    console.error(`kv-acme demo: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const dns = (values.dns ?? "azure").toLowerCase();
+  if (!stackDnsNames().includes(dns)) {
+    console.error(`kv-acme demo: --dns ${dns} is not a DNS provider of the stack\n${USAGE}`);
+    process.exit(2);
+  }
+  return { dns };
+}
+
 async function main(): Promise<number> {
+  const { dns } = options();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-demo-"));
   const t0 = Date.now();
-  const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false });
+  const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false, ...(dns === "azure" ? {} : { dns: [dns] }) });
   const stackMs = Date.now() - t0;
   try {
     console.error(
       `local stack up in ${stackMs} ms (Key Vault ${stack.info.keyVaultUrl}, Pebble ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer})`,
     );
-    const zone = stack.info.zones[0];
     const label = `demo-${randomBytes(3).toString("hex")}`;
+    // acme-dns is for delegation: the name stays in the Azure zone, its _acme-challenge a CNAME to the account.
+    const account = stack.info.dnsProviders?.[dns]?.account as { fulldomain: string } | undefined;
+    const zone = dns === "azure" || account ? stack.info.zones[0] : STACK_DNS_PROVIDERS[dns]?.zones[0];
+    if (account) {
+      await stack.zoneStore.createOrUpdateRecordSet(stack.info.resourceGroup, zone as string, `_acme-challenge.${label}`, "CNAME", {
+        ttl: 60,
+        properties: { CNAMERecord: { cname: account.fulldomain } },
+      });
+      console.error(`_acme-challenge.${label}.${zone} CNAME ${account.fulldomain} (the acme-dns account of the stack)`);
+    }
     const names = [`${label}.${zone}`, `*.${label}.${zone}`];
     console.error(`$ kv-acme issue --dns-names ${names.join(",")} --key-type EC-P256 --content-type pem --json`);
     const issued = JSON.parse(
@@ -57,7 +94,8 @@ async function main(): Promise<number> {
     const namesOk = names.every((n) => material.dnsNames.includes(n));
     const vaultOk =
       cert.properties.enabled === true && cert.properties.version === issued.version && material.thumbprint === issued.thumbprint;
-    const ok = chainOk && namesOk && keyOk && vaultOk;
+    const dnsProvider = cert.properties.tags?.[TAG_DNS_PROVIDER] ?? "";
+    const ok = chainOk && namesOk && keyOk && vaultOk && dnsProvider === dns;
     console.error(
       `chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`,
     );
@@ -67,6 +105,8 @@ async function main(): Promise<number> {
         certificateName: issued.certificateName,
         version: issued.version,
         dnsNames: names,
+        dnsProvider,
+        ...(account ? { delegatedTo: account.fulldomain } : {}),
         thumbprint: issued.thumbprint,
         notAfter: issued.notAfter,
         chainVerified: chainOk,

@@ -193,7 +193,12 @@ export function hostedStackDefinitions(delegateFrom: string): Record<HostedProvi
           type: name,
           zones: standIn.info.zones,
           env,
-          info: { server: `${name} stand-in`, api: standIn.info.url, ...(account ? { account } : {}) },
+          info: {
+            server: `${name} API stand-in ${standIn.info.url}`,
+            dns: context.dnsServer,
+            api: standIn.info.url,
+            ...(account ? { account } : {}),
+          },
           standIn,
           close: standIn.stop,
         };
