@@ -32,12 +32,13 @@ export interface CustomDnsOptions {
 }
 
 const NO_DATA = new Set(["ENODATA", "ENOTFOUND", "NXDOMAIN", "ENONAME"]);
+/** One lock per process (keyed by endpoint and name): every provider instance of this process queues on it. */
+const WRITES = new KeyedLock();
 
 export class CustomDnsProvider implements DnsProvider {
   readonly type = "custom";
   readonly name: string;
   private readonly base: string;
-  private readonly lock = new KeyedLock();
 
   constructor(private readonly options: CustomDnsOptions) {
     this.name = options.name ?? "custom";
@@ -114,7 +115,7 @@ export class CustomDnsProvider implements DnsProvider {
   async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
     const fqdn = `${recordName}.${zone.name}`;
     const ctx = this.ctx(`adding TXT values at ${fqdn}`, zone.name);
-    await this.lock.run(fqdn, async () => {
+    await WRITES.run(`${this.base} ${fqdn}`, async () => {
       const current = await this.currentValues(zone, fqdn, ctx);
       const missing = [...new Set(values)].filter((v) => !current.includes(v));
       if (missing.length === 0) return;
@@ -125,7 +126,7 @@ export class CustomDnsProvider implements DnsProvider {
   async removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
     const fqdn = `${recordName}.${zone.name}`;
     const ctx = this.ctx(`removing TXT values at ${fqdn}`, zone.name);
-    await this.lock.run(fqdn, async () => {
+    await WRITES.run(`${this.base} ${fqdn}`, async () => {
       const current = await this.currentValues(zone, fqdn, ctx);
       if (!current.some((v) => values.includes(v))) return;
       const remaining = current.filter((v) => !values.includes(v));
