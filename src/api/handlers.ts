@@ -12,6 +12,7 @@ import { describeVersion, getCurrentCertificate, getPending, statusOf } from "..
 import { listInventory, type InventoryItem } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
 import { assertMayManage } from "../keyvault/ownership";
+import { inventoryOverlaps } from "../keyvault/overlap";
 import { readManagedTags, type ManagedTagInfo } from "../keyvault/tags";
 import { certificateInstanceId, ORCHESTRATIONS, revokeInstanceId } from "../orchestrations/ids";
 import { NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
@@ -63,7 +64,17 @@ export function requestOperationId(req: ApiRequest): string {
   return operationIdFromTraceparent(req.headers.get("traceparent")) ?? newOperationId();
 }
 
-const ISSUE_FIELDS = ["dnsNames", "certificateName", "dnsAlias", "keyType", "reuseKey", "exportable", "contentType", "adopt"] as const;
+const ISSUE_FIELDS = [
+  "dnsNames",
+  "certificateName",
+  "dnsAlias",
+  "keyType",
+  "reuseKey",
+  "exportable",
+  "contentType",
+  "adopt",
+  "allowNameOverlap",
+] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
 export function readKeyOptions(r: FieldReader): KeyOptionsInput {
@@ -87,8 +98,10 @@ export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const dnsAlias = r.string("dnsAlias");
   const keyOptions = readKeyOptions(r);
   const adopt = r.boolean("adopt");
+  const allowNameOverlap = r.boolean("allowNameOverlap");
   r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
+  if (allowNameOverlap !== undefined) request.allowNameOverlap = allowNameOverlap;
   if (certificateName !== undefined) request.certificateName = certificateName;
   if (adopt !== undefined) request.adopt = adopt;
   if (dnsAlias !== undefined) request.dnsAlias = dnsAlias;
@@ -107,6 +120,7 @@ export const issue: Handler = async (req, ctx) => {
     keyOptions: request.keyOptions ?? {},
     ...(request.adopt ? { adopt: true } : {}),
     ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
+    ...(request.allowNameOverlap ? { allowNameOverlap: true } : {}),
     reason: "issue",
     operationId: requestOperationId(req),
   };
@@ -208,6 +222,8 @@ export interface CertificateSummary {
   /** Host of the issuing ACME CA (from the tags). */
   issuer?: string;
   managedBy: "kv-acme" | "acmebot" | "unmanaged";
+  /** Other certificates of the vault sharing a name with this one (from the names in their tags). */
+  overlapsWith?: string[];
   lastOperation?: LastOperation;
 }
 
@@ -240,7 +256,15 @@ export const list: Handler = async (req, ctx) => {
     ctx.client ? (ctx.client.getStatusAll() as Promise<InstanceStatusLike[]>) : Promise.resolve([] as InstanceStatusLike[]),
   ]);
   const byId = new Map(statuses.map((s) => [s.instanceId, s]));
-  return json(200, { certificates: items.map((i) => summary(i, byId.get(certificateInstanceId(i.name)))) });
+  const overlaps = inventoryOverlaps(items.map((i) => ({ name: i.name, dnsNames: i.managed.dnsNames ?? [] })));
+  return json(200, {
+    certificates: items.map((i) => {
+      const s = summary(i, byId.get(certificateInstanceId(i.name)));
+      const others = overlaps.get(i.name);
+      if (others) s.overlapsWith = others;
+      return s;
+    }),
+  });
 };
 
 /** GET /certificates/{name}: versions, policy, tags, pending operation and the current or last operation. */

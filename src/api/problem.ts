@@ -71,7 +71,9 @@ export function problemFromError(err: unknown, instance?: string): Problem {
     const operation = typeof err.details?.operation === "string" ? { operation: err.details.operation } : {};
     // An ownership refusal names the certificate's tags (at most 15, as Key Vault allows).
     const owner = err instanceof OwnershipError ? { certificateName: err.details?.certificateName, ownerTags: err.details?.ownerTags } : {};
-    return problem(status, err.code, err.message, { instance, ...operation, ...owner });
+    // Overlapping names name the other certificates (at most 10, see keyvault/overlap.ts).
+    const overlaps = Array.isArray(err.details?.overlaps) ? { overlaps: err.details.overlaps } : {};
+    return problem(status, err.code, err.message, { instance, ...operation, ...owner, ...overlaps });
   }
   return problem(500, "InternalError", "The request failed unexpectedly; the operation log has the details.", { instance });
 }

@@ -207,6 +207,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         replacesAriCertId: input.replacesAriCertId,
         adopt: input.adopt,
         dnsAlias: input.dnsAlias,
+        allowNameOverlap: input.allowNameOverlap,
       };
     }
 

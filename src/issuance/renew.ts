@@ -36,7 +36,8 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   const info = describeVersion(current);
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
   const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;
-  const request: IssueRequest = { dnsNames, certificateName, keyOptions: keyOptionsFromPolicy(current.policy) };
+  // A renewal keeps the names it has: overlaps are decided when a certificate is first issued.
+  const request: IssueRequest = { dnsNames, certificateName, keyOptions: keyOptionsFromPolicy(current.policy), allowNameOverlap: true };
   const alias = readManagedTags(current.properties.tags).dnsAlias;
   if (alias) request.dnsAlias = alias;
   try {

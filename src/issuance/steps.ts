@@ -25,6 +25,7 @@ import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
 import { discardPending, ensurePending, mergeChain, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertMayManage } from "../keyvault/ownership";
+import { assertNoNameOverlap } from "../keyvault/overlap";
 import { managedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
@@ -40,6 +41,8 @@ export interface IssueRequest {
   adopt?: boolean;
   /** Write every name's TXT value at `_acme-challenge.<dnsAlias>` (the leading C# tool's field; see docs/dns-providers.md). */
   dnsAlias?: string;
+  /** Issue even when another certificate of the vault has one of the names (otherwise 409 CertificateNamesOverlap). */
+  allowNameOverlap?: boolean;
 }
 
 /** A request after validation: normalized names, certificate name, parsed key options, where every TXT value goes. */
@@ -89,9 +92,10 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 /**
  * Validates everything before anything is written: DNS names (RFC 8555 §7.1.3 dns identifiers, ≤ 100), certificate
- * name, key options, ownership of an existing certificate of that name (409 unless managed or adopted), where every
- * TXT value goes (a writable zone, possibly through a CNAME chain or the dnsAlias), and the ACME account configuration
- * (EAB when required). Collects all input problems into one ValidationError.
+ * name, key options, ownership of an existing certificate of that name (409 unless managed or adopted), names no
+ * other certificate of the vault has (409 unless allowNameOverlap), where every TXT value goes (a writable zone,
+ * possibly through a CNAME chain or the dnsAlias), and the ACME account configuration (EAB when required). Collects
+ * all input problems into one ValidationError.
  */
 export async function validateRequest(request: IssueRequest, deps: IssuanceDeps): Promise<ValidatedRequest> {
   const problems: FieldProblem[] = [];
@@ -115,6 +119,7 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
   if (problems.length > 0 || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
   // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written.
   await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
+  if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();
   const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;

@@ -11,10 +11,13 @@ import { decideOwnership } from "./tags";
 export async function readOwnership(
   client: CertificateClient,
   certificateName: string,
-): Promise<{ tags: Record<string, string>; issuerName?: string } | undefined> {
+): Promise<{ tags: Record<string, string>; issuerName?: string; issued: boolean } | undefined> {
   try {
     const cert = await client.getCertificate(certificateName);
-    const out: { tags: Record<string, string>; issuerName?: string } = { tags: cert.properties.tags ?? {} };
+    const out: { tags: Record<string, string>; issuerName?: string; issued: boolean } = {
+      tags: cert.properties.tags ?? {},
+      issued: (cert.cer?.length ?? 0) > 0,
+    };
     if (cert.policy?.issuerName) out.issuerName = cert.policy.issuerName;
     return out;
   } catch (err) {

@@ -251,11 +251,12 @@ function describeTags(tags: Record<string, string>): string {
  *  - no certificate of that name: ok (kv-acme creates it);
  *  - tagged kv-acme-ignore=true: refused (CertificateIgnored), adopt or not;
  *  - managed (kv-acme or Acmebot tags): ok;
+ *  - no issued version yet (only a pending operation, e.g. a stale one kv-acme replaces): ok, nothing to take over;
  *  - anything else belongs to someone else: refused (CertificateNotManaged, naming its tags) unless `adopt`.
  */
 export function decideOwnership(
   certificateName: string,
-  existing: { tags: Record<string, string>; issuerName?: string } | undefined,
+  existing: { tags: Record<string, string>; issuerName?: string; issued?: boolean } | undefined,
   options: { adopt?: boolean; ignoreOnly?: boolean } = {},
 ): OwnershipDecision {
   if (!existing) return { ok: true, adopting: false };
@@ -268,7 +269,7 @@ export function decideOwnership(
       message: `Certificate ${certificateName} is tagged ${TAG_IGNORE}=true, so kv-acme never changes it (adopt does not override this); remove the tag to let kv-acme manage it`,
     };
   }
-  if (options.ignoreOnly || readManagedTags(existing.tags).managed) return { ok: true, adopting: false };
+  if (options.ignoreOnly || readManagedTags(existing.tags).managed || existing.issued === false) return { ok: true, adopting: false };
   if (options.adopt === true) return { ok: true, adopting: true };
   const issuer = existing.issuerName ? `issuer ${existing.issuerName}, ` : "";
   return {

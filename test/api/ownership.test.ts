@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { clients } from "../integration/helpers";
 import { startTestApp, type TestApp } from "../support/app";
-import { assertProblem, call, snapshot } from "./support";
+import { assertProblem, call, pollOperation, snapshot } from "./support";
 
 let app: TestApp;
 
@@ -130,5 +130,50 @@ describe("certificates tagged kv-acme-ignore=true", () => {
     assert.ok(!managed.body.certificates.some((c: { name: string }) => c.name === "frozen"), managed.text);
     const all = await call(app.api, "GET", "/certificates");
     assert.ok(all.body.certificates.some((c: { name: string }) => c.name === "frozen"));
+  });
+});
+
+describe("overlapping names (Service Fabric: certificates in one vault should not share SANs)", () => {
+  before(async () => {
+    await foreignCertificate("shared-a", "shared.example.com", {
+      "kv-acme-managed": "true",
+      "kv-acme-dns-names": "shared.example.com,a.example.com",
+    });
+  });
+
+  it("issuing a name another certificate in the vault covers: 409 CertificateNamesOverlap naming it; nothing written", async () => {
+    const all = await snapshot(app.stack);
+    const r = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["b.example.com", "shared.example.com"], certificateName: "shared-b" },
+    });
+    assertProblem(r, 409);
+    assert.equal(r.body.code, "CertificateNamesOverlap");
+    assert.match(r.body.detail, /shared-a/);
+    assert.match(r.body.detail, /shared\.example\.com/);
+    assert.match(r.body.detail, /allowNameOverlap/);
+    assert.deepEqual(r.body.overlaps, [{ certificateName: "shared-a", dnsNames: ["shared.example.com"] }]);
+    assert.equal(await snapshot(app.stack), all);
+    assertProblem(await call(app.api, "POST", "/certificates", { body: { dnsNames: ["b.example.com"], allowNameOverlap: 1 } }), 400, [
+      "allowNameOverlap",
+    ]);
+  });
+
+  it("allowNameOverlap: true issues anyway, and the inventory shows the overlap on both certificates", async () => {
+    const r = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["b.example.com", "shared.example.com"], certificateName: "shared-b", allowNameOverlap: true },
+    });
+    assert.equal(r.status, 202, r.text);
+    const { final } = await pollOperation(app.api.replace(/\/api$/, ""), r.headers.get("location") ?? "");
+    assert.equal(final.body.status, "Completed", final.text);
+    const list = await call(app.api, "GET", "/certificates");
+    const byName = new Map((list.body.certificates as { name: string; overlapsWith?: string[] }[]).map((c) => [c.name, c]));
+    assert.deepEqual(byName.get("shared-b")?.overlapsWith, ["shared-a"]);
+    assert.deepEqual(byName.get("shared-a")?.overlapsWith, ["shared-b"]);
+    assert.equal(byName.get("team-payments")?.overlapsWith, undefined);
+    // Renewing keeps the names it has: the overlap decided at issuance does not block it.
+    const renew = await call(app.api, "POST", "/certificates/shared-b/renew");
+    assert.equal(renew.status, 202, renew.text);
+    const renewed = await pollOperation(app.api.replace(/\/api$/, ""), renew.headers.get("location") ?? "");
+    assert.equal(renewed.final.body.status, "Completed", renewed.final.text);
   });
 });

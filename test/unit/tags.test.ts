@@ -123,7 +123,13 @@ describe("tagNamesMatch and dnsNamesDigest", () => {
 });
 
 describe("decideOwnership", () => {
-  const cases: { name: string; tags?: Record<string, string>; options?: { adopt?: boolean; ignoreOnly?: boolean }; expect: string }[] = [
+  const cases: {
+    name: string;
+    tags?: Record<string, string>;
+    issued?: boolean;
+    options?: { adopt?: boolean; ignoreOnly?: boolean };
+    expect: string;
+  }[] = [
     { name: "no certificate of that name: ok", expect: "ok" },
     { name: "kv-acme managed: ok", tags: { "kv-acme-managed": "true" }, expect: "ok" },
     { name: "Acmebot tags: ok (adopted as managed)", tags: { Issuer: "Acmebot" }, expect: "ok" },
@@ -138,11 +144,17 @@ describe("decideOwnership", () => {
       expect: "CertificateIgnored",
     },
     { name: "ignore-only check on another owner's: ok", tags: { owner: "x" }, options: { ignoreOnly: true }, expect: "ok" },
+    { name: "no issued version yet (pending only): ok", tags: {}, issued: false, expect: "ok" },
+    { name: "no issued version but ignored: refused", tags: { "kv-acme-ignore": "true" }, issued: false, expect: "CertificateIgnored" },
     { name: "kv-acme-ignore=false is not ignored", tags: { "kv-acme-managed": "true", "kv-acme-ignore": "false" }, expect: "ok" },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const d = decideOwnership("c1", c.tags === undefined ? undefined : { tags: c.tags, issuerName: "Self" }, c.options);
+      const d = decideOwnership(
+        "c1",
+        c.tags === undefined ? undefined : { tags: c.tags, issuerName: "Self", issued: c.issued ?? true },
+        c.options,
+      );
       assert.equal(d.ok ? (d.adopting ? "adopting" : "ok") : d.code, c.expect);
     });
   }
