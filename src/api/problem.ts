@@ -16,7 +16,11 @@ export interface Problem {
 }
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
-const TYPE_BASE = "https://github.com/kv-acme/kv-acme/blob/main/docs/api.md#";
+/**
+ * Problem type URIs are URNs, `urn:kv-acme:problem:<code in lower case>`: stable identifiers that do not depend on
+ * where the app or its documentation is hosted; docs/api.md ("Problem codes") documents every one.
+ */
+export const PROBLEM_TYPE_PREFIX = "urn:kv-acme:problem:";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -43,9 +47,16 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Builds a problem body (RFC 9457 section 3). `code` doubles as the fragment of the documented type URI. */
+/** Builds a problem body (RFC 9457 section 3). `code`, in lower case, ends the type URN. */
 export function problem(status: number, code: string, detail: string, extra: Partial<Problem> = {}): Problem {
-  const p: Problem = { type: `${TYPE_BASE}${code.toLowerCase()}`, title: TITLES[status] ?? "Error", status, detail, code, ...extra };
+  const p: Problem = {
+    type: `${PROBLEM_TYPE_PREFIX}${code.toLowerCase()}`,
+    title: TITLES[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...extra,
+  };
   p.detail = clip(p.detail, PROBLEM_LIMITS.detail);
   if (p.errors) {
     const all = p.errors;

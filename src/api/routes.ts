@@ -30,6 +30,7 @@ export interface ApiRoute {
 /* eslint-disable @typescript-eslint/no-require-imports -- handlers (and the Azure SDKs they use) load on first call */
 const certificates = () => require("./handlers") as typeof import("./handlers");
 const pending = () => require("./handlers-pending") as typeof import("./handlers-pending");
+const health = () => require("./handlers-health") as typeof import("./handlers-health");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -66,6 +67,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     durable: true,
     handler: () => certificates().revoke,
   },
+  { name: "health", route: "health", method: "GET", role: ROLES.read, durable: false, handler: () => health().health },
   { name: "listDnsZones", route: "dns-zones", method: "GET", role: ROLES.read, durable: false, handler: () => certificates().dnsZones },
   {
     name: "getOperation",

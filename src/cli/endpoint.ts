@@ -5,6 +5,7 @@
  * x-functions-key, on the /api/automation routes) or a bearer token from `--token` / KVACME_API_TOKEN (App Service
  * Authentication). API problems map to the CLI's exit codes (400 -> 2, 404 -> 3, 409 -> 4, 401/403 -> 78).
  */
+import { renderChecklist, type CheckResult } from "../doctor/checks";
 import {
   ConfigurationError,
   ConflictError,
@@ -29,6 +30,7 @@ export interface EndpointValues {
   adopt?: boolean;
   "content-type"?: string;
   all?: boolean;
+  ping?: boolean;
   "all-due"?: boolean;
   "dry-run"?: boolean;
   reason?: string;
@@ -51,6 +53,8 @@ export interface EndpointIo {
 export interface EndpointResult {
   result: unknown;
   text: string;
+  /** Exit code when the call succeeded but the answer is a failure (doctor: a check failed). Default 0. */
+  exitCode?: number;
 }
 
 interface ProblemBody {
@@ -75,7 +79,10 @@ export function errorFromProblem(status: number, body: ProblemBody | undefined, 
   if (status === 409) return new ConflictError(detail, body?.operation ? { operation: body.operation } : undefined);
   if (status === 401 || status === 403) {
     return new ConfigurationError(
-      `${what}: ${status} ${detail} (pass --function-key / KVACME_FUNCTION_KEY, or --token / KVACME_API_TOKEN for App Service Authentication)`,
+      `${what}: ${status} ${detail}\n` +
+        (status === 401
+          ? "Pass a function key (--function-key / KVACME_FUNCTION_KEY, printed by npm start), or a current token (--token / KVACME_API_TOKEN; tokens expire after about an hour: get a new one with az account get-access-token --resource <the app's ID URI>)."
+          : "The credentials were accepted but lack the role this command needs (KvAcme.Read, KvAcme.Issue or KvAcme.Revoke): assign it to the user or app in Entra ID (docs/deploy.md)."),
     );
   }
   return new UpstreamError("Api", `${what}: HTTP ${status}: ${detail}`, { status, retryable: status >= 500 || status === 429 });
@@ -140,7 +147,13 @@ class ApiClient {
     return url;
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: unknown }> {
+  /** One API call; a status of 400 or more throws its problem, unless `accept` lists it (e.g. health's 503). */
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept: number[] = [],
+  ): Promise<{ status: number; headers: Headers; body: unknown }> {
     let url = this.resolve(path, `${method} ${path}`);
     const what = `${method} ${url.pathname}`;
     let res: Response;
@@ -173,7 +186,7 @@ class ApiClient {
     } catch {
       parsed = text;
     }
-    if (res.status >= 400)
+    if (res.status >= 400 && !accept.includes(res.status))
       throw errorFromProblem(res.status, typeof parsed === "object" ? (parsed as ProblemBody) : { detail: String(parsed ?? "") }, what);
     return { status: res.status, headers: res.headers, body: parsed };
   }
@@ -307,6 +320,12 @@ export async function runEndpointCommand(
           ...keyOptionsBody(values),
         }),
       );
+    }
+    case "doctor": {
+      if (positionals.length > 0) throw usage(`unexpected arguments: ${positionals.join(" ")}`);
+      const res = await api.call("GET", `health${values.ping ? "?ping=true" : ""}`, undefined, [503]);
+      const report = res.body as { ok: boolean; checks: CheckResult[] };
+      return { result: report, text: renderChecklist(report.checks), exitCode: report.ok ? 0 : 1 };
     }
     case "list": {
       const res = await api.call("GET", values.all ? "certificates" : "certificates?managed=true");

@@ -6,6 +6,8 @@ void runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  stderrIsTTY: process.stderr.isTTY,
+  columns: process.stderr.columns,
   reexec: (env) => {
     const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       env: { ...process.env, ...env },

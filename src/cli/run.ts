@@ -26,6 +26,8 @@ import { runtimeFromSettings, type Runtime } from "../app/runtime";
 import { kvAcmeHome } from "../local/paths";
 import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../local/stack";
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
+import { KVACME_VERSION } from "../shared/version";
+import { createProgress } from "./progress";
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, conflict: 4, configuration: 78 } as const;
 
@@ -35,32 +37,82 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Re-runs the CLI in a child process with extra environment (to trust the local CA); returns its exit code. */
   reexec?: (env: Record<string, string>) => number;
+  /** stderr is a terminal (progress lines are drawn only then), and its width. */
+  stderrIsTTY?: boolean;
+  columns?: number;
 }
+
+/** One row per command: its synopsis (usage line) and what it does (help <command>). docs/cli.md says more. */
+export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: string }>> = {
+  issue: {
+    synopsis: [
+      "issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]",
+      "      [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]",
+      "      [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)",
+    ],
+    summary:
+      "Orders a certificate through DNS-01 with the key generated inside Key Vault, and merges it under N (default: from the first name).",
+  },
+  list: {
+    synopsis: ["list [--all]                         certificates in the vault (managed ones unless --all)"],
+    summary: "Lists the vault's certificates from the list API only.",
+  },
+  renew: {
+    synopsis: ["renew (--name N | --all-due) [--dry-run]"],
+    summary: "Re-issues N, or every managed certificate that is due; --dry-run prints the decisions only.",
+  },
+  revoke: {
+    synopsis: ["revoke N [--reason keyCompromise|superseded|...] [--disable]"],
+    summary: "Revokes N's current version at the CA; --disable also disables it in the vault.",
+  },
+  pending: {
+    synopsis: [
+      "pending show|cancel|delete N",
+      "pending merge N --chain chain.pem",
+      "pending create N --dns-names ... [--key-type ...] [--adopt]   create a pending operation, print its CSR",
+    ],
+    summary: "Shows, cancels, deletes, merges or creates N's pending Key Vault operation.",
+  },
+  doctor: {
+    synopsis: ["doctor [--ping]                      check settings, Key Vault, DNS, the CA, webhooks, clock, timer"],
+    summary:
+      "Checks, in order, everything kv-acme depends on, without writing anything, and prints a checklist with a fix for each failure; --ping also sends a signed ping event to every webhook target. Exit code 0 only when every check passes.",
+  },
+  agent: {
+    synopsis: ["agent ...                            the VM companion (see docs)"],
+    summary: "The VM companion: kv-acme agent --help.",
+  },
+};
 
 export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL [--function-key K | --token T]] <command> ...
 
 commands:
-  issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]
-        [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]
-        [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)
-  list [--all]                         certificates in the vault (managed ones unless --all)
-  renew (--name N | --all-due) [--dry-run]
-  revoke N [--reason keyCompromise|superseded|...] [--disable]
-  pending show|cancel|delete N
-  pending merge N --chain chain.pem
-  pending create N --dns-names ... [--key-type ...] [--adopt]   create a pending operation, print its CSR
-  agent ...                            the VM companion (see docs)
+${Object.values(COMMANDS)
+  .flatMap((c) => c.synopsis.map((line) => `  ${line}`))
+  .join("\n")}
+  help [command]                       this text, or one command's
+  --version, -V                        the version
 
 global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress),
         --endpoint URL (drive the HTTP API of the local host or a deployed app; auth --function-key K or
         --token T / KVACME_API_TOKEN)
-exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration`;
+exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration
+docs: docs/cli.md`;
+
+/** `kv-acme help <command>`. */
+export function commandHelp(command: string): string | undefined {
+  const c = COMMANDS[command];
+  if (!c) return undefined;
+  return `usage: kv-acme [global options] ${c.synopsis.join("\n       kv-acme [global options] ")}\n\n${c.summary}\nMore: docs/cli.md.\n`;
+}
 
 const OPTIONS = {
   json: { type: "boolean" },
   stack: { type: "boolean" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+  ping: { type: "boolean" },
   endpoint: { type: "string" },
   "function-key": { type: "string" },
   token: { type: "string" },
@@ -125,38 +177,72 @@ function requireName(positionals: string[], what: string): string {
   return name;
 }
 
+/** The next step for a newcomer whose settings are missing: the local stack is the way to try kv-acme. */
+export const LOCAL_HINT =
+  "To try kv-acme locally: start the local stack with `npm run stack` in another terminal (or `npm start` with the Function App), then run this command again with --stack.";
+
+/** An error reaching an endpoint of the local stack: the stack is not running (any more). */
+function stackDown(err: unknown, stack: StackInfo | undefined): string | undefined {
+  if (!stack) return undefined;
+  const text = `${errorMessage(err)} ${String((err as { code?: unknown })?.code ?? "")} ${String((err as { cause?: { code?: unknown } })?.cause?.code ?? "")}`;
+  if (!/ECONNREFUSED|ECONNRESET|socket hang up/.test(text)) return undefined;
+  return `the local stack described by ${path.join(kvAcmeHome(), "stack.json")} does not answer (started ${stack.startedAt}): start it again with npm run stack`;
+}
+
 interface Environment {
   settings: Settings;
   credential: TokenCredential;
   stack?: StackInfo;
 }
 
-/** Settings and credential: from .local/stack.json with --stack (or when no vault is configured and a stack runs), else the environment. */
-async function environment(values: Values, io: CliIo): Promise<Environment | number> {
+/** Where the CLI connects: the settings environment and a credential, from .local/stack.json or the process environment. */
+export interface Connection {
+  env: Record<string, string | undefined>;
+  credentialFor(settings: Settings): TokenCredential;
+  stack?: StackInfo;
+}
+
+/**
+ * The local stack with --stack (or when no vault is configured and a stack runs), else the environment. Returns an exit
+ * code when the CLI re-ran itself trusting the stack's CA.
+ */
+export async function connection(values: { stack?: boolean }, io: CliIo): Promise<Connection | number> {
   const stackFile = path.join(kvAcmeHome(), "stack.json");
   const useStack = values.stack || (!io.env.KvAcme__VaultUrl && !io.env.KVACME__VAULTURL && existsSync(stackFile));
   if (!useStack) {
-    const settings = loadSettings(io.env);
-    if (!settings.vaultUrl)
-      throw new ConfigurationError(
-        "No Key Vault configured: set KvAcme__VaultUrl, or start the local stack (npm run stack) and pass --stack",
-      );
-    const credential = new DefaultAzureCredential(
-      settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {},
-    );
-    return { settings, credential };
+    return {
+      env: io.env,
+      credentialFor: (settings) =>
+        new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
+    };
   }
   let info: StackInfo;
   try {
     info = await readStackJson();
   } catch (err) {
-    throw new ConfigurationError(errorMessage(err));
+    throw new ConfigurationError(
+      `${errorMessage(err)}\nStart the local stack first: npm run stack (in another terminal), or npm start for the stack and the Function App.`,
+    );
   }
-  const env = stackEnv(info);
   // Node reads NODE_EXTRA_CA_CERTS at start-up only: run again trusting the stack's CA (TLS is never switched off).
   if (io.env.NODE_EXTRA_CA_CERTS !== info.caFile && io.reexec) return io.reexec({ NODE_EXTRA_CA_CERTS: info.caFile });
-  const settings = loadSettings({ ...io.env, ...env });
-  return { settings, credential: stackCredential(info), stack: info };
+  const credential = stackCredential(info);
+  return { env: { ...io.env, ...stackEnv(info) }, credentialFor: () => credential, stack: info };
+}
+
+/** Settings and credential for the commands that act on the vault. */
+async function environment(values: Values, io: CliIo): Promise<Environment | number> {
+  const conn = await connection(values, io);
+  if (typeof conn === "number") return conn;
+  let settings: Settings;
+  try {
+    settings = loadSettings(conn.env);
+  } catch (err) {
+    if (err instanceof ConfigurationError && !conn.stack) throw new ConfigurationError(`${err.message}\n${LOCAL_HINT}`, err.details);
+    throw err;
+  }
+  if (!settings.vaultUrl) throw new ConfigurationError(`No Key Vault configured: set KvAcme__VaultUrl (docs/settings.md).\n${LOCAL_HINT}`);
+  return { settings, credential: conn.credentialFor(settings), stack: conn.stack };
 }
 
 function human(command: string, result: unknown): string {
@@ -191,6 +277,7 @@ async function dispatch(
   values: Values,
   runtime: () => Runtime,
   readFile: (p: string) => Promise<string>,
+  io: CliIo,
 ): Promise<unknown> {
   const deps = () => runtime().deps;
   // Webhooks and telemetry of the issuance and renewal flows, exactly as the Function App sends them.
@@ -219,7 +306,17 @@ async function dispatch(
     }
     case "renew": {
       if (values.name && values["all-due"]) throw usageError("use either --name or --all-due");
-      if (values["all-due"]) return renewAllDue(runtime(), { dryRun: values["dry-run"] ?? false });
+      if (values["all-due"]) {
+        const line = createProgress(io, { quiet: values.quiet ?? false });
+        try {
+          return await renewAllDue(
+            { ...runtime(), onRenewalStarted: (n, total, name) => line.update(n, total, name) },
+            { dryRun: values["dry-run"] ?? false },
+          );
+        } finally {
+          line.done();
+        }
+      }
       const name = values.name ?? positionals[0];
       if (!name) throw usageError("renew needs --name N or --all-due");
       if (values["dry-run"]) {
@@ -284,11 +381,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     const { command, positionals, values } = parseCommandLine(argv);
     json = values.json ?? false;
+    if (values.version) {
+      io.stdout(json ? `${JSON.stringify({ version: KVACME_VERSION })}\n` : `kv-acme ${KVACME_VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (command === "help" && positionals.length > 0) {
+      const help = commandHelp(positionals[0]!);
+      if (!help) throw usageError(`unknown command "${positionals[0]}"; commands: ${Object.keys(COMMANDS).join(", ")}`);
+      io.stdout(help);
+      return EXIT.ok;
+    }
+    if (values.help && command && COMMANDS[command]) {
+      io.stdout(commandHelp(command)!);
+      return EXIT.ok;
+    }
     if (values.help || !command || command === "help") {
       io.stdout(`${USAGE}\n`);
       return command || values.help ? EXIT.ok : EXIT.badInput;
     }
-    if (!["issue", "list", "renew", "revoke", "pending"].includes(command)) throw usageError(`unknown command "${command}"`);
+    if (!(command in COMMANDS)) throw usageError(`unknown command "${command}"; run kv-acme help for the list`);
+    if (command === "doctor" && values.endpoint === undefined) {
+      if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
+      const { doctorCommand } = require("./doctor") as typeof import("./doctor");
+      return await doctorCommand(values, io);
+    }
     if (values.endpoint !== undefined) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
       const { runEndpointCommand } = require("./endpoint") as typeof import("./endpoint");
@@ -301,7 +418,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         readFile: (p) => fs.readFile(p, "utf8"),
       });
       io.stdout(json ? `${JSON.stringify(out.result)}\n` : out.text);
-      return EXIT.ok;
+      return out.exitCode ?? EXIT.ok;
     }
     if (values["function-key"] !== undefined || values.token !== undefined)
       throw usageError("--function-key and --token only apply with --endpoint");
@@ -313,7 +430,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     let built: Runtime | undefined;
     const runtime = () => (built ??= runtimeFromSettings(env.settings, env.credential, { progress }));
     try {
-      const result = await dispatch(command, positionals, values, runtime, (p) => fs.readFile(p, "utf8"));
+      let result: unknown;
+      try {
+        result = await dispatch(command, positionals, values, runtime, (p) => fs.readFile(p, "utf8"), io);
+      } catch (err) {
+        const down = stackDown(err, env.stack);
+        if (down) throw new ConfigurationError(down);
+        throw err;
+      }
       io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result));
       return EXIT.ok;
     } finally {

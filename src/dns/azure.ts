@@ -150,6 +150,28 @@ export class AzureDnsProvider implements DnsProvider {
     }
   }
 
+  /**
+   * A PUT of a TXT record set with an If-Match that cannot match: ARM authorizes the write first (403
+   * AuthorizationFailed without DNS Zone Contributor), then the DNS resource provider refuses the precondition (412).
+   * A 412 therefore means "allowed", and nothing is written.
+   */
+  async probeWriteAccess(zone: DnsZone): Promise<void> {
+    try {
+      await this.client(subscriptionOf(zone.id)).recordSets.createOrUpdate(
+        resourceGroupOf(zone.id),
+        zone.name,
+        "_kv-acme-doctor-probe",
+        "TXT",
+        { ttl: 60, txtRecords: [{ value: ["kv-acme doctor probe, never written"] }] },
+        { ifMatch: '"kv-acme-doctor-probe-never-matches"' },
+      );
+    } catch (err) {
+      if ((err as { statusCode?: unknown }).statusCode === 412) return;
+      throw err;
+    }
+    throw new Error(`the write-access probe was written to ${zone.name}: delete the TXT record _kv-acme-doctor-probe`);
+  }
+
   async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
     const c = this.client(subscriptionOf(zone.id));
     await this.withConcurrency(zone, recordName, "adding to", async (current) => {

@@ -43,6 +43,11 @@ export interface DnsProvider {
   removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void>;
   /** Resolves when the provider reports the change live on its servers (e.g. Route 53 GetChange INSYNC). */
   waitUntilLive?(zone: DnsZone, change: DnsChange, options: { timeoutMs: number }): Promise<void>;
+  /**
+   * Optional (`kv-acme doctor`): resolves when TXT records may be written in `zone`, checked WITHOUT writing any
+   * (e.g. a conditional write whose precondition cannot hold); throws the provider's refusal otherwise.
+   */
+  probeWriteAccess?(zone: DnsZone): Promise<void>;
 }
 
 /** What a provider gets besides its own settings. */

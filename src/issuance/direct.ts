@@ -25,6 +25,8 @@ export interface DirectEnv {
   deps: IssuanceDeps;
   settings?: Settings;
   telemetry?: Telemetry;
+  /** Told when each renewal of a run starts (n of total), for the CLI's progress line. */
+  onRenewalStarted?: (n: number, total: number, certificateName: string) => void;
 }
 
 /** The wall clock and random ids. */
@@ -143,9 +145,11 @@ async function renewEach(
   const outcomes: ChildOutcome[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
+  let started = 0;
   await steps.mapLimit(children, limit, async (child) => {
     const certificateName = child.certificateName ?? "";
     maxInFlight = Math.max(maxInFlight, ++inFlight);
+    env.onRenewalStarted?.(++started, children.length, certificateName);
     try {
       outcomes.push({ certificateName, output: await runDirect(issuanceFlow(child, clock), env, clock) });
     } catch (err) {

@@ -53,7 +53,10 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
  * run (../renewal/run) with the in-process driver, so it sends the same webhooks (renewed, renewal_failed, expiring,
  * summary), telemetry and failure tags, and returns the same summary.
  */
-export async function renewAllDue(env: Required<DirectEnv>, options: { dryRun?: boolean } = {}): Promise<RenewalSummary> {
+export async function renewAllDue(
+  env: Required<Omit<DirectEnv, "onRenewalStarted">> & Pick<DirectEnv, "onRenewalStarted">,
+  options: { dryRun?: boolean } = {},
+): Promise<RenewalSummary> {
   const runId = `kv-acme-cli@${directClock.now().toISOString()}`;
   return runDirect(renewAllFlow({ dryRun: options.dryRun === true, operationId: newOperationId(), runId }, directClock), env);
 }

@@ -1,4 +1,5 @@
 /** Listening helpers shared by the local stack's servers (and their tests). */
+import dgram from "node:dgram";
 import net from "node:net";
 
 /**
@@ -26,4 +27,59 @@ export async function freePort(): Promise<number> {
 /** host as it goes in a URL authority (IPv6 in brackets). */
 export function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Whether 127.0.0.1:port can be bound right now, over TCP (and UDP with `udp`). */
+async function portFree(port: number, udp: boolean): Promise<boolean> {
+  const tcp = net.createServer();
+  try {
+    await listen(tcp, port, "127.0.0.1");
+  } catch {
+    return false;
+  } finally {
+    await new Promise<void>((resolve) => (tcp.listening ? tcp.close(() => resolve()) : resolve()));
+  }
+  if (!udp) return true;
+  const socket = dgram.createSocket("udp4");
+  const ok = await new Promise<boolean>((resolve) => {
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => resolve(true));
+  });
+  await new Promise<void>((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+  return ok;
+}
+
+/** A port the local stack or host needs: the part that listens on it, and how to pick another. */
+export interface PortNeed {
+  part: string;
+  port: number;
+  udp?: boolean;
+  /** The command-line flag that moves this part, e.g. `--ports keyVault=N`. */
+  flag: string;
+}
+
+/**
+ * Checks every fixed port before anything starts, so a second `npm run stack` / `npm start` says which parts
+ * collide and what to do instead of dying with EADDRINUSE from the first server it tried.
+ */
+export async function assertPortsFree(needs: PortNeed[], alternatives: string): Promise<void> {
+  const busy: PortNeed[] = [];
+  for (const need of needs) if (need.port > 0 && !(await portFree(need.port, need.udp ?? false))) busy.push(need);
+  if (busy.length === 0) return;
+  const list = busy.map((b) => `  ${b.port}${b.udp ? " (TCP/UDP)" : ""}: ${b.part} (move it with ${b.flag})`).join("\n");
+  throw new PortsInUseError(
+    `${busy.length === 1 ? "a port" : "ports"} of the local stack ${busy.length === 1 ? "is" : "are"} in use:\n${list}\n` +
+      `Another kv-acme stack or host is probably running (npm run stack / npm start): stop it, or ${alternatives}.`,
+  );
+}
+
+/** The error `assertPortsFree` throws: an expected failure with a message for people, never a stack trace. */
+export class PortsInUseError extends Error {
+  override name = "PortsInUseError";
 }

@@ -23,12 +23,21 @@ export interface PebbleOptions {
   nonceRejectPercent?: number;
   /** Require External Account Binding; the generated key is returned in `eab`. */
   eab?: boolean;
-  /** Validity of issued certificates in seconds (Pebble default: about 5 years). */
+  /**
+   * Validity of issued certificates in seconds. Default: 90 days, as Let's Encrypt issues them, so inventories,
+   * renewal schedules and the dashboard show real dates (Pebble's own default is about 5 years).
+   */
   validityPeriodSeconds?: number;
   /** Where Pebble's output goes (default: discarded unless KVACME_DEBUG is set). */
   log?: (line: string) => void;
   binary?: string;
 }
+
+/**
+ * Certificate lifetimes the local CA can issue, named after Let's Encrypt's profiles: `classic` (90 days, the
+ * default) and `shortlived` (160 hours, about 6.7 days); `npm run stack -- --lifetime shortlived` selects one.
+ */
+export const CERTIFICATE_LIFETIMES = { classic: 90 * 86400, shortlived: 160 * 3600 } as const;
 
 export interface Pebble {
   directoryUrl: string;
@@ -60,7 +69,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       ocspResponderURL: "",
       externalAccountBindingRequired: Boolean(eab),
       externalAccountMACKeys: eab ? { [eab.keyId]: eab.hmacKey } : {},
-      ...(options.validityPeriodSeconds ? { certificateValidityPeriod: options.validityPeriodSeconds } : {}),
+      certificateValidityPeriod: options.validityPeriodSeconds ?? CERTIFICATE_LIFETIMES.classic,
     },
   };
   const configFile = path.join(options.dir, "pebble-config.json");

@@ -1,7 +1,8 @@
 /**
  * `npm run stack`: start the local stack in the foreground, write .local/stack.json, stop everything on
  * SIGINT/SIGTERM. Options: --eab (Pebble requires External Account Binding), --nonce-reject PERCENT,
- * --validity-seconds N (lifetime of issued certificates), --verbose (Pebble's log on stderr), --ephemeral (free
+ * --validity-seconds N or --lifetime classic|shortlived (lifetime of issued certificates: 90 days by default, as Let's
+ * Encrypt issues them; shortlived = 160 hours), --verbose (Pebble's log on stderr), --ephemeral (free
  * ports instead of the fixed defaults, e.g. beside another running stack), --ports keyVault=8443,dns=5353,...
  * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns), --instant (the Key Vault
  * stand-in completes long-running operations at once instead of taking about as long as the service), --dns
@@ -12,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseStackDnsList } from "./dns/providers";
+import { CERTIFICATE_LIFETIMES } from "./pebble";
 import { DEFAULT_PORTS, startStack, StackPorts } from "./stack";
 
 async function main(): Promise<void> {
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
       eab: { type: "boolean", default: false },
       "nonce-reject": { type: "string" },
       "validity-seconds": { type: "string" },
+      lifetime: { type: "string" },
       verbose: { type: "boolean", default: false },
       ephemeral: { type: "boolean", default: false },
       ports: { type: "string" },
@@ -33,6 +36,13 @@ async function main(): Promise<void> {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     return n;
+  };
+  const lifetime = (raw: string | undefined): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (values["validity-seconds"] !== undefined) throw new Error("--lifetime and --validity-seconds exclude each other");
+    if (!(raw in CERTIFICATE_LIFETIMES))
+      throw new Error(`--lifetime: "${raw}" is not one of ${Object.keys(CERTIFICATE_LIFETIMES).join(", ")}`);
+    return CERTIFICATE_LIFETIMES[raw as keyof typeof CERTIFICATE_LIFETIMES];
   };
   const ports: Partial<StackPorts> = {};
   for (const pair of (values.ports ?? "").split(",").filter(Boolean)) {
@@ -50,7 +60,7 @@ async function main(): Promise<void> {
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),
-      validityPeriodSeconds: intOption("validity-seconds", values["validity-seconds"], 60, 10 * 365 * 86400),
+      validityPeriodSeconds: lifetime(values.lifetime) ?? intOption("validity-seconds", values["validity-seconds"], 60, 10 * 365 * 86400),
       log: values.verbose ? (line) => console.error(`[pebble] ${line}`) : undefined,
     },
   });

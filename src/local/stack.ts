@@ -19,7 +19,7 @@ import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
 import { startAcmeProxy } from "./acme-proxy";
 import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
 import { startKeyVaultServer } from "./keyvault/server";
-import { freePort } from "./net";
+import { assertPortsFree, freePort, type PortNeed } from "./net";
 import { kvAcmeHome } from "./paths";
 import { startPebble } from "./pebble";
 import { writeFileAtomic } from "../shared/fs";
@@ -115,6 +115,16 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** What listens on each port of the stack, for messages about a port in use. */
+export const PORT_PARTS: Readonly<Record<keyof StackPorts, string>> = {
+  identity: "the managed-identity token endpoint",
+  keyVault: "the Key Vault stand-in",
+  arm: "the Azure DNS (ARM) stand-in",
+  dns: "the authoritative DNS server",
+  acme: "Pebble, the ACME CA",
+  pebbleManagement: "Pebble's management API",
+};
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const started = Date.now();
   const home = options.home ?? kvAcmeHome();
@@ -126,6 +136,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   const resourceGroup = options.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
 
+  if (!ephemeral) {
+    const fixed = async (key: keyof StackPorts, udp = false): Promise<PortNeed> => ({
+      part: PORT_PARTS[key],
+      port: await port(key),
+      udp,
+      flag: `--ports ${key}=N`,
+    });
+    await assertPortsFree(
+      await Promise.all([fixed("identity"), fixed("keyVault"), fixed("arm"), fixed("dns", true), fixed("acme"), fixed("pebbleManagement")]),
+      "start this one on free ports with --ephemeral",
+    );
+  }
   const faults =
     options.faults === undefined
       ? undefined

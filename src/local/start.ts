@@ -20,7 +20,9 @@ import { writeFileAtomic } from "../shared/fs";
 import { ensureLocalCa } from "./ca";
 import { startLocalHost } from "./host";
 import { kvAcmeHome } from "./paths";
+import { assertPortsFree } from "./net";
 import { startStack } from "./stack";
+import { errorMessage } from "../shared/errors";
 
 const say = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -95,6 +97,12 @@ async function main(): Promise<void> {
   if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) await reexecTrustingCa(ca.caFile);
 
   const t0 = Date.now();
+  if (!options.ephemeral) {
+    await assertPortsFree(
+      [{ part: "the local Functions host", port: options.port, flag: "--port N" }],
+      "start this one on free ports with --ephemeral (and --port 0)",
+    );
+  }
   const stack = await startStack({ ephemeral: options.ephemeral, writeStackJson: true });
   const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local" };
   const runtime = createRuntime({ ...process.env, ...env }, { credential: stack.credential });
@@ -148,7 +156,8 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    say(`kv-acme start: ${(err as Error).stack ?? String(err)}`);
+    // Expected failures (a port in use, bad settings) are one message; KVACME_DEBUG=1 adds the stack trace.
+    say(`kv-acme start: ${process.env.KVACME_DEBUG ? ((err as Error).stack ?? String(err)) : errorMessage(err)}`);
     process.exit(1);
   });
 }

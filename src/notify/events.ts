@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   "renewal.summary",
   "certificate.installed",
   "certificate.install_failed",
+  "webhook.ping",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -112,6 +113,13 @@ export interface CertificateInstallFailedData {
   bindingsUpdated: string[];
 }
 
+/** A test delivery asked for by `kv-acme doctor --ping`: proves the target receives and verifies kv-acme's events. */
+export interface WebhookPingData {
+  /** Who asked for it, e.g. `kv-acme doctor`. */
+  requestedBy: string;
+  message: string;
+}
+
 export interface EventDataMap {
   "certificate.issued": CertificateIssuedData;
   "certificate.renewed": CertificateRenewedData;
@@ -121,6 +129,7 @@ export interface EventDataMap {
   "renewal.summary": RenewalSummaryData;
   "certificate.installed": CertificateInstalledData;
   "certificate.install_failed": CertificateInstallFailedData;
+  "webhook.ping": WebhookPingData;
 }
 
 /** One event, as handed to the renderers. `data` always carries `schemaVersion`. */
@@ -257,4 +266,16 @@ export function matchesFilter(eventType: string, filters: readonly string[]): bo
     if (p.endsWith("*")) return eventType.startsWith(p.slice(0, -1));
     return p === eventType;
   });
+}
+
+/** A ping (`kv-acme doctor --ping`). Key: the time it was asked for, so two pings are two events. */
+export function webhookPing(requestedBy: string, options: EventOptions = {}): NotifyEvent<"webhook.ping"> {
+  const time = options.time ?? new Date();
+  return build(
+    "webhook.ping",
+    "webhook-ping",
+    [time.toISOString()],
+    { requestedBy, message: "kv-acme webhook test: if you can read this, deliveries and their signatures reach you." },
+    { ...options, time },
+  );
 }

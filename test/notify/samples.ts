@@ -100,5 +100,6 @@ export function sampleEvents(): n.NotifyEvent[] {
       },
       opts,
     ),
+    n.webhookPing("kv-acme doctor", opts),
   ];
 }

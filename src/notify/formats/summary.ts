@@ -152,5 +152,9 @@ export function summarize(event: NotifyEvent): EventSummary {
         tone: "attention",
       };
     }
+    case "webhook.ping": {
+      const d = (e as NotifyEvent<"webhook.ping">).data;
+      return { title: "kv-acme webhook test", text: d.message, facts: [{ title: "Requested by", value: d.requestedBy }], tone: "good" };
+    }
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * The doctor as the CLI and `GET /api/health` run it: the checks of checks.ts over the real clients built from the
+ * settings (the same Key Vault, DNS and ACME clients the issuance uses), with every problem in the settings
+ * reported at once when they do not load.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import { newAcmeClient, withNonceRetry } from "../acme/client";
+import { loadSettings } from "../config/settings";
+import { eventSource, notifyAll, webhookPing } from "../notify";
+import type { Settings } from "../config/types";
+import { createIssuanceDeps } from "../issuance/deps";
+import { ConfigurationError } from "../shared/errors";
+import { allPassed, runChecks, settingsCheck, type CheckResult, type DoctorDeps } from "./checks";
+
+export { allPassed, nextTimerRun, renderChecklist, type CheckResult } from "./checks";
+
+export interface DoctorReport {
+  ok: boolean;
+  checkedAt: string;
+  checks: CheckResult[];
+}
+
+export interface DoctorOptions {
+  /** Send a signed `webhook.ping` event to every webhook target (`kv-acme doctor --ping`). */
+  ping?: boolean;
+  /** Told each result as it is known. */
+  onResult?: (r: CheckResult) => void;
+  /** The next step to print when settings are missing (differs between the CLI and the app). */
+  settingsHint: string;
+  now?: () => Date;
+}
+
+async function fetchJson(url: string): Promise<{ status: number; date?: string; body: unknown }> {
+  const resp = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
+  const text = await resp.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: resp.status, date: resp.headers.get("date") ?? undefined, body };
+}
+
+/** Builds the doctor's dependencies from loaded settings and a credential. */
+export function doctorDeps(
+  settings: Settings,
+  credential: TokenCredential,
+  options: { ping?: boolean; now?: () => Date } = {},
+): DoctorDeps {
+  const deps = createIssuanceDeps(settings, credential);
+  return {
+    settings,
+    certificates: deps.certificates,
+    secrets: deps.secrets,
+    dns: deps.dns,
+    fetchJson,
+    now: options.now ?? (() => new Date()),
+    async accountStatus(keyPem, accountUrl) {
+      const client = newAcmeClient(settings.acmeDirectoryUrl, keyPem, accountUrl);
+      // RFC 8555 §7.3.1: newAccount with onlyReturnExisting returns the existing account (and its status), never creates one.
+      const account = (await withNonceRetry(() => client.createAccount({ onlyReturnExisting: true }))) as { status?: string };
+      return { status: account.status ?? "unknown", url: client.getAccountUrl() };
+    },
+    ...(options.ping
+      ? {
+          async pingWebhooks() {
+            // A ping goes to every target whatever its event filter: it tests the target, not the filter.
+            const targets = settings.webhooks.map((t) => ({ ...t, events: ["*"] }));
+            const event = webhookPing("kv-acme doctor", {
+              source: eventSource(["function-app", settings.functionAppName ?? "kv-acme-cli"]),
+            });
+            const results = await notifyAll(targets, event, {
+              maxAttempts: 1,
+              resolveSecret: async (name) => (await deps.secrets.getSecret(name)).value ?? "",
+            });
+            return results.map((r) => ({ target: r.target, format: r.format, ok: r.ok, status: r.status, error: r.error }));
+          },
+        }
+      : {}),
+  };
+}
+
+/** Loads the settings from `env` and runs every check; a settings failure stops there (the rest needs them). */
+export async function runDoctor(
+  env: Record<string, string | undefined>,
+  credentialFor: (settings: Settings) => TokenCredential,
+  options: DoctorOptions,
+): Promise<DoctorReport> {
+  const now = options.now ?? (() => new Date());
+  const checks: CheckResult[] = [];
+  const add = (r: CheckResult) => {
+    checks.push(r);
+    options.onResult?.(r);
+  };
+  let settings: Settings;
+  try {
+    settings = loadSettings(env);
+  } catch (err) {
+    if (!(err instanceof ConfigurationError)) throw err;
+    const problems = (err.details?.problems as { field: string; message: string }[] | undefined) ?? [
+      { field: "settings", message: err.message },
+    ];
+    add(settingsCheck(problems, options.settingsHint));
+    return { ok: false, checkedAt: now().toISOString(), checks };
+  }
+  add(settingsCheck(undefined, options.settingsHint));
+  await runChecks(doctorDeps(settings, credentialFor(settings), { ping: options.ping, now }), add);
+  return { ok: allPassed(checks), checkedAt: now().toISOString(), checks };
+}
+
+/** The checks with settings already loaded (the Function App's runtime): `GET /api/health`. */
+export async function runDoctorWith(
+  settings: Settings,
+  credential: TokenCredential,
+  options: { ping?: boolean; now?: () => Date } = {},
+): Promise<DoctorReport> {
+  const now = options.now ?? (() => new Date());
+  const checks: CheckResult[] = [settingsCheck(undefined, "")];
+  await runChecks(doctorDeps(settings, credential, { ping: options.ping, now }), (r) => checks.push(r));
+  return { ok: allPassed(checks), checkedAt: now().toISOString(), checks };
+}
