@@ -8,9 +8,8 @@
  * callActivityWithRetry retries it with durable backoff. Outputs are round-tripped through JSON (Dates become ISO
  * strings) exactly as the Durable Task runtime stores them, so a replay sees the same values the first run did.
  *
- * `notify` and `trackOutcome` never throw. `notify` delivers one event to every matching target with
- * notifyAll (per-target retries with backoff inside the activity, honouring Retry-After, 10 s per attempt, 5
- * attempts) and records each delivery in telemetry; results are returned, a failed delivery never fails the caller.
+ * `notify`, `notifyExpiring` and `trackOutcome` never throw: they are ../issuance/reporting's functions (shared with the
+ * CLI's in-process driver) with this process's runtime; a failed delivery never fails the caller.
  * Domain modules are required lazily so loading the function app stays cheap (cold start).
  */
 import type { InvocationContext } from "@azure/functions";

@@ -5,8 +5,6 @@
  * local ingestion endpoint), count the same failure on the certificate's tag and return the same summary.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { issueCertificate } from "../../src/issuance";
 import { RENEW_ALL_INSTANCE_ID } from "../../src/orchestrations/ids";
@@ -15,9 +13,9 @@ import { DAYS_TO_EXPIRY_METRIC } from "../../src/telemetry";
 import { clients } from "../integration/helpers";
 import { startReceiver, type Receiver } from "../notify/receiver";
 import { startTestApp, type TestApp } from "../support/app";
+import { runCliProcess } from "../support/cli";
 import { startIngestionReceiver, type IngestionReceiver } from "../telemetry/ingestion-receiver";
 
-const BIN = path.resolve(__dirname, "..", "..", "bin", "kv-acme.js");
 const DOOMED_ZONE = "doomed.example.net";
 
 interface CloudEvent {
@@ -86,20 +84,7 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
     return undefined;
   }
 
-  function cliRenewAllDue(): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, "--json", "renew", "--all-due"], {
-        env: { ...process.env, ...app.stack.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-  }
+  const cliRenewAllDue = () => runCliProcess(["--json", "renew", "--all-due"], { ...process.env, ...app.stack.env, ...env });
 
   /** What must agree between two runs: everything but ids, times and the growing failure count. */
   const comparable = (s: RenewalSummary) => ({

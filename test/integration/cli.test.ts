@@ -3,15 +3,14 @@
  * bad input exits 2 with a clear message and writes nothing; a good request issues; exit codes per error class.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { runCliProcess } from "../support/cli";
 import { startTestStack, type TestStack } from "../support/stack";
 import { clients, txtRecords } from "./helpers";
 
-const BIN = path.resolve(__dirname, "..", "..", "bin", "kv-acme.js");
 let stack: TestStack;
 let home: string;
 
@@ -25,18 +24,7 @@ after(async () => {
 });
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...stack.env, KVACME_HOME: home },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCliProcess(args, { ...process.env, ...stack.env, KVACME_HOME: home });
 }
 
 async function vaultNames(): Promise<string[]> {
