@@ -8,7 +8,9 @@
  * powerdns, cloudflare, route53, gcloud, custom, acme-dns; default azure) for a name in that provider's zone; for
  * acme-dns the name is in the Azure zone and its `_acme-challenge` is a CNAME to the stack's acme-dns account
  * (CNAME delegation). The summary names the provider that wrote the TXT values (`dnsProvider`, from the certificate's
- * tag) and, with delegation, `delegatedTo`. Unknown options are refused with a usage message.
+ * tag) and, with delegation, `delegatedTo`. `--dns azure --delegate NAME` shows CNAME delegation into another
+ * provider: the Azure zone's `_acme-challenge.<label>` is a CNAME to `<label>.<NAME's zone>`, where kv-acme writes the
+ * TXT values (the instance NAME writes them). Unknown options are refused with a usage message.
  */
 import { spawn } from "node:child_process";
 import { X509Certificate, randomBytes } from "node:crypto";
@@ -27,29 +29,36 @@ import { readFile } from "node:fs/promises";
 
 const repo = path.resolve(__dirname, "..", "..");
 
-const USAGE = `usage: npm run demo [-- --dns ${stackDnsNames().join("|")}]`;
+const USAGE = `usage: npm run demo [-- --dns ${stackDnsNames().join("|")}] [--delegate NAME (with --dns azure)]`;
 
-function options(): { dns: string } {
-  let values: { dns?: string };
+function usage(message: string): never {
+  console.error(`kv-acme demo: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function options(): { dns: string; delegateTo?: string } {
+  let values: { dns?: string; delegate?: string };
   try {
-    ({ values } = parseArgs({ options: { dns: { type: "string" } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ options: { dns: { type: "string" }, delegate: { type: "string" } }, strict: true, allowPositionals: false }));
   } catch (err) {
-    console.error(`kv-acme demo: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
+    return usage((err as Error).message);
   }
   const dns = (values.dns ?? "azure").toLowerCase();
-  if (!stackDnsNames().includes(dns)) {
-    console.error(`kv-acme demo: --dns ${dns} is not a DNS provider of the stack\n${USAGE}`);
-    process.exit(2);
-  }
-  return { dns };
+  if (!stackDnsNames().includes(dns)) usage(`--dns ${dns} is not a DNS provider of the stack`);
+  if (values.delegate === undefined) return { dns };
+  const delegateTo = values.delegate.toLowerCase();
+  if (dns !== "azure") usage("--delegate works with --dns azure (the CNAME is created in the Azure zone)");
+  if (delegateTo === "azure" || !(delegateTo in STACK_DNS_PROVIDERS))
+    usage(`--delegate ${delegateTo} is not another DNS provider of the stack`);
+  return { dns, delegateTo };
 }
 
 async function main(): Promise<number> {
-  const { dns } = options();
+  const { dns, delegateTo } = options();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-demo-"));
   const t0 = Date.now();
-  const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false, ...(dns === "azure" ? {} : { dns: [dns] }) });
+  const extra = [...(dns === "azure" ? [] : [dns]), ...(delegateTo ? [delegateTo] : [])];
+  const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false, ...(extra.length > 0 ? { dns: extra } : {}) });
   const stackMs = Date.now() - t0;
   try {
     console.error(
@@ -59,12 +68,16 @@ async function main(): Promise<number> {
     // acme-dns is for delegation: the name stays in the Azure zone, its _acme-challenge a CNAME to the account.
     const account = stack.info.dnsProviders?.[dns]?.account as { fulldomain: string } | undefined;
     const zone = dns === "azure" || account ? stack.info.zones[0] : STACK_DNS_PROVIDERS[dns]?.zones[0];
-    if (account) {
+    // --delegate: the owner of the Azure zone CNAMEs _acme-challenge.<label> once into the delegate's zone.
+    const delegatedTo = account ? account.fulldomain : delegateTo ? `${label}.${STACK_DNS_PROVIDERS[delegateTo]?.zones[0]}` : undefined;
+    if (delegatedTo) {
       await stack.zoneStore.createOrUpdateRecordSet(stack.info.resourceGroup, zone as string, `_acme-challenge.${label}`, "CNAME", {
         ttl: 60,
-        properties: { CNAMERecord: { cname: account.fulldomain } },
+        properties: { CNAMERecord: { cname: delegatedTo } },
       });
-      console.error(`_acme-challenge.${label}.${zone} CNAME ${account.fulldomain} (the acme-dns account of the stack)`);
+      console.error(
+        `_acme-challenge.${label}.${zone} CNAME ${delegatedTo} (${account ? "the acme-dns account of the stack" : `a name in ${delegateTo}'s zone`})`,
+      );
     }
     const names = [`${label}.${zone}`, `*.${label}.${zone}`];
     console.error(`$ kv-acme issue --dns-names ${names.join(",")} --key-type EC-P256 --content-type pem --json`);
@@ -95,7 +108,7 @@ async function main(): Promise<number> {
     const vaultOk =
       cert.properties.enabled === true && cert.properties.version === issued.version && material.thumbprint === issued.thumbprint;
     const dnsProvider = cert.properties.tags?.[TAG_DNS_PROVIDER] ?? "";
-    const ok = chainOk && namesOk && keyOk && vaultOk && dnsProvider === dns;
+    const ok = chainOk && namesOk && keyOk && vaultOk && dnsProvider === (delegateTo ?? dns);
     console.error(
       `chain up to the Pebble root: ${chainOk}; names ${names.join(", ")}: ${namesOk}; vault key matches the leaf: ${keyOk}; vault version enabled: ${vaultOk}`,
     );
@@ -106,7 +119,7 @@ async function main(): Promise<number> {
         version: issued.version,
         dnsNames: names,
         dnsProvider,
-        ...(account ? { delegatedTo: account.fulldomain } : {}),
+        ...(delegatedTo ? { delegatedTo } : {}),
         thumbprint: issued.thumbprint,
         notAfter: issued.notAfter,
         chainVerified: chainOk,
