@@ -92,7 +92,7 @@ export const mergePendingOp: Handler = async (req, ctx) => {
  */
 export const createPendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
-  const r = new FieldReader(readJsonObject(req), ["dnsNames", "keyType", "reuseKey", "exportable", "contentType", "adopt"]);
+  const r = new FieldReader(readJsonObject(req), ["dnsNames", "keyType", "reuseKey", "exportable", "contentType", "clientAuth", "adopt"]);
   const dnsNames = r.require("dnsNames", r.stringList("dnsNames", { allowString: true }));
   const keyOptions = readKeyOptions(r);
   const adopt = r.boolean("adopt");

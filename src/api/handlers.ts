@@ -74,6 +74,7 @@ const ISSUE_FIELDS = [
   "contentType",
   "adopt",
   "allowNameOverlap",
+  "clientAuth",
 ] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
@@ -83,6 +84,8 @@ export function readKeyOptions(r: FieldReader): KeyOptionsInput {
   const reuseKey = r.boolean("reuseKey");
   const exportable = r.boolean("exportable");
   const contentType = r.string("contentType");
+  const clientAuth = r.boolean("clientAuth");
+  if (clientAuth !== undefined) keyOptions.clientAuth = clientAuth;
   if (keyType !== undefined) keyOptions.keyType = keyType;
   if (reuseKey !== undefined) keyOptions.reuseKey = reuseKey;
   if (exportable !== undefined) keyOptions.exportable = exportable;

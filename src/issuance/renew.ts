@@ -5,7 +5,7 @@
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
-import type { KeyOptionsInput } from "../keyvault/policy";
+import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership, readManagedTags } from "../keyvault/tags";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
 import { newOperationId } from "../telemetry/correlation";
@@ -24,6 +24,7 @@ export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): Key
   if (policy.reuseKey !== undefined) input.reuseKey = policy.reuseKey;
   if (policy.exportable !== undefined) input.exportable = policy.exportable;
   if (policy.contentType) input.contentType = policy.contentType;
+  if (policy.enhancedKeyUsage?.includes(CLIENT_AUTH_EKU)) input.clientAuth = true;
   return input;
 }
 

@@ -20,6 +20,8 @@ export interface KeyOptions {
   reuseKey: boolean;
   exportable: boolean;
   contentType: CertificateContentTypeName;
+  /** Also ask for the clientAuth EKU (private CAs only: public CAs no longer issue it; Let's Encrypt since 2026). */
+  clientAuth?: true;
 }
 
 /** Raw key options as they arrive from the HTTP API, the CLI or settings. */
@@ -30,6 +32,8 @@ export interface KeyOptionsInput {
   exportable?: boolean | string;
   /** "pkcs12" (or "pfx") | "pem" | "application/x-pkcs12" | "application/x-pem-file". */
   contentType?: string;
+  /** true: the CSR also asks for the TLS client authentication EKU (for private CAs; see CLIENT_AUTH_EKU). */
+  clientAuth?: boolean | string;
 }
 
 /** What a CSR asks for: SAN dNSNames (lowercased, sorted) and its public key parameters. */
@@ -43,6 +47,12 @@ export interface CsrDescription {
 
 /** The CA/B Forum serverAuth extended key usage (RFC 5280 §4.2.1.12, id-kp-serverAuth). */
 export const SERVER_AUTH_EKU = "1.3.6.1.5.5.7.3.1";
+/**
+ * id-kp-clientAuth (RFC 5280 §4.2.1.12). Service Fabric cluster certificates authenticate both ways, but public CAs no
+ * longer include it: Chrome's root program requires server-auth-only hierarchies, Let's Encrypt's classic profile
+ * dropped it on 2026-02-11 and its tlsclient profile ended on 2026-07-08. Ask for it only from a private ACME CA.
+ */
+export const CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2";
 
 export const KEY_TYPE_NAMES = ["RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "EC-P521"] as const;
 
@@ -88,10 +98,12 @@ export function parseKeyOptions(input: KeyOptionsInput = {}): KeyOptions {
     else if (ct === "pem" || ct === "application/x-pem-file") contentType = "application/x-pem-file";
     else problems.push({ field: "contentType", message: `"${input.contentType}" is not a supported content type; use pkcs12 or pem` });
   }
+  const clientAuth = parseBool("clientAuth", input.clientAuth, false, problems);
   if (problems.length > 0) throw new ValidationError(problems);
-  return keyType === "RSA"
-    ? { keyType, keySize, reuseKey, exportable, contentType }
-    : { keyType, curve, reuseKey, exportable, contentType };
+  const options: KeyOptions =
+    keyType === "RSA" ? { keyType, keySize, reuseKey, exportable, contentType } : { keyType, curve, reuseKey, exportable, contentType };
+  if (clientAuth) options.clientAuth = true;
+  return options;
 }
 
 /** The short display form of key options: "RSA-2048", "EC-P256". */
@@ -124,7 +136,7 @@ export function buildCertificatePolicy(names: string[], keyOptions: KeyOptions):
     reuseKey: keyOptions.reuseKey,
     exportable: keyOptions.exportable,
     contentType: keyOptions.contentType,
-    enhancedKeyUsage: [SERVER_AUTH_EKU],
+    enhancedKeyUsage: keyOptions.clientAuth ? [SERVER_AUTH_EKU, CLIENT_AUTH_EKU] : [SERVER_AUTH_EKU],
     lifetimeActions: [{ action: "EmailContacts", lifetimePercentage: 80 }],
   };
 }

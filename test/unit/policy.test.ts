@@ -7,9 +7,11 @@ import {
   formatKeyType,
   parseKeyOptions,
   pendingOperationMatches,
+  SERVER_AUTH_EKU,
   type KeyOptions,
   type KeyOptionsInput,
 } from "../../src/keyvault/policy";
+import { keyOptionsFromPolicy } from "../../src/issuance/renew";
 import { ValidationError } from "../../src/shared/errors";
 import { derToPem, subtle, x509 } from "../../src/shared/x509";
 
@@ -272,5 +274,28 @@ describe("describeCsr and pendingOperationMatches", () => {
     const result = pendingOperationMatches({ subject: "", names: ["a.com"], keyType: "unknown" }, ["a.com"], parseKeyOptions());
     assert.equal(result.reuse, false);
     assert.match(result.reason, /unknown key type/);
+  });
+});
+
+describe("client authentication EKU (private CAs; public CAs no longer include it)", () => {
+  const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  it("is off by default: serverAuth only", () => {
+    assert.deepEqual(buildCertificatePolicy(["a.example.com"], parseKeyOptions({})).enhancedKeyUsage, [SERVER_AUTH_EKU]);
+  });
+  it("clientAuth: true asks for serverAuth and clientAuth (Service Fabric cluster certificates authenticate both ways)", () => {
+    const o = parseKeyOptions({ clientAuth: true });
+    assert.equal(o.clientAuth, true);
+    assert.deepEqual(buildCertificatePolicy(["a.example.com"], o).enhancedKeyUsage, [SERVER_AUTH_EKU, CLIENT_AUTH]);
+  });
+  it("a non-boolean is a field problem", () => {
+    assert.throws(
+      () => parseKeyOptions({ clientAuth: "maybe" }),
+      (e: unknown) => e instanceof ValidationError && e.problems.some((p) => p.field === "clientAuth"),
+    );
+  });
+  it("renewal keeps it: key options read back from a policy with clientAuth", () => {
+    const policy = buildCertificatePolicy(["a.example.com"], parseKeyOptions({ keyType: "EC-P256", clientAuth: true }));
+    assert.equal(keyOptionsFromPolicy(policy).clientAuth, true);
+    assert.equal(keyOptionsFromPolicy(buildCertificatePolicy(["a.example.com"], parseKeyOptions({}))).clientAuth, undefined);
   });
 });
