@@ -9,7 +9,7 @@ shift
 ensure_node_modules
 case "$name" in
   issue-latency) ensure_debian_packages pebble certbot lego curl jq ;;
-  renewal-fanout) ensure_debian_packages pebble ;;
+  renewal-fanout | chaos) ensure_debian_packages pebble ;;
   agent-poll) ensure_debian_packages nginx ;;
 esac
 ensure_local_ca

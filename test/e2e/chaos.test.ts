@@ -1,0 +1,30 @@
+/**
+ * The chaos soak, lean: a few issuances and one renewal through the real app in a child local host, under mixed
+ * faults, with the host SIGKILLed at random moments (bench/lib/chaos.ts; `npm run bench:chaos` runs the full soak).
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { runChaos } from "../../bench/lib/chaos";
+
+it(
+  "under faults and random SIGKILLs every orchestration ends, with no TXT value or pending operation left behind",
+  { timeout: 280_000 },
+  async (t) => {
+    const r = await runChaos({
+      issuances: 3,
+      renewals: 1,
+      killEveryMs: 5000,
+      concurrency: 3,
+      faults: "keyvault=429:5%,keyvault=503:3%,arm=503:3%,identity=reset:2%,acme=503:3%,latency=2-20ms",
+      timeoutMs: 240_000,
+    });
+    t.diagnostic(JSON.stringify(r));
+    assert.equal(r.orchestrations, 4);
+    assert.equal(r.nonTerminal, 0, "every orchestration ended");
+    assert.equal(r.completed + r.failed, 4);
+    assert.equal(r.orphanedTxt, 0, "no TXT value left");
+    assert.equal(r.stuckPending, 0, "no pending operation left in progress");
+    assert.ok(r.kills >= 1, "the host was killed at least once");
+    assert.ok(r.faultsInjected >= 1, "faults were injected");
+  },
+);
