@@ -15,9 +15,14 @@ ensure_debian_packages() {
     case "$pkg" in
       nginx) bin=/usr/sbin/nginx ;;
       haproxy) bin=/usr/sbin/haproxy ;;
+      bind9) bin=/usr/sbin/named ;;
+      knot) bin=/usr/sbin/knotd ;;
+      pdns-server) bin=/usr/sbin/pdns_server ;;
+      pdns-backend-sqlite3) bin=/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so; [ -e "$bin" ] || bin=$(ls /usr/lib/*/pdns/libgsqlite3backend.so 2>/dev/null | head -1) ;;
+      python3-certbot-dns-rfc2136) bin=/usr/lib/python3/dist-packages/certbot_dns_rfc2136/__init__.py ;;
       *) bin=$(command -v "$pkg" || true) ;;
     esac
-    [ -n "$bin" ] && [ -x "$bin" ] || missing+=("$pkg")
+    [ -n "$bin" ] && { [ -x "$bin" ] || [ -f "$bin" ]; } || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then

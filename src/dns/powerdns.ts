@@ -4,7 +4,8 @@
  * adding or removing one value is a read-modify-write of the TXT RRset:
  *   - serialized per RRset inside this process (two orders of one Function App instance never interleave), and
  *   - verified after writing: the RRset is read again, and when a writer elsewhere replaced it with a set that lost
- *     one of our values (or kept one we removed), the change is applied again on top of what is there now,
+ *     one of our values (or kept one we removed), the change is applied again on top of what is there now; a write
+ *     the server refused under a concurrent one (5xx, e.g. SQLite "database is locked") is retried the same way,
  * so concurrent orders on one name converge on the union of their values.
  */
 import { setting, type SettingsReader } from "../config/descriptor";
@@ -82,11 +83,13 @@ export function unquoteTxt(content: string): string {
 }
 
 const MAX_ATTEMPTS = 6;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Per-RRset queues (by API URL, zone and name), shared by every instance in this process: one read-modify-write at a time. */
+const queues = new Map<string, Promise<unknown>>();
 
 export class PowerDnsProvider implements DnsProvider {
   readonly type = "powerdns";
-  /** Per-RRset queue: one read-modify-write at a time inside this process. */
-  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly name: string,
@@ -156,10 +159,17 @@ export class PowerDnsProvider implements DnsProvider {
   /** Applies `change` to the current values until a fresh read shows it applied (see the file comment). */
   private change(zone: DnsZone, recordName: string, add: string[], remove: string[], ttl?: number): Promise<void> {
     const fqdn = recordName === "@" ? zone.name : `${recordName}.${zone.name}`;
-    const key = `${zone.id}|${fqdn}`;
+    const key = `${this.settings.apiUrl}|${this.settings.serverId}|${zone.id}|${fqdn}`;
     const run = async () => {
       for (let attempt = 1; ; attempt++) {
-        const current = await this.readTxt(zone, fqdn);
+        let current: PdnsRrset | undefined;
+        try {
+          current = await this.readTxt(zone, fqdn);
+        } catch (err) {
+          if (!retryAgain(err, attempt)) throw err;
+          await delay(50 * attempt + Math.random() * 100);
+          continue;
+        }
         const values = (current?.records ?? []).map((r) => unquoteTxt(r.content));
         const done = add.every((v) => values.includes(v)) && remove.every((v) => !values.includes(v));
         if (done) return;
@@ -171,15 +181,22 @@ export class PowerDnsProvider implements DnsProvider {
         }
         const next = [...new Set([...values.filter((v) => !remove.includes(v)), ...add])];
         const setTtl = current ? Math.min(current.ttl, ttl ?? current.ttl) : (ttl ?? 60);
-        await this.write(zone, fqdn, next, setTtl);
+        try {
+          await this.write(zone, fqdn, next, setTtl);
+        } catch (err) {
+          // A concurrent writer elsewhere can make PowerDNS's backend refuse this one (SQLite: "database is locked",
+          // answered 500): read again and retry, like a lost update.
+          if (!retryAgain(err, attempt)) throw err;
+          await delay(50 * attempt + Math.random() * 100);
+        }
       }
     };
-    const previous = this.queues.get(key) ?? Promise.resolve();
+    const previous = queues.get(key) ?? Promise.resolve();
     const mine = previous.then(run, run);
     const tail = mine.catch(() => undefined);
-    this.queues.set(key, tail);
+    queues.set(key, tail);
     void tail.then(() => {
-      if (this.queues.get(key) === tail) this.queues.delete(key);
+      if (queues.get(key) === tail) queues.delete(key);
     });
     return mine;
   }
@@ -191,6 +208,10 @@ export class PowerDnsProvider implements DnsProvider {
   removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
     return this.change(zone, recordName, [], [...new Set(values)]);
   }
+}
+
+function retryAgain(err: unknown, attempt: number): boolean {
+  return err instanceof UpstreamError && err.retryable && attempt < MAX_ATTEMPTS;
 }
 
 export const powerdns: DnsProviderType<PowerDnsSettings> = {
