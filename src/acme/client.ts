@@ -7,6 +7,7 @@
  */
 import * as acme from "acme-client";
 import { UpstreamError, errorMessage } from "../shared/errors";
+import { sleep } from "../shared/time";
 
 /** The RFC 8555 §7.1.1 directory (plus RFC 9773 renewalInfo). */
 export interface AcmeDirectory {
@@ -116,8 +117,6 @@ export interface PollOptions {
   /** Upper bound on one Retry-After wait, default 10 s. */
   maxRetryAfterMs?: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * POST-as-GET polling of an ACME resource (RFC 8555 §6.3, §7.5.1) until `done` says so. Honours Retry-After.

@@ -208,31 +208,6 @@ export async function waitForValidation(
   });
 }
 
-/**
- * Waits until every authorization is valid (RFC 8555 §7.5.1), honouring Retry-After. An invalid authorization fails
- * with the CA's problem detail (e.g. the TXT value it saw).
- */
-export async function waitForAuthorizations(session: AcmeSession, tasks: readonly Dns01Task[], options: PollOptions = {}): Promise<void> {
-  await Promise.all(
-    tasks.map((task) =>
-      pollResource<RawAuthz>(
-        session,
-        task.authorizationUrl,
-        (authz) => {
-          if (authz.status === "valid") return true;
-          if (authz.status === "pending" || authz.status === "processing") return false;
-          const failed = authz.challenges.find((c) => c.type === "dns-01");
-          throw new UpstreamError("Acme", `ACME: validation of ${task.identifier} failed (${authz.status}): ${problem(failed?.error)}`, {
-            status: 400,
-            details: { identifier: task.identifier, authorizationUrl: task.authorizationUrl },
-          });
-        },
-        options,
-      ),
-    ),
-  );
-}
-
 /** Waits until the order is "ready" (all authorizations valid) or later (RFC 8555 §7.4). */
 export async function waitForOrderReady(session: AcmeSession, order: OrderRef, options: PollOptions = {}): Promise<OrderRef> {
   const raw = await pollResource<RawOrder>(

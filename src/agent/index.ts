@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { errorMessage, ValidationError } from "../shared/errors";
+import { sleep } from "../shared/time";
 import { createAgentCredential } from "./identity";
 import { initialSyncDelayMs, overallStatus, Poller, type AgentEvent, type AgentLogger, type CycleResult } from "./poller";
 import { parseAgentSettings, type AgentSettings } from "./settings";
@@ -133,17 +134,9 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
 }
 
 /** setTimeout that resolves early when the signal aborts. */
+/** Waits `ms`; an abort (shutdown) ends the wait early without an error. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return sleep(ms, signal).catch(() => undefined);
 }
 
 const USAGE = "usage: kv-acme agent --settings FILE [--once] [--status-folder DIR]";

@@ -9,6 +9,7 @@ import path from "node:path";
 import { ValidationError, type FieldProblem } from "../shared/errors";
 import { isWebhookFormat, WEBHOOK_FORMAT_NAMES, type WebhookFormat } from "../notify/formats/registry";
 import { signingSecretProblem } from "../notify/signing";
+import { parseBoolean } from "../shared/bool";
 
 export type Platform = "linux" | "windows";
 
@@ -329,8 +330,8 @@ function parseInterval(v: unknown, field: string, p: Report): number {
 
 function parseBool(v: unknown, field: string, dflt: boolean, p: Report): boolean {
   if (v === undefined) return dflt;
-  if (typeof v === "boolean") return v;
-  if (v === "true" || v === "false") return v === "true";
+  const b = parseBoolean(v, "strict");
+  if (b !== undefined) return b;
   p(field, "must be true or false");
   return dflt;
 }

@@ -11,7 +11,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
-import { UpstreamError } from "../shared/errors";
+import { UpstreamError, statusOf } from "../shared/errors";
 
 export interface CurrentVersion {
   /** 32-hex version id of the secret that is current, or undefined while only a pending version exists. */
@@ -154,11 +154,6 @@ export class SecretDisabledError extends UpstreamError {
   constructor(message: string) {
     super("KeyVault", message, { status: 403, retryable: false });
   }
-}
-
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown; status?: unknown } | null)?.statusCode ?? (err as { status?: unknown } | null)?.status;
-  return typeof s === "number" ? s : undefined;
 }
 
 function toUpstream(err: unknown, what: string): UpstreamError {

@@ -8,14 +8,15 @@ import { parseRevocationReason } from "../acme/revoke";
 import { validateCertificateName } from "../acme/names";
 import type { Runtime } from "../app/runtime";
 import { renewalRequest, validateRequest, type IssueRequest } from "../issuance";
-import { describeVersion, getCurrentCertificate, getPending, statusOf } from "../keyvault/certificates";
+import { describeVersion, getCurrentCertificate, getPending } from "../keyvault/certificates";
 import { listInventory, type InventoryItem } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
 import { assertMayManage } from "../keyvault/ownership";
 import { inventoryOverlaps } from "../keyvault/overlap";
 import { readManagedTags, type ManagedTagInfo } from "../keyvault/tags";
 import { certificateInstanceId, ORCHESTRATIONS, revokeInstanceId } from "../orchestrations/ids";
-import { NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+import { NotFoundError, UpstreamError, ValidationError, errorMessage, statusOf } from "../shared/errors";
+import { sleep } from "../shared/time";
 import { newOperationId, operationIdFromTraceparent } from "../telemetry/correlation";
 import type { Caller } from "./auth";
 import { accepted, FieldReader, json, readJsonObject, type ApiRequest, type ApiResponse } from "./http";
@@ -185,7 +186,7 @@ export const revoke: Handler = async (req, ctx) => {
     }
     if (status && !isRunning(status)) return operationResponse(status);
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
   return accepted(location, { id: instanceId, status: "Running", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);

@@ -12,6 +12,7 @@ import type { Handler } from "./handlers";
 import { HttpProblemError, MAX_BODY_BYTES, problemResponse, type ApiRequest, type ApiResponse } from "./http";
 import type { OperationsClient } from "./operations";
 import { problem, problemFromError } from "./problem";
+import { lazyModule } from "../shared/lazy";
 
 export type HttpMethod = "GET" | "POST" | "DELETE";
 
@@ -27,11 +28,11 @@ export interface ApiRoute {
   handler: () => Handler;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports -- handlers (and the Azure SDKs they use) load on first call */
-const certificates = () => require("./handlers") as typeof import("./handlers");
-const pending = () => require("./handlers-pending") as typeof import("./handlers-pending");
-const health = () => require("./handlers-health") as typeof import("./handlers-health");
-/* eslint-enable @typescript-eslint/no-require-imports */
+// Handlers (and the Azure SDKs they use) load on first call.
+const certificates = lazyModule<typeof import("./handlers")>(require, "./handlers");
+const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
+const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
+const runtime = lazyModule<typeof import("../app/runtime")>(require, "../app/runtime");
 
 export const API_ROUTES: readonly ApiRoute[] = [
   {
@@ -130,8 +131,7 @@ export interface RouteOptions {
 }
 
 function defaultRuntime(): Runtime {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("../app/runtime") as typeof import("../app/runtime")).getRuntime();
+  return runtime().getRuntime();
 }
 
 /** Runs one API request: authorization first, then the handler; every failure becomes a problem response. */

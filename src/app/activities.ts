@@ -22,14 +22,16 @@ import { ACTIVITIES, type ActivityName } from "../orchestrations/activity-names"
 import type { StepOutcome } from "../orchestrations/outcome";
 import type { RevokeOutput } from "../orchestrations/revoke-certificate";
 import { getRuntime } from "./runtime";
+import { lazyModule } from "../shared/lazy";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const issuance = () => require("../issuance") as typeof Issuance;
-const errors = () => require("../shared/errors") as typeof import("../shared/errors");
-const renewal = () => require("../renewal/scan") as typeof import("../renewal/scan");
-const reporting = () => require("../issuance/reporting") as typeof import("../issuance/reporting");
-const stepErrors = () => require("../issuance/step-error") as typeof import("../issuance/step-error");
-/* eslint-enable @typescript-eslint/no-require-imports */
+const issuance = lazyModule<typeof Issuance>(require, "../issuance");
+const errors = lazyModule<typeof import("../shared/errors")>(require, "../shared/errors");
+const renewal = lazyModule<typeof import("../renewal/scan")>(require, "../renewal/scan");
+const reporting = lazyModule<typeof import("../issuance/reporting")>(require, "../issuance/reporting");
+const stepErrors = lazyModule<typeof import("../issuance/step-error")>(require, "../issuance/step-error");
+const revoke = lazyModule<typeof import("../acme/revoke")>(require, "../acme/revoke");
+const acmeNames = lazyModule<typeof import("../acme/names")>(require, "../acme/names");
+const vault = lazyModule<typeof import("../keyvault/certificates")>(require, "../keyvault/certificates");
 
 const warnTo = (context?: InvocationContext) => (context ? (message: string) => context.warn(message) : undefined);
 
@@ -118,12 +120,9 @@ export const activities: Record<ActivityName, Impl> = {
 
   [ACTIVITIES.revokeAtCa]: (input: { certificateName: string; reason?: string | number; disable?: boolean }) =>
     runStep(async (): Promise<RevokeOutput> => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { parseRevocationReason, REVOCATION_REASONS } = require("../acme/revoke") as typeof import("../acme/revoke");
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { validateCertificateName } = require("../acme/names") as typeof import("../acme/names");
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { describeVersion, getCurrentCertificate } = require("../keyvault/certificates") as typeof import("../keyvault/certificates");
+      const { parseRevocationReason, REVOCATION_REASONS } = revoke();
+      const { validateCertificateName } = acmeNames();
+      const { describeVersion, getCurrentCertificate } = vault();
       const deps = getRuntime().deps;
       const name = validateCertificateName(input.certificateName);
       const reason = parseRevocationReason(input.reason);

@@ -7,6 +7,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../config/settings";
 import type { IssuanceDeps, ProgressSink } from "../issuance/deps";
 import type { Telemetry } from "../telemetry";
+import { lazyModule } from "../shared/lazy";
 
 export interface Runtime {
   settings: Settings;
@@ -14,6 +15,12 @@ export interface Runtime {
   deps: IssuanceDeps;
   telemetry: Telemetry;
 }
+
+// Loaded lazily: these modules and the SDKs behind them are large and only needed once a function actually runs.
+const config = lazyModule<typeof import("../config/settings")>(require, "../config/settings");
+const issuanceDeps = lazyModule<typeof import("../issuance/deps")>(require, "../issuance/deps");
+const telemetry = lazyModule<typeof import("../telemetry")>(require, "../telemetry");
+const identity = lazyModule<typeof import("@azure/identity")>(require, "@azure/identity");
 
 let current: Runtime | undefined;
 
@@ -28,19 +35,15 @@ export function createRuntime(
   env: Record<string, string | undefined>,
   options: { progress?: ProgressSink; credential?: TokenCredential } = {},
 ): Runtime {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required lazily, like the clients below
-  const { loadSettings } = require("../config/settings") as typeof import("../config/settings");
+  const { loadSettings } = config();
   const settings = loadSettings(env);
   return runtimeFromSettings(settings, options.credential ?? defaultCredential(settings), options);
 }
 
 /** Builds a runtime from settings already read (the CLI reads them from its environment or the local stack). */
 export function runtimeFromSettings(settings: Settings, credential: TokenCredential, options: { progress?: ProgressSink } = {}): Runtime {
-  // Required lazily: these SDKs are large and only needed once a function actually runs.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { createIssuanceDeps } = require("../issuance/deps") as typeof import("../issuance/deps");
-  const { createTelemetry } = require("../telemetry") as typeof import("../telemetry");
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { createIssuanceDeps } = issuanceDeps();
+  const { createTelemetry } = telemetry();
   return {
     settings,
     credential,
@@ -57,7 +60,6 @@ export function setRuntime(runtime: Runtime | undefined): Runtime | undefined {
 }
 
 function defaultCredential(settings: Settings): TokenCredential {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
+  const { DefaultAzureCredential } = identity();
   return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
 }

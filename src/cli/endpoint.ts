@@ -15,6 +15,7 @@ import {
   ValidationError,
   errorMessage,
 } from "../shared/errors";
+import { sleep } from "../shared/time";
 
 export interface EndpointValues {
   endpoint?: string;
@@ -224,7 +225,7 @@ class ApiClient {
         throw new UpstreamError("Operation", `gave up waiting for ${location}; it is still running`, { retryable: true });
       const retryAfter = Number(current.headers.get("retry-after") ?? "2");
       const waitMs = Math.min(Math.max(Number.isFinite(retryAfter) ? retryAfter * 1000 : 2000, 250), this.io.maxPollIntervalMs ?? 5000);
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      await sleep(waitMs);
       current = await this.call("GET", location);
     }
   }

@@ -28,6 +28,7 @@ import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../loc
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
 import { KVACME_VERSION } from "../shared/version";
 import { createProgress } from "./progress";
+import { lazyModule } from "../shared/lazy";
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, conflict: 4, configuration: 78 } as const;
 
@@ -373,8 +374,7 @@ async function dispatch(
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === "agent") {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
-    const { agentMain } = require("../agent/index") as typeof import("../agent/index");
+    const { agentMain } = lazyModule<typeof import("../agent/index")>(require, "../agent/index")();
     return agentMain(argv.slice(1), { env: io.env as NodeJS.ProcessEnv });
   }
   let json = argv.includes("--json");
@@ -402,13 +402,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!(command in COMMANDS)) throw usageError(`unknown command "${command}"; run kv-acme help for the list`);
     if (command === "doctor" && values.endpoint === undefined) {
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
-      const { doctorCommand } = require("./doctor") as typeof import("./doctor");
+      const { doctorCommand } = lazyModule<typeof import("./doctor")>(require, "./doctor")();
       return await doctorCommand(values, io);
     }
     if (values.endpoint !== undefined) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for this command
-      const { runEndpointCommand } = require("./endpoint") as typeof import("./endpoint");
+      const { runEndpointCommand } = lazyModule<typeof import("./endpoint")>(require, "./endpoint")();
       const progress = (step: string, message: string) => {
         if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
       };

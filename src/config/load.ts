@@ -19,6 +19,7 @@ import {
 import { DNS_SETTINGS } from "../dns/settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { sniffWebhookFormat } from "./parsers";
+import { urlOrigin } from "../shared/url";
 import type { Settings, WebhookTargetSettings } from "./types";
 
 function normalizeName(name: string): string {
@@ -242,7 +243,7 @@ export function redactSettings(settings: Settings): Record<string, unknown> {
     ...settings,
     eab: settings.eab ? { ...settings.eab, hmacKey: "(redacted)" } : undefined,
     webhooks: settings.webhooks.map((w) => ({
-      url: `${new URL(w.url).origin}/…`,
+      url: `${urlOrigin(w.url) ?? "invalid-url"}/…`,
       format: w.format,
       events: w.events,
       ...Object.fromEntries(

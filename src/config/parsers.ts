@@ -7,6 +7,8 @@ import { Cron } from "croner";
 import { ALL_ROLES } from "../api/auth";
 import { isWebhookFormat, WEBHOOK_FORMAT_NAMES } from "../notify/formats/registry";
 import { signingSecretProblem } from "../notify/signing";
+import { parseBoolean } from "../shared/bool";
+import { describeUrlForError } from "../shared/url";
 import { InvalidSetting, type Parser } from "./descriptor";
 import type { AuthMode, EabAlgorithm, WebhookFormat } from "./types";
 
@@ -31,19 +33,7 @@ export const APP_ROLES: readonly string[] = ALL_ROLES;
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-/**
- * How a URL appears in an error message: scheme, host and port only. Webhook URLs carry their secret in the path or
- * query (Slack, Teams), and errors end up in logs, so a message never repeats more than the origin.
- */
-export function describeUrlForError(raw: string): string {
-  try {
-    const url = new URL(raw);
-    const rest = `${url.pathname}${url.search}${url.hash}`;
-    return rest === "/" || rest === "" ? `"${url.origin}"` : `"${url.origin}/…"`;
-  } catch {
-    return `a value of ${raw.length} characters`;
-  }
-}
+export { describeUrlForError } from "../shared/url";
 
 /** An absolute https URL; plain http only for 127.0.0.1, [::1] and localhost (the local stack). */
 export function parseServiceUrl(raw: string): URL {
@@ -161,10 +151,9 @@ export function intIn(min: number, max: number): Parser<number> {
 }
 
 export function parseBool(raw: string): boolean {
-  const v = raw.toLowerCase();
-  if (v === "true" || v === "1" || v === "yes") return true;
-  if (v === "false" || v === "0" || v === "no") return false;
-  throw new InvalidSetting(`"${raw}" is not a boolean (true or false)`);
+  const b = parseBoolean(raw, "lenient");
+  if (b === undefined) throw new InvalidSetting(`"${raw}" is not a boolean (true or false)`);
+  return b;
 }
 
 export function parseSchedule(raw: string): string {

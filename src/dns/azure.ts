@@ -9,7 +9,8 @@ import { DnsManagementClient, type RecordSet } from "@azure/arm-dns";
 import type { TokenCredential } from "@azure/identity";
 import { setting, type SettingDescriptor, type SettingsReader } from "../config/descriptor";
 import { originUrl, parseGuid, parseGuidList, parseResourceGroups } from "../config/parsers";
-import { UpstreamError, errorMessage } from "../shared/errors";
+import { UpstreamError, errorMessage, statusOf } from "../shared/errors";
+import { sleep } from "../shared/time";
 import { providerLabel, type DnsProvider, type DnsProviderType, type DnsZone } from "./provider";
 
 export interface AzureDnsOptions {
@@ -27,11 +28,6 @@ export interface AzureDnsOptions {
 /** Attempts for one change when concurrent writers keep moving the etag. */
 const MAX_CONCURRENCY_ATTEMPTS = 8;
 
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === "number" ? s : undefined;
-}
-
 function resourceGroupOf(id: string): string {
   const m = /\/resourceGroups\/([^/]+)\//i.exec(id);
   if (!m?.[1]) throw new UpstreamError("AzureDns", `Unexpected DNS zone id "${id}"`);
@@ -47,8 +43,6 @@ function subscriptionOf(id: string): string {
 function txtValues(set: RecordSet | undefined): string[] {
   return (set?.txtRecords ?? []).map((r) => (r.value ?? []).join(""));
 }
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class AzureDnsProvider implements DnsProvider {
   readonly type = "azure";
@@ -142,7 +136,7 @@ export class AzureDnsProvider implements DnsProvider {
         const status = statusOf(err);
         // 412: the etag moved (or the set appeared) since our read; 409: a concurrent write in flight.
         if ((status === 412 || status === 409) && attempt < MAX_CONCURRENCY_ATTEMPTS) {
-          await delay(Math.floor(20 * attempt + Math.random() * 40 * attempt));
+          await sleep(Math.floor(20 * attempt + Math.random() * 40 * attempt));
           continue;
         }
         this.fail(`${action} TXT ${recordName}.${zone.name}`, err, zone.name);

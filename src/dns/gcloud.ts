@@ -15,8 +15,9 @@ import { createSign } from "node:crypto";
 import { InvalidSetting, setting, type SettingsReader } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
+import { sleep } from "../shared/time";
 import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
-import { delay, httpFailure, parseJson, send, type CallContext } from "./rest";
+import { httpFailure, parseJson, send, type CallContext } from "./rest";
 
 export const GCLOUD_DNS_API_URL = "https://dns.googleapis.com/dns/v1";
 export const GCLOUD_DNS_SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
@@ -208,7 +209,7 @@ export class GcloudDnsProvider implements DnsProvider {
       if (!r.reason) return;
       // 412: a deletion no longer matches; 409: the set was created meanwhile. Both mean: read again.
       if ((r.status === 412 || r.status === 409 || r.status === 429 || r.status >= 500) && attempt < MAX_CHANGE_ATTEMPTS) {
-        await delay(Math.floor(100 * attempt + Math.random() * 100 * attempt));
+        await sleep(Math.floor(100 * attempt + Math.random() * 100 * attempt));
         continue;
       }
       throw httpFailure(ctx, r.status, r.reason);
@@ -247,7 +248,7 @@ export class GcloudDnsProvider implements DnsProvider {
           },
         );
       }
-      await delay(interval);
+      await sleep(interval);
       interval = Math.min(interval * 2, 3_000);
     }
   }

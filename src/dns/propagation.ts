@@ -7,6 +7,7 @@
 import { promises as dns } from "node:dns";
 import { isIP } from "node:net";
 import { UpstreamError, ValidationError } from "../shared/errors";
+import { sleep } from "../shared/time";
 
 /** TXT values expected at one name. */
 export interface ExpectedTxt {
@@ -110,21 +111,6 @@ export async function authoritativeServers(zoneName: string, nameServers: readon
 }
 
 const NO_DATA = new Set(["ENODATA", "ENOTFOUND", "NXDOMAIN", "ENONAME"]);
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * Waits until every expected TXT value is visible on every authoritative server of its zone. Throws a retryable

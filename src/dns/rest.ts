@@ -117,5 +117,3 @@ export class KeyedLock {
     }
   }
 }
-
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

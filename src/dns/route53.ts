@@ -14,9 +14,10 @@
 import { setting, type SettingsReader } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
+import { sleep } from "../shared/time";
 import { buildXml, child, childText, children, parseXml, type XmlElement } from "../shared/xml";
 import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
-import { delay, httpFailure, send, type CallContext } from "./rest";
+import { httpFailure, send, type CallContext } from "./rest";
 import { signRequest, type AwsCredentials } from "./sigv4";
 
 export const ROUTE53_ENDPOINT = "https://route53.amazonaws.com";
@@ -169,7 +170,7 @@ export class Route53DnsProvider implements DnsProvider {
       }
       const retry = r.code === "InvalidChangeBatch" || r.code === "PriorRequestNotComplete" || r.code === "Throttling";
       if (!retry || attempt >= MAX_CHANGE_ATTEMPTS) this.failure(ctx, r);
-      await delay(Math.floor(100 * attempt + Math.random() * 100 * attempt));
+      await sleep(Math.floor(100 * attempt + Math.random() * 100 * attempt));
     }
   }
 
@@ -193,7 +194,7 @@ export class Route53DnsProvider implements DnsProvider {
           },
         );
       }
-      await delay(interval);
+      await sleep(interval);
       interval = Math.min(interval * 2, 5_000);
     }
   }

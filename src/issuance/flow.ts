@@ -16,6 +16,7 @@
  */
 import type { OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
+import { urlOrigin } from "../shared/url";
 import { issueResult } from "./result";
 import { StepFailedError, asStepError, reportedError } from "./step-error";
 import type { ChallengeRecord, IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "./steps";
@@ -154,8 +155,7 @@ export function notificationSummaries(output: unknown): NotificationSummary[] {
 }
 
 function originOnly(target: string): string {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-  return m ? m[0] : (target.split(/[/?#]/)[0] ?? "");
+  return urlOrigin(target) ?? target.split(/[/?#]/)[0] ?? "";
 }
 
 /** Runs a step that must succeed. */

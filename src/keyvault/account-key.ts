@@ -3,7 +3,7 @@
  * secret per ACME directory host, with the account URL and directory URL as secret tags. RFC 8555 §7.3.
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
-import { UpstreamError, errorMessage } from "../shared/errors";
+import { UpstreamError, errorMessage, statusOf } from "../shared/errors";
 
 export const TAG_ACCOUNT_URL = "kv-acme-account-url";
 export const TAG_ACCOUNT_DIRECTORY = "kv-acme-acme-directory";
@@ -26,11 +26,6 @@ export function accountSecretName(directoryUrl: string): string {
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "");
   return `acme-account-${slug}`.slice(0, 127);
-}
-
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === "number" ? s : undefined;
 }
 
 /** Reads the stored account key for a directory, or undefined when there is none yet. */

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CertificateClient, CertificatePolicy, KeyVaultCertificate } from "@azure/keyvault-certificates";
-import { ConflictError, NotFoundError, UpstreamError, ValidationError, errorMessage } from "../shared/errors";
+import { ConflictError, NotFoundError, UpstreamError, ValidationError, errorMessage, statusOf } from "../shared/errors";
 import { derToPem, pemBlocks, pemToDer, x509 } from "../shared/x509";
 import { buildCertificatePolicy, describeCsr, pendingOperationMatches, type KeyOptions } from "./policy";
 
@@ -44,11 +44,6 @@ export interface EnsurePendingResult {
   pending: PendingOperation;
   action: PendingAction;
   reason: string;
-}
-
-export function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === "number" ? s : undefined;
 }
 
 /** A Key Vault failure as an UpstreamError (retryable on 429, 5xx and network errors). */

@@ -3,8 +3,8 @@
  * policy issuer (one GET) and applies `decideOwnership` (./tags). Refusals are OwnershipError (409, nothing written).
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
-import { OwnershipError } from "../shared/errors";
-import { statusOf, vaultError } from "./certificates";
+import { OwnershipError, statusOf } from "../shared/errors";
+import { vaultError } from "./certificates";
 import { decideOwnership } from "./tags";
 
 /** The tags and policy issuer of a certificate's latest version; undefined when the vault has no such certificate. */

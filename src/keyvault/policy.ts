@@ -5,6 +5,7 @@
  */
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ValidationError, type FieldProblem } from "../shared/errors";
+import { parseBoolean } from "../shared/bool";
 import { pemToDer, x509 } from "../shared/x509";
 import { normalizeDnsName, validateDnsNames } from "../acme/names";
 
@@ -58,10 +59,8 @@ export const KEY_TYPE_NAMES = ["RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "E
 
 function parseBool(field: string, value: boolean | string | undefined, fallback: boolean, problems: FieldProblem[]): boolean {
   if (value === undefined) return fallback;
-  if (typeof value === "boolean") return value;
-  const v = value.trim().toLowerCase();
-  if (v === "true" || v === "1" || v === "yes") return true;
-  if (v === "false" || v === "0" || v === "no") return false;
+  const b = parseBoolean(value, "lenient");
+  if (b !== undefined) return b;
   problems.push({ field, message: `"${value}" is not a boolean (use true or false)` });
   return fallback;
 }

@@ -9,6 +9,8 @@ import { KeyMaterialError } from "./guard";
 import { retryDecision, type AttemptOutcome } from "./retry";
 import { ID_HEADER, signatureHeaders, signingKey, type SigningSecrets } from "./signing";
 import type { DeliveryResult, WebhookTargetSettings } from "./types";
+import { sleep } from "../shared/time";
+import { urlOrigin } from "../shared/url";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -38,11 +40,7 @@ export interface AttemptResult extends AttemptOutcome {
 
 /** Scheme, host and port of a URL, never its path or query (they carry tokens). */
 export function targetOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return "invalid-url";
-  }
+  return urlOrigin(url) ?? "invalid-url";
 }
 
 function scrub(message: string, url: string): string {
@@ -171,7 +169,7 @@ export async function deliverWebhook(
 ): Promise<DeliveryResult> {
   const started = performance.now();
   const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const wait = options.sleep ?? sleep;
   const now = options.now ?? (() => new Date());
   const result = (r: AttemptResult, attempts: number): DeliveryResult => ({
     target: r.target,
@@ -195,7 +193,7 @@ export async function deliverWebhook(
     if (r.ok) return result(r, n);
     const decision = retryDecision(n, r, maxAttempts, now());
     if (!decision.retry) return result(r, n);
-    await sleep(decision.delayMs);
+    await wait(decision.delayMs);
   }
 }
 

@@ -82,3 +82,13 @@ export class UpstreamError extends KvAcmeError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The HTTP status an error carries: `statusCode` (the Azure SDKs' RestError), else `status` (UpstreamError, fetch-style
+ * errors); undefined when it has none.
+ */
+export function statusOf(err: unknown): number | undefined {
+  const e = err as { statusCode?: unknown; status?: unknown } | null | undefined;
+  const s = e?.statusCode ?? e?.status;
+  return typeof s === "number" ? s : undefined;
+}
