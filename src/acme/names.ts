@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net";
 import { ConfigurationError, ValidationError, type FieldProblem } from "../shared/errors";
+import { lazyModule } from "../shared/lazy";
 
 /** Default and hard upper bound of names per certificate (Let's Encrypt's limit, also the leading tool's). */
 export const MAX_DNS_NAMES = 100;
@@ -18,6 +19,9 @@ export interface ZoneRef {
   id: string;
 }
 
+// Loaded on first use: its tables cost ~25 ms, and plain ASCII names never need them.
+const idnHostnameModule = lazyModule<typeof import("idn-hostname")>(require, "idn-hostname");
+
 /**
  * IDNA2008 (RFC 5890-5893) with non-transitional UTS #46 preprocessing, from the idn-hostname package: maps the name,
  * decodes every A-label and re-checks it, refuses disallowed and unassigned code points, CONTEXTJ/CONTEXTO failures,
@@ -25,9 +29,7 @@ export interface ZoneRef {
  */
 function idna(name: string): { ascii: string } | { problem: string } {
   try {
-    // Loaded on first use: its tables cost ~25 ms, and plain ASCII names never need them.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { idnHostname } = require("idn-hostname") as typeof import("idn-hostname");
+    const { idnHostname } = idnHostnameModule();
     return { ascii: idnHostname(name) };
   } catch (err) {
     return { problem: (err instanceof Error ? err.message : String(err)).slice(0, 200) };
