@@ -191,9 +191,9 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
   const S = "secretsManagementSettings.";
 
   const pollingIntervalInS = parseInterval(sms.pollingIntervalInS, S + "pollingIntervalInS", p);
-  const linkOnRenewal = parseBool(sms.linkOnRenewal, S + "linkOnRenewal", false, p);
-  const requireInitialSync = parseBool(sms.requireInitialSync, S + "requireInitialSync", false, p);
-  const aclEnabled = parseBool(sms.aclEnabled, S + "aclEnabled", false, p);
+  const linkOnRenewal = boolField(sms.linkOnRenewal, S + "linkOnRenewal", false, p);
+  const requireInitialSync = boolField(sms.requireInitialSync, S + "requireInitialSync", false, p);
+  const aclEnabled = boolField(sms.aclEnabled, S + "aclEnabled", false, p);
   if (linkOnRenewal && platform === "linux") warnings.push(`${base}${S}linkOnRenewal: Windows only, ignored on Linux`);
 
   const defaultStoreName = optString(sms.certificateStoreName, S + "certificateStoreName", p) ?? "MY";
@@ -220,7 +220,7 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
       const location = optString(entry.certificateStoreLocation, `${f}.certificateStoreLocation`, p) ?? defaultLocation;
       if (entry.certificateStoreLocation !== undefined) checkLocation(location, `${f}.certificateStoreLocation`, platform, p);
       const accounts = optStringArray(entry.accounts, `${f}.accounts`, p);
-      const keyExportable = parseBool(entry.keyExportable, `${f}.keyExportable`, false, p);
+      const keyExportable = boolField(entry.keyExportable, `${f}.keyExportable`, false, p);
       const link = optString(entry.customSymbolicLinkName, `${f}.customSymbolicLinkName`, p);
       if (link !== undefined && !/^[A-Za-z0-9._-]+$/.test(link))
         p(`${f}.customSymbolicLinkName`, "must be a plain file name (letters, digits, . _ -)");
@@ -328,7 +328,7 @@ function parseInterval(v: unknown, field: string, p: Report): number {
   return n;
 }
 
-function parseBool(v: unknown, field: string, dflt: boolean, p: Report): boolean {
+function boolField(v: unknown, field: string, dflt: boolean, p: Report): boolean {
   if (v === undefined) return dflt;
   const b = parseBoolean(v, "strict");
   if (b !== undefined) return b;

@@ -14,7 +14,10 @@ import type { DnsProviderType } from "./provider";
 import { rfc2136 } from "./rfc2136";
 import { route53 } from "./route53";
 import { DnsRouter } from "./router";
+import { lazyModule } from "../shared/lazy";
 import type { DnsSettings } from "./settings";
+
+const identity = lazyModule<typeof import("@azure/identity")>(require, "@azure/identity");
 
 /** Every provider type, in documentation order. */
 export const DNS_PROVIDER_TYPES: readonly DnsProviderType<never>[] = [
@@ -45,8 +48,7 @@ export function createDnsRouter(
   const identityFor =
     options.identityFor ??
     ((clientId: string) => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { ManagedIdentityCredential } = require("@azure/identity") as typeof import("@azure/identity");
+      const { ManagedIdentityCredential } = identity();
       return new ManagedIdentityCredential({ clientId });
     });
   const providers = dns.instances.map((instance) => {

@@ -57,7 +57,7 @@ export const CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2";
 
 export const KEY_TYPE_NAMES = ["RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "EC-P521"] as const;
 
-function parseBool(field: string, value: boolean | string | undefined, fallback: boolean, problems: FieldProblem[]): boolean {
+function boolOption(field: string, value: boolean | string | undefined, fallback: boolean, problems: FieldProblem[]): boolean {
   if (value === undefined) return fallback;
   const b = parseBoolean(value, "lenient");
   if (b !== undefined) return b;
@@ -88,8 +88,8 @@ export function parseKeyOptions(input: KeyOptionsInput = {}): KeyOptions {
       problems.push({ field: "keyType", message: `"${raw}" is not a supported key type; use one of ${KEY_TYPE_NAMES.join(", ")}` });
     }
   }
-  const reuseKey = parseBool("reuseKey", input.reuseKey, false, problems);
-  const exportable = parseBool("exportable", input.exportable, true, problems);
+  const reuseKey = boolOption("reuseKey", input.reuseKey, false, problems);
+  const exportable = boolOption("exportable", input.exportable, true, problems);
   let contentType: CertificateContentTypeName = "application/x-pkcs12";
   if (input.contentType !== undefined) {
     const ct = String(input.contentType).trim().toLowerCase();
