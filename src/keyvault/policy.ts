@@ -97,7 +97,7 @@ export function parseKeyOptions(input: KeyOptionsInput = {}): KeyOptions {
     else if (ct === "pem" || ct === "application/x-pem-file") contentType = "application/x-pem-file";
     else problems.push({ field: "contentType", message: `"${input.contentType}" is not a supported content type; use pkcs12 or pem` });
   }
-  const clientAuth = parseBool("clientAuth", input.clientAuth, false, problems);
+  const clientAuth = boolOption("clientAuth", input.clientAuth, false, problems);
   if (problems.length > 0) throw new ValidationError(problems);
   const options: KeyOptions =
     keyType === "RSA" ? { keyType, keySize, reuseKey, exportable, contentType } : { keyType, curve, reuseKey, exportable, contentType };
