@@ -2,6 +2,7 @@
  * The HTTP API registrations: every route of src/api/routes.ts twice —
  *   /api/<route>             authLevel "anonymous", callers authorized by App Service Authentication roles (fail closed)
  *   /api/automation/<route>  authLevel "function": the Functions host checks the function key
+ * host.json sets routePrefix "" (the dashboard is served at /), so each route names its api/ prefix itself.
  * Routes that start or read durable operations get the durable client (df.app.client.http). Logic lives in src/api.
  */
 import { app, type HttpRequest, type InvocationContext } from "@azure/functions";
@@ -12,7 +13,7 @@ import type { OperationsClient } from "../src/api/operations";
 function register(route: ApiRoute, automation: boolean): void {
   const name = `${automation ? "automation" : "api"}-${route.name}`;
   const options = {
-    route: automation ? `automation/${route.route}` : route.route,
+    route: automation ? `api/automation/${route.route}` : `api/${route.route}`,
     methods: [route.method],
     authLevel: automation ? ("function" as const) : ("anonymous" as const),
   };

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs one benchmark after installing what it needs: bash scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll [options]
+# Runs one benchmark after installing what it needs: bash scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
-name="${1:?usage: scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll [options]}"
+name="${1:?usage: scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render [options]}"
 shift
 [ -f "bench/$name.ts" ] || { echo "scripts/bench.sh: no benchmark bench/$name.ts" >&2; exit 2; }
 ensure_node_modules
@@ -11,6 +11,7 @@ case "$name" in
   issue-latency) ensure_debian_packages pebble certbot lego curl jq ;;
   renewal-fanout | chaos) ensure_debian_packages pebble ;;
   agent-poll) ensure_debian_packages nginx ;;
+  dashboard-render) ensure_debian_packages chromium && ensure_dashboard_bundle ;;
 esac
 ensure_local_ca
 exec node --import tsx "bench/$name.ts" "$@"

@@ -17,4 +17,5 @@ esac
 ensure_node_modules
 ensure_debian_packages pebble
 ensure_local_ca
+if [ "$entry" = start ]; then ensure_dashboard_bundle; fi
 exec node --import tsx "$file" "$@"

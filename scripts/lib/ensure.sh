@@ -48,3 +48,12 @@ ensure_local_ca() {
   node --import tsx src/local/ca-cli.ts >/dev/null
   export NODE_EXTRA_CA_CERTS="$KVACME_HOME/ca/ca.pem"
 }
+
+# Builds the dashboard bundle (dist/dashboard-bundle) when it is missing or older than its sources (a fresh clone works).
+ensure_dashboard_bundle() {
+  local manifest=dist/dashboard-bundle/manifest.json
+  if [ ! -f "$manifest" ] || [ -n "$(find dashboard src -newer "$manifest" \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' \) -print -quit)" ]; then
+    echo "kv-acme: building the dashboard (dist/dashboard-bundle)" >&2
+    node --import tsx dashboard/build.ts >&2
+  fi
+}

@@ -1,7 +1,8 @@
 /**
  * `npm run package`: the release artifacts (docs/deploy.md, docs/agent.md).
  *
- *   artifacts/kv-acme-functionapp-<version>.zip      host.json, package.json, compiled functions/ and product src/
+ *   artifacts/kv-acme-functionapp-<version>.zip      host.json, package.json, compiled functions/ and product src/,
+ *                                                    the dashboard bundle (dist/dashboard-bundle)
  *                                                    (no src/local, src/cli, test/, bench/), production node_modules
  *   artifacts/kv-acme-agent-<version>.tar.gz         the VM agent bundled into one file, its systemd unit, the Windows
  *                                                    install script and install.sh
@@ -18,6 +19,7 @@ import { promises as fs, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { buildDashboard } from "../../dashboard/build";
 import { writeDeterministicZip, listFiles } from "./zip";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -129,6 +131,8 @@ async function buildFunctionApp(pkg: PackageJson, outDir: string, work: string, 
     }
   }
   const deployed = JSON.stringify(deployedPackageJson(pkg), null, 2) + "\n";
+  // The dashboard's static bundle (served by functions/dashboard.ts from dist/dashboard-bundle).
+  await buildDashboard(path.join(stage, "dist", "dashboard-bundle"));
   // tsc emits the package.json that src/shared/version.ts imports: the deployed one replaces it.
   await fs.writeFile(path.join(stage, "dist", "package.json"), deployed);
   await fs.copyFile(path.join(ROOT, "host.json"), path.join(stage, "host.json"));

@@ -4,15 +4,9 @@
 import { ValidationError } from "../shared/errors";
 import { acmeError, withNonceRetry, type AcmeSession } from "./client";
 
-/** RFC 5280 §5.3.1 CRLReason codes CAs accept over ACME (Let's Encrypt accepts 0, 1, 3, 4, 5). */
-export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-} as const;
-export type RevocationReason = keyof typeof REVOCATION_REASONS;
+import { REVOCATION_REASONS, type RevocationReason } from "./revocation-reasons";
+
+export { REVOCATION_REASONS, type RevocationReason };
 
 /** Parses a reason name (case-insensitive) or code; throws ValidationError naming the accepted ones. */
 export function parseRevocationReason(input: string | number | undefined): RevocationReason | undefined {

@@ -14,10 +14,9 @@
  * When none of these is configured the API refuses every request (fail closed) and says what to configure.
  */
 import type { EntraSettings, TokenCheck } from "./entra";
+import { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, type Role } from "./roles";
 
-export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
-export type Role = (typeof ROLES)[keyof typeof ROLES];
-export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
+export { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, type Role };
 /** Roles of function-key callers unless settings say otherwise (documented in docs/settings.md from here). */
 export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue];
 
@@ -63,24 +62,16 @@ export function parseClientPrincipal(header: string | null | undefined): { name:
     return undefined;
   }
   if (!principal || !Array.isArray(principal.claims)) return undefined;
-  const roleTypes = new Set(["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", principal.role_typ ?? "roles"]);
-  const nameTypes = [
-    principal.name_typ,
-    "name",
-    "preferred_username",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-    "appid",
-  ];
+  const roleTypes = new Set([...ROLE_CLAIM_TYPES, principal.role_typ ?? "roles"]);
+  const nameTypes = [principal.name_typ, ...NAME_CLAIM_TYPES];
   const roles = principal.claims.filter((c) => roleTypes.has(c.typ)).map((c) => c.val);
   const name = nameTypes.map((t) => principal.claims?.find((c) => c.typ === t)?.val).find(Boolean) ?? "unknown";
   return { name, roles };
 }
 
-/** Roles a caller holds: Issue and Revoke imply Read. Unknown role names are ignored. */
-export function effectiveRoles(roles: readonly string[]): Role[] {
-  const set = new Set(roles.filter((r): r is Role => (ALL_ROLES as string[]).includes(r)));
-  if (set.has(ROLES.issue) || set.has(ROLES.revoke)) set.add(ROLES.read);
-  return ALL_ROLES.filter((r) => set.has(r));
+/** The documented local principal (mode "local"): every role unless settings.localRoles narrows them. */
+export function localCaller(settings: AuthSettings): Caller {
+  return { kind: "local", name: "local developer", roles: effectiveRoles(settings.localRoles ?? ALL_ROLES) };
 }
 
 /**
@@ -143,7 +134,7 @@ export function authorize(
           "/api/automation/* routes with a function key. See docs/security.md.",
       };
     }
-    caller = { kind: "local", name: "local developer", roles: effectiveRoles(settings.localRoles ?? ALL_ROLES) };
+    caller = localCaller(settings);
   } else {
     return {
       ok: false,

@@ -19,6 +19,9 @@ import { NotFoundError, UpstreamError, ValidationError, errorMessage, statusOf }
 import { sleep } from "../shared/time";
 import { newOperationId, operationIdFromTraceparent } from "../telemetry/correlation";
 import type { Caller } from "./auth";
+import type { CertificateSummary, LastOperation } from "./views";
+
+export type { CertificateSummary, LastOperation };
 import { accepted, FieldReader, json, readJsonObject, type ApiRequest, type ApiResponse } from "./http";
 import {
   failureSummary,
@@ -197,14 +200,6 @@ export function managedBy(info: ManagedTagInfo): "kv-acme" | "acmebot" | "unmana
   return info.source ?? "unmanaged";
 }
 
-export interface LastOperation {
-  id: string;
-  reason?: string;
-  status: string;
-  lastUpdatedTime: string;
-  error?: string;
-}
-
 function lastOperation(s: InstanceStatusLike | undefined): LastOperation | undefined {
   if (!s) return undefined;
   const out: LastOperation = { id: s.instanceId, status: String(s.runtimeStatus), lastUpdatedTime: operationView(s).lastUpdatedTime };
@@ -212,23 +207,6 @@ function lastOperation(s: InstanceStatusLike | undefined): LastOperation | undef
   if (input && typeof input === "object" && typeof input.reason === "string") out.reason = input.reason;
   if (s.runtimeStatus === "Failed") out.error = failureSummary(s.output);
   return out;
-}
-
-export interface CertificateSummary {
-  name: string;
-  dnsNames: string[];
-  dnsNamesDigest?: { count: number; sha256Prefix: string };
-  enabled: boolean;
-  pending: boolean;
-  notBefore?: string;
-  expiresOn?: string;
-  thumbprint?: string;
-  /** Host of the issuing ACME CA (from the tags). */
-  issuer?: string;
-  managedBy: "kv-acme" | "acmebot" | "unmanaged";
-  /** Other certificates of the vault sharing a name with this one (from the names in their tags). */
-  overlapsWith?: string[];
-  lastOperation?: LastOperation;
 }
 
 function summary(item: InventoryItem, last: InstanceStatusLike | undefined): CertificateSummary {

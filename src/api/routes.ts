@@ -32,6 +32,7 @@ export interface ApiRoute {
 const certificates = lazyModule<typeof import("./handlers")>(require, "./handlers");
 const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
 const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
+const schedule = lazyModule<typeof import("./handlers-renewals")>(require, "./handlers-renewals");
 const runtime = lazyModule<typeof import("../app/runtime")>(require, "../app/runtime");
 
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -69,6 +70,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     handler: () => certificates().revoke,
   },
   { name: "health", route: "health", method: "GET", role: ROLES.read, durable: false, handler: () => health().health },
+  { name: "listRenewals", route: "renewals", method: "GET", role: ROLES.read, durable: false, handler: () => schedule().renewals },
   { name: "listDnsZones", route: "dns-zones", method: "GET", role: ROLES.read, durable: false, handler: () => certificates().dnsZones },
   {
     name: "getOperation",

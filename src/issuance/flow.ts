@@ -21,24 +21,9 @@ import { issueResult } from "./result";
 import { StepFailedError, asStepError, reportedError } from "./step-error";
 import type { ChallengeRecord, IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "./steps";
 
-/** Steps of an issuance, in order (custom status `step`, `failedStep`); TXT cleanup runs right after validation. */
-export const ISSUE_STEPS = [
-  "renewal-request",
-  "validate",
-  "order",
-  "dns-present",
-  "propagation",
-  "validate-challenges",
-  "cleanup",
-  "pending-operation",
-  "finalize",
-  "download",
-  "merge",
-  "notify",
-  "done",
-  "failed",
-] as const;
-export type IssueStep = (typeof ISSUE_STEPS)[number];
+import { type IssueStep } from "./issue-steps";
+
+export { ISSUE_STEPS, type IssueStep } from "./issue-steps";
 
 /** The calls a flow makes; the durable driver runs each as the activity of the same name. */
 export type FlowCall =

@@ -8,10 +8,11 @@ import { ValidationError, type FieldProblem } from "../shared/errors";
 import { parseBoolean } from "../shared/bool";
 import { pemToDer, x509 } from "../shared/x509";
 import { normalizeDnsName, validateDnsNames } from "../acme/names";
+import { CONTENT_TYPE_NAMES, KEY_TYPE_NAMES } from "./key-types";
 
 export type RsaKeySize = 2048 | 3072 | 4096;
 export type EcCurve = "P-256" | "P-384" | "P-521";
-export type CertificateContentTypeName = "application/x-pkcs12" | "application/x-pem-file";
+export type CertificateContentTypeName = (typeof CONTENT_TYPE_NAMES)[number];
 
 /** Key and packaging options of one certificate. RSA carries keySize, EC carries curve. */
 export interface KeyOptions {
@@ -55,7 +56,7 @@ export const SERVER_AUTH_EKU = "1.3.6.1.5.5.7.3.1";
  */
 export const CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2";
 
-export const KEY_TYPE_NAMES = ["RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "EC-P521"] as const;
+export { KEY_TYPE_NAMES };
 
 function boolOption(field: string, value: boolean | string | undefined, fallback: boolean, problems: FieldProblem[]): boolean {
   if (value === undefined) return fallback;

@@ -15,8 +15,11 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { localCaller } from "../api/auth";
 import { createRuntime, setRuntime } from "../app/runtime";
+import { DASHBOARD_PATH } from "../dashboard/serve";
 import { writeFileAtomic } from "../shared/fs";
+import { localAuthMe } from "./auth-me";
 import { ensureLocalCa } from "./ca";
 import { startLocalHost } from "./host";
 import { kvAcmeHome } from "./paths";
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
       functionKeys: [options.functionKey],
       ...(process.env.KVACME_MASTER_KEY ? { masterKey: process.env.KVACME_MASTER_KEY } : {}),
       timers: options.timers,
+      authMe: () => localAuthMe(runtime.settings.auth),
     });
   } catch (err) {
     await stack.close();
@@ -127,7 +131,8 @@ async function main(): Promise<void> {
   }
   const http = [...host.functions.values()].filter((f) => f.trigger.type === "httpTrigger").length;
   say(`kv-acme: local stack + Functions host up in ${Date.now() - t0} ms`);
-  say(`  HTTP API       ${host.url}/api   (local principal: roles KvAcme.Read, KvAcme.Issue, KvAcme.Revoke)`);
+  say(`  dashboard      ${host.url}${DASHBOARD_PATH}`);
+  say(`  HTTP API       ${host.url}/api   (local principal: roles ${localCaller(runtime.settings.auth).roles.join(", ")})`);
   say(`  automation     ${host.url}/api/automation/...   x-functions-key: ${options.functionKey}`);
   say(`  master key     ${host.masterKey}   (/admin/*, /runtime/webhooks/durabletask/*; set it with KVACME_MASTER_KEY)`);
   say(`  functions      ${host.functions.size} (${http} HTTP), durable state in ${options.stateDir}`);

@@ -10,7 +10,7 @@ import { mapLimit } from "../issuance/steps";
 import { listInventory, type InventoryItem } from "../keyvault/inventory";
 import { errorMessage } from "../shared/errors";
 import type { Telemetry } from "../telemetry";
-import { decideRenewal, type RenewalState } from "./decide";
+import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
 import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring";
 
 /** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
@@ -37,6 +37,12 @@ export interface DueCertificate {
   certificateName: string;
   decision: { due: boolean; reason: string; message: string; renewAt: string };
   ari: "used" | "unsupported" | "failed" | "skipped";
+  /** The rule that sets the renewal moment (before any backoff). */
+  rule: RenewalRule;
+  /** The CA's suggested window (RFC 9773), when it gave one. */
+  ariWindow?: { start: string; end: string };
+  /** Consecutive failed renewals and the last one's time (they hold the next attempt back). */
+  lastFailure?: { at: string; attempts: number };
 }
 
 /** What the decision pass returns: the due certificates' decisions, how many are not due, errors per certificate. */
@@ -105,19 +111,22 @@ export async function decideForItem(
 ): Promise<DueCertificate | undefined> {
   const gathered = await gatherRenewalState(candidate, deps, now, random);
   if (!gathered) return undefined;
-  const decision = decideRenewal(
-    gathered.state,
-    {
-      renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays,
-      renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime,
-    },
-    now,
-  );
-  return {
+  const policy: RenewalPolicy = {
+    renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays,
+    renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime,
+  };
+  const { state } = gathered;
+  const decision = decideRenewal(state, policy, now);
+  const out: DueCertificate = {
     certificateName: candidate.name,
     decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() },
     ari: gathered.ari,
+    rule: renewalTime(state, policy).rule,
   };
+  if (state.ari && "window" in state.ari)
+    out.ariWindow = { start: state.ari.window.start.toISOString(), end: state.ari.window.end.toISOString() };
+  if (state.lastFailure) out.lastFailure = { at: state.lastFailure.at.toISOString(), attempts: state.lastFailure.attempts };
+  return out;
 }
 
 /** What the decision pass needs besides the candidates. */

@@ -73,7 +73,11 @@ test("the Function App zip holds host.json, a deployed package.json, compiled fu
   assert.equal(deployed.scripts, undefined);
   const top = (await fs.readdir(app)).sort();
   assert.deepEqual(top, ["dist", "host.json", "node_modules", "package.json"]);
-  assert.deepEqual((await fs.readdir(path.join(app, "dist"))).sort(), ["functions", "package.json", "src"]);
+  assert.deepEqual((await fs.readdir(path.join(app, "dist"))).sort(), ["dashboard-bundle", "functions", "package.json", "src"]);
+  const manifest = JSON.parse(await fs.readFile(path.join(app, "dist", "dashboard-bundle", "manifest.json"), "utf8")) as {
+    assets: string[];
+  };
+  assert.deepEqual((await fs.readdir(path.join(app, "dist", "dashboard-bundle", "assets"))).sort(), [...manifest.assets].sort());
   const functions = (await fs.readdir(path.join(REPO, "functions"))).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ".js"));
   assert.deepEqual((await fs.readdir(path.join(app, "dist", "functions"))).sort(), functions.sort());
   const src = await fs.readdir(path.join(app, "dist", "src"));

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createRuntime, setRuntime, Runtime } from "../../src/app/runtime";
+import { localAuthMe } from "../../src/local/auth-me";
 import { startLocalHost, LocalHost, LocalHostOptions } from "../../src/local/host";
 import type { StackOptions } from "../../src/local/stack";
 import { startTestStack, TestStack } from "./stack";
@@ -40,7 +41,15 @@ export async function startTestApp(
   const hostState = await mkdtemp(path.join(os.tmpdir(), "kv-acme-host-"));
   let host: LocalHost;
   try {
-    host = await startLocalHost({ modules: await functionModules(), stateDir: hostState, port: 0, env, timers: false, ...options.host });
+    host = await startLocalHost({
+      modules: await functionModules(),
+      stateDir: hostState,
+      port: 0,
+      env,
+      timers: false,
+      authMe: () => localAuthMe(runtime.settings.auth),
+      ...options.host,
+    });
   } catch (err) {
     setRuntime(previous);
     await stack.close();

@@ -26,6 +26,8 @@ export interface HttpHostContext {
   routes: HttpRoute[];
   /** host.json extensions.http.routePrefix, without slashes ("" = routes at the root). */
   routePrefix: string;
+  /** What App Service Authentication's /.auth/me would answer for the local principal (absent: 404, as with it off). */
+  authMe?: () => unknown;
   baseUrl: () => string;
   functionKeys: string[];
   masterKey: string;
@@ -138,6 +140,9 @@ export async function handleRequest(ctx: HttpHostContext, req: IncomingMessage, 
       await handleAdmin(ctx, req, res, decodeURIComponent(path.slice("/admin/functions/".length)));
     } else if (path === "/admin/host/status" && method === "GET") {
       sendJson(res, 200, { state: "Running", functions: [...ctx.registry.functions.keys()] });
+    } else if (path === "/.auth/me" && ctx.authMe) {
+      // App Service Authentication answers /.auth/me itself, before the app; the local principal stands in for it.
+      sendJson(res, 200, ctx.authMe(), { "cache-control": "no-store" });
     } else if (path === "/" && method === "GET" && prefix) {
       sendJson(res, 200, { name: "kv-acme local Functions host", functions: [...ctx.registry.functions.keys()] });
     } else if (path === prefix || path.startsWith(`${prefix}/`)) {

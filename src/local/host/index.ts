@@ -1,5 +1,6 @@
 /**
- * The local Azure Functions host: loads function modules with the registrations captured (see core-api.ts),
+ * The local Azure Functions host: loads function modules with the registrations captured (see core-api.ts), answers
+ * App Service Authentication's /.auth/me for the local principal when given (authMe),
  * serves HTTP functions under /api, the Durable Functions webhooks under /runtime/webhooks/durabletask and
  * the admin API, runs timer triggers on their schedules, and runs orchestrations with durable-functions' own
  * replay engine with history persisted under `stateDir`. A development and test harness only: nothing in
@@ -57,6 +58,8 @@ export interface LocalHostOptions {
   hostJson?: string | Record<string, unknown>;
   /** Where host diagnostics go (default stderr). */
   log?: (message: string) => void;
+  /** The body of /.auth/me (as App Service Authentication answers it) for the local principal; absent: 404, as with it off. */
+  authMe?: () => unknown;
 }
 
 /** A running local host. */
@@ -199,6 +202,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     engine,
     routes: buildRoutes(registry),
     routePrefix: hostJson.routePrefix,
+    authMe: options.authMe,
     baseUrl: () => url,
     functionKeys: options.functionKeys ?? [],
     masterKey,

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const t = fn.trigger;
     const where =
       t.type === "httpTrigger"
-        ? ` ${((t.methods as string[] | undefined) ?? ["*"]).join(",")} ${host.url}/api/${String(t.route ?? fn.name)}`
+        ? ` ${((t.methods as string[] | undefined) ?? ["*"]).join(",")} ${host.url}/${[host.hostJson.routePrefix, String(t.route ?? fn.name)].filter(Boolean).join("/")}`
         : t.type === "timerTrigger"
           ? ` ${String(t.schedule)}`
           : "";

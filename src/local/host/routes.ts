@@ -67,7 +67,7 @@ export function compileRoute(template: string): CompiledRoute {
   return { template, segments, specificity: segments.filter((s) => s.literal !== undefined).length };
 }
 
-/** Matches a request path (without the `/api` prefix) against a route; returns params or undefined. */
+/** Matches a request path (without the route prefix) against a route; returns params or undefined. */
 export function matchRoute(route: CompiledRoute, path: string): Record<string, string> | undefined {
   const parts = path
     .replace(/^\/+|\/+$/g, "")

@@ -1,0 +1,48 @@
+/**
+ * Shapes of API answers that the dashboard reads too (type-only, no imports: the dashboard's TypeScript build checks
+ * against the same declarations the handlers return).
+ */
+
+/** The last issuance or renewal of a certificate (its durable instance). */
+export interface LastOperation {
+  id: string;
+  reason?: string;
+  status: string;
+  lastUpdatedTime: string;
+  error?: string;
+}
+
+/** One certificate of GET /certificates. */
+export interface CertificateSummary {
+  name: string;
+  dnsNames: string[];
+  dnsNamesDigest?: { count: number; sha256Prefix: string };
+  enabled: boolean;
+  pending: boolean;
+  notBefore?: string;
+  expiresOn?: string;
+  thumbprint?: string;
+  /** Host of the issuing ACME CA (from the tags). */
+  issuer?: string;
+  managedBy: "kv-acme" | "acmebot" | "unmanaged";
+  /** Other certificates of the vault sharing a name with this one (from the names in their tags). */
+  overlapsWith?: string[];
+  lastOperation?: LastOperation;
+}
+
+/** One managed certificate's renewal schedule in GET /renewals. */
+export interface RenewalView {
+  name: string;
+  dnsNames: string[];
+  notBefore: string;
+  expiresOn: string;
+  renewAt: string;
+  due: boolean;
+  reason: string;
+  message: string;
+  /** The rule that sets the renewal moment: the CA's ARI window, days before expiry, or the lifetime fraction. */
+  rule: "ari" | "days" | "percent";
+  ari: "used" | "unsupported" | "failed" | "skipped";
+  ariWindow?: { start: string; end: string };
+  lastFailure?: { at: string; attempts: number };
+}
