@@ -5,7 +5,8 @@
  * x-functions-key, on the /api/automation routes) or a bearer token from `--token` / KVACME_API_TOKEN (App Service
  * Authentication). API problems map to the CLI's exit codes (400 -> 2, 404 -> 3, 409 -> 4, 401/403 -> 78).
  */
-import { renderChecklist, type CheckResult } from "../doctor/checks";
+import type { CheckResult } from "../doctor/checks";
+import { renderChecklist } from "../doctor/report";
 import {
   ConfigurationError,
   ConflictError,

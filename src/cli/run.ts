@@ -28,6 +28,9 @@ import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../loc
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
 import { KVACME_VERSION } from "../shared/version";
 import { createProgress } from "./progress";
+import { COMMANDS, commandHelp, USAGE } from "./usage";
+
+export { COMMANDS, commandHelp, USAGE } from "./usage";
 import { lazyModule } from "../shared/lazy";
 
 export const EXIT = { ok: 0, failure: 1, badInput: 2, notFound: 3, conflict: 4, configuration: 78 } as const;
@@ -41,70 +44,6 @@ export interface CliIo {
   /** stderr is a terminal (progress lines are drawn only then), and its width. */
   stderrIsTTY?: boolean;
   columns?: number;
-}
-
-/** One row per command: its synopsis (usage line) and what it does (help <command>). docs/cli.md says more. */
-export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: string }>> = {
-  issue: {
-    synopsis: [
-      "issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]",
-      "      [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]",
-      "      [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)",
-    ],
-    summary:
-      "Orders a certificate through DNS-01 with the key generated inside Key Vault, and merges it under N (default: from the first name).",
-  },
-  list: {
-    synopsis: ["list [--all]                         certificates in the vault (managed ones unless --all)"],
-    summary: "Lists the vault's certificates from the list API only.",
-  },
-  renew: {
-    synopsis: ["renew (--name N | --all-due) [--dry-run]"],
-    summary: "Re-issues N, or every managed certificate that is due; --dry-run prints the decisions only.",
-  },
-  revoke: {
-    synopsis: ["revoke N [--reason keyCompromise|superseded|...] [--disable]"],
-    summary: "Revokes N's current version at the CA; --disable also disables it in the vault.",
-  },
-  pending: {
-    synopsis: [
-      "pending show|cancel|delete N",
-      "pending merge N --chain chain.pem",
-      "pending create N --dns-names ... [--key-type ...] [--adopt]   create a pending operation, print its CSR",
-    ],
-    summary: "Shows, cancels, deletes, merges or creates N's pending Key Vault operation.",
-  },
-  doctor: {
-    synopsis: ["doctor [--ping]                      check settings, Key Vault, DNS, the CA, webhooks, clock, timer"],
-    summary:
-      "Checks, in order, everything kv-acme depends on, without writing anything, and prints a checklist with a fix for each failure; --ping also sends a signed ping event to every webhook target. Exit code 0 only when every check passes.",
-  },
-  agent: {
-    synopsis: ["agent ...                            the VM companion (see docs)"],
-    summary: "The VM companion: kv-acme agent --help.",
-  },
-};
-
-export const USAGE = `usage: kv-acme [--json] [--stack] [--endpoint URL [--function-key K | --token T]] <command> ...
-
-commands:
-${Object.values(COMMANDS)
-  .flatMap((c) => c.synopsis.map((line) => `  ${line}`))
-  .join("\n")}
-  help [command]                       this text, or one command's
-  --version, -V                        the version
-
-global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress),
-        --endpoint URL (drive the HTTP API of the local host or a deployed app; auth --function-key K or
-        --token T / KVACME_API_TOKEN)
-exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration
-docs: docs/cli.md`;
-
-/** `kv-acme help <command>`. */
-export function commandHelp(command: string): string | undefined {
-  const c = COMMANDS[command];
-  if (!c) return undefined;
-  return `usage: kv-acme [global options] ${c.synopsis.join("\n       kv-acme [global options] ")}\n\n${c.summary}\nMore: docs/cli.md.\n`;
 }
 
 const OPTIONS = {

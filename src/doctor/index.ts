@@ -10,9 +10,11 @@ import { eventSource, notifyAll, webhookPing } from "../notify";
 import type { Settings } from "../config/types";
 import { createIssuanceDeps } from "../issuance/deps";
 import { ConfigurationError } from "../shared/errors";
-import { allPassed, runChecks, settingsCheck, type CheckResult, type DoctorDeps } from "./checks";
+import { runChecks, type CheckResult, type DoctorDeps } from "./checks";
+import { allPassed, settingsCheck } from "./report";
 
-export { allPassed, nextTimerRun, renderChecklist, type CheckResult } from "./checks";
+export { nextTimerRun, type CheckResult } from "./checks";
+export { allPassed, renderChecklist } from "./report";
 
 export interface DoctorReport {
   ok: boolean;
