@@ -17,6 +17,7 @@ ensure_debian_packages() {
       haproxy) bin=/usr/sbin/haproxy ;;
       bind9) bin=/usr/sbin/named ;;
       knot) bin=/usr/sbin/knotd ;;
+      acl) bin=/usr/bin/setfacl ;;
       pdns-server) bin=/usr/sbin/pdns_server ;;
       pdns-backend-sqlite3) bin=/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so; [ -e "$bin" ] || bin=$(ls /usr/lib/*/pdns/libgsqlite3backend.so 2>/dev/null | head -1) ;;
       python3-certbot-dns-rfc2136) bin=/usr/lib/python3/dist-packages/certbot_dns_rfc2136/__init__.py ;;
