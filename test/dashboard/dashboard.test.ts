@@ -112,7 +112,8 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     for (const s of ["validate", "order", "propagation", "finalize", "merge", "done"])
       assert.ok(steps.includes(`${s} ✓`), steps.join(", "));
     const seen = ((await page.locator(".steps").getAttribute("data-seen")) ?? "").split(" ");
-    assert.ok(seen.length >= 3, `steps observed while it ran: ${seen.join(", ")}`);
+    // Live: the page showed at least one in-flight step before "done" (how many depends on the machine's speed).
+    assert.ok(seen.length >= 2 && seen[0] !== "done" && seen.at(-1) === "done", `steps observed while it ran: ${seen.join(", ")}`);
     assert.equal(seen.at(-1), "done");
     await page.screenshot({ path: path.join(screenshotDir(), "issue-progress.png"), fullPage: true });
   });
