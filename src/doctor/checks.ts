@@ -9,7 +9,7 @@ import { Cron } from "croner";
 import { accountSecretName, loadAccountKey } from "../keyvault/account-key";
 import type { Settings } from "../config/types";
 import type { DnsProvider, DnsZone } from "../dns/provider";
-import { errorMessage } from "../shared/errors";
+import { errorMessage, statusOf } from "../shared/errors";
 
 export type CheckStatus = "pass" | "warn" | "fail" | "skip";
 
@@ -44,11 +44,6 @@ export const CLOCK_SKEW = { warnSeconds: 60, failSeconds: 300 } as const;
 
 /** Name of the certificate the Key Vault probes read and (try to) create: invalid on purpose, never written. */
 export const PROBE_CERTIFICATE = "kv-acme-doctor-probe";
-
-const statusOf = (err: unknown): number | undefined => {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === "number" ? s : undefined;
-};
 
 /** A one-line reason for an error from an Azure SDK or fetch, with the HTTP status when there is one. */
 function reason(err: unknown): string {
