@@ -109,27 +109,31 @@ export class Poller {
     let thumbprint: string | undefined;
     let material: CertificateMaterial | undefined;
     let bindings: string[] = [];
+    // What is installed stays in service (same version, or none installable yet): its status, or undefined.
+    const keepInstalled = async () => {
+      if (!rec || !(await this.deps.store.isInstalled(cert, rec.location))) return undefined;
+      this.failures.delete(cert.url);
+      return {
+        ...base,
+        state: "installed" as const,
+        version: rec.version,
+        thumbprint: rec.thumbprint,
+        location: rec.location,
+        consecutiveFailures: 0,
+      };
+    };
     try {
       const current = await this.deps.vault.currentVersion(cert.vaultUrl, cert.name, signal);
       version = current.version;
       thumbprint = current.thumbprint;
       if (!version) {
-        if (rec && (await this.deps.store.isInstalled(cert, rec.location))) {
-          this.failures.delete(cert.url);
-          return {
-            ...base,
-            state: "installed",
-            version: rec.version,
-            thumbprint: rec.thumbprint,
-            location: rec.location,
-            consecutiveFailures: 0,
-          };
-        }
+        const kept = await keepInstalled();
+        if (kept) return kept;
         throw new Error(`no installable version yet: ${current.reason ?? "unknown"}`);
       }
-      if (rec && rec.version === version && (await this.deps.store.isInstalled(cert, rec.location))) {
-        this.failures.delete(cert.url);
-        return { ...base, state: "installed", version, thumbprint: rec.thumbprint, location: rec.location, consecutiveFailures: 0 };
+      if (rec?.version === version) {
+        const kept = await keepInstalled();
+        if (kept) return kept;
       }
       let secret: SecretValue;
       try {
@@ -137,17 +141,8 @@ export class Poller {
       } catch (err) {
         if (!(err instanceof SecretDisabledError)) throw err;
         // Disabled between the version read and the download: keep what is installed, wait for an enabled version.
-        if (rec && (await this.deps.store.isInstalled(cert, rec.location))) {
-          this.failures.delete(cert.url);
-          return {
-            ...base,
-            state: "installed",
-            version: rec.version,
-            thumbprint: rec.thumbprint,
-            location: rec.location,
-            consecutiveFailures: 0,
-          };
-        }
+        const kept = await keepInstalled();
+        if (kept) return kept;
         version = undefined; // nothing to report as an install failure: the vault holds no installable version
         throw new Error(`no installable version yet: ${err.message}`);
       }
