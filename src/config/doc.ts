@@ -1,6 +1,6 @@
 /**
  * docs/settings.md, rendered from the descriptors (./descriptors.ts and every SettingsSection) so the doc never drifts
- * from what the loader reads: `npx tsx src/config/write-doc.ts` writes it, test/unit/settings.test.ts fails when it drifts.
+ * from what the loader reads: `npx tsx src/config/write-doc.ts` writes it, test/unit/settings-load.test.ts fails when it drifts.
  */
 import { envNamesOf, type SettingDescriptor, type SettingsSection } from "./descriptor";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
@@ -58,7 +58,7 @@ export function renderSettingsDoc(
   const lines = [
     "# kv-acme settings",
     "",
-    "<!-- Generated from the descriptors in src/config/descriptors.ts by `npx tsx src/config/write-doc.ts`; test/unit/settings.test.ts fails when it drifts. -->",
+    "<!-- Generated from the descriptors in src/config/descriptors.ts by `npx tsx src/config/write-doc.ts`; test/unit/settings-load.test.ts fails when it drifts. -->",
     "",
     "kv-acme reads every setting once at start-up into one validated object; an invalid or missing value stops it",
     "with one error listing every problem. Names are `KvAcme__<Key>` (Azure app settings, environment variables) or",
