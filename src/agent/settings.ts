@@ -10,6 +10,7 @@ import { ValidationError, type FieldProblem } from "../shared/errors";
 import { isWebhookFormat, WEBHOOK_FORMAT_NAMES, type WebhookFormat } from "../notify/formats/registry";
 import { signingSecretProblem } from "../notify/signing";
 import { parseBoolean } from "../shared/bool";
+import { accountProblem, storeNameProblem } from "./stores/windows-names";
 
 export type Platform = "linux" | "windows";
 
@@ -201,6 +202,8 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
     optString(sms.certificateStoreLocation, S + "certificateStoreLocation", p) ??
     (platform === "linux" ? DEFAULT_LINUX_STORE : "LocalMachine");
   checkLocation(defaultLocation, S + "certificateStoreLocation", platform, p);
+  const defaultStoreProblem = platform === "windows" ? storeNameProblem(defaultStoreName) : undefined;
+  if (defaultStoreProblem) p(S + "certificateStoreName", defaultStoreProblem);
 
   const observedCertificates: ObservedCertificate[] = [];
   const oc = sms.observedCertificates;
@@ -220,6 +223,7 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
       const location = optString(entry.certificateStoreLocation, `${f}.certificateStoreLocation`, p) ?? defaultLocation;
       if (entry.certificateStoreLocation !== undefined) checkLocation(location, `${f}.certificateStoreLocation`, platform, p);
       const accounts = optStringArray(entry.accounts, `${f}.accounts`, p);
+      if (platform === "windows") checkWindowsNames(entry.certificateStoreName === undefined ? undefined : storeName, accounts, f, p);
       const keyExportable = boolField(entry.keyExportable, `${f}.keyExportable`, false, p);
       const link = optString(entry.customSymbolicLinkName, `${f}.customSymbolicLinkName`, p);
       if (link !== undefined && !/^[A-Za-z0-9._-]+$/.test(link))
@@ -352,6 +356,16 @@ function optStringArray(v: unknown, field: string, p: Report): string[] {
     return [];
   }
   return v.map((s: string) => s.trim());
+}
+
+/** The store name and key-access accounts of a Windows observed certificate (clear errors; see stores/windows-names). */
+function checkWindowsNames(storeName: string | undefined, accounts: string[], f: string, p: Report): void {
+  const storeProblem = storeName === undefined ? undefined : storeNameProblem(storeName);
+  if (storeProblem) p(`${f}.certificateStoreName`, storeProblem);
+  accounts.forEach((a, i) => {
+    const problem = accountProblem(a);
+    if (problem) p(`${f}.accounts[${i}]`, problem);
+  });
 }
 
 function checkLocation(location: string, field: string, platform: Platform, p: Report): void {

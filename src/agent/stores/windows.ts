@@ -1,7 +1,10 @@
 /**
  * The Windows store: PowerShell scripts generated per step (pure functions returning script text) and run through
  * an `Executor`. Secret material never appears in a script's text or on a command line: the executor sends it on
- * powershell.exe's standard input as a `$KvAcmeInput` assignment that precedes the script.
+ * powershell.exe's standard input as base64 JSON decoded into `$KvAcme` before the script runs.
+ *
+ * Every other value (store names, accounts, site names, netsh-parsed settings) reaches the script the same way, as
+ * data in `$KvAcme`: the script text of each step is constant (see powershellStdin).
  *
  * Steps: import the leaf with its key into the configured store (exportable per keyExportable) and intermediates
  * into the Intermediate CA store, never a root; grant private-key read access by well-known SID; link older
@@ -23,6 +26,9 @@ import {
 import type { CertificateMaterial } from "../material";
 import type { ObservedCertificate } from "../settings";
 import type { CertificateStore, StoreInstallResult } from "./types";
+import { accountPrincipal, assertStoreName, storeNameProblem } from "./windows-names";
+
+export { accountPrincipal } from "./windows-names";
 
 export interface ExecutorResult {
   code: number;
@@ -30,26 +36,34 @@ export interface ExecutorResult {
   stderr: string;
 }
 
-/** Runs a PowerShell script; `stdin` (secret material) reaches the script as `$KvAcmeInput`, never as text of the script. */
+/**
+ * One PowerShell step: constant script text that reads every value from `$KvAcme` (the decoded `input`), so no
+ * value (a store name, an account, a site name, a netsh-parsed setting, secret material) is ever part of the code.
+ */
+export interface PsCommand {
+  script: string;
+  input: Record<string, unknown>;
+}
+
+/** Runs a PowerShell command; its input reaches the script only as data (`$KvAcme`), never as text of the script. */
 export interface Executor {
-  run(script: string, options?: { stdin?: string }): Promise<ExecutorResult>;
+  run(command: PsCommand): Promise<ExecutorResult>;
 }
 
-/** Single-quoted PowerShell literal. */
-export function psQuote(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** What the executor writes on stdin: the input assignment, then the script as one script block (pure). */
-export function powershellStdin(script: string, input?: string): string {
-  const pre = input === undefined ? "" : `$KvAcmeInput = ${psQuote(input)}\n`;
-  return `${pre}& {\n$ErrorActionPreference = 'Stop'\ntry {\n${script}\n} catch { [Console]::Error.WriteLine($_.Exception.Message); exit 1 }\n}\n\nexit 0\n`;
+/**
+ * What the executor writes on stdin (pure): `$KvAcme` decoded from base64 JSON (the base64 alphabet cannot end a
+ * single-quoted literal), then the script as one script block.
+ */
+export function powershellStdin(command: PsCommand): string {
+  const data = Buffer.from(JSON.stringify(command.input), "utf8").toString("base64");
+  const decode = `$KvAcme = [System.Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${data}')) | ConvertFrom-Json\n`;
+  return `${decode}& {\n$ErrorActionPreference = 'Stop'\ntry {\n${command.script}\n} catch { [Console]::Error.WriteLine($_.Exception.Message); exit 1 }\n}\n\nexit 0\n`;
 }
 
 /** The real executor: `powershell.exe -NoProfile -NonInteractive -Command -` with everything on stdin. */
 export function createPowerShellExecutor(binary = "powershell.exe"): Executor {
   return {
-    run(script, options = {}) {
+    run(command) {
       return new Promise((resolve, reject) => {
         const child = spawn(binary, ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"], {
           stdio: ["pipe", "pipe", "pipe"],
@@ -61,7 +75,7 @@ export function createPowerShellExecutor(binary = "powershell.exe"): Executor {
         child.stderr.on("data", (d) => (stderr += d.toString()));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-        child.stdin.end(powershellStdin(script, options.stdin));
+        child.stdin.end(powershellStdin(command));
       });
     },
   };
@@ -69,56 +83,46 @@ export function createPowerShellExecutor(binary = "powershell.exe"): Executor {
 
 export type StoreLocation = "LocalMachine" | "CurrentUser";
 
-/** Well-known accounts by SID (locale independent); other names are used as NT account names. */
-const WELL_KNOWN: Record<string, string> = {
-  "network service": "S-1-5-20",
-  "nt authority\\network service": "S-1-5-20",
-  "local service": "S-1-5-19",
-  "nt authority\\local service": "S-1-5-19",
-  system: "S-1-5-18",
-  "local system": "S-1-5-18",
-  "nt authority\\system": "S-1-5-18",
-  administrators: "S-1-5-32-544",
-  "builtin\\administrators": "S-1-5-32-544",
-  iis_iusrs: "S-1-5-32-568",
-  "builtin\\iis_iusrs": "S-1-5-32-568",
-};
+const LOCATIONS: readonly string[] = ["LocalMachine", "CurrentUser"] satisfies StoreLocation[];
 
-/** An account name -> SID when well known, else the account name (pure). */
-export function accountPrincipal(account: string): { sid: string } | { account: string } {
-  const a = account.trim();
-  if (/^S-1-[0-9-]+$/i.test(a)) return { sid: a.toUpperCase() };
-  const sid = WELL_KNOWN[a.toLowerCase()];
-  return sid ? { sid } : { account: a };
+/** The store's provider path, e.g. `Cert:\LocalMachine\MY\<thumbprint>` (validated: it is also the installed record). */
+export function storePath(location: StoreLocation, name: string, thumbprint?: string): string {
+  if (!LOCATIONS.includes(location))
+    throw new Error(`certificateStoreLocation must be LocalMachine or CurrentUser, got ${JSON.stringify(location)}`);
+  assertStoreName(name);
+  return `Cert:\\${location}\\${name}${thumbprint ? `\\${assertThumbprint(thumbprint)}` : ""}`;
 }
 
-function storePath(location: StoreLocation, name: string, thumbprint?: string): string {
-  return `Cert:\\${location}\\${name}${thumbprint ? `\\${thumbprint}` : ""}`;
+function assertThumbprint(t: string): string {
+  if (!/^[0-9A-F]{40}$/i.test(t)) throw new Error(`not a certificate thumbprint (40 hex digits): ${JSON.stringify(t.slice(0, 80))}`);
+  return t.toUpperCase();
 }
 
 /**
- * Imports the PFX given on stdin (base64, empty password): the leaf with its key into `<location>\<storeName>`,
+ * Imports the PFX given as `$KvAcme.pfx` (base64, empty password): the leaf with its key into `<location>\<storeName>`,
  * intermediates into `<location>\CA`; self-signed roots are skipped. Prints the leaf thumbprint.
  */
-export function importPfxScript(o: { storeLocation: StoreLocation; storeName: string; exportable: boolean }): string {
+export function importPfxScript(o: { storeLocation: StoreLocation; storeName: string; exportable: boolean; pfxBase64: string }): PsCommand {
+  storePath(o.storeLocation, o.storeName);
   const keySet = o.storeLocation === "LocalMachine" ? "MachineKeySet" : "UserKeySet";
   const flags = [keySet, "PersistKeySet", ...(o.exportable ? ["Exportable"] : [])].join(",");
-  return [
-    `$bytes = [Convert]::FromBase64String($KvAcmeInput)`,
-    `$flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]${psQuote(flags)}`,
+  const script = [
+    `$bytes = [Convert]::FromBase64String($KvAcme.pfx)`,
+    `$flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]$KvAcme.flags`,
     `$certs = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2Collection`,
     `$certs.Import($bytes, '', $flags)`,
     `$leaf = @($certs | Where-Object { $_.HasPrivateKey })[0]`,
     `if (-not $leaf) { throw 'the PFX has no certificate with a private key' }`,
-    `$my = New-Object System.Security.Cryptography.X509Certificates.X509Store(${psQuote(o.storeName)}, ${psQuote(o.storeLocation)})`,
+    `$my = New-Object System.Security.Cryptography.X509Certificates.X509Store([string]$KvAcme.storeName, [string]$KvAcme.storeLocation)`,
     `$my.Open('ReadWrite'); $my.Add($leaf); $my.Close()`,
-    `$ca = New-Object System.Security.Cryptography.X509Certificates.X509Store('CA', ${psQuote(o.storeLocation)})`,
+    `$ca = New-Object System.Security.Cryptography.X509Certificates.X509Store('CA', [string]$KvAcme.storeLocation)`,
     `$ca.Open('ReadWrite')`,
     `foreach ($c in $certs) { if (-not $c.HasPrivateKey -and $c.Subject -ne $c.Issuer) { $ca.Add($c) } }`,
     `$ca.Close()`,
     `[Array]::Clear($bytes, 0, $bytes.Length)`,
     `Write-Output $leaf.Thumbprint`,
   ].join("\n");
+  return { script, input: { storeName: o.storeName, storeLocation: o.storeLocation, flags, pfx: o.pfxBase64 } };
 }
 
 /** Grants Read on the certificate's private key file to each account (plus FullControl for SYSTEM and Administrators). */
@@ -127,18 +131,14 @@ export function grantKeyAccessScript(o: {
   storeName: string;
   thumbprint: string;
   accounts: string[];
-}): string {
+}): PsCommand {
   const rules = [
-    { p: { sid: "S-1-5-18" } as { sid: string } | { account: string }, right: "FullControl" },
-    { p: { sid: "S-1-5-32-544" } as { sid: string } | { account: string }, right: "FullControl" },
-    ...o.accounts.map((a) => ({ p: accountPrincipal(a), right: "Read" })),
+    { ...({ sid: "S-1-5-18" } as { sid: string } | { account: string }), right: "FullControl" },
+    { ...({ sid: "S-1-5-32-544" } as { sid: string } | { account: string }), right: "FullControl" },
+    ...o.accounts.map((a) => ({ ...accountPrincipal(a), right: "Read" })),
   ];
-  const identity = (p: { sid: string } | { account: string }) =>
-    "sid" in p
-      ? `(New-Object System.Security.Principal.SecurityIdentifier(${psQuote(p.sid)}))`
-      : `(New-Object System.Security.Principal.NTAccount(${psQuote(p.account)}))`;
-  return [
-    `$cert = Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, o.thumbprint))}`,
+  const script = [
+    `$cert = Get-Item -LiteralPath ([string]$KvAcme.path)`,
     `$key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)`,
     `if (-not $key) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($cert) }`,
     `if ($key -and $key.Key -and $key.Key.UniqueName) {`,
@@ -149,22 +149,24 @@ export function grantKeyAccessScript(o: {
     `$file = $dirs | ForEach-Object { Join-Path $_ $name } | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1`,
     `if (-not $file) { throw "private key file $name not found" }`,
     `$acl = Get-Acl -LiteralPath $file`,
-    ...rules.map(
-      (r) =>
-        `$acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule(${identity(r.p)}, ${psQuote(r.right)}, 'Allow')))`,
-    ),
+    `foreach ($r in @($KvAcme.rules)) {`,
+    `  if ($r.sid) { $id = New-Object System.Security.Principal.SecurityIdentifier([string]$r.sid) } else { $id = New-Object System.Security.Principal.NTAccount([string]$r.account) }`,
+    `  $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($id, [string]$r.right, 'Allow')))`,
+    `}`,
     `Set-Acl -LiteralPath $file -AclObject $acl`,
   ].join("\n");
+  return { script, input: { path: storePath(o.storeLocation, o.storeName, o.thumbprint), rules } };
 }
 
 /** Lists certificates in a store as JSON: thumbprint, DNS names, private key presence. */
-export function listCertificatesScript(o: { storeLocation: StoreLocation; storeName: string }): string {
-  return [
-    `$list = @(Get-ChildItem -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName))} | ForEach-Object {`,
+export function listCertificatesScript(o: { storeLocation: StoreLocation; storeName: string }): PsCommand {
+  const script = [
+    `$list = @(Get-ChildItem -LiteralPath ([string]$KvAcme.path) | ForEach-Object {`,
     `  [pscustomobject]@{ thumbprint = $_.Thumbprint; sans = @($_.DnsNameList | ForEach-Object { $_.Unicode }); hasPrivateKey = $_.HasPrivateKey }`,
     `})`,
     `ConvertTo-Json -InputObject $list -Depth 3 -Compress`,
   ].join("\n");
+  return { script, input: { path: storePath(o.storeLocation, o.storeName) } };
 }
 
 /** Sets CERT_RENEWAL_PROP_ID on each old certificate (Switch-Certificate), raising the "replaced" event 1001. */
@@ -173,69 +175,119 @@ export function linkRenewalScript(o: {
   storeName: string;
   oldThumbprints: string[];
   newThumbprint: string;
-}): string {
-  const lines = [`$new = Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, o.newThumbprint))}`];
-  for (const t of o.oldThumbprints) {
-    lines.push(
-      `Switch-Certificate -OldCert (Get-Item -LiteralPath ${psQuote(storePath(o.storeLocation, o.storeName, t))}) -NewCert $new -Confirm:$false`,
-    );
-  }
-  return lines.join("\n");
+}): PsCommand {
+  const script = [
+    `$new = Get-Item -LiteralPath ([string]$KvAcme.newPath)`,
+    `foreach ($old in @($KvAcme.oldPaths)) { Switch-Certificate -OldCert (Get-Item -LiteralPath ([string]$old)) -NewCert $new -Confirm:$false }`,
+  ].join("\n");
+  return {
+    script,
+    input: {
+      newPath: storePath(o.storeLocation, o.storeName, o.newThumbprint),
+      oldPaths: o.oldThumbprints.map((t) => storePath(o.storeLocation, o.storeName, t)),
+    },
+  };
 }
 
 /** Lists IIS https bindings as JSON (empty when IIS is not installed). */
-export function listIisBindingsScript(): string {
-  return [
+export function listIisBindingsScript(): PsCommand {
+  const script = [
     `if (-not (Get-Module -ListAvailable -Name WebAdministration)) { Write-Output '[]'; return }`,
     `Import-Module WebAdministration`,
     `$list = @(Get-ChildItem IIS:\\Sites | ForEach-Object { $site = $_.Name; $_.Bindings.Collection | Where-Object { $_.protocol -eq 'https' } | ForEach-Object {`,
     `  [pscustomobject]@{ site = $site; protocol = $_.protocol; bindingInformation = $_.bindingInformation; certificateHash = $_.certificateHash; certificateStoreName = $_.certificateStoreName; sslFlags = [int]$_.sslFlags } } })`,
     `ConvertTo-Json -InputObject $list -Depth 3 -Compress`,
   ].join("\n");
+  return { script, input: {} };
 }
 
 /** Applies IIS rebindings: sslFlags first (SNI), then AddSslCertificate with the new thumbprint. */
-export function iisRebindScript(plan: IisRebinding[]): string {
-  if (plan.length === 0) return "";
-  const lines = [`Import-Module WebAdministration`];
-  for (const r of plan) {
-    const filter = `system.applicationHost/sites/site[@name=${xpathQuote(r.site)}]/bindings/binding[@protocol='https' and @bindingInformation=${xpathQuote(r.bindingInformation)}]`;
-    lines.push(
-      `Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter ${psQuote(filter)} -Name sslFlags -Value ${r.sslFlags}`,
-    );
-    const ip = r.ip === "*" || r.ip === "" ? "*" : r.ip;
-    lines.push(
-      `$b = Get-WebBinding -Name ${psQuote(r.site)} -Protocol https -Port ${r.port} -IPAddress ${psQuote(ip)} -HostHeader ${psQuote(r.host)}`,
-      `if (-not $b) { throw ${psQuote(`binding ${r.bindingInformation} of ${r.site} not found`)} }`,
-      `$b.AddSslCertificate(${psQuote(r.toThumbprint)}, ${psQuote(r.certificateStoreName)})`,
-    );
-  }
-  return lines.join("\n");
+export function iisRebindScript(plan: IisRebinding[]): PsCommand {
+  if (plan.length === 0) return { script: "", input: {} };
+  const script = [
+    `Import-Module WebAdministration`,
+    `foreach ($r in @($KvAcme.rebindings)) {`,
+    `  Set-WebConfigurationProperty -PSPath 'MACHINE/WEBROOT/APPHOST' -Filter ([string]$r.filter) -Name sslFlags -Value ([int]$r.sslFlags)`,
+    `  $b = Get-WebBinding -Name ([string]$r.site) -Protocol https -Port ([int]$r.port) -IPAddress ([string]$r.ip) -HostHeader ([string]$r.host)`,
+    `  if (-not $b) { throw ('binding ' + $r.bindingInformation + ' of ' + $r.site + ' not found') }`,
+    `  $b.AddSslCertificate([string]$r.thumbprint, [string]$r.storeName)`,
+    `}`,
+  ].join("\n");
+  const rebindings = plan.map((r) => {
+    if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw new Error(`IIS binding ${r.bindingInformation}: invalid port`);
+    if (!Number.isInteger(r.sslFlags) || r.sslFlags < 0) throw new Error(`IIS binding ${r.bindingInformation}: invalid sslFlags`);
+    return {
+      filter: `system.applicationHost/sites/site[@name=${xpathLiteral(r.site)}]/bindings/binding[@protocol='https' and @bindingInformation=${xpathLiteral(r.bindingInformation)}]`,
+      sslFlags: r.sslFlags,
+      site: r.site,
+      bindingInformation: r.bindingInformation,
+      port: r.port,
+      ip: r.ip === "*" || r.ip === "" ? "*" : r.ip,
+      host: r.host,
+      thumbprint: assertThumbprint(r.toThumbprint),
+      storeName: assertStoreName(r.certificateStoreName),
+    };
+  });
+  return { script, input: { rebindings } };
 }
 
-function xpathQuote(s: string): string {
-  return s.includes("'") ? `"${s}"` : `'${s}'`;
+/** An XPath 1.0 string literal for any text (concat() when it holds both quote characters). */
+export function xpathLiteral(s: string): string {
+  if (!s.includes("'")) return `'${s}'`;
+  if (!s.includes('"')) return `"${s}"`;
+  return `concat(${s
+    .split("'")
+    .map((part) => `'${part}'`)
+    .join(`, "'", `)})`;
 }
 
 /** Lists HTTP.sys sslcert entries (English netsh output, parsed by parseNetshSslCert). */
-export function listSslCertScript(): string {
-  return `netsh http show sslcert | Out-String`;
+export function listSslCertScript(): PsCommand {
+  return { script: `netsh http show sslcert | Out-String`, input: {} };
 }
 
-/** `netsh http update sslcert` per entry, re-specifying appid and every setting the entry had. */
-export function httpSysUpdateScript(updates: HttpSysUpdate[]): string {
-  return updates
-    .map((u) => {
-      const args = [
-        `${u.bindingKind}=${u.binding}`,
-        `certhash=${u.certificateHash}`,
-        `appid='${u.appId}'`,
-        ...(u.certStoreName ? [`certstorename=${u.certStoreName}`] : []),
-        ...Object.entries(u.settings).map(([k, v]) => `${k}=${v}`),
-      ];
-      return `$out = & netsh http update sslcert ${args.join(" ")}\nif ($LASTEXITCODE -ne 0) { throw "netsh http update sslcert ${u.bindingKind}=${u.binding} failed: $out" }`;
-    })
-    .join("\n");
+/** What netsh accepts as an sslcert binding: ip:port, [v6]:port or host:port. */
+const NETSH_BINDING = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9*._-]+):[0-9]{1,5}$/;
+const NETSH_APPID = /^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$/;
+const NETSH_PARAM = /^[a-z0-9]+$/;
+const NETSH_VALUE = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** The netsh arguments of one update, every value checked (they come from parsing netsh's output). Pure; throws on a value netsh would not have printed. */
+export function netshUpdateArgs(u: HttpSysUpdate): string[] {
+  const bad = (what: string, v: string) =>
+    new Error(`HTTP.sys entry ${JSON.stringify(u.binding.slice(0, 80))}: unexpected ${what} ${JSON.stringify(v.slice(0, 80))}`);
+  if (!NETSH_BINDING.test(u.binding)) throw bad("binding", u.binding);
+  if (!NETSH_APPID.test(u.appId)) throw bad("application id", u.appId);
+  if (u.certStoreName !== undefined && storeNameProblem(u.certStoreName)) throw bad("certificate store name", u.certStoreName);
+  const settings = Object.entries(u.settings).map(([k, v]) => {
+    if (!NETSH_PARAM.test(k)) throw bad("setting", k);
+    if (!NETSH_VALUE.test(v)) throw bad(`value of ${k}`, v);
+    return `${k}=${v}`;
+  });
+  return [
+    `${u.bindingKind}=${u.binding}`,
+    `certhash=${assertThumbprint(u.certificateHash)}`,
+    `appid=${u.appId}`,
+    ...(u.certStoreName ? [`certstorename=${u.certStoreName}`] : []),
+    ...settings,
+  ];
+}
+
+/** `netsh http update sslcert` per entry, re-specifying appid and every setting the entry had; the arguments are data. */
+export function httpSysUpdateScript(updates: HttpSysUpdate[]): PsCommand {
+  if (updates.length === 0) return { script: "", input: {} };
+  const script = [
+    `foreach ($u in @($KvAcme.updates)) {`,
+    `  $out = & netsh http update sslcert @($u.args)`,
+    `  if ($LASTEXITCODE -ne 0) { throw ('netsh http update sslcert ' + $u.binding + ' failed: ' + ($out -join ' ')) }`,
+    `}`,
+  ].join("\n");
+  return { script, input: { updates: updates.map((u) => ({ binding: u.binding, args: netshUpdateArgs(u) })) } };
+}
+
+/** Does an installed record (a store path) still exist? */
+export function testPathScript(location: string): PsCommand {
+  return { script: `if (Test-Path -LiteralPath ([string]$KvAcme.path)) { 'yes' } else { 'no' }`, input: { path: location } };
 }
 
 /** Builds a PFX (empty password) from PEM material when the vault secret was PEM. RSA keys only (node-forge). */
@@ -262,9 +314,9 @@ export interface WindowsStoreOptions {
 /** The Windows certificate store through PowerShell (see the module comment). */
 export function createWindowsStore(options: WindowsStoreOptions): CertificateStore {
   const ex = options.executor;
-  const run = async (step: string, script: string, stdin?: string): Promise<string> => {
-    if (!script) return "";
-    const r = await ex.run(script, stdin === undefined ? {} : { stdin });
+  const run = async (step: string, command: PsCommand): Promise<string> => {
+    if (!command.script) return "";
+    const r = await ex.run(command);
     if (r.code !== 0) throw new Error(`${step} failed: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
     return r.stdout.trim();
   };
@@ -282,14 +334,20 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
     ): Promise<StoreInstallResult> {
       const location = cert.certificateStoreLocation as StoreLocation;
       const storeName = cert.certificateStoreName;
+      // Refuse what Windows would refuse or misread before anything runs.
+      storePath(location, storeName);
+      cert.accounts.forEach(accountPrincipal);
       const existing = json<{ thumbprint: string; sans: string[] }>(
         await run("listing the store", listCertificatesScript({ storeLocation: location, storeName })),
       );
-      const pfx = pfxFromMaterial(m).toString("base64");
       const thumb = await run(
         "importing the certificate",
-        importPfxScript({ storeLocation: location, storeName, exportable: cert.keyExportable }),
-        pfx,
+        importPfxScript({
+          storeLocation: location,
+          storeName,
+          exportable: cert.keyExportable,
+          pfxBase64: pfxFromMaterial(m).toString("base64"),
+        }),
       );
       if (thumb.split(/\s+/).pop()?.toUpperCase() !== m.thumbprint) throw new Error(`imported thumbprint ${thumb} is not ${m.thumbprint}`);
       if (cert.accounts.length)
@@ -354,7 +412,7 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
       };
     },
     async isInstalled(_cert, location) {
-      const out = await run("checking the store", `if (Test-Path -LiteralPath ${psQuote(location)}) { 'yes' } else { 'no' }`);
+      const out = await run("checking the store", testPathScript(location));
       return out === "yes";
     },
   };
