@@ -18,36 +18,16 @@
  * - The last stdout line is the JSON summary; it is also written to bench/results/issue-latency-<time>.json.
  *   A tool that fails reports its error in the JSON instead of stopping the benchmark.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { promises as fs } from "node:fs";
-import https from "node:https";
 import os from "node:os";
 import path from "node:path";
-import { createInterface, type Interface } from "node:readline";
-import { startStack, type Stack } from "../src/local/stack";
-import { describeFailure, runTimed } from "./lib/process";
+import { startStack } from "../src/local/stack";
 import { round, summarize, type Summary } from "./lib/stats";
-
-const REPO = path.resolve(__dirname, "..");
-const HOOK = path.join(REPO, "bench", "hooks", "arm-txt.sh");
-const TOOL_NAMES = ["kvAcme", "certbot", "lego"] as const;
-type ToolName = (typeof TOOL_NAMES)[number];
+import { REPO, RUNNER_TS, TOOL_NAMES, compileRunner, kvAcmeTool, type Tool, type ToolName } from "./lib/issue-tools";
+import { certbotTool, legoTool } from "./lib/issue-peers";
+import { debianVersion, errorText, leftoverTxt, timeHook, type HookTimes } from "./lib/issue-checks";
 
 const TARGETS = { kvAcmeMedianMsMax: 500, certbotOverKvAcmeMin: 5, kvAcmePeakRssMbMax: 150 };
-
-interface Sample {
-  ms: number;
-  peakRssMb?: number;
-}
-
-/** One contender: prepare() registers the account / issues the warm-up certificate; issue() is one timed run. */
-interface Tool {
-  name: ToolName;
-  prepare(): Promise<void>;
-  issue(apex: string): Promise<Sample>;
-  /** Peak RSS over all runs (MB) and other figures, when the tool reports them once at the end. */
-  finish?(): Promise<{ peakRssMb?: number; startupRssMb?: number }>;
-}
 
 interface ToolReport extends Partial<Summary> {
   peakRssMb?: number;
@@ -112,273 +92,9 @@ function parseArgs(argv: string[]): Options {
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-let verbose = false;
-const logOutput = (tool: string, run: { stdout: string; stderr: string }) => {
-  if (verbose) process.stderr.write(`--- ${tool} output ---\n${run.stderr}${run.stdout}--- end ---\n`);
-};
-
-const RUNNER_TS = path.join("bench", "lib", "kv-acme-runner.ts");
-
-/**
- * Compiles the runner and what it imports (tsc, no type check: `npm run typecheck` does that) into outDir; returns
- * the command that runs it with plain node. node_modules are found through NODE_PATH (CommonJS).
- */
-function compileRunner(outDir: string): { args: string[]; env: NodeJS.ProcessEnv } {
-  const tsc = require.resolve("typescript/bin/tsc", { paths: [REPO] });
-  const flags = [
-    "--outDir",
-    outDir,
-    "--rootDir",
-    ".",
-    "--module",
-    "commonjs",
-    "--moduleResolution",
-    "node",
-    "--target",
-    "ES2022",
-    "--esModuleInterop",
-    "--resolveJsonModule",
-    "--skipLibCheck",
-    "--types",
-    "node",
-    "--noCheck",
-  ];
-  execFileSync(process.execPath, [tsc, RUNNER_TS, ...flags], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-  return { args: [path.join(outDir, RUNNER_TS.replace(/\.ts$/, ".js"))], env: { NODE_PATH: path.join(REPO, "node_modules") } };
-}
-
-/** kv-acme in a child process speaking the runner's line protocol. */
-function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: NodeJS.ProcessEnv }): Tool {
-  let child: ChildProcessWithoutNullStreams | undefined;
-  let lines: Interface | undefined;
-  let stderr = "";
-  const pending: Array<(line: string) => void> = [];
-  const request = (body: unknown, timeoutMs = 180_000): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      if (!child || child.exitCode !== null)
-        return reject(new Error(`kv-acme runner is not running: ${stderr.trim().split("\n").slice(-5).join("\n")}`));
-      const timer = setTimeout(() => reject(new Error("kv-acme runner did not answer in time")), timeoutMs);
-      pending.push((line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      });
-      child.stdin.write(JSON.stringify(body) + "\n");
-    });
-  const issue = async (apex: string): Promise<Sample> => {
-    const answer = await request({ dnsNames: [apex, `*.${apex}`], keyType: "EC-P256" });
-    if (answer.ok !== true) throw new Error(String(answer.error));
-    return { ms: Number(answer.ms) };
-  };
-  return {
-    name: "kvAcme",
-    async prepare() {
-      const command = runner();
-      child = spawn(process.execPath, command.args, {
-        cwd: REPO,
-        env: { ...process.env, ...stack.env, ...command.env },
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-16_384)));
-      child.on("exit", (code) => {
-        // Fail whoever is still waiting.
-        for (const p of pending.splice(0))
-          p(JSON.stringify({ ok: false, error: `kv-acme runner exited (${code}): ${stderr.trim().split("\n").slice(-5).join("\n")}` }));
-      });
-      lines = createInterface({ input: child.stdout });
-      lines.on("line", (line) => pending.shift()?.(line));
-      await issue("bench-0-kv.example.com");
-    },
-    issue: (apex) => issue(apex),
-    async finish() {
-      if (!child || child.exitCode !== null) return {};
-      const answer = await request({ exit: true }, 10_000);
-      lines?.close();
-      return { peakRssMb: Number(answer.maxRssMb), startupRssMb: round(Number(answer.startupRssMb)) };
-    },
-  };
-}
-
-/** certbot certonly --manual with the ARM hook; the account is registered once in prepare(). */
-function certbotTool(stack: Stack, dir: string, hookEnv: NodeJS.ProcessEnv): Tool {
-  // certbot checks that the first word of a hook command is an executable, without shell unquoting: use a symlink
-  // in the temporary directory, whose path has no spaces even when the repository's has.
-  const hook = path.join(dir, "arm-txt.sh");
-  const env = { ...hookEnv, REQUESTS_CA_BUNDLE: stack.info.caFile };
-  const common = [
-    "--server",
-    stack.info.acmeDirectoryUrl,
-    "--config-dir",
-    path.join(dir, "config"),
-    "--work-dir",
-    path.join(dir, "work"),
-    "--logs-dir",
-    path.join(dir, "logs"),
-    "--non-interactive",
-  ];
-  const run = async (args: string[]): Promise<Sample> => {
-    const r = await runTimed("certbot", args, { env });
-    logOutput("certbot", r);
-    if (r.code !== 0) throw new Error(`certbot ${describeFailure(r)}`);
-    return { ms: r.ms, peakRssMb: r.peakRssMb };
-  };
-  return {
-    name: "certbot",
-    async prepare() {
-      await fs.mkdir(dir, { recursive: true });
-      await fs.symlink(HOOK, hook);
-      await run(["register", ...common, "--agree-tos", "--register-unsafely-without-email"]);
-    },
-    issue: (apex) =>
-      run([
-        "certonly",
-        ...common,
-        "--manual",
-        "--preferred-challenges",
-        "dns",
-        "--manual-auth-hook",
-        `${hook} certbot-auth`,
-        "--manual-cleanup-hook",
-        `${hook} certbot-cleanup`,
-        "--agree-tos",
-        "--register-unsafely-without-email",
-        "--key-type",
-        "ecdsa",
-        "--elliptic-curve",
-        "secp256r1",
-        "-d",
-        apex,
-        "-d",
-        `*.${apex}`,
-      ]),
-  };
-}
-
-/**
- * lego run with the exec DNS provider (EXEC_PATH = the ARM hook). --dns.disable-cp: lego 4.9 would otherwise query
- * the zone's NS hosts on port 53, and the stack's authoritative server listens on an ephemeral port; with it lego still
- * asks the given resolver (our authoritative server) once. EXEC_SEQUENCE_INTERVAL=0: the exec provider is
- * "sequential" (one authorization at a time) and by default sleeps 60 s between authorizations.
- */
-function legoTool(stack: Stack, dir: string, hookEnv: NodeJS.ProcessEnv): Tool {
-  const env = {
-    ...hookEnv,
-    LEGO_CA_CERTIFICATES: stack.info.caFile,
-    EXEC_PATH: HOOK,
-    EXEC_PROPAGATION_TIMEOUT: "10",
-    EXEC_POLLING_INTERVAL: "1",
-    EXEC_SEQUENCE_INTERVAL: "0",
-  };
-  const run = async (apex: string): Promise<Sample> => {
-    const r = await runTimed(
-      "lego",
-      [
-        "--server",
-        stack.info.acmeDirectoryUrl,
-        "--email",
-        "bench@example.com",
-        "--accept-tos",
-        "--path",
-        dir,
-        "--dns",
-        "exec",
-        "--dns.resolvers",
-        stack.info.dnsServer,
-        "--dns.disable-cp",
-        "--key-type",
-        "ec256",
-        "--domains",
-        apex,
-        "--domains",
-        `*.${apex}`,
-        "run",
-      ],
-      { env },
-    );
-    logOutput("lego", r);
-    if (r.code !== 0) throw new Error(`lego ${describeFailure(r)}`);
-    return { ms: r.ms, peakRssMb: r.peakRssMb };
-  };
-  return {
-    name: "lego",
-    async prepare() {
-      await run("bench-0-lego.example.com"); // creates the account
-    },
-    issue: run,
-  };
-}
-
-interface HookTimes {
-  addMedianMs: number;
-  removeMedianMs: number;
-}
-
-/**
- * The cost of one hook call (bash + curl + jq: token, GET, PUT/DELETE), part of certbot's and lego's times: each
- * calls it four times per apex + wildcard certificate (two values added, two removed).
- */
-async function timeHook(hookEnv: NodeJS.ProcessEnv, runs: number): Promise<HookTimes | { error: string }> {
-  const add: number[] = [];
-  const remove: number[] = [];
-  const fqdn = "_acme-challenge.hook-probe.example.com";
-  try {
-    for (let i = 0; i < Math.max(3, runs); i++) {
-      const value = `probe-${i}`;
-      for (const [action, into] of [
-        ["add", add],
-        ["remove", remove],
-      ] as const) {
-        const r = await runTimed(HOOK, [action, fqdn, value], { env: hookEnv, timeoutMs: 30_000 });
-        if (r.code !== 0) throw new Error(`hook ${action}: ${describeFailure(r)}`);
-        into.push(r.ms);
-      }
-    }
-    return { addMedianMs: summarize(add).medianMs, removeMedianMs: summarize(remove).medianMs };
-  } catch (err) {
-    return { error: errorText(err) };
-  }
-}
-
-/** TXT record sets left in the stack's zones after the runs (every tool should have removed its values). */
-async function leftoverTxt(stack: Stack): Promise<string[]> {
-  const token = (await stack.credential.getToken("https://management.azure.com/.default"))?.token;
-  const ca = await fs.readFile(stack.info.caFile, "utf8");
-  const left: string[] = [];
-  for (const zone of stack.info.zones) {
-    const url = new URL(
-      `/subscriptions/${stack.info.subscriptionId}/resourceGroups/${stack.info.resourceGroup}/providers/Microsoft.Network/dnsZones/${zone}/TXT?api-version=2018-05-01`,
-      stack.info.armEndpoint,
-    );
-    const body = await new Promise<string>((resolve, reject) => {
-      https
-        .get(url, { ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-          let data = "";
-          res.on("data", (c: Buffer) => (data += c.toString("utf8")));
-          res.on("end", () =>
-            res.statusCode === 200 ? resolve(data) : reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${data}`)),
-          );
-        })
-        .on("error", reject);
-    });
-    for (const rs of (JSON.parse(body) as { value: Array<{ name: string }> }).value) left.push(`${rs.name}.${zone}`);
-  }
-  return left;
-}
-
-function debianVersion(pkg: string): string {
-  try {
-    return execFileSync("dpkg-query", ["-W", "-f", "${Version}", pkg], { encoding: "utf8" }).trim() || "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-function errorText(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
-}
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  verbose = options.verbose;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-"));
   const started = Date.now();
   log(`starting the local stack in ${tmp}`);
@@ -409,8 +125,8 @@ async function main(): Promise<void> {
     const factories: Record<ToolName, () => Tool> = {
       kvAcme: () =>
         kvAcmeTool(stack, () => (options.tsx ? { args: ["--import", "tsx", RUNNER_TS], env: {} } : compileRunner(path.join(tmp, "build")))),
-      certbot: () => certbotTool(stack, path.join(tmp, "certbot"), hookEnv),
-      lego: () => legoTool(stack, path.join(tmp, "lego"), hookEnv),
+      certbot: () => certbotTool({ stack, dir: path.join(tmp, "certbot"), hookEnv, verbose: options.verbose }),
+      lego: () => legoTool({ stack, dir: path.join(tmp, "lego"), hookEnv, verbose: options.verbose }),
     };
     for (const name of options.tools) {
       const tool = factories[name]();
