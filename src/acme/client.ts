@@ -5,9 +5,11 @@
  * - Retry-After (§7.4, §8.2): polling of orders and authorizations honours it (capped), else backs off from 100 ms.
  * Protocol calls are granular (never acme-client's `auto`).
  */
+import { createRequire } from "node:module";
 import * as acme from "acme-client";
 import { UpstreamError, errorMessage } from "../shared/errors";
 import { sleep } from "../shared/time";
+import { RATE_LIMITED } from "./problems";
 
 /** The RFC 8555 §7.1.1 directory (plus RFC 9773 renewalInfo). */
 export interface AcmeDirectory {
@@ -43,8 +45,66 @@ export interface AcmeSession {
 /** How many times acme-client re-signs one request after badNonce (its default is 5; Pebble rejects 5–50 %). */
 export const BAD_NONCE_RETRIES = 20;
 
+/** The CA refused a request as rateLimited (RFC 8555 §6.6); `retryAfterMs` from its Retry-After header, when sent. */
+export class AcmeRateLimitedError extends Error {
+  constructor(
+    readonly detail: string,
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`the CA rate-limited the request: ${detail}`);
+    this.name = "AcmeRateLimitedError";
+  }
+}
+
+type AxiosAdapter = (config: unknown) => Promise<unknown>;
+let rateLimitSurfacing = false;
+
+function problemOf(data: unknown): { type?: string; detail?: string } | undefined {
+  try {
+    const parsed: unknown = typeof data === "string" ? JSON.parse(data) : Buffer.isBuffer(data) ? JSON.parse(data.toString("utf8")) : data;
+    return typeof parsed === "object" && parsed !== null ? (parsed as { type?: string; detail?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * acme-client's HTTP layer retries every 429 in-process, sleeping for the Retry-After (up to 5 times). For a CA rate
+ * limit that is hours asleep inside one activity and a burst of refused requests. Instead a rateLimited answer (429,
+ * or the rateLimited problem type) surfaces at once as AcmeRateLimitedError with its Retry-After, and the caller
+ * reschedules (a renewal: at the CA's time, src/renewal/decide.ts). acme-client's axios instance is process-wide and
+ * its retry runs in a response interceptor, so the hook is a wrapper around its adapter, installed once.
+ */
+function surfaceRateLimits(): void {
+  if (rateLimitSurfacing) return;
+  rateLimitSurfacing = true;
+  const instance = acme.axios as unknown as { defaults: { adapter: unknown } };
+  // acme-client's own copy of axios (whose getAdapter resolves the "http" adapter it configured).
+  const axios = createRequire(require.resolve("acme-client"))("axios") as { getAdapter(a: unknown): AxiosAdapter };
+  const base = axios.getAdapter(instance.defaults.adapter);
+  instance.defaults.adapter = async (config: unknown) => {
+    try {
+      return await base(config);
+    } catch (err) {
+      const response = (err as { response?: { status?: number; headers?: Record<string, string | undefined>; data?: unknown } }).response;
+      const problem = problemOf(response?.data);
+      if (response && (response.status === 429 || problem?.type === RATE_LIMITED)) {
+        const seconds = parseRetryAfter(response.headers?.["retry-after"]);
+        throw new AcmeRateLimitedError(
+          problem?.detail ?? `HTTP ${response.status}`,
+          response.status ?? 429,
+          seconds === undefined ? undefined : seconds * 1000,
+        );
+      }
+      throw err;
+    }
+  };
+}
+
 /** Creates an acme-client Client with our retry settings. */
 export function newAcmeClient(directoryUrl: string, accountKeyPem: string, accountUrl?: string): acme.Client {
+  surfaceRateLimits();
   const client = new acme.Client({ directoryUrl, accountKey: accountKeyPem, ...(accountUrl ? { accountUrl } : {}) });
   internals(client).http.maxBadNonceRetries = BAD_NONCE_RETRIES;
   return client;
@@ -90,11 +150,21 @@ export async function withNonceRetry<T>(step: () => Promise<T>, attempts = 5): P
 /** Wraps an acme-client failure into an UpstreamError with the CA's problem detail. */
 export function acmeError(action: string, err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
+  if (err instanceof AcmeRateLimitedError) {
+    // Not retried in this run: a renewal is rescheduled at the CA's time, an issuance fails saying when to retry.
+    return new UpstreamError("Acme", `ACME: ${action} failed: ${err.message}`, {
+      status: err.status,
+      retryable: false,
+      cause: err,
+      retryAfterMs: err.retryAfterMs,
+      details: { problemType: RATE_LIMITED },
+    });
+  }
   const message = errorMessage(err);
   const status = (err as { response?: { status?: number } }).response?.status;
   return new UpstreamError("Acme", `ACME: ${action} failed: ${message}`, {
     status: status ?? 502,
-    retryable: isBadNonce(err) || /rateLimited|serverInternal|ECONNRESET|ECONNREFUSED|timeout/i.test(message),
+    retryable: isBadNonce(err) || /serverInternal|ECONNRESET|ECONNREFUSED|timeout/i.test(message),
     cause: err,
   });
 }

@@ -1,7 +1,7 @@
 /**
  * GET /renewals[?name=]: every managed certificate's renewal schedule — when it renews next, the rule that sets that
- * moment (ARI window, days before expiry, fraction of the lifetime), the CA's ARI window, and the failed attempts that
- * back it off — decided by the same code the renewal run uses (src/renewal/scan.ts decideForItem). List API pages only,
+ * moment (ARI window, days before expiry, fraction of the lifetime), the CA's ARI window, the failed attempts that
+ * back it off and the CA's rateLimited Retry-After that holds it — decided by the same code the renewal run uses (src/renewal/scan.ts decideForItem). List API pages only,
  * plus one ARI lookup per certificate that has an ARI id.
  */
 import { validateCertificateName } from "../acme/names";
@@ -41,6 +41,7 @@ export const renewals: Handler = async (req, ctx) => {
     };
     if (d.ariWindow) view.ariWindow = d.ariWindow;
     if (d.lastFailure) view.lastFailure = d.lastFailure;
+    if (d.renewNotBefore) view.renewNotBefore = d.renewNotBefore;
     return view;
   });
   const list = decided.filter((v): v is RenewalView => v !== undefined).sort((a, b) => a.renewAt.localeCompare(b.renewAt));

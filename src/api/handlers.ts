@@ -222,6 +222,7 @@ function summary(item: InventoryItem, last: InstanceStatusLike | undefined): Cer
   if (item.expiresOn) s.expiresOn = item.expiresOn;
   if (item.thumbprint) s.thumbprint = item.thumbprint;
   if (item.managed.acmeHost) s.issuer = item.managed.acmeHost;
+  if (item.managed.renewNotBefore) s.renewNotBefore = item.managed.renewNotBefore;
   const op = lastOperation(last);
   if (op) s.lastOperation = op;
   return s;
@@ -306,6 +307,7 @@ export const get: Handler = async (req, ctx) => {
       contentType: policy.contentType,
     },
     tags,
+    renewNotBefore: managed.renewNotBefore,
     pendingOperation: pending && {
       status: pending.status,
       cancellationRequested: pending.cancellationRequested,

@@ -27,6 +27,8 @@ export interface CertificateSummary {
   managedBy: "kv-acme" | "acmebot" | "unmanaged";
   /** Other certificates of the vault sharing a name with this one (from the names in their tags). */
   overlapsWith?: string[];
+  /** The CA rate-limited the last renewal: no renewal before this time (its Retry-After). */
+  renewNotBefore?: string;
   lastOperation?: LastOperation;
 }
 
@@ -45,4 +47,6 @@ export interface RenewalView {
   ari: "used" | "unsupported" | "failed" | "skipped";
   ariWindow?: { start: string; end: string };
   lastFailure?: { at: string; attempts: number };
+  /** The CA rate-limited the last renewal: no renewal before this time (its Retry-After). */
+  renewNotBefore?: string;
 }

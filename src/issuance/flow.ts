@@ -18,7 +18,7 @@ import type { OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
 import { urlOrigin } from "../shared/url";
 import { issueResult } from "./result";
-import { StepFailedError, asStepError, reportedError } from "./step-error";
+import { StepFailedError, asStepError, caRetryNotBefore, reportedError } from "./step-error";
 import type { ChallengeRecord, IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "./steps";
 
 import { type IssueStep } from "./issue-steps";
@@ -110,6 +110,8 @@ export interface IssueStatus {
   /** Webhook deliveries so far (after the notify step): origin, ok, attempts, status. */
   notifications?: NotificationSummary[];
   operationId?: string;
+  /** A renewal the CA refused as rateLimited: not tried again before this time (the CA's Retry-After). */
+  renewNotBefore?: string;
 }
 
 /** One webhook delivery as shown in an operation's output and custom status. */
@@ -339,20 +341,31 @@ function* reportFailed(
   const reason = input.reason === "renew" ? "renew" : "issue";
   if (reason === "renew") {
     const time = clock.now().toISOString();
-    // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it).
+    // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it); a CA
+    // rateLimited refusal also records the CA's time, before which the renewal decision holds it back.
+    const notBefore = caRetryNotBefore(failure.error, clock.now());
     let attempts = 1;
     if (name) {
-      const recorded = yield* attempt("recordRenewalFailure", { certificateName: name, failureId: clock.newId(), at: time }, true);
+      const record = { certificateName: name, failureId: clock.newId(), at: time, ...(notBefore ? { notBefore } : {}) };
+      const recorded = yield* attempt("recordRenewalFailure", record, true);
       const counted = (recorded as { attempts?: unknown } | undefined)?.attempts;
       if (typeof counted === "number" && counted >= 1) attempts = counted;
     }
-    const notified = yield* attempt("notify", {
-      type: "certificate.renewal_failed",
-      data: { certificateName: name, dnsNames, failedStep, error: reportedError(failure.error), attempt: attempts, operationId },
-      time,
-      operationId,
+    const data: Record<string, unknown> = {
+      certificateName: name,
+      dnsNames,
+      failedStep,
+      error: reportedError(failure.error),
+      attempt: attempts,
+    };
+    if (notBefore) data.retryNotBefore = notBefore;
+    const notified = yield* attempt("notify", { type: "certificate.renewal_failed", data: { ...data, operationId }, time, operationId });
+    yield* failed({
+      failedStep,
+      error: failure.error.message,
+      notifications: notificationSummaries(notified),
+      ...(notBefore ? { renewNotBefore: notBefore } : {}),
     });
-    yield* failed({ failedStep, error: failure.error.message, notifications: notificationSummaries(notified) });
   }
   yield* attempt("trackOutcome", {
     name: reason === "renew" ? "renewCertificate" : "issueCertificate",

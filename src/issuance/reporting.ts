@@ -8,7 +8,14 @@
  */
 import type { Settings } from "../config/settings";
 import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/certificates";
-import { TAG_RENEWAL_FAILURES, formatRenewalFailures, nextRenewalFailures, readManagedTags } from "../keyvault/tags";
+import {
+  TAG_RENEWAL_FAILURES,
+  TAG_RENEW_NOT_BEFORE,
+  formatRenewalFailures,
+  nextRenewalFailures,
+  parseRenewNotBefore,
+  readManagedTags,
+} from "../keyvault/tags";
 import {
   certificateExpiring,
   certificateIssued,
@@ -159,10 +166,12 @@ export async function notifyExpiring(input: NotifyExpiringInput, env: ReportingE
 /**
  * Counts one failed renewal on the certificate's current version (the kv-acme-renewal-failures tag, which the
  * list API returns, so the next scan's backoff sees it) and returns the consecutive failures. Idempotent per
- * `failureId`. A certificate that is gone or has no issued version has nothing to count: attempts 1.
+ * `failureId`. `notBefore` (the CA's Retry-After after a rateLimited refusal) is recorded with it as
+ * kv-acme-renew-not-before, which the renewal decision honours. A certificate that is gone or has no issued version has
+ * nothing to count: attempts 1.
  */
 export async function recordRenewalFailure(
-  input: { certificateName: string; failureId: string; at: string },
+  input: { certificateName: string; failureId: string; at: string; notBefore?: string },
   deps: IssuanceDeps,
 ): Promise<{ attempts: number }> {
   const client = deps.certificates;
@@ -176,10 +185,15 @@ export async function recordRenewalFailure(
   const version = current.properties.version;
   if (!version || !current.cer || current.cer.length === 0) return { attempts: 1 };
   const existing = current.properties.tags ?? {};
-  const before = readManagedTags(existing).renewalFailures;
+  const info = readManagedTags(existing);
+  const before = info.renewalFailures;
   const next = nextRenewalFailures(before, input.failureId, new Date(input.at));
-  if (next !== before)
-    await tagVersion(client, input.certificateName, version, { ...existing, [TAG_RENEWAL_FAILURES]: formatRenewalFailures(next) });
+  const notBefore = input.notBefore === undefined ? undefined : parseRenewNotBefore(input.notBefore);
+  if (next !== before || (notBefore !== undefined && notBefore !== info.renewNotBefore)) {
+    const tags: Record<string, string> = { ...existing, [TAG_RENEWAL_FAILURES]: formatRenewalFailures(next) };
+    if (notBefore !== undefined) tags[TAG_RENEW_NOT_BEFORE] = notBefore;
+    await tagVersion(client, input.certificateName, version, tags);
+  }
   return { attempts: next.attempts };
 }
 

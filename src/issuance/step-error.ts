@@ -2,6 +2,7 @@
  * How a failed step is described, recorded (durable history, custom status) and reported (webhooks, telemetry), the
  * same way whichever driver runs the flow (./flow). Plain JSON and deterministic, so orchestrators may import it.
  */
+import { RATE_LIMITED } from "../acme/problems";
 import { KvAcmeError, UpstreamError, ValidationError } from "../shared/errors";
 
 /** An error as recorded in history and reported to people (no stack, no secrets). */
@@ -17,6 +18,10 @@ export interface StepError {
   retryable: boolean;
   /** Field problems of a ValidationError. */
   problems?: { field: string; message: string }[];
+  /** How long the service asked to wait before trying again (its Retry-After), when it said. */
+  retryAfterMs?: number;
+  /** The upstream problem type, e.g. urn:ietf:params:acme:error:rateLimited. */
+  problemType?: string;
 }
 
 /** Thrown into a flow when a step failed for good; carries the step, the structured error and (in-process) the original. */
@@ -34,8 +39,8 @@ export class StepFailedError extends Error {
 /** Describes an error as a StepError; `retryable` says whether a retry may help. */
 export function toStepError(err: unknown): StepError {
   if (err instanceof UpstreamError) {
-    const details = err.details as { service?: string } | undefined;
-    return {
+    const details = err.details as { service?: string; problemType?: unknown } | undefined;
+    const out: StepError = {
       name: err.name,
       code: err.code,
       message: err.message,
@@ -43,6 +48,9 @@ export function toStepError(err: unknown): StepError {
       service: details?.service,
       retryable: err.retryable,
     };
+    if (err.retryAfterMs !== undefined) out.retryAfterMs = err.retryAfterMs;
+    if (typeof details?.problemType === "string") out.problemType = details.problemType;
+    return out;
   }
   if (err instanceof KvAcmeError) {
     const out: StepError = { name: err.name, code: err.code, message: err.message, status: err.status, retryable: false };
@@ -62,6 +70,15 @@ export function asStepError(step: string, err: unknown): StepFailedError {
   });
 }
 
+/**
+ * When a renewal the CA refused as rateLimited may be tried again: `now` + the CA's Retry-After (RFC 8555 §6.6), as
+ * ISO time; undefined for any other failure (those back off by the failure count, src/renewal/decide.ts).
+ */
+export function caRetryNotBefore(error: StepError, now: Date): string | undefined {
+  if (error.service !== "Acme" || error.problemType !== RATE_LIMITED || error.retryAfterMs === undefined) return undefined;
+  return new Date(now.getTime() + error.retryAfterMs).toISOString();
+}
+
 const SOURCES: Record<string, "acme" | "keyvault" | "dns" | "azure"> = { Acme: "acme", KeyVault: "keyvault", Dns: "dns", Azure: "azure" };
 
 /** The ReportedError of a webhook from a StepError. */
@@ -75,7 +92,7 @@ export function reportedError(error: StepError): {
     source: (error.service && SOURCES[error.service]) || "internal",
     message: error.message,
   };
-  if (error.code) out.code = error.code;
+  if (error.problemType ?? error.code) out.code = error.problemType ?? error.code;
   if (error.status !== undefined) out.status = error.status;
   return out;
 }

@@ -25,6 +25,11 @@ export const TAG_DNS_ALIAS = "kv-acme-dns-alias";
  */
 export const TAG_RENEWAL_FAILURES = "kv-acme-renewal-failures";
 /**
+ * The CA refused the last renewal as rateLimited: no renewal of the current version before this ISO time (the CA's
+ * Retry-After). Written with the failure count (recordRenewalFailure); a new version starts without it.
+ */
+export const TAG_RENEW_NOT_BEFORE = "kv-acme-renew-not-before";
+/**
  * `kv-acme-ignore=true` on a certificate (any case): kv-acme never touches it — no issue, adopt, pending operation,
  * renewal or revocation — even when it also carries kv-acme's own tags. The renewal scan skips it.
  */
@@ -64,6 +69,15 @@ export interface ManagedTagInfo {
   ariCertId?: string;
   /** Consecutive failed renewals of this version (the kv-acme-renewal-failures tag). */
   renewalFailures?: RenewalFailures;
+  /** No renewal before this ISO time: the CA's Retry-After after a rateLimited refusal (kv-acme-renew-not-before). */
+  renewNotBefore?: string;
+}
+
+/** Parses a kv-acme-renew-not-before value (an ISO time); undefined when absent or not a time. */
+export function parseRenewNotBefore(value: string | undefined): string | undefined {
+  const v = (value ?? "").trim();
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(Date.parse(v))) return undefined;
+  return new Date(v).toISOString();
 }
 
 /** What the kv-acme-renewal-failures tag records. */
@@ -186,8 +200,7 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (ari) info.ariCertId = ari;
     const alias = tagValue(t, TAG_DNS_ALIAS);
     if (alias) info.dnsAlias = alias;
-    const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
-    if (failures) info.renewalFailures = failures;
+    readRenewalState(t, info);
     return info;
   }
   if (tagValue(t, ACMEBOT_TAG_ISSUER)?.toLowerCase() === "acmebot") {
@@ -196,11 +209,18 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (endpoint) info.acmeHost = (endpoint.includes("://") ? (hostOf(endpoint) ?? endpoint) : endpoint).toLowerCase();
     const provider = tagValue(t, ACMEBOT_TAG_DNS_PROVIDER);
     if (provider) info.dnsProvider = provider;
-    const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
-    if (failures) info.renewalFailures = failures;
+    readRenewalState(t, info);
     return info;
   }
   return { managed: false, source: undefined };
+}
+
+/** The renewal bookkeeping tags (failure count, the CA's not-before), on kv-acme's and adopted certificates alike. */
+function readRenewalState(t: Record<string, string>, info: ManagedTagInfo): void {
+  const failures = parseRenewalFailures(tagValue(t, TAG_RENEWAL_FAILURES));
+  if (failures) info.renewalFailures = failures;
+  const notBefore = parseRenewNotBefore(tagValue(t, TAG_RENEW_NOT_BEFORE));
+  if (notBefore) info.renewNotBefore = notBefore;
 }
 
 /**

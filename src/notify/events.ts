@@ -62,6 +62,8 @@ export interface CertificateRenewalFailedData extends CertificateFields {
   attempt: number;
   operationId: string;
   caHost?: string;
+  /** The CA refused the renewal as rateLimited: it is not tried again before this time (the CA's Retry-After). */
+  retryNotBefore?: string;
 }
 
 export interface CertificateRevokedData extends CertificateFields {

@@ -17,6 +17,8 @@
  * - Expired certificates are always due.
  * After failures, attempts back off exponentially (`nextAttemptAt`); a due certificate inside its backoff is
  * reported as BackingOff (not due) with `renewAt` = the next attempt.
+ * When the CA refused the last renewal as rateLimited, its Retry-After (`renewNotBefore`) holds a due certificate
+ * until then, reported as RateLimitedByCa (not due) with `renewAt` = the later of the CA's time and the backoff.
  */
 import { ValidationError, type FieldProblem } from "../shared/errors";
 
@@ -31,6 +33,8 @@ export interface RenewalState {
   notAfter: Date;
   ari?: AriState | { error: string };
   lastFailure?: { at: Date; attempts: number };
+  /** The CA refused the last renewal as rateLimited: not before this time (its Retry-After, RFC 8555 §6.6). */
+  renewNotBefore?: Date;
 }
 
 export interface RenewalPolicy {
@@ -64,6 +68,9 @@ function iso(d: Date): string {
 
 function validate(state: RenewalState, policy: RenewalPolicy): void {
   const problems: FieldProblem[] = [];
+  if (state.renewNotBefore !== undefined && Number.isNaN(state.renewNotBefore.getTime())) {
+    problems.push({ field: "renewNotBefore", message: "must be a valid date" });
+  }
   if (Number.isNaN(state.notBefore.getTime()) || Number.isNaN(state.notAfter.getTime())) {
     problems.push({ field: "certificate", message: "notBefore and notAfter must be valid dates" });
   } else if (state.notAfter.getTime() <= state.notBefore.getTime()) {
@@ -201,6 +208,22 @@ const lifetimeFractionElapsed = rule({
   },
 });
 
+/**
+ * The CA's rate limit: a due certificate the CA refused as rateLimited waits for the time the CA gave (its
+ * Retry-After), or for the failure backoff when that ends later. Never a retry before the CA's time.
+ */
+const rateLimitedByCa = rule({
+  reason: "RateLimitedByCa",
+  effect: "hold",
+  check: ({ state, now, retryAt }, due) => {
+    const notBefore = state.renewNotBefore;
+    if (!due || notBefore === undefined || now.getTime() >= notBefore.getTime()) return undefined;
+    const at = later(notBefore, retryAt);
+    const backoff = at === notBefore ? "" : `; with the failure backoff the next attempt is at ${iso(at)}`;
+    return { message: `due (${due.reason}) but the CA rate-limited the last renewal: not before ${iso(notBefore)}${backoff}`, at };
+  },
+});
+
 /** Failure backoff: a due certificate whose last renewals failed waits for its next attempt (nextAttemptAt). */
 const backingOff = rule({
   reason: "BackingOff",
@@ -228,7 +251,9 @@ const RENEWAL_RULES = [
   withinRenewBeforeExpiry,
   // 4. renewAtPercentOfLifetime % of the lifetime.
   lifetimeFractionElapsed,
-  // 5. Recent failures hold a due certificate back until its next attempt.
+  // 5. The CA rate-limited the last renewal: hold until the time it gave (or the backoff, if later).
+  rateLimitedByCa,
+  // 6. Recent failures hold a due certificate back until its next attempt.
   backingOff,
 ] as const;
 
@@ -270,12 +295,14 @@ export function decideRenewal(state: RenewalState, policy: RenewalPolicy, now: D
     }
   }
   if (due) return { due: true, reason: due.reason, message: due.finding.message, renewAt: later(due.finding.at, g.retryAt) };
-  const at = later(g.timing.at, g.retryAt);
+  const at = later(later(g.timing.at, g.retryAt), state.renewNotBefore);
   const by =
-    g.timing.rule === "ari"
-      ? "the CA's renewal window (ARI)"
-      : g.timing.rule === "days"
-        ? `${policy.renewBeforeExpiryDays} days before expiry`
-        : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
+    at === state.renewNotBefore
+      ? "the CA's Retry-After after it rate-limited the last renewal"
+      : g.timing.rule === "ari"
+        ? "the CA's renewal window (ARI)"
+        : g.timing.rule === "days"
+          ? `${policy.renewBeforeExpiryDays} days before expiry`
+          : `${policy.renewAtPercentOfLifetime} % of the lifetime`;
   return { due: false, reason: "NotDue", message: `due at ${iso(at)} (${by}); expires ${iso(state.notAfter)}${g.ariNote}`, renewAt: at };
 }

@@ -22,6 +22,11 @@ export interface RenewalCandidate {
   ariCertId?: string;
   /** Consecutive failed renewals of the current version (the kv-acme-renewal-failures tag). */
   failures?: { attempts: number; at: string };
+  /**
+   * No renewal before this ISO time: the CA refused the last renewal as rateLimited and gave this time in its
+   * Retry-After (the kv-acme-renew-not-before tag). The renewal decision holds the certificate until then.
+   */
+  renewNotBefore?: string;
 }
 
 /** What the scan returns. */
@@ -43,6 +48,8 @@ export interface DueCertificate {
   ariWindow?: { start: string; end: string };
   /** Consecutive failed renewals and the last one's time (they hold the next attempt back). */
   lastFailure?: { at: string; attempts: number };
+  /** The CA's rateLimited Retry-After: no renewal before this time (RenewalCandidate.renewNotBefore). */
+  renewNotBefore?: string;
 }
 
 /** What the decision pass returns: the due certificates' decisions, how many are not due, errors per certificate. */
@@ -63,6 +70,7 @@ export function candidateOf(item: InventoryItem): RenewalCandidate {
   if (item.expiresOn) c.expiresOn = item.expiresOn;
   if (item.managed.ariCertId) c.ariCertId = item.managed.ariCertId;
   if (item.managed.renewalFailures) c.failures = { attempts: item.managed.renewalFailures.attempts, at: item.managed.renewalFailures.at };
+  if (item.managed.renewNotBefore) c.renewNotBefore = item.managed.renewNotBefore;
   return c;
 }
 
@@ -86,6 +94,8 @@ export async function gatherRenewalState(
   const state: RenewalState = { notBefore: new Date(candidate.notBefore), notAfter: new Date(candidate.expiresOn) };
   // Consecutive failed renewals (the kv-acme-renewal-failures tag) hold the next attempt back (nextAttemptAt).
   if (candidate.failures) state.lastFailure = { at: new Date(candidate.failures.at), attempts: candidate.failures.attempts };
+  // The CA's rateLimited Retry-After (the kv-acme-renew-not-before tag) holds the renewal until the CA's time.
+  if (candidate.renewNotBefore) state.renewNotBefore = new Date(candidate.renewNotBefore);
   if (!candidate.ariCertId) return { state, ari: "skipped" };
   const session = await deps.acme();
   const info = await fetchRenewalInfo(session.directory, candidate.ariCertId, () => now);
@@ -126,6 +136,7 @@ export async function decideForItem(
   if (state.ari && "window" in state.ari)
     out.ariWindow = { start: state.ari.window.start.toISOString(), end: state.ari.window.end.toISOString() };
   if (state.lastFailure) out.lastFailure = { at: state.lastFailure.at.toISOString(), attempts: state.lastFailure.attempts };
+  if (state.renewNotBefore) out.renewNotBefore = state.renewNotBefore.toISOString();
   return out;
 }
 

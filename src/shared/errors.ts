@@ -66,17 +66,38 @@ export class ConfigurationError extends KvAcmeError {
   }
 }
 
-/** A remote service (ACME CA, Key Vault, Azure DNS) failed; `retryable` says whether trying again may help. */
+/**
+ * A remote service (ACME CA, Key Vault, Azure DNS) failed; `retryable` says whether trying again may help.
+ * `retryAfterMs` is how long the service asked the caller to wait (its Retry-After); it is also written into the
+ * message (retryAfterNote), because the message is all of an activity's failure that reaches an orchestrator on Azure.
+ */
 export class UpstreamError extends KvAcmeError {
   readonly retryable: boolean;
+  readonly retryAfterMs?: number;
   constructor(
     service: string,
     message: string,
-    options: { status?: number; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {},
+    options: { status?: number; retryable?: boolean; cause?: unknown; details?: Record<string, unknown>; retryAfterMs?: number } = {},
   ) {
-    super(`${service}Error`, message, options.status ?? 502, { service, ...options.details }, { cause: options.cause });
+    const after = options.retryAfterMs;
+    const text = after === undefined || retryAfterFromMessage(message) !== undefined ? message : `${message} ${retryAfterNote(after)}`;
+    super(`${service}Error`, text, options.status ?? 502, { service, ...options.details }, { cause: options.cause });
     this.retryable = options.retryable ?? false;
+    if (after !== undefined) this.retryAfterMs = after;
   }
+}
+
+/** How a Retry-After is written into an error message: "(Retry-After: 7 s)". */
+export function retryAfterNote(ms: number): string {
+  return `(Retry-After: ${Math.max(0, Math.ceil(ms / 1000))} s)`;
+}
+
+const RETRY_AFTER_NOTE = /\(Retry-After: (\d{1,9}) s\)/;
+
+/** The Retry-After (ms) written into a message by retryAfterNote, or undefined. */
+export function retryAfterFromMessage(message: string): number | undefined {
+  const m = RETRY_AFTER_NOTE.exec(message);
+  return m ? Number(m[1]) * 1000 : undefined;
 }
 
 export function errorMessage(err: unknown): string {

@@ -164,6 +164,12 @@ function Schedule({ r }: { r?: RenewalView }) {
         <dd>{r.ariWindow ? `${fmt(r.ariWindow.start)} – ${fmt(r.ariWindow.end)}` : `none (${r.ari})`}</dd>
         <dt>Failed attempts</dt>
         <dd>{r.lastFailure ? `${r.lastFailure.attempts}, the last at ${fmt(r.lastFailure.at)}` : "none"}</dd>
+        {r.renewNotBefore ? (
+          <>
+            <dt>CA rate limit</dt>
+            <dd>not before {fmt(r.renewNotBefore)}</dd>
+          </>
+        ) : null}
       </dl>
     </section>
   );

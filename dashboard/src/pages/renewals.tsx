@@ -99,6 +99,7 @@ export function RenewalsPage() {
                     <td>
                       {r.reason}
                       {r.lastFailure ? ` (${r.lastFailure.attempts} failed)` : ""}
+                      {r.renewNotBefore ? ` (CA rate limit until ${r.renewNotBefore.slice(0, 16).replace("T", " ")})` : ""}
                     </td>
                   </tr>
                 ))}
