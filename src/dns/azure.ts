@@ -324,5 +324,11 @@ export const azure: DnsProviderType<AzureDnsOptions> = {
   settings: AZURE_DNS_SETTINGS as Readonly<Record<string, SettingDescriptor<unknown>>>,
   example: { Type: "azure", SubscriptionIds: "00000000-0000-0000-0000-000000000000" },
   build: (reader) => buildAzureDnsSettings(reader, AZURE_DNS_SETTINGS),
+  topLevel: {
+    instance: "azure",
+    settings: AZURE_DNS_TOP_LEVEL_SETTINGS as Readonly<Record<string, SettingDescriptor<unknown>>>,
+    isDefault: true,
+    build: (reader) => buildAzureDnsSettings(reader, AZURE_DNS_TOP_LEVEL_SETTINGS),
+  },
   create: (settings, context) => new AzureDnsProvider(context.instance, context.credential(settings.managedIdentityClientId), settings),
 };

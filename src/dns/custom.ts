@@ -136,35 +136,42 @@ export class CustomDnsProvider implements DnsProvider {
   }
 }
 
+/**
+ * The settings of one Custom DNS instance, declared once for `KvAcme__Dns__<instance>__<Key>` and once for the leading
+ * C# tool's `Acmebot__CustomDns__<Key>` (its CustomDnsOptions), which configure the instance `customdns`.
+ */
+function customSettings(names: (key: string) => { key?: string; aliases: string[] }) {
+  return {
+    endpoint: setting({
+      ...names("Endpoint"),
+      field: "endpoint",
+      type: "URL",
+      required: true,
+      doc: "Base URL of the endpoint (Acmebot's `CustomDns:Endpoint`); `zones`, `zones/{id}/records/{name}` are appended.",
+      parse: (raw: string) => parseServiceUrl(raw).href,
+    }),
+    apiKey: setting({
+      ...names("ApiKey"),
+      field: "apiKey",
+      type: "string",
+      required: true,
+      secret: true,
+      doc: "The key sent in the API key header (Acmebot's `CustomDns:ApiKey`). Secret: use a Key Vault reference.",
+      parse: (raw: string) => raw,
+    }),
+    apiKeyHeaderName: setting({
+      ...names("ApiKeyHeaderName"),
+      field: "apiKeyHeaderName",
+      type: "header name",
+      default: "X-Api-Key",
+      doc: "The header carrying the key (Acmebot's `CustomDns:ApiKeyHeaderName`).",
+      parse: (raw: string) => raw,
+    }),
+  };
+}
+
 const SETTINGS = {
-  endpoint: setting({
-    key: "Dns__<n>__Endpoint",
-    aliases: [],
-    field: "endpoint",
-    type: "URL",
-    required: true,
-    doc: "Base URL of the endpoint (Acmebot's `CustomDns:Endpoint`); `zones`, `zones/{id}/records/{name}` are appended.",
-    parse: (raw: string) => parseServiceUrl(raw).href,
-  }),
-  apiKey: setting({
-    key: "Dns__<n>__ApiKey",
-    aliases: [],
-    field: "apiKey",
-    type: "string",
-    required: true,
-    secret: true,
-    doc: "The key sent in the API key header (Acmebot's `CustomDns:ApiKey`). Secret: use a Key Vault reference.",
-    parse: (raw: string) => raw,
-  }),
-  apiKeyHeaderName: setting({
-    key: "Dns__<n>__ApiKeyHeaderName",
-    aliases: [],
-    field: "apiKeyHeaderName",
-    type: "header name",
-    default: "X-Api-Key",
-    doc: "The header carrying the key (Acmebot's `CustomDns:ApiKeyHeaderName`).",
-    parse: (raw: string) => raw,
-  }),
+  ...customSettings((key) => ({ key: `Dns__<n>__${key}`, aliases: [] })),
   resolvers: setting({
     key: "Dns__<n>__Resolvers",
     aliases: [],
@@ -176,6 +183,22 @@ const SETTINGS = {
   }),
 };
 
+/**
+ * `Acmebot__CustomDns__Endpoint`, `__ApiKey`, `__ApiKeyHeaderName`. Acmebot's `CustomDns:PropagationSeconds` (a fixed
+ * wait, default 180 s) is not read: kv-acme checks the values at the zone's authoritative servers instead, within
+ * `KvAcme__PropagationTimeoutSeconds`.
+ */
+export const CUSTOM_DNS_ACMEBOT_SETTINGS = customSettings((key) => ({ aliases: [`Acmebot__CustomDns__${key}`] }));
+
+function buildCustom(reader: SettingsReader, d: ReturnType<typeof customSettings> & { resolvers?: typeof SETTINGS.resolvers }) {
+  const endpoint = reader.get(d.endpoint);
+  const apiKey = reader.get(d.apiKey);
+  const apiKeyHeaderName = reader.get(d.apiKeyHeaderName);
+  const resolvers = d.resolvers ? reader.get(d.resolvers) : undefined;
+  if (!endpoint || !apiKey) return undefined; // required: the reader reported it
+  return { endpoint, apiKey, apiKeyHeaderName, ...(resolvers ? { resolvers } : {}) };
+}
+
 export const custom: DnsProviderType<CustomDnsOptions> = {
   type: "custom",
   title: "Custom DNS over HTTP (Acmebot's Custom DNS contract)",
@@ -184,6 +207,9 @@ export const custom: DnsProviderType<CustomDnsOptions> = {
     "all values of the name, `DELETE zones/{id}/records/{fqdn}`. The contract replaces whole sets and has no read, so the",
     "current values are read from DNS first and kept; writes to one name are serialized per process (two processes writing",
     "the same name at the same moment can still lose a value: the propagation check then fails and the order is retried).",
+    "An Acmebot configuration works as it is: `Acmebot__CustomDns__Endpoint`, `Acmebot__CustomDns__ApiKey` and",
+    "`Acmebot__CustomDns__ApiKeyHeaderName` configure the instance `customdns`. Acmebot's `CustomDns__PropagationSeconds` (a",
+    "fixed wait) is not read: kv-acme checks the values at the zone's authoritative servers instead.",
   ].join("\n"),
   testedAgainst:
     "A stand-in (src/local/dns/custom-server.ts) answering the contract as Acmebot's CustomDnsProvider.cs calls it. `npm run demo -- --dns custom` runs the Quick start through it.",
@@ -193,13 +219,11 @@ export const custom: DnsProviderType<CustomDnsOptions> = {
     Endpoint: "https://dns-api.example.com/api/",
     ApiKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/custom-dns-key)",
   },
-  build(reader: SettingsReader): CustomDnsOptions | undefined {
-    const endpoint = reader.get(SETTINGS.endpoint);
-    const apiKey = reader.get(SETTINGS.apiKey);
-    const apiKeyHeaderName = reader.get(SETTINGS.apiKeyHeaderName);
-    const resolvers = reader.get(SETTINGS.resolvers);
-    if (!endpoint || !apiKey) return undefined; // required: the reader reported it
-    return { endpoint, apiKey, apiKeyHeaderName, ...(resolvers ? { resolvers } : {}) };
+  build: (reader) => buildCustom(reader, SETTINGS),
+  topLevel: {
+    instance: "customdns",
+    settings: CUSTOM_DNS_ACMEBOT_SETTINGS,
+    build: (reader) => buildCustom(reader, CUSTOM_DNS_ACMEBOT_SETTINGS),
   },
   create: (settings, context) => new CustomDnsProvider({ ...settings, name: context.instance }),
 };

@@ -81,6 +81,23 @@ export interface DnsProviderType<S = unknown> {
    */
   build(reader: SettingsReader): S | undefined;
   create(settings: S, context: DnsProviderContext): DnsProvider;
+  /** Names outside `KvAcme__Dns__<instance>__*` that configure one instance of this type (./settings.ts). */
+  topLevel?: DnsTopLevelNames<S>;
+}
+
+/**
+ * Settings names that configure one instance of a type without `KvAcme__Dns__<instance>__Type`: the names kv-acme read
+ * before there were several providers (`KvAcme__DnsSubscriptionIds`, ...) and the leading C# tool's
+ * (`Acmebot__AzureDns__SubscriptionId`, `Acmebot__CustomDns__Endpoint`, ...), so existing configurations load unchanged.
+ */
+export interface DnsTopLevelNames<S> {
+  /** The instance they configure; declaring `KvAcme__Dns__<instance>__Type` as well is a configuration error. */
+  instance: string;
+  /** Their descriptors (documented with the DNS provider settings in docs/settings.md). */
+  settings: Readonly<Record<string, SettingDescriptor<unknown>>>;
+  /** Configure this instance when no DNS provider is configured in any other way (Azure DNS: kv-acme's default). */
+  isDefault?: boolean;
+  build(reader: SettingsReader): S | undefined;
 }
 
 /** TTL of challenge records, in seconds: short so a retried order never waits on a cached stale answer. */

@@ -5,13 +5,22 @@
  *   KvAcme__Dns__<instance>__<Key>=<value>        (the keys the type declares, e.g. Server, KeySecret)
  *
  * Instance names are letters, digits and hyphens (matched case-insensitively, shown in lower case), e.g. `bind`,
- * `cloudflare-eu`; two Cloudflare accounts are two instances. The instance called `azure` may instead be configured
- * with the top-level names kv-acme has always read (`KvAcme__DnsSubscriptionIds`, ...), and when no instance is
- * declared at all it is the default — so `DnsSubscriptionIds` is required only when an Azure DNS instance is
- * configured. Each type parses its own keys (./provider.ts DnsProviderType.build); this file never reads them.
+ * `cloudflare-eu`; two Cloudflare accounts are two instances. A type may also declare names outside that pattern that
+ * configure one instance of it (./provider.ts DnsTopLevelNames): the instance `azure` from the top-level names kv-acme
+ * has always read (`KvAcme__DnsSubscriptionIds`, ...), the default when no provider is configured in any other way —
+ * so `DnsSubscriptionIds` is required only when an Azure DNS instance is configured — and the instance `customdns`
+ * from the leading C# tool's `Acmebot__CustomDns__*`. Each type parses its own keys (./provider.ts
+ * DnsProviderType.build); this file never reads them.
  */
-import { InvalidSetting, PREFIX, setting, type SettingDescriptor, type SettingsReader, type SettingsSection } from "../config/descriptor";
-import { AZURE_DNS_TOP_LEVEL_SETTINGS, buildAzureDnsSettings } from "./azure";
+import {
+  InvalidSetting,
+  PREFIX,
+  envNamesOf,
+  setting,
+  type SettingDescriptor,
+  type SettingsReader,
+  type SettingsSection,
+} from "../config/descriptor";
 import { DNS_PROVIDER_TYPES, providerType } from "./registry";
 
 /** One configured provider instance: its name, type and the settings its type built (opaque here). */
@@ -27,9 +36,6 @@ export interface DnsSettings {
 }
 
 const INSTANCE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-/** The instance the top-level Azure names configure. */
-export const TOP_LEVEL_AZURE_INSTANCE = "azure";
-
 const TYPE = setting({
   key: "Dns__<n>__Type",
   aliases: [],
@@ -50,9 +56,17 @@ export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
     "Any number of DNS provider instances, each `KvAcme__Dns__<instance>__Type` plus the keys its type declares",
     "(docs/dns-providers.md lists every type, its settings and an example). Zones are collected from every instance; a zone",
     "claimed by two instances is a configuration error. With no instance declared, the instance `azure` is configured from",
-    "the top-level names below, as before.",
+    "the top-level names below, as before. The leading C# tool's `Acmebot__CustomDns__*` names below configure an instance",
+    "`customdns` of type `custom` (its endpoint and key are then both required).",
   ].join(" "),
-  settings: { type: TYPE, ...AZURE_DNS_TOP_LEVEL_SETTINGS } as Readonly<Record<string, SettingDescriptor<unknown>>>,
+  settings: {
+    type: TYPE,
+    ...Object.fromEntries(
+      DNS_PROVIDER_TYPES.flatMap((t) =>
+        Object.entries(t.topLevel?.settings ?? {}).map(([k, d]) => [t.type === "azure" ? k : `${t.type}.${k}`, d]),
+      ),
+    ),
+  } as Readonly<Record<string, SettingDescriptor<unknown>>>,
   build(r: SettingsReader): DnsSettings {
     const instances: DnsInstanceSettings[] = [];
     const declared = r.names("Dns__<n>__");
@@ -75,17 +89,21 @@ export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
       const settings = type.build(at);
       if (settings !== undefined) instances.push({ name, type: type.type, settings });
     }
-    const topLevelSet = Object.values(AZURE_DNS_TOP_LEVEL_SETTINGS).some((d) => r.isSet(d as SettingDescriptor<unknown>));
-    if (topLevelSet || declared.length === 0) {
-      if (instances.some((i) => i.name === TOP_LEVEL_AZURE_INSTANCE)) {
+    // Top-level names (./provider.ts DnsTopLevelNames): the default instance only when nothing else configures one.
+    const topLevel = DNS_PROVIDER_TYPES.flatMap((t) => (t.topLevel ? [{ type: t.type, names: t.topLevel }] : []));
+    const set = topLevel.filter(({ names }) => Object.values(names.settings).some((d) => r.isSet(d)));
+    const chosen = set.length > 0 || declared.length > 0 ? set : topLevel.filter(({ names }) => names.isDefault);
+    for (const { type, names } of chosen) {
+      if (instances.some((i) => i.name === names.instance)) {
+        const first = Object.values(names.settings).find((d) => r.isSet(d));
         r.problem(
-          `${PREFIX}__DnsSubscriptionIds`,
-          `configures the instance "${TOP_LEVEL_AZURE_INSTANCE}", which ${PREFIX}__Dns__${TOP_LEVEL_AZURE_INSTANCE}__Type also declares: use one or the other`,
+          (first && envNamesOf(first)[0]?.name) || `${PREFIX}__Dns__${names.instance}__Type`,
+          `configures the instance "${names.instance}", which ${PREFIX}__Dns__${names.instance}__Type also declares: use one or the other`,
         );
-      } else {
-        const azure = buildAzureDnsSettings(r, AZURE_DNS_TOP_LEVEL_SETTINGS);
-        if (azure) instances.push({ name: TOP_LEVEL_AZURE_INSTANCE, type: "azure", settings: azure });
+        continue;
       }
+      const settings = names.build(r);
+      if (settings !== undefined) instances.push({ name: names.instance, type, settings });
     }
     return { instances };
   },
