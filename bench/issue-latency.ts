@@ -1,9 +1,12 @@
 /**
- * bench/issue-latency (issue 3): end-to-end time of an apex + wildcard certificate (EC P-256) on the local stack, for
- * kv-acme and, in the same run, for certbot and lego (Debian packages) against the same Pebble and the same DNS
- * server, their hooks writing the TXT values through the Azure DNS (ARM) stand-in (bench/hooks/arm-txt.sh).
+ * bench/issue-latency (issues 3 and 10): end-to-end time of an apex + wildcard certificate (EC P-256) on the local
+ * stack, for kv-acme and, in the same run, for certbot and lego (Debian packages) against the same Pebble and the
+ * same DNS (./lib/issue-dns.ts): `--dns azure` (default) the Azure DNS (ARM) stand-in, certbot and lego through the
+ * ARM hook (bench/hooks/arm-txt.sh); `--dns rfc2136` BIND 9 with TSIG, certbot's dns-rfc2136 plugin and lego's
+ * rfc2136 provider; `--dns powerdns` PowerDNS's HTTP API, lego's pdns provider.
  *
- *   node --import tsx bench/issue-latency.ts [--runs N] [--tools kvAcme,certbot,lego] [--tsx] [--keep] [--verbose]
+ *   node --import tsx bench/issue-latency.ts [--dns azure|rfc2136|powerdns] [--runs N] [--tools kvAcme,certbot,lego]
+ *                                            [--tsx] [--keep] [--verbose]
  *   (--keep: leave the temporary state directory; --verbose: print certbot's and lego's output)
  *
  * - kv-acme runs in a child process (bench/lib/kv-acme-runner.ts) that keeps its clients between certificates, as a
@@ -14,34 +17,27 @@
  * - certbot and lego are timed as whole processes (that is how people run them), peak RSS sampled from /proc.
  * - Every tool first issues one warm-up certificate / registers its ACME account; that run is not timed.
  * - Runs are interleaved (one of each tool per round, order rotated) so that load from other processes on the
- *   machine falls on every tool alike. A fresh name per run: bench-<i>-<tool>.example.com + *.bench-<i>-<tool>....
- * - The last stdout line is the JSON summary; it is also written to bench/results/issue-latency-<time>.json.
+ *   machine falls on every tool alike. A fresh name per run: bench-<i>-<tool>.<zone> + *.bench-<i>-<tool>.<zone>.
+ * - After every run the stack's DNS server is asked for TXT values left at _acme-challenge.<name> (outside the timing).
+ * - The last stdout line is the JSON summary; it is also written to bench/results/issue-latency-<dns>-<time>.json.
  *   A tool that fails reports its error in the JSON instead of stopping the benchmark.
  */
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startStack } from "../src/local/stack";
-import { round, summarize, type Summary } from "./lib/stats";
+import { round } from "./lib/stats";
 import { REPO, RUNNER_TS, TOOL_NAMES, compileRunner, kvAcmeTool, type Tool, type ToolName } from "./lib/issue-tools";
 import { certbotTool, legoTool } from "./lib/issue-peers";
 import { debianVersion, errorText, leftoverTxt, timeHook, type HookTimes } from "./lib/issue-checks";
+import { BENCH_DNS, DNS_TOOLS, benchDnsSetup, leftoverValues, stackDnsFor, type BenchDns } from "./lib/issue-dns";
+import { emptyReport, finishReport, ratiosOf, targetsOf, type ToolReport } from "./lib/issue-report";
 
-const TARGETS = { kvAcmeMedianMsMax: 500, certbotOverKvAcmeMin: 5, kvAcmePeakRssMbMax: 150 };
-
-interface ToolReport extends Partial<Summary> {
-  peakRssMb?: number;
-  /** kv-acme only: peak RSS once modules are loaded and clients built, before the first certificate. */
-  startupRssMb?: number;
-  /** kv-acme only: how the runner ran ("node (tsc output)" or "node --import tsx"). */
-  runtime?: string;
-  runsMs: number[];
-  failures: number;
-  errors?: string[];
-  error?: string;
-}
+const USAGE =
+  "usage: node --import tsx bench/issue-latency.ts [--dns azure|rfc2136|powerdns] [--runs N] [--tools kvAcme,certbot,lego] [--tsx] [--keep] [--verbose]";
 
 interface Options {
+  dns: BenchDns;
   runs: number;
   tools: ToolName[];
   keep: boolean;
@@ -50,29 +46,28 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { runs: 7, tools: [...TOOL_NAMES], keep: false, verbose: false, tsx: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+  const options: Options = { dns: "azure", runs: 7, tools: [], keep: false, verbose: false, tsx: false };
+  let tools: string[] | undefined;
+  const args = argv.flatMap((a) => (/^--(runs|tools|dns)=/.test(a) ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a]));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
     const value = () => {
-      const v = argv[++i];
+      const v = args[++i];
       if (v === undefined) throw new Error(`${arg} needs a value`);
       return v;
     };
     if (arg === "--runs") {
       options.runs = Number(value());
       if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error("--runs must be a positive integer");
-    } else if (arg.startsWith("--runs=")) {
-      argv.splice(i + 1, 0, arg.slice("--runs=".length));
-      argv[i] = "--runs";
-      i--;
+    } else if (arg === "--dns") {
+      const dns = value().toLowerCase();
+      if (!(BENCH_DNS as readonly string[]).includes(dns)) throw new Error(`--dns: unknown DNS ${dns} (known: ${BENCH_DNS.join(", ")})`);
+      options.dns = dns as BenchDns;
     } else if (arg === "--tools") {
-      const names = value()
+      tools = value()
         .split(",")
         .map((s) => s.trim())
         .filter(Boolean);
-      for (const n of names)
-        if (!(TOOL_NAMES as readonly string[]).includes(n)) throw new Error(`unknown tool ${n} (known: ${TOOL_NAMES.join(", ")})`);
-      options.tools = names as ToolName[];
     } else if (arg === "--keep") {
       options.keep = true;
     } else if (arg === "--tsx") {
@@ -80,14 +75,18 @@ function parseArgs(argv: string[]): Options {
     } else if (arg === "--verbose") {
       options.verbose = true;
     } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(
-        "usage: node --import tsx bench/issue-latency.ts [--runs N] [--tools kvAcme,certbot,lego] [--tsx] [--keep] [--verbose]\n",
-      );
+      process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else {
-      throw new Error(`unknown argument ${arg}`);
+      throw new Error(`unknown argument ${arg}\n${USAGE}`);
     }
   }
+  const supported = DNS_TOOLS[options.dns];
+  for (const n of tools ?? []) {
+    if (!(TOOL_NAMES as readonly string[]).includes(n)) throw new Error(`unknown tool ${n} (known: ${TOOL_NAMES.join(", ")})`);
+    if (!supported.includes(n as ToolName)) throw new Error(`--dns ${options.dns} runs ${supported.join(", ")} only, not ${n}`);
+  }
+  options.tools = tools ? (tools as ToolName[]) : [...supported];
   return options;
 }
 
@@ -97,8 +96,13 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-"));
   const started = Date.now();
-  log(`starting the local stack in ${tmp}`);
-  const stack = await startStack({ ephemeral: true, stateDir: path.join(tmp, "stack"), writeStackJson: false });
+  log(`starting the local stack in ${tmp} (DNS: ${options.dns})`);
+  const stack = await startStack({
+    ephemeral: true,
+    stateDir: path.join(tmp, "stack"),
+    writeStackJson: false,
+    dns: stackDnsFor(options.dns),
+  });
   const tools: Tool[] = [];
   let stopping = false;
   const shutdown = async () => {
@@ -111,9 +115,12 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void shutdown().finally(() => process.exit(143)));
 
   const reports = {} as Record<ToolName, ToolReport>;
-  let leftover: string[] | string = [];
-  let hook: HookTimes | { error: string } | undefined;
   const peaks = {} as Record<ToolName, number[]>;
+  const leftoverNames: string[] = [];
+  let leftoverRecordSets: string[] | string | undefined;
+  let hook: HookTimes | { error: string } | undefined;
+  let server = "";
+  let zone = "";
   try {
     log(
       `stack up in ${Date.now() - started} ms: ACME ${stack.info.acmeDirectoryUrl}, DNS ${stack.info.dnsServer}, ARM ${stack.info.armEndpoint}`,
@@ -122,15 +129,22 @@ async function main(): Promise<void> {
     const stackJson = path.join(tmp, "stack.json");
     await fs.writeFile(stackJson, JSON.stringify(stack.info, null, 2), { mode: 0o600 });
     const hookEnv = { ...process.env, KVACME_STACK_JSON: stackJson };
+    const setup = benchDnsSetup(options.dns, stack, hookEnv);
+    ({ server, zone } = setup);
+    const peer = (name: string) => ({ stack, dir: path.join(tmp, name), dns: setup.peer, zone, verbose: options.verbose });
     const factories: Record<ToolName, () => Tool> = {
       kvAcme: () =>
-        kvAcmeTool(stack, () => (options.tsx ? { args: ["--import", "tsx", RUNNER_TS], env: {} } : compileRunner(path.join(tmp, "build")))),
-      certbot: () => certbotTool({ stack, dir: path.join(tmp, "certbot"), hookEnv, verbose: options.verbose }),
-      lego: () => legoTool({ stack, dir: path.join(tmp, "lego"), hookEnv, verbose: options.verbose }),
+        kvAcmeTool(
+          stack,
+          () => (options.tsx ? { args: ["--import", "tsx", RUNNER_TS], env: {} } : compileRunner(path.join(tmp, "build"))),
+          zone,
+        ),
+      certbot: () => certbotTool(peer("certbot")),
+      lego: () => legoTool(peer("lego")),
     };
     for (const name of options.tools) {
       const tool = factories[name]();
-      reports[name] = { runsMs: [], failures: 0 };
+      reports[name] = emptyReport();
       peaks[name] = [];
       const t0 = Date.now();
       try {
@@ -150,8 +164,9 @@ async function main(): Promise<void> {
       const line: string[] = [];
       for (const tool of order) {
         const report = reports[tool.name];
+        const apex = `bench-${i}-${short[tool.name]}.${zone}`;
         try {
-          const sample = await tool.issue(`bench-${i}-${short[tool.name]}.example.com`);
+          const sample = await tool.issue(apex);
           report.runsMs.push(round(sample.ms));
           if (sample.peakRssMb !== undefined) peaks[tool.name].push(sample.peakRssMb);
           line.push(`${tool.name} ${Math.round(sample.ms)} ms`);
@@ -160,6 +175,12 @@ async function main(): Promise<void> {
           report.errors ??= [];
           if (report.errors.length < 3) report.errors.push(errorText(err));
           line.push(`${tool.name} FAILED`);
+        }
+        const left = await leftoverValues(stack, apex).catch((err: unknown) => [`check failed: ${errorText(err)}`]);
+        if (left.length > 0) {
+          report.leftoverTxtRuns++;
+          leftoverNames.push(`_acme-challenge.${apex}: ${left.join(", ")}`);
+          line.push(`(${tool.name} left ${left.length} TXT)`);
         }
       }
       log(`run ${i}/${options.runs}: ${line.join(", ")}`);
@@ -174,59 +195,47 @@ async function main(): Promise<void> {
         reports[tool.name].errors = [...(reports[tool.name].errors ?? []), `peak RSS: ${errorText(err)}`];
       }
     }
-    if (options.tools.some((t) => t !== "kvAcme")) hook = await timeHook(hookEnv, options.runs);
-    leftover = await leftoverTxt(stack).catch((err: unknown) => `check failed: ${errorText(err)}`);
+    if (options.dns === "azure") {
+      if (options.tools.some((t) => t !== "kvAcme")) hook = await timeHook(hookEnv, options.runs);
+      leftoverRecordSets = await leftoverTxt(stack).catch((err: unknown) => `check failed: ${errorText(err)}`);
+    }
   } finally {
     await shutdown();
   }
 
   for (const name of options.tools) {
-    const report = reports[name];
-    if (report.runsMs.length > 0) Object.assign(report, summarize(report.runsMs));
-    else report.error ??= `every run failed: ${report.errors?.[0] ?? "no runs"}`;
-    if (peaks[name].length > 0) report.peakRssMb = round(Math.max(...peaks[name]));
-    // Key order: the figures first.
-    reports[name] = {
-      medianMs: report.medianMs,
-      p90Ms: report.p90Ms,
-      minMs: report.minMs,
-      maxMs: report.maxMs,
-      peakRssMb: report.peakRssMb,
-      ...(report.startupRssMb !== undefined ? { startupRssMb: report.startupRssMb } : {}),
-      ...(name === "kvAcme" ? { runtime: options.tsx ? "node --import tsx" : "node (tsc output)" } : {}),
-      runsMs: report.runsMs,
-      failures: report.failures,
-      ...(report.errors ? { errors: report.errors } : {}),
-      ...(report.error ? { error: report.error } : {}),
-    };
+    reports[name] = finishReport(
+      reports[name],
+      peaks[name],
+      name === "kvAcme" ? (options.tsx ? "node --import tsx" : "node (tsc output)") : undefined,
+    );
   }
-  const ratio = (other: ToolName): number | null => {
-    const ours = reports.kvAcme?.medianMs;
-    const theirs = reports[other]?.medianMs;
-    return ours && theirs ? Math.round((theirs / ours) * 100) / 100 : null;
-  };
-  const ratios = { certbotOverKvAcme: ratio("certbot"), legoOverKvAcme: ratio("lego") };
-  const kv = reports.kvAcme;
+  const leftoverTotal = leftoverNames.length + (Array.isArray(leftoverRecordSets) ? leftoverRecordSets.length : 0);
   const result = {
+    dns: options.dns,
+    dnsServer: server,
+    zone,
     kvAcme: reports.kvAcme,
     certbot: reports.certbot,
     lego: reports.lego,
-    ratios,
+    ratios: ratiosOf(reports),
     runs: options.runs,
-    /** One call of bench/hooks/arm-txt.sh (certbot and lego make four per certificate). */
-    hook,
-    /** _acme-challenge TXT record sets still in the zones after all runs (should be none). */
-    leftoverTxtRecordSets: leftover,
-    targets: {
-      ...TARGETS,
-      met: {
-        kvAcmeMedian: kv?.medianMs !== undefined ? kv.medianMs <= TARGETS.kvAcmeMedianMsMax : null,
-        certbotRatio: ratios.certbotOverKvAcme !== null ? ratios.certbotOverKvAcme >= TARGETS.certbotOverKvAcmeMin : null,
-        kvAcmePeakRss: kv?.peakRssMb !== undefined ? kv.peakRssMb <= TARGETS.kvAcmePeakRssMbMax : null,
-      },
-    },
+    /** One call of bench/hooks/arm-txt.sh (certbot and lego make four per certificate); --dns azure only. */
+    ...(hook ? { hook } : {}),
+    /** TXT values still at _acme-challenge.<name> after a run, checked after every run of every tool (should be none). */
+    leftoverTxt: leftoverNames,
+    /** --dns azure: _acme-challenge TXT record sets still in the Azure zones after all runs (should be none). */
+    ...(leftoverRecordSets !== undefined ? { leftoverTxtRecordSets: leftoverRecordSets } : {}),
+    targets: targetsOf(options.dns, reports, leftoverTotal),
     pebble: debianVersion("pebble"),
-    versions: { certbot: debianVersion("certbot"), lego: debianVersion("lego") },
+    versions: {
+      certbot: debianVersion("certbot"),
+      ...(options.dns === "rfc2136"
+        ? { certbotDnsRfc2136: debianVersion("python3-certbot-dns-rfc2136"), bind9: debianVersion("bind9") }
+        : {}),
+      ...(options.dns === "powerdns" ? { pdnsServer: debianVersion("pdns-server") } : {}),
+      lego: debianVersion("lego"),
+    },
     machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => round(l)) },
     startedAt: new Date(started).toISOString(),
     totalMs: Date.now() - started,
@@ -234,7 +243,7 @@ async function main(): Promise<void> {
   const line = JSON.stringify(result);
   const resultsDir = path.join(REPO, "bench", "results");
   await fs.mkdir(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `issue-latency-${new Date(started).toISOString().replace(/[:.]/g, "-")}.json`);
+  const file = path.join(resultsDir, `issue-latency-${options.dns}-${new Date(started).toISOString().replace(/[:.]/g, "-")}.json`);
   await fs.writeFile(file, line + "\n");
   log(`saved ${path.relative(REPO, file)}`);
   process.stdout.write(line + "\n");

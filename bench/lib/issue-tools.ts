@@ -57,7 +57,7 @@ export function compileRunner(outDir: string): { args: string[]; env: NodeJS.Pro
 }
 
 /** kv-acme in a child process speaking the runner's line protocol. */
-export function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: NodeJS.ProcessEnv }): Tool {
+export function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: NodeJS.ProcessEnv }, zone: string): Tool {
   let child: ChildProcessWithoutNullStreams | undefined;
   let lines: Interface | undefined;
   let stderr = "";
@@ -95,7 +95,7 @@ export function kvAcmeTool(stack: Stack, runner: () => { args: string[]; env: No
       });
       lines = createInterface({ input: child.stdout });
       lines.on("line", (line) => pending.shift()?.(line));
-      await issue("bench-0-kv.example.com");
+      await issue(`bench-0-kv.${zone}`); // creates the account (its key goes to the vault)
     },
     issue: (apex) => issue(apex),
     async finish() {
