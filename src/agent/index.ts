@@ -3,6 +3,7 @@
  * Behaviour and settings: docs/agent.md.
  */
 import { webhookReporter } from "./report";
+import { appReportBody, appReporter, resolveHostId } from "./app-report";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -35,6 +36,8 @@ export interface RunAgentOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Environment for the credential and hooks (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** fetch for the report to the app (default: the global fetch). */
+  fetch?: typeof fetch;
   /** Called after every cycle (tests, metrics). */
   onCycle?: (result: CycleResult) => void;
 }
@@ -73,8 +76,29 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
       options.logger.error("writing status failed", { error: errorMessage(err) });
     }
   };
+  const report = settings.kvAcme.report;
+  const toApp = report
+    ? appReporter({
+        report,
+        logger: options.logger,
+        credential: () => createAgentCredential(settings.authenticationSettings, env),
+        fetch: options.fetch,
+      })
+    : undefined;
+  const hostId = toApp ? await resolveHostId(settings) : "";
   const cycle = async () => {
-    return poller.cycle(options.signal);
+    const result = await poller.cycle(options.signal);
+    if (toApp)
+      await toApp(
+        appReportBody(
+          settings,
+          hostId,
+          result,
+          (u) => poller.installed(u),
+          (u) => poller.bindingsUpdated(u),
+        ),
+      );
+    return result;
   };
 
   let last: CycleResult | undefined;

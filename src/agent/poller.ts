@@ -8,7 +8,7 @@ import { errorMessage } from "../shared/errors";
 import { parseSecretMaterial, type CertificateMaterial } from "./material";
 import { createInstaller, type Installer } from "./reload";
 import { installerApplies, type AgentSettings, type ObservedCertificate } from "./settings";
-import { loadState, saveState, type AgentState, type CertificateStatus, type HandlerStatus } from "./state";
+import { loadState, saveState, type AgentState, type CertificateStatus, type HandlerStatus, type InstalledRecord } from "./state";
 import type { CertificateStore, StoreInstallResult } from "./stores/types";
 import { SecretDisabledError, type SecretValue, type VaultReader } from "./vault";
 
@@ -69,6 +69,7 @@ export class Poller {
   private state: AgentState | undefined;
   private readonly failures = new Map<string, number>();
   private readonly reported = new Map<string, string>();
+  private readonly bindingsOf = new Map<string, string[]>();
   private readonly installers: Installer[];
   private readonly clock: () => Date;
 
@@ -78,6 +79,16 @@ export class Poller {
   ) {
     this.installers = deps.installers ?? settings.kvAcme.installers.map((s) => createInstaller(s, { env: deps.env }));
     this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /** What the state records as installed for an observed certificate (after the first cycle). */
+  installed(url: string): InstalledRecord | undefined {
+    return this.state?.certificates[url];
+  }
+
+  /** The bindings and servers the last install of this certificate updated (this process's lifetime). */
+  bindingsUpdated(url: string): string[] {
+    return this.bindingsOf.get(url) ?? [];
   }
 
   /** Runs one cycle; never throws for a single certificate's failure. */
@@ -167,6 +178,7 @@ export class Poller {
       await saveState(this.settings.kvAcme.stateFile, state);
       this.failures.delete(cert.url);
       this.reported.delete(cert.url);
+      this.bindingsOf.set(cert.url, bindings);
       installedNow.push(cert.url);
       this.deps.logger.info("certificate installed", {
         certificate: cert.name,

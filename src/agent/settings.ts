@@ -7,12 +7,20 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import { ValidationError, type FieldProblem } from "../shared/errors";
-import { isWebhookFormat, WEBHOOK_FORMAT_NAMES, type WebhookFormat } from "../notify/formats/registry";
-import { signingSecretProblem } from "../notify/signing";
-import { parseBoolean } from "../shared/bool";
+import { boolField, isHttpUrl, isObj, optString, optStringArray, type Obj, type Platform, type Report } from "./settings-fields";
+import { parseKvAcme, type KvAcmeAgentSettings } from "./settings-kvacme";
 import { accountProblem, storeNameProblem } from "./stores/windows-names";
 
-export type Platform = "linux" | "windows";
+export type { Platform } from "./settings-fields";
+export { installerApplies } from "./settings-kvacme";
+export type {
+  CommandInstaller,
+  HaproxyInstaller,
+  InstallerSettings,
+  KvAcmeAgentSettings,
+  NginxInstaller,
+  WebhookSettings,
+} from "./settings-kvacme";
 
 /** Default Linux store of the Key Vault VM extension. */
 export const DEFAULT_LINUX_STORE = "/var/lib/waagent/Microsoft.Azure.KeyVault.Store";
@@ -46,68 +54,6 @@ export interface ObservedCertificate {
   acls: AclEntry[];
 }
 
-export interface NginxInstaller {
-  type: "nginx";
-  /** Observed certificate names (or URLs) this applies to; empty = all. */
-  certificates: string[];
-  binary: string;
-  /** nginx -c value. */
-  config?: string;
-  /** nginx -p value. */
-  prefix?: string;
-  /** Replaces `nginx -s reload` (argv, no shell). */
-  reloadCommand?: string[];
-}
-
-export interface HaproxyInstaller {
-  type: "haproxy";
-  certificates: string[];
-  /** Runtime API socket: a unix socket path or host:port. */
-  socket: string;
-  /** The certificate file name as HAProxy knows it (crt in haproxy.cfg); default the store's symlink path. */
-  certFile?: string;
-}
-
-export interface CommandInstaller {
-  type: "command";
-  certificates: string[];
-  /** argv; run without a shell. Environment variables are documented in docs/agent.md. */
-  command: string[];
-  timeoutInS: number;
-}
-
-export type InstallerSettings = NginxInstaller | HaproxyInstaller | CommandInstaller;
-
-export interface WebhookSettings {
-  url: string;
-  /** Payload format (src/notify/formats/registry.ts); default sniffed from the URL host. */
-  kind?: WebhookFormat;
-  /** Standard Webhooks signing secret (`whsec_<base64>`); `secondarySecret` signs alongside during a rotation. */
-  secret?: string;
-  secondarySecret?: string;
-  /** Transition: the secret of the first `v1=<hex>` scheme (docs/webhooks.md). */
-  legacySecret?: string;
-}
-
-export interface KvAcmeAgentSettings {
-  /** Host name reported in events (default: the OS host name, filled in by the caller). */
-  host?: string;
-  installers: InstallerSettings[];
-  webhooks: WebhookSettings[];
-  /** Keep only this many versions per certificate (Linux); undefined = keep all like the extension. */
-  keepVersions?: number;
-  /** Azure handler status folder; `<statusFolder>/<seq>.status` is written when set. */
-  statusFolder?: string;
-  /** Handler sequence number (default 0). */
-  sequenceNumber: number;
-  /** Small JSON status file other services can wait on. */
-  statusFile: string;
-  /** Agent state (installed versions). */
-  stateFile: string;
-  /** How the current version is found: GET certificate (default) or list secret versions. */
-  changeDetection: "certificate" | "secretVersions";
-}
-
 export interface AgentSettings {
   platform: Platform;
   pollingIntervalInS: number;
@@ -128,10 +74,6 @@ export interface ParsedAgentSettings {
 export interface ParseOptions {
   platform?: Platform;
 }
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const MANAGEMENT_KEYS = new Set([
   "pollingIntervalInS",
@@ -293,8 +235,6 @@ export function parseAgentSettings(input: string | unknown, options: ParseOption
   };
 }
 
-type Report = (field: string, message: string) => void;
-
 function parseJsonText(text: string, field: string): unknown {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));
@@ -330,32 +270,6 @@ function parseInterval(v: unknown, field: string, p: Report): number {
     return 3600;
   }
   return n;
-}
-
-function boolField(v: unknown, field: string, dflt: boolean, p: Report): boolean {
-  if (v === undefined) return dflt;
-  const b = parseBoolean(v, "strict");
-  if (b !== undefined) return b;
-  p(field, "must be true or false");
-  return dflt;
-}
-
-function optString(v: unknown, field: string, p: Report): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" || v.trim() === "") {
-    p(field, "must be a non-empty string");
-    return undefined;
-  }
-  return v.trim();
-}
-
-function optStringArray(v: unknown, field: string, p: Report): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s.trim() === "")) {
-    p(field, "must be an array of non-empty strings");
-    return [];
-  }
-  return v.map((s: string) => s.trim());
 }
 
 /** The store name and key-access accounts of a Windows observed certificate (clear errors; see stores/windows-names). */
@@ -443,163 +357,4 @@ function parseSecretUrl(
     vaultName: isIP(u.hostname.replace(/^\[|\]$/g, "")) ? u.hostname.replace(/[[\]:]/g, "_") : u.hostname.split(".")[0],
     name: parts[1],
   };
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    return false;
-  }
-}
-
-function parseKvAcme(v: unknown, field: string, platform: Platform, observed: ObservedCertificate[], p: Report): KvAcmeAgentSettings {
-  const stateDir = platform === "linux" ? "/var/lib/kv-acme" : "C:\\ProgramData\\kv-acme";
-  const join = platform === "linux" ? path.posix.join : path.win32.join;
-  const out: KvAcmeAgentSettings = {
-    installers: [],
-    webhooks: [],
-    sequenceNumber: 0,
-    statusFile: join(stateDir, "agent-status.json"),
-    stateFile: join(stateDir, "agent-state.json"),
-    changeDetection: "certificate",
-  };
-  if (v === undefined) return out;
-  if (!isObj(v)) {
-    p(field, "must be an object");
-    return out;
-  }
-  const host = optString(v.host, `${field}.host`, p);
-  if (host) out.host = host;
-  if (v.keepVersions !== undefined) {
-    if (!Number.isInteger(v.keepVersions) || (v.keepVersions as number) < 1)
-      p(`${field}.keepVersions`, "must be an integer ≥ 1 (omit it to keep every version)");
-    else out.keepVersions = v.keepVersions as number;
-  }
-  if (v.sequenceNumber !== undefined) {
-    if (!Number.isInteger(v.sequenceNumber) || (v.sequenceNumber as number) < 0) p(`${field}.sequenceNumber`, "must be an integer ≥ 0");
-    else out.sequenceNumber = v.sequenceNumber as number;
-  }
-  for (const k of ["statusFolder", "statusFile", "stateFile"] as const) {
-    const s = optString(v[k], `${field}.${k}`, p);
-    if (s !== undefined) {
-      if (!(platform === "linux" ? path.posix.isAbsolute(s) : path.win32.isAbsolute(s))) p(`${field}.${k}`, "must be an absolute path");
-      else out[k] = s;
-    }
-  }
-  if (v.changeDetection !== undefined) {
-    if (v.changeDetection !== "certificate" && v.changeDetection !== "secretVersions")
-      p(`${field}.changeDetection`, 'must be "certificate" or "secretVersions"');
-    else out.changeDetection = v.changeDetection;
-  }
-  if (v.webhooks !== undefined) {
-    if (!Array.isArray(v.webhooks)) p(`${field}.webhooks`, "must be an array");
-    else
-      v.webhooks.forEach((w, i) => {
-        const f = `${field}.webhooks[${i}]`;
-        const entry = typeof w === "string" ? { url: w } : w;
-        if (!isObj(entry)) return p(f, "must be a URL or an object with url");
-        const url = optString(entry.url, `${f}.url`, p);
-        if (!url) return entry.url === undefined ? p(`${f}.url`, "is required") : undefined;
-        if (!isHttpUrl(url)) return p(`${f}.url`, "must be an http(s) URL");
-        const hook: WebhookSettings = { url };
-        const kind = optString(entry.kind, `${f}.kind`, p)?.toLowerCase();
-        if (kind && isWebhookFormat(kind)) hook.kind = kind;
-        else if (kind) p(`${f}.kind`, `must be one of ${WEBHOOK_FORMAT_NAMES.join(", ")}`);
-        for (const k of ["secret", "secondarySecret", "legacySecret"] as const) {
-          const value = optString(entry[k], `${f}.${k}`, p);
-          const problem = value && k !== "legacySecret" ? signingSecretProblem(value) : null;
-          if (problem) p(`${f}.${k}`, problem);
-          else if (value) hook[k] = value;
-        }
-        if (!hook.secret && (hook.secondarySecret || hook.legacySecret))
-          p(`${f}.secret`, "is required with secondarySecret or legacySecret");
-        out.webhooks.push(hook);
-      });
-  }
-  if (v.installers !== undefined) {
-    if (!Array.isArray(v.installers)) p(`${field}.installers`, "must be an array");
-    else
-      v.installers.forEach((inst, i) => {
-        const parsed = parseInstaller(inst, `${field}.installers[${i}]`, platform, observed, p);
-        if (parsed) out.installers.push(parsed);
-      });
-  }
-  return out;
-}
-
-function parseInstaller(
-  v: unknown,
-  f: string,
-  platform: Platform,
-  observed: ObservedCertificate[],
-  p: Report,
-): InstallerSettings | undefined {
-  if (!isObj(v)) {
-    p(f, "must be an object with type nginx, haproxy or command");
-    return undefined;
-  }
-  const certificates = optStringArray(v.certificates, `${f}.certificates`, p);
-  certificates.forEach((c, j) => {
-    if (!observed.some((o) => o.name === c || o.url === c.replace(/\/$/, "")))
-      p(`${f}.certificates[${j}]`, `"${c}" is not an observed certificate (name or URL)`);
-  });
-  const argv = (key: string): string[] | undefined => {
-    const raw = v[key];
-    if (raw === undefined) return undefined;
-    if (!Array.isArray(raw) || raw.length === 0 || raw.some((s) => typeof s !== "string" || s === "")) {
-      p(`${f}.${key}`, 'must be a non-empty argv array like ["systemctl", "reload", "nginx"] (run without a shell)');
-      return undefined;
-    }
-    return raw as string[];
-  };
-  if ((v.type === "nginx" || v.type === "haproxy") && platform === "windows") {
-    p(`${f}.type`, `${v.type} installers run on Linux only`);
-    return undefined;
-  }
-  switch (v.type) {
-    case "nginx": {
-      const inst: NginxInstaller = { type: "nginx", certificates, binary: optString(v.binary, `${f}.binary`, p) ?? "/usr/sbin/nginx" };
-      const config = optString(v.config, `${f}.config`, p);
-      if (config) inst.config = config;
-      const prefix = optString(v.prefix, `${f}.prefix`, p);
-      if (prefix) inst.prefix = prefix;
-      const reload = argv("reloadCommand");
-      if (reload) inst.reloadCommand = reload;
-      return inst;
-    }
-    case "haproxy": {
-      const socket = optString(v.socket, `${f}.socket`, p);
-      if (!socket) {
-        if (v.socket === undefined) p(`${f}.socket`, "is required: the runtime API socket (unix path or host:port)");
-        return undefined;
-      }
-      const inst: HaproxyInstaller = { type: "haproxy", certificates, socket };
-      const certFile = optString(v.certFile, `${f}.certFile`, p);
-      if (certFile) inst.certFile = certFile;
-      return inst;
-    }
-    case "command": {
-      const command = argv("command");
-      if (!command) {
-        if (v.command === undefined) p(`${f}.command`, "is required");
-        return undefined;
-      }
-      let timeoutInS = 60;
-      if (v.timeoutInS !== undefined) {
-        if (!Number.isInteger(v.timeoutInS) || (v.timeoutInS as number) < 1) p(`${f}.timeoutInS`, "must be an integer ≥ 1");
-        else timeoutInS = v.timeoutInS as number;
-      }
-      return { type: "command", certificates, command, timeoutInS };
-    }
-    default:
-      p(`${f}.type`, `must be "nginx", "haproxy" or "command" (got ${JSON.stringify(v.type)})`);
-      return undefined;
-  }
-}
-
-/** Does an installer apply to this observed certificate? */
-export function installerApplies(installer: InstallerSettings, cert: ObservedCertificate): boolean {
-  return installer.certificates.length === 0 || installer.certificates.some((c) => c === cert.name || c.replace(/\/$/, "") === cert.url);
 }

@@ -17,8 +17,8 @@ import type { EntraSettings, TokenCheck } from "./entra";
 import { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, type Role } from "./roles";
 
 export { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, type Role };
-/** Roles of function-key callers unless settings say otherwise (documented in docs/settings.md from here). */
-export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue];
+/** Roles of function-key callers unless settings say otherwise (documented in docs/settings.md from here): agents may report with a key. */
+export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue, ROLES.agent];
 
 export interface AuthSettings {
   mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";

@@ -2,9 +2,10 @@
  * The app roles and the claims that carry them: shared by the API's authorization (auth.ts) and the dashboard, which
  * hides what the signed-in user's roles do not allow. No imports, no Node APIs (the dashboard bundles this file).
  */
-export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke" } as const;
+export const ROLES = { read: "KvAcme.Read", issue: "KvAcme.Issue", revoke: "KvAcme.Revoke", agent: "KvAcme.Agent" } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
-export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke];
+/** KvAcme.Agent: the VM agents' identities, which may only report (POST /api/agents/reports); it implies nothing else. */
+export const ALL_ROLES: Role[] = [ROLES.read, ROLES.issue, ROLES.revoke, ROLES.agent];
 
 /** Claim types that carry the app roles and the user's name (Entra ID through App Service Authentication, /.auth/me). */
 export const ROLE_CLAIM_TYPES = ["roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"] as const;

@@ -33,6 +33,7 @@ const certificates = lazyModule<typeof import("./handlers")>(require, "./handler
 const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
 const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
 const schedule = lazyModule<typeof import("./handlers-renewals")>(require, "./handlers-renewals");
+const fleet = lazyModule<typeof import("./handlers-fleet")>(require, "./handlers-fleet");
 const runtime = lazyModule<typeof import("../app/runtime")>(require, "../app/runtime");
 
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -119,6 +120,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
     role: ROLES.issue,
     durable: false,
     handler: () => pending().mergePendingOp,
+  },
+  { name: "agentReport", route: "agents/reports", method: "POST", role: ROLES.agent, durable: false, handler: () => fleet().report },
+  { name: "getFleet", route: "fleet", method: "GET", role: ROLES.read, durable: false, handler: () => fleet().fleet },
+  {
+    name: "certificateHosts",
+    route: "certificates/{name}/hosts",
+    method: "GET",
+    role: ROLES.read,
+    durable: false,
+    handler: () => fleet().certificateHosts,
   },
 ];
 

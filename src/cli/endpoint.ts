@@ -7,6 +7,7 @@
  */
 import type { CheckResult } from "../doctor/checks";
 import { renderChecklist } from "../doctor/report";
+import { fleetText, narrowFleet, type FleetResult } from "./fleet";
 import {
   ConfigurationError,
   ConflictError,
@@ -328,6 +329,12 @@ export async function runEndpointCommand(
       const res = await api.call("GET", `health${values.ping ? "?ping=true" : ""}`, undefined, [503]);
       const report = res.body as { ok: boolean; checks: CheckResult[] };
       return { result: report, text: renderChecklist(report.checks), exitCode: report.ok ? 0 : 1 };
+    }
+    case "fleet": {
+      if (positionals.length > 1) throw usage(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
+      const res = (await api.call("GET", "fleet")).body as FleetResult;
+      const result = narrowFleet(res, positionals[0]);
+      return { result, text: fleetText(result) };
     }
     case "list": {
       const res = await api.call("GET", values.all ? "certificates" : "certificates?managed=true");

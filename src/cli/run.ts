@@ -186,6 +186,8 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
 }
 
 function human(command: string, result: unknown): string {
+  if (command === "fleet")
+    return lazyModule<typeof import("./fleet")>(require, "./fleet")().fleetText(result as import("./fleet").FleetResult);
   if (command === "list" && Array.isArray(result)) {
     if (result.length === 0) return "no certificates\n";
     return (
@@ -304,6 +306,14 @@ async function dispatch(
         default:
           throw usageError(`unknown pending action "${action ?? ""}"; use show, cancel, delete, merge or create`);
       }
+    }
+    case "fleet": {
+      if (positionals.length > 1) throw usageError(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
+      const { loadFleet } = lazyModule<typeof import("../fleet")>(require, "../fleet")();
+      const { narrowFleet } = lazyModule<typeof import("./fleet")>(require, "./fleet")();
+      const now = new Date();
+      const hosts = await loadFleet(runtime(), now);
+      return narrowFleet({ generatedAt: now.toISOString(), staleHosts: hosts.filter((h) => h.stale).length, hosts }, positionals[0]);
     }
     default:
       throw usageError(`unknown command "${command}"`);

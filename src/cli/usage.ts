@@ -36,6 +36,11 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
     summary:
       "Checks, in order, everything kv-acme depends on, without writing anything, and prints a checklist with a fix for each failure; --ping also sends a signed ping event to every webhook target. Exit code 0 only when every check passes.",
   },
+  fleet: {
+    synopsis: ["fleet [NAME]                         hosts whose agents report, what each installed, which are stale"],
+    summary:
+      "Lists every host that reported (or those observing certificate NAME): last seen, agent version, the installed version of each certificate, whether it is current, and why a host is stale.",
+  },
   agent: {
     synopsis: ["agent ...                            the VM companion (see docs)"],
     summary: "The VM companion: kv-acme agent --help.",

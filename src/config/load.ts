@@ -17,6 +17,7 @@ import {
   type SettingsSection,
 } from "./descriptor";
 import { DNS_SETTINGS } from "../dns/settings";
+import { FLEET_SETTINGS } from "../fleet/settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { sniffWebhookFormat } from "./parsers";
 import { urlOrigin } from "../shared/url";
@@ -182,6 +183,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       vaultUrl,
       secretsVaultUrl: r.get(S.secretsVaultUrl) ?? vaultUrl,
       dns: DNS_SETTINGS.build(r),
+      fleet: FLEET_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
       renewBeforeExpiryDays: get(S.renewBeforeExpiryDays),

@@ -1,6 +1,7 @@
 /** The types of the one typed, validated settings object (loaded by ./load.ts from the descriptors in ./descriptors.ts). */
 import type { EntraSettings } from "../api/entra";
 import type { DnsSettings } from "../dns/settings";
+import type { FleetSettings } from "../fleet/settings";
 import type { WebhookTargetSettings } from "../notify/types";
 
 export type { WebhookFormat, WebhookTargetSettings } from "../notify/types";
@@ -36,6 +37,8 @@ export interface Settings {
   secretsVaultUrl: string;
   /** The DNS provider instances (src/dns/settings.ts; each type's own settings are opaque here). */
   dns: DnsSettings;
+  /** Agent reports and stale-host detection (src/fleet/settings.ts). */
+  fleet: FleetSettings;
   /** "host:port" servers asked instead of the zones' name servers; undefined = the zones' own. */
   dnsResolver?: string[];
   propagationTimeoutSeconds: number;

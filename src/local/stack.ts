@@ -17,6 +17,7 @@ import { openZoneStore, type ZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
 import { startAcmeProxy } from "./acme-proxy";
+import { startAzurite } from "./azurite";
 import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
 import { startKeyVaultServer } from "./keyvault/server";
 import { assertPortsFree, freePort, type PortNeed } from "./net";
@@ -32,6 +33,7 @@ export const DEFAULT_PORTS = {
   acme: 42414,
   pebbleManagement: 42415,
   dns: 42453,
+  tables: 42416,
 } as const;
 export type StackPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
@@ -62,6 +64,8 @@ export interface StackOptions {
   writeStackJson?: boolean;
   /** DNS providers besides the Azure DNS stand-in (names of src/local/dns/providers.ts, e.g. "rfc2136", "powerdns"). */
   dns?: string[];
+  /** Start Azurite's Table service for the fleet's agent reports (default true; test stacks opt in). */
+  tables?: boolean;
 }
 
 /** One extra DNS provider in stack.json: the kv-acme instance it configures, its zones, its servers, its settings. */
@@ -91,6 +95,8 @@ export interface StackInfo {
   pebbleManagementUrl: string;
   eab?: { keyId: string; hmacKey: string };
   functionsHostUrl?: string;
+  /** Azurite's Table service (the fleet's agent reports), when started. */
+  tableEndpoint?: string;
   /** Extra DNS providers by --dns name (the Azure DNS stand-in is always there: armEndpoint, zones). */
   dnsProviders?: Record<string, StackDnsInfo>;
   startedAt: string;
@@ -123,6 +129,7 @@ export const PORT_PARTS: Readonly<Record<keyof StackPorts, string>> = {
   dns: "the authoritative DNS server",
   acme: "Pebble, the ACME CA",
   pebbleManagement: "Pebble's management API",
+  tables: "Azurite's Table service",
 };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -131,7 +138,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stateDir = options.stateDir ?? path.join(home, "stack");
   const ephemeral = options.ephemeral ?? false;
   const port = async (key: keyof StackPorts): Promise<number> =>
-    options.ports?.[key] ?? (ephemeral ? (key === "acme" || key === "pebbleManagement" ? freePort() : 0) : DEFAULT_PORTS[key]);
+    options.ports?.[key] ??
+    (ephemeral ? (key === "acme" || key === "pebbleManagement" || key === "tables" ? freePort() : 0) : DEFAULT_PORTS[key]);
   const zones = options.zones ?? DEFAULT_ZONES;
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
   const resourceGroup = options.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
@@ -144,7 +152,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       flag: `--ports ${key}=N`,
     });
     await assertPortsFree(
-      await Promise.all([fixed("identity"), fixed("keyVault"), fixed("arm"), fixed("dns", true), fixed("acme"), fixed("pebbleManagement")]),
+      await Promise.all([
+        fixed("identity"),
+        fixed("keyVault"),
+        fixed("arm"),
+        fixed("dns", true),
+        fixed("acme"),
+        fixed("pebbleManagement"),
+        ...((options.tables ?? true) ? [fixed("tables")] : []),
+      ]),
       "start this one on free ports with --ephemeral",
     );
   }
@@ -160,7 +176,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     closers.length = 0;
   };
+  let azurite: Promise<{ tableEndpoint: string; stop(): Promise<void> }> | undefined;
   try {
+    // Azurite (a child process that takes a second or two to load) starts first and comes up while the rest does.
+    azurite = (options.tables ?? true) ? startAzurite({ dir: path.join(stateDir, "azurite"), tls, port: await port("tables") }) : undefined;
+    void azurite?.then((a) => closers.push(a.stop)).catch(() => undefined);
     const identityHeader = newIdentityHeader();
     const identity = await startIdentityServer({ authority, identityHeader, port: await port("identity"), faults });
     closers.push(identity.close);
@@ -223,6 +243,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       acmeDirectoryUrl = `${proxy.url}${upstream.pathname}`;
     }
 
+    const tableEndpoint = (await azurite)?.tableEndpoint;
+
     const info: StackInfo = {
       keyVaultUrl: keyVault.url,
       armEndpoint: arm.url,
@@ -238,6 +260,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       pebbleRootUrl: pebble.rootUrl,
       pebbleManagementUrl: pebble.managementUrl,
       ...(pebble.eab ? { eab: pebble.eab } : {}),
+      ...(tableEndpoint ? { tableEndpoint } : {}),
       ...(Object.keys(extraDns).length > 0
         ? {
             dnsProviders: Object.fromEntries(
@@ -271,6 +294,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
   } catch (err) {
     await close();
+    await azurite?.then((a) => a.stop()).catch(() => undefined);
     throw err;
   }
 }
@@ -291,6 +315,7 @@ export function stackEnv(info: StackInfo): Record<string, string> {
   };
   // Hosted stand-ins keep their zones in the same store (other resource groups): Azure DNS keeps to its own group.
   if (info.dnsProviders) env.KvAcme__DnsResourceGroups = info.resourceGroup;
+  if (info.tableEndpoint) env.KvAcme__Fleet__TableEndpoint = info.tableEndpoint;
   if (info.eab) {
     env.KvAcme__Eab__KeyId = info.eab.keyId;
     env.KvAcme__Eab__HmacKey = info.eab.hmacKey;

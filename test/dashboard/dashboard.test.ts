@@ -87,7 +87,7 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     const me = await call(app.host.url, "GET", "/.auth/me");
     assert.equal(me.status, 200);
     const roles = me.body[0].user_claims.filter((c: { typ: string }) => c.typ === "roles").map((c: { val: string }) => c.val);
-    assert.deepEqual(roles, ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Revoke"]);
+    assert.deepEqual(roles, ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Revoke", "KvAcme.Agent"]);
     // The API is still where it was.
     assert.equal((await call(app.api, "GET", "/dns-zones")).status, 200);
   });

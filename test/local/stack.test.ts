@@ -76,6 +76,7 @@ describe("npm run stack", () => {
   });
 
   const keys = [
+    "tableEndpoint",
     "keyVaultUrl",
     "armEndpoint",
     "subscriptionId",
@@ -122,6 +123,9 @@ describe("npm run stack", () => {
     assert.ok(pebbles().length > 0, "pebble is running");
     assert.equal(await first.stop(), 0);
     assert.throws(() => pebbles(), Error, "no pebble left after SIGINT");
+    const azurites = () =>
+      execFileSync("pgrep", ["-f", "--", `--location ${path.join(home, "stack", "azurite", "data")}`], { encoding: "utf8" }).trim();
+    assert.throws(() => azurites(), Error, "no Azurite left after SIGINT");
     assert.equal(existsSync(path.join(home, "stack.json")), false, "stack.json removed on stop");
 
     const second = await runStack();

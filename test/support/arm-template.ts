@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SETTINGS, WEBHOOK_SETTINGS, type SettingDescriptor } from "../../src/config/settings";
 import { DNS_PROVIDER_TYPES } from "../../src/dns/registry";
+import { FLEET_SETTINGS } from "../../src/fleet/settings";
 import { DNS_SETTINGS } from "../../src/dns/settings";
 import { ENV, evalString, evalValue, isExpression, isObj, type Json, type Obj, type Scope, type Value } from "./arm-expression";
 
@@ -202,7 +203,11 @@ export function appSettingsFor(values: Record<string, Value>): { raw: Record<str
 
 export function knownSettingNames(): { exact: Set<string>; patterns: RegExp[] } {
   const exact = new Set<string>();
-  for (const d of [...Object.values(SETTINGS), ...Object.values(DNS_SETTINGS.settings)] as SettingDescriptor<unknown>[]) {
+  for (const d of [
+    ...Object.values(SETTINGS),
+    ...Object.values(DNS_SETTINGS.settings),
+    ...Object.values(FLEET_SETTINGS.settings),
+  ] as SettingDescriptor<unknown>[]) {
     if (d.key !== undefined) exact.add(`KvAcme__${d.key}`.toLowerCase());
     for (const a of d.aliases) exact.add((typeof a === "string" ? a : a.name).toLowerCase());
   }

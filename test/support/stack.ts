@@ -14,7 +14,15 @@ export interface TestStack extends Stack {
 export async function startTestStack(options: Omit<StackOptions, "ephemeral" | "stateDir"> = {}): Promise<TestStack> {
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-stack-"));
   // Tests want speed: the Key Vault stand-in completes long-running operations at once unless a test asks otherwise.
-  const stack = await startStack({ keyVaultTiming: "instant", ...options, ephemeral: true, stateDir, writeStackJson: false });
+  // Azurite (the fleet's tables) only for the tests that ask for it: it is one more process per stack.
+  const stack = await startStack({
+    keyVaultTiming: "instant",
+    tables: false,
+    ...options,
+    ephemeral: true,
+    stateDir,
+    writeStackJson: false,
+  });
   return {
     ...stack,
     stateDir,

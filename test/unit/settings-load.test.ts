@@ -39,6 +39,7 @@ describe("loadSettings defaults", () => {
       maxConcurrentRenewals: 8,
       expiryWarningDays: 7,
       historyRetentionDays: 30,
+      fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },
       webhooks: [],
       auth: { mode: "unconfigured", platformAuthEnabled: false },
       disableChallengeResourceVerification: false,

@@ -15,7 +15,7 @@ export interface IdentityServerOptions {
   port?: number;
   /** When set, only these client ids exist; others get "Identity not found" as in Azure. */
   knownClientIds?: string[];
-  /** Resources a token may be issued for (audiences); default: Key Vault and ARM. */
+  /** Resources a token may be issued for (audiences); default: Key Vault, ARM and Azure Storage (the fleet's tables in Azurite). */
   resources?: string[];
   /** Fault injection (target "identity"): resets, 5xx, latency. */
   faults?: FaultInjector;
@@ -31,7 +31,9 @@ export interface IdentityServer {
 }
 
 export async function startIdentityServer(options: IdentityServerOptions): Promise<IdentityServer> {
-  const resources = new Set((options.resources ?? ["https://vault.azure.net", "https://management.azure.com"]).map(audienceOf));
+  const resources = new Set(
+    (options.resources ?? ["https://vault.azure.net", "https://management.azure.com", "https://storage.azure.com"]).map(audienceOf),
+  );
   const server = http.createServer(
     withHttpFaults(
       (req, res) => {

@@ -1,0 +1,65 @@
+/**
+ * The fleet as the Function App sees it: the report store of this runtime (built once, on first use), the vault's
+ * current versions from the list API, and the view with stale hosts. Handlers and the fleet timer go through here.
+ */
+import type { Runtime } from "../app/runtime";
+import { listInventory } from "../keyvault/inventory";
+import { KvAcmeError } from "../shared/errors";
+import { fleetView, type CurrentVersion, type FleetHostView, type StalePolicy } from "./stale";
+import { createTableFleetStore, type FleetStore } from "./store";
+
+export type { AgentReport, CertificateReport } from "./report";
+export { parseAgentReport } from "./report";
+export type { FleetStore, HostRecord } from "./store";
+export type { FleetCertificateView, FleetHostView, StaleFinding } from "./stale";
+
+const stores = new WeakMap<Runtime, FleetStore>();
+
+/** The runtime's fleet store; NotFoundError (404 FleetNotConfigured) when KvAcme__Fleet__TableEndpoint is not set. */
+export function fleetStoreOf(runtime: Runtime): FleetStore {
+  const hit = stores.get(runtime);
+  if (hit) return hit;
+  const { tableEndpoint, tableName } = runtime.settings.fleet;
+  if (tableEndpoint === undefined) {
+    throw new KvAcmeError(
+      "FleetNotConfigured",
+      "The fleet is not configured: set KvAcme__Fleet__TableEndpoint to the table endpoint of the app's storage account (docs/settings.md).",
+      404,
+    );
+  }
+  const store = createTableFleetStore({ endpoint: tableEndpoint, tableName, credential: runtime.credential });
+  stores.set(runtime, store);
+  return store;
+}
+
+/** Replaces the store of a runtime (benchmarks that run the fleet against their own store). */
+export function setFleetStore(runtime: Runtime, store: FleetStore): void {
+  stores.set(runtime, store);
+}
+
+export function stalePolicyOf(runtime: Runtime): StalePolicy {
+  const { staleAfterHours, missedIntervals } = runtime.settings.fleet;
+  return { staleAfterHours, missedIntervals, expiryWarningDays: runtime.settings.expiryWarningDays };
+}
+
+/** The vault's current version of every certificate, by lower-case name (list API pages only). */
+export async function currentVersions(runtime: Runtime): Promise<Map<string, CurrentVersion>> {
+  const { items } = await listInventory(runtime.deps.certificates, { includePending: false });
+  const out = new Map<string, CurrentVersion>();
+  for (const i of items) {
+    const v: CurrentVersion = { name: i.name };
+    if (i.thumbprint) v.thumbprint = i.thumbprint;
+    const since = i.createdOn ?? i.notBefore;
+    if (since) v.since = since;
+    if (i.expiresOn) v.expiresOn = i.expiresOn;
+    out.set(i.name.toLowerCase(), v);
+  }
+  return out;
+}
+
+/** Every host that reported, with stale findings, as of `now`. */
+export async function loadFleet(runtime: Runtime, now: Date): Promise<FleetHostView[]> {
+  const store = fleetStoreOf(runtime);
+  const [hosts, current] = await Promise.all([store.listHosts(), currentVersions(runtime)]);
+  return fleetView(hosts, current, now, stalePolicyOf(runtime));
+}
