@@ -170,11 +170,22 @@ export class GcloudDnsProvider implements DnsProvider {
     return zones;
   }
 
+  /** The TXT set at `fqdn`, read through every page of resourceRecordSets.list (the server decides a page's size). */
   private async readSet(zone: DnsZone, fqdn: string, ctx: CallContext): Promise<RRset | undefined> {
-    const query = new URLSearchParams({ name: `${fqdn}.`, type: "TXT" });
-    const r = await this.call<{ rrsets?: RRset[] }>("GET", `/managedZones/${encodeURIComponent(zone.id)}/rrsets?${query}`, ctx);
-    if (r.reason) throw httpFailure(ctx, r.status, r.reason);
-    return (r.json.rrsets ?? []).find((s) => s.type === "TXT" && s.name.toLowerCase() === `${fqdn.toLowerCase()}.`);
+    let pageToken: string | undefined;
+    do {
+      const query = new URLSearchParams({ name: `${fqdn}.`, type: "TXT", ...(pageToken ? { pageToken } : {}) });
+      const r = await this.call<{ rrsets?: RRset[]; nextPageToken?: string }>(
+        "GET",
+        `/managedZones/${encodeURIComponent(zone.id)}/rrsets?${query}`,
+        ctx,
+      );
+      if (r.reason) throw httpFailure(ctx, r.status, r.reason);
+      const set = (r.json.rrsets ?? []).find((s) => s.type === "TXT" && s.name.toLowerCase() === `${fqdn.toLowerCase()}.`);
+      if (set) return set;
+      pageToken = r.json.nextPageToken;
+    } while (pageToken);
+    return undefined;
   }
 
   /** One atomic Change replacing the TXT set with `next(current values)`, re-read when another writer got in first. */
@@ -303,7 +314,7 @@ export const gcloud: DnsProviderType<GcloudDnsOptions> = {
   title: "Google Cloud DNS (REST API, service account key)",
   description: [
     "Gets an OAuth token for the service account (a JWT signed with its key, exchanged at the key's `token_uri`), lists the",
-    "project's public managed zones, and changes a TXT RRset with one atomic Change (deletion of the exact set read + addition",
+    "project's public managed zones (every page), and changes a TXT RRset with one atomic Change (deletion of the exact set read + addition",
     "of the new one; re-read on 412/409), then waits for the Change to be `done`. Role: `roles/dns.admin`, or a custom role",
     "with `dns.managedZones.list`, `dns.resourceRecordSets.list`, `dns.changes.create`, `dns.changes.get`.",
   ].join("\n"),

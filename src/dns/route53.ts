@@ -262,7 +262,7 @@ export const route53: DnsProviderType<Route53Options> = {
   type: "route53",
   title: "Amazon Route 53 (REST API, SigV4)",
   description: [
-    "Lists the account's public hosted zones and changes a TXT RRset with one atomic change batch (DELETE of the exact set read +",
+    "Lists the account's public hosted zones (every page) and changes a TXT RRset with one atomic change batch (DELETE of the exact set read +",
     "CREATE of the new one; re-read when another writer changed it), then waits for `GetChange` to report INSYNC. IAM:",
     "`route53:ListHostedZones`, `route53:ListResourceRecordSets`, `route53:ChangeResourceRecordSets` (limit it to TXT at",
     "`_acme-challenge.*` with the `route53:ChangeResourceRecordSetsRecordTypes` / `...NormalizedRecordNames` condition keys),",

@@ -4,14 +4,14 @@
  *   POST /token                                                   JWT bearer grant (RFC 7523): the assertion must be
  *        RS256-signed by a registered service account key, aud = this URL, a DNS scope, at most one hour
  *   GET  /dns/v1/projects/{project}/managedZones                  managedZones.list (dnsName, maxResults, pageToken)
- *   GET  /dns/v1/projects/{project}/managedZones/{zone}/rrsets    resourceRecordSets.list (name, type)
+ *   GET  /dns/v1/projects/{project}/managedZones/{zone}/rrsets    resourceRecordSets.list (name, type, maxResults, pageToken)
  *   POST /dns/v1/projects/{project}/managedZones/{zone}/changes   changes.create: deletions must match exactly
  *        (412 conditionNotMet), additions must not exist (409 alreadyExists); all or nothing
  *   GET  /dns/v1/projects/{project}/managedZones/{zone}/changes/{id}  changes.get: pending, then done
  * Access tokens are checked on every API call (401 UNAUTHENTICATED); a service account may be limited to some zones
  * (403 forbidden elsewhere). Errors use Google's JSON error shape. Nothing is written on any error.
  */
-import { createHmac, createPublicKey, createVerify, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createPublicKey, createVerify, timingSafeEqual, type KeyObject } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, changeTxt, ensureZones, readBody, relativeName, sendJson, startHttpsStandIn, type StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
@@ -39,6 +39,33 @@ class GoogleError extends Error {
   }
 }
 
+/**
+ * One page of a list method as the discovery document declares them: `maxResults` (a positive int32; the server's
+ * page size when absent) and `pageToken` (opaque: the offset, bound to the query so a token of another list is
+ * refused), `nextPageToken` while more items follow.
+ */
+function listPage<T>(all: T[], url: URL, pageSize: number): { items: T[]; nextPageToken?: string } {
+  const raw = url.searchParams.get("maxResults");
+  const max = raw === null ? pageSize : Number(raw);
+  if (!Number.isInteger(max) || max < 1 || max > 2 ** 31 - 1)
+    throw new GoogleError(400, "invalid", `Invalid value for maxResults: ${raw}`, "INVALID_ARGUMENT");
+  const query = [...url.searchParams]
+    .filter(([k]) => k !== "pageToken" && k !== "maxResults")
+    .sort()
+    .join("&");
+  const scope = createHash("sha256").update(`${url.pathname}?${query}`).digest("base64url").slice(0, 12);
+  const token = url.searchParams.get("pageToken");
+  let offset = 0;
+  if (token) {
+    const m = /^(\d+)\.([\w-]{12})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+    if (!m || m[2] !== scope) throw new GoogleError(400, "invalid", "The pageToken is invalid.", "INVALID_ARGUMENT");
+    offset = Number(m[1]);
+  }
+  const items = all.slice(offset, offset + max);
+  const next = offset + max;
+  return { items, ...(next < all.length ? { nextPageToken: Buffer.from(`${next}.${scope}`).toString("base64url") } : {}) };
+}
+
 const zoneName = (dnsName: string) => dnsName.replace(/\.$/, "").replace(/\./g, "-");
 
 export async function startGcloudServer(options: {
@@ -50,6 +77,8 @@ export async function startGcloudServer(options: {
   /** Signs the access tokens this stand-in issues, so tokens stay valid across a restart (like Google's). */
   tokenSecret: string;
   doneDelayMs?: number;
+  /** Results per page of managedZones.list and resourceRecordSets.list when the request has no maxResults ("the server decides"). */
+  pageSize?: number;
   host?: string;
   port?: number;
 }): Promise<StandInServer & { tokenUri: string; apiUrl: string }> {
@@ -61,6 +90,7 @@ export async function startGcloudServer(options: {
   const mac = (payload: string) => createHmac("sha256", options.tokenSecret).update(payload).digest("base64url");
   const changes = new Map<string, { zone: string; startTime: number; body: Record<string, unknown> }>();
   const doneDelay = options.doneDelayMs ?? 200;
+  const pageSize = options.pageSize ?? 100;
   let tokenUri = "";
   const zones = () =>
     store.listZones(GCLOUD_RESOURCE_GROUP).map((z) => ({
@@ -245,9 +275,15 @@ export async function startGcloudServer(options: {
     }
     if (!m[2] && req.method === "GET") {
       const dnsName = url.searchParams.get("dnsName")?.toLowerCase();
+      const { items, nextPageToken } = listPage(
+        zones().filter((z) => !dnsName || z.dnsName === dnsName),
+        url,
+        pageSize,
+      );
       return void sendJson(res, 200, {
         kind: "dns#managedZonesListResponse",
-        managedZones: zones().filter((z) => !dnsName || z.dnsName === dnsName),
+        managedZones: items,
+        ...(nextPageToken ? { nextPageToken } : {}),
       });
     }
     const zone = zones().find((z) => z.name === decodeURIComponent(m[2] ?? "") || z.id === m[2]);
@@ -275,7 +311,12 @@ export async function startGcloudServer(options: {
           rrdatas: (s.records.TXTRecords ?? []).map((r) => r.value.map((v) => `"${v.replace(/(["\\])/g, "\\$1")}"`).join(" ")),
         }))
         .filter((s) => (!name || s.name === name) && (!type || type === "TXT"));
-      return void sendJson(res, 200, { kind: "dns#resourceRecordSetsListResponse", rrsets });
+      const { items, nextPageToken } = listPage(rrsets, url, pageSize);
+      return void sendJson(res, 200, {
+        kind: "dns#resourceRecordSetsListResponse",
+        rrsets: items,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
     }
     if (m[3] === "changes" && !m[4] && req.method === "POST") return void sendJson(res, 200, await applyChange(dnsName, body));
     if (m[3] === "changes" && m[4] && req.method === "GET") {
