@@ -1,8 +1,9 @@
 /**
  * RFC 9457 problem details for every error the HTTP API returns. Typed KvAcmeErrors map to their status and
- * code; anything else is a 500 whose detail does not leak internals.
+ * code; a failure of a service the app depends on becomes 502 or 503 (upstreamStatus); anything else is a 500
+ * whose detail does not leak internals.
  */
-import { KvAcmeError, OwnershipError, ValidationError } from "../shared/errors";
+import { KvAcmeError, OwnershipError, UpstreamError, ValidationError, statusOf } from "../shared/errors";
 
 export interface Problem {
   type: string;
@@ -68,6 +69,26 @@ export function problem(status: number, code: string, detail: string, extra: Par
   return p;
 }
 
+/** Upstream answers that describe the request itself (a bad order, a missing certificate, a conflict): passed on as they are. */
+const UPSTREAM_STATUSES_KEPT: ReadonlySet<number> = new Set([400, 404, 409]);
+
+/**
+ * The status the API answers when a service it depends on (Key Vault, the ACME CA, a DNS provider) failed with
+ * `status` (RFC 9110 §15.6): 503 Service Unavailable when the service throttles or is unavailable (429, 503: trying
+ * again later may help), 400, 404 and 409 as they are, and 502 Bad Gateway for everything else: any other server
+ * error, no answer at all, or a refusal of the app's own identity (401, 403), for which the caller is not at fault.
+ */
+export function upstreamStatus(status: number | undefined): number {
+  if (status === 429 || status === 503) return 503;
+  if (status !== undefined && UPSTREAM_STATUSES_KEPT.has(status)) return status;
+  return 502;
+}
+
+/** An error an SDK or HTTP client threw for a service's HTTP answer (the Azure SDKs' RestError), not one of ours. */
+function isUpstreamHttpError(err: unknown): boolean {
+  return err instanceof Error && err.name === "RestError" && statusOf(err) !== undefined;
+}
+
 /** Maps any thrown value to a problem; unknown errors become a generic 500 (the message is logged, not returned). */
 export function problemFromError(err: unknown, instance?: string): Problem {
   if (err instanceof ValidationError) {
@@ -75,6 +96,23 @@ export function problemFromError(err: unknown, instance?: string): Problem {
     const more = err.problems.length - shown.length;
     const detail = `${shown.join("; ")}${more > 0 ? `; and ${more} more (see errors)` : ""}`;
     return problem(400, err.code, detail, { errors: err.problems, instance });
+  }
+  if (err instanceof UpstreamError) {
+    const service = typeof err.details?.service === "string" ? { service: err.details.service } : {};
+    const operation = typeof err.details?.operation === "string" ? { operation: err.details.operation } : {};
+    return problem(upstreamStatus(err.status), err.code, err.message, { instance, ...service, ...operation });
+  }
+  if (isUpstreamHttpError(err)) {
+    // An SDK failure no domain module wrapped: its status, never its message (it can carry request details).
+    const status = upstreamStatus(statusOf(err));
+    return problem(
+      status,
+      "UpstreamError",
+      `A service the app depends on answered HTTP ${statusOf(err)}; the operation log has the details.`,
+      {
+        instance,
+      },
+    );
   }
   if (err instanceof KvAcmeError) {
     const status = err.status >= 400 && err.status < 600 ? err.status : 500;
