@@ -1,8 +1,9 @@
 /**
  * Issue 6's end to end on this machine: the local stack + the local Functions host issue a certificate through the
  * HTTP API; the agent (`kv-acme agent`, its own process, managed identity via msiEndpoint) installs it into a Linux
- * store; a real nginx serves it; a renewal through the API produces a new vault version that the agent picks up
- * within one poll interval, and nginx serves it while a download started before the reload still completes.
+ * store; a real nginx serves it; a renewal through the API produces a new vault version that the running agent
+ * (polling every second) installs, and nginx serves it while a download started before the reload still completes.
+ * How fast the agent picks a version up is measured by bench/agent-poll.ts, not asserted here.
  */
 import { freePort } from "../../src/local/net";
 import assert from "node:assert/strict";
@@ -93,7 +94,7 @@ after(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-test("issued through the local host, installed by the agent, served by nginx; a renewal is picked up within one poll", async () => {
+test("issued through the local host, installed by the agent, served by nginx; the running agent installs the renewal and nginx serves it while an earlier download completes", async () => {
   const v1 = await issue("/certificates", { dnsNames: [HOST], certificateName: "shop", keyType: "EC-P256", contentType: "pem" });
 
   const link = path.join(dir, "store", "shop.pem");
@@ -188,7 +189,8 @@ http {
   agent.stdout?.on("data", (c: Buffer) => (agentLog += c.toString()));
   agent.stderr?.on("data", (c: Buffer) => (agentLog += c.toString()));
 
-  // A download over a connection opened before the renewal, paused mid-body.
+  // A download over a connection opened before the renewal, paused mid-body. Its outcome is captured at once, so a
+  // failure of the connection is reported by the assertion below, never as an unhandled rejection.
   let received = 0;
   let resume!: () => void;
   const download = new Promise<number>((resolve, reject) => {
@@ -200,10 +202,18 @@ http {
       res.on("error", reject);
       started();
     });
-    req.on("error", reject);
+    req.on("error", (err) => {
+      reject(err);
+      started();
+    });
   });
+  const downloaded = download.then(
+    (bytes) => ({ bytes }),
+    (error: unknown) => ({ error }),
+  );
   let started!: () => void;
   await new Promise<void>((r) => (started = r));
+  assert.ok(resume, `the download did not start: ${JSON.stringify(await downloaded)}`);
 
   const renewedAt = Date.now();
   const v2 = await issue("/certificates/shop/renew");
@@ -212,7 +222,7 @@ http {
   const pickupMs = Date.now() - renewedAt;
   assert.notEqual(served2.serial, served1.serial);
   resume();
-  assert.equal(await download, 8 * 1024 * 1024, "the download started before the reload completed");
+  assert.deepEqual(await downloaded, { bytes: 8 * 1024 * 1024 }, "the download started before the reload completed");
   const status = JSON.parse(await fs.readFile(path.join(dir, "state", "agent-status.json"), "utf8")) as { status: string };
   assert.equal(status.status, "success");
   console.error(`agent picked up the renewed version ${pickupMs} ms after the renewal started`);

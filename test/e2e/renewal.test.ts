@@ -10,6 +10,7 @@ import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId, revokeIns
 import type { RenewalSummary } from "../../src/orchestrations/renew-certificates";
 import type { IssueOrchestrationOutput } from "../../src/orchestrations/issue-certificate";
 import { getPending } from "../../src/keyvault/certificates";
+import { JumpingClock } from "../../src/local/host";
 import { startTestApp, type TestApp } from "../support/app";
 import { clients } from "../integration/helpers";
 import { startReceiver, type Receiver } from "../notify/receiver";
@@ -28,11 +29,13 @@ interface CloudEvent {
 describe("orchestrations through the local host", () => {
   let app: TestApp;
   let hooks: Receiver;
+  // The host's clock: the wall clock, moved forward where a test needs certificates to become due (no sleeping).
+  const clock = new JumpingClock();
 
   before(async () => {
     hooks = await startReceiver([], { status: 204 }, "/events");
     app = await startTestApp({
-      // 5-minute certificates; renewing at 1 % of the lifetime makes them due 3 s after issuance.
+      // 5-minute certificates; renewing at 1 % of the lifetime makes them due 3 s after issuance (a 3.5 s clock jump).
       stack: { zones: ["example.com", "example.org", DOOMED_ZONE], pebble: { validityPeriodSeconds: 300 } },
       env: {
         KvAcme__RenewAtPercentOfLifetime: "1",
@@ -41,6 +44,7 @@ describe("orchestrations through the local host", () => {
         KvAcme__Webhooks__0__Format: "generic",
         KvAcme__Webhooks__0__Events: "*",
       },
+      host: { clock },
     });
   });
   after(async () => {
@@ -138,7 +142,7 @@ describe("orchestrations through the local host", () => {
     async () => {
       const { dns, certificates } = clients(app.stack);
       await dns.zones.beginDeleteAndWait(app.stack.info.resourceGroup, DOOMED_ZONE);
-      await new Promise((r) => setTimeout(r, 3500)); // 1 % of 300 s: every certificate is due now
+      await clock.jump(3500); // 1 % of 300 s: every certificate is due now
 
       await app.host.fireTimer("renewalTimer");
       const status = await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000);
@@ -212,7 +216,7 @@ describe("orchestrations through the local host", () => {
       );
 
       // A second run: the failure count reaches 2 (renewal_failed's attempt, the tag, the expiring notice).
-      await new Promise((r) => setTimeout(r, 3500));
+      await clock.jump(3500);
       await app.host.fireTimer("renewalTimer");
       const second = (await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000)).output as RenewalSummary;
       assert.notEqual(second.operationId, summary.operationId, "each run has its own operation id");
@@ -260,7 +264,7 @@ describe("orchestrations through the local host", () => {
         assert.ok(Date.now() < held, `gamma's renewal did not reach propagation: ${JSON.stringify(app.host.getStatus(gammaId))}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 3500)); // beta (renewed by the previous run) is due again
+      await clock.jump(3500); // beta (renewed by the previous run) is due again
       const before = app.host.durable.getRecord(gammaId)!;
 
       await app.host.fireTimer("renewalTimer");

@@ -3,13 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_MAX_REQUEST_BODY_BYTES, startLocalHost, type LocalHost } from "../../src/local/host";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, JumpingClock, startLocalHost, type LocalHost } from "../../src/local/host";
 
 const fixture = path.join(__dirname, "host-fixtures", "app.ts");
 interface FixtureState {
   ticks: { isPastDue: boolean }[];
   maxTickOverlap: number;
+  tickRunning: number;
   hooks: string[];
+  nightlyRefusals: string[];
 }
 const fixtureState = (): FixtureState => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture;
 
@@ -31,7 +33,18 @@ async function pollStatus(
   }
 }
 
+/** Waits until `done()` holds, checking every 20 ms for at most `ms` (the condition, not the time, is what is awaited). */
+async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("local host (real clock)", () => {
+  // The wall clock, moved forward by the timer test instead of waiting for a cron tick.
+  const clock = new JumpingClock();
   let host: LocalHost;
   let dir: string;
   let startMs: number;
@@ -44,7 +57,8 @@ describe("local host (real clock)", () => {
       port: 0,
       functionKeys: ["k1"],
       maxRequestBodyBytes: 64 * 1024,
-      env: { TickSchedule: "*/1 * * * * *" },
+      clock,
+      env: { TickSchedule: "0 * * * * *" },
       log: () => {},
     });
     startMs = performance.now() - t0;
@@ -280,10 +294,14 @@ describe("local host (real clock)", () => {
     console.log(`100-activity fan-out: ${ms.toFixed(0)} ms`);
   });
 
-  it("runs timer triggers on schedule without overlap, and on demand via the admin API", async () => {
+  it("runs a timer trigger at its next scheduled minute, on demand via the admin API, and refuses a second start of a running singleton", async () => {
     const before = fixtureState().ticks.length;
-    await new Promise((r) => setTimeout(r, 2100));
-    assert.ok(fixtureState().ticks.length >= before + 1, "at least one scheduled tick");
+    // Every minute at second 0: jump the clock to the next one instead of waiting for it.
+    const now = clock.now();
+    await clock.jump(Math.ceil((now + 1) / 60_000) * 60_000 - now);
+    // Until it has finished: an admin call while a run is in progress joins that run instead of starting one.
+    await until(() => fixtureState().ticks.length > before && fixtureState().tickRunning === 0, "the scheduled tick ran");
+    assert.equal(fixtureState().ticks.at(-1)?.isPastDue, false, "the tick ran on time");
     assert.equal(fixtureState().maxTickOverlap, 1);
     const n = fixtureState().ticks.length;
     const a = await fetch(`${host.url}/admin/functions/tick`, {
@@ -292,11 +310,19 @@ describe("local host (real clock)", () => {
       headers: { "content-type": "application/json", "x-functions-key": host.masterKey },
     });
     assert.equal(a.status, 202);
-    // The admin route answers before the run; under load (or behind a scheduled tick) it can take a moment.
-    for (let i = 0; i < 40 && fixtureState().ticks.length <= n; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(fixtureState().ticks.length > n, "the admin route ran the timer");
+    // The admin route answers before the run.
+    await until(() => fixtureState().ticks.length > n, "the admin route ran the timer");
+    // The first start runs the singleton (unless the jump crossed its 03:00 schedule and it already runs); every
+    // start while it runs is refused, and the instance is still the first one (not restarted).
+    const runningBefore = host.getStatus("nightly-singleton")?.runtimeStatus === "Running";
+    const refusedBefore = fixtureState().nightlyRefusals.length;
     await host.fireTimer("nightly");
+    const first = host.getStatus("nightly-singleton");
+    assert.equal(first?.runtimeStatus, "Running");
     await host.fireTimer("nightly");
-    assert.equal(host.getStatus("nightly-singleton")?.runtimeStatus, "Running", "second start refused while the singleton runs");
+    const second = host.getStatus("nightly-singleton");
+    assert.equal(fixtureState().nightlyRefusals.length - refusedBefore, runningBefore ? 2 : 1, "the second start was refused");
+    assert.equal(second?.runtimeStatus, "Running");
+    assert.equal(second?.createdTime, first?.createdTime, "the running instance was not replaced by a restart");
   });
 });

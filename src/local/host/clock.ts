@@ -1,4 +1,4 @@
-/** Clocks for the local host: the real one, and a virtual one tests advance by hand. */
+/** Clocks for the local host: the real one, a virtual one tests advance by hand, and the real one tests can move forward. */
 
 /** A source of time that can also call back at a moment (ms since the epoch). */
 export interface Clock {
@@ -91,5 +91,51 @@ export class VirtualClock implements Clock {
       await new Promise((r) => setImmediate(r));
     }
     if (t > this.#now) this.#now = t;
+  }
+}
+
+/**
+ * The wall clock that a test can move forward at once (`jump`): time passes as usual, and a jump runs every callback
+ * it makes due, so a test reaches "3.5 s later" or "the next cron tick" without sleeping. Jumps add up.
+ */
+export class JumpingClock implements Clock {
+  #offset = 0;
+  #seq = 0;
+  #pending = new Map<number, { at: number; fn: () => void; cancel: () => void }>();
+
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  schedule(at: number, fn: () => void): () => void {
+    const id = this.#seq++;
+    const entry = { at, fn, cancel: () => {} };
+    this.#pending.set(id, entry);
+    this.#arm(id, entry);
+    return () => {
+      entry.cancel();
+      this.#pending.delete(id);
+    };
+  }
+
+  /** Moves the clock forward by `ms` and waits until the callbacks that became due have been called. */
+  async jump(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new Error(`JumpingClock: cannot jump by ${ms} ms`);
+    this.#offset += ms;
+    const due: Promise<void>[] = [];
+    for (const [id, entry] of this.#pending) {
+      entry.cancel();
+      if (entry.at <= this.now()) due.push(new Promise((resolve) => this.#arm(id, entry, resolve)));
+      else this.#arm(id, entry);
+    }
+    await Promise.all(due);
+  }
+
+  #arm(id: number, entry: { at: number; fn: () => void; cancel: () => void }, called?: () => void): void {
+    entry.cancel = realClock.schedule(entry.at - this.#offset, () => {
+      this.#pending.delete(id);
+      entry.fn();
+      called?.();
+    });
   }
 }

@@ -21,7 +21,7 @@ export { DEFAULT_MAX_REQUEST_BODY_BYTES };
 import { invokeFunction, runAppStartHooks, runAppTerminateHooks } from "./invoke";
 import { parseSchedule, resolveAppSettings, TimerScheduler } from "./timers";
 
-export { VirtualClock, realClock, type Clock } from "./clock";
+export { JumpingClock, VirtualClock, realClock, type Clock } from "./clock";
 export { InstanceConflictError, type InstanceStatus } from "./durable";
 export type { RegisteredFunction } from "./core-api";
 

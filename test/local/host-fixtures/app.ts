@@ -8,9 +8,17 @@ interface FixtureState {
   tickRunning: number;
   maxTickOverlap: number;
   hooks: string[];
+  nightlyRefusals: string[];
 }
 const g = globalThis as unknown as { __hostFixture?: FixtureState };
-const state: FixtureState = (g.__hostFixture ??= { ticks: [], flaky: new Map(), tickRunning: 0, maxTickOverlap: 0, hooks: [] });
+const state: FixtureState = (g.__hostFixture ??= {
+  ticks: [],
+  flaky: new Map(),
+  tickRunning: 0,
+  maxTickOverlap: 0,
+  hooks: [],
+  nightlyRefusals: [],
+});
 
 app.hook.appStart(() => {
   state.hooks.push("appStart");
@@ -224,8 +232,9 @@ df.app.client.timer("nightly", {
   handler: async (_timer, client) => {
     try {
       await client.startNew("sleeper", { instanceId: "nightly-singleton" });
-    } catch {
+    } catch (err) {
       // already running: the singleton id keeps runs from overlapping
+      state.nightlyRefusals.push((err as Error).message);
     }
   },
 });
