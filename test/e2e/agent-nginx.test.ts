@@ -213,7 +213,7 @@ http {
   );
   let started!: () => void;
   await new Promise<void>((r) => (started = r));
-  assert.ok(resume, `the download did not start: ${JSON.stringify(await downloaded)}`);
+  if (!resume) assert.fail(`the download did not start: ${JSON.stringify(await downloaded)}`);
 
   const renewedAt = Date.now();
   const v2 = await issue("/certificates/shop/renew");
