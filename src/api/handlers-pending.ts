@@ -15,21 +15,21 @@ import { getPending } from "../keyvault/certificates";
 import { parseKeyOptions } from "../keyvault/policy";
 import { NotFoundError, ValidationError, type FieldProblem } from "../shared/errors";
 import { derToPem, pemBlocks, pemToDer, x509 } from "../shared/x509";
-import { nameParam, readKeyOptions, type Handler } from "./handlers";
+import { nameParam, readKeyOptions, vaultDeps, type Handler } from "./handlers";
 import { FieldReader, json, readJsonObject } from "./http";
 
 /** GET /certificates/{name}/pending: status, CSR (base64 DER and PEM). */
-export const showPendingOp: Handler = async (req, ctx) => json(200, await showPending(nameParam(req), ctx.runtime.deps));
+export const showPendingOp: Handler = async (req, ctx) => json(200, await showPending(nameParam(req), vaultDeps(req, ctx)));
 
 /** POST /certificates/{name}/pending/cancel: requests cancellation of an in-progress operation. */
 export const cancelPendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
   new FieldReader(readJsonObject(req, { optional: true }), []).check();
-  return json(200, await cancelPendingOperation(name, ctx.runtime.deps));
+  return json(200, await cancelPendingOperation(name, vaultDeps(req, ctx)));
 };
 
 /** DELETE /certificates/{name}/pending: deletes the operation (unblocks a new create). */
-export const deletePendingOp: Handler = async (req, ctx) => json(200, await deletePendingOperation(nameParam(req), ctx.runtime.deps));
+export const deletePendingOp: Handler = async (req, ctx) => json(200, await deletePendingOperation(nameParam(req), vaultDeps(req, ctx)));
 
 function parseCertificate(der: Buffer, field: string, problems: FieldProblem[]): boolean {
   try {
@@ -81,9 +81,9 @@ export const mergePendingOp: Handler = async (req, ctx) => {
   const name = nameParam(req);
   const chain = readMergeBody(readJsonObject(req));
   // 404 rather than a Key Vault error when there is nothing to merge into.
-  if (!(await getPending(ctx.runtime.deps.certificates, name)))
+  if (!(await getPending(vaultDeps(req, ctx).certificates, name)))
     throw new NotFoundError(`Certificate ${name} has no pending operation to merge into`, { certificateName: name });
-  return json(200, await mergePendingOperation(name, chain, ctx.runtime.deps));
+  return json(200, await mergePendingOperation(name, chain, vaultDeps(req, ctx)));
 };
 
 /**
@@ -110,7 +110,7 @@ export const createPendingOp: Handler = async (req, ctx) => {
   if (problems.length > 0) throw new ValidationError(problems);
   const op = await createPendingWithPolicy(
     { certificateName: name, dnsNames: dnsNames as string[] | string, keyOptions, ...(adopt ? { adopt } : {}) },
-    ctx.runtime.deps,
+    vaultDeps(req, ctx),
   );
   return json(201, op, { location: `/api/certificates/${name}/pending` });
 };

@@ -1,14 +1,17 @@
 /**
- * GET /renewals[?name=]: every managed certificate's renewal schedule — when it renews next, the rule that sets that
- * moment (ARI window, days before expiry, fraction of the lifetime), the CA's ARI window, the failed attempts that
- * back it off and the CA's rateLimited Retry-After that holds it — decided by the same code the renewal run uses (src/renewal/scan.ts decideForItem). List API pages only,
- * plus one ARI lookup per certificate that has an ARI id.
+ * GET /renewals[?name=][&vault=]: every managed certificate's renewal schedule, in every vault (or the one named) —
+ * when it renews next, the rule that sets that moment (ARI window, days before expiry, fraction of the lifetime), the
+ * CA's ARI window, the last failed attempt and the backoff it causes, and the CA's rateLimited Retry-After that holds
+ * it — decided by the same code the renewal run uses (src/renewal/scan.ts decideForItem). List API pages only, plus one
+ * ARI lookup per certificate that has an ARI id. A vault that cannot be listed is named in `unavailableVaults`.
  */
 import { validateCertificateName } from "../acme/names";
+import { everyVault, type IssuanceDeps } from "../issuance/deps";
 import { candidateOf, decideForItem } from "../renewal/scan";
+import { nextAttemptAt } from "../renewal/decide";
 import { mapLimit } from "../issuance/steps";
-import { listInventory } from "../keyvault/inventory";
-import type { Handler } from "./handlers";
+import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
+import { vaultDeps, type Handler } from "./handlers";
 import { json } from "./http";
 import type { RenewalView } from "./views";
 
@@ -17,18 +20,39 @@ export type { RenewalView };
 /** ARI lookups in flight at once. */
 export const RENEWALS_ARI_CONCURRENCY = 8;
 
-export const renewals: Handler = async (req, ctx) => {
-  const only = req.query.get("name");
-  const name = only === null ? undefined : validateCertificateName(only);
-  const deps = ctx.runtime.deps;
-  const { items } = await listInventory(deps.certificates, { managedOnly: true });
-  const now = new Date();
-  const selected = items.filter((i) => name === undefined || i.name === name);
+/** The schedule GET /renewals answers (and `kv-acme renewals` prints). */
+export interface RenewalSchedule {
+  generatedAt: string;
+  /** The vault whose certificates are addressed by name alone. */
+  defaultVault: string;
+  renewals: RenewalView[];
+  /** Vaults that could not be listed (their certificates are missing from `renewals`). */
+  unavailableVaults?: { vault: string; error: string }[];
+}
+
+/**
+ * The renewal schedule of `vaults` (all of them, or one), optionally of one certificate name, at `now`, soonest first.
+ * `deps` are any vault's (the decision needs the ACME session and the renewal settings only).
+ */
+export async function renewalSchedule(
+  deps: IssuanceDeps,
+  vaults: IssuanceDeps[],
+  options: { name?: string; now?: Date } = {},
+): Promise<RenewalSchedule> {
+  const listings = unlessAllDown(
+    await listEveryVault(
+      vaults.map((d) => ({ vault: d.vault, certificates: d.certificates })),
+      { managedOnly: true },
+    ),
+  );
+  const now = options.now ?? new Date();
+  const selected = listings.flatMap((l) => l.items).filter((i) => options.name === undefined || i.name === options.name);
   const decided = await mapLimit(selected, RENEWALS_ARI_CONCURRENCY, async (item) => {
-    const d = await decideForItem(candidateOf(item), deps, now);
-    if (!d || !item.notBefore || !item.expiresOn) return undefined;
+    const d = await decideForItem(candidateOf(item, deps.settings.defaultVault), deps, now);
+    if (!d || !item.notBefore || !item.expiresOn || item.vault === undefined) return undefined;
     const view: RenewalView = {
       name: item.name,
+      vault: item.vault,
       dnsNames: item.managed.dnsNames ?? [],
       notBefore: item.notBefore,
       expiresOn: item.expiresOn,
@@ -40,10 +64,28 @@ export const renewals: Handler = async (req, ctx) => {
       ari: d.ari,
     };
     if (d.ariWindow) view.ariWindow = d.ariWindow;
-    if (d.lastFailure) view.lastFailure = d.lastFailure;
+    if (d.lastFailure) {
+      view.lastFailure = d.lastFailure;
+      const lastFailure = { at: new Date(d.lastFailure.at), attempts: d.lastFailure.attempts };
+      view.backoffUntil = nextAttemptAt(lastFailure, new Date(item.expiresOn)).toISOString();
+    }
     if (d.renewNotBefore) view.renewNotBefore = d.renewNotBefore;
     return view;
   });
   const list = decided.filter((v): v is RenewalView => v !== undefined).sort((a, b) => a.renewAt.localeCompare(b.renewAt));
-  return json(200, { generatedAt: now.toISOString(), renewals: list });
+  const down = listings.filter((l) => l.error).map((l) => ({ vault: l.vault, error: l.error?.message ?? "" }));
+  return {
+    generatedAt: now.toISOString(),
+    defaultVault: deps.settings.defaultVault,
+    renewals: list,
+    ...(down.length > 0 ? { unavailableVaults: down } : {}),
+  };
+}
+
+export const renewals: Handler = async (req, ctx) => {
+  const only = req.query.get("name");
+  const name = only === null ? undefined : validateCertificateName(only);
+  const deps = ctx.runtime.deps;
+  const vaults = req.query.get("vault") === null ? everyVault(deps) : [vaultDeps(req, ctx)];
+  return json(200, await renewalSchedule(deps, vaults, name === undefined ? {} : { name }));
 };

@@ -8,8 +8,10 @@ import { parseRevocationReason } from "../acme/revoke";
 import { validateCertificateName } from "../acme/names";
 import type { Runtime } from "../app/runtime";
 import { renewalRequest, validateRequest, type IssueRequest } from "../issuance";
+import { everyVault, type IssuanceDeps } from "../issuance/deps";
+import { formatAddress } from "../keyvault/address";
 import { describeVersion, getCurrentCertificate, getPending } from "../keyvault/certificates";
-import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import { listEveryVault, unlessAllDown, type InventoryItem } from "../keyvault/inventory";
 import type { KeyOptionsInput } from "../keyvault/policy";
 import { assertMayManage } from "../keyvault/ownership";
 import { inventoryOverlaps } from "../keyvault/overlap";
@@ -52,6 +54,20 @@ function durable(ctx: HandlerContext): OperationsClient {
   return ctx.client;
 }
 
+/**
+ * The dependencies of the vault a request names (`?vault=`; the default vault when none): 400 for an unknown vault,
+ * before any vault call.
+ */
+export function vaultDeps(req: ApiRequest, ctx: HandlerContext): IssuanceDeps {
+  const vault = req.query.get("vault");
+  return ctx.runtime.deps.forVault(vault === null ? undefined : vault);
+}
+
+/** The address of a certificate of `deps`' vault, as instance ids and renewal runs name it (../keyvault/address.ts). */
+function addressIn(deps: IssuanceDeps, name: string): string {
+  return formatAddress(deps.vault, name, deps.settings.defaultVault);
+}
+
 /** The {name} route parameter, validated (400 before any vault call). */
 export function nameParam(req: ApiRequest): string {
   return validateCertificateName(req.params.name ?? "");
@@ -79,6 +95,7 @@ const ISSUE_FIELDS = [
   "adopt",
   "allowNameOverlap",
   "clientAuth",
+  "vault",
 ] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
@@ -106,12 +123,14 @@ export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const keyOptions = readKeyOptions(r);
   const adopt = r.boolean("adopt");
   const allowNameOverlap = r.boolean("allowNameOverlap");
+  const vault = r.string("vault");
   r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
   if (allowNameOverlap !== undefined) request.allowNameOverlap = allowNameOverlap;
   if (certificateName !== undefined) request.certificateName = certificateName;
   if (adopt !== undefined) request.adopt = adopt;
   if (dnsAlias !== undefined) request.dnsAlias = dnsAlias;
+  if (vault !== undefined) request.vault = vault;
   return request;
 }
 
@@ -120,10 +139,12 @@ export const issue: Handler = async (req, ctx) => {
   const request = readIssueBody(readJsonObject(req));
   const deps = ctx.runtime.deps;
   const validated = await validateRequest(request, deps);
-  const instanceId = certificateInstanceId(validated.certificateName);
+  const address = formatAddress(validated.vault, validated.certificateName, deps.settings.defaultVault);
+  const instanceId = certificateInstanceId(address);
   const input: IssueInput = {
     dnsNames: validated.dnsNames,
     certificateName: validated.certificateName,
+    vault: validated.vault,
     keyOptions: request.keyOptions ?? {},
     ...(request.adopt ? { adopt: true } : {}),
     ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
@@ -131,11 +152,18 @@ export const issue: Handler = async (req, ctx) => {
     reason: "issue",
     operationId: requestOperationId(req),
   };
-  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${validated.certificateName}`);
+  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${address}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
   return accepted(
     location,
-    { id: instanceId, status: "Pending", certificateName: validated.certificateName, dnsNames: validated.dnsNames, operation: location },
+    {
+      id: instanceId,
+      status: "Pending",
+      certificateName: validated.certificateName,
+      vault: validated.vault,
+      dnsNames: validated.dnsNames,
+      operation: location,
+    },
     RETRY_AFTER_SECONDS,
   );
 };
@@ -144,17 +172,23 @@ export const issue: Handler = async (req, ctx) => {
 export const renew: Handler = async (req, ctx) => {
   const name = nameParam(req);
   new FieldReader(readJsonObject(req, { optional: true }), []).check(); // no fields: anything sent is refused
-  const request = await renewalRequest(name, ctx.runtime.deps);
-  const instanceId = certificateInstanceId(name);
+  const deps = vaultDeps(req, ctx);
+  const request = await renewalRequest(name, deps);
+  const instanceId = certificateInstanceId(addressIn(deps, name));
   const input: IssueInput = { ...request, reason: "renew", operationId: requestOperationId(req) };
-  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${name}`);
+  await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${addressIn(deps, name)}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
-  return accepted(location, { id: instanceId, status: "Pending", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);
+  return accepted(
+    location,
+    { id: instanceId, status: "Pending", certificateName: name, vault: deps.vault, operation: location },
+    RETRY_AFTER_SECONDS,
+  );
 };
 
 /** Input of the revokeCertificate orchestration. */
 export interface RevokeInput {
   certificateName: string;
+  vault: string;
   reason?: string;
   disable: boolean;
   operationId: string;
@@ -171,13 +205,20 @@ export const revoke: Handler = async (req, ctx) => {
   const disable = r.boolean("disable") ?? false;
   r.check();
   const reason = parseRevocationReason(rawReason);
-  await assertMayManage(ctx.runtime.deps.certificates, name, { ignoreOnly: true });
+  const deps = vaultDeps(req, ctx);
+  await assertMayManage(deps.certificates, name, { ignoreOnly: true });
   // The certificate must exist and have an issued version (404 otherwise), checked before anything starts.
-  describeVersion(await getCurrentCertificate(ctx.runtime.deps.certificates, name));
+  describeVersion(await getCurrentCertificate(deps.certificates, name));
   const client = durable(ctx);
-  const instanceId = revokeInstanceId(name);
-  const input: RevokeInput = { certificateName: name, disable, ...(reason ? { reason } : {}), operationId: requestOperationId(req) };
-  await startOperation(client, ORCHESTRATIONS.revoke, instanceId, input, `revoking ${name}`);
+  const instanceId = revokeInstanceId(addressIn(deps, name));
+  const input: RevokeInput = {
+    certificateName: name,
+    vault: deps.vault,
+    disable,
+    ...(reason ? { reason } : {}),
+    operationId: requestOperationId(req),
+  };
+  await startOperation(client, ORCHESTRATIONS.revoke, instanceId, input, `revoking ${addressIn(deps, name)}`);
   const deadline = Date.now() + REVOKE_WAIT_MS;
   for (;;) {
     const status = await findStatus(client, instanceId);
@@ -192,7 +233,11 @@ export const revoke: Handler = async (req, ctx) => {
     await sleep(250);
   }
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
-  return accepted(location, { id: instanceId, status: "Running", certificateName: name, operation: location }, RETRY_AFTER_SECONDS);
+  return accepted(
+    location,
+    { id: instanceId, status: "Running", certificateName: name, vault: deps.vault, operation: location },
+    RETRY_AFTER_SECONDS,
+  );
 };
 
 /** How a listed certificate is managed. */
@@ -209,9 +254,10 @@ function lastOperation(s: InstanceStatusLike | undefined): LastOperation | undef
   return out;
 }
 
-function summary(item: InventoryItem, last: InstanceStatusLike | undefined): CertificateSummary {
+function summary(item: InventoryItem, vault: string, last: InstanceStatusLike | undefined): CertificateSummary {
   const s: CertificateSummary = {
     name: item.name,
+    vault,
     dnsNames: item.managed.dnsNames ?? [],
     enabled: item.enabled,
     pending: item.pending,
@@ -229,36 +275,48 @@ function summary(item: InventoryItem, last: InstanceStatusLike | undefined): Cer
 }
 
 /**
- * GET /certificates[?managed=true]: the vault inventory from the LIST API only (no per-certificate GET) plus the last
- * issuance/renewal of each certificate from the durable instance status (one listing of the task hub).
+ * GET /certificates[?managed=true][&vault=]: the inventory of every vault (or the one named) from the LIST API only (no
+ * per-certificate GET) plus the last issuance/renewal of each certificate from the durable instance status (one
+ * listing of the task hub). A vault that cannot be listed is named in `unavailableVaults`; 502/503 when none can be.
  */
 export const list: Handler = async (req, ctx) => {
   const managedOnly = req.query.get("managed") === "true";
-  const [{ items }, statuses] = await Promise.all([
-    listInventory(ctx.runtime.deps.certificates, { includePending: true, managedOnly }),
+  const vaults = req.query.get("vault") === null ? everyVault(ctx.runtime.deps) : [vaultDeps(req, ctx)];
+  const [listings, statuses] = await Promise.all([
+    listEveryVault(
+      vaults.map((d) => ({ vault: d.vault, certificates: d.certificates })),
+      { includePending: true, managedOnly },
+    ).then(unlessAllDown),
     ctx.client ? (ctx.client.getStatusAll() as Promise<InstanceStatusLike[]>) : Promise.resolve([] as InstanceStatusLike[]),
   ]);
   const byId = new Map(statuses.map((s) => [s.instanceId, s]));
-  const overlaps = inventoryOverlaps(items.map((i) => ({ name: i.name, dnsNames: i.managed.dnsNames ?? [] })));
-  return json(200, {
-    certificates: items.map((i) => {
-      const s = summary(i, byId.get(certificateInstanceId(i.name)));
+  const defaultVault = ctx.runtime.deps.settings.defaultVault;
+  const certificates: CertificateSummary[] = [];
+  for (const { vault, items } of listings) {
+    // Overlapping names are a per-vault matter: each vault is its own set of certificates.
+    const overlaps = inventoryOverlaps(items.map((i) => ({ name: i.name, dnsNames: i.managed.dnsNames ?? [] })));
+    for (const i of items) {
+      const s = summary(i, vault, byId.get(certificateInstanceId(formatAddress(vault, i.name, defaultVault))));
       const others = overlaps.get(i.name);
       if (others) s.overlapsWith = others;
-      return s;
-    }),
-  });
+      certificates.push(s);
+    }
+  }
+  const down = listings.filter((l) => l.error).map((l) => ({ vault: l.vault, error: l.error?.message ?? "" }));
+  return json(200, { certificates, defaultVault, ...(down.length > 0 ? { unavailableVaults: down } : {}) });
 };
 
 /** GET /certificates/{name}: versions, policy, tags, pending operation and the current or last operation. */
 export const get: Handler = async (req, ctx) => {
   const name = nameParam(req);
-  const client = ctx.runtime.deps.certificates;
+  const deps = vaultDeps(req, ctx);
+  const client = deps.certificates;
   let cert;
   try {
     cert = await client.getCertificate(name);
   } catch (err) {
-    if (statusOf(err) === 404) throw new NotFoundError(`Certificate ${name} was not found in the vault`, { certificateName: name });
+    if (statusOf(err) === 404)
+      throw new NotFoundError(`Certificate ${name} was not found in vault ${deps.vault}`, { certificateName: name, vault: deps.vault });
     throw new UpstreamError("KeyVault", `Key Vault: reading ${name} failed: ${errorMessage(err)}`, {
       status: statusOf(err) ?? 502,
       cause: err,
@@ -281,9 +339,10 @@ export const get: Handler = async (req, ctx) => {
   const policy = cert.policy;
   const current = cert.cer && cert.cer.length > 0 ? describeVersion(cert) : undefined;
   const pending = await getPending(client, name);
-  const operation = ctx.client ? await findStatus(ctx.client, certificateInstanceId(name)) : undefined;
+  const operation = ctx.client ? await findStatus(ctx.client, certificateInstanceId(addressIn(deps, name))) : undefined;
   const body: Record<string, unknown> = {
     name,
+    vault: deps.vault,
     managedBy: managedBy(managed),
     issuer: managed.acmeHost,
     enabled: cert.properties.enabled,
@@ -313,7 +372,7 @@ export const get: Handler = async (req, ctx) => {
       cancellationRequested: pending.cancellationRequested,
       requestId: pending.requestId,
       error: pending.error,
-      href: `/api/certificates/${name}/pending`,
+      href: `/api/certificates/${name}/pending${deps.vault === deps.settings.defaultVault ? "" : `?vault=${deps.vault}`}`,
     },
     lastOperation: lastOperation(operation),
   };

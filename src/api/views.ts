@@ -15,6 +15,8 @@ export interface LastOperation {
 /** One certificate of GET /certificates. */
 export interface CertificateSummary {
   name: string;
+  /** The vault holding it (settings.vaults; `default` for KvAcme__VaultUrl). */
+  vault: string;
   dnsNames: string[];
   dnsNamesDigest?: { count: number; sha256Prefix: string };
   enabled: boolean;
@@ -35,6 +37,8 @@ export interface CertificateSummary {
 /** One managed certificate's renewal schedule in GET /renewals. */
 export interface RenewalView {
   name: string;
+  /** The vault holding it. */
+  vault: string;
   dnsNames: string[];
   notBefore: string;
   expiresOn: string;
@@ -46,7 +50,10 @@ export interface RenewalView {
   rule: "ari" | "days" | "percent";
   ari: "used" | "unsupported" | "failed" | "skipped";
   ariWindow?: { start: string; end: string };
+  /** Consecutive failed renewals of the current version and when the last one ran (the last attempt). */
   lastFailure?: { at: string; attempts: number };
   /** The CA rate-limited the last renewal: no renewal before this time (its Retry-After). */
   renewNotBefore?: string;
+  /** The failures hold the next attempt back until this moment (exponential backoff), when they do. */
+  backoffUntil?: string;
 }

@@ -33,6 +33,17 @@ const revoke = lazyModule<typeof import("../acme/revoke")>(require, "../acme/rev
 const acmeNames = lazyModule<typeof import("../acme/names")>(require, "../acme/names");
 const vault = lazyModule<typeof import("../keyvault/certificates")>(require, "../keyvault/certificates");
 
+/** The process runtime's dependencies for the vault an activity input names (`vault`; the default one when none). */
+function depsFor(input: { vault?: string } | undefined) {
+  return getRuntime().deps.forVault(input?.vault);
+}
+
+/** The process runtime with the dependencies of the vault an activity input names (reporting reads both). */
+function runtimeFor(input: { vault?: string } | undefined) {
+  const runtime = getRuntime();
+  return input?.vault === undefined ? runtime : { ...runtime, deps: runtime.deps.forVault(input.vault) };
+}
+
 const warnTo = (context?: InvocationContext) => (context ? (message: string) => context.warn(message) : undefined);
 
 function roundTrip<T>(value: T): T {
@@ -56,10 +67,10 @@ type Impl = (input: never, context?: InvocationContext) => Promise<unknown>;
 export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.validateRequest]: (input: IssueRequest) => runStep(() => issuance().validateRequest(input, getRuntime().deps)),
 
-  [ACTIVITIES.renewalRequest]: (input: { certificateName: string }) =>
-    runStep(() => issuance().renewalRequest(input.certificateName, getRuntime().deps)),
+  [ACTIVITIES.renewalRequest]: (input: { certificateName: string; vault?: string }) =>
+    runStep(() => issuance().renewalRequest(input.certificateName, depsFor(input))),
 
-  [ACTIVITIES.placeOrder]: (input: ValidatedRequest) => runStep(() => issuance().placeOrder(input, getRuntime().deps)),
+  [ACTIVITIES.placeOrder]: (input: ValidatedRequest) => runStep(() => issuance().placeOrder(input, depsFor(input))),
 
   [ACTIVITIES.presentChallenges]: (input: { challenges: ChallengeRecord[] }) =>
     runStep(() => issuance().presentChallenges(input.challenges, getRuntime().deps)),
@@ -86,7 +97,7 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.validateChallenges]: (input: OrderPlan) => runStep(() => issuance().validateChallenges(input, getRuntime().deps)),
 
   [ACTIVITIES.preparePendingOperation]: (input: ValidatedRequest) =>
-    runStep(() => issuance().preparePendingOperation(input, getRuntime().deps)),
+    runStep(() => issuance().preparePendingOperation(input, depsFor(input))),
 
   [ACTIVITIES.finalizeWithVaultCsr]: (input: { order: OrderRef; csr: string }) =>
     runStep(() => issuance().finalizeWithVaultCsr(input, getRuntime().deps)),
@@ -95,13 +106,13 @@ export const activities: Record<ActivityName, Impl> = {
     runStep(() => issuance().downloadCertificateChain(input.order, getRuntime().deps)),
 
   [ACTIVITIES.mergeIssuedChain]: (input: Parameters<typeof Issuance.mergeIssuedChain>[0]) =>
-    runStep(() => issuance().mergeIssuedChain(input, getRuntime().deps)),
+    runStep(() => issuance().mergeIssuedChain(input, depsFor(input))),
 
   [ACTIVITIES.cleanupChallenges]: (input: { challenges: ChallengeRecord[] }) =>
     runStep(() => issuance().cleanupChallenges(input.challenges, getRuntime().deps)),
 
-  [ACTIVITIES.abandonIssuance]: (input: { certificateName?: string; requestId?: string; authorizationUrls?: string[] }) =>
-    runStep(() => issuance().abandonIssuance(input, getRuntime().deps)),
+  [ACTIVITIES.abandonIssuance]: (input: { certificateName?: string; requestId?: string; authorizationUrls?: string[]; vault?: string }) =>
+    runStep(() => issuance().abandonIssuance(input, depsFor(input))),
 
   /** The inventory of managed certificates through the list API only (one request per page of 25), compacted. */
   [ACTIVITIES.scanInventory]: () => runStep(() => renewal().scanInventory(getRuntime().deps, getRuntime().settings.maxConcurrentRenewals)),
@@ -118,12 +129,12 @@ export const activities: Record<ActivityName, Impl> = {
       );
     }),
 
-  [ACTIVITIES.revokeAtCa]: (input: { certificateName: string; reason?: string | number; disable?: boolean }) =>
+  [ACTIVITIES.revokeAtCa]: (input: { certificateName: string; reason?: string | number; disable?: boolean; vault?: string }) =>
     runStep(async (): Promise<RevokeOutput> => {
       const { parseRevocationReason, REVOCATION_REASONS } = revoke();
       const { validateCertificateName } = acmeNames();
       const { describeVersion, getCurrentCertificate } = vault();
-      const deps = getRuntime().deps;
+      const deps = depsFor(input);
       const name = validateCertificateName(input.certificateName);
       const reason = parseRevocationReason(input.reason);
       const names = describeVersion(await getCurrentCertificate(deps.certificates, name)).dnsNames;
@@ -132,15 +143,15 @@ export const activities: Record<ActivityName, Impl> = {
     }),
 
   /** Delivers one event to every matching webhook target (../issuance/reporting). Never throws; one result per target. */
-  [ACTIVITIES.notify]: (input: NotifyInput, context?: InvocationContext) => reporting().notify(input, getRuntime(), warnTo(context)),
+  [ACTIVITIES.notify]: (input: NotifyInput, context?: InvocationContext) => reporting().notify(input, runtimeFor(input), warnTo(context)),
 
   /** `certificate.expiring` for one certificate the run did not renew, unless renewed meanwhile. Never throws. */
   [ACTIVITIES.notifyExpiring]: (input: NotifyExpiringInput, context?: InvocationContext) =>
     reporting().notifyExpiring(input, getRuntime(), warnTo(context)),
 
   /** Counts one failed renewal on the certificate (the kv-acme-renewal-failures tag); idempotent per `failureId`. */
-  [ACTIVITIES.recordRenewalFailure]: (input: { certificateName: string; failureId: string; at: string }) =>
-    runStep(() => reporting().recordRenewalFailure(input, getRuntime().deps)),
+  [ACTIVITIES.recordRenewalFailure]: (input: { certificateName: string; failureId: string; at: string; vault?: string }) =>
+    runStep(() => reporting().recordRenewalFailure(input, depsFor(input))),
 
   /** One orchestration outcome in telemetry (caHost filled in). Never throws. */
   [ACTIVITIES.trackOutcome]: (input: OutcomeInput) => reporting().trackOutcome(input, getRuntime()),

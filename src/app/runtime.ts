@@ -5,7 +5,7 @@
  */
 import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../config/settings";
-import type { IssuanceDeps, ProgressSink } from "../issuance/deps";
+import type { IssuanceDeps, ProgressSink, VaultCredentials } from "../issuance/deps";
 import type { Telemetry } from "../telemetry";
 import { lazyModule } from "../shared/lazy";
 
@@ -37,17 +37,24 @@ export function createRuntime(
 ): Runtime {
   const { loadSettings } = config();
   const settings = loadSettings(env);
-  return runtimeFromSettings(settings, options.credential ?? defaultCredential(settings), options);
+  if (options.credential) return runtimeFromSettings(settings, options.credential, options);
+  // Vaults with a managed identity of their own get that identity's credential.
+  const vaultCredentials: VaultCredentials = (managedIdentityClientId) => defaultCredential({ managedIdentityClientId });
+  return runtimeFromSettings(settings, defaultCredential(settings), { ...options, vaultCredentials });
 }
 
 /** Builds a runtime from settings already read (the CLI reads them from its environment or the local stack). */
-export function runtimeFromSettings(settings: Settings, credential: TokenCredential, options: { progress?: ProgressSink } = {}): Runtime {
+export function runtimeFromSettings(
+  settings: Settings,
+  credential: TokenCredential,
+  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials } = {},
+): Runtime {
   const { createIssuanceDeps } = issuanceDeps();
   const { createTelemetry } = telemetry();
   return {
     settings,
     credential,
-    deps: createIssuanceDeps(settings, credential, { progress: options.progress }),
+    deps: createIssuanceDeps(settings, credential, { progress: options.progress, vaultCredentials: options.vaultCredentials }),
     telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName }),
   };
 }
@@ -59,7 +66,7 @@ export function setRuntime(runtime: Runtime | undefined): Runtime | undefined {
   return previous;
 }
 
-function defaultCredential(settings: Settings): TokenCredential {
+function defaultCredential(settings: Pick<Settings, "managedIdentityClientId">): TokenCredential {
   const { DefaultAzureCredential } = identity();
   return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
 }

@@ -18,6 +18,9 @@ import {
   errorMessage,
 } from "../shared/errors";
 import { sleep } from "../shared/time";
+import { parseAddress } from "../keyvault/address";
+import type { RenewalSchedule } from "../api/handlers-renewals";
+import { renewalsText } from "./addressing";
 
 export interface EndpointValues {
   endpoint?: string;
@@ -39,6 +42,7 @@ export interface EndpointValues {
   reason?: string;
   disable?: boolean;
   chain?: string;
+  vault?: string;
 }
 
 export interface EndpointIo {
@@ -268,7 +272,24 @@ function oneName(positionals: string[], what: string): string {
   const name = positionals[0];
   if (!name) throw usage(`${what} needs a certificate name`);
   if (positionals.length > 1) throw usage(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
-  return encodeURIComponent(name);
+  return name;
+}
+
+/** `?vault=V` of --vault (the server validates it), or nothing. */
+function vaultQuery(values: EndpointValues, more = ""): string {
+  const q = new URLSearchParams(more);
+  if (values.vault !== undefined) q.set("vault", values.vault);
+  const text = q.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+/** The route of the certificate `raw` names (`{vault}/{name}` or `{name}` with --vault): `certificates/N<suffix>?vault=V`. */
+function certificateRoute(raw: string, values: EndpointValues, suffix = ""): string {
+  const { vault, name } = parseAddress(raw);
+  if (vault !== undefined && values.vault !== undefined && vault !== values.vault.toLowerCase())
+    throw usage(`"${raw}" names vault ${vault}, --vault names ${values.vault}`);
+  const v = vault ?? values.vault;
+  return `certificates/${encodeURIComponent(name)}${suffix}${v === undefined ? "" : `?vault=${encodeURIComponent(v)}`}`;
 }
 
 function summaryText(result: unknown): string {
@@ -282,6 +303,7 @@ function summaryText(result: unknown): string {
 
 interface ListedCertificate {
   name: string;
+  vault?: string;
   expiresOn?: string;
   pending: boolean;
   enabled: boolean;
@@ -289,13 +311,13 @@ interface ListedCertificate {
   lastOperation?: { status: string };
 }
 
-function listText(items: ListedCertificate[]): string {
+function listText(items: ListedCertificate[], defaultVault: string | undefined): string {
   if (items.length === 0) return "no certificates\n";
   return (
     items
       .map(
         (r) =>
-          `${r.name.padEnd(40)} ${(r.pending ? "pending" : (r.expiresOn ?? "")).padEnd(24)} ${r.managedBy}${r.enabled ? "" : " disabled"}${r.lastOperation ? ` last:${r.lastOperation.status}` : ""}`,
+          `${(r.vault === undefined || r.vault === defaultVault ? r.name : `${r.vault}/${r.name}`).padEnd(40)} ${(r.pending ? "pending" : (r.expiresOn ?? "")).padEnd(24)} ${r.managedBy}${r.enabled ? "" : " disabled"}${r.lastOperation ? ` last:${r.lastOperation.status}` : ""}`,
       )
       .join("\n") + "\n"
   );
@@ -320,6 +342,7 @@ export async function runEndpointCommand(
           dnsNames: names,
           ...(values.name !== undefined ? { certificateName: values.name } : {}),
           ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
+          ...(values.vault !== undefined ? { vault: values.vault } : {}),
           ...keyOptionsBody(values),
         }),
       );
@@ -337,9 +360,19 @@ export async function runEndpointCommand(
       return { result, text: fleetText(result) };
     }
     case "list": {
-      const res = await api.call("GET", values.all ? "certificates" : "certificates?managed=true");
-      const items = (res.body as { certificates?: ListedCertificate[] }).certificates ?? [];
-      return { result: items, text: listText(items) };
+      const res = await api.call("GET", `certificates${vaultQuery(values, values.all ? "" : "managed=true")}`);
+      const body = res.body as { certificates?: ListedCertificate[]; defaultVault?: string };
+      const items = body.certificates ?? [];
+      return { result: items, text: listText(items, body.defaultVault) };
+    }
+    case "renewals": {
+      if (positionals.length > 0) throw usage(`unexpected arguments: ${positionals.join(" ")}`);
+      const res = await api.call(
+        "GET",
+        `renewals${vaultQuery(values, values.name === undefined ? "" : `name=${encodeURIComponent(values.name)}`)}`,
+      );
+      const schedule = res.body as RenewalSchedule;
+      return { result: schedule, text: renewalsText(schedule) };
     }
     case "renew": {
       if (values["all-due"] || values["dry-run"])
@@ -348,12 +381,12 @@ export async function runEndpointCommand(
         );
       const name = values.name ?? positionals[0];
       if (!name) throw usage("renew needs --name N");
-      return done(await api.start(`certificates/${encodeURIComponent(name)}/renew`, {}));
+      return done(await api.start(certificateRoute(name, values, "/renew"), {}));
     }
     case "revoke": {
       const name = oneName(positionals, "revoke");
       return done(
-        await api.start(`certificates/${name}/revoke`, {
+        await api.start(certificateRoute(name, values, "/revoke"), {
           ...(values.reason !== undefined ? { reason: values.reason } : {}),
           disable: values.disable ?? false,
         }),
@@ -364,11 +397,11 @@ export async function runEndpointCommand(
       const name = oneName(rest, `pending ${action ?? ""}`.trim());
       switch (action) {
         case "show":
-          return done((await api.call("GET", `certificates/${name}/pending`)).body);
+          return done((await api.call("GET", certificateRoute(name, values, "/pending"))).body);
         case "cancel":
-          return done((await api.call("POST", `certificates/${name}/pending/cancel`)).body);
+          return done((await api.call("POST", certificateRoute(name, values, "/pending/cancel"))).body);
         case "delete":
-          return done((await api.call("DELETE", `certificates/${name}/pending`)).body);
+          return done((await api.call("DELETE", certificateRoute(name, values, "/pending"))).body);
         case "merge": {
           if (!values.chain) throw usage("pending merge needs --chain chain.pem");
           let chainPem: string;
@@ -377,12 +410,14 @@ export async function runEndpointCommand(
           } catch (err) {
             throw usage(`cannot read ${values.chain}: ${errorMessage(err)}`);
           }
-          return done((await api.call("POST", `certificates/${name}/pending/merge`, { chainPem })).body);
+          return done((await api.call("POST", certificateRoute(name, values, "/pending/merge"), { chainPem })).body);
         }
         case "create": {
           const names = dnsNames(values);
           if (names.length === 0) throw usage("pending create needs --dns-names");
-          return done((await api.call("POST", `certificates/${name}/pending`, { dnsNames: names, ...keyOptionsBody(values) })).body);
+          return done(
+            (await api.call("POST", certificateRoute(name, values, "/pending"), { dnsNames: names, ...keyOptionsBody(values) })).body,
+          );
         }
         default:
           throw usage(`unknown pending action "${action ?? ""}"; use show, cancel, delete, merge or create`);

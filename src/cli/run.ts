@@ -9,8 +9,10 @@ import { parseArgs } from "node:util";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { parseRevocationReason } from "../acme/revoke";
 import { loadSettings, type Settings } from "../config/settings";
-import { listInventory } from "../keyvault/inventory";
+import { listEveryVault, listInventory, unlessAllDown } from "../keyvault/inventory";
+import { addressed, listedVaults, renewalsText } from "./addressing";
 import { candidateOf, decideForItem } from "../renewal/scan";
+import { formatAddress } from "../keyvault/address";
 import {
   cancelPendingOperation,
   createPendingWithPolicy,
@@ -71,6 +73,7 @@ const OPTIONS = {
   reason: { type: "string" },
   disable: { type: "boolean" },
   chain: { type: "string" },
+  vault: { type: "string" },
 } as const;
 
 /** Exit code for an error: the error class decides (documented in docs/cli.md). */
@@ -185,16 +188,17 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
   return { settings, credential: conn.credentialFor(settings), stack: conn.stack };
 }
 
-function human(command: string, result: unknown): string {
+function human(command: string, result: unknown, settings: Settings): string {
   if (command === "fleet")
     return lazyModule<typeof import("./fleet")>(require, "./fleet")().fleetText(result as import("./fleet").FleetResult);
+  if (command === "renewals") return renewalsText(result as Parameters<typeof renewalsText>[0]);
   if (command === "list" && Array.isArray(result)) {
     if (result.length === 0) return "no certificates\n";
     return (
       result
         .map(
-          (r: { name: string; expiresOn?: string; managed: { managed: boolean }; pending: boolean; enabled: boolean }) =>
-            `${r.name.padEnd(40)} ${r.pending ? "pending".padEnd(24) : (r.expiresOn ?? "").padEnd(24)} ${r.managed.managed ? "managed" : "-"}${r.enabled ? "" : " disabled"}`,
+          (r: { name: string; vault?: string; expiresOn?: string; managed: { managed: boolean }; pending: boolean; enabled: boolean }) =>
+            `${formatAddress(r.vault, r.name, settings.defaultVault).padEnd(40)} ${r.pending ? "pending".padEnd(24) : (r.expiresOn ?? "").padEnd(24)} ${r.managed.managed ? "managed" : "-"}${r.enabled ? "" : " disabled"}`,
         )
         .join("\n") + "\n"
     );
@@ -236,15 +240,22 @@ async function dispatch(
           ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
           keyOptions: keyOptionsFrom(values),
           ...(values.adopt ? { adopt: true } : {}),
+          ...(values.vault !== undefined ? { vault: values.vault } : {}),
         },
         deps(),
         reporting(),
       );
     }
     case "list": {
-      const d = deps();
-      const { items } = await listInventory(d.certificates, { managedOnly: !values.all, includePending: values.all ?? false });
-      return items;
+      const vaults = listedVaults(values.vault, deps()).map((d) => ({ vault: d.vault, certificates: d.certificates }));
+      const listings = unlessAllDown(await listEveryVault(vaults, { managedOnly: !values.all, includePending: values.all ?? false }));
+      for (const l of listings) if (l.error) io.stderr(`kv-acme: vault ${l.vault} not listed: ${l.error.message}\n`);
+      return listings.flatMap((l) => l.items);
+    }
+    case "renewals": {
+      if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
+      const { renewalSchedule } = lazyModule<typeof import("../api/handlers-renewals")>(require, "../api/handlers-renewals")();
+      return renewalSchedule(deps(), listedVaults(values.vault, deps()), values.name === undefined ? {} : { name: values.name });
     }
     case "renew": {
       if (values.name && values["all-due"]) throw usageError("use either --name or --all-due");
@@ -259,25 +270,27 @@ async function dispatch(
           line.done();
         }
       }
-      const name = values.name ?? positionals[0];
-      if (!name) throw usageError("renew needs --name N or --all-due");
+      const raw = values.name ?? positionals[0];
+      if (!raw) throw usageError("renew needs --name N or --all-due");
+      const { name, deps: d } = addressed(raw, values.vault, deps());
       if (values["dry-run"]) {
-        const d = deps();
         const { items } = await listInventory(d.certificates, { includePending: false });
         const item = items.find((i) => i.name === name);
-        if (!item) throw new NotFoundError(`Certificate ${name} was not found in the vault`);
-        return decideForItem(candidateOf(item), d, new Date());
+        if (!item) throw new NotFoundError(`Certificate ${name} was not found in vault ${d.vault}`);
+        return decideForItem(candidateOf({ ...item, vault: d.vault }, d.settings.defaultVault), d, new Date());
       }
-      return renewCertificate(name, deps(), reporting());
+      return renewCertificate(name, d, reporting());
     }
     case "revoke": {
-      const name = requireName(positionals, "revoke");
+      const { name, deps: d } = addressed(requireName(positionals, "revoke"), values.vault, deps());
       const reason = parseRevocationReason(values.reason);
-      return revokeCertificate(name, { ...(reason ? { reason } : {}), disable: values.disable ?? false }, deps());
+      return revokeCertificate(name, { ...(reason ? { reason } : {}), disable: values.disable ?? false }, d);
     }
     case "pending": {
       const [action, ...rest] = positionals;
-      const name = requireName(rest, `pending ${action ?? ""}`.trim());
+      const target = addressed(requireName(rest, `pending ${action ?? ""}`.trim()), values.vault, runtime().deps);
+      const name = target.name;
+      const deps = () => target.deps;
       switch (action) {
         case "show":
           return showPending(name, deps());
@@ -385,7 +398,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (down) throw new ConfigurationError(down);
         throw err;
       }
-      io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result));
+      io.stdout(json ? `${JSON.stringify(result)}\n` : human(command, result, env.settings));
       return EXIT.ok;
     } finally {
       await built?.telemetry.shutdown().catch(() => undefined);

@@ -7,16 +7,22 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
       "issue --dns-names a.example.com,*.a.example.com [--name N] [--key-type EC-P256|RSA-2048|...]",
       "      [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]",
       "      [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)",
+      "      [--vault V]                     into vault V (default: the default vault)",
     ],
     summary:
       "Orders a certificate through DNS-01 with the key generated inside Key Vault, and merges it under N (default: from the first name).",
   },
   list: {
-    synopsis: ["list [--all]                         certificates in the vault (managed ones unless --all)"],
-    summary: "Lists the vault's certificates from the list API only.",
+    synopsis: ["list [--all] [--vault V]             certificates in every vault (managed ones unless --all)"],
+    summary: "Lists the certificates of every vault (or vault V) from the list API only; outside the default vault as V/N.",
+  },
+  renewals: {
+    synopsis: ["renewals [--name N] [--vault V]      when each managed certificate renews, the rule, ARI window, backoff"],
+    summary:
+      "Prints every managed certificate's next renewal time, soonest first: the rule that sets it (ari, days, percent), the CA's ARI window, the last failed attempt and the backoff, as GET /api/renewals answers.",
   },
   renew: {
-    synopsis: ["renew (--name N | --all-due) [--dry-run]"],
+    synopsis: ["renew (--name N | --all-due) [--dry-run]    N or V/N (or --vault V); --all-due covers every vault"],
     summary: "Re-issues N, or every managed certificate that is due; --dry-run prints the decisions only.",
   },
   revoke: {
@@ -57,6 +63,7 @@ ${Object.values(COMMANDS)
   --version, -V                        the version
 
 global: --json (result as JSON on stdout), --stack (use .local/stack.json), --quiet (no progress),
+        --vault V (the vault of the command; a certificate N in vault V is also written V/N),
         --endpoint URL (drive the HTTP API of the local host or a deployed app; auth --function-key K or
         --token T / KVACME_API_TOKEN)
 exit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 conflict, 78 configuration

@@ -97,10 +97,10 @@ export const SETTINGS = {
   vaultUrl: setting({
     key: "VaultUrl",
     aliases: ["Acmebot__VaultBaseUrl"],
-    field: "vaultUrl",
+    field: "vaults[default].url",
     type: "URL",
-    required: true,
-    doc: "Key Vault that holds the certificates, like `https://myvault.vault.azure.net`.",
+    defaultDoc: "**required** unless Vaults__<name>__Url are set",
+    doc: "Key Vault that holds the certificates, like `https://myvault.vault.azure.net`: the vault named `default` (more vaults: the Key Vaults section).",
     parse: originUrl,
   }),
   secretsVaultUrl: setting({
@@ -108,7 +108,7 @@ export const SETTINGS = {
     aliases: [],
     field: "secretsVaultUrl",
     type: "URL",
-    defaultDoc: "(VaultUrl)",
+    defaultDoc: "(the default vault)",
     doc: "Key Vault that holds the app's own secrets: ACME account keys and webhook signing secrets (SecretName). The template puts them in a vault of their own that no VM agent has a role on (docs/security.md).",
     parse: originUrl,
   }),

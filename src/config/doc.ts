@@ -7,6 +7,7 @@ import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { ACME_DIRECTORIES } from "./parsers";
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
+import { VAULTS_SECTION } from "./vaults";
 
 /** The DNS section as docs/settings.md shows it (each provider type's own keys are in docs/dns-providers.md). */
 const DNS_SETTINGS_DOC = {
@@ -54,7 +55,7 @@ export function renderSection(section: Pick<SettingsSection<unknown>, "title" | 
  * settings modules declare for themselves (a DNS provider's), each rendered under its own heading.
  */
 export function renderSettingsDoc(
-  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [DNS_SETTINGS_DOC, FLEET_SETTINGS],
+  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [VAULTS_SECTION, DNS_SETTINGS_DOC, FLEET_SETTINGS],
 ): string {
   const lines = [
     "# kv-acme settings",

@@ -19,6 +19,7 @@ import {
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
+import { VAULTS_SECTION } from "./vaults";
 import { sniffWebhookFormat } from "./parsers";
 import { urlOrigin } from "../shared/url";
 import type { Settings, WebhookTargetSettings } from "./types";
@@ -176,11 +177,14 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       const missing = r.isSet(S.authTenantId) ? "ClientId" : "TenantId";
       r.problem(`${PREFIX}__Auth__${missing}`, "validating Entra ID tokens needs both the tenant id and the client id");
     }
-    const vaultUrl = r.get(S.vaultUrl) ?? "";
+    const { vaults, defaultVault } = VAULTS_SECTION.build(r);
+    const vaultUrl = vaults.find((v) => v.name === defaultVault)?.url ?? "";
     const settings: Settings = {
       acmeDirectoryUrl: get(S.acmeDirectoryUrl),
       contacts: get(S.contacts),
       vaultUrl,
+      vaults,
+      defaultVault,
       secretsVaultUrl: r.get(S.secretsVaultUrl) ?? vaultUrl,
       dns: DNS_SETTINGS.build(r),
       fleet: FLEET_SETTINGS.build(r),

@@ -27,13 +27,27 @@ export interface AuthSettings {
   azureHostVariable?: string;
 }
 
+/** One Key Vault holding certificates (src/config/vaults.ts). */
+export interface VaultSettings {
+  /** Lower case, Key Vault's naming rule; `default` for KvAcme__VaultUrl. */
+  name: string;
+  url: string;
+  /** A user-assigned managed identity for this vault (else the app's). */
+  managedIdentityClientId?: string;
+}
+
 export interface Settings {
   acmeDirectoryUrl: string;
   /** "mailto:" URIs (RFC 8555 §7.3). */
   contacts: string[];
   eab?: EabSettings;
+  /** The default vault's URL. */
   vaultUrl: string;
-  /** Key Vault holding the app's own secrets (ACME account keys, webhook signing secrets); default vaultUrl. */
+  /** Every vault holding certificates, the default among them. */
+  vaults: VaultSettings[];
+  /** The name of the vault used when a request names none. */
+  defaultVault: string;
+  /** Key Vault holding the app's own secrets (ACME account keys, webhook signing secrets); default: the default vault. */
   secretsVaultUrl: string;
   /** The DNS provider instances (src/dns/settings.ts; each type's own settings are opaque here). */
   dns: DnsSettings;

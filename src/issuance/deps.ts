@@ -12,6 +12,8 @@ import type { Settings } from "../config/types";
 import { authoritativeCnameLookup, type CnameLookup } from "../dns/delegation";
 import { createDnsRouter } from "../dns/registry";
 import type { DnsRouter } from "../dns/router";
+import { validateVaultName } from "../keyvault/address";
+import { ValidationError } from "../shared/errors";
 
 /**
  * The settings the issuance steps read: a subset of the app's Settings, complete (defaults come from the settings
@@ -22,6 +24,8 @@ export type IssuanceSettings = Pick<
   | "acmeDirectoryUrl"
   | "contacts"
   | "vaultUrl"
+  | "vaults"
+  | "defaultVault"
   | "secretsVaultUrl"
   | "dns"
   | "propagationTimeoutSeconds"
@@ -36,7 +40,10 @@ export type IssuanceSettings = Pick<
 export type ProgressSink = (step: string, message: string, data?: Record<string, unknown>) => void;
 
 export interface IssuanceDeps {
+  /** settings.vaultUrl is the URL of `vault`. */
   settings: IssuanceSettings;
+  /** The name of the vault `certificates` addresses (settings.vaults). */
+  vault: string;
   certificates: CertificateClient;
   secrets: SecretClient;
   /** Every configured DNS provider instance, each zone routed to the one that owns it. */
@@ -46,36 +53,69 @@ export interface IssuanceDeps {
   /** The ACME session for settings.acmeDirectoryUrl; created on first use and cached. */
   acme(): Promise<AcmeSession>;
   progress: ProgressSink;
+  /** The same dependencies addressing another configured vault (undefined: the default); ValidationError (400) for an unknown one. */
+  forVault(vault: string | undefined): IssuanceDeps;
 }
 
-/** Builds the dependencies from settings and a credential. */
+/** The credential of a vault with a managed identity of its own (by client id); the app's credential otherwise. */
+export type VaultCredentials = (managedIdentityClientId: string) => TokenCredential;
+
+/** Builds the dependencies from settings and a credential (`vaultCredentials`: per-vault managed identities). */
 export function createIssuanceDeps(
   settings: IssuanceSettings,
   credential: TokenCredential,
-  options: { progress?: ProgressSink } = {},
+  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials } = {},
 ): IssuanceDeps {
   const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification };
-  const certificates = new CertificateClient(settings.vaultUrl, credential, clientOptions);
   const secrets = new SecretClient(settings.secretsVaultUrl, credential, clientOptions);
   const dns = createDnsRouter(settings.dns, { credential });
   const resolvers = typeof settings.dnsResolver === "string" ? [settings.dnsResolver] : settings.dnsResolver;
   const cnameLookup = authoritativeCnameLookup(resolvers ? { resolvers } : {});
   let session: Promise<AcmeSession> | undefined;
-  return {
-    settings,
-    certificates,
-    secrets,
-    dns,
-    cnameLookup,
-    progress: options.progress ?? (() => undefined),
-    acme() {
-      if (!session) {
-        session = ensureAccount(secrets, { acmeDirectoryUrl: settings.acmeDirectoryUrl, contacts: settings.contacts, eab: settings.eab });
-        session.catch(() => {
-          session = undefined;
-        });
-      }
-      return session;
-    },
+  const acme = () => {
+    if (!session) {
+      session = ensureAccount(secrets, { acmeDirectoryUrl: settings.acmeDirectoryUrl, contacts: settings.contacts, eab: settings.eab });
+      session.catch(() => {
+        session = undefined;
+      });
+    }
+    return session;
   };
+  const progress = options.progress ?? (() => undefined);
+  const byVault = new Map<string, IssuanceDeps>();
+  const forVault = (vault: string | undefined): IssuanceDeps => {
+    const name = vault === undefined ? settings.defaultVault : validateVaultName(vault);
+    const hit = byVault.get(name);
+    if (hit) return hit;
+    const configured = settings.vaults.find((v) => v.name === name);
+    if (!configured)
+      throw new ValidationError([
+        { field: "vault", message: `no vault "${name}" is configured (vaults: ${settings.vaults.map((v) => v.name).join(", ")})` },
+      ]);
+    // The default vault's URL is settings.vaultUrl (callers may point it elsewhere); the others are their own.
+    const url = name === settings.defaultVault ? settings.vaultUrl : configured.url;
+    const clientId = configured.managedIdentityClientId;
+    const vaultCredential = clientId !== undefined && options.vaultCredentials ? options.vaultCredentials(clientId) : credential;
+    const deps: IssuanceDeps = {
+      settings: url === settings.vaultUrl ? settings : { ...settings, vaultUrl: url },
+      vault: name,
+      certificates: new CertificateClient(url, vaultCredential, clientOptions),
+      secrets,
+      dns,
+      cnameLookup,
+      progress,
+      acme,
+      forVault,
+    };
+    byVault.set(name, deps);
+    return deps;
+  };
+  return forVault(undefined);
+}
+
+/** The dependencies of every configured vault, the default first, then by name. */
+export function everyVault(deps: IssuanceDeps): IssuanceDeps[] {
+  const names = deps.settings.vaults.map((v) => v.name).sort();
+  const ordered = [deps.settings.defaultVault, ...names.filter((n) => n !== deps.settings.defaultVault)];
+  return ordered.map((name) => deps.forVault(name));
 }

@@ -107,17 +107,23 @@ async function must(step: string, run: () => Promise<unknown>): Promise<unknown>
   }
 }
 
+/** Runs one call with the dependencies of the vault its input names (`vault`; the default one when none). */
+async function call(name: FlowCall, input: unknown, env: DirectEnv): Promise<unknown> {
+  const vault = (input as { vault?: string } | undefined)?.vault;
+  return CALLS[name](input as never, vault === undefined ? env : { ...env, deps: env.deps.forVault(vault) });
+}
+
 async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<unknown> {
   switch (op.kind) {
     case "step":
-      return must(op.step, () => CALLS[op.call](op.input as never, env));
+      return must(op.step, () => call(op.call, op.input, env));
     case "try":
-      return CALLS[op.call](op.input as never, env).catch((err: unknown) => {
+      return call(op.call, op.input, env).catch((err: unknown) => {
         env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
         return undefined;
       });
     case "tryAll":
-      return Promise.all(op.inputs.map((input) => CALLS[op.call](input as never, env))).catch((err: unknown) => {
+      return Promise.all(op.inputs.map((input) => call(op.call, input, env))).catch((err: unknown) => {
         env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
         return undefined;
       });

@@ -16,6 +16,7 @@
  */
 import type { OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
+import { splitAddress } from "../keyvault/address";
 import { urlOrigin } from "../shared/url";
 import { issueResult } from "./result";
 import { StepFailedError, asStepError, caRetryNotBefore, reportedError } from "./step-error";
@@ -92,6 +93,8 @@ export interface IssueFlowInput extends Partial<IssueRequest> {
 
 export interface IssueFlowOutput extends IssueResult {
   reason: "issue" | "renew";
+  /** The vault of the certificate. */
+  vault?: string;
   warnings?: string[];
   /** The webhook deliveries of this operation (origin only, never a URL's path or query). */
   notifications?: NotificationSummary[];
@@ -161,7 +164,11 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
   const operationId = input.operationId;
   const startedAt = clock.now().getTime();
   let current: IssueStep = "validate";
-  let certificateName = input.certificateName;
+  // A renewal run names its children by address (`{vault}/{name}` outside the default vault, ../keyvault/address.ts).
+  const address = splitAddress(input.certificateName ?? "");
+  let certificateName = input.certificateName === undefined ? undefined : address.name;
+  let vault = input.vault ?? address.vault;
+  const inVault = () => (vault === undefined ? {} : { vault });
   const statusAt = (s: IssueStep, extra: Partial<IssueStatus> = {}): IssueStatus => ({
     step: s,
     certificateName,
@@ -185,11 +192,12 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     let request: IssueRequest;
     if (reason === "renew" && (input.dnsNames === undefined || (Array.isArray(input.dnsNames) && input.dnsNames.length === 0))) {
       yield* status("renewal-request");
-      request = yield* step<IssueRequest>(current, "renewalRequest", { certificateName: input.certificateName });
+      request = yield* step<IssueRequest>(current, "renewalRequest", { certificateName, ...inVault() });
     } else {
       request = {
+        ...inVault(),
         dnsNames: input.dnsNames ?? [],
-        certificateName: input.certificateName,
+        certificateName,
         keyOptions: input.keyOptions,
         replacesAriCertId: input.replacesAriCertId,
         adopt: input.adopt,
@@ -201,6 +209,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     yield* status("validate");
     validated = yield* step<ValidatedRequest>(current, "validateRequest", request);
     certificateName = validated.certificateName;
+    vault = validated.vault;
 
     yield* status("order");
     plan = yield* step<OrderPlan>(current, "placeOrder", validated);
@@ -243,6 +252,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       "mergeIssuedChain",
       {
         certificateName: validated.certificateName,
+        vault: validated.vault,
         dnsNames: validated.dnsNames,
         targets: validated.targets,
         dnsAlias: validated.dnsAlias,
@@ -253,6 +263,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     const result: IssueFlowOutput = {
       ...issueResult(merged, validated, pending.action, clock.now().getTime() - startedAt, issued.replaces),
       reason,
+      vault: validated.vault,
     };
 
     if (!challengesCleaned) {
@@ -275,6 +286,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     yield* attempt(
       "abandonIssuance",
       {
+        ...inVault(),
         certificateName: pendingReached ? validated?.certificateName : undefined,
         requestId: pending?.pending.requestId,
         authorizationUrls: plan?.order.authorizations,
@@ -282,7 +294,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       true,
     );
     const dnsNames = validated?.dnsNames ?? (Array.isArray(input.dnsNames) ? input.dnsNames : input.dnsNames ? [input.dnsNames] : []);
-    yield* reportFailed(failure, { ...input, certificateName: certificateName ?? "", dnsNames }, clock, startedAt, (extra) =>
+    yield* reportFailed(failure, { ...input, ...inVault(), certificateName: certificateName ?? "", dnsNames }, clock, startedAt, (extra) =>
       status("failed", extra),
     );
     throw failure;
@@ -309,6 +321,7 @@ function* reportIssued(
     notAfter: result.notAfter,
   };
   const notified = yield* attempt("notify", {
+    ...(result.vault === undefined ? {} : { vault: result.vault }),
     type: reason === "renew" ? "certificate.renewed" : "certificate.issued",
     data: reason === "renew" ? { ...data, reason: input.renewalReason || "manual" } : data,
     time: clock.now().toISOString(),
@@ -337,6 +350,7 @@ function* reportFailed(
   failed: (extra: Partial<IssueStatus>) => Flow<void>,
 ): Flow<void> {
   const { operationId, certificateName: name, dnsNames } = input;
+  const inVault = input.vault === undefined ? {} : { vault: input.vault };
   const failedStep = failure.step;
   const reason = input.reason === "renew" ? "renew" : "issue";
   if (reason === "renew") {
@@ -346,7 +360,7 @@ function* reportFailed(
     const notBefore = caRetryNotBefore(failure.error, clock.now());
     let attempts = 1;
     if (name) {
-      const record = { certificateName: name, failureId: clock.newId(), at: time, ...(notBefore ? { notBefore } : {}) };
+      const record = { ...inVault, certificateName: name, failureId: clock.newId(), at: time, ...(notBefore ? { notBefore } : {}) };
       const recorded = yield* attempt("recordRenewalFailure", record, true);
       const counted = (recorded as { attempts?: unknown } | undefined)?.attempts;
       if (typeof counted === "number" && counted >= 1) attempts = counted;
@@ -359,7 +373,13 @@ function* reportFailed(
       attempt: attempts,
     };
     if (notBefore) data.retryNotBefore = notBefore;
-    const notified = yield* attempt("notify", { type: "certificate.renewal_failed", data: { ...data, operationId }, time, operationId });
+    const notified = yield* attempt("notify", {
+      ...inVault,
+      type: "certificate.renewal_failed",
+      data: { ...data, operationId },
+      time,
+      operationId,
+    });
     yield* failed({
       failedStep,
       error: failure.error.message,

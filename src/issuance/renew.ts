@@ -38,7 +38,13 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
   const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;
   // A renewal keeps the names it has: overlaps are decided when a certificate is first issued.
-  const request: IssueRequest = { dnsNames, certificateName, keyOptions: keyOptionsFromPolicy(current.policy), allowNameOverlap: true };
+  const request: IssueRequest = {
+    dnsNames,
+    certificateName,
+    vault: deps.vault,
+    keyOptions: keyOptionsFromPolicy(current.policy),
+    allowNameOverlap: true,
+  };
   const alias = readManagedTags(current.properties.tags).dnsAlias;
   if (alias) request.dnsAlias = alias;
   try {

@@ -7,6 +7,7 @@
  * delivery never fails the caller.
  */
 import type { Settings } from "../config/settings";
+import { splitAddress } from "../keyvault/address";
 import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/certificates";
 import {
   TAG_RENEWAL_FAILURES,
@@ -50,10 +51,13 @@ export interface NotifyInput {
   /** RFC 3339; the orchestration's current time, so a retried activity builds the same event. */
   time: string;
   operationId?: string;
+  /** The vault of the certificate (the driver gives reporting that vault's deps). */
+  vault?: string;
 }
 
 /** Input of `notifyExpiring` (the renewal run's ExpiringNotice plus the time and operation id). */
 export interface NotifyExpiringInput {
+  /** `{name}` or `{vault}/{name}` (../keyvault/address.ts): the renewal run's address. */
   certificateName: string;
   notAfter: string;
   daysRemaining: number;
@@ -83,24 +87,28 @@ function caHost(settings: Settings): string {
   }
 }
 
-/** Builds the event of a NotifyInput with the notify module's constructors (stable idempotency keys). */
-export function buildEvent(input: NotifyInput, settings: Settings): NotifyEvent {
+/**
+ * Builds the event of a NotifyInput with the notify module's constructors (stable idempotency keys). `deps` are those
+ * of the certificate's vault: certificate events carry the vault's name (`vault`), issued and renewed also its URL.
+ */
+export function buildEvent(input: NotifyInput, settings: Settings, deps: Pick<IssuanceDeps, "vault" | "settings">): NotifyEvent {
   const options = {
     time: new Date(input.time),
     source: settings.functionAppName ? eventSource(["function-app", settings.functionAppName]) : eventSource(),
   };
-  const withCa = { caHost: caHost(settings), ...input.data };
+  const inVault = { vault: deps.vault, ...input.data };
+  const withCa = { caHost: caHost(settings), ...inVault };
   switch (input.type) {
     case "certificate.issued":
-      return certificateIssued({ keyVault: settings.vaultUrl, ...withCa } as never, options);
+      return certificateIssued({ keyVault: deps.settings.vaultUrl, ...withCa } as never, options);
     case "certificate.renewed":
-      return certificateRenewed({ keyVault: settings.vaultUrl, ...withCa } as never, options);
+      return certificateRenewed({ keyVault: deps.settings.vaultUrl, ...withCa } as never, options);
     case "certificate.renewal_failed":
       return certificateRenewalFailed(withCa as never, options);
     case "certificate.revoked":
       return certificateRevoked(withCa as never, options);
     case "certificate.expiring":
-      return certificateExpiring(input.data as never, options);
+      return certificateExpiring(inVault as never, options);
     case "renewal.summary":
       return renewalSummary(input.data as never, options);
     default:
@@ -128,7 +136,7 @@ async function deliverEvent(event: NotifyEvent, operationId: string | undefined,
 export async function notify(input: NotifyInput, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
   let event: NotifyEvent;
   try {
-    event = buildEvent(input, env.settings);
+    event = buildEvent(input, env.settings, env.deps);
   } catch (err) {
     warn?.(`notify: event not built: ${errorMessage(err)}`);
     return { eventId: null, results: [], error: errorMessage(err) };
@@ -143,7 +151,9 @@ export async function notify(input: NotifyInput, env: ReportingEnv, warn?: Warn)
  */
 export async function notifyExpiring(input: NotifyExpiringInput, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
   try {
-    const current = describeVersion(await getCurrentCertificate(env.deps.certificates, input.certificateName));
+    const address = splitAddress(input.certificateName);
+    const deps = env.deps.forVault(address.vault);
+    const current = describeVersion(await getCurrentCertificate(deps.certificates, address.name));
     if (Date.parse(current.notAfter) !== Date.parse(input.notAfter))
       return { eventId: null, results: [], skipped: `renewed meanwhile (expires ${current.notAfter})` };
     const data: Record<string, unknown> = {
@@ -155,7 +165,7 @@ export async function notifyExpiring(input: NotifyExpiringInput, env: ReportingE
       reason: input.reason,
     };
     if (input.failedAttempts > 0) data.failedAttempts = input.failedAttempts;
-    const event = buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }, env.settings);
+    const event = buildEvent({ type: "certificate.expiring", data, time: input.time, operationId: input.operationId }, env.settings, deps);
     return await deliverEvent(event, input.operationId, env, warn);
   } catch (err) {
     warn?.(`notifyExpiring ${input.certificateName}: ${errorMessage(err)}`);

@@ -8,6 +8,7 @@ import type { IssuanceDeps } from "./deps";
 
 export interface RevokeResult {
   certificateName: string;
+  vault: string;
   version: string;
   thumbprint: string;
   reason?: RevocationReason;
@@ -28,6 +29,7 @@ export async function revokeCertificate(
   deps.progress("acme", `${certificateName} version ${info.version} ${alreadyRevoked ? "was already revoked" : "revoked"}`);
   const result: RevokeResult = {
     certificateName,
+    vault: deps.vault,
     version: info.version,
     thumbprint: info.thumbprint,
     alreadyRevoked,

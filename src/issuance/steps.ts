@@ -43,12 +43,16 @@ export interface IssueRequest {
   dnsAlias?: string;
   /** Issue even when another certificate of the vault has one of the names (otherwise 409 CertificateNamesOverlap). */
   allowNameOverlap?: boolean;
+  /** The vault to issue into (settings.vaults; default: the default vault). */
+  vault?: string;
 }
 
 /** A request after validation: normalized names, certificate name, parsed key options, where every TXT value goes. */
 export interface ValidatedRequest {
   dnsNames: string[];
   certificateName: string;
+  /** The vault of the certificate (the deps' vault at validation). */
+  vault: string;
   keyOptions: KeyOptions;
   replacesAriCertId?: string;
   dnsAlias?: string;
@@ -97,7 +101,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
  * possibly through a CNAME chain or the dnsAlias), and the ACME account configuration (EAB when required). Collects
  * all input problems into one ValidationError.
  */
-export async function validateRequest(request: IssueRequest, deps: IssuanceDeps): Promise<ValidatedRequest> {
+export async function validateRequest(request: IssueRequest, anyVaultDeps: IssuanceDeps): Promise<ValidatedRequest> {
   const problems: FieldProblem[] = [];
   const collect = <T>(fn: () => T): T | undefined => {
     try {
@@ -110,13 +114,15 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
       throw err;
     }
   };
+  // The vault named in the request (the default one when none is): an unknown vault is an input problem like the others.
+  const deps = collect(() => anyVaultDeps.forVault(request.vault));
   const dnsNames = collect(() => validateDnsNames(request.dnsNames));
   const keyOptions = collect(() => parseKeyOptions(request.keyOptions ?? {}));
   let certificateName: string | undefined;
   if (request.certificateName !== undefined && request.certificateName !== "")
     certificateName = collect(() => validateCertificateName(request.certificateName as string));
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
-  if (problems.length > 0 || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
+  if (problems.length > 0 || !deps || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
   // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written.
   await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
   if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
@@ -126,7 +132,7 @@ export async function validateRequest(request: IssueRequest, deps: IssuanceDeps)
   const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
   // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write.
   await deps.acme();
-  const result: ValidatedRequest = { dnsNames, certificateName, keyOptions, targets };
+  const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
   return result;
@@ -248,7 +254,7 @@ export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDe
 
 /** Merges the chain into the pending operation and tags the version as managed (with its RFC 9773 id). */
 export async function mergeIssuedChain(
-  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias"> & { chain: string[] },
+  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias"> & { chain: string[]; vault?: string },
   deps: IssuanceDeps,
 ): Promise<CertificateVersionInfo> {
   const tags = managedTags({
@@ -291,7 +297,7 @@ export async function cleanupChallenges(challenges: readonly ChallengeRecord[], 
  * next attempt is not blocked, and deactivate authorizations still pending at the CA (RFC 8555 §7.5.2). Idempotent.
  */
 export async function abandonIssuance(
-  input: { certificateName?: string; requestId?: string; authorizationUrls?: string[] },
+  input: { certificateName?: string; requestId?: string; authorizationUrls?: string[]; vault?: string },
   deps: IssuanceDeps,
 ): Promise<{ pendingDiscarded: boolean; authorizationsDeactivated: number }> {
   let pendingDiscarded = false;

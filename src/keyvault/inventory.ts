@@ -10,6 +10,8 @@ import { isIgnored, readManagedTags, type ManagedTagInfo } from "./tags";
 /** One certificate as the list API reports it (its current version). JSON-serializable. */
 export interface InventoryItem {
   name: string;
+  /** The vault it was listed from (listEveryVault). */
+  vault?: string;
   enabled: boolean;
   /** True when the certificate has no issued version yet (only a pending operation). */
   pending: boolean;
@@ -82,4 +84,41 @@ export async function listInventory(
   }
   items.sort((a, b) => a.name.localeCompare(b.name));
   return { items, pages };
+}
+
+/** One vault's listing, or why it could not be listed. */
+export interface VaultListing {
+  vault: string;
+  items: InventoryItem[];
+  pages: number;
+  /** The vault could not be listed (its items are empty); the others still are. */
+  error?: UpstreamError;
+}
+
+/**
+ * Lists every vault (the list API pages only, the vaults in parallel), each item marked with its vault. A vault that
+ * cannot be listed is reported in its listing's `error` and does not stop the others.
+ */
+export async function listEveryVault(
+  vaults: readonly { vault: string; certificates: CertificateClient }[],
+  options: InventoryOptions = {},
+): Promise<VaultListing[]> {
+  return Promise.all(
+    vaults.map(async ({ vault, certificates }): Promise<VaultListing> => {
+      try {
+        const { items, pages } = await listInventory(certificates, options);
+        return { vault, items: items.map((i) => ({ ...i, vault })), pages };
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        return { vault, items: [], pages: 0, error: err };
+      }
+    }),
+  );
+}
+
+/** The listings when at least one vault answered; the first vault's error (retryable as it was) when none did. */
+export function unlessAllDown(listings: VaultListing[]): VaultListing[] {
+  const down = listings.filter((l) => l.error);
+  if (listings.length > 0 && down.length === listings.length) throw down[0]?.error;
+  return listings;
 }

@@ -7,14 +7,15 @@
  * (override single ports; names: identity, keyVault, arm, acme, pebbleManagement, dns), --instant (the Key Vault
  * stand-in completes long-running operations at once instead of taking about as long as the service), --dns
  * rfc2136,knot,powerdns (start those DNS providers' servers too, forward their zones from the stack's DNS server, list
- * them in stack.json), --faults SPEC|FILE
+ * them in stack.json), --vaults N (N Key Vault stand-ins: the default vault and vault2..vaultN, listed in stack.json
+ * under `vaults` with their KvAcme__Vaults__<name>__Url settings), --faults SPEC|FILE
  * (fault injection per dependency, e.g. keyvault=429:10%,arm=503:5%,identity=reset:2%,dns=timeout:5%,acme=rateLimited:5%,
  * latency=50-400ms; see src/local/faults.ts).
  */
 import { parseArgs } from "node:util";
 import { parseStackDnsList } from "./dns/providers";
 import { CERTIFICATE_LIFETIMES } from "./pebble";
-import { DEFAULT_PORTS, startStack, StackPorts } from "./stack";
+import { DEFAULT_PORTS, MAX_STACK_VAULTS, startStack, StackPorts } from "./stack";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       ports: { type: "string" },
       instant: { type: "boolean", default: false },
       dns: { type: "string" },
+      vaults: { type: "string" },
       faults: { type: "string" },
     },
   });
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     writeStackJson: true,
     keyVaultTiming: values.instant ? "instant" : "realistic",
     dns: parseStackDnsList(values.dns),
+    vaults: intOption("vaults", values.vaults, 1, MAX_STACK_VAULTS),
     faults: values.faults,
     pebble: {
       eab: values.eab,
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
   });
   const started = Date.parse(stack.info.startedAt);
   console.error(`kv-acme local stack up in ${Date.now() - started} ms`);
-  console.error(`  Key Vault     ${stack.info.keyVaultUrl}`);
+  for (const v of stack.info.vaults) console.error(`  Key Vault     ${v.url} (vault "${v.name}")`);
   console.error(
     `  Azure DNS     ${stack.info.armEndpoint} (subscription ${stack.info.subscriptionId}, zones ${stack.info.zones.join(", ")})`,
   );

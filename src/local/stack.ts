@@ -19,7 +19,7 @@ import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
 import { startAcmeProxy } from "./acme-proxy";
 import { startAzurite } from "./azurite";
 import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
-import { startKeyVaultServer } from "./keyvault/server";
+import { startKeyVaultServer, type KeyVaultServer } from "./keyvault/server";
 import { assertPortsFree, freePort, type PortNeed } from "./net";
 import { kvAcmeHome } from "./paths";
 import { startPebble } from "./pebble";
@@ -66,6 +66,16 @@ export interface StackOptions {
   dns?: string[];
   /** Start Azurite's Table service for the fleet's agent reports (default true; test stacks opt in). */
   tables?: boolean;
+  /** Key Vault stand-ins (1-8, default 1): the first is the default vault, the others `vault2`, `vault3`, ... (ephemeral ports). */
+  vaults?: number;
+}
+
+/** Most Key Vault stand-ins a stack runs (`--vaults N`). */
+export const MAX_STACK_VAULTS = 8;
+
+/** The name of the stack's n-th Key Vault stand-in (n from 1): `default` (KvAcme__VaultUrl), then `vault2`, ... */
+export function stackVaultName(n: number): string {
+  return n === 1 ? "default" : `vault${n}`;
 }
 
 /** One extra DNS provider in stack.json: the kv-acme instance it configures, its zones, its servers, its settings. */
@@ -80,7 +90,10 @@ export interface StackDnsInfo {
 
 /** The stack.json contract. */
 export interface StackInfo {
+  /** The default vault's Key Vault stand-in (the first of `vaults`). */
   keyVaultUrl: string;
+  /** Every Key Vault stand-in, by kv-acme vault name (the first is the default vault). */
+  vaults: { name: string; url: string }[];
   armEndpoint: string;
   subscriptionId: string;
   resourceGroup: string;
@@ -118,6 +131,8 @@ export interface Stack {
   forwards: ForwardTable;
   /** The fault injector when faults were asked for (its `counts` tally what was injected). */
   faults?: FaultInjector;
+  /** The Key Vault stand-ins by vault name (tests stop one to see the others carry on). */
+  keyVaults: Record<string, KeyVaultServer>;
   close(): Promise<void>;
 }
 
@@ -142,6 +157,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     (ephemeral ? (key === "acme" || key === "pebbleManagement" || key === "tables" ? freePort() : 0) : DEFAULT_PORTS[key]);
   const zones = options.zones ?? DEFAULT_ZONES;
   const subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID;
+  const vaultCount = options.vaults ?? 1;
+  if (!Number.isInteger(vaultCount) || vaultCount < 1 || vaultCount > MAX_STACK_VAULTS)
+    throw new Error(`vaults must be an integer from 1 to ${MAX_STACK_VAULTS}, got ${String(options.vaults)}`);
   const resourceGroup = options.resourceGroup ?? DEFAULT_RESOURCE_GROUP;
 
   if (!ephemeral) {
@@ -204,6 +222,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       startDnsServer({ store, port: await port("dns"), faults, answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
     ]);
     closers.push(keyVault.close, arm.close, dns.close);
+    const keyVaults: Record<string, KeyVaultServer> = { [stackVaultName(1)]: keyVault };
+    for (let n = 2; n <= vaultCount; n++) {
+      const extra = await startKeyVaultServer({
+        authority,
+        tls,
+        stateDir: path.join(stateDir, `keyvault-${stackVaultName(n)}`),
+        port: 0,
+        timing: options.keyVaultTiming,
+        faults,
+      });
+      closers.push(extra.close);
+      keyVaults[stackVaultName(n)] = extra;
+    }
     const dnsServer = `${dns.host}:${dns.port}`;
     const extraDns: Record<string, StackDnsService> = {};
     for (const name of (options.dns ?? []).filter((n) => n !== "azure")) {
@@ -247,6 +278,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const info: StackInfo = {
       keyVaultUrl: keyVault.url,
+      vaults: Object.entries(keyVaults).map(([name, server]) => ({ name, url: server.url })),
       armEndpoint: arm.url,
       subscriptionId,
       resourceGroup,
@@ -290,6 +322,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dns: extraDns,
       forwards,
       faults,
+      keyVaults,
       close,
     };
   } catch (err) {
@@ -307,6 +340,8 @@ export function stackEnv(info: StackInfo): Record<string, string> {
     NODE_EXTRA_CA_CERTS: info.caFile,
     KvAcme__AcmeDirectoryUrl: info.acmeDirectoryUrl,
     KvAcme__VaultUrl: info.keyVaultUrl,
+    // The other vaults by name (stack.json files of older stacks list none).
+    ...Object.fromEntries((info.vaults ?? []).slice(1).map((v) => [`KvAcme__Vaults__${v.name}__Url`, v.url])),
     KvAcme__ArmEndpoint: info.armEndpoint,
     KvAcme__DnsSubscriptionIds: info.subscriptionId,
     KvAcme__DnsResolver: info.dnsServer,

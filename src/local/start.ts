@@ -5,7 +5,7 @@
  * routes (/api/automation/*) take the function key printed at start. Writes .local/stack.json with functionsHostUrl.
  * Ctrl-C (SIGINT) or SIGTERM stops everything.
  *
- *   tsx src/local/start.ts [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]
+ *   tsx src/local/start.ts [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR] [--vaults N]
  *
  * Node reads NODE_EXTRA_CA_CERTS only at start-up, so when it does not point at the local CA this process runs
  * itself again with it (TLS verification is never switched off).
@@ -24,7 +24,7 @@ import { ensureLocalCa } from "./ca";
 import { startLocalHost } from "./host";
 import { kvAcmeHome } from "./paths";
 import { assertPortsFree } from "./net";
-import { startStack } from "./stack";
+import { MAX_STACK_VAULTS, startStack } from "./stack";
 import { errorMessage } from "../shared/errors";
 
 const say = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -35,6 +35,8 @@ export interface StartOptions {
   ephemeral: boolean;
   timers: boolean;
   stateDir: string;
+  /** Key Vault stand-ins (the default vault, then vault2, ...). */
+  vaults: number;
 }
 
 /** Parses the command line; throws with a message on bad input. */
@@ -47,12 +49,16 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
       ephemeral: { type: "boolean", default: false },
       "no-timers": { type: "boolean", default: false },
       state: { type: "string" },
+      vaults: { type: "string" },
     },
     strict: true,
   });
   const port = values.port === undefined ? 7071 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  const vaults = values.vaults === undefined ? 1 : Number(values.vaults);
+  if (!Number.isInteger(vaults) || vaults < 1 || vaults > MAX_STACK_VAULTS)
+    throw new Error(`--vaults must be an integer from 1 to ${MAX_STACK_VAULTS}, got "${values.vaults}"`);
   const functionKey = values["function-key"] ?? env.KVACME_FUNCTION_KEY ?? randomBytes(24).toString("base64url");
   if (functionKey.length < 16) throw new Error("the function key must be at least 16 characters");
   return {
@@ -61,6 +67,7 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
     ephemeral: values.ephemeral,
     timers: !values["no-timers"],
     stateDir: path.resolve(values.state ?? path.join(kvAcmeHome(), "functions-host")),
+    vaults,
   };
 }
 
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
     options = parseStartArgs(process.argv.slice(2), process.env);
   } catch (err) {
     say(
-      `kv-acme start: ${(err as Error).message}\nusage: npm start -- [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR]`,
+      `kv-acme start: ${(err as Error).message}\nusage: npm start -- [--port 7071] [--function-key K] [--ephemeral] [--no-timers] [--state DIR] [--vaults N]`,
     );
     process.exit(2);
   }
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
       "start this one on free ports with --ephemeral (and --port 0)",
     );
   }
-  const stack = await startStack({ ephemeral: options.ephemeral, writeStackJson: true });
+  const stack = await startStack({ ephemeral: options.ephemeral, writeStackJson: true, vaults: options.vaults });
   const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local" };
   const runtime = createRuntime({ ...process.env, ...env }, { credential: stack.credential });
   setRuntime(runtime);

@@ -34,6 +34,8 @@ export interface ReportedError {
 
 interface CertificateFields {
   certificateName: string;
+  /** The vault holding the certificate (its name in the settings; `default` for KvAcme__VaultUrl). */
+  vault?: string;
   dnsNames: string[];
 }
 

@@ -18,6 +18,8 @@ export interface RevokeOutput extends RevokeResult {
 
 export interface RevokeOrchestrationInput {
   certificateName: string;
+  /** The certificate's vault (default: the default vault). */
+  vault?: string;
   reason?: string | number;
   disable?: boolean;
   operationId?: string;
@@ -27,11 +29,13 @@ export interface RevokeOrchestrationInput {
 export function* revokeCertificateOrchestrator(ctx: df.OrchestrationContext): Generator<df.Task, RevokeOutput, unknown> {
   const input = (ctx.df.getInput() ?? {}) as RevokeOrchestrationInput;
   const operationId = orchestrationOperationId(ctx, input.operationId);
+  const inVault = input.vault === undefined ? {} : { vault: input.vault };
   const started = ctx.df.currentUtcDateTime.getTime();
   ctx.df.setCustomStatus({ step: "revoke", certificateName: input.certificateName });
   let result: RevokeOutput;
   try {
     result = yield* callStep<RevokeOutput>(ctx, "revoke", ACTIVITIES.revokeAtCa, {
+      ...inVault,
       certificateName: input.certificateName,
       reason: input.reason,
       disable: input.disable === true,
@@ -54,6 +58,7 @@ export function* revokeCertificateOrchestrator(ctx: df.OrchestrationContext): Ge
   }
   ctx.df.setCustomStatus({ step: "notify", certificateName: result.certificateName });
   yield* callBestEffort(ctx, ACTIVITIES.notify, {
+    ...inVault,
     type: "certificate.revoked",
     data: {
       certificateName: result.certificateName,

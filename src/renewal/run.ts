@@ -87,7 +87,10 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
     due: [],
     renewed: [],
     failed: [],
-    skipped: decided.errors.map((e) => ({ certificateName: e.certificateName, reason: `could not decide: ${e.error}` })),
+    skipped: [
+      ...(scan.skipped ?? []),
+      ...decided.errors.map((e) => ({ certificateName: e.certificateName, reason: `could not decide: ${e.error}` })),
+    ],
     maxInFlight: 0,
   };
   const due = decided.due.filter((d) => d.decision.due);

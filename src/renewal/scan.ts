@@ -7,7 +7,9 @@ import { pickRenewalTime } from "../acme/ari";
 import { fetchRenewalInfo } from "../acme/renewal-info";
 import type { IssuanceDeps } from "../issuance/deps";
 import { mapLimit } from "../issuance/steps";
-import { listInventory, type InventoryItem } from "../keyvault/inventory";
+import { everyVault } from "../issuance/deps";
+import { formatAddress } from "../keyvault/address";
+import { listEveryVault, unlessAllDown, type InventoryItem } from "../keyvault/inventory";
 import { errorMessage } from "../shared/errors";
 import type { Telemetry } from "../telemetry";
 import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
@@ -15,6 +17,7 @@ import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring"
 
 /** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
 export interface RenewalCandidate {
+  /** The certificate's address: `{name}` in the default vault, `{vault}/{name}` elsewhere (../keyvault/address.ts). */
   name: string;
   notBefore?: string;
   expiresOn?: string;
@@ -33,6 +36,8 @@ export interface RenewalCandidate {
 export interface ScanResult {
   items: RenewalCandidate[];
   pages: number;
+  /** Vaults that could not be listed (`{vault}/*`, the reason): their certificates wait for the next run. */
+  skipped?: { certificateName: string; reason: string }[];
   /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
   maxConcurrentRenewals: number;
 }
@@ -63,9 +68,9 @@ export interface DecideResult {
   expiryWarningDays?: number;
 }
 
-/** The candidate of one listed certificate. */
-export function candidateOf(item: InventoryItem): RenewalCandidate {
-  const c: RenewalCandidate = { name: item.name };
+/** The candidate of one listed certificate (`defaultVault`: items of that vault are addressed by name alone). */
+export function candidateOf(item: InventoryItem, defaultVault?: string): RenewalCandidate {
+  const c: RenewalCandidate = { name: defaultVault === undefined ? item.name : formatAddress(item.vault, item.name, defaultVault) };
   if (item.notBefore) c.notBefore = item.notBefore;
   if (item.expiresOn) c.expiresOn = item.expiresOn;
   if (item.managed.ariCertId) c.ariCertId = item.managed.ariCertId;
@@ -74,10 +79,26 @@ export function candidateOf(item: InventoryItem): RenewalCandidate {
   return c;
 }
 
-/** The managed certificates of the vault through the list API only (one request per page of 25), compacted. */
+/**
+ * The managed certificates of every vault through the list API only (one request per page of 25), compacted. A vault
+ * that cannot be listed is skipped (the others are renewed); when none can be, the scan fails (and is retried).
+ */
 export async function scanInventory(deps: IssuanceDeps, maxConcurrentRenewals: number): Promise<ScanResult> {
-  const { items, pages } = await listInventory(deps.certificates, { managedOnly: true });
-  return { items: items.map(candidateOf), pages, maxConcurrentRenewals };
+  const listings = unlessAllDown(
+    await listEveryVault(
+      everyVault(deps).map((d) => ({ vault: d.vault, certificates: d.certificates })),
+      { managedOnly: true },
+    ),
+  );
+  const result: ScanResult = {
+    items: listings.flatMap((l) => l.items.map((i) => candidateOf(i, deps.settings.defaultVault))),
+    pages: listings.reduce((n, l) => n + l.pages, 0),
+    maxConcurrentRenewals,
+  };
+  const down = listings.filter((l) => l.error);
+  if (down.length > 0)
+    result.skipped = down.map((l) => ({ certificateName: `${l.vault}/*`, reason: `vault not listed: ${l.error?.message ?? ""}` }));
+  return result;
 }
 
 /**

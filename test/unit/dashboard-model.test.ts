@@ -23,6 +23,7 @@ const NOW = Date.parse("2026-06-01T12:00:00Z");
 const at = (days: number) => new Date(NOW + days * DAY).toISOString();
 const cert = (over: Partial<CertificateSummary>): CertificateSummary => ({
   name: "c",
+  vault: "default",
   dnsNames: ["www.example.com"],
   enabled: true,
   pending: false,

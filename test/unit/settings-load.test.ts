@@ -16,6 +16,8 @@ describe("loadSettings defaults", () => {
       acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
       contacts: [],
       vaultUrl: "https://myvault.vault.azure.net",
+      vaults: [{ name: "default", url: "https://myvault.vault.azure.net" }],
+      defaultVault: "default",
       secretsVaultUrl: "https://myvault.vault.azure.net",
       dns: {
         instances: [
