@@ -115,16 +115,21 @@ export const activities: Record<ActivityName, Impl> = {
     runStep(() => issuance().abandonIssuance(input, depsFor(input))),
 
   /** The inventory of managed certificates through the list API only (one request per page of 25), compacted. */
-  [ACTIVITIES.scanInventory]: () => runStep(() => renewal().scanInventory(getRuntime().deps, getRuntime().settings.maxConcurrentRenewals)),
+  [ACTIVITIES.scanInventory]: () => runStep(() => renewal().scanInventory(getRuntime().deps, getRuntime().settings)),
 
   /** Renewal decisions at `now` (the orchestration's time) for the scanned certificates (../renewal/scan). */
-  [ACTIVITIES.decideRenewals]: (input: { items: RenewalCandidate[]; now: string; operationId?: string }) =>
+  [ACTIVITIES.decideRenewals]: (input: { items: RenewalCandidate[]; now: string; operationId?: string; horizonEnd?: string }) =>
     runStep(() => {
       const { deps, telemetry, settings } = getRuntime();
       return renewal().decideRenewals(
         input.items,
         new Date(input.now),
-        { deps, telemetry, expiryWarningDays: settings.expiryWarningDays },
+        {
+          deps,
+          telemetry,
+          expiryWarningDays: settings.expiryWarningDays,
+          ...(input.horizonEnd ? { horizonEnd: new Date(input.horizonEnd) } : {}),
+        },
         input.operationId,
       );
     }),

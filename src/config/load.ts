@@ -194,6 +194,8 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       renewAtPercentOfLifetime: get(S.renewAtPercentOfLifetime),
       renewalSchedule: get(S.renewalSchedule),
       maxConcurrentRenewals: get(S.maxConcurrentRenewals),
+      renewalBatchSize: get(S.renewalBatchSize),
+      renewalPlanHorizonHours: get(S.renewalPlanHorizonHours),
       expiryWarningDays: get(S.expiryWarningDays),
       historyRetentionDays: get(S.historyRetentionDays),
       webhooks: readWebhooks(r),

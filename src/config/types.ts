@@ -62,6 +62,10 @@ export interface Settings {
   /** NCRONTAB, six fields (second minute hour day month day-of-week). */
   renewalSchedule: string;
   maxConcurrentRenewals: number;
+  /** Renewals per renewal-run orchestration execution (continueAsNew pages). */
+  renewalBatchSize: number;
+  /** How far ahead a renewal run plans (hours). */
+  renewalPlanHorizonHours: number;
   /** A due certificate not renewed by a run and expiring within this many days gets `certificate.expiring`. */
   expiryWarningDays: number;
   /** Finished orchestration instances older than this many days are purged from durable history daily. */

@@ -74,10 +74,16 @@ const CALLS: Record<FlowCall, Call> = {
     const r = reporting(env);
     return r ? trackOutcome(input, r) : { tracked: false };
   },
-  scanInventory: (_input: never, env) => scanInventory(env.deps, runEnv(env).settings.maxConcurrentRenewals),
-  decideRenewals: (input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string }, env) => {
+  scanInventory: (_input: never, env) => scanInventory(env.deps, runEnv(env).settings),
+  decideRenewals: (input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string; horizonEnd?: string }, env) => {
     const r = runEnv(env);
-    return decideRenewals(input.items, new Date(input.now), { ...r, expiryWarningDays: r.settings.expiryWarningDays }, input.operationId);
+    const horizon = input.horizonEnd ? { horizonEnd: new Date(input.horizonEnd) } : {};
+    return decideRenewals(
+      input.items,
+      new Date(input.now),
+      { ...r, expiryWarningDays: r.settings.expiryWarningDays, ...horizon },
+      input.operationId,
+    );
   },
 };
 

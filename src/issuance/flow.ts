@@ -49,8 +49,8 @@ export type FlowCall =
 /** A renewal of one certificate started by a renewal run, and how it ended. */
 export interface ChildOutcome {
   certificateName: string;
-  /** The child's output, when it succeeded. */
-  output?: IssueFlowOutput;
+  /** What the renewal run reads of the child's output, when it succeeded. */
+  output?: Pick<IssueFlowOutput, "version" | "notAfter">;
   /** The child's failure ("<step>: <message>", possibly wrapped by the runtime), when it failed. */
   failure?: string;
 }
@@ -71,8 +71,12 @@ export type FlowOp =
   | { kind: "warn"; step: string; message: string }
   /** Which of these certificates already have an issuance or renewal running (a Set of names). */
   | { kind: "inProgress"; certificateNames: string[] }
-  /** Renew these certificates, at most `limit` at a time; answers { outcomes: ChildOutcome[], maxInFlight }. */
-  | { kind: "renewEach"; children: IssueFlowInput[]; limit: number; due: number };
+  /**
+   * Renew these certificates, at most `limit` at a time, each not before its `startAt` (the plan's moments, ISO, in
+   * the children's order; the durable driver waits with timers), the durable driver in pages of `batchSize` per
+   * orchestration execution; answers { outcomes: ChildOutcome[], maxInFlight }.
+   */
+  | { kind: "renewEach"; children: IssueFlowInput[]; limit: number; due: number; startAt?: string[]; batchSize?: number };
 
 export type Flow<T> = Generator<FlowOp, T, unknown>;
 

@@ -2,7 +2,10 @@
  * The durable driver of the flows (../issuance/flow, ../renewal/run): runs a flow inside an orchestrator, each call
  * as the activity of the same name (transient failures retried by the durable runtime with RETRY, permanent ones
  * failing the step at once), propagation waits as durable timers, progress as the custom status, and a renewal run's
- * renewals as `issueCertificate` sub-orchestrations in a sliding window. Deterministic: time is
+ * renewals as `issueCertificate` sub-orchestrations in a sliding window, each not before the plan's moment (a durable
+ * timer when nothing else can start). More renewals than a page (`batchSize`) run in the `renewCertificatesBatch`
+ * orchestration (./renew-batch), one page per execution and continueAsNew between pages, so no history grows with
+ * the number of certificates and the replay work grows linearly. Deterministic: time is
  * context.df.currentUtcDateTime, ids come from newGuid.
  *
  * Propagation is a durable-timer loop around a single bounded check (`checkPropagation`, at most
@@ -80,7 +83,20 @@ function* perform(ctx: Ctx, op: FlowOp): Generator<df.Task, unknown, unknown> {
     case "inProgress":
       return new Set((yield* renewalsInProgress(ctx, op.certificateNames)).keys());
     case "renewEach":
-      return yield* renewEach(ctx, op.children, op.limit, op.due);
+      if (op.batchSize !== undefined && op.children.length > op.batchSize) {
+        const input: RenewPagesInput = {
+          children: op.children,
+          startAt: op.startAt,
+          limit: op.limit,
+          due: op.due,
+          batchSize: op.batchSize,
+          done: 0,
+          maxInFlight: 0,
+          outcomes: [],
+        };
+        return yield ctx.df.callSubOrchestrator(ORCHESTRATIONS.renewBatch, input, renewBatchInstanceId(ctx.df.instanceId));
+      }
+      return yield* renewEach(ctx, op.children, op.limit, op.due, op.startAt, 0);
   }
 }
 
@@ -108,28 +124,57 @@ function* awaitPropagation(ctx: Ctx, op: Extract<FlowOp, { kind: "propagation" }
   }
 }
 
+/** The pages of a large renewal run (the `renewCertificatesBatch` orchestration's input, carried by continueAsNew). */
+export interface RenewPagesInput {
+  children: IssueFlowInput[];
+  startAt?: string[];
+  limit: number;
+  due: number;
+  batchSize: number;
+  /** Renewals finished in earlier pages. */
+  done: number;
+  maxInFlight: number;
+  outcomes: ChildOutcome[];
+}
+
+/** The instance id of a renewal run's pages. */
+export function renewBatchInstanceId(runInstanceId: string): string {
+  return `${runInstanceId}-pages`;
+}
+
 /**
  * One `issueCertificate` sub-orchestration per child, instance id certificateInstanceId(name), at most `limit` in
- * flight (a sliding window over Task.any, not batches); each failure is caught and reported as the child's outcome.
+ * flight (a sliding window over Task.any, not batches), none before its `startAt` (when nothing is in flight and the
+ * next child's moment is ahead, a durable timer until it); each failure is caught and reported as the child's outcome
+ * (only what the run reads of a success: version and notAfter).
  */
-function* renewEach(
+export function* renewEach(
   ctx: Ctx,
   children: IssueFlowInput[],
   limit: number,
   due: number,
+  startAt: string[] | undefined,
+  doneBefore: number,
 ): Generator<df.Task, { outcomes: ChildOutcome[]; maxInFlight: number }, unknown> {
-  const queue = [...children];
+  const queue = children.map((child, i) => ({ child, at: startAt?.[i] ? Date.parse(startAt[i]) : 0 }));
   const inFlight: { name: string; task: df.Task }[] = [];
   const outcomes: ChildOutcome[] = [];
   let maxInFlight = 0;
-  let done = 0;
+  let done = doneBefore;
   while (queue.length > 0 || inFlight.length > 0) {
-    while (inFlight.length < limit && queue.length > 0) {
-      const child = queue.shift() as IssueFlowInput;
+    const now = ctx.df.currentUtcDateTime.getTime();
+    while (inFlight.length < limit && queue.length > 0 && (queue[0] as { at: number }).at <= now) {
+      const { child } = queue.shift() as { child: IssueFlowInput };
       const name = child.certificateName ?? "";
       inFlight.push({ name, task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, child, certificateInstanceId(name)) });
     }
     maxInFlight = Math.max(maxInFlight, inFlight.length);
+    if (inFlight.length === 0) {
+      const next = (queue[0] as { at: number }).at;
+      ctx.df.setCustomStatus({ step: "renew", due, done, inFlight: 0, nextAt: new Date(next).toISOString() });
+      yield ctx.df.createTimer(new Date(next));
+      continue;
+    }
     ctx.df.setCustomStatus({ step: "renew", due, done, inFlight: inFlight.length });
     yield ctx.df.Task.any(inFlight.map((f) => f.task));
     for (let i = inFlight.length - 1; i >= 0; i--) {
@@ -138,7 +183,10 @@ function* renewEach(
       inFlight.splice(i, 1);
       done++;
       if (f.task.isFaulted) outcomes.push({ certificateName: f.name, failure: taskError(f.task.result).message });
-      else outcomes.push({ certificateName: f.name, output: f.task.result as IssueFlowOutput });
+      else {
+        const output = f.task.result as IssueFlowOutput;
+        outcomes.push({ certificateName: f.name, output: { version: output.version, notAfter: output.notAfter } });
+      }
     }
   }
   return { outcomes, maxInFlight };

@@ -6,6 +6,8 @@
 export const ORCHESTRATIONS = {
   issue: "issueCertificate",
   renewAll: "renewCertificates",
+  /** A renewal run's renewals, one page per execution (continueAsNew). */
+  renewBatch: "renewCertificatesBatch",
   revoke: "revokeCertificate",
 } as const;
 

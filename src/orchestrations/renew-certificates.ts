@@ -21,5 +21,5 @@ export function* renewCertificatesOrchestrator(ctx: df.OrchestrationContext): Ge
   const input = (ctx.df.getInput() ?? {}) as RenewAllInput;
   const operationId = orchestrationOperationId(ctx, input.operationId);
   const runId = `${ctx.df.instanceId}@${ctx.df.currentUtcDateTime.toISOString()}`;
-  return yield* runDurable(ctx, renewAllFlow({ dryRun: input.dryRun === true, operationId, runId }, durableClock(ctx)));
+  return yield* runDurable(ctx, renewAllFlow({ dryRun: input.dryRun === true, schedule: true, operationId, runId }, durableClock(ctx)));
 }

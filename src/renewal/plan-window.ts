@@ -67,6 +67,6 @@ export function planWindow(c: WindowInput): PlanWindow {
     close = safe;
     open = Math.min(c.dueAt.getTime(), close - lifetime * SPREAD_FRACTION);
   }
-  const aim = open + Math.floor(offsetFraction(`${c.name}@${c.notAfter.toISOString()}`) * (close - open));
+  const aim = open + Math.floor(offsetFraction(`${c.name}@${c.notAfter.getTime()}`) * (close - open));
   return { open: new Date(open), close: new Date(close), aim: new Date(aim), ari, thirdLeft: new Date(thirdLeft) };
 }

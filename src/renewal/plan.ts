@@ -4,7 +4,9 @@
  * virtual clock.
  *
  * - Each certificate aims at a moment inside its window (./plan-window: the ARI window, or a per-certificate offset
- *   between the due time and the safety point before a third of the lifetime is left).
+ *   between the due time and the safety point before a third of the lifetime is left), or at its due time when the
+ *   renewal rules (./decide) make it due earlier: the plan moves renewals forward, never later than the rules say,
+ *   except where a limit or the CA's Retry-After holds them.
  * - Never before the CA's not-before for the certificate (a `rateLimited` answer's Retry-After) or `now`.
  * - Limits, counted over sliding windows (never more than the CA's token buckets allow) with the issuances of the
  *   recent past: the CA's (./ca-limits: new orders per account, new certificates per registered domain, certificates
@@ -32,6 +34,8 @@ export interface PlanCertificate extends WindowInput {
   armWrites: number;
   /** The vault the certificate lives in (its key create counts there). */
   vault: string;
+  /** The ACME directory it renews at, when the plan spans several (a key of PlanInput.cas). */
+  directory?: string;
 }
 
 /** An issuance of the recent past (what the vault's notBefore dates show), counted against the limits. */
@@ -41,6 +45,8 @@ export interface PastIssuance {
   order: "ari" | "renewal" | "new";
   registeredDomains: readonly string[];
   exactSet: string;
+  /** The ACME directory that issued it, when the plan spans several (a key of PlanInput.cas). */
+  directory?: string;
 }
 
 export interface PlanInput {
@@ -49,7 +55,17 @@ export interface PlanInput {
   horizonEnd: Date;
   certificates: readonly PlanCertificate[];
   recent?: readonly PastIssuance[];
+  /** The CA's limits (of every certificate without a `directory`). */
   ca: CaLimits;
+  /**
+   * The executor's pace, when the plan should follow it: at most `count` starts per `windowMs` (maxConcurrentRenewals
+   * per expected renewal time). Starts that slip behind the plan can bunch up in a CA's window; with the pace the plan
+   * matches what the executor can start. (The renewal run passes none: its renewals of the same names are exempt from
+   * the new-order limits, where a slip would matter.)
+   */
+  runner?: WindowLimit;
+  /** The limits of each directory named by a certificate's `directory`. */
+  cas?: Readonly<Record<string, CaLimits>>;
   azure: AzureBudgets;
 }
 
@@ -124,47 +140,61 @@ interface Pending {
   heldBy?: string;
 }
 
-/** A binary min-heap of pending renewals by (ready, window close, name). */
-class Heap {
-  readonly items: Pending[] = [];
-  static before(a: Pending, b: Pending): boolean {
-    if (a.ready !== b.ready) return a.ready < b.ready;
-    const ac = a.window.close.getTime();
-    const bc = b.window.close.getTime();
-    if (ac !== bc) return ac < bc;
-    return a.c.name < b.c.name;
+/** A binary min-heap under `before`. */
+class Heap<T> {
+  readonly items: T[] = [];
+  constructor(readonly before: (a: T, b: T) => boolean) {}
+  get size(): number {
+    return this.items.length;
   }
-  push(p: Pending): void {
+  push(p: T): void {
     const a = this.items;
     a.push(p);
     let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!Heap.before(a[i] as Pending, a[parent] as Pending)) break;
-      [a[i], a[parent]] = [a[parent] as Pending, a[i] as Pending];
+      if (!this.before(a[i] as T, a[parent] as T)) break;
+      [a[i], a[parent]] = [a[parent] as T, a[i] as T];
       i = parent;
     }
   }
-  pop(): Pending | undefined {
+  pop(): T | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();
-    if (a.length > 0 && last) {
+    if (a.length > 0 && last !== undefined) {
       a[0] = last;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && Heap.before(a[l] as Pending, a[m] as Pending)) m = l;
-        if (r < a.length && Heap.before(a[r] as Pending, a[m] as Pending)) m = r;
+        if (l < a.length && this.before(a[l] as T, a[m] as T)) m = l;
+        if (r < a.length && this.before(a[r] as T, a[m] as T)) m = r;
         if (m === i) break;
-        [a[i], a[m]] = [a[m] as Pending, a[i] as Pending];
+        [a[i], a[m]] = [a[m] as T, a[i] as T];
         i = m;
       }
     }
     return top;
   }
+}
+
+/** Earliest window close first, then name: who goes first among renewals ready at the same moment. */
+function closesFirst(a: Pending, b: Pending): boolean {
+  const ac = a.window.close.getTime();
+  const bc = b.window.close.getTime();
+  return ac !== bc ? ac < bc : a.c.name < b.c.name;
+}
+
+/** The queue entries: a renewal ready at `ready`, or a limit that has room again at `ready` (its parked renewals). */
+type Entry = { kind: "renewal"; p: Pending; ready: number } | { kind: "wake"; key: string; ready: number };
+
+/** Entries in time order; at the same moment renewals (earliest close first) before wakes. */
+function entryBefore(a: Entry, b: Entry): boolean {
+  if (a.ready !== b.ready) return a.ready < b.ready;
+  if (a.kind !== b.kind) return a.kind === "renewal";
+  return a.kind === "renewal" && b.kind === "renewal" ? closesFirst(a.p, b.p) : false;
 }
 
 /** The limits one issuance counts against, with its weight in each: [key, limit, weight]. */
@@ -176,11 +206,12 @@ function chargesOf(
   azure?: AzureBudgets,
 ): [string, WindowLimit, number][] {
   const out: [string, WindowLimit, number][] = [];
+  const dir = c.directory === undefined ? "ca" : `ca@${c.directory}`;
   if (!exempt) {
-    if (isNew && ca.newOrdersPerAccount) out.push(["ca:account", ca.newOrdersPerAccount, 1]);
+    if (isNew && ca.newOrdersPerAccount) out.push([`${dir}:account`, ca.newOrdersPerAccount, 1]);
     if (isNew && ca.newCertificatesPerRegisteredDomain)
-      for (const d of c.registeredDomains) out.push([`ca:domain:${d}`, ca.newCertificatesPerRegisteredDomain, 1]);
-    if (ca.certificatesPerExactSet) out.push([`ca:set:${c.exactSet}`, ca.certificatesPerExactSet, 1]);
+      for (const d of c.registeredDomains) out.push([`${dir}:domain:${d}`, ca.newCertificatesPerRegisteredDomain, 1]);
+    if (ca.certificatesPerExactSet) out.push([`${dir}:set:${c.exactSet}`, ca.certificatesPerExactSet, 1]);
   }
   if (azure && "dnsWrites" in c) {
     for (const [zone, writes] of Object.entries(c.dnsWrites)) if (writes > 0) out.push([`dns:${zone}`, azure.dnsWritesPerZone, writes]);
@@ -200,30 +231,62 @@ export function planRenewals(input: PlanInput): Plan {
     if (!w) windows.set(key, (w = new Window(limit)));
     return w;
   };
+  const limitsOf = (x: { directory?: string }): CaLimits => {
+    const named = x.directory === undefined ? undefined : input.cas?.[x.directory];
+    if (x.directory !== undefined && !named) throw new Error(`no CA limits for directory ${x.directory}`);
+    return named ?? input.ca;
+  };
   const ariExemptAt = (p: Pending, t: number): boolean =>
-    input.ca.ariRenewalsExempt && p.window.ari && p.c.order === "renewal" && t <= (p.c.ariWindow?.end.getTime() ?? 0);
+    limitsOf(p.c).ariRenewalsExempt && p.window.ari && p.c.order === "renewal" && t <= (p.c.ariWindow?.end.getTime() ?? 0);
 
   const recent = [...(input.recent ?? [])].sort((a, b) => a.at.getTime() - b.at.getTime());
   for (const r of recent) {
-    const exempt = r.order === "ari" && input.ca.ariRenewalsExempt;
-    for (const [key, limit, weight] of chargesOf(r, exempt, r.order === "new", input.ca)) windowFor(key, limit).add(r.at.getTime(), weight);
+    const ca = limitsOf(r);
+    const exempt = r.order === "ari" && ca.ariRenewalsExempt;
+    for (const [key, limit, weight] of chargesOf(r, exempt, r.order === "new", ca)) windowFor(key, limit).add(r.at.getTime(), weight);
   }
 
-  const heap = new Heap();
+  const queue = new Heap<Entry>(entryBefore);
+  const wake = (key: string, lot: { wakeAt?: number }, at: number) => {
+    lot.wakeAt = at;
+    queue.push({ kind: "wake", key, ready: at });
+  };
   for (const c of input.certificates) {
     const window = planWindow(c);
-    let ready = Math.max(now, window.aim.getTime());
+    // The aim, or the due time when the rules make it due earlier: the plan pulls renewals forward, never back.
+    let ready = Math.max(now, Math.min(window.aim.getTime(), c.dueAt.getTime()));
     let heldBy: string | undefined;
     if (c.caNotBefore && c.caNotBefore.getTime() > ready) {
       ready = c.caNotBefore.getTime();
       heldBy = "ca-not-before";
     }
-    heap.push({ c, window, ready, heldBy });
+    queue.push({ kind: "renewal", p: { c, window, ready, heldBy }, ready });
   }
 
+  // Renewals a full limit holds back wait parked on that limit (earliest close first); one wake per limit lets as
+  // many back as fit when it has room, so a long queue behind one limit costs linear work, not quadratic.
+  const parked = new Map<string, { heap: Heap<Pending>; weight: number; wakeAt?: number }>();
   const plan: Plan = { now: [], later: [] };
-  for (let p = heap.pop(); p; p = heap.pop()) {
-    const t = p.ready;
+  for (let e = queue.pop(); e; e = queue.pop()) {
+    const t = e.ready;
+    if (e.kind === "wake") {
+      const lot = parked.get(e.key);
+      if (!lot || lot.wakeAt !== t) continue;
+      lot.wakeAt = undefined;
+      const window = windows.get(e.key) as Window;
+      // Release the parked renewals that fit now, then wake again when the limit next has room.
+      let room = 0;
+      while (t < horizon && room < lot.heap.size && window.earliest(t, lot.weight * (room + 1)) <= t) room++;
+      const release = t >= horizon ? lot.heap.size : Math.max(1, room);
+      for (let i = 0; i < release && lot.heap.size > 0; i++) {
+        const p = lot.heap.pop() as Pending;
+        p.ready = t;
+        queue.push({ kind: "renewal", p, ready: t });
+      }
+      if (lot.heap.size > 0) wake(e.key, lot, window.earliest(t + 1, lot.weight));
+      continue;
+    }
+    const p = e.p;
     const exempt = ariExemptAt(p, t);
     const planned = (at: number): PlannedRenewal => {
       const r: PlannedRenewal = {
@@ -240,19 +303,30 @@ export function planRenewals(input: PlanInput): Plan {
       plan.later.push(planned(t));
       continue;
     }
-    const charges = chargesOf(p.c, exempt, p.c.order === "new", input.ca, input.azure);
+    const charges = chargesOf(p.c, exempt, p.c.order === "new", limitsOf(p.c), input.azure);
+    if (input.runner) charges.push(["runner", input.runner, 1]);
     let next = t;
-    let heldBy: string | undefined;
-    for (const [key, limit, weight] of charges) {
-      const at = windowFor(key, limit).earliest(t, weight);
+    let binding: [string, WindowLimit, number] | undefined;
+    for (const charge of charges) {
+      const at = windowFor(charge[0], charge[1]).earliest(t, charge[2]);
       if (at > next) {
         next = at;
-        heldBy = key;
+        binding = charge;
       }
     }
-    if (next > t) {
-      // Not yet: back in the queue at the moment the binding limit has room (limits never fit: left to later runs).
-      heap.push({ ...p, ready: Number.isFinite(next) ? next : horizon, heldBy });
+    if (binding) {
+      const [key, , weight] = binding;
+      p.heldBy = key;
+      if (!Number.isFinite(next)) {
+        // More than the limit allows at all (e.g. more DNS writes than a zone takes in a minute): left to later runs.
+        plan.later.push({ ...planned(horizon), heldBy: key });
+        continue;
+      }
+      let lot = parked.get(key);
+      if (!lot) parked.set(key, (lot = { heap: new Heap<Pending>(closesFirst), weight }));
+      lot.weight = Math.min(lot.weight, weight);
+      lot.heap.push(p);
+      if (lot.wakeAt === undefined || next < lot.wakeAt) wake(key, lot, next);
       continue;
     }
     for (const [key, limit, weight] of charges) windowFor(key, limit).add(t, weight);

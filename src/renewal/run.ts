@@ -3,9 +3,13 @@
  * CLI's `renew --all-due`), as a generator of FlowOps (../issuance/flow):
  *
  *   scanInventory (list pages only, once) -> decideRenewals (the rules of ./decide + ARI per certificate; a failed
- *   ARI lookup affects only that certificate; `certificate.days_to_expiry` per managed certificate)
- *   -> renew each due certificate (the issuance flow with reason "renew", at most maxConcurrentRenewals at a time),
- *      skipping those whose issuance or renewal is already running
+ *   ARI lookup affects only that certificate; `certificate.days_to_expiry` per managed certificate; with a horizon,
+ *   also the certificates whose planning window opens before it)
+ *   -> plan (./plan: when each renewal starts, inside its window and the CA's and Azure's limits; due certificates
+ *      the plan leaves to a later run are reported as skipped with the planned moment)
+ *   -> renew each planned certificate (the issuance flow with reason "renew", at most maxConcurrentRenewals at a time,
+ *      none before its planned moment; the durable driver pages large runs), skipping those whose issuance or renewal
+ *      is already running
  *   -> `certificate.expiring` for each due certificate not renewed (failed, skipped, backing off) that expires within
  *      expiryWarningDays or keeps failing (./expiring; notifyExpiring, in parallel)
  *   -> summary: `renewal.summary` webhook + telemetry outcome; the result is the summary (with `notifications`).
@@ -15,11 +19,20 @@
  */
 import type { ChildOutcome, Flow, FlowClock, IssueFlowInput, NotificationSummary } from "../issuance/flow";
 import { ISSUE_STEPS, attempt, notificationSummaries, step } from "../issuance/flow";
+import { splitAddress } from "../keyvault/address";
+import { AZURE_BUDGETS, caLimitsFor } from "./ca-limits";
 import { expiringNotices } from "./expiring";
+import { planRenewals, type Plan, type PlanCertificate } from "./plan";
+import { planCertificate, recentIssuances } from "./plan-input";
 import type { DecideResult, DueCertificate, ScanResult } from "./scan";
 
 export interface RenewAllInput {
   dryRun?: boolean;
+  /**
+   * The driver can wait for the plan's moments (the durable one, with timers): plan up to the settings' horizon,
+   * including certificates whose window opens before it. Otherwise only what can start now is renewed.
+   */
+  schedule?: boolean;
   /** Correlation id for telemetry (W3C trace id). */
   operationId?: string;
 }
@@ -41,6 +54,8 @@ export interface RenewalSummary {
   skipped: { certificateName: string; reason: string }[];
   /** Most renewals in flight at once (≤ maxConcurrentRenewals). */
   maxInFlight: number;
+  /** The plan: renewals started after their window closed (a limit or the CA's Retry-After held them), and due ones left to a later run. */
+  plan?: { planned: number; late: number; deferred: number };
   /** Certificates reported as `certificate.expiring` by this run. */
   expiring?: { certificateName: string; reason: string; daysRemaining: number; failedAttempts: number }[];
   /** This run's webhook deliveries (expiring notices, the summary): origin, ok, attempts, status. */
@@ -64,6 +79,10 @@ export function splitFailure(message: string): { failedStep?: string; error: str
   return m ? { failedStep: m[1], error: (m[2] ?? "").trim() } : { error: message.trim() };
 }
 
+const HOUR_MS = 3_600_000;
+/** The longest a durable run waits for the limits to make room (the CA's longest window) before leaving it to a later run. */
+export const PLAN_MAX_WAIT_MS = 7 * 24 * HOUR_MS;
+
 /** The renewal run (see the module comment). `runId` names the run in the summary. */
 export function* renewAllFlow(input: RenewAllInput & { operationId: string; runId: string }, clock: FlowClock): Flow<RenewalSummary> {
   const dryRun = input.dryRun === true;
@@ -74,7 +93,18 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
 
   const scan = yield* step<ScanResult>("scan", "scanInventory", {});
   yield status({ step: "decide", checked: scan.items.length });
-  const decided = yield* step<DecideResult>("decide", "decideRenewals", { items: scan.items, now: startedAt, operationId });
+  const planning = scan.planning;
+  // Look-ahead (durable runs): certificates whose planning window opens before the next run are planned in this one.
+  const horizonEnd =
+    planning && input.schedule === true && planning.horizonHours > 0
+      ? new Date(Date.parse(startedAt) + planning.horizonHours * HOUR_MS).toISOString()
+      : undefined;
+  const decided = yield* step<DecideResult>("decide", "decideRenewals", {
+    items: scan.items,
+    now: startedAt,
+    operationId,
+    ...(horizonEnd ? { horizonEnd } : {}),
+  });
 
   const summary: RenewalSummary = {
     runId,
@@ -105,15 +135,49 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
     for (const d of due) summary.skipped.push({ certificateName: d.certificateName, reason: "dry run" });
   } else {
     // A certificate whose issuance or renewal is already pending or running (e.g. started over HTTP) is skipped.
+    const upcoming = decided.upcoming ?? [];
+    const candidates = [...due, ...upcoming];
     const busy = (
-      due.length > 0 ? yield { kind: "inProgress", certificateNames: due.map((d) => d.certificateName) } : new Set()
+      candidates.length > 0 ? yield { kind: "inProgress", certificateNames: candidates.map((d) => d.certificateName) } : new Set()
     ) as Set<string>;
-    for (const name of busy) summary.skipped.push({ certificateName: name, reason: "already in progress" });
-    const children = due
-      .filter((d) => !busy.has(d.certificateName))
-      .map((d): IssueFlowInput => ({ certificateName: d.certificateName, reason: "renew", operationId, renewalReason: d.decision.reason }));
+    for (const name of busy)
+      if (due.some((d) => d.certificateName === name)) summary.skipped.push({ certificateName: name, reason: "already in progress" });
+    const free = candidates.filter((d) => !busy.has(d.certificateName));
+    const child = (d: DueCertificate): IssueFlowInput => ({
+      certificateName: d.certificateName,
+      reason: "renew",
+      operationId,
+      renewalReason: plannedReason(d),
+    });
+    let children = free.filter((d) => d.decision.due).map(child);
+    let startAt: string[] | undefined;
+    if (planning) {
+      const plan = planFor(free, scan, startedAt, horizonEnd, input.schedule === true);
+      const byName = new Map(free.map((d) => [d.certificateName, d]));
+      children = plan.now.map((p) => child(byName.get(p.name) as DueCertificate));
+      startAt = plan.now.map((p) => p.at.toISOString());
+      for (const p of plan.now) {
+        const d = byName.get(p.name) as DueCertificate;
+        if (!d.decision.due)
+          summary.due.push({ certificateName: d.certificateName, reason: plannedReason(d), renewAt: p.at.toISOString(), ari: d.ari });
+      }
+      const deferred = plan.later.filter((p) => byName.get(p.name)?.decision.due === true);
+      for (const p of deferred)
+        summary.skipped.push({
+          certificateName: p.name,
+          reason: `planned for ${p.at.toISOString()}${p.heldBy ? ` (held by ${p.heldBy})` : ""}`,
+        });
+      summary.plan = { planned: plan.now.length, late: plan.now.filter((p) => p.late).length, deferred: deferred.length };
+    }
     const limit = scan.maxConcurrentRenewals;
-    const ran = (yield { kind: "renewEach", children, limit, due: due.length }) as { outcomes: ChildOutcome[]; maxInFlight: number };
+    const ran = (yield {
+      kind: "renewEach",
+      children,
+      limit,
+      due: children.length,
+      ...(startAt ? { startAt } : {}),
+      ...(planning ? { batchSize: planning.batchSize } : {}),
+    }) as { outcomes: ChildOutcome[]; maxInFlight: number };
     summary.maxInFlight = ran.maxInFlight;
     for (const o of ran.outcomes) {
       if (o.output) summary.renewed.push({ certificateName: o.certificateName, version: o.output.version, notAfter: o.output.notAfter });
@@ -192,4 +256,35 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
   });
   yield status({ step: "done", ...counts, operationId, notifications });
   return summary;
+}
+
+/** The plan for the run's candidates (due now, and with a horizon those whose window opens before it). */
+function planFor(
+  candidates: readonly DueCertificate[],
+  scan: ScanResult,
+  startedAt: string,
+  horizonEnd: string | undefined,
+  schedule: boolean,
+): Plan {
+  const planning = scan.planning as NonNullable<ScanResult["planning"]>;
+  const now = new Date(startedAt);
+  const items = new Map(scan.items.map((i) => [i.name, i]));
+  const certificates = candidates
+    // Key Vault's budget counts per vault: `{vault}/{name}` outside the default vault (../keyvault/address).
+    .map((d) => planCertificate(d, items.get(d.certificateName), splitAddress(d.certificateName).vault ?? "(default)"))
+    .filter((c): c is PlanCertificate => c !== undefined);
+  return planRenewals({
+    now,
+    // A durable run waits up to the look-ahead, or as long as the limits need; otherwise only what can start now.
+    horizonEnd: horizonEnd ? new Date(horizonEnd) : new Date(now.getTime() + (schedule ? PLAN_MAX_WAIT_MS : 1)),
+    certificates,
+    recent: recentIssuances(scan.items, now),
+    ca: caLimitsFor(planning.acmeDirectoryUrl),
+    azure: AZURE_BUDGETS,
+  });
+}
+
+/** Why a planned renewal runs: the rule's reason when due, else its planning window. */
+function plannedReason(d: DueCertificate): string {
+  return d.decision.due ? d.decision.reason : "PlannedInWindow";
 }

@@ -5,6 +5,7 @@
  */
 import { pickRenewalTime } from "../acme/ari";
 import { fetchRenewalInfo } from "../acme/renewal-info";
+import type { Settings } from "../config/types";
 import type { IssuanceDeps } from "../issuance/deps";
 import { mapLimit } from "../issuance/steps";
 import { everyVault } from "../issuance/deps";
@@ -14,6 +15,7 @@ import { errorMessage } from "../shared/errors";
 import type { Telemetry } from "../telemetry";
 import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
 import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring";
+import { planWindow } from "./plan-window";
 
 /** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
 export interface RenewalCandidate {
@@ -30,6 +32,15 @@ export interface RenewalCandidate {
    * Retry-After (the kv-acme-renew-not-before tag). The renewal decision holds the certificate until then.
    */
   renewNotBefore?: string;
+  /** The names of the current version (the managed tags), for the planner's per-domain and exact-set limits. */
+  dnsNames?: string[];
+}
+
+/** What the renewal planner needs from the settings, recorded in history with the scan so replays plan alike. */
+export interface RenewalPlanning {
+  acmeDirectoryUrl: string;
+  horizonHours: number;
+  batchSize: number;
 }
 
 /** What the scan returns. */
@@ -40,6 +51,8 @@ export interface ScanResult {
   skipped?: { certificateName: string; reason: string }[];
   /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
   maxConcurrentRenewals: number;
+  /** The planner's settings (absent in histories recorded before the planner: renew what is due, at once). */
+  planning?: RenewalPlanning;
 }
 
 /** The decision for one certificate, as a renewal run records and reports it. */
@@ -55,6 +68,9 @@ export interface DueCertificate {
   lastFailure?: { at: string; attempts: number };
   /** The CA's rateLimited Retry-After: no renewal before this time (RenewalCandidate.renewNotBefore). */
   renewNotBefore?: string;
+  /** The validity of the current version (the planner's window). */
+  notBefore?: string;
+  notAfter?: string;
 }
 
 /** What the decision pass returns: the due certificates' decisions, how many are not due, errors per certificate. */
@@ -66,6 +82,8 @@ export interface DecideResult {
   watch?: WatchedCertificate[];
   /** settings.expiryWarningDays, recorded in history so replays see the same threshold. */
   expiryWarningDays?: number;
+  /** Not due yet, but their planning window opens before the horizon (only when the pass was given one). */
+  upcoming?: DueCertificate[];
 }
 
 /** The candidate of one listed certificate (`defaultVault`: items of that vault are addressed by name alone). */
@@ -76,14 +94,19 @@ export function candidateOf(item: InventoryItem, defaultVault?: string): Renewal
   if (item.managed.ariCertId) c.ariCertId = item.managed.ariCertId;
   if (item.managed.renewalFailures) c.failures = { attempts: item.managed.renewalFailures.attempts, at: item.managed.renewalFailures.at };
   if (item.managed.renewNotBefore) c.renewNotBefore = item.managed.renewNotBefore;
+  if (item.managed.dnsNames && item.managed.dnsNames.length > 0) c.dnsNames = item.managed.dnsNames;
   return c;
 }
 
 /**
- * The managed certificates of every vault through the list API only (one request per page of 25), compacted. A vault
- * that cannot be listed is skipped (the others are renewed); when none can be, the scan fails (and is retried).
+ * The managed certificates of every vault through the list API only (one request per page of 25), compacted, with
+ * the planner's settings. A vault that cannot be listed is skipped (the others are renewed); when none can be, the
+ * scan fails (and is retried).
  */
-export async function scanInventory(deps: IssuanceDeps, maxConcurrentRenewals: number): Promise<ScanResult> {
+export async function scanInventory(
+  deps: IssuanceDeps,
+  settings: Pick<Settings, "maxConcurrentRenewals" | "acmeDirectoryUrl" | "renewalPlanHorizonHours" | "renewalBatchSize">,
+): Promise<ScanResult> {
   const listings = unlessAllDown(
     await listEveryVault(
       everyVault(deps).map((d) => ({ vault: d.vault, certificates: d.certificates })),
@@ -93,7 +116,12 @@ export async function scanInventory(deps: IssuanceDeps, maxConcurrentRenewals: n
   const result: ScanResult = {
     items: listings.flatMap((l) => l.items.map((i) => candidateOf(i, deps.settings.defaultVault))),
     pages: listings.reduce((n, l) => n + l.pages, 0),
-    maxConcurrentRenewals,
+    maxConcurrentRenewals: settings.maxConcurrentRenewals,
+    planning: {
+      acmeDirectoryUrl: settings.acmeDirectoryUrl,
+      horizonHours: settings.renewalPlanHorizonHours,
+      batchSize: settings.renewalBatchSize,
+    },
   };
   const down = listings.filter((l) => l.error);
   if (down.length > 0)
@@ -153,6 +181,8 @@ export async function decideForItem(
     decision: { due: decision.due, reason: decision.reason, message: decision.message, renewAt: decision.renewAt.toISOString() },
     ari: gathered.ari,
     rule: renewalTime(state, policy).rule,
+    notBefore: state.notBefore.toISOString(),
+    notAfter: state.notAfter.toISOString(),
   };
   if (state.ari && "window" in state.ari)
     out.ariWindow = { start: state.ari.window.start.toISOString(), end: state.ari.window.end.toISOString() };
@@ -166,6 +196,8 @@ export interface DecideEnv {
   deps: IssuanceDeps;
   telemetry: Pick<Telemetry, "trackDaysToExpiry" | "flush">;
   expiryWarningDays: number;
+  /** The planner's horizon: certificates whose planning window opens before it are returned as `upcoming`. */
+  horizonEnd?: Date;
 }
 
 /** ARI lookups in flight at once during a decision pass. */
@@ -183,6 +215,7 @@ export async function decideRenewals(
   operationId?: string,
 ): Promise<DecideResult> {
   const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: env.expiryWarningDays };
+  if (env.horizonEnd) result.upcoming = [];
   const metricProperties: Record<string, string> = operationId ? { operationId } : {};
   await mapLimit(items, DECIDE_CONCURRENCY, async (scanned) => {
     if (scanned.expiresOn)
@@ -194,7 +227,10 @@ export async function decideRenewals(
     try {
       const d = await decideForItem(scanned, env.deps, now);
       if (d?.decision.due) result.due.push(d);
-      else if (d) result.notDue++;
+      else if (d) {
+        result.notDue++;
+        if (env.horizonEnd && result.upcoming && isUpcoming(d, env.horizonEnd)) result.upcoming.push(d);
+      }
       if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
         const days = daysRemaining(scanned.expiresOn, now);
         const failedAttempts = scanned.failures?.attempts ?? 0;
@@ -207,6 +243,24 @@ export async function decideRenewals(
   });
   result.due.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
   result.watch?.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
+  result.upcoming?.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
   await env.telemetry.flush().catch(() => undefined);
   return result;
+}
+
+/**
+ * Whether a not-due certificate is planned in a run that looks ahead to `horizonEnd`: its planning window
+ * (./plan-window) opens before it. Held ones (failure backoff, the CA's rateLimited time) are not looked ahead: a
+ * later run renews them once the hold has passed.
+ */
+function isUpcoming(d: DueCertificate, horizonEnd: Date): boolean {
+  if (!d.notBefore || !d.notAfter || d.decision.reason !== "NotDue") return false;
+  const window = planWindow({
+    name: d.certificateName,
+    notBefore: new Date(d.notBefore),
+    notAfter: new Date(d.notAfter),
+    dueAt: new Date(d.decision.renewAt),
+    ariWindow: d.ariWindow ? { start: new Date(d.ariWindow.start), end: new Date(d.ariWindow.end) } : undefined,
+  });
+  return window.open.getTime() < horizonEnd.getTime();
 }

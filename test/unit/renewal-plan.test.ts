@@ -283,3 +283,42 @@ describe("caLimitsFor", () => {
     assert.equal(caLimitsFor("https://acme-v02.api.letsencrypt.org/directory", own), own);
   });
 });
+
+describe("planRenewals at scale", () => {
+  it("2,000 renewals behind one vault: 20 starts per 10 s, earliest window close first, every one placed", () => {
+    const certs = Array.from({ length: 2000 }, (_, i) => cert(`q${String(i).padStart(4, "0")}`, { issuedAt: -(70 + (i % 7)) * DAY }));
+    const plan = planRenewals(input(certs));
+    assert.equal(plan.now.length, 2000);
+    const times = plan.now.map((p) => p.at.getTime());
+    for (let i = 20; i < times.length; i++) assert.ok(times[i]! - times[i - 20]! >= 10_000, `start ${i} within 10 s of start ${i - 20}`);
+    assert.equal(times[1999], T0 + 99 * 10_000);
+    // Among those held back, the window that closed first starts first.
+    const closes = plan.now.map((p) => p.window.close.getTime());
+    for (let i = 1; i < closes.length; i++) assert.ok(closes[i]! >= closes[i - 1]!, `start ${i} closes before start ${i - 1}`);
+  });
+
+  it("the executor's pace (runner): at most `count` starts per window", () => {
+    const certs = Array.from({ length: 30 }, (_, i) => cert(`r${i}`, { issuedAt: -70 * DAY }));
+    const plan = planRenewals(input(certs, { runner: { count: 8, windowMs: 60_000 } }));
+    const times = plan.now.map((p) => p.at.getTime());
+    for (let i = 8; i < times.length; i++) assert.ok(times[i]! - times[i - 8]! >= 60_000);
+    assert.equal(plan.now[8]!.heldBy, "runner");
+  });
+
+  it("several CAs: each directory's limits count on their own", () => {
+    const certs = Array.from({ length: 400 }, (_, i) =>
+      cert(`d${i}`, { order: "new", issuedAt: -70 * DAY, directory: i % 2 === 0 ? "le" : "other", registeredDomains: [`d${i}.example`] }),
+    );
+    const plan = planRenewals(input(certs, { azure: LOOSE_AZURE, cas: { le: LETS_ENCRYPT_LIMITS, other: UNPUBLISHED_LIMITS } }));
+    const at0 = plan.now.filter((p) => p.at.getTime() === T0);
+    assert.equal(at0.length, 400, "200 at Let's Encrypt (under 300) and 200 at a CA without published limits");
+    const le = Array.from({ length: 400 }, (_, i) =>
+      cert(`e${i}`, { order: "new", issuedAt: -70 * DAY, directory: "le", registeredDomains: [`e${i}.example`] }),
+    );
+    const held = planRenewals(input(le, { azure: LOOSE_AZURE, cas: { le: LETS_ENCRYPT_LIMITS } })).now.filter(
+      (p) => p.heldBy === "ca@le:account",
+    );
+    assert.equal(held.length, 100);
+    assert.throws(() => planRenewals(input([cert("x", { directory: "unknown" })])), /no CA limits for directory unknown/);
+  });
+});

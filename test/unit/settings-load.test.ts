@@ -39,6 +39,8 @@ describe("loadSettings defaults", () => {
       renewAtPercentOfLifetime: 66,
       renewalSchedule: "0 0 3 * * *",
       maxConcurrentRenewals: 8,
+      renewalBatchSize: 100,
+      renewalPlanHorizonHours: 24,
       expiryWarningDays: 7,
       historyRetentionDays: 30,
       fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },

@@ -212,6 +212,10 @@ export class DurableEngine {
   #closed = false;
   /** Count of episodes run (for tests and benchmarks). */
   episodes = 0;
+  /** History events replayed (already played, handed to the orchestrator again), over all episodes. */
+  replayedEvents = 0;
+  /** The longest history an execution of each orchestrator function reached (events, by function name). */
+  readonly maxHistory = new Map<string, number>();
 
   constructor(options: DurableEngineOptions) {
     this.#registry = options.registry;
@@ -615,6 +619,8 @@ export class DurableEngine {
       return;
     }
     record.history.push(this.#event(EventType.OrchestratorCompleted));
+    this.replayedEvents += past.length;
+    if (record.history.length > (this.maxHistory.get(record.name) ?? 0)) this.maxHistory.set(record.name, record.history.length);
 
     if (state.isDone && !waiting) {
       if (continueAsNew) {
