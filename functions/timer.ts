@@ -2,6 +2,9 @@
  * History purge timer: daily, deletes the durable history of finished instances older than
  * KvAcme:HistoryRetentionDays (default 30).
  *
+ * Fleet timer: every 15 minutes, when KvAcme__Fleet__TableEndpoint is set, finds stale hosts among the agents' reports
+ * and sends certificate.host_stale once per host and version (src/fleet/detect.ts).
+ *
  * Renewal timer: on the schedule of the KvAcme:RenewalSchedule app setting (default daily 03:00 UTC), starts the
  * singleton renewCertificates run; a run still in progress means this tick is skipped.
  */
@@ -10,6 +13,10 @@ import * as df from "durable-functions";
 import { getRuntime } from "../src/app/runtime";
 import { HISTORY_PURGE_SCHEDULE, purgeOldHistory } from "../src/orchestrations/history-purge";
 import { renewalScheduleBinding, startRenewalRun } from "../src/orchestrations/renewal-timer";
+import { FLEET_SCHEDULE } from "../src/fleet/schedule";
+import { lazyModule } from "../src/shared/lazy";
+
+const fleetDetect = lazyModule<typeof import("../src/fleet/detect")>(require, "../src/fleet/detect");
 
 app.timer("renewalTimer", {
   schedule: renewalScheduleBinding(process.env),
@@ -28,5 +35,15 @@ app.timer("historyPurgeTimer", {
     const days = getRuntime().settings.historyRetentionDays;
     const r = await purgeOldHistory(df.getClient(context), new Date(), days);
     context.log(`history purge: ${r.instancesDeleted} finished instance(s) created before ${r.createdBefore} deleted`);
+  },
+});
+
+app.timer("fleetTimer", {
+  schedule: FLEET_SCHEDULE,
+  handler: async (_timer: Timer, context: InvocationContext) => {
+    const runtime = getRuntime();
+    if (runtime.settings.fleet.tableEndpoint === undefined) return;
+    const r = await fleetDetect().detectStaleHosts(runtime, new Date(), (m) => context.warn(m));
+    context.log(`fleet: ${r.hosts} host(s), ${r.staleHosts} stale, ${r.notified.length} notice(s) sent`);
   },
 });

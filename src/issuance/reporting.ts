@@ -87,15 +87,17 @@ function caHost(settings: Settings): string {
   }
 }
 
+/** The CloudEvents source of the Function App's events. */
+export function appEventSource(settings: Settings): string {
+  return settings.functionAppName ? eventSource(["function-app", settings.functionAppName]) : eventSource();
+}
+
 /**
  * Builds the event of a NotifyInput with the notify module's constructors (stable idempotency keys). `deps` are those
  * of the certificate's vault: certificate events carry the vault's name (`vault`), issued and renewed also its URL.
  */
 export function buildEvent(input: NotifyInput, settings: Settings, deps: Pick<IssuanceDeps, "vault" | "settings">): NotifyEvent {
-  const options = {
-    time: new Date(input.time),
-    source: settings.functionAppName ? eventSource(["function-app", settings.functionAppName]) : eventSource(),
-  };
+  const options = { time: new Date(input.time), source: appEventSource(settings) };
   const inVault = { vault: deps.vault, ...input.data };
   const withCa = { caHost: caHost(settings), ...inVault };
   switch (input.type) {
@@ -117,7 +119,12 @@ export function buildEvent(input: NotifyInput, settings: Settings, deps: Pick<Is
 }
 
 /** Delivers a built event to every matching target and records each delivery in telemetry. Never throws. */
-async function deliverEvent(event: NotifyEvent, operationId: string | undefined, env: ReportingEnv, warn?: Warn): Promise<NotifyOutput> {
+export async function deliverEvent(
+  event: NotifyEvent,
+  operationId: string | undefined,
+  env: ReportingEnv,
+  warn?: Warn,
+): Promise<NotifyOutput> {
   const results: DeliveryResult[] = await notifyAll(env.settings.webhooks, event, {
     resolveSecret: async (name) => (await env.deps.secrets.getSecret(name)).value ?? "",
   }).catch((err: unknown) => {

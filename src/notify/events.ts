@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   "renewal.summary",
   "certificate.installed",
   "certificate.install_failed",
+  "certificate.host_stale",
   "webhook.ping",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -117,6 +118,20 @@ export interface CertificateInstallFailedData {
   bindingsUpdated: string[];
 }
 
+/** A host whose agent reports (the fleet) is stale: not seen, behind the vault's current version, or its installed certificate expires soon. */
+export interface CertificateHostStaleData {
+  host: string;
+  /** `unseen`: no report for several polling intervals; `outdated`: still on an older version; `expiring`: the installed one expires soon. */
+  reason: "unseen" | "outdated" | "expiring";
+  message: string;
+  lastSeen: string;
+  agentVersion: string;
+  /** The certificate concerned (absent for `unseen`). */
+  certificateName?: string;
+  /** The version installed on the host, when known. */
+  installedVersion?: string;
+}
+
 /** A test delivery asked for by `kv-acme doctor --ping`: proves the target receives and verifies kv-acme's events. */
 export interface WebhookPingData {
   /** Who asked for it, e.g. `kv-acme doctor`. */
@@ -133,6 +148,7 @@ export interface EventDataMap {
   "renewal.summary": RenewalSummaryData;
   "certificate.installed": CertificateInstalledData;
   "certificate.install_failed": CertificateInstallFailedData;
+  "certificate.host_stale": CertificateHostStaleData;
   "webhook.ping": WebhookPingData;
 }
 
@@ -257,6 +273,15 @@ export function certificateInstallFailed(
     data,
     options,
   );
+}
+
+/** A host is stale. Key: host + the finding's notice key (reason, certificate, version), so it is sent once per host and version. */
+export function certificateHostStale(
+  data: CertificateHostStaleData,
+  noticeKey: string,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.host_stale"> {
+  return build("certificate.host_stale", data.certificateName ?? data.host, [data.host, noticeKey], data, options);
 }
 
 /**

@@ -42,6 +42,18 @@ export interface OutcomeTelemetry {
   operationId?: string;
 }
 
+/** A stale host found by the fleet timer (src/fleet/detect.ts). */
+export interface HostStaleTelemetry {
+  hostId: string;
+  reason: string;
+  certificateName?: string;
+  installedVersion?: string;
+  lastSeen: string;
+}
+
+/** The custom event of a stale host. */
+export const HOST_STALE_EVENT = "fleet.hostStale";
+
 export interface Telemetry {
   /** False when no connection string was given: every method is then a no-op. */
   readonly enabled: boolean;
@@ -51,6 +63,8 @@ export interface Telemetry {
   /** Records `certificate.days_to_expiry` for one managed certificate. */
   trackDaysToExpiry(certificateName: string, days: number, properties?: Record<string, string>): void;
   trackWebhook(result: DeliveryResult, operationId?: string): void;
+  /** Records a stale host of the fleet (custom event `fleet.hostStale`). */
+  trackHostStale(stale: HostStaleTelemetry): void;
   /** Sends everything queued now (the exporters otherwise run every few seconds). */
   flush(): Promise<void>;
   /** Flushes and stops the exporters. */
@@ -92,6 +106,7 @@ const disabled = (reason: string): Telemetry => ({
   trackOutcome: () => undefined,
   trackDaysToExpiry: () => undefined,
   trackWebhook: () => undefined,
+  trackHostStale: () => undefined,
   flush: () => Promise.resolve(),
   shutdown: () => Promise.resolve(),
 });
@@ -162,6 +177,19 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
           operationId,
         },
         { attempts: r.attempts, durationMs: r.durationMs },
+      );
+    },
+    trackHostStale(h) {
+      event(
+        HOST_STALE_EVENT,
+        {
+          hostId: h.hostId,
+          reason: h.reason,
+          certificateName: h.certificateName,
+          installedVersion: h.installedVersion,
+          lastSeen: h.lastSeen,
+        },
+        {},
       );
     },
     flush: () => (closed ? Promise.resolve() : client.flush()),

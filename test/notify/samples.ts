@@ -100,6 +100,20 @@ export function sampleEvents(): n.NotifyEvent[] {
       },
       opts,
     ),
+    n.certificateHostStale(
+      {
+        host: "web03",
+        reason: "outdated",
+        message:
+          "www-example-com: version a1b2c3 installed, the vault's current version is current since 2026-11-30T00:00:00.000Z, more than 24 h ago",
+        lastSeen: "2026-12-01T09:00:00.000Z",
+        agentVersion: "0.1.0",
+        certificateName: "www-example-com",
+        installedVersion: "a1b2c3",
+      },
+      "outdated:www-example-com:" + thumb,
+      opts,
+    ),
     n.webhookPing("kv-acme doctor", opts),
   ];
 }

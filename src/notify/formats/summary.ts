@@ -152,6 +152,22 @@ export function summarize(event: NotifyEvent): EventSummary {
         tone: "attention",
       };
     }
+    case "certificate.host_stale": {
+      const d = (e as NotifyEvent<"certificate.host_stale">).data;
+      return {
+        title: `Host stale: ${d.host}${d.certificateName ? ` (${d.certificateName})` : ""}`,
+        text: d.message,
+        facts: [
+          { title: "Host", value: d.host },
+          { title: "Reason", value: d.reason },
+          ...(d.certificateName ? [{ title: "Certificate", value: d.certificateName }] : []),
+          ...(d.installedVersion ? [{ title: "Installed version", value: d.installedVersion }] : []),
+          { title: "Last seen", value: d.lastSeen },
+          { title: "Agent version", value: d.agentVersion },
+        ],
+        tone: "attention",
+      };
+    }
     case "webhook.ping": {
       const d = (e as NotifyEvent<"webhook.ping">).data;
       return { title: "kv-acme webhook test", text: d.message, facts: [{ title: "Requested by", value: d.requestedBy }], tone: "good" };
