@@ -5,7 +5,8 @@
  * Error contract (../orchestrations/outcome.ts): a permanent failure (ValidationError, ConfigurationError,
  * NotFoundError, ConflictError, an UpstreamError that is not retryable) is RETURNED as `{ ok: false, error }` so the
  * orchestrator fails fast; a transient one (retryable UpstreamError, network errors, anything unknown) is THROWN so
- * callActivityWithRetry retries it with durable backoff. Outputs are round-tripped through JSON (Dates become ISO
+ * the durable driver retries it after a durable timer (the service's Retry-After, which the thrown UpstreamError
+ * writes into its message, else a backoff). Outputs are round-tripped through JSON (Dates become ISO
  * strings) exactly as the Durable Task runtime stores them, so a replay sees the same values the first run did.
  *
  * `notify`, `notifyExpiring` and `trackOutcome` never throw: they are ../issuance/reporting's functions (shared with the
@@ -56,9 +57,17 @@ export async function runStep<T>(fn: () => Promise<T>): Promise<StepOutcome<T>> 
     return { ok: true, value: roundTrip(await fn()) };
   } catch (err) {
     const error = stepErrors().toStepError(err);
-    if (error.retryable) throw err;
+    if (error.retryable) throw withRetryAfterNote(err, error.retryAfterMs);
     return { ok: false, error };
   }
+}
+
+/** A thrown error whose message says its Retry-After (the only part of it the orchestrator receives on Azure). */
+function withRetryAfterNote(err: unknown, retryAfterMs: number | undefined): unknown {
+  if (retryAfterMs === undefined) return err;
+  const { errorMessage, retryAfterFromMessage, retryAfterNote } = errors();
+  const message = errorMessage(err);
+  return retryAfterFromMessage(message) === undefined ? new Error(`${message} ${retryAfterNote(retryAfterMs)}`, { cause: err }) : err;
 }
 
 type Impl = (input: never, context?: InvocationContext) => Promise<unknown>;

@@ -2,7 +2,7 @@
  * Activities that read orchestration state through the durable client: registered with a durableClient input binding
  * (functions/activities.ts), so they receive the same DurableClient the HTTP starters use (the Durable Functions
  * extension's HTTP API in Azure, the local host's webhook routes locally). Thin, idempotent, JSON in and out, with
- * the error contract of ./activities (transient failures thrown so callActivityWithRetry retries them).
+ * the error contract of ./activities (transient failures thrown so the durable driver retries them).
  */
 import type { DurableClient } from "durable-functions";
 import { CLIENT_ACTIVITIES, type ClientActivityName } from "../orchestrations/activity-names";

@@ -9,7 +9,9 @@ import { DnsManagementClient, type RecordSet } from "@azure/arm-dns";
 import type { TokenCredential } from "@azure/identity";
 import { setting, type SettingDescriptor, type SettingsReader } from "../config/descriptor";
 import { originUrl, parseGuid, parseGuidList, parseResourceGroups } from "../config/parsers";
-import { UpstreamError, errorMessage, statusOf } from "../shared/errors";
+import { throttlingClientOptions } from "../shared/azure-throttling";
+import { identityFailureOf } from "../shared/credential";
+import { UpstreamError, errorMessage, retryAfterOf, statusOf } from "../shared/errors";
 import { sleep } from "../shared/time";
 import { providerLabel, type DnsProvider, type DnsProviderType, type DnsZone } from "./provider";
 
@@ -65,6 +67,8 @@ export class AzureDnsProvider implements DnsProvider {
       c = new DnsManagementClient(this.credential, subscriptionId, {
         endpoint: this.options.armEndpoint,
         credentialScopes: [`${audience}/.default`],
+        // ARM's 429 + Retry-After fails the call at once: the durable driver waits in a timer, not in this request.
+        ...throttlingClientOptions(),
       });
       this.clients.set(subscriptionId, c);
     }
@@ -72,6 +76,9 @@ export class AzureDnsProvider implements DnsProvider {
   }
 
   private fail(action: string, err: unknown, zone?: string): never {
+    // A token failure is the managed identity's, not ARM's.
+    const identity = identityFailureOf(err);
+    if (identity) throw identity;
     const status = statusOf(err);
     const hint = status === 403 ? " (the identity needs the DNS Zone Contributor role on the zone)" : "";
     throw new UpstreamError("AzureDns", `${providerLabel(this, zone)}: ${action} failed${hint}: ${errorMessage(err)}`, {
@@ -79,6 +86,7 @@ export class AzureDnsProvider implements DnsProvider {
       retryable: status === undefined || status === 429 || status >= 500,
       cause: err,
       details: { provider: this.name },
+      retryAfterMs: retryAfterOf(err),
     });
   }
 

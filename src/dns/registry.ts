@@ -4,6 +4,7 @@
  * Unknown types are a configuration error (./settings.ts), never a silent default.
  */
 import type { TokenCredential } from "@azure/identity";
+import { identityFailures } from "../shared/credential";
 import { acmeDns } from "./acme-dns";
 import { azure } from "./azure";
 import { cloudflare } from "./cloudflare";
@@ -49,7 +50,7 @@ export function createDnsRouter(
     options.identityFor ??
     ((clientId: string) => {
       const { ManagedIdentityCredential } = identity();
-      return new ManagedIdentityCredential({ clientId });
+      return identityFailures(new ManagedIdentityCredential({ clientId }));
     });
   const providers = dns.instances.map((instance) => {
     const type = providerType(instance.type);

@@ -74,6 +74,7 @@ function listingFailure(provider: DnsProvider, error: unknown, count: number): K
       retryable: error.retryable,
       cause: error,
       details: { provider: provider.name },
+      retryAfterMs: error.retryAfterMs,
     });
   }
   if (error instanceof KvAcmeError) return new KvAcmeError(error.code, text, error.status, { ...error.details, provider: provider.name });

@@ -11,6 +11,8 @@ import type { AcmeSession } from "../acme/client";
 import type { Settings } from "../config/types";
 import { authoritativeCnameLookup, type CnameLookup } from "../dns/delegation";
 import { createDnsRouter } from "../dns/registry";
+import { throttlingClientOptions } from "../shared/azure-throttling";
+import { identityFailures } from "../shared/credential";
 import type { DnsRouter } from "../dns/router";
 import { validateVaultName } from "../keyvault/address";
 import { ValidationError } from "../shared/errors";
@@ -66,9 +68,15 @@ export function createIssuanceDeps(
   credential: TokenCredential,
   options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials } = {},
 ): IssuanceDeps {
-  const clientOptions = { disableChallengeResourceVerification: settings.disableChallengeResourceVerification };
-  const secrets = new SecretClient(settings.secretsVaultUrl, credential, clientOptions);
-  const dns = createDnsRouter(settings.dns, { credential });
+  // Key Vault's 429 + Retry-After fails the call at once: the durable driver waits in a timer, not in the request.
+  const clientOptions = {
+    disableChallengeResourceVerification: settings.disableChallengeResourceVerification,
+    ...throttlingClientOptions(),
+  };
+  // Token failures become Identity errors naming the resource (retryable when the endpoint was down).
+  const tokens = identityFailures(credential);
+  const secrets = new SecretClient(settings.secretsVaultUrl, tokens, clientOptions);
+  const dns = createDnsRouter(settings.dns, { credential: tokens });
   const resolvers = typeof settings.dnsResolver === "string" ? [settings.dnsResolver] : settings.dnsResolver;
   const cnameLookup = authoritativeCnameLookup(resolvers ? { resolvers } : {});
   let session: Promise<AcmeSession> | undefined;
@@ -95,7 +103,8 @@ export function createIssuanceDeps(
     // The default vault's URL is settings.vaultUrl (callers may point it elsewhere); the others are their own.
     const url = name === settings.defaultVault ? settings.vaultUrl : configured.url;
     const clientId = configured.managedIdentityClientId;
-    const vaultCredential = clientId !== undefined && options.vaultCredentials ? options.vaultCredentials(clientId) : credential;
+    const vaultCredential =
+      clientId !== undefined && options.vaultCredentials ? identityFailures(options.vaultCredentials(clientId)) : tokens;
     const deps: IssuanceDeps = {
       settings: url === settings.vaultUrl ? settings : { ...settings, vaultUrl: url },
       vault: name,

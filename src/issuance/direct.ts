@@ -2,8 +2,9 @@
  * The in-process driver of the flows (./flow, ../renewal/run), used by the CLI and library callers: each call is the
  * domain function of the same name run now with the given dependencies, the propagation wait is awaitPropagation
  * (polling the authoritative servers until propagationTimeoutSeconds), a renewal run's renewals run here at most
- * `limit` at a time, and warnings go to deps.progress. Failures are not retried here (the steps retry what they
- * retry themselves); a failed step is thrown into the flow as a StepFailedError carrying the original error.
+ * `limit` at a time, and warnings go to deps.progress. Only throttled failures are retried here, after the service's
+ * Retry-After (the SDK clients surface throttling instead of sleeping through it); the steps retry what else they
+ * retry themselves; a failed step is thrown into the flow as a StepFailedError carrying the original error.
  *
  * Webhooks and telemetry need the reporting part of the environment (settings and telemetry, as a Runtime has them):
  * without it (a library call with dependencies only) the flow's notify / notifyExpiring / trackOutcome calls are
@@ -17,7 +18,9 @@ import type { IssuanceDeps } from "./deps";
 import { issuanceFlow, type ChildOutcome, type Flow, type FlowCall, type FlowClock, type FlowOp, type IssueFlowInput } from "./flow";
 import { notify, notifyExpiring, recordRenewalFailure, trackOutcome, type ReportingEnv } from "./reporting";
 import { renewalRequest } from "./renew";
+import { retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
+import { sleep } from "../shared/time";
 import * as steps from "./steps";
 
 /** What the in-process driver runs with: the dependencies, and settings + telemetry to report. */
@@ -105,11 +108,24 @@ export async function runDirect<T>(flow: Flow<T>, env: DirectEnv, clock: FlowClo
   return next.value;
 }
 
-async function must(step: string, run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return await run();
-  } catch (err) {
-    throw new StepFailedError(step, toStepError(err), { cause: err });
+/**
+ * Runs a step that must succeed. A throttled service's failure (one carrying its Retry-After) is tried again after
+ * that wait, by the policy the durable driver uses (retryDecision); other failures are the steps' own to retry.
+ */
+async function must(step: string, run: () => Promise<unknown>, env: DirectEnv): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const error = toStepError(err);
+      const next = error.retryable && error.retryAfterMs !== undefined ? retryDecision(attempt, error.retryAfterMs) : undefined;
+      if (!next?.retry) {
+        const failed = next ? { ...error, message: `${error.message}; ${next.why}` } : error;
+        throw new StepFailedError(step, failed, { cause: err });
+      }
+      env.deps.progress(step, `attempt ${attempt} throttled, next in ${next.delayMs} ms: ${error.message}`);
+      await sleep(next.delayMs);
+    }
   }
 }
 
@@ -122,7 +138,7 @@ async function call(name: FlowCall, input: unknown, env: DirectEnv): Promise<unk
 async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<unknown> {
   switch (op.kind) {
     case "step":
-      return must(op.step, () => call(op.call, op.input, env));
+      return must(op.step, () => call(op.call, op.input, env), env);
     case "try":
       return call(op.call, op.input, env).catch((err: unknown) => {
         env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
@@ -134,7 +150,7 @@ async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<un
         return undefined;
       });
     case "propagation":
-      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps));
+      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps), env);
     case "status":
       return undefined;
     case "warn":

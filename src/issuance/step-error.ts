@@ -3,7 +3,7 @@
  * same way whichever driver runs the flow (./flow). Plain JSON and deterministic, so orchestrators may import it.
  */
 import { RATE_LIMITED } from "../acme/problems";
-import { KvAcmeError, UpstreamError, ValidationError } from "../shared/errors";
+import { KvAcmeError, UpstreamError, ValidationError, retryAfterOf } from "../shared/errors";
 
 /** An error as recorded in history and reported to people (no stack, no secrets). */
 export interface StepError {
@@ -57,7 +57,14 @@ export function toStepError(err: unknown): StepError {
     if (err instanceof ValidationError) out.problems = err.problems;
     return out;
   }
-  return { name: err instanceof Error ? err.name : "Error", message: err instanceof Error ? err.message : String(err), retryable: true };
+  const out: StepError = {
+    name: err instanceof Error ? err.name : "Error",
+    message: err instanceof Error ? err.message : String(err),
+    retryable: true,
+  };
+  const retryAfterMs = retryAfterOf(err);
+  if (retryAfterMs !== undefined) out.retryAfterMs = retryAfterMs;
+  return out;
 }
 
 /** The StepFailedError of anything thrown at `step` (a StepFailedError stays as it is). */

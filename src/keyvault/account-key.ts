@@ -3,7 +3,8 @@
  * secret per ACME directory host, with the account URL and directory URL as secret tags. RFC 8555 §7.3.
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
-import { UpstreamError, errorMessage, statusOf } from "../shared/errors";
+import { statusOf } from "../shared/errors";
+import { vaultError } from "./certificates";
 
 export const TAG_ACCOUNT_URL = "kv-acme-account-url";
 export const TAG_ACCOUNT_DIRECTORY = "kv-acme-acme-directory";
@@ -44,11 +45,7 @@ export async function loadAccountKey(secrets: SecretClient, directoryUrl: string
     };
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
-    throw new UpstreamError("KeyVault", `Key Vault: reading the ACME account key ${secretName} failed: ${errorMessage(err)}`, {
-      status: statusOf(err),
-      retryable: (statusOf(err) ?? 500) >= 500 || statusOf(err) === 429,
-      cause: err,
-    });
+    throw vaultError(`reading the ACME account key ${secretName}`, err);
   }
 }
 
@@ -62,10 +59,7 @@ export async function saveAccountKey(secrets: SecretClient, directoryUrl: string
     });
     return { secretName, keyPem, directoryUrl, version: s.properties.version ?? "" };
   } catch (err) {
-    throw new UpstreamError("KeyVault", `Key Vault: storing the ACME account key ${secretName} failed: ${errorMessage(err)}`, {
-      status: statusOf(err),
-      cause: err,
-    });
+    throw vaultError(`storing the ACME account key ${secretName}`, err);
   }
 }
 
@@ -78,9 +72,6 @@ export async function recordAccountUrl(secrets: SecretClient, stored: StoredAcco
     });
     return { ...stored, accountUrl };
   } catch (err) {
-    throw new UpstreamError("KeyVault", `Key Vault: recording the ACME account URL on ${stored.secretName} failed: ${errorMessage(err)}`, {
-      status: statusOf(err),
-      cause: err,
-    });
+    throw vaultError(`recording the ACME account URL on ${stored.secretName}`, err);
   }
 }

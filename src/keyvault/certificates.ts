@@ -8,7 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import type { CertificateClient, CertificatePolicy, KeyVaultCertificate } from "@azure/keyvault-certificates";
-import { ConflictError, NotFoundError, UpstreamError, ValidationError, errorMessage, statusOf } from "../shared/errors";
+import { ConflictError, NotFoundError, UpstreamError, ValidationError, errorMessage, retryAfterOf, statusOf } from "../shared/errors";
+import { identityFailureOf } from "../shared/credential";
 import { derToPem, pemBlocks, pemToDer, x509 } from "../shared/x509";
 import { buildCertificatePolicy, describeCsr, pendingOperationMatches, type KeyOptions } from "./policy";
 
@@ -48,11 +49,15 @@ export interface EnsurePendingResult {
 
 /** A Key Vault failure as an UpstreamError (retryable on 429, 5xx and network errors). */
 export function vaultError(action: string, err: unknown): UpstreamError {
+  // A token failure is the managed identity's, not Key Vault's.
+  const identity = identityFailureOf(err);
+  if (identity) return identity;
   const status = statusOf(err);
   return new UpstreamError("KeyVault", `Key Vault: ${action} failed: ${errorMessage(err)}`, {
     status: status ?? 502,
     retryable: status === undefined || status === 429 || status >= 500,
     cause: err,
+    retryAfterMs: retryAfterOf(err),
   });
 }
 

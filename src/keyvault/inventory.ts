@@ -4,7 +4,8 @@
  * renewal scan's budget is 50) and stay far below Key Vault's per-vault throttling limits.
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
-import { UpstreamError, errorMessage } from "../shared/errors";
+import { UpstreamError } from "../shared/errors";
+import { vaultError } from "./certificates";
 import { isIgnored, readManagedTags, type ManagedTagInfo } from "./tags";
 
 /** One certificate as the list API reports it (its current version). JSON-serializable. */
@@ -75,12 +76,7 @@ export async function listInventory(
       }
     }
   } catch (err) {
-    const status = (err as { statusCode?: number }).statusCode;
-    throw new UpstreamError("KeyVault", `Key Vault: listing certificates failed: ${errorMessage(err)}`, {
-      status,
-      retryable: status === undefined || status === 429 || status >= 500,
-      cause: err,
-    });
+    throw vaultError("listing certificates", err);
   }
   items.sort((a, b) => a.name.localeCompare(b.name));
   return { items, pages };

@@ -7,6 +7,8 @@
  *   keyvault=429:10%,arm=503:5%,identity=reset:2%,dns=timeout:5%,acme=rateLimited:5%,latency=50-400ms
  * - `<target>=<fault>:<percent>%` where fault is an HTTP status (4xx/5xx), `reset`, `timeout`, `servfail` or
  *   `rateLimited`; optional `/<seconds>` after the fault sets Retry-After (e.g. `keyvault=429/2:10%`, default 1 s).
+ * - `*<count>` after the percent fires the rule at most that many times (`keyvault=429/3:100%*1`: the next request
+ *   only), for tests that want one fault at a known moment.
  * - `latency=<min>-<max>ms` for every target, or `<target>.latency=<min>-<max>ms` for one.
  * Targets are free names (keyvault, arm, identity, dns, acme, cloudflare, ...): a stand-in asks for its own.
  *
@@ -30,6 +32,8 @@ export interface FaultRule {
   fault: Fault;
   /** 0..1 */
   probability: number;
+  /** Fires at most this many times (unlimited when absent). */
+  limit?: number;
 }
 
 export interface FaultPlan {
@@ -91,11 +95,13 @@ export function parseFaultSpec(spec: string): FaultPlan {
       continue;
     }
     if (!/^[a-z][a-z0-9-]*$/.test(key)) throw new Error(`faults: target "${key}" must be a lower-case name`);
-    const m = /^([^:]+):(\d+(?:\.\d+)?)%$/.exec(value);
-    if (!m) throw new Error(`faults: "${part}" must be <target>=<fault>:<percent>%`);
+    const m = /^([^:]+):(\d+(?:\.\d+)?)%(?:\*(\d{1,9}))?$/.exec(value);
+    if (!m) throw new Error(`faults: "${part}" must be <target>=<fault>:<percent>%[*<count>]`);
     const probability = Number(m[2]) / 100;
     if (probability > 1) throw new Error(`faults: "${part}": percent must be 0..100`);
-    plan.rules.push({ target: key, fault: parseFault(m[1] ?? ""), probability });
+    const rule: FaultRule = { target: key, fault: parseFault(m[1] ?? ""), probability };
+    if (m[3] !== undefined) rule.limit = Number(m[3]);
+    plan.rules.push(rule);
   }
   return plan;
 }
@@ -109,6 +115,7 @@ export function loadFaultSpec(specOrFile: string): FaultPlan {
 /** Decides faults for requests; counts what it injected. `random` is injectable for tests. */
 export class FaultInjector {
   readonly counts: Record<string, number> = {};
+  readonly #fired = new Map<FaultRule, number>();
   constructor(
     readonly plan: FaultPlan,
     private readonly random: () => number = Math.random,
@@ -118,7 +125,10 @@ export class FaultInjector {
   decide(target: string, accepts?: (f: Fault) => boolean): Fault | undefined {
     for (const rule of this.plan.rules) {
       if (rule.target !== target || (accepts && !accepts(rule.fault))) continue;
+      const fired = this.#fired.get(rule) ?? 0;
+      if (rule.limit !== undefined && fired >= rule.limit) continue;
       if (this.random() < rule.probability) {
+        this.#fired.set(rule, fired + 1);
         const key = `${target}:${rule.fault.kind === "status" ? rule.fault.status : rule.fault.kind}`;
         this.counts[key] = (this.counts[key] ?? 0) + 1;
         return rule.fault;
@@ -140,8 +150,12 @@ export class FaultInjector {
   }
 }
 
-/** How a service words its HTTP errors. */
-export type ErrorStyle = "azure" | "acme" | "plain";
+/**
+ * How a service words its HTTP errors: Azure's `{error: {code, message}}`, an ACME problem document, Cloudflare's
+ * `{success: false, errors: [{code, message}]}`, Route 53's XML ErrorResponse, Google's `{error: {code, message,
+ * status}}`, or plain text (Custom DNS, acme-dns).
+ */
+export type ErrorStyle = "azure" | "acme" | "cloudflare" | "route53" | "gcloud" | "plain";
 
 const REASONS: Record<number, string> = {
   429: "Too Many Requests",
@@ -179,6 +193,24 @@ export function writeFaultResponse(res: ServerResponse, fault: Fault, style: Err
     const type = fault.status === 429 ? "urn:ietf:params:acme:error:rateLimited" : "urn:ietf:params:acme:error:serverInternal";
     res.writeHead(fault.status, { ...headers, "content-type": "application/problem+json" });
     res.end(JSON.stringify({ type, detail: `${reason} (local fault injection)`, status: fault.status }));
+  } else if (style === "cloudflare") {
+    // Cloudflare's API envelope; 10000-range codes are its own (971: rate limited).
+    const code = fault.status === 429 ? 971 : 10000 + fault.status;
+    res.writeHead(fault.status, { ...headers, "content-type": "application/json" });
+    res.end(
+      JSON.stringify({ success: false, errors: [{ code, message: `${reason} (local fault injection)` }], messages: [], result: null }),
+    );
+  } else if (style === "route53") {
+    const code = fault.status === 429 ? "Throttling" : fault.status === 503 ? "ServiceUnavailable" : "InternalFailure";
+    res.writeHead(fault.status, { ...headers, "content-type": "text/xml" });
+    res.end(
+      `<?xml version="1.0"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>${fault.status < 500 ? "Sender" : "Receiver"}</Type>` +
+        `<Code>${code}</Code><Message>${reason} (local fault injection)</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+    );
+  } else if (style === "gcloud") {
+    const status = fault.status === 429 ? "RESOURCE_EXHAUSTED" : fault.status === 503 ? "UNAVAILABLE" : "INTERNAL";
+    res.writeHead(fault.status, { ...headers, "content-type": "application/json; charset=UTF-8" });
+    res.end(JSON.stringify({ error: { code: fault.status, message: `${reason} (local fault injection)`, status } }));
   } else {
     res.writeHead(fault.status, { ...headers, "content-type": "text/plain" });
     res.end(`${reason} (local fault injection)\n`);

@@ -248,6 +248,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         tls,
         caCertPem: ca.caCertPem,
         dnsServer,
+        faults,
       });
       extraDns[name] = service;
       closers.push(service.close);

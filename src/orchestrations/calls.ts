@@ -1,10 +1,10 @@
 /**
  * Helpers shared by the orchestrations: calling a step as an activity (permanent failures fail fast, transient ones
- * retried by the durable runtime), calling a best-effort activity, the operation id of a run; and how a step error
+ * retried after durable timers, as long as a throttled service's Retry-After), calling a best-effort activity, the operation id of a run; and how a step error
  * is reported in a webhook (reportedError, from ../issuance/step-error). Deterministic; imported by orchestrator code only.
  */
-import * as df from "durable-functions";
-import { StepFailedError, isOutcome, retryOptions, taskError } from "./outcome";
+import type * as df from "durable-functions";
+import { StepFailedError, isOutcome, retryDecision, taskError, type StepOutcome } from "./outcome";
 
 export { reportedError } from "../issuance/step-error";
 
@@ -20,16 +20,35 @@ export function orchestrationOperationId(ctx: Ctx, given: unknown): string {
 }
 
 /**
+ * Calls an activity; with `retry`, a thrown (transient) failure is tried again after a durable timer: as long as the
+ * service's Retry-After when the failure carries one (a throttled Key Vault or ARM; the "(Retry-After: N s)" of the
+ * message, which is all of an activity's failure that reaches a Node orchestrator on Azure), else RETRY's backoff
+ * (retryDecision). Never a busy retry: the wait costs a timer, not a running activity. A failure that is not
+ * retried, or the last one, comes back as `{ ok: false }` saying when it gave up.
+ */
+function* callActivity(ctx: Ctx, activity: string, input: unknown, retry: boolean): Generator<df.Task, StepOutcome<unknown>, unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ok: true, value: yield ctx.df.callActivity(activity, input) };
+    } catch (err) {
+      const error = taskError(err);
+      if (!retry) return { ok: false, error };
+      const next = retryDecision(attempt, error.retryAfterMs);
+      if (!next.retry) return { ok: false, error: { ...error, message: `${error.message}; ${next.why}` } };
+      if (!ctx.df.isReplaying) ctx.warn(`${activity}: attempt ${attempt} failed, next in ${next.delayMs} ms: ${error.message}`);
+      yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + next.delayMs));
+    }
+  }
+}
+
+/**
  * Calls one step as an activity and unwraps its outcome: returns the value, or throws StepFailedError for a
- * permanent failure (returned) or a transient one that used up its retries (thrown by the durable runtime).
+ * permanent failure (returned) or a transient one that used up its retries.
  */
 export function* callStep<T>(ctx: Ctx, step: string, activity: string, input: unknown, retry = true): Generator<df.Task, T, unknown> {
-  let raw: unknown;
-  try {
-    raw = yield retry ? ctx.df.callActivityWithRetry(activity, retryOptions(df), input) : ctx.df.callActivity(activity, input);
-  } catch (err) {
-    throw new StepFailedError(step, taskError(err));
-  }
+  const called = yield* callActivity(ctx, activity, input, retry);
+  if (!called.ok) throw new StepFailedError(step, called.error);
+  const raw = called.value;
   if (!isOutcome(raw))
     throw new StepFailedError(step, { name: "Error", message: `activity ${activity} returned no outcome`, retryable: false });
   if (!raw.ok) throw new StepFailedError(step, raw.error);
@@ -38,10 +57,8 @@ export function* callStep<T>(ctx: Ctx, step: string, activity: string, input: un
 
 /** Calls a best-effort activity (notify, telemetry, cleanup reporting): never throws, returns undefined on failure. */
 export function* callBestEffort(ctx: Ctx, activity: string, input: unknown, retry = false): Generator<df.Task, unknown, unknown> {
-  try {
-    return yield retry ? ctx.df.callActivityWithRetry(activity, retryOptions(df), input) : ctx.df.callActivity(activity, input);
-  } catch (err) {
-    if (!ctx.df.isReplaying) ctx.warn(`${activity} failed: ${taskError(err).message}`);
-    return undefined;
-  }
+  const called = yield* callActivity(ctx, activity, input, retry);
+  if (called.ok) return called.value;
+  if (!ctx.df.isReplaying) ctx.warn(`${activity} failed: ${called.error.message}`);
+  return undefined;
 }

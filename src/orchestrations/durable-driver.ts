@@ -1,6 +1,6 @@
 /**
  * The durable driver of the flows (../issuance/flow, ../renewal/run): runs a flow inside an orchestrator, each call
- * as the activity of the same name (transient failures retried by the durable runtime with RETRY, permanent ones
+ * as the activity of the same name (transient failures retried after durable timers: a throttled service's Retry-After, else RETRY's backoff; permanent ones
  * failing the step at once), propagation waits as durable timers, progress as the custom status, and a renewal run's
  * renewals as `issueCertificate` sub-orchestrations in a sliding window, each not before the plan's moment (a durable
  * timer when nothing else can start). More renewals than a page (`batchSize`) run in the `renewCertificatesBatch`

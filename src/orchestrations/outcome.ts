@@ -1,37 +1,21 @@
 /**
  * How activities report errors so the durable retry policy retries only what may succeed on a second try:
  * - a PERMANENT failure (bad input, configuration, not found, conflict, an upstream answer marked not retryable)
- *   is returned as a value, `{ ok: false, error }`, so callActivityWithRetry does not retry it and the orchestrator
+ *   is returned as a value, `{ ok: false, error }`, so the durable driver does not retry it and the orchestrator
  *   fails fast with the original message;
- * - a TRANSIENT failure (network, throttling, 5xx, timeouts, anything unknown) is thrown, so the durable runtime
- *   retries it with backoff (RETRY below) and, when attempts run out, the orchestrator sees a TaskFailed.
+ * - a TRANSIENT failure (network, throttling, 5xx, timeouts, anything unknown) is thrown, so the orchestrator sees a
+ *   TaskFailed and the durable driver tries again after a durable timer (RETRY, retryDecision: the service's
+ *   Retry-After, carried in the failure's message, else a backoff) until attempts run out.
  * Everything here is plain JSON and deterministic, so orchestrators may import it.
  */
-import type * as df from "durable-functions";
+import { retryAfterFromMessage } from "../shared/errors";
 
 export { StepFailedError, type StepError } from "../issuance/step-error";
 import type { StepError } from "../issuance/step-error";
 
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: StepError };
 
-/**
- * Retry policy of transient activity failures: first retry after 2 s, backoff ×2 (2, 4, 8, 16 s), 5 attempts in all,
- * no single wait above 60 s. The wait is a durable timer run by the Durable Task runtime, not a sleep.
- */
-export const RETRY = {
-  firstRetryIntervalInMilliseconds: 2_000,
-  backoffCoefficient: 2,
-  maxNumberOfAttempts: 5,
-  maxRetryIntervalInMilliseconds: 60_000,
-} as const;
-
-/** Builds RetryOptions for callActivityWithRetry from RETRY. */
-export function retryOptions(dfModule: typeof df): df.RetryOptions {
-  const options = new dfModule.RetryOptions(RETRY.firstRetryIntervalInMilliseconds, RETRY.maxNumberOfAttempts);
-  options.backoffCoefficient = RETRY.backoffCoefficient;
-  options.maxRetryIntervalInMilliseconds = RETRY.maxRetryIntervalInMilliseconds;
-  return options;
-}
+export { RETRY, retryDecision } from "../issuance/retry-policy";
 
 /** The error of a failed durable task (activity after its last retry, or a sub-orchestration), as a StepError. */
 export function taskError(err: unknown): StepError {
@@ -39,7 +23,12 @@ export function taskError(err: unknown): StepError {
   // On Azure (and the local host) a failed activity arrives as "Activity function 'x' failed: <message> \n <details>"
   // and a failed sub-orchestration as "Orchestrator function 'x' failed: <message>"; keep the useful part.
   const m = /^(?:\w+: )?(?:Activity|Orchestrator) function '[^']+' failed: ([\s\S]*)$/.exec(message);
-  return { name: err instanceof Error ? err.name : "Error", message: (m?.[1] ?? message).split("\n")[0] ?? message, retryable: true };
+  const text = ((m?.[1] ?? message).split("\n")[0] ?? message).trim();
+  const out: StepError = { name: err instanceof Error ? err.name : "Error", message: text, retryable: true };
+  // A throttled service's Retry-After travels in the message: Azure hands a Node orchestrator nothing else.
+  const retryAfterMs = retryAfterFromMessage(text);
+  if (retryAfterMs !== undefined) out.retryAfterMs = retryAfterMs;
+  return out;
 }
 
 /** Does a StepOutcome-shaped value come back from an activity? (Guards against JSON junk in history.) */

@@ -87,6 +87,12 @@ export class UpstreamError extends KvAcmeError {
   }
 }
 
+/** The Retry-After (ms) an error carries (a throttled Azure request, an UpstreamError), or undefined. */
+export function retryAfterOf(err: unknown): number | undefined {
+  const v = (err as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
 /** How a Retry-After is written into an error message: "(Retry-After: 7 s)". */
 export function retryAfterNote(ms: number): string {
   return `(Retry-After: ${Math.max(0, Math.ceil(ms / 1000))} s)`;

@@ -31,7 +31,8 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
   };
 
   before(async () => {
-    stack = await startTestStack({ dns: ["acme-dns"] });
+    // The stand-in's fault rule is off until the fault test turns it on.
+    stack = await startTestStack({ dns: ["acme-dns"], faults: "acme-dns=503:0%" });
     info = stack.dns["acme-dns"]?.standIn?.info as HostedStandInInfo;
     recorder = recordFetch();
     const res = await fetch(`${info.options.apiUrl}/register`, { method: "POST" });
@@ -122,5 +123,25 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
         else assert.ok(e.status === 401 && body.error === "forbidden", `${e.status} ${e.responseBody}`);
       }
     }
+  });
+
+  it("honours the stack's fault options: an injected 503 fails an update retryably naming acme-dns, the next passes", async () => {
+    const rule = stack.faults?.plan.rules.find((r) => r.target === "acme-dns");
+    assert.ok(rule);
+    const [zone] = await provider().listZones();
+    assert.ok(zone);
+    Object.assign(rule, { probability: 1, limit: 1 });
+    const v = value();
+    const failed = await provider()
+      .addTxtValues(zone, account.subdomain, [v], 60)
+      .then(
+        () => assert.fail("updated through an injected 503"),
+        (e: unknown) => e,
+      );
+    assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+    assert.match(failed.message, /acme-dns/);
+    assert.equal(stack.faults?.counts["acme-dns:503"], 1);
+    await provider().addTxtValues(zone, account.subdomain, [v], 60);
+    assert.ok((await served(`${account.fulldomain}`)).includes(v));
   });
 });

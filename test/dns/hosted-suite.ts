@@ -5,6 +5,7 @@
  *   - bad credentials: a permanent error naming the provider (and the zone on writes), nothing written;
  *   - a name in a zone the provider does not have: 400 at validation, nothing written;
  *   - the provider's server stopped mid-order: cleanup fails retryably, and succeeds once it is back;
+ *   - the stack's fault options reach the stand-in: an injected 503 fails one call retryably, naming the provider;
  *   - every request the provider made and every answer of the stand-in hold against the vendor's schema.
  */
 import assert from "node:assert/strict";
@@ -49,7 +50,8 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     let info: HostedStandInInfo;
     let recorder: ReturnType<typeof recordFetch>;
     before(async () => {
-      stack = await startTestStack({ dns: [c.name] });
+      // The stand-in's fault rule is off until the fault test turns it on.
+      stack = await startTestStack({ dns: [c.name], faults: `${c.name}=503:0%` });
       info = stack.dns[c.name]?.standIn?.info as HostedStandInInfo;
       recorder = recordFetch();
     });
@@ -127,6 +129,27 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
       const ours = recorder.exchanges.filter((e) => e.url.origin === new URL(info.url).origin);
       assert.ok(ours.length > 10, `recorded ${ours.length} exchanges`);
       assert.deepEqual(ours.flatMap(c.validate), []);
+    });
+
+    it("honours the stack's fault options: an injected 503 fails the call retryably naming the provider, the next passes", async () => {
+      const rule = stack.faults?.plan.rules.find((r) => r.target === c.name);
+      assert.ok(rule, `a ${c.name} fault rule`);
+      const provider = c.provider(info);
+      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
+      assert.ok(target);
+      const record = `_acme-challenge.${label()}`;
+      const values = [randomBytes(32).toString("base64url").slice(0, 43)];
+      Object.assign(rule, { probability: 1, limit: 1 });
+      const failed = await provider.addTxtValues(target, record, values, 60).then(
+        () => assert.fail("written through an injected 503"),
+        (e: unknown) => e,
+      );
+      assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+      assert.match(failed.message, new RegExp(`"${c.name}"|${c.name}`, "i"), "the error names the provider");
+      assert.equal(stack.faults?.counts[`${c.name}:503`], 1);
+      await provider.addTxtValues(target, record, values, 60);
+      await provider.removeTxtValues(target, record, values);
+      assert.deepEqual(txtValues(stack, info.zones), []);
     });
   });
 }

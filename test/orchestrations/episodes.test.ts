@@ -130,17 +130,13 @@ describe("issueCertificate episodes", () => {
     assert.equal(outcome.failedStep, "validate-challenges");
     assert.equal(names.filter((n) => n === "notify").length, 0, "a failed first issuance sends no renewal_failed");
 
-    // The actions the last episode returned: every step scheduled with the retry policy, in order.
+    // The actions the last episode returned: every step a plain CallActivity (the driver owns retries and their timers).
     const last = run.episodes[run.episodes.length - 1]!;
     const actions = flatten(last.state.actions[0] ?? []);
-    assert.equal(actions[0]?.actionType, 1, "CallActivityWithRetry");
     assert.deepEqual(
-      {
-        first: actions[0]?.retryOptions?.firstRetryIntervalInMilliseconds,
-        backoff: actions[0]?.retryOptions?.backoffCoefficient,
-        max: actions[0]?.retryOptions?.maxNumberOfAttempts,
-      },
-      { first: RETRY.firstRetryIntervalInMilliseconds, backoff: RETRY.backoffCoefficient, max: RETRY.maxNumberOfAttempts },
+      [...new Set(actions.map((a) => a.actionType))],
+      [0],
+      "CallActivity only: no runtime retry policy that ignores Retry-After",
     );
   });
 
@@ -204,10 +200,71 @@ describe("issueCertificate episodes", () => {
           return answers.respond([w])[0]!;
         }),
     });
-    assert.match(run.failure ?? "", /^dns-present: Azure DNS: 503/);
+    assert.match(run.failure ?? "", /^dns-present: Azure DNS: 503 Service Unavailable; gave up after 5 attempts/);
     const names = log.map((w) => w.name);
     assert.equal(names.filter((n) => n === "presentChallenges").length, RETRY.maxNumberOfAttempts, "retried up to the policy's attempts");
     assert.deepEqual(names.slice(2 + RETRY.maxNumberOfAttempts), ["abandonIssuance", "trackOutcome", "cleanupChallenges"]);
+  });
+
+  it("a throttled activity is retried after a durable timer of its Retry-After, an unthrottled one after the backoff", async () => {
+    // presentChallenges: throttled (Key Vault's 429 with Retry-After 7 s, as the failure's message carries it), then a
+    // 503 without Retry-After, then success. Timers are answered when they are due.
+    const failures = [
+      "Activity function 'presentChallenges' failed: Azure DNS (azure): adding TXT failed: Too Many Requests (Retry-After: 7 s) \n Result: Failure",
+      "Activity function 'presentChallenges' failed: Azure DNS (azure): adding TXT failed: 503 Service Unavailable",
+    ];
+    const merged = {
+      certificateName: "www",
+      version: "v2",
+      thumbprint: "AB",
+      notBefore: "2026-01-01T00:00:00Z",
+      notAfter: "2026-04-01T00:00:00Z",
+    };
+    const answers = issuanceResponder("mergeIssuedChain", ok(merged));
+    const timers: { episode: number; delayMs: number }[] = [];
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond: (open, episode) => {
+        const episodeNow = Date.parse("2026-01-01T00:00:00Z") + episode.index * 1000;
+        for (const w of episode.scheduled)
+          if (w.kind === "timer") timers.push({ episode: episode.index, delayMs: Date.parse(w.fireAt ?? "") - episodeNow });
+        return open.map((w) => {
+          if (w.kind === "timer") return { id: w.id, result: null };
+          if (w.name === "presentChallenges" && failures.length > 0) return { id: w.id, failure: failures.shift()! };
+          return answers.respond([w])[0]!;
+        });
+      },
+    });
+    assert.equal(run.failure, undefined, String(run.failure));
+    const presents = answers.log.filter((w) => w.name === "presentChallenges").length;
+    assert.equal(presents, 1, "the third attempt succeeded (the two failures were answered above)");
+    assert.deepEqual(
+      timers.map((t) => t.delayMs),
+      [7_000, RETRY.firstRetryIntervalInMilliseconds * RETRY.backoffCoefficient],
+      "first the service's Retry-After, then the backoff of attempt 2",
+    );
+  });
+
+  it("a Retry-After longer than the policy allows fails the step at once, naming the service and why", async () => {
+    const answers = issuanceResponder("", null);
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond: (open) =>
+        open.map((w) => {
+          if (w.kind === "timer") return { id: w.id, result: null };
+          if (w.name === "placeOrder")
+            return {
+              id: w.id,
+              failure: "Activity function 'placeOrder' failed: Key Vault: reading the account key failed: throttled (Retry-After: 7200 s)",
+            };
+          return answers.respond([w])[0]!;
+        }),
+    });
+    assert.match(run.failure ?? "", /^order: Key Vault: .*\(Retry-After: 7200 s\); gave up: the service asked to wait more than 3600 s/);
   });
 
   it("succeeds with merge, notify and outcome; time comes from the orchestration clock", async () => {

@@ -50,6 +50,17 @@ describe("fault injector", () => {
     );
   });
 
+  it("fires a rule with a *count at most that many times, then lets requests through", () => {
+    const plan = parseFaultSpec("keyvault=429/3:100%*2");
+    assert.equal(plan.rules[0]?.limit, 2);
+    const injector = new FaultInjector(plan, () => 0);
+    assert.equal(injector.decide("keyvault")?.kind, "status");
+    assert.equal(injector.decide("keyvault")?.kind, "status");
+    assert.equal(injector.decide("keyvault"), undefined, "the third request passes");
+    assert.deepEqual(injector.counts, { "keyvault:429": 2 });
+    assert.throws(() => parseFaultSpec("keyvault=429:100%*x"), /\[\*<count>\]/);
+  });
+
   it("draws latency inside the configured range, per target before the default", () => {
     const injector = new FaultInjector(parseFaultSpec("latency=100-200ms,dns.latency=7ms"), () => 0.5);
     assert.equal(injector.latencyMs("keyvault"), 150);

@@ -9,6 +9,7 @@
  * Accounts are derived from a secret (password and subdomain are MACs of the username), so a restarted stand-in
  * knows them; `allowfrom` is kept in memory.
  */
+import type { FaultInjector } from "../faults";
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, changeTxt, ensureZones, readBody, sendJson, startHttpsStandIn, type StandInServer } from "./standin";
@@ -19,6 +20,8 @@ export const ACME_DNS_RESOURCE_GROUP = "acme-dns";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export async function startAcmeDnsServer(options: {
+  /** The stack's fault injector: this stand-in fails as the real API does (target "acme-dns"). */
+  faults?: FaultInjector;
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
   zone: string;
@@ -90,6 +93,9 @@ export async function startAcmeDnsServer(options: {
     tls: options.tls,
     host: options.host,
     port: options.port,
+    faults: options.faults,
+    faultTarget: "acme-dns",
+    faultStyle: "plain",
     handle,
     onError(res, err) {
       sendJson(res, err instanceof BodyTooLarge ? 413 : 500, { error: err instanceof BodyTooLarge ? "payload_too_large" : "db_error" });

@@ -9,6 +9,7 @@
  * Unknown token: 401 code 10000; missing permission: 403 code 10000 (nothing written). Each TXT value is one
  * record whose id is derived from zone, name and content, so ids survive a restart.
  */
+import type { FaultInjector } from "../faults";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BodyTooLarge,
@@ -53,6 +54,8 @@ function failureBody(f: Failure) {
 const allows = (grant: "*" | string[], zone: string) => grant === "*" || grant.map((z) => z.toLowerCase()).includes(zone.toLowerCase());
 
 export async function startCloudflareServer(options: {
+  /** The stack's fault injector: this stand-in fails as the real API does (target "cloudflare"). */
+  faults?: FaultInjector;
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
   zones: string[];
@@ -218,6 +221,9 @@ export async function startCloudflareServer(options: {
     tls: options.tls,
     host: options.host,
     port: options.port,
+    faults: options.faults,
+    faultTarget: "cloudflare",
+    faultStyle: "cloudflare",
     handle,
     onError(res, err) {
       if (err instanceof BodyTooLarge) return sendJson(res, 413, failureBody(fail(413, 10413, "Request body too large.")));

@@ -4,6 +4,7 @@
  * DELETE zones/{zoneId}/records/{fqdn} (idempotent). The API key header must match (401 otherwise); unknown zones are
  * 404; a body that is not `{"type":"TXT","ttl":n,"values":[strings]}` is 400. Nothing is written on any error.
  */
+import type { FaultInjector } from "../faults";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BodyTooLarge,
@@ -30,6 +31,8 @@ class HttpError extends Error {
 }
 
 export async function startCustomDnsServer(options: {
+  /** The stack's fault injector: this stand-in fails as the real API does (target "custom"). */
+  faults?: FaultInjector;
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
   zones: string[];
@@ -93,6 +96,9 @@ export async function startCustomDnsServer(options: {
     tls: options.tls,
     host: options.host,
     port: options.port,
+    faults: options.faults,
+    faultTarget: "custom",
+    faultStyle: "plain",
     handle,
     onError(res, err) {
       const e =

@@ -12,6 +12,7 @@
  * (403 forbidden elsewhere). Errors use Google's JSON error shape. Nothing is written on any error.
  */
 import { createHash, createHmac, createPublicKey, createVerify, timingSafeEqual, type KeyObject } from "node:crypto";
+import type { FaultInjector } from "../faults";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLarge, changeTxt, ensureZones, readBody, relativeName, sendJson, startHttpsStandIn, type StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
@@ -69,6 +70,8 @@ function listPage<T>(all: T[], url: URL, pageSize: number): { items: T[]; nextPa
 const zoneName = (dnsName: string) => dnsName.replace(/\.$/, "").replace(/\./g, "-");
 
 export async function startGcloudServer(options: {
+  /** The stack's fault injector: this stand-in fails as the real API does (target "gcloud"). */
+  faults?: FaultInjector;
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
   project: string;
@@ -331,6 +334,9 @@ export async function startGcloudServer(options: {
     tls: options.tls,
     host: options.host,
     port: options.port,
+    faults: options.faults,
+    faultTarget: "gcloud",
+    faultStyle: "gcloud",
     handle,
     onError(res, err) {
       if (err instanceof GoogleError && err.statusText === "") {

@@ -11,6 +11,7 @@ import { startCloudflareServer } from "./cloudflare-server";
 import { startCustomDnsServer } from "./custom-server";
 import { startGcloudServer } from "./gcloud-server";
 import { startRoute53Server } from "./route53-server";
+import type { FaultInjector } from "../faults";
 import type { StackDnsDefinition } from "./providers";
 import type { StandInServer } from "./standin";
 import type { ZoneStore } from "./zone-store";
@@ -21,6 +22,8 @@ export interface StandInContext {
   /** The stack's authoritative DNS server ("host:port"). */
   dnsServer: string;
   port?: number;
+  /** The stack's fault injector (each stand-in answers its own target: cloudflare, route53, gcloud, custom, acme-dns). */
+  faults?: FaultInjector;
 }
 
 /** What a running stand-in tells its users: where it is, its zones, and the provider options that reach it. */
@@ -173,7 +176,12 @@ export function hostedStackDefinitions(delegateFrom: string): Record<HostedProvi
       zones: [...HOSTED_STANDINS[name].zones],
       debianPackages: [],
       async start(context) {
-        const standIn = await startHostedStandIn(name, { store: context.store, tls: context.tls, dnsServer: context.dnsServer });
+        const standIn = await startHostedStandIn(name, {
+          store: context.store,
+          tls: context.tls,
+          dnsServer: context.dnsServer,
+          faults: context.faults,
+        });
         const options: Record<string, string> = { ...standIn.info.options };
         let account: Record<string, string> | undefined;
         if (name === "acme-dns") {

@@ -5,6 +5,7 @@
  * provider instance (`KvAcme__Dns__<instance>__*`) and what stack.json lists about it. `azure` is the stack's own
  * Azure DNS stand-in and is always there. Another provider plugs in by adding an entry to STACK_DNS_PROVIDERS.
  */
+import type { FaultInjector } from "../faults";
 import path from "node:path";
 import type { ZoneStore } from "./zone-store";
 import type { ForwardTable } from "./forward";
@@ -20,6 +21,8 @@ export interface StackDnsContext {
   caCertPem: string;
   /** The stack's DNS server, host:port. */
   dnsServer: string;
+  /** The stack's fault injector, for the hosted API stand-ins. */
+  faults?: FaultInjector;
 }
 
 export interface StackDnsService {

@@ -11,6 +11,7 @@
  * by a known access key; a key may be limited to some hosted zones (AccessDenied elsewhere). Nothing is written on
  * any error.
  */
+import type { FaultInjector } from "../faults";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseAuthorization, signature } from "../../dns/sigv4";
@@ -99,6 +100,8 @@ function txtText(value: string): string {
 }
 
 export async function startRoute53Server(options: {
+  /** The stack's fault injector: this stand-in fails as the real API does (target "route53"). */
+  faults?: FaultInjector;
   store: ZoneStore;
   tls: { certPem: string; keyPem: string };
   zones: string[];
@@ -333,6 +336,9 @@ export async function startRoute53Server(options: {
     tls: options.tls,
     host: options.host,
     port: options.port,
+    faults: options.faults,
+    faultTarget: "route53",
+    faultStyle: "route53",
     handle,
     onError(res, err) {
       const e =

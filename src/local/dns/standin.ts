@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { withHttpFaults, type FaultInjector } from "../faults";
+import { withHttpFaults, type ErrorStyle, type FaultInjector } from "../faults";
 import { listen, urlHost } from "../net";
 import { DnsStoreError, type ZoneStore } from "./zone-store";
 
@@ -63,9 +63,10 @@ export async function startHttpsStandIn(options: {
   port?: number;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   onError(res: ServerResponse, err: unknown): void;
-  /** Fault injection for this stand-in under `faultTarget` (e.g. "cloudflare"). */
+  /** Fault injection for this stand-in under `faultTarget` (e.g. "cloudflare"), errors worded in `faultStyle`. */
   faults?: FaultInjector;
   faultTarget?: string;
+  faultStyle?: ErrorStyle;
 }): Promise<StandInServer> {
   const host = options.host ?? "127.0.0.1";
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -73,7 +74,7 @@ export async function startHttpsStandIn(options: {
   };
   const server = https.createServer(
     { cert: options.tls.certPem, key: options.tls.keyPem },
-    withHttpFaults(handler, options.faults, options.faultTarget ?? "standin", "plain"),
+    withHttpFaults(handler, options.faults, options.faultTarget ?? "standin", options.faultStyle ?? "plain"),
   );
   server.keepAliveTimeout = 5000;
   const port = await listen(server, options.port ?? 0, host);
