@@ -6,6 +6,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../config/settings";
 import type { IssuanceDeps, ProgressSink, VaultCredentials } from "../issuance/deps";
+import type { PendingTxtJournal } from "../issuance/pending-txt";
 import type { Telemetry } from "../telemetry";
 import { lazyModule } from "../shared/lazy";
 
@@ -47,14 +48,18 @@ export function createRuntime(
 export function runtimeFromSettings(
   settings: Settings,
   credential: TokenCredential,
-  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials } = {},
+  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials; pendingTxt?: PendingTxtJournal } = {},
 ): Runtime {
   const { createIssuanceDeps } = issuanceDeps();
   const { createTelemetry } = telemetry();
   return {
     settings,
     credential,
-    deps: createIssuanceDeps(settings, credential, { progress: options.progress, vaultCredentials: options.vaultCredentials }),
+    deps: createIssuanceDeps(settings, credential, {
+      progress: options.progress,
+      vaultCredentials: options.vaultCredentials,
+      pendingTxt: options.pendingTxt,
+    }),
     telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName }),
   };
 }

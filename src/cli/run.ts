@@ -29,6 +29,7 @@ import { kvAcmeHome } from "../local/paths";
 import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../local/stack";
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
 import { KVACME_VERSION } from "../shared/version";
+import { cliTxtJournal, finishLeftCleanups } from "./pending-txt";
 import { createProgress } from "./progress";
 import { COMMANDS, commandHelp, USAGE } from "./usage";
 
@@ -233,6 +234,7 @@ async function dispatch(
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
       const names = (values["dns-names"] ?? []).join(",");
       if (!names.trim()) throw usageError("issue needs --dns-names (comma-separated)");
+      await finishLeftCleanups(deps(), deps().progress);
       return issueCertificate(
         {
           dnsNames: names,
@@ -260,6 +262,7 @@ async function dispatch(
     case "renew": {
       if (values.name && values["all-due"]) throw usageError("use either --name or --all-due");
       if (values["all-due"]) {
+        if (!values["dry-run"]) await finishLeftCleanups(deps(), deps().progress);
         const line = createProgress(io, { quiet: values.quiet ?? false });
         try {
           return await renewAllDue(
@@ -279,6 +282,7 @@ async function dispatch(
         if (!item) throw new NotFoundError(`Certificate ${name} was not found in vault ${d.vault}`);
         return decideForItem(candidateOf({ ...item, vault: d.vault }, d.settings.defaultVault), d, new Date());
       }
+      await finishLeftCleanups(deps(), deps().progress);
       return renewCertificate(name, d, reporting());
     }
     case "revoke": {
@@ -388,7 +392,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
     };
     let built: Runtime | undefined;
-    const runtime = () => (built ??= runtimeFromSettings(env.settings, env.credential, { progress }));
+    const runtime = () => (built ??= runtimeFromSettings(env.settings, env.credential, { progress, pendingTxt: cliTxtJournal() }));
     try {
       let result: unknown;
       try {

@@ -16,6 +16,7 @@ import { identityFailures } from "../shared/credential";
 import type { DnsRouter } from "../dns/router";
 import { validateVaultName } from "../keyvault/address";
 import { ValidationError } from "../shared/errors";
+import type { PendingTxtJournal } from "./pending-txt";
 
 /**
  * The settings the issuance steps read: a subset of the app's Settings, complete (defaults come from the settings
@@ -57,16 +58,18 @@ export interface IssuanceDeps {
   progress: ProgressSink;
   /** The same dependencies addressing another configured vault (undefined: the default); ValidationError (400) for an unknown one. */
   forVault(vault: string | undefined): IssuanceDeps;
+  /** The in-process driver journals presented TXT values here until removed (the CLI sets it: ./pending-txt.ts). */
+  pendingTxt?: PendingTxtJournal;
 }
 
 /** The credential of a vault with a managed identity of its own (by client id); the app's credential otherwise. */
 export type VaultCredentials = (managedIdentityClientId: string) => TokenCredential;
 
-/** Builds the dependencies from settings and a credential (`vaultCredentials`: per-vault managed identities). */
+/** Builds the dependencies from settings and a credential (`vaultCredentials`: per-vault managed identities; `pendingTxt`: the CLI's TXT journal, in every vault's dependencies). */
 export function createIssuanceDeps(
   settings: IssuanceSettings,
   credential: TokenCredential,
-  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials } = {},
+  options: { progress?: ProgressSink; vaultCredentials?: VaultCredentials; pendingTxt?: PendingTxtJournal } = {},
 ): IssuanceDeps {
   // Key Vault's 429 + Retry-After fails the call at once: the durable driver waits in a timer, not in the request.
   const clientOptions = {
@@ -115,6 +118,7 @@ export function createIssuanceDeps(
       progress,
       acme,
       forVault,
+      ...(options.pendingTxt ? { pendingTxt: options.pendingTxt } : {}),
     };
     byVault.set(name, deps);
     return deps;

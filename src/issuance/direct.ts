@@ -129,10 +129,20 @@ async function must(step: string, run: () => Promise<unknown>, env: DirectEnv): 
   }
 }
 
-/** Runs one call with the dependencies of the vault its input names (`vault`; the default one when none). */
+/**
+ * Runs one call with the dependencies of the vault its input names (`vault`; the default one when none). With a TXT
+ * journal in the dependencies (the CLI's, ./pending-txt.ts) the values are journaled before they are presented and
+ * the entry dropped once a cleanup removed them, so a later start can finish a cleanup this process could not
+ * (killed, or the DNS provider down for longer than the issuance).
+ */
 async function call(name: FlowCall, input: unknown, env: DirectEnv): Promise<unknown> {
   const vault = (input as { vault?: string } | undefined)?.vault;
-  return CALLS[name](input as never, vault === undefined ? env : { ...env, deps: env.deps.forVault(vault) });
+  const journal = env.deps.pendingTxt;
+  const challenges = (input as { challenges?: steps.ChallengeRecord[] } | undefined)?.challenges;
+  if (journal && challenges && name === "presentChallenges") await journal.record(challenges);
+  const result = await CALLS[name](input as never, vault === undefined ? env : { ...env, deps: env.deps.forVault(vault) });
+  if (journal && challenges && name === "cleanupChallenges") await journal.done(challenges);
+  return result;
 }
 
 async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<unknown> {
