@@ -63,3 +63,16 @@ export interface Operation {
 }
 
 export const enc = encodeURIComponent;
+
+/**
+ * The API path of a certificate (and a sub-resource): `/api/certificates/N<suffix>`, with `?vault=V` outside the
+ * default vault (undefined vault: the default one).
+ */
+export function certificatePath(name: string, vault?: string, suffix = ""): string {
+  return `/api/certificates/${enc(name)}${suffix}${vault === undefined ? "" : `?vault=${enc(vault)}`}`;
+}
+
+/** The dashboard page of a certificate: `#/certificates/N` in the default vault, `#/certificates/V/N` in another. */
+export function certificateHash(name: string, vault: string | undefined, defaultVault: string | undefined): string {
+  return vault === undefined || vault === defaultVault ? `#/certificates/${enc(name)}` : `#/certificates/${enc(vault)}/${enc(name)}`;
+}

@@ -92,10 +92,12 @@ function ThemeSwitch() {
 }
 
 function Page({ route }: { route: string[] }) {
-  const [page, arg] = route;
+  const [page, arg, second] = route;
   switch (page) {
     case "certificates":
-      return arg ? <CertificatePage name={arg} /> : <CertificatesPage />;
+      // #/certificates/N in the default vault, #/certificates/V/N in vault V.
+      if (second) return <CertificatePage key={`${arg}/${second}`} name={second} vault={arg} />;
+      return arg ? <CertificatePage key={arg} name={arg} /> : <CertificatesPage />;
     case "issue":
       return <IssuePage />;
     case "renewals":

@@ -139,10 +139,47 @@ export async function ensureAccount(secrets: SecretClient, settings: AccountSett
   } catch (err) {
     throw acmeError(`registering an account at ${directoryUrl}`, err);
   }
-  await recordAccountUrl(secrets, stored, accountUrl);
+  await recordAccountUrl(secrets, stored, accountUrl, settings.eab?.keyId);
   // Two first uses racing on an empty vault may each have registered a key. Every process must end on the same
   // account (an order placed by one account cannot be finalized by another), so all converge on the latest version.
   const latest = await loadAccountKey(secrets, directoryUrl);
   if (latest && latest.version !== stored.version && !convergeAttempted) return ensureAccount(secrets, settings, true);
   return { directoryUrl, directory, accountUrl, client: newAcmeClient(directoryUrl, stored.keyPem, accountUrl) };
+}
+
+/** How long readAccountAtCa waits for the directory to answer at all. */
+const ACCOUNT_PROBE_TIMEOUT_MS = 5000;
+
+/** The CA's view of an account (RFC 8555 §7.1.2), never its key. */
+export interface AccountAtCa {
+  status?: string;
+  contact?: string[];
+  termsOfServiceAgreed?: boolean;
+}
+
+/**
+ * Reads the account object at the CA (POST-as-GET to the account URL, signed with the account key, which is read from
+ * Key Vault to sign and never returned). Never registers anything.
+ */
+export async function readAccountAtCa(secrets: SecretClient, directoryUrl: string): Promise<AccountAtCa | undefined> {
+  const stored = await loadAccountKey(secrets, directoryUrl);
+  if (!stored?.accountUrl) return undefined;
+  // A view must not wait out acme-client's retries (5 attempts, 5 s apart) for a CA that does not answer at all.
+  try {
+    await fetch(directoryUrl, { signal: AbortSignal.timeout(ACCOUNT_PROBE_TIMEOUT_MS) });
+  } catch (err) {
+    throw acmeError(`reaching ${directoryUrl}`, err);
+  }
+  const client = newAcmeClient(directoryUrl, stored.keyPem, stored.accountUrl);
+  let account: { status?: unknown; contact?: unknown; termsOfServiceAgreed?: unknown };
+  try {
+    account = (await withNonceRetry(() => client.updateAccount({}))) as typeof account;
+  } catch (err) {
+    throw acmeError(`reading the account at ${directoryUrl}`, err);
+  }
+  const out: AccountAtCa = {};
+  if (typeof account.status === "string") out.status = account.status;
+  if (Array.isArray(account.contact)) out.contact = account.contact.map(String);
+  if (typeof account.termsOfServiceAgreed === "boolean") out.termsOfServiceAgreed = account.termsOfServiceAgreed;
+  return out;
 }

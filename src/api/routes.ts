@@ -33,6 +33,7 @@ const certificates = lazyModule<typeof import("./handlers")>(require, "./handler
 const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
 const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
 const schedule = lazyModule<typeof import("./handlers-renewals")>(require, "./handlers-renewals");
+const accounts = lazyModule<typeof import("./handlers-account")>(require, "./handlers-account");
 const fleet = lazyModule<typeof import("./handlers-fleet")>(require, "./handlers-fleet");
 const runtime = lazyModule<typeof import("../app/runtime")>(require, "../app/runtime");
 
@@ -72,6 +73,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   { name: "health", route: "health", method: "GET", role: ROLES.read, durable: false, handler: () => health().health },
   { name: "listRenewals", route: "renewals", method: "GET", role: ROLES.read, durable: false, handler: () => schedule().renewals },
+  { name: "getAccount", route: "account", method: "GET", role: ROLES.read, durable: false, handler: () => accounts().account },
   { name: "listDnsZones", route: "dns-zones", method: "GET", role: ROLES.read, durable: false, handler: () => certificates().dnsZones },
   {
     name: "getOperation",

@@ -57,3 +57,22 @@ export interface RenewalView {
   /** The failures hold the next attempt back until this moment (exponential backoff), when they do. */
   backoffUntil?: string;
 }
+
+/** One ACME account of GET /account (never its key). */
+export interface AccountView {
+  directoryUrl: string;
+  /** The directory the app is configured for (KvAcme__AcmeDirectoryUrl). */
+  current: boolean;
+  accountUrl?: string;
+  /** At the CA: valid, deactivated, revoked; `not-registered` before the first use, `unknown` when the CA did not answer. */
+  status: string;
+  contacts: string[];
+  /** Registered with External Account Binding (RFC 8555 §7.3.4). */
+  eabBound: boolean;
+  eabKeyId?: string;
+  termsOfServiceAgreed?: boolean;
+  /** When kv-acme stored the account key (created the account). */
+  createdOn?: string;
+  /** Why the CA's view is missing. */
+  error?: string;
+}

@@ -8,6 +8,11 @@ import { vaultError } from "./certificates";
 
 export const TAG_ACCOUNT_URL = "kv-acme-account-url";
 export const TAG_ACCOUNT_DIRECTORY = "kv-acme-acme-directory";
+/** The External Account Binding key id the account was registered with (recorded since GET /api/account). */
+export const TAG_ACCOUNT_EAB_KEY_ID = "kv-acme-account-eab-key-id";
+
+/** Secret names of account keys start with this (accountSecretName). */
+const ACCOUNT_SECRET_PREFIX = "acme-account-";
 
 export interface StoredAccountKey {
   secretName: string;
@@ -26,7 +31,7 @@ export function accountSecretName(directoryUrl: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "");
-  return `acme-account-${slug}`.slice(0, 127);
+  return `${ACCOUNT_SECRET_PREFIX}${slug}`.slice(0, 127);
 }
 
 /** Reads the stored account key for a directory, or undefined when there is none yet. */
@@ -63,15 +68,58 @@ export async function saveAccountKey(secrets: SecretClient, directoryUrl: string
   }
 }
 
-/** Records the account URL on the stored key's secret version. */
-export async function recordAccountUrl(secrets: SecretClient, stored: StoredAccountKey, accountUrl: string): Promise<StoredAccountKey> {
+/** Records the account URL (and the EAB key id it was bound with) on the stored key's secret version. */
+export async function recordAccountUrl(
+  secrets: SecretClient,
+  stored: StoredAccountKey,
+  accountUrl: string,
+  eabKeyId?: string,
+): Promise<StoredAccountKey> {
   try {
     await secrets.updateSecretProperties(stored.secretName, stored.version, {
       contentType: "application/x-pem-file",
-      tags: { [TAG_ACCOUNT_DIRECTORY]: stored.directoryUrl ?? "", [TAG_ACCOUNT_URL]: accountUrl },
+      tags: {
+        [TAG_ACCOUNT_DIRECTORY]: stored.directoryUrl ?? "",
+        [TAG_ACCOUNT_URL]: accountUrl,
+        ...(eabKeyId === undefined ? {} : { [TAG_ACCOUNT_EAB_KEY_ID]: eabKeyId }),
+      },
     });
     return { ...stored, accountUrl };
   } catch (err) {
     throw vaultError(`recording the ACME account URL on ${stored.secretName}`, err);
   }
+}
+
+/** A stored account as its secret's properties describe it: never the key. */
+export interface StoredAccountInfo {
+  secretName: string;
+  directoryUrl?: string;
+  accountUrl?: string;
+  eabKeyId?: string;
+  /** When the current key version was stored (the account's creation by kv-acme). */
+  createdOn?: string;
+}
+
+/** Every stored ACME account key of the vault, from the secrets' properties only (no value is read). */
+export async function listAccountKeys(secrets: SecretClient): Promise<StoredAccountInfo[]> {
+  const out: StoredAccountInfo[] = [];
+  try {
+    for await (const p of secrets.listPropertiesOfSecrets()) {
+      if (!p.name.startsWith(ACCOUNT_SECRET_PREFIX) || p.enabled === false) continue;
+      const tags = p.tags ?? {};
+      const info: StoredAccountInfo = { secretName: p.name };
+      if (tags[TAG_ACCOUNT_DIRECTORY]) info.directoryUrl = tags[TAG_ACCOUNT_DIRECTORY];
+      if (tags[TAG_ACCOUNT_URL]) info.accountUrl = tags[TAG_ACCOUNT_URL];
+      if (tags[TAG_ACCOUNT_EAB_KEY_ID]) info.eabKeyId = tags[TAG_ACCOUNT_EAB_KEY_ID];
+      if (p.createdOn) info.createdOn = p.createdOn.toISOString();
+      out.push(info);
+    }
+  } catch (err) {
+    throw new UpstreamError("KeyVault", `Key Vault: listing the ACME account keys failed: ${errorMessage(err)}`, {
+      status: statusOf(err),
+      retryable: (statusOf(err) ?? 500) >= 500 || statusOf(err) === 429,
+      cause: err,
+    });
+  }
+  return out.sort((a, b) => a.secretName.localeCompare(b.secretName));
 }

@@ -213,7 +213,7 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     assert.equal(await page.getByTestId("operation-status").count(), 0);
   });
 
-  const PAGES = ["certificates", "certificates/dash-www", "issue", "renewals", "zones"];
+  const PAGES = ["certificates", "certificates/dash-www", "issue", "renewals", "zones", "account"];
 
   it("has no serious or critical axe-core violations on any page, light or dark, and saves screenshots", async () => {
     const dir = screenshotDir();

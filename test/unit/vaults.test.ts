@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { loadSettings } from "../../src/config/settings";
 import { formatAddress, parseAddress, splitAddress, validateVaultName } from "../../src/keyvault/address";
 import { certificateInstanceId, revokeInstanceId } from "../../src/orchestrations/ids";
+import { certificateHash, certificatePath } from "../../dashboard/src/api";
 import { ConfigurationError, ValidationError, type FieldProblem } from "../../src/shared/errors";
 
 const SUB = "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10";
@@ -114,5 +115,14 @@ describe("certificate addresses and instance ids", () => {
     );
     assert.equal(new Set(ids).size, ids.length, ids.join(" "));
     for (const id of ids) assert.match(id, /^kv-acme-[0-9a-z-]{1,190}$/);
+  });
+});
+
+describe("dashboard addressing", () => {
+  it("links and calls the default vault's certificates by name, another vault's with the vault", () => {
+    assert.equal(certificateHash("www", "default", "default"), "#/certificates/www");
+    assert.equal(certificateHash("www", "vault2", "default"), "#/certificates/vault2/www");
+    assert.equal(certificatePath("www", undefined, "/renew"), "/api/certificates/www/renew");
+    assert.equal(certificatePath("www", "vault2", "/pending/merge"), "/api/certificates/www/pending/merge?vault=vault2");
   });
 });

@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { REVOCATION_REASONS } from "../../../src/acme/revocation-reasons";
-import { ApiError, enc, get, request, type Operation } from "../api";
+import { ApiError, certificatePath, enc, get, request, type Operation } from "../api";
 import { Badge, Confirm, Loading, OperationProgress, ProblemMessage } from "../components";
 import { useLoad } from "../hooks";
 import { daysToExpiry, isShortLived, urgency } from "../model";
@@ -23,6 +23,7 @@ interface Version {
 
 interface Detail {
   name: string;
+  vault?: string;
   managedBy: string;
   issuer?: string;
   enabled?: boolean;
@@ -40,18 +41,24 @@ interface PendingView {
   cancellationRequested?: boolean;
 }
 
-async function load(name: string) {
+async function load(name: string, vault: string | undefined) {
   const [detail, renewals] = await Promise.all([
-    get<Detail>(`/api/certificates/${enc(name)}`),
-    get<{ renewals: RenewalView[] }>(`/api/renewals?name=${enc(name)}`).catch((err: unknown) => {
-      if (err instanceof ApiError && err.problem.status === 404) return { renewals: [] as RenewalView[] };
-      throw err;
-    }),
+    get<Detail>(certificatePath(name, vault)),
+    get<{ renewals: RenewalView[] }>(`/api/renewals?name=${enc(name)}${vault === undefined ? "" : `&vault=${enc(vault)}`}`).catch(
+      (err: unknown) => {
+        if (err instanceof ApiError && err.problem.status === 404) return { renewals: [] as RenewalView[] };
+        throw err;
+      },
+    ),
   ]);
   // A completed operation stays readable in Key Vault until the next one; only an open (or failed, cancelled) one is shown.
   const open = detail.pendingOperation && detail.pendingOperation.status !== "completed";
-  const pending = open ? await get<PendingView>(`/api/certificates/${enc(name)}/pending`) : undefined;
-  return { detail, renewal: renewals.renewals.find((r) => r.name === name), pending };
+  const pending = open ? await get<PendingView>(certificatePath(name, vault, "/pending")) : undefined;
+  return {
+    detail,
+    renewal: renewals.renewals.find((r) => r.name === name && (detail.vault === undefined || r.vault === detail.vault)),
+    pending,
+  };
 }
 
 const fmt = (iso?: string) => (iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
@@ -67,7 +74,7 @@ function download(filename: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function Pending({ name, pending, onChange }: { name: string; pending: PendingView; onChange: () => void }) {
+function Pending({ name, vault, pending, onChange }: { name: string; vault?: string; pending: PendingView; onChange: () => void }) {
   const canIssue = useCan(ROLES.issue);
   const [chain, setChain] = useState("");
   const [error, setError] = useState<Error | undefined>();
@@ -98,14 +105,14 @@ function Pending({ name, pending, onChange }: { name: string; pending: PendingVi
         <>
           <button
             type="button"
-            onClick={() => act("Cancellation requested.", () => request("POST", `/api/certificates/${enc(name)}/pending/cancel`))}
+            onClick={() => act("Cancellation requested.", () => request("POST", certificatePath(name, vault, "/pending/cancel")))}
           >
             Cancel operation
           </button>
           <button
             type="button"
             class="danger"
-            onClick={() => act("Pending operation deleted.", () => request("DELETE", `/api/certificates/${enc(name)}/pending`))}
+            onClick={() => act("Pending operation deleted.", () => request("DELETE", certificatePath(name, vault, "/pending")))}
           >
             Delete operation
           </button>
@@ -113,7 +120,7 @@ function Pending({ name, pending, onChange }: { name: string; pending: PendingVi
             class="merge"
             onSubmit={(e) => {
               e.preventDefault();
-              void act("Chain merged.", () => request("POST", `/api/certificates/${enc(name)}/pending/merge`, { chainPem: chain }));
+              void act("Chain merged.", () => request("POST", certificatePath(name, vault, "/pending/merge"), { chainPem: chain }));
             }}
           >
             <h3>Merge the signed chain</h3>
@@ -204,7 +211,7 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
       <h2 id="actions-h">Actions</h2>
       <div class="actions">
         {canIssue && d.managedBy !== "unmanaged" ? (
-          <button type="button" onClick={() => start(`/api/certificates/${enc(d.name)}/renew`)}>
+          <button type="button" onClick={() => start(certificatePath(d.name, d.vault, "/renew"))}>
             Renew now
           </button>
         ) : null}
@@ -233,7 +240,7 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
         onCancel={() => setConfirming(false)}
         onConfirm={() => {
           setConfirming(false);
-          void start(`/api/certificates/${enc(d.name)}/revoke`, { reason });
+          void start(certificatePath(d.name, d.vault, "/revoke"), { reason });
         }}
       >
         <p>
@@ -252,8 +259,9 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
   );
 }
 
-export function CertificatePage({ name }: { name: string }) {
-  const data = useLoad(() => load(name), `certificate:${name}`);
+/** `vault`: the certificate's vault when it is not the default one (the page `#/certificates/V/N`). */
+export function CertificatePage({ name, vault }: { name: string; vault?: string }) {
+  const data = useLoad(() => load(name, vault), `certificate:${vault ?? ""}/${name}`);
   const now = Date.now();
   if (data.error)
     return (
@@ -303,7 +311,7 @@ export function CertificatePage({ name }: { name: string }) {
         <Schedule r={renewal} />
       </div>
       <Actions d={d} onChange={data.reload} />
-      {pending ? <Pending name={d.name} pending={pending} onChange={data.reload} /> : null}
+      {pending ? <Pending name={d.name} vault={vault} pending={pending} onChange={data.reload} /> : null}
       <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions</h2>
         <ol class="timeline" data-testid="versions">

@@ -1,6 +1,6 @@
 /** Certificates: every certificate in the vault grouped by DNS zone, with search, filters and status badges. */
 import { useLayoutEffect, useMemo, useState } from "preact/hooks";
-import { enc, get } from "../api";
+import { certificateHash, get } from "../api";
 import { CertificateBadges, Loading, ProblemMessage } from "../components";
 import { useLoad } from "../hooks";
 import { groupByZone, issuers, matches, NO_FILTER, type CertificateFilter, type CertificateSummary, type DnsZone } from "../model";
@@ -13,23 +13,25 @@ export const DATA_MARK = "kv-acme:certificates-data";
 export const RENDER_MEASURE = "kv-acme:certificates-render";
 export const PAINT_MEASURE = "kv-acme:certificates-painted";
 
-async function load(): Promise<{ certificates: CertificateSummary[]; zones: string[]; loadedAt: number }> {
+async function load(): Promise<{ certificates: CertificateSummary[]; defaultVault?: string; zones: string[]; loadedAt: number }> {
   const [c, z] = await Promise.all([
-    get<{ certificates: CertificateSummary[] }>("/api/certificates"),
+    get<{ certificates: CertificateSummary[]; defaultVault?: string }>("/api/certificates"),
     get<{ zones: DnsZone[] }>("/api/dns-zones"),
   ]);
   performance.mark(DATA_MARK);
-  return { certificates: c.certificates, zones: z.zones.map((x) => x.name), loadedAt: Date.now() };
+  return { certificates: c.certificates, defaultVault: c.defaultVault, zones: z.zones.map((x) => x.name), loadedAt: Date.now() };
 }
 
 const MAX_NAMES_SHOWN = 3;
 
-function Row({ c, now }: { c: CertificateSummary; now: number }) {
+function Row({ c, now, defaultVault }: { c: CertificateSummary; now: number; defaultVault?: string }) {
   const extra = c.dnsNames.length - MAX_NAMES_SHOWN;
+  // Outside the default vault a certificate is shown (and linked) as vault/name.
+  const label = c.vault === undefined || c.vault === defaultVault ? c.name : `${c.vault}/${c.name}`;
   return (
     <tr>
       <th scope="row">
-        <a href={`#/certificates/${enc(c.name)}`}>{c.name}</a>
+        <a href={certificateHash(c.name, c.vault, defaultVault)}>{label}</a>
       </th>
       <td class="names">
         {c.dnsNames.slice(0, MAX_NAMES_SHOWN).join(", ")}
@@ -131,7 +133,7 @@ export function CertificatesPage() {
               </thead>
               <tbody>
                 {list.map((c) => (
-                  <Row key={c.name} c={c} now={now} />
+                  <Row key={`${c.vault}/${c.name}`} c={c} now={now} defaultVault={data.data?.defaultVault} />
                 ))}
               </tbody>
             </table>

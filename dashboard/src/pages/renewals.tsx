@@ -1,6 +1,6 @@
 /** Renewals: what renews in the next 90 days (GET /api/renewals), as renewals per day and as a table. */
 import { useMemo } from "preact/hooks";
-import { enc, get } from "../api";
+import { certificateHash, get } from "../api";
 import { PageFrame } from "../components";
 import { useLoad } from "../hooks";
 import { renewalsPerDay } from "../model";
@@ -53,7 +53,7 @@ function Chart({ days }: { days: { day: string; count: number }[] }) {
 }
 
 export function RenewalsPage() {
-  const data = useLoad(() => get<{ generatedAt: string; renewals: RenewalView[] }>("/api/renewals"), "renewals");
+  const data = useLoad(() => get<{ generatedAt: string; defaultVault?: string; renewals: RenewalView[] }>("/api/renewals"), "renewals");
   const now = data.data ? Date.parse(data.data.generatedAt) : Date.now();
   const upcoming = useMemo(
     () => (data.data?.renewals ?? []).filter((r) => Date.parse(r.renewAt) < now + HORIZON_DAYS * DAY_MS),
@@ -89,10 +89,12 @@ export function RenewalsPage() {
               </thead>
               <tbody>
                 {upcoming.map((r) => (
-                  <tr key={r.name}>
+                  <tr key={`${r.vault}/${r.name}`}>
                     <td>{r.renewAt.slice(0, 16).replace("T", " ")}</td>
                     <th scope="row">
-                      <a href={`#/certificates/${enc(r.name)}`}>{r.name}</a>
+                      <a href={certificateHash(r.name, r.vault, data.data?.defaultVault)}>
+                        {r.vault === undefined || r.vault === data.data?.defaultVault ? r.name : `${r.vault}/${r.name}`}
+                      </a>
                     </th>
                     <td>{RULE_LABELS[r.rule] ?? r.rule}</td>
                     <td>{r.expiresOn.slice(0, 10)}</td>
