@@ -115,11 +115,7 @@ export async function listAccountKeys(secrets: SecretClient): Promise<StoredAcco
       out.push(info);
     }
   } catch (err) {
-    throw new UpstreamError("KeyVault", `Key Vault: listing the ACME account keys failed: ${errorMessage(err)}`, {
-      status: statusOf(err),
-      retryable: (statusOf(err) ?? 500) >= 500 || statusOf(err) === 429,
-      cause: err,
-    });
+    throw vaultError("listing the ACME account keys", err);
   }
   return out.sort((a, b) => a.secretName.localeCompare(b.secretName));
 }
