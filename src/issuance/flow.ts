@@ -17,10 +17,11 @@
 import type { OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
 import { splitAddress } from "../keyvault/address";
+import type { IssuerInfo } from "../shared/issuer";
 import { urlOrigin } from "../shared/url";
 import { issueResult } from "./result";
 import { StepFailedError, asStepError, caRetryNotBefore, reportedError } from "./step-error";
-import type { ChallengeRecord, IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "./steps";
+import type { ChallengeRecord, IssueRequest, IssueResult, MergedVersion, OrderPlan, RefusedMerge, ValidatedRequest } from "./steps";
 
 import { type IssueStep } from "./issue-steps";
 
@@ -99,6 +100,8 @@ export interface IssueFlowOutput extends IssueResult {
   reason: "issue" | "renew";
   /** The vault of the certificate. */
   vault?: string;
+  /** The issuing intermediate of the merged version. */
+  issuer?: IssuerInfo;
   warnings?: string[];
   /** The webhook deliveries of this operation (origin only, never a URL's path or query). */
   notifications?: NotificationSummary[];
@@ -251,23 +254,46 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     const chain = yield* step<string[]>(current, "downloadCertificateChain", { order: issued });
 
     yield* status("merge");
-    const merged = yield* step<{ certificateName: string; version: string; thumbprint: string; notBefore: string; notAfter: string }>(
-      current,
-      "mergeIssuedChain",
-      {
-        certificateName: validated.certificateName,
-        vault: validated.vault,
-        dnsNames: validated.dnsNames,
-        targets: validated.targets,
-        dnsAlias: validated.dnsAlias,
-        chain,
-      },
-    );
+    const merged = yield* step<MergedVersion | RefusedMerge>(current, "mergeIssuedChain", {
+      certificateName: validated.certificateName,
+      vault: validated.vault,
+      dnsNames: validated.dnsNames,
+      targets: validated.targets,
+      dnsAlias: validated.dnsAlias,
+      issuerPins: validated.issuerPins,
+      chain,
+    });
+    if (merged.refused) {
+      // Not merged: say so, then fail the step (the catch abandons the pending operation; the old version stays).
+      const { refused } = merged;
+      yield* attempt("notify", {
+        type: "certificate.issuer_rejected",
+        data: {
+          certificateName: validated.certificateName,
+          dnsNames: validated.dnsNames,
+          issuer: refused.issuer,
+          issuerPins: refused.issuerPins,
+          ...(refused.previous ? { currentVersion: refused.previous.version } : {}),
+          message: refused.message,
+          ...(operationId ? { operationId } : {}),
+        },
+        time: clock.now().toISOString(),
+        operationId,
+      });
+      throw new StepFailedError(current, {
+        name: "ConflictError",
+        code: refused.code,
+        message: refused.message,
+        status: 409,
+        retryable: false,
+      });
+    }
 
     const result: IssueFlowOutput = {
       ...issueResult(merged, validated, pending.action, clock.now().getTime() - startedAt, issued.replaces),
       reason,
       vault: validated.vault,
+      issuer: merged.issuer,
     };
 
     if (!challengesCleaned) {
@@ -279,9 +305,13 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       }
       challengesCleaned = true;
     }
+    if (merged.lifetimeShortened && merged.previous)
+      warnings.push(
+        `Version ${merged.version} expires ${merged.notAfter}, before the previous version ${merged.previous.version} (${merged.previous.notAfter})`,
+      );
     if (warnings.length > 0) result.warnings = warnings;
     yield* status("notify");
-    return yield* reportIssued(result, input, clock, (extra) => status("done", extra));
+    return yield* reportIssued(result, merged, input, clock, (extra) => status("done", extra));
   } catch (err) {
     const failure = asStepError(current, err);
     yield* status("failed", { failedStep: failure.step, error: failure.error.message });
@@ -311,6 +341,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
 /** Success: `certificate.issued` / `certificate.renewed`, the telemetry outcome, status done. */
 function* reportIssued(
   result: IssueFlowOutput,
+  merged: MergedVersion,
   input: IssueFlowInput,
   clock: FlowClock,
   done: (extra: Partial<IssueStatus>) => Flow<void>,
@@ -332,6 +363,7 @@ function* reportIssued(
     operationId,
   });
   result.notifications = notificationSummaries(notified);
+  yield* reportTrustChanges(merged, clock, operationId, result.notifications);
   result.operationId = operationId;
   yield* attempt("trackOutcome", {
     name: reason === "renew" ? "renewCertificate" : "issueCertificate",
@@ -340,9 +372,46 @@ function* reportIssued(
     namesCount: result.dnsNames.length,
     durationMs: result.durationMs,
     operationId,
+    issuer: merged.issuer?.thumbprint, // absent in histories recorded before issuers were recorded
+    issuerChanged: merged.issuerChanged,
+    lifetimeShortened: merged.lifetimeShortened,
   });
   yield* done({ notifications: result.notifications });
   return result;
+}
+
+/** `certificate.issuer_changed` and `certificate.lifetime_shortened` for a merged version that has them. */
+function* reportTrustChanges(
+  merged: MergedVersion,
+  clock: FlowClock,
+  operationId: string | undefined,
+  notifications: NotificationSummary[],
+): Flow<void> {
+  const { previous } = merged;
+  if (!previous) return;
+  const base = { certificateName: merged.certificateName, dnsNames: merged.dnsNames, version: merged.version };
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  if (merged.issuerChanged && previous.issuer)
+    events.push({
+      type: "certificate.issuer_changed",
+      data: {
+        ...base,
+        thumbprint: merged.thumbprint,
+        issuer: merged.issuer,
+        previousVersion: previous.version,
+        previousIssuer: previous.issuer,
+        issuerPins: merged.issuerPins,
+      },
+    });
+  if (merged.lifetimeShortened)
+    events.push({
+      type: "certificate.lifetime_shortened",
+      data: { ...base, notAfter: merged.notAfter, previousVersion: previous.version, previousNotAfter: previous.notAfter },
+    });
+  for (const e of events) {
+    const notified = yield* attempt("notify", { ...e, time: clock.now().toISOString(), operationId });
+    notifications.push(...notificationSummaries(notified));
+  }
 }
 
 /** Failure: for renewals the failure counted on the certificate and `certificate.renewal_failed`; the telemetry outcome. */

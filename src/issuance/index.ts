@@ -5,3 +5,4 @@ export * from "./issue";
 export * from "./renew";
 export * from "./revoke";
 export * from "./pending";
+export * from "./issuer-pins";

@@ -4,7 +4,7 @@
  */
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
-import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
+import { describeVersion, getCertificateVersion, getCurrentCertificate, latestIssuedVersion } from "../keyvault/certificates";
 import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership, readManagedTags } from "../keyvault/tags";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
@@ -30,7 +30,12 @@ export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): Key
 
 /** The request that renews `certificateName`: same names (from the issued leaf's SANs), same key options, `replaces`. */
 export async function renewalRequest(certificateName: string, deps: IssuanceDeps): Promise<IssueRequest> {
-  const current = await getCurrentCertificate(deps.certificates, certificateName);
+  let current = await getCurrentCertificate(deps.certificates, certificateName);
+  if (!current.cer || current.cer.length === 0) {
+    // The latest version is one an abandoned issuance left (e.g. refused by the issuer pins): renew the newest issued one.
+    const issued = await latestIssuedVersion(deps.certificates, certificateName);
+    if (issued) current = { ...(await getCertificateVersion(deps.certificates, certificateName, issued.version)), policy: current.policy };
+  }
   // The same rule as issue (adopt is an issue-time decision: renew only what kv-acme already manages).
   const ownership = decideOwnership(certificateName, { tags: current.properties.tags ?? {}, issuerName: current.policy?.issuerName });
   if (!ownership.ok) throw new OwnershipError(ownership.code, ownership.message, { certificateName, ownerTags: ownership.ownerTags });

@@ -20,6 +20,9 @@ import {
 import {
   certificateExpiring,
   certificateIssued,
+  certificateIssuerChanged,
+  certificateIssuerRejected,
+  certificateLifetimeShortened,
   certificateRenewalFailed,
   certificateRenewed,
   certificateRevoked,
@@ -111,6 +114,12 @@ export function buildEvent(input: NotifyInput, settings: Settings, deps: Pick<Is
       return certificateRevoked(withCa as never, options);
     case "certificate.expiring":
       return certificateExpiring(inVault as never, options);
+    case "certificate.issuer_changed":
+      return certificateIssuerChanged({ keyVault: deps.settings.vaultUrl, ...withCa } as never, options);
+    case "certificate.issuer_rejected":
+      return certificateIssuerRejected({ keyVault: deps.settings.vaultUrl, ...withCa } as never, options);
+    case "certificate.lifetime_shortened":
+      return certificateLifetimeShortened({ keyVault: deps.settings.vaultUrl, ...withCa } as never, options);
     case "renewal.summary":
       return renewalSummary(input.data as never, options);
     default:

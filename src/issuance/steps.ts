@@ -6,6 +6,7 @@
  *   preparePendingOperation -> finalizeWithVaultCsr -> downloadCertificateChain -> mergeIssuedChain
  *   always: cleanupChallenges;  on failure: abandonIssuance (pending operation + pending authorizations)
  */
+import { createHash } from "node:crypto";
 import { ariCertificateId } from "../acme/ari";
 import { defaultCertificateName, validateCertificateName, validateDnsNames } from "../acme/names";
 import {
@@ -22,12 +23,24 @@ import {
 import { resolveChallengeTargets, type ChallengeTarget } from "../dns/delegation";
 import { waitForTxtPropagation, type PropagationResult } from "../dns/propagation";
 import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
-import { discardPending, ensurePending, mergeChain, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
+import {
+  chainToDer,
+  discardPending,
+  ensurePending,
+  latestIssuedVersion,
+  mergeChain,
+  versionLeaf,
+  type CertificateVersionInfo,
+  type EnsurePendingResult,
+} from "../keyvault/certificates";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertMayManage } from "../keyvault/ownership";
 import { assertNoNameOverlap } from "../keyvault/overlap";
-import { managedTags } from "../keyvault/tags";
+import { managedTags, readManagedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
+import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
+import { x509 } from "../shared/x509";
+import { decideMerge, type PreviousVersion } from "./merge-guard";
 import type { IssuanceDeps } from "./deps";
 
 /** What a caller asks for. */
@@ -45,6 +58,8 @@ export interface IssueRequest {
   allowNameOverlap?: boolean;
   /** The vault to issue into (settings.vaults; default: the default vault). */
   vault?: string;
+  /** Issuer certificate thumbprints a new version must come from (an empty list clears them; absent: keep the certificate's). */
+  issuerPins?: string[];
 }
 
 /** A request after validation: normalized names, certificate name, parsed key options, where every TXT value goes. */
@@ -58,6 +73,8 @@ export interface ValidatedRequest {
   dnsAlias?: string;
   /** Where each name's TXT value goes (zone, record, CNAME delegation or alias), same order as dnsNames. */
   targets: ChallengeTarget[];
+  /** Normalized issuer pins, when the request gave some. */
+  issuerPins?: string[];
 }
 
 /** A DNS-01 challenge with where its TXT value goes. */
@@ -119,6 +136,7 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
   const dnsNames = collect(() => validateDnsNames(request.dnsNames));
   const keyOptions = collect(() => parseKeyOptions(request.keyOptions ?? {}));
   let certificateName: string | undefined;
+  const issuerPins = request.issuerPins === undefined ? undefined : collect(() => parseIssuerPins(request.issuerPins));
   if (request.certificateName !== undefined && request.certificateName !== "")
     certificateName = collect(() => validateCertificateName(request.certificateName as string));
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
@@ -135,6 +153,7 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
   const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
+  if (issuerPins !== undefined) result.issuerPins = issuerPins;
   return result;
 }
 
@@ -252,21 +271,96 @@ export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDe
   return downloadChain(await deps.acme(), order);
 }
 
-/** Merges the chain into the pending operation and tags the version as managed (with its RFC 9773 id). */
+/** A merged version with its issuer and what changed against the version it replaced. */
+export interface MergedVersion extends CertificateVersionInfo {
+  issuer: IssuerInfo;
+  issuerPins: string[];
+  /** The issued version this one replaced, if any. */
+  previous?: PreviousVersion;
+  issuerChanged: boolean;
+  lifetimeShortened: boolean;
+  refused?: undefined;
+}
+
+/** A version refused before its merge (its issuer is not pinned): nothing was merged. */
+export interface RefusedMerge {
+  refused: { code: "IssuerNotPinned"; message: string; issuer: IssuerInfo; issuerPins: string[]; previous?: PreviousVersion };
+}
+
+/**
+ * Merges the chain into the pending operation and tags the new version as managed (with its RFC 9773 id, its issuer,
+ * the pins it carries on, and a shorter lifetime than the version it replaces). First the guard (./merge-guard): a
+ * version from an issuer outside the certificate's pins is not merged and the refusal is returned (the flow then
+ * abandons the pending operation, so the old version stays current).
+ */
 export async function mergeIssuedChain(
-  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias"> & { chain: string[]; vault?: string },
+  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias" | "issuerPins"> & {
+    chain: string[];
+    vault?: string;
+  },
   deps: IssuanceDeps,
-): Promise<CertificateVersionInfo> {
+): Promise<MergedVersion | RefusedMerge> {
+  const ders = chainToDer(input.chain);
+  const leafDer = ders[0] as Buffer;
+  const issuer = issuerOfChain(ders);
+  const leaf = new x509.X509Certificate(leafDer);
+  const previous = await previousVersion(deps, input.certificateName, createHash("sha1").update(leafDer).digest("hex").toUpperCase());
+  const decision = decideMerge({
+    certificateName: input.certificateName,
+    issuer,
+    notAfter: leaf.notAfter.toISOString(),
+    requestedPins: input.issuerPins,
+    previous,
+  });
+  if (decision.refused) {
+    deps.progress("keyvault", `not merging ${input.certificateName}: ${decision.refused}`);
+    return {
+      refused: {
+        code: "IssuerNotPinned",
+        message: decision.refused,
+        issuer,
+        issuerPins: decision.issuerPins,
+        ...(previous ? { previous } : {}),
+      },
+    };
+  }
   const tags = managedTags({
     acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
     dnsNames: input.dnsNames,
     dnsProvider: writingProviders(input.targets),
     dnsAlias: input.dnsAlias,
     ariCertId: safeAriId(input.chain[0] ?? ""),
+    issuer,
+    issuerPins: decision.issuerPins,
+    lifetimeShortened: decision.lifetimeShortened,
   });
   const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags });
   deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);
-  return info;
+  const merged: MergedVersion = {
+    ...info,
+    issuer,
+    issuerPins: decision.issuerPins,
+    issuerChanged: decision.issuerChanged,
+    lifetimeShortened: decision.lifetimeShortened !== undefined,
+  };
+  if (previous) merged.previous = previous;
+  return merged;
+}
+
+/** The issued version a merge replaces, with its issuer (its tag, else read from its leaf) and pins. */
+async function previousVersion(deps: IssuanceDeps, certificateName: string, newThumbprint: string): Promise<PreviousVersion | undefined> {
+  const latest = await latestIssuedVersion(deps.certificates, certificateName, newThumbprint);
+  if (!latest) return undefined;
+  const tags = readManagedTags(latest.tags);
+  const previous: PreviousVersion = { version: latest.version, thumbprint: latest.thumbprint, notAfter: latest.notAfter };
+  let issuer = tags.issuer;
+  if (!issuer) {
+    const cer = await versionLeaf(deps.certificates, certificateName, latest.version);
+    if (cer) issuer = issuerOfChain([cer]);
+  }
+  if (issuer) previous.issuer = issuer;
+  if (tags.issuerPins) previous.issuerPins = tags.issuerPins;
+  return previous;
 }
 
 function safeAriId(leafPem: string): string | undefined {

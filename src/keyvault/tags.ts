@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { ValidationError } from "../shared/errors";
 import { normalizeDnsName } from "../acme/names";
+import { MAX_ISSUER_PINS, normalizeIssuerPin, type IssuerInfo } from "../shared/issuer";
 
 export const TAG_MANAGED = "kv-acme-managed";
 export const TAG_ACME_DIRECTORY = "kv-acme-acme-directory";
@@ -34,6 +35,18 @@ export const TAG_RENEW_NOT_BEFORE = "kv-acme-renew-not-before";
  * renewal or revocation — even when it also carries kv-acme's own tags. The renewal scan skips it.
  */
 export const TAG_IGNORE = "kv-acme-ignore";
+/**
+ * The issuing intermediate of this version, `<SHA-1 thumbprint>;<key id hex>;<subject DN>` (empty parts when unknown;
+ * the subject clipped to fit): written by every merge, read by the next one to see whether the issuer changed.
+ */
+export const TAG_ISSUER = "kv-acme-issuer";
+/** The certificate's issuer pins, comma-joined SHA-1 thumbprints: a renewal from any other issuer is not merged. */
+export const TAG_ISSUER_PINS = "kv-acme-issuer-pins";
+/**
+ * On a version that expires before the version it replaced: `<previous NotAfter ISO>;<previous version>` (older
+ * Service Fabric runtimes pick the certificate with the latest NotAfter and would ignore this one).
+ */
+export const TAG_LIFETIME_SHORTENED = "kv-acme-lifetime-shortened";
 /** Tags the leading C# tool (Acmebot) writes: Issuer=Acmebot, Endpoint=<ACME host>, DnsProvider=<name>. */
 export const ACMEBOT_TAG_ISSUER = "Issuer";
 export const ACMEBOT_TAG_ENDPOINT = "Endpoint";
@@ -52,6 +65,18 @@ export interface ManagedTagsInput {
   dnsAlias?: string;
   /** RFC 9773 certificate identifier of the merged leaf. */
   ariCertId?: string;
+  /** The merged leaf's issuing intermediate. */
+  issuer?: IssuerInfo;
+  /** Issuer pins (normalized thumbprints); none or empty: no pin tag. */
+  issuerPins?: string[];
+  /** The version this one replaced, when it expired later than this one. */
+  lifetimeShortened?: LifetimeShortened;
+}
+
+/** A version that expires before the one it replaced (the kv-acme-lifetime-shortened tag). */
+export interface LifetimeShortened {
+  previousVersion: string;
+  previousNotAfter: string;
 }
 
 export interface ManagedTagInfo {
@@ -71,6 +96,11 @@ export interface ManagedTagInfo {
   renewalFailures?: RenewalFailures;
   /** No renewal before this ISO time: the CA's Retry-After after a rateLimited refusal (kv-acme-renew-not-before). */
   renewNotBefore?: string;
+  /** The issuing intermediate recorded at merge (kv-acme-issuer). */
+  issuer?: IssuerInfo;
+  /** Issuer pins (kv-acme-issuer-pins), when set. */
+  issuerPins?: string[];
+  lifetimeShortened?: LifetimeShortened;
 }
 
 /** Parses a kv-acme-renew-not-before value (an ISO time); undefined when absent or not a time. */
@@ -151,7 +181,54 @@ export function managedTags(input: ManagedTagsInput): Record<string, string> {
   };
   if (input.ariCertId !== undefined) tags[TAG_ARI_CERT_ID] = checkLength(TAG_ARI_CERT_ID, input.ariCertId);
   if (input.dnsAlias !== undefined) tags[TAG_DNS_ALIAS] = checkLength(TAG_DNS_ALIAS, input.dnsAlias);
+  if (input.issuer) tags[TAG_ISSUER] = formatIssuerTag(input.issuer);
+  if (input.issuerPins && input.issuerPins.length > 0) tags[TAG_ISSUER_PINS] = formatIssuerPins(input.issuerPins);
+  if (input.lifetimeShortened)
+    tags[TAG_LIFETIME_SHORTENED] = checkLength(
+      TAG_LIFETIME_SHORTENED,
+      `${input.lifetimeShortened.previousNotAfter};${input.lifetimeShortened.previousVersion}`,
+    );
   return tags;
+}
+
+/** The kv-acme-issuer value: thumbprint, key id and subject (clipped so the value fits 256 characters). */
+export function formatIssuerTag(issuer: IssuerInfo): string {
+  const head = `${issuer.thumbprint ?? ""};${issuer.keyId ?? ""};`;
+  return head + issuer.subject.slice(0, MAX_TAG_VALUE_LENGTH - head.length);
+}
+
+/** Parses a kv-acme-issuer value; undefined when absent or malformed. */
+export function parseIssuerTag(value: string | undefined): IssuerInfo | undefined {
+  const m = /^([0-9A-F]{40})?;([0-9a-f]*);(.+)$/s.exec(value ?? "");
+  if (!m) return undefined;
+  const info: IssuerInfo = { subject: m[3] as string };
+  if (m[2]) info.keyId = m[2];
+  if (m[1]) info.thumbprint = m[1];
+  return info;
+}
+
+/** The kv-acme-issuer-pins value (at most MAX_ISSUER_PINS thumbprints: 6 × 41 - 1 characters). */
+export function formatIssuerPins(pins: readonly string[]): string {
+  if (pins.length > MAX_ISSUER_PINS) throw new ValidationError(`at most ${MAX_ISSUER_PINS} issuer pins`, TAG_ISSUER_PINS);
+  return pins.join(",");
+}
+
+/** The pins of a kv-acme-issuer-pins value; values that are not thumbprints are dropped (a hand-edited tag). */
+export function parseIssuerPinsTag(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const pins = value.split(",").flatMap((p) => normalizeIssuerPin(p) ?? []);
+  return pins.length > 0 ? pins : undefined;
+}
+
+function readTrustTags(t: Record<string, string>, info: ManagedTagInfo): ManagedTagInfo {
+  const issuer = parseIssuerTag(tagValue(t, TAG_ISSUER));
+  if (issuer) info.issuer = issuer;
+  const pins = parseIssuerPinsTag(tagValue(t, TAG_ISSUER_PINS));
+  if (pins) info.issuerPins = pins;
+  const shortened = /^([^;]+);(.*)$/.exec(tagValue(t, TAG_LIFETIME_SHORTENED) ?? "");
+  if (shortened && !Number.isNaN(Date.parse(shortened[1] as string)))
+    info.lifetimeShortened = { previousNotAfter: shortened[1] as string, previousVersion: shortened[2] as string };
+  return info;
 }
 
 function hostOf(url: string): string | undefined {
@@ -201,7 +278,7 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     const alias = tagValue(t, TAG_DNS_ALIAS);
     if (alias) info.dnsAlias = alias;
     readRenewalState(t, info);
-    return info;
+    return readTrustTags(t, info);
   }
   if (tagValue(t, ACMEBOT_TAG_ISSUER)?.toLowerCase() === "acmebot") {
     const info: ManagedTagInfo = { managed: true, source: "acmebot" };
@@ -210,7 +287,7 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     const provider = tagValue(t, ACMEBOT_TAG_DNS_PROVIDER);
     if (provider) info.dnsProvider = provider;
     readRenewalState(t, info);
-    return info;
+    return readTrustTags(t, info);
   }
   return { managed: false, source: undefined };
 }

@@ -14,6 +14,9 @@ export const EVENT_TYPES = [
   "certificate.renewal_failed",
   "certificate.revoked",
   "certificate.expiring",
+  "certificate.issuer_changed",
+  "certificate.issuer_rejected",
+  "certificate.lifetime_shortened",
   "renewal.summary",
   "certificate.installed",
   "certificate.install_failed",
@@ -88,6 +91,50 @@ export interface CertificateExpiringData extends CertificateFields {
   lastError?: ReportedError;
 }
 
+/** An issuing CA certificate (the intermediate that signed a leaf). */
+export interface IssuerData {
+  subject: string;
+  /** Key identifier, lower-case hex. */
+  keyId?: string;
+  /** SHA-1 thumbprint of the issuer certificate, upper-case hex (what Service Fabric issuer pins list). */
+  thumbprint?: string;
+}
+
+/** A new version was merged whose issuer differs from the version it replaced (clusters pinning issuers care). */
+export interface CertificateIssuerChangedData extends CertificateFields {
+  version: string;
+  thumbprint: string;
+  issuer: IssuerData;
+  previousVersion: string;
+  previousIssuer: IssuerData;
+  /** The certificate's issuer pins (the new issuer is among them when any are set). */
+  issuerPins: string[];
+  caHost: string;
+  keyVault?: string;
+}
+
+/** A new version was refused before its merge: its issuer is not in the certificate's pins. The old version stays. */
+export interface CertificateIssuerRejectedData extends CertificateFields {
+  issuer: IssuerData;
+  issuerPins: string[];
+  /** The version that stays current, when there is one. */
+  currentVersion?: string;
+  message: string;
+  operationId?: string;
+  caHost: string;
+  keyVault?: string;
+}
+
+/** A new version expires before the version it replaced (older Service Fabric runtimes pick the latest NotAfter). */
+export interface CertificateLifetimeShortenedData extends CertificateFields {
+  version: string;
+  notAfter: string;
+  previousVersion: string;
+  previousNotAfter: string;
+  caHost: string;
+  keyVault?: string;
+}
+
 export interface RenewalSummaryData {
   runId: string;
   startedAt: string;
@@ -145,6 +192,9 @@ export interface EventDataMap {
   "certificate.renewal_failed": CertificateRenewalFailedData;
   "certificate.revoked": CertificateRevokedData;
   "certificate.expiring": CertificateExpiringData;
+  "certificate.issuer_changed": CertificateIssuerChangedData;
+  "certificate.issuer_rejected": CertificateIssuerRejectedData;
+  "certificate.lifetime_shortened": CertificateLifetimeShortenedData;
   "renewal.summary": RenewalSummaryData;
   "certificate.installed": CertificateInstalledData;
   "certificate.install_failed": CertificateInstallFailedData;
@@ -245,6 +295,36 @@ export function certificateExpiring(data: CertificateExpiringData, options: Even
     data,
     options,
   );
+}
+
+/** A merged version's issuer differs from the previous version's. Key: certificate + version. */
+export function certificateIssuerChanged(
+  data: CertificateIssuerChangedData,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.issuer_changed"> {
+  return build("certificate.issuer_changed", data.certificateName, [data.certificateName, data.version], data, options);
+}
+
+/** A new version was refused (issuer not pinned). Key: certificate + issuer thumbprint + operation id. */
+export function certificateIssuerRejected(
+  data: CertificateIssuerRejectedData,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.issuer_rejected"> {
+  return build(
+    "certificate.issuer_rejected",
+    data.certificateName,
+    [data.certificateName, data.issuer.thumbprint ?? data.issuer.subject, data.operationId ?? ""],
+    data,
+    options,
+  );
+}
+
+/** A merged version expires before the previous one. Key: certificate + version. */
+export function certificateLifetimeShortened(
+  data: CertificateLifetimeShortenedData,
+  options: EventOptions = {},
+): NotifyEvent<"certificate.lifetime_shortened"> {
+  return build("certificate.lifetime_shortened", data.certificateName, [data.certificateName, data.version], data, options);
 }
 
 /** One renewal run's outcome; counts are derived from the lists. Key: run id. */

@@ -40,6 +40,12 @@ export interface OutcomeTelemetry {
   error?: string;
   /** W3C trace id shared by the HTTP request, the orchestration and its activities. */
   operationId?: string;
+  /** Thumbprint of the merged version's issuing intermediate. */
+  issuer?: string;
+  /** The merged version's issuer differs from the previous version's. */
+  issuerChanged?: boolean;
+  /** The merged version expires before the previous one. */
+  lifetimeShortened?: boolean;
 }
 
 /** A stale host found by the fleet timer (src/fleet/detect.ts). */
@@ -155,6 +161,9 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
           failedStep: o.failedStep,
           error: o.error,
           operationId: o.operationId,
+          issuer: o.issuer,
+          issuerChanged: o.issuerChanged === undefined ? undefined : String(o.issuerChanged),
+          lifetimeShortened: o.lifetimeShortened === undefined ? undefined : String(o.lifetimeShortened),
         },
         { durationMs: o.durationMs, namesCount: o.namesCount },
       );

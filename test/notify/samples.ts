@@ -67,6 +67,55 @@ export function sampleEvents(): n.NotifyEvent[] {
       },
       opts,
     ),
+    n.certificateIssuerChanged(
+      {
+        certificateName: "cluster-example-com",
+        dnsNames: ["cluster.example.com"],
+        version: "e7f8a9",
+        thumbprint: thumb,
+        issuer: {
+          subject: "CN=R11,O=Let's Encrypt,C=US",
+          keyId: "c5cf46a4eaf4c3c07a6c95c42db05e92f4b5f0bd",
+          thumbprint: "696DB3AF0DFFC17E65C6A20D925C5A7BD24DEC7E",
+        },
+        previousVersion: "a1b2c3",
+        previousIssuer: {
+          subject: "CN=R10,O=Let's Encrypt,C=US",
+          keyId: "bbbcc347a5e4bca9c6c3a4720c108da235e1c8e8",
+          thumbprint: "00ABEFD055F9A9C784FFDEABD1DCDD8FED741436",
+        },
+        issuerPins: [],
+        caHost: "acme-v02.api.letsencrypt.org",
+        keyVault: "kv-certs",
+      },
+      opts,
+    ),
+    n.certificateIssuerRejected(
+      {
+        certificateName: "cluster-example-com",
+        dnsNames: ["cluster.example.com"],
+        issuer: { subject: "CN=R12,O=Let's Encrypt,C=US", thumbprint: "8D02536C887482BC34FF54E41D2BA659BF85B341" },
+        issuerPins: ["696DB3AF0DFFC17E65C6A20D925C5A7BD24DEC7E"],
+        currentVersion: "e7f8a9",
+        message: "the new version of cluster-example-com was issued by CN=R12 (…), which is not in its issuer pins",
+        operationId: "0af7651916cd43dd8448eb211c80319c",
+        caHost: "acme-v02.api.letsencrypt.org",
+        keyVault: "kv-certs",
+      },
+      opts,
+    ),
+    n.certificateLifetimeShortened(
+      {
+        certificateName: "cluster-example-com",
+        dnsNames: ["cluster.example.com"],
+        version: "e7f8a9",
+        notAfter: "2025-05-01T00:00:00Z",
+        previousVersion: "a1b2c3",
+        previousNotAfter: "2025-05-30T01:00:00Z",
+        caHost: "acme-v02.api.letsencrypt.org",
+      },
+      opts,
+    ),
     n.renewalSummary(
       {
         runId: "run-20250301",

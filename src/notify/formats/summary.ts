@@ -30,6 +30,10 @@ function describeError(e: ReportedError): string {
   return `${e.source}${code}${status}: ${e.message}`;
 }
 
+function issuerLine(i: { subject: string; thumbprint?: string }): string {
+  return i.thumbprint ? `${i.subject} (${i.thumbprint})` : i.subject;
+}
+
 /** Summarises any event for people. */
 export function summarize(event: NotifyEvent): EventSummary {
   const e = event as NotifyEvent;
@@ -103,6 +107,50 @@ export function summarize(event: NotifyEvent): EventSummary {
         text: `${d.certificateName} expires ${d.notAfter} and has not been renewed (${why}).`,
         facts,
         tone: "attention",
+      };
+    }
+    case "certificate.issuer_changed": {
+      const d = (e as NotifyEvent<"certificate.issuer_changed">).data;
+      return {
+        title: `Issuer changed: ${d.certificateName}`,
+        text: `Version ${d.version} of ${d.certificateName} was issued by ${issuerLine(d.issuer)}; the previous version ${d.previousVersion} by ${issuerLine(d.previousIssuer)}. Clusters that pin issuers must trust the new one.`,
+        facts: [
+          { title: "Certificate", value: d.certificateName },
+          { title: "Version", value: d.version },
+          { title: "Issuer", value: issuerLine(d.issuer) },
+          { title: "Previous issuer", value: issuerLine(d.previousIssuer) },
+          { title: "Issuer pins", value: list(d.issuerPins) },
+        ],
+        tone: "warning",
+      };
+    }
+    case "certificate.issuer_rejected": {
+      const d = (e as NotifyEvent<"certificate.issuer_rejected">).data;
+      const facts = [
+        { title: "Certificate", value: d.certificateName },
+        { title: "Issuer", value: issuerLine(d.issuer) },
+        { title: "Issuer pins", value: list(d.issuerPins) },
+      ];
+      if (d.currentVersion) facts.push({ title: "Current version (kept)", value: d.currentVersion });
+      return {
+        title: `New version refused (issuer not pinned): ${d.certificateName}`,
+        text: d.message,
+        facts,
+        tone: "attention",
+      };
+    }
+    case "certificate.lifetime_shortened": {
+      const d = (e as NotifyEvent<"certificate.lifetime_shortened">).data;
+      return {
+        title: `Shorter lifetime: ${d.certificateName}`,
+        text: `Version ${d.version} of ${d.certificateName} expires ${d.notAfter}, before the previous version ${d.previousVersion} (${d.previousNotAfter}). Older Service Fabric runtimes pick the latest NotAfter and would keep the previous one.`,
+        facts: [
+          { title: "Certificate", value: d.certificateName },
+          { title: "Version", value: d.version },
+          { title: "Valid until", value: d.notAfter },
+          { title: "Previous version valid until", value: d.previousNotAfter },
+        ],
+        tone: "warning",
       };
     }
     case "renewal.summary": {
