@@ -11,7 +11,7 @@ import { candidateOf, decideForItem } from "../renewal/scan";
 import { nextAttemptAt } from "../renewal/decide";
 import { mapLimit } from "../issuance/steps";
 import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
-import { vaultDeps, type Handler } from "./handlers";
+import { trustView, vaultDeps, type Handler } from "./handlers";
 import { json } from "./http";
 import type { RenewalView } from "./views";
 
@@ -70,6 +70,7 @@ export async function renewalSchedule(
       view.backoffUntil = nextAttemptAt(lastFailure, new Date(item.expiresOn)).toISOString();
     }
     if (d.renewNotBefore) view.renewNotBefore = d.renewNotBefore;
+    Object.assign(view, trustView(item.managed));
     return view;
   });
   const list = decided.filter((v): v is RenewalView => v !== undefined).sort((a, b) => a.renewAt.localeCompare(b.renewAt));

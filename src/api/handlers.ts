@@ -96,6 +96,7 @@ const ISSUE_FIELDS = [
   "allowNameOverlap",
   "clientAuth",
   "vault",
+  "issuerPins",
 ] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
@@ -124,9 +125,11 @@ export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const adopt = r.boolean("adopt");
   const allowNameOverlap = r.boolean("allowNameOverlap");
   const vault = r.string("vault");
+  const issuerPins = r.stringList("issuerPins");
   r.check();
   const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
   if (allowNameOverlap !== undefined) request.allowNameOverlap = allowNameOverlap;
+  if (issuerPins !== undefined) request.issuerPins = issuerPins as string[];
   if (certificateName !== undefined) request.certificateName = certificateName;
   if (adopt !== undefined) request.adopt = adopt;
   if (dnsAlias !== undefined) request.dnsAlias = dnsAlias;
@@ -149,6 +152,7 @@ export const issue: Handler = async (req, ctx) => {
     ...(request.adopt ? { adopt: true } : {}),
     ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
     ...(request.allowNameOverlap ? { allowNameOverlap: true } : {}),
+    ...(validated.issuerPins !== undefined ? { issuerPins: validated.issuerPins } : {}),
     reason: "issue",
     operationId: requestOperationId(req),
   };
@@ -254,6 +258,15 @@ function lastOperation(s: InstanceStatusLike | undefined): LastOperation | undef
   return out;
 }
 
+/** What the tags say about the version's issuer, its pins and a shorter lifetime (absent fields are left out). */
+export function trustView(managed: ManagedTagInfo): Pick<CertificateSummary, "issuingCa" | "issuerPins" | "lifetimeShortened"> {
+  const v: Pick<CertificateSummary, "issuingCa" | "issuerPins" | "lifetimeShortened"> = {};
+  if (managed.issuer) v.issuingCa = managed.issuer;
+  if (managed.issuerPins) v.issuerPins = managed.issuerPins;
+  if (managed.lifetimeShortened) v.lifetimeShortened = managed.lifetimeShortened;
+  return v;
+}
+
 function summary(item: InventoryItem, vault: string, last: InstanceStatusLike | undefined): CertificateSummary {
   const s: CertificateSummary = {
     name: item.name,
@@ -269,6 +282,7 @@ function summary(item: InventoryItem, vault: string, last: InstanceStatusLike | 
   if (item.thumbprint) s.thumbprint = item.thumbprint;
   if (item.managed.acmeHost) s.issuer = item.managed.acmeHost;
   if (item.managed.renewNotBefore) s.renewNotBefore = item.managed.renewNotBefore;
+  Object.assign(s, trustView(item.managed));
   const op = lastOperation(last);
   if (op) s.lastOperation = op;
   return s;
@@ -367,6 +381,7 @@ export const get: Handler = async (req, ctx) => {
     },
     tags,
     renewNotBefore: managed.renewNotBefore,
+    ...trustView(managed),
     pendingOperation: pending && {
       status: pending.status,
       cancellationRequested: pending.cancellationRequested,

@@ -14,7 +14,7 @@ import type { OperationsClient } from "./operations";
 import { problem, problemFromError } from "./problem";
 import { lazyModule } from "../shared/lazy";
 
-export type HttpMethod = "GET" | "POST" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
 export interface ApiRoute {
   /** Function name stem (user route: `api-<name>`, automation route: `automation-<name>`). */
@@ -31,6 +31,7 @@ export interface ApiRoute {
 // Handlers (and the Azure SDKs they use) load on first call.
 const certificates = lazyModule<typeof import("./handlers")>(require, "./handlers");
 const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
+const issuerPins = lazyModule<typeof import("./handlers-issuer")>(require, "./handlers-issuer");
 const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
 const schedule = lazyModule<typeof import("./handlers-renewals")>(require, "./handlers-renewals");
 const accounts = lazyModule<typeof import("./handlers-account")>(require, "./handlers-account");
@@ -132,6 +133,22 @@ export const API_ROUTES: readonly ApiRoute[] = [
     role: ROLES.read,
     durable: false,
     handler: () => fleet().certificateHosts,
+  },
+  {
+    name: "getIssuerPins",
+    route: "certificates/{name}/issuer-pins",
+    method: "GET",
+    role: ROLES.read,
+    durable: false,
+    handler: () => issuerPins().showIssuerPins,
+  },
+  {
+    name: "setIssuerPins",
+    route: "certificates/{name}/issuer-pins",
+    method: "PUT",
+    role: ROLES.issue,
+    durable: false,
+    handler: () => issuerPins().putIssuerPins,
   },
 ];
 

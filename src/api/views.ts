@@ -31,6 +31,12 @@ export interface CertificateSummary {
   overlapsWith?: string[];
   /** The CA rate-limited the last renewal: no renewal before this time (its Retry-After). */
   renewNotBefore?: string;
+  /** The issuing intermediate recorded on the version (kv-acme-issuer). */
+  issuingCa?: { subject: string; keyId?: string; thumbprint?: string };
+  /** Issuer pins: a new version from another intermediate is not merged. */
+  issuerPins?: string[];
+  /** This version expires before the version it replaced (older Service Fabric runtimes would keep that one). */
+  lifetimeShortened?: { previousVersion: string; previousNotAfter: string };
   lastOperation?: LastOperation;
 }
 
@@ -56,6 +62,12 @@ export interface RenewalView {
   renewNotBefore?: string;
   /** The failures hold the next attempt back until this moment (exponential backoff), when they do. */
   backoffUntil?: string;
+  /** The issuing intermediate recorded on the version (kv-acme-issuer). */
+  issuingCa?: { subject: string; keyId?: string; thumbprint?: string };
+  /** Issuer pins: a new version from another intermediate is not merged. */
+  issuerPins?: string[];
+  /** This version expires before the version it replaced (older Service Fabric runtimes would keep that one). */
+  lifetimeShortened?: { previousVersion: string; previousNotAfter: string };
 }
 
 /** One ACME account of GET /account (never its key). */

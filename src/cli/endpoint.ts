@@ -21,6 +21,7 @@ import { sleep } from "../shared/time";
 import { parseAddress } from "../keyvault/address";
 import type { RenewalSchedule } from "../api/handlers-renewals";
 import { renewalsText } from "./addressing";
+import { issuerPinsArgs, pinList } from "./issuer-pins";
 
 export interface EndpointValues {
   endpoint?: string;
@@ -43,6 +44,7 @@ export interface EndpointValues {
   disable?: boolean;
   chain?: string;
   vault?: string;
+  "issuer-pins"?: string[];
 }
 
 export interface EndpointIo {
@@ -343,9 +345,16 @@ export async function runEndpointCommand(
           ...(values.name !== undefined ? { certificateName: values.name } : {}),
           ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
           ...(values.vault !== undefined ? { vault: values.vault } : {}),
+          ...(values["issuer-pins"] !== undefined ? { issuerPins: pinList(values["issuer-pins"]) } : {}),
           ...keyOptionsBody(values),
         }),
       );
+    }
+    case "issuer-pins": {
+      const { action, name, pins } = issuerPinsArgs(positionals);
+      const route = certificateRoute(name, values, "/issuer-pins");
+      if (action === "show") return done((await api.call("GET", route)).body);
+      return done((await api.call("PUT", route, { issuerPins: action === "clear" ? [] : pins })).body);
     }
     case "doctor": {
       if (positionals.length > 0) throw usage(`unexpected arguments: ${positionals.join(" ")}`);

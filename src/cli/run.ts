@@ -17,11 +17,13 @@ import {
   cancelPendingOperation,
   createPendingWithPolicy,
   deletePendingOperation,
+  getIssuerPins,
   issueCertificate,
   mergePendingOperation,
   renewAllDue,
   renewCertificate,
   revokeCertificate,
+  setIssuerPins,
   showPending,
 } from "../issuance";
 import { runtimeFromSettings, type Runtime } from "../app/runtime";
@@ -30,6 +32,7 @@ import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../loc
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
 import { KVACME_VERSION } from "../shared/version";
 import { cliTxtJournal, finishLeftCleanups } from "./pending-txt";
+import { issuerPinsArgs, pinList } from "./issuer-pins";
 import { createProgress } from "./progress";
 import { COMMANDS, commandHelp, USAGE } from "./usage";
 
@@ -75,6 +78,7 @@ const OPTIONS = {
   disable: { type: "boolean" },
   chain: { type: "string" },
   vault: { type: "string" },
+  "issuer-pins": { type: "string", multiple: true },
 } as const;
 
 /** Exit code for an error: the error class decides (documented in docs/cli.md). */
@@ -243,10 +247,16 @@ async function dispatch(
           keyOptions: keyOptionsFrom(values),
           ...(values.adopt ? { adopt: true } : {}),
           ...(values.vault !== undefined ? { vault: values.vault } : {}),
+          ...(values["issuer-pins"] !== undefined ? { issuerPins: pinList(values["issuer-pins"]) } : {}),
         },
         deps(),
         reporting(),
       );
+    }
+    case "issuer-pins": {
+      const { action, name, pins } = issuerPinsArgs(positionals);
+      const target = addressed(name, values.vault, runtime().deps);
+      return action === "show" ? getIssuerPins(target.name, target.deps) : setIssuerPins(target.name, pins, target.deps);
     }
     case "list": {
       const vaults = listedVaults(values.vault, deps()).map((d) => ({ vault: d.vault, certificates: d.certificates }));

@@ -8,6 +8,7 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
       "      [--exportable|--no-exportable] [--reuse-key] [--content-type pem|pkcs12] [--adopt]",
       "      [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)",
       "      [--vault V]                     into vault V (default: the default vault)",
+      "      [--issuer-pins T1,T2]           only merge versions issued by these issuer thumbprints (docs/security.md)",
     ],
     summary:
       "Orders a certificate through DNS-01 with the key generated inside Key Vault, and merges it under N (default: from the first name).",
@@ -36,6 +37,11 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
       "pending create N --dns-names ... [--key-type ...] [--adopt]   create a pending operation, print its CSR",
     ],
     summary: "Shows, cancels, deletes, merges or creates N's pending Key Vault operation.",
+  },
+  "issuer-pins": {
+    synopsis: ["issuer-pins show|clear N | issuer-pins set N T1[,T2...]   a certificate's issuer pins (SHA-1 thumbprints)"],
+    summary:
+      "Shows, replaces or clears the issuer pins of N: a renewal whose issuing intermediate is not pinned is not merged (the current version stays) and certificate.issuer_rejected is sent.",
   },
   doctor: {
     synopsis: ["doctor [--ping]                      check settings, Key Vault, DNS, the CA, webhooks, clock, timer"],

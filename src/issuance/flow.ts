@@ -19,6 +19,7 @@ import type { EnsurePendingResult } from "../keyvault/certificates";
 import { splitAddress } from "../keyvault/address";
 import type { IssuerInfo } from "../shared/issuer";
 import { urlOrigin } from "../shared/url";
+import { rejectUnpinned, reportTrustChanges } from "./flow-trust";
 import { issueResult } from "./result";
 import { StepFailedError, asStepError, caRetryNotBefore, reportedError } from "./step-error";
 import type { ChallengeRecord, IssueRequest, IssueResult, MergedVersion, OrderPlan, RefusedMerge, ValidatedRequest } from "./steps";
@@ -210,6 +211,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         adopt: input.adopt,
         dnsAlias: input.dnsAlias,
         allowNameOverlap: input.allowNameOverlap,
+        issuerPins: input.issuerPins,
       };
     }
 
@@ -263,31 +265,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       issuerPins: validated.issuerPins,
       chain,
     });
-    if (merged.refused) {
-      // Not merged: say so, then fail the step (the catch abandons the pending operation; the old version stays).
-      const { refused } = merged;
-      yield* attempt("notify", {
-        type: "certificate.issuer_rejected",
-        data: {
-          certificateName: validated.certificateName,
-          dnsNames: validated.dnsNames,
-          issuer: refused.issuer,
-          issuerPins: refused.issuerPins,
-          ...(refused.previous ? { currentVersion: refused.previous.version } : {}),
-          message: refused.message,
-          ...(operationId ? { operationId } : {}),
-        },
-        time: clock.now().toISOString(),
-        operationId,
-      });
-      throw new StepFailedError(current, {
-        name: "ConflictError",
-        code: refused.code,
-        message: refused.message,
-        status: 409,
-        retryable: false,
-      });
-    }
+    if (merged.refused) return yield* rejectUnpinned(merged.refused, validated, current, clock, operationId);
 
     const result: IssueFlowOutput = {
       ...issueResult(merged, validated, pending.action, clock.now().getTime() - startedAt, issued.replaces),
@@ -363,7 +341,7 @@ function* reportIssued(
     operationId,
   });
   result.notifications = notificationSummaries(notified);
-  yield* reportTrustChanges(merged, clock, operationId, result.notifications);
+  for (const sent of yield* reportTrustChanges(merged, clock, operationId)) result.notifications.push(...notificationSummaries(sent));
   result.operationId = operationId;
   yield* attempt("trackOutcome", {
     name: reason === "renew" ? "renewCertificate" : "issueCertificate",
@@ -378,40 +356,6 @@ function* reportIssued(
   });
   yield* done({ notifications: result.notifications });
   return result;
-}
-
-/** `certificate.issuer_changed` and `certificate.lifetime_shortened` for a merged version that has them. */
-function* reportTrustChanges(
-  merged: MergedVersion,
-  clock: FlowClock,
-  operationId: string | undefined,
-  notifications: NotificationSummary[],
-): Flow<void> {
-  const { previous } = merged;
-  if (!previous) return;
-  const base = { certificateName: merged.certificateName, dnsNames: merged.dnsNames, version: merged.version };
-  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
-  if (merged.issuerChanged && previous.issuer)
-    events.push({
-      type: "certificate.issuer_changed",
-      data: {
-        ...base,
-        thumbprint: merged.thumbprint,
-        issuer: merged.issuer,
-        previousVersion: previous.version,
-        previousIssuer: previous.issuer,
-        issuerPins: merged.issuerPins,
-      },
-    });
-  if (merged.lifetimeShortened)
-    events.push({
-      type: "certificate.lifetime_shortened",
-      data: { ...base, notAfter: merged.notAfter, previousVersion: previous.version, previousNotAfter: previous.notAfter },
-    });
-  for (const e of events) {
-    const notified = yield* attempt("notify", { ...e, time: clock.now().toISOString(), operationId });
-    notifications.push(...notificationSummaries(notified));
-  }
 }
 
 /** Failure: for renewals the failure counted on the certificate and `certificate.renewal_failed`; the telemetry outcome. */

@@ -8,7 +8,7 @@
  */
 import type { Settings } from "../config/settings";
 import { splitAddress } from "../keyvault/address";
-import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/certificates";
+import { describeVersion, getCurrentCertificate, latestIssuedVersion, tagVersion } from "../keyvault/certificates";
 import {
   TAG_RENEWAL_FAILURES,
   TAG_RENEW_NOT_BEFORE,
@@ -208,9 +208,15 @@ export async function recordRenewalFailure(
     if (err instanceof NotFoundError) return { attempts: 1 };
     throw err;
   }
-  const version = current.properties.version;
-  if (!version || !current.cer || current.cer.length === 0) return { attempts: 1 };
-  const existing = current.properties.tags ?? {};
+  let version = current.properties.version;
+  let existing = current.properties.tags ?? {};
+  if (!current.cer || current.cer.length === 0) {
+    // The latest version is the one this failed attempt abandoned: count on the newest issued version (what is in use).
+    const issued = await latestIssuedVersion(client, input.certificateName);
+    version = issued?.version;
+    existing = issued?.tags ?? {};
+  }
+  if (!version) return { attempts: 1 };
   const info = readManagedTags(existing);
   const before = info.renewalFailures;
   const next = nextRenewalFailures(before, input.failureId, new Date(input.at));
