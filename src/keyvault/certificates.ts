@@ -331,12 +331,16 @@ export async function latestIssuedVersion(
   exceptThumbprint?: string,
 ): Promise<IssuedVersion | undefined> {
   let latest: IssuedVersion | undefined;
+  let latestOrder = "";
   try {
     for await (const v of client.listPropertiesOfCertificateVersions(certificateName)) {
       const thumbprint = v.x509Thumbprint && v.x509Thumbprint.length > 0 ? Buffer.from(v.x509Thumbprint).toString("hex").toUpperCase() : "";
       if (!thumbprint || thumbprint === exceptThumbprint || !v.version || !v.expiresOn) continue;
+      // Key Vault's created time has one-second resolution: then the later NotBefore, then the later listed, wins.
       const createdOn = (v.createdOn ?? v.notBefore ?? new Date(0)).toISOString();
-      if (latest && latest.createdOn >= createdOn) continue;
+      const order = `${createdOn}|${(v.notBefore ?? new Date(0)).toISOString()}`;
+      if (latest && order < latestOrder) continue;
+      latestOrder = order;
       latest = { version: v.version, thumbprint, notAfter: v.expiresOn.toISOString(), createdOn, tags: v.tags ?? {} };
     }
   } catch (err) {
