@@ -18,7 +18,6 @@ import { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, t
 
 export { ALL_ROLES, effectiveRoles, NAME_CLAIM_TYPES, ROLE_CLAIM_TYPES, ROLES, type Role };
 /** Roles of function-key callers unless settings say otherwise (documented in docs/settings.md from here): agents may report with a key. */
-export const DEFAULT_KEY_ROLES: readonly Role[] = [ROLES.read, ROLES.issue, ROLES.agent];
 
 export interface AuthSettings {
   mode: "appServiceAuth" | "functionKeys" | "local" | "unconfigured";
@@ -31,7 +30,7 @@ export interface AuthSettings {
   platformAuthEnabled?: boolean;
   /** Roles of the local principal (mode "local"); default all. */
   localRoles?: string[];
-  /** Roles granted to callers of the function-key routes; default Read and Issue. */
+  /** Roles granted to callers of the function-key routes (loaded settings carry the descriptor's default); none when absent. */
   keyRoles?: string[];
   /** The App Service / Functions platform variable seen (e.g. WEBSITE_INSTANCE_ID) when the process runs in Azure. */
   azureHostVariable?: string;
@@ -88,7 +87,7 @@ export function authorize(
 ): AuthDecision {
   let caller: Caller | undefined;
   if (viaFunctionKey) {
-    caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? DEFAULT_KEY_ROLES) };
+    caller = { kind: "functionKey", name: "function key", roles: effectiveRoles(settings.keyRoles ?? []) }; // absent: no roles (fail closed)
   } else if (settings.mode === "appServiceAuth" && bearer !== undefined) {
     if (!bearer.ok) return { ok: false, status: 401, code: "InvalidToken", detail: `The bearer token was refused: ${bearer.reason}.` };
     caller = { kind: "user", name: bearer.principal.name, roles: effectiveRoles(bearer.principal.roles) };

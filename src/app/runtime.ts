@@ -60,7 +60,7 @@ export function runtimeFromSettings(
       vaultCredentials: options.vaultCredentials,
       pendingTxt: options.pendingTxt,
     }),
-    telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.functionAppName }),
+    telemetry: createTelemetry({ connectionString: settings.appInsightsConnectionString, roleName: settings.telemetryRoleName }),
   };
 }
 

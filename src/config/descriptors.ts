@@ -2,7 +2,7 @@
  * The core settings of kv-acme, one descriptor each (names, parser, typed default, documentation), in documentation
  * order. Loaded by ./load.ts, rendered into docs/settings.md by ./doc.ts.
  */
-import { DEFAULT_KEY_ROLES } from "../api/auth";
+import { ROLES } from "../api/roles";
 import { describeSniffing, WEBHOOK_FORMAT_NAMES, WEBHOOK_FORMATS } from "../notify/formats/registry";
 import { setting } from "./descriptor";
 import {
@@ -44,6 +44,9 @@ function orList(items: readonly string[]): string {
 }
 
 /** Every scalar setting, in documentation order. */
+/** Roles of callers authenticated with a function key unless `KvAcme__Auth__KeyRoles` says otherwise. */
+const DEFAULT_KEY_ROLES: string[] = [ROLES.read, ROLES.issue, ROLES.agent];
+
 export const SETTINGS = {
   acmeDirectoryUrl: setting({
     key: "AcmeDirectoryUrl",
@@ -280,6 +283,7 @@ export const SETTINGS = {
     aliases: [],
     field: "auth.keyRoles",
     type: "role list",
+    default: DEFAULT_KEY_ROLES,
     defaultDoc: `\`${DEFAULT_KEY_ROLES.join(", ")}\``,
     doc: "Roles granted to callers authenticated with a function key.",
     parse: parseRoles,
@@ -309,6 +313,14 @@ export const SETTINGS = {
     secret: true,
     doc: "Application Insights connection string; never logged.",
     parse: parseConnectionString,
+  }),
+  telemetryRoleName: setting({
+    aliases: ["WEBSITE_SITE_NAME"],
+    field: "telemetryRoleName",
+    type: "string",
+    default: "kv-acme",
+    doc: "Cloud role name of the telemetry in Application Insights (OpenTelemetry `service.name`): the Function App's name in Azure (set by App Service).",
+    parse: parseNonEmpty,
   }),
   functionAppName: setting({
     aliases: ["WEBSITE_SITE_NAME"],

@@ -199,7 +199,12 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       expiryWarningDays: get(S.expiryWarningDays),
       historyRetentionDays: get(S.historyRetentionDays),
       webhooks: readWebhooks(r),
-      auth: { mode: authMode ?? (websiteAuth || entra ? "appServiceAuth" : "unconfigured"), platformAuthEnabled: websiteAuth },
+      auth: {
+        mode: authMode ?? (websiteAuth || entra ? "appServiceAuth" : "unconfigured"),
+        platformAuthEnabled: websiteAuth,
+        keyRoles: get(S.authKeyRoles),
+      },
+      telemetryRoleName: get(S.telemetryRoleName),
       disableChallengeResourceVerification: get(S.disableChallengeResourceVerification),
     };
     if (eabKeyId !== undefined && eabHmacKey !== undefined) {
@@ -210,12 +215,10 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
     }
     const optional = {
       localRoles: r.get(S.authLocalRoles),
-      keyRoles: r.get(S.authKeyRoles),
       azureHostVariable: r.get(S.azureHostVariable),
     };
     if (entra !== undefined) settings.auth.entra = entra;
     if (optional.localRoles !== undefined) settings.auth.localRoles = optional.localRoles;
-    if (optional.keyRoles !== undefined) settings.auth.keyRoles = optional.keyRoles;
     if (optional.azureHostVariable !== undefined) settings.auth.azureHostVariable = optional.azureHostVariable;
     const dnsResolver = r.get(S.dnsResolver);
     const managedIdentityClientId = r.get(S.managedIdentityClientId);

@@ -22,7 +22,8 @@ export interface AuthSettings {
   /** Entra ID tenant and app registration: bearer access tokens are validated by the app itself. */
   entra?: EntraSettings;
   localRoles?: string[];
-  keyRoles?: string[];
+  /** Roles of function-key callers (default: the descriptor's). */
+  keyRoles: string[];
   /** The first App Service / Functions platform variable present (WEBSITE_INSTANCE_ID, ...): the app runs in Azure. */
   azureHostVariable?: string;
 }
@@ -74,6 +75,8 @@ export interface Settings {
   auth: AuthSettings;
   managedIdentityClientId?: string;
   appInsightsConnectionString?: string;
+  /** Cloud role name of the telemetry (default kv-acme; WEBSITE_SITE_NAME in Azure). */
+  telemetryRoleName: string;
   functionAppName?: string;
   disableChallengeResourceVerification: boolean;
 }

@@ -21,8 +21,8 @@ export const WEBHOOK_EVENT = "webhookDelivery";
 export interface TelemetrySettings {
   /** APPLICATIONINSIGHTS_CONNECTION_STRING; telemetry is disabled without it. */
   connectionString?: string;
-  /** Cloud role name shown in Application Insights (e.g. the Function App name). */
-  roleName?: string;
+  /** Cloud role name shown in Application Insights (settings.telemetryRoleName: the Function App name in Azure). */
+  roleName: string;
   /** Do not keep unsent telemetry on disk for a later retry (the exporter's offline storage). Default false. */
   disableOfflineStorage?: boolean;
 }
@@ -136,7 +136,7 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
       connectionString,
       disableOfflineStorage: settings.disableOfflineStorage ?? false,
     },
-    resource: defaultResource().merge(resourceFromAttributes({ "service.name": settings.roleName ?? "kv-acme" })),
+    resource: defaultResource().merge(resourceFromAttributes({ "service.name": settings.roleName })),
     logRecordProcessors: [...(options.logRecordProcessors ?? []), new OperationIdLogProcessor()],
   };
   let closed = false;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { authorize, ROLES } from "../../src/api/auth";
+import { SETTINGS } from "../../src/config/settings";
 import { parseAgentReport } from "../../src/fleet/report";
 import { ValidationError } from "../../src/shared/errors";
 
@@ -77,7 +78,8 @@ describe("who may report", () => {
   const headers = { get: () => null };
   it("the local principal and function keys may report; a caller without KvAcme.Agent may not", () => {
     assert.equal(authorize({ mode: "local" }, headers, ROLES.agent).ok, true);
-    assert.equal(authorize({ mode: "functionKeys" }, headers, ROLES.agent, true).ok, true);
+    // Function keys get the default key roles (the settings descriptor's), which include KvAcme.Agent.
+    assert.equal(authorize({ mode: "functionKeys", keyRoles: SETTINGS.authKeyRoles.default }, headers, ROLES.agent, true).ok, true);
     const readOnly = authorize({ mode: "functionKeys", keyRoles: [ROLES.read] }, headers, ROLES.agent, true);
     assert.equal(readOnly.ok, false);
     assert.equal(!readOnly.ok && readOnly.status, 403);

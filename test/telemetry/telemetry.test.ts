@@ -7,7 +7,7 @@ import { startIngestionReceiver } from "./ingestion-receiver";
 
 test("without a connection string telemetry is disabled, says so, and does nothing", async () => {
   for (const cs of [undefined, "", "   "]) {
-    const t = createTelemetry({ connectionString: cs });
+    const t = createTelemetry({ connectionString: cs, roleName: "kv-acme" });
     assert.equal(t.enabled, false);
     assert.match(t.disabledReason ?? "", /no Application Insights connection string/);
     t.trackOutcome({ name: "issueCertificate", success: true, certificateName: "x", namesCount: 1, caHost: "ca", durationMs: 1 });
@@ -15,7 +15,10 @@ test("without a connection string telemetry is disabled, says so, and does nothi
     await t.flush();
     await t.shutdown();
   }
-  assert.throws(() => createTelemetry({ connectionString: "IngestionEndpoint=https://127.0.0.1:1/" }), ConfigurationError);
+  assert.throws(
+    () => createTelemetry({ connectionString: "IngestionEndpoint=https://127.0.0.1:1/", roleName: "kv-acme" }),
+    ConfigurationError,
+  );
 });
 
 test("events and the days-to-expiry metric reach the ingestion endpoint, correlated by operation id", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { authorize, effectiveRoles, parseClientPrincipal, ROLES, AuthSettings } from "../../src/api/auth";
 import { problemFromError } from "../../src/api/problem";
+import { SETTINGS } from "../../src/config/settings";
 import { NotFoundError, ValidationError } from "../../src/shared/errors";
 
 function principal(roles: string[], name = "alice@contoso.com"): string {
@@ -81,7 +82,7 @@ describe("authorize", () => {
     { name: "no roles at all", settings: easyAuth, headers: { "x-ms-client-principal": principal([]) }, role: ROLES.read, expect: 403 },
     {
       name: "function key default may issue",
-      settings: { mode: "unconfigured" },
+      settings: { mode: "unconfigured", keyRoles: SETTINGS.authKeyRoles.default },
       headers: {},
       role: ROLES.issue,
       viaKey: true,
@@ -89,7 +90,23 @@ describe("authorize", () => {
     },
     {
       name: "function key default may not revoke",
+      settings: { mode: "unconfigured", keyRoles: SETTINGS.authKeyRoles.default },
+      headers: {},
+      role: ROLES.revoke,
+      viaKey: true,
+      expect: 403,
+    },
+    {
+      name: "function key without key roles has none (fail closed)",
       settings: { mode: "unconfigured" },
+      headers: {},
+      role: ROLES.read,
+      viaKey: true,
+      expect: 403,
+    },
+    {
+      name: "function key default may not revoke (loaded settings)",
+      settings: { mode: "unconfigured", keyRoles: SETTINGS.authKeyRoles.default },
       headers: {},
       role: ROLES.revoke,
       viaKey: true,
@@ -135,7 +152,15 @@ describe("authorize", () => {
     });
   }
   it("function keys still work on Azure whatever the user-route mode", () => {
-    assert.equal(authorize({ mode: "local", azureHostVariable: "WEBSITE_INSTANCE_ID" }, headers(), ROLES.read, true).ok, true);
+    assert.equal(
+      authorize(
+        { mode: "local", azureHostVariable: "WEBSITE_INSTANCE_ID", keyRoles: SETTINGS.authKeyRoles.default },
+        headers(),
+        ROLES.read,
+        true,
+      ).ok,
+      true,
+    );
   });
   it("says what to configure when closed", () => {
     const d = authorize({ mode: "unconfigured" }, headers(), ROLES.read);

@@ -45,7 +45,8 @@ describe("loadSettings defaults", () => {
       historyRetentionDays: 30,
       fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },
       webhooks: [],
-      auth: { mode: "unconfigured", platformAuthEnabled: false },
+      auth: { mode: "unconfigured", platformAuthEnabled: false, keyRoles: ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Agent"] },
+      telemetryRoleName: "kv-acme",
       disableChallengeResourceVerification: false,
     };
     assert.deepEqual(loadSettings(base), want);
@@ -171,7 +172,8 @@ describe("loadSettings values", () => {
     {
       name: "auth from WEBSITE_AUTH_ENABLED",
       env: { WEBSITE_AUTH_ENABLED: "True" },
-      check: (s) => assert.deepEqual(s.auth, { mode: "appServiceAuth", platformAuthEnabled: true }),
+      check: (s) =>
+        assert.deepEqual(s.auth, { mode: "appServiceAuth", platformAuthEnabled: true, keyRoles: SETTINGS.authKeyRoles.default }),
     },
     {
       name: "explicit auth mode beats WEBSITE_AUTH_ENABLED",
@@ -181,7 +183,13 @@ describe("loadSettings values", () => {
     {
       name: "the App Service / Functions platform variables are recorded so local auth can be refused there",
       env: { KvAcme__Auth__Mode: "local", WEBSITE_INSTANCE_ID: "0123abcd" },
-      check: (s) => assert.deepEqual(s.auth, { mode: "local", platformAuthEnabled: false, azureHostVariable: "WEBSITE_INSTANCE_ID" }),
+      check: (s) =>
+        assert.deepEqual(s.auth, {
+          mode: "local",
+          platformAuthEnabled: false,
+          keyRoles: SETTINGS.authKeyRoles.default,
+          azureHostVariable: "WEBSITE_INSTANCE_ID",
+        }),
     },
     {
       name: "the app's secrets vault is its own setting (the certificate vault stays VaultUrl)",
@@ -212,6 +220,7 @@ describe("loadSettings values", () => {
         assert.equal(s.managedIdentityClientId, SUB2);
         assert.equal(s.appInsightsConnectionString, "InstrumentationKey=abc;IngestionEndpoint=https://x");
         assert.equal(s.functionAppName, "func-acme");
+        assert.equal(s.telemetryRoleName, "func-acme", "the telemetry's cloud role is the Function App's name in Azure");
       },
     },
     {
@@ -306,5 +315,7 @@ describe("settings documentation", () => {
     assert.equal(SETTINGS.acmeDirectoryUrl.default, s.acmeDirectoryUrl);
     assert.equal(AZURE_DNS_TOP_LEVEL_SETTINGS.armEndpoint.default, azure(s).armEndpoint);
     assert.equal(SETTINGS.renewalSchedule.default, s.renewalSchedule);
+    assert.deepEqual(SETTINGS.authKeyRoles.default, s.auth.keyRoles);
+    assert.equal(SETTINGS.telemetryRoleName.default, s.telemetryRoleName);
   });
 });
