@@ -56,7 +56,10 @@ describe("issuer record, issuer change, issuer pins and shorter lifetime (two Pe
     }) as unknown as Settings;
   const run = (acmeDirectoryUrl: string, input: Parameters<typeof runIssuance>[0]) => {
     const settings = settingsFor(acmeDirectoryUrl);
-    return runIssuance(input, createIssuanceDeps(settings, stack.credential), { settings, telemetry: createTelemetry({}) });
+    return runIssuance(input, createIssuanceDeps(settings, stack.credential), {
+      settings,
+      telemetry: createTelemetry({ roleName: settings.telemetryRoleName }),
+    });
   };
   const events = (type: string) =>
     hooks.received
