@@ -15,14 +15,38 @@ const norm = (t: string) => t.replace(/[^0-9a-f]/gi, "").toUpperCase();
 const lower = (s: string) => s.trim().toLowerCase().replace(/\.$/, "");
 
 /**
- * Certificates the new one should be linked from (CERT_RENEWAL_PROP_ID): exactly those whose SAN set is a subset
- * of the new certificate's. Partial overlap does not link; the new certificate itself is never linked.
+ * The Key Vault VM extension's linking rule (CERT_RENEWAL_PROP_ID): every certificate whose SAN set is a subset of the
+ * new certificate's. Partial overlap does not link; the new certificate itself is never linked. On its own this rule
+ * links certificates of other vault certificates (the Service Fabric outage), so the agent adds `certificatesToLink`'s
+ * guardrails.
  */
-export function certificatesToLink(existing: CertificateSans[], installed: CertificateSans): CertificateSans[] {
+export function sanSubsetLinks(existing: CertificateSans[], installed: CertificateSans): CertificateSans[] {
   const target = new Set(installed.sans.map(lower));
   return existing.filter(
     (c) => norm(c.thumbprint) !== norm(installed.thumbprint) && c.sans.length > 0 && c.sans.every((s) => target.has(lower(s))),
   );
+}
+
+/** What the agent itself installed for the same vault certificate before (its state), and the new key's accounts. */
+export interface LinkGuard {
+  /** The version the agent installed for this vault certificate before, with the accounts its key was ACLed to. */
+  previous?: { thumbprint: string; keyAccounts?: string[] };
+  /** Accounts the new certificate's private key is ACLed to (the observed certificate's `accounts`). */
+  keyAccounts: string[];
+}
+
+/**
+ * Certificates the new one is linked from (linkOnRenewal), with the agent's guardrails over the extension's rule: only
+ * the certificate the agent itself installed for the same vault certificate (Schannel follows the chain of links, so
+ * the previous version is enough), and only when the new private key is ACLed to at least the accounts the old one
+ * was (else the service following the link would fail the handshake with SEC_E_UNKNOWN_CREDENTIALS).
+ */
+export function certificatesToLink(existing: CertificateSans[], installed: CertificateSans, guard: LinkGuard): CertificateSans[] {
+  const previous = guard.previous;
+  if (!previous) return [];
+  const granted = new Set(guard.keyAccounts.map(lower));
+  if (!(previous.keyAccounts ?? []).every((a) => granted.has(lower(a)))) return [];
+  return sanSubsetLinks(existing, installed).filter((c) => norm(c.thumbprint) === norm(previous.thumbprint));
 }
 
 /** Does `name` match `host`: equal, or a one-label wildcard (`*.example.com` covers `a.example.com`, not `a.b.example.com` nor `example.com`). */

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { errorMessage, ValidationError } from "../shared/errors";
 import { sleep } from "../shared/time";
-import { createAgentCredential } from "./identity";
+import { createAgentCredential, identityEndpointProblem } from "./identity";
 import { initialSyncDelayMs, overallStatus, Poller, type AgentEvent, type AgentLogger, type CycleResult } from "./poller";
 import { parseAgentSettings, type AgentSettings } from "./settings";
 import { writeStatus, type AgentStatus, type HandlerStatus } from "./state";
@@ -214,6 +214,11 @@ export async function agentMain(
     const msg =
       err instanceof ValidationError ? err.problems.map((p) => `  ${p.field}: ${p.message}`).join("\n") : `  ${errorMessage(err)}`;
     process.stderr.write(`kv-acme agent: invalid settings in ${file}:\n${msg}\n`);
+    return 78;
+  }
+  const identityProblem = await identityEndpointProblem(settings.authenticationSettings);
+  if (identityProblem) {
+    process.stderr.write(`kv-acme agent: ${identityProblem}\n`);
     return 78;
   }
   const controller = new AbortController();

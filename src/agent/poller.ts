@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { errorMessage } from "../shared/errors";
+import { issuerOf, issuerPinRefusal } from "./issuer-pins";
 import { parseSecretMaterial, type CertificateMaterial } from "./material";
 import { createInstaller, type Installer } from "./reload";
 import { installerApplies, type AgentSettings, type ObservedCertificate } from "./settings";
@@ -162,7 +163,14 @@ export class Poller {
       if (current.thumbprint && current.thumbprint !== material.thumbprint) {
         throw new Error(`the secret's leaf (${material.thumbprint}) is not the certificate version's x5t (${current.thumbprint})`);
       }
-      const result = await this.deps.store.install(cert, version, material, rec && { thumbprint: rec.thumbprint, location: rec.location });
+      const refusal = issuerPinRefusal(this.settings.kvAcme.issuerPins[cert.url], issuerOf(material));
+      if (refusal) throw new Error(refusal);
+      const previous = rec && {
+        thumbprint: rec.thumbprint,
+        location: rec.location,
+        ...(rec.keyAccounts ? { keyAccounts: rec.keyAccounts } : {}),
+      };
+      const result = await this.deps.store.install(cert, version, material, previous);
       bindings = [...result.bindingsUpdated];
       bindings.push(...(await this.putInService(cert, version, material, result)));
       await result.commit();
@@ -174,6 +182,7 @@ export class Poller {
         dnsNames: material.dnsNames,
         notAfter: material.notAfter.toISOString(),
         installedAt: now,
+        ...(cert.accounts.length > 0 ? { keyAccounts: [...cert.accounts] } : {}),
       };
       await saveState(this.settings.kvAcme.stateFile, state);
       this.failures.delete(cert.url);

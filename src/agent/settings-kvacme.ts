@@ -70,6 +70,8 @@ export interface KvAcmeAgentSettings {
   changeDetection: "certificate" | "secretVersions";
   /** Stable id reported to the app (default: /etc/machine-id on Linux, else the host name; see ./host-id.ts). */
   hostId?: string;
+  /** Per observed certificate (name or URL, as `installers[].certificates`): the issuers allowed (SHA-1 thumbprints or common names). */
+  issuerPins: Record<string, string[]>;
   /** Where the agent reports what it installed (the Function App's POST /api/agents/reports); none = no reports. */
   report?: AppReportSettings;
 }
@@ -100,6 +102,7 @@ export function parseKvAcme(
     statusFile: join(stateDir, "agent-status.json"),
     stateFile: join(stateDir, "agent-state.json"),
     changeDetection: "certificate",
+    issuerPins: {},
   };
   if (v === undefined) return out;
   if (!isObj(v)) {
@@ -129,6 +132,18 @@ export function parseKvAcme(
     if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(hostId))
       p(`${field}.hostId`, "must be 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
     else out.hostId = hostId;
+  }
+  if (v.issuerPins !== undefined) {
+    if (!isObj(v.issuerPins)) p(`${field}.issuerPins`, 'must be an object like {"web": ["R10", "<issuer SHA-1 thumbprint>"]}');
+    else
+      for (const [cert, pins] of Object.entries(v.issuerPins)) {
+        const f = `${field}.issuerPins.${cert}`;
+        const found = observed.find((o) => o.name === cert || o.url === cert.replace(/\/$/, ""));
+        if (!found) p(f, `"${cert}" is not an observed certificate (name or URL)`);
+        const list = optStringArray(pins, f, p);
+        if (Array.isArray(pins) && list.length === 0) p(f, "must list at least one issuer (omit the certificate to allow any)");
+        if (found && list.length > 0) out.issuerPins[found.url] = list;
+      }
   }
   if (v.report !== undefined) {
     const report = parseReport(v.report, `${field}.report`, p);

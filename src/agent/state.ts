@@ -12,6 +12,8 @@ export interface InstalledRecord {
   dnsNames: string[];
   notAfter: string;
   installedAt: string;
+  /** Windows: accounts granted read access to the private key at install (linkOnRenewal's guardrail). */
+  keyAccounts?: string[];
 }
 
 export interface AgentState {

@@ -5,7 +5,8 @@
  * Change detection reads `GET /certificates/{name}/` (CertificateClient.getCertificate): one request that
  * returns x5t and sid (secret id with the version) and never the private key. Identities that only hold
  * "Key Vault Secrets User" cannot read certificates (403); for them the reader falls back, per vault, to
- * `GET /secrets/{name}/versions` (listPropertiesOfSecretVersions), metadata only too. See docs/agent.md.
+ * `GET /secrets/{name}/versions` (listPropertiesOfSecretVersions), metadata only too. When the certificate's current
+ * version is pending or disabled, the newest enabled secret version is installed instead. See docs/agent.md.
  */
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
@@ -108,12 +109,16 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
           const cert = await certs(vaultUrl).getCertificate(name, { abortSignal: signal });
           const sid = cert.secretId;
           if (!sid || cert.properties.enabled === false) {
-            return {
-              reason:
-                cert.properties.enabled === false
-                  ? "the current certificate version is disabled or still pending"
-                  : "the certificate has no secret yet (pending)",
-            };
+            const why =
+              cert.properties.enabled === false
+                ? "the current certificate version is disabled or still pending"
+                : "the certificate has no secret yet (pending)";
+            // A node that starts during a renewal (or after a version was disabled) gets the newest enabled version.
+            const newest = await viaSecretVersions(vaultUrl, name, signal).catch((e: unknown) => {
+              if (statusOf(e) === 404 || statusOf(e) === 403) return undefined;
+              throw e;
+            });
+            return newest ? { version: newest.version, reason: `${why}: the newest enabled version instead` } : { reason: why };
           }
           const version = sid.replace(/\/+$/, "").split("/").pop();
           const tp = cert.properties.x509Thumbprint;

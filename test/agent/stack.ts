@@ -21,6 +21,8 @@ export interface AgentStack {
   imdsEndpoint: string;
   chain: TestChain;
   certificates: CertificateClient;
+  /** A Key Vault access token from the stack's authority (for the agent's SDK reader). */
+  identityToken(): Promise<{ token: string; expiresOnTimestamp: number }>;
   /** Creates a version (issuer Unknown -> CSR -> merge leaf + intermediate). Returns its version and leaf serial. */
   putVersion(
     name: string,
@@ -52,6 +54,7 @@ export async function startAgentStack(): Promise<AgentStack> {
     imdsEndpoint,
     chain,
     certificates,
+    identityToken: async () => (await credential.getToken("https://vault.azure.net/.default"))!,
     async putVersion(name, names, contentType = "application/x-pem-file") {
       const poller = await certificates.beginCreateCertificate(name, {
         issuerName: "Unknown",

@@ -4,39 +4,75 @@ import {
   canRemoveCertificate,
   certificatesToLink,
   nameCovers,
+  sanSubsetLinks,
   parseNetshSslCert,
   planHttpSysUpdates,
   planIisRebinding,
   type IisBinding,
 } from "../../src/agent/bindings";
 
-// Service Fabric article: Alice {alice}, Bob {bob}, and Mallory {alice, bob, mallory} installed in that order.
-const alice = { thumbprint: "AA".repeat(20), sans: ["alice.contoso.com"] };
-const bob = { thumbprint: "BB".repeat(20), sans: ["bob.contoso.com"] };
-const mallory = { thumbprint: "CC".repeat(20), sans: ["alice.contoso.com", "bob.contoso.com", "mallory.contoso.com"] };
-const aliceRenewed = { thumbprint: "DD".repeat(20), sans: ["alice.contoso.com"] };
-const aliceAndCarol = { thumbprint: "EE".repeat(20), sans: ["alice.contoso.com", "carol.contoso.com"] };
+// The Service Fabric article's example: A {alice}, B {bob.universalexports.com, bob.universalexports.net}, and a new
+// C {alice, bob.universalexports.com, mallory}: the extension links A to C, never B (its .net name is not in C).
+const alice = { thumbprint: "AA".repeat(20), sans: ["alice.universalexports.com"] };
+const bob = { thumbprint: "BB".repeat(20), sans: ["bob.universalexports.com", "bob.universalexports.net"] };
+const mallory = {
+  thumbprint: "CC".repeat(20),
+  sans: ["alice.universalexports.com", "bob.universalexports.com", "mallory.universalexports.com"],
+};
+const aliceRenewed = { thumbprint: "DD".repeat(20), sans: ["alice.universalexports.com"] };
+const aliceAndCarol = { thumbprint: "EE".repeat(20), sans: ["alice.universalexports.com", "carol.universalexports.com"] };
+const bobOneName = { thumbprint: "FF".repeat(20), sans: ["bob.universalexports.com"] };
 
-const linkCases: Array<[string, Parameters<typeof certificatesToLink>[0], Parameters<typeof certificatesToLink>[1], string[]]> = [
-  [
-    "Mallory's SANs cover Alice and Bob: both get linked to Mallory (the outage)",
-    [alice, bob],
-    mallory,
-    [alice.thumbprint, bob.thumbprint],
-  ],
+const linkCases: Array<[string, Parameters<typeof sanSubsetLinks>[0], Parameters<typeof sanSubsetLinks>[1], string[]]> = [
+  ["the guidance's example: Alice is linked to C, Bob (with his .net name) is not", [alice, bob], mallory, [alice.thumbprint]],
   ["Alice renewed links Alice only", [alice, bob, mallory], aliceRenewed, [alice.thumbprint]],
   ["partial overlap does not link (Mallory is not a subset of Alice)", [mallory], aliceRenewed, []],
-  ["partial overlap does not link (Alice+Carol vs Bob)", [bob], aliceAndCarol, []],
+  ["partial overlap does not link (Alice+Carol vs Bob)", [bob, bobOneName], aliceAndCarol, []],
   ["superset target links the subset", [alice], aliceAndCarol, [alice.thumbprint]],
   ["the new certificate itself is never linked", [aliceRenewed, alice], aliceRenewed, [alice.thumbprint]],
-  ["case and trailing dot are ignored", [{ thumbprint: "11", sans: ["Alice.Contoso.com."] }], aliceRenewed, ["11"]],
+  ["case and trailing dot are ignored", [{ thumbprint: "11", sans: ["Alice.UniversalExports.com."] }], aliceRenewed, ["11"]],
   ["a certificate without SANs is not linked", [{ thumbprint: "22", sans: [] }], aliceRenewed, []],
   ["empty store", [], mallory, []],
 ];
 for (const [name, existing, installed, expected] of linkCases) {
-  test(`certificatesToLink: ${name}`, () => {
+  test(`sanSubsetLinks (the extension's rule): ${name}`, () => {
     assert.deepEqual(
-      certificatesToLink(existing, installed).map((c) => c.thumbprint),
+      sanSubsetLinks(existing, installed).map((c) => c.thumbprint),
+      expected,
+    );
+  });
+}
+
+const guardCases: Array<[string, Parameters<typeof certificatesToLink>[2], string[]]> = [
+  [
+    "only the certificate the agent installed for the same vault certificate is linked",
+    { previous: { thumbprint: alice.thumbprint }, keyAccounts: [] },
+    [alice.thumbprint],
+  ],
+  [
+    "another vault certificate's certificate with a covered SAN set is not linked",
+    { previous: { thumbprint: "99".repeat(20) }, keyAccounts: [] },
+    [],
+  ],
+  ["nothing installed by the agent before: nothing is linked", { keyAccounts: [] }, []],
+  [
+    "the new key ACLed to the old key's accounts (and more): linked",
+    { previous: { thumbprint: alice.thumbprint, keyAccounts: ["Network Service"] }, keyAccounts: ["network service", "IIS_IUSRS"] },
+    [alice.thumbprint],
+  ],
+  [
+    "the new key not ACLed to an account the old one had: not linked",
+    {
+      previous: { thumbprint: alice.thumbprint, keyAccounts: ["Network Service", "ServiceFabricAdministrators"] },
+      keyAccounts: ["Network Service"],
+    },
+    [],
+  ],
+];
+for (const [name, guard, expected] of guardCases) {
+  test(`certificatesToLink (the agent's guardrails): ${name}`, () => {
+    assert.deepEqual(
+      certificatesToLink([alice, bobOneName, bob], mallory, guard).map((c) => c.thumbprint),
       expected,
     );
   });

@@ -18,12 +18,15 @@ export interface StoreInstallResult {
 }
 
 export interface CertificateStore {
-  /** Installs one version; `previous` is the version in service before (the Windows store rebinds from it). */
+  /**
+   * Installs one version; `previous` is the version the agent installed for this vault certificate before (the Windows
+   * store rebinds and links only from it), with the accounts its key was ACLed to.
+   */
   install(
     cert: ObservedCertificate,
     version: string,
     material: CertificateMaterial,
-    previous?: { thumbprint: string; location: string },
+    previous?: { thumbprint: string; location: string; keyAccounts?: string[] },
   ): Promise<StoreInstallResult>;
   /** Is this exact installed record still in place (so no download is needed)? */
   isInstalled(cert: ObservedCertificate, location: string): Promise<boolean>;

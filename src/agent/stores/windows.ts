@@ -330,7 +330,7 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
       cert: ObservedCertificate,
       _version: string,
       m: CertificateMaterial,
-      previous?: { thumbprint: string },
+      previous?: { thumbprint: string; keyAccounts?: string[] },
     ): Promise<StoreInstallResult> {
       const location = cert.certificateStoreLocation as StoreLocation;
       const storeName = cert.certificateStoreName;
@@ -358,7 +358,7 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
       const updated: string[] = [];
       const installed: CertificateSans = { thumbprint: m.thumbprint, sans: m.dnsNames };
       if (options.linkOnRenewal) {
-        const links = certificatesToLink(existing, installed);
+        const links = certificatesToLink(existing, installed, { previous, keyAccounts: cert.accounts });
         if (links.length) {
           await run(
             "linking renewed certificates",
