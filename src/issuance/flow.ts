@@ -264,6 +264,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       dnsAlias: validated.dnsAlias,
       issuerPins: validated.issuerPins,
       chain,
+      requestId: pending.pending.requestId,
     });
     if (merged.refused) return yield* rejectUnpinned(merged.refused, validated, current, clock, operationId);
 

@@ -297,6 +297,8 @@ export async function mergeIssuedChain(
   input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias" | "issuerPins"> & {
     chain: string[];
     vault?: string;
+    /** The pending operation this issuance created (its request id): an overwritten one is told apart. */
+    requestId?: string;
   },
   deps: IssuanceDeps,
 ): Promise<MergedVersion | RefusedMerge> {
@@ -334,7 +336,7 @@ export async function mergeIssuedChain(
     issuerPins: decision.issuerPins,
     lifetimeShortened: decision.lifetimeShortened,
   });
-  const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags });
+  const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags, requestId: input.requestId });
   deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);
   const merged: MergedVersion = {
     ...info,

@@ -94,6 +94,10 @@ export async function getPending(client: CertificateClient, certificateName: str
     return op ? toPending(certificateName, op) : undefined;
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
+    // The SDK's poller throws a plain Error carrying the operation's error message when Key Vault ended it `failed`
+    // (a CA-integrated issuer refused it); the rest of the operation is not handed back.
+    if (err instanceof Error && err.constructor === Error && statusOf(err) === undefined && !("code" in err))
+      return { certificateName, status: "failed", csr: "", cancellationRequested: false, error: { message: err.message } };
     throw vaultError(`reading the pending operation of ${certificateName}`, err);
   }
 }
@@ -248,7 +252,7 @@ export async function mergeChain(
   client: CertificateClient,
   certificateName: string,
   chainPems: string[] | string,
-  options: { tags?: Record<string, string> } = {},
+  options: { tags?: Record<string, string>; requestId?: string } = {},
 ): Promise<CertificateVersionInfo> {
   const ders = chainToDer(chainPems);
   const leaf = ders[0] as Buffer;
@@ -258,6 +262,7 @@ export async function mergeChain(
   } catch (err) {
     const existing = await client.getCertificate(certificateName).catch(() => undefined);
     if (!(existing?.cer && Buffer.from(existing.cer).equals(leaf))) {
+      await explainEndedPending(client, certificateName, options.requestId);
       const status = statusOf(err);
       if (status === 404) throw new NotFoundError(`Certificate ${certificateName} has no pending operation to merge into`);
       if (status === 400 || status === 403) throw new ValidationError(`Key Vault refused the merge: ${errorMessage(err)}`, "chain");
@@ -270,6 +275,39 @@ export async function mergeChain(
     await tagVersion(client, certificateName, version, options.tags);
   }
   return leafInfo(certificateName, version, merged.id ?? "", leaf);
+}
+
+/**
+ * Throws a clear error when a merge failed because the pending operation is no longer this issuance's: Key Vault
+ * ended it `failed` (a CA-integrated issuer refused it: its error object is quoted), or it was `overwritten` (a
+ * later create replaced it: another request id, or none). Returns when neither applies.
+ */
+async function explainEndedPending(client: CertificateClient, certificateName: string, requestId: string | undefined): Promise<void> {
+  const current = await getPending(client, certificateName).catch(() => undefined);
+  // A failed operation read through the SDK has no request id: it is taken as this issuance's.
+  const ours =
+    requestId === undefined || current?.requestId === requestId || (current?.status === "failed" && current.requestId === undefined);
+  if (current?.status === "failed" && ours) {
+    const why = current.error
+      ? `${current.error.code ?? "error"}: ${current.error.message ?? ""}`
+      : (current.statusDetails ?? "no detail given");
+    throw new UpstreamError(
+      "KeyVault",
+      `Key Vault: the pending operation of ${certificateName} ended failed (${why}); nothing was merged`,
+      {
+        status: 409,
+        retryable: false,
+        details: { pendingStatus: "failed", pendingError: current.error },
+      },
+    );
+  }
+  if (requestId !== undefined && !ours) {
+    throw new ConflictError(
+      `Key Vault: the pending operation of ${certificateName} was overwritten by another request (now ${current ? `${current.requestId ?? "no request id"}, ${current.status}` : "none"}; this issuance's was ${requestId}); nothing was merged`,
+      { certificateName, pendingStatus: "overwritten" },
+      "PendingOperationOverwritten",
+    );
+  }
 }
 
 /** Sets the tags of one version (the given set replaces the version's tags, as Key Vault's PATCH does). */

@@ -332,7 +332,8 @@ export class Renderer {
       cancellation_requested: view?.cancellationRequested ?? op.cancellationRequested,
       status,
     };
-    if (status === "inProgress" && details) out.status_details = details;
+    if ((status === "inProgress" || status === "failed") && details) out.status_details = details;
+    if (status === "failed" && op.error) out.error = { code: op.error.code, message: op.error.message };
     if (status === "completed") out.target = `${this.base}/certificates/${rec.name}`;
     out.request_id = op.requestId;
     return out;

@@ -66,6 +66,12 @@ export interface KeyVaultServer {
   /** https://127.0.0.1:PORT, no trailing slash. */
   url: string;
   port: number;
+  /**
+   * Ends an in-progress pending operation as `failed` with an error object, as the service does when a CA-integrated
+   * issuer refuses the request (tests, the demo). A later create then overwrites it: reads with the old request id
+   * answer 404, as the service's do for an `overwritten` operation. False when nothing was in progress.
+   */
+  failPending(certificateName: string, error: { code: string; message: string }): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -861,6 +867,17 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   return {
     url,
     port,
+    failPending: (certificateName, error) =>
+      store.withLock("certificates", certificateName, async () => {
+        const rec = store.certificates.get(certificateName.toLowerCase());
+        const op = rec?.pending;
+        if (!rec || rec.deleted || op?.status !== "inProgress") return false;
+        await store.putCertificate({
+          ...rec,
+          pending: { ...op, status: "failed", statusDetails: error.message, error, selfSigned: undefined },
+        });
+        return true;
+      }),
     async close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

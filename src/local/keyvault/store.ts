@@ -52,6 +52,8 @@ export interface PendingRecord {
   cancellationRequested: boolean;
   status: "inProgress" | "completed" | "cancelled" | "failed";
   statusDetails?: string;
+  /** Why a `failed` operation failed (the service's `error` object: a CA-integrated issuer refused the request). */
+  error?: { code: string; message: string };
   /** Version of the disabled placeholder holding the pending key. */
   version: string;
   /** Issuer "Self": the signed certificate, made at create time and published at `completesAt`. */
