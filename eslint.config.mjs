@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".local/**", "bin/**", "src/local/host/dashboard/**/*.js"] },
+  { ignores: ["dist/**", "node_modules/**", ".local/**", "bin/**", "reports/**", ".stryker-tmp/**", "src/local/host/dashboard/**/*.js"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,71 @@
+// StrykerJS mutation testing over the safety and decision code, one module at a time (docs/testing.md).
+//   npm run test:mutation                 every module in MODULES, one after the other
+//   npm run test:mutation -- api names    only those modules
+// Each module mutates its files and runs only its own fast test files (node's test runner through the TAP runner,
+// TypeScript through tsx), checks mutants with the TypeScript checker first, and keeps an incremental file
+// (reports/mutation/<module>.incremental.json, not committed) so a rerun only tests what changed.
+// KVACME_MUTATION_MODULE picks the module (scripts/mutation.sh sets it); KVACME_MUTATION_CONCURRENCY the workers.
+
+import process from "node:process";
+
+/** @type {Record<string, { mutate: string[]; tests: string[] }>} */
+export const MODULES = {
+  api: {
+    mutate: ["src/api/auth.ts", "src/api/problem.ts", "src/api/http.ts"],
+    tests: ["test/unit/api-auth.test.ts", "test/unit/api-http.test.ts", "test/unit/api-problem.test.ts"],
+  },
+  names: { mutate: ["src/acme/names.ts"], tests: ["test/unit/names.test.ts"] },
+  ari: { mutate: ["src/acme/ari.ts"], tests: ["test/unit/ari.test.ts", "test/unit/known-answers.test.ts"] },
+  signing: {
+    mutate: ["src/notify/signing.ts", "src/notify/retry.ts"],
+    tests: ["test/unit/notify.test.ts", "test/unit/known-answers.test.ts", "test/unit/webhook-formats.test.ts"],
+  },
+  renewal: {
+    mutate: ["src/renewal/decide.ts", "src/renewal/expiring.ts", "src/renewal/scan.ts"],
+    tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/ari-decide.test.ts", "test/unit/rate-limit.test.ts"],
+  },
+  propagation: { mutate: ["src/dns/propagation.ts"], tests: ["test/unit/propagation.test.ts"] },
+  "keyvault-policy": {
+    mutate: ["src/keyvault/policy.ts", "src/keyvault/tags.ts"],
+    tests: ["test/unit/policy.test.ts", "test/unit/tags.test.ts"],
+  },
+  "agent-stores": {
+    mutate: ["src/agent/stores/linux.ts", "src/agent/material.ts"],
+    tests: ["test/agent/material-store.test.ts", "test/agent/store-atomicity.test.ts"],
+  },
+  // Modules whose tests run the local stack (Key Vault, ARM, Pebble): minutes per mutant on 2 cores.
+  "dns-azure": { mutate: ["src/dns/azure.ts"], tests: ["test/dns/azure-concurrency.test.ts"] },
+  "keyvault-pending": {
+    mutate: ["src/keyvault/certificates.ts"],
+    tests: ["test/local/keyvault-pending-reuse.test.ts", "test/local/keyvault-lifecycle.test.ts"],
+  },
+  issuance: {
+    mutate: ["src/issuance/steps.ts", "src/issuance/flow.ts", "src/acme/order.ts"],
+    tests: ["test/integration/failure.test.ts", "test/integration/issuance.test.ts"],
+  },
+};
+
+const name = process.env.KVACME_MUTATION_MODULE ?? "";
+const selected = MODULES[name];
+if (!selected) throw new Error(`KVACME_MUTATION_MODULE must be one of ${Object.keys(MODULES).join(", ")} (got "${name}")`);
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  testRunner: "tap",
+  tap: { testFiles: selected.tests, nodeArgs: ["-r", "{{hookFile}}", "--import", "tsx"], forceBail: true },
+  checkers: ["typescript"],
+  tsconfigFile: "tsconfig.json",
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: "perTest",
+  mutate: selected.mutate,
+  concurrency: Number(process.env.KVACME_MUTATION_CONCURRENCY ?? 2),
+  timeoutMS: 30_000,
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ["clear-text", "progress", "json"],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false },
+  ignorePatterns: ["dist", ".local", "artifacts", "bench/results", "reports", ".stryker-tmp"],
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+};
