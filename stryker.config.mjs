@@ -18,7 +18,12 @@ export const MODULES = {
   ari: { mutate: ["src/acme/ari.ts"], tests: ["test/unit/ari.test.ts", "test/unit/known-answers.test.ts"] },
   signing: {
     mutate: ["src/notify/signing.ts", "src/notify/retry.ts"],
-    tests: ["test/unit/notify.test.ts", "test/unit/known-answers.test.ts", "test/unit/webhook-formats.test.ts"],
+    tests: [
+      "test/unit/notify.test.ts",
+      "test/unit/known-answers.test.ts",
+      "test/unit/webhook-formats.test.ts",
+      "test/unit/notify-parsing.test.ts",
+    ],
   },
   renewal: {
     mutate: ["src/renewal/decide.ts", "src/renewal/expiring.ts", "src/renewal/scan.ts"],
