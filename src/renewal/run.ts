@@ -258,6 +258,14 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
   return summary;
 }
 
+/**
+ * The last moment a run with look-ahead to `lookAheadEnd` starts a renewal: a tenth of the look-ahead (at most an
+ * hour) before it, so the run's last renewals finish before the next run (the timer skips a run while one runs).
+ */
+export function planEnd(now: number, lookAheadEnd: number): number {
+  return lookAheadEnd - Math.min(HOUR_MS, (lookAheadEnd - now) / 10);
+}
+
 /** The plan for the run's candidates (due now, and with a horizon those whose window opens before it). */
 function planFor(
   candidates: readonly DueCertificate[],
@@ -275,8 +283,11 @@ function planFor(
     .filter((c): c is PlanCertificate => c !== undefined);
   return planRenewals({
     now,
-    // A durable run waits up to the look-ahead, or as long as the limits need; otherwise only what can start now.
-    horizonEnd: horizonEnd ? new Date(horizonEnd) : new Date(now.getTime() + (schedule ? PLAN_MAX_WAIT_MS : 1)),
+    // A durable run starts renewals up to shortly before the next run (which must find this one finished), or as
+    // long as the limits need without look-ahead; otherwise only what can start now.
+    horizonEnd: horizonEnd
+      ? new Date(planEnd(now.getTime(), Date.parse(horizonEnd)))
+      : new Date(now.getTime() + (schedule ? PLAN_MAX_WAIT_MS : 1)),
     certificates,
     recent: recentIssuances(scan.items, now),
     ca: caLimitsFor(planning.acmeDirectoryUrl),

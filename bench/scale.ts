@@ -1,0 +1,241 @@
+/**
+ * bench/scale: does the renewal of many certificates stay within the CA's and Azure's limits, and does its durable
+ * work stay bounded? Two parts, one JSON line (docs/scale.md, docs/benchmarks.md):
+ *
+ *   1. Simulation (./lib/scale-sim): --certs (100,000) certificates and a day-one migration of --migration (10,000)
+ *      new ones, --days (365) virtual days, kv-acme's real decision code and planner against modelled CA, Key Vault,
+ *      ARM and DNS limits, side by side with the C# tool's policy (`acmebotPolicy`) on the same population.
+ *   2. Real (--real 100,300,1000; --no-real skips it): for each size, that many certificates issued through the real
+ *      function app on the local host (Pebble, Key Vault and ARM DNS stand-ins, durable-functions' replay engine),
+ *      all due at once, then one renewal run in pages: wall time, CPU, the largest history per orchestrator, replayed
+ *      events, orchestrator episodes and activities per renewal. Replay work must grow linearly.
+ *
+ * Usage: npx tsx bench/scale.ts [--certs N] [--migration N] [--days N] [--domains N] [--seed N] [--real 100,300 | --no-real]
+ * (re-runs itself with NODE_EXTRA_CA_CERTS = the local CA, so the stack's TLS is verified).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { createRuntime, setRuntime } from "../src/app/runtime";
+import { ensureLocalCa } from "../src/local/ca";
+import { startLocalHost } from "../src/local/host";
+import { kvAcmeHome } from "../src/local/paths";
+import { startStack } from "../src/local/stack";
+import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
+import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
+import { cpuMeter } from "./lib/fanout-profile";
+import { simulateAcmebot, simulateKvAcme, type PolicyResult } from "./lib/scale-sim";
+
+interface Args {
+  certs: number;
+  migration: number;
+  days: number;
+  domains: number;
+  seed: number;
+  real: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { certs: 100_000, migration: 10_000, days: 365, domains: 2_000, seed: 42, real: [100, 300, 1000] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a whole number`);
+      return v;
+    };
+    if (a === "--certs") args.certs = num();
+    else if (a === "--migration") args.migration = num();
+    else if (a === "--days") args.days = Math.max(1, num());
+    else if (a === "--domains") args.domains = Math.max(1, num());
+    else if (a === "--seed") args.seed = num();
+    else if (a === "--no-real") args.real = [];
+    else if (a === "--real") {
+      args.real = String(argv[++i] ?? "")
+        .split(",")
+        .map(Number);
+      if (args.real.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--real needs sizes like 100,300,1000");
+    } else
+      throw new Error(
+        `unknown option ${a}; usage: scale.ts [--certs N] [--migration N] [--days N] [--domains N] [--seed N] [--real 100,300 | --no-real]`,
+      );
+  }
+  return args;
+}
+
+interface RealResult {
+  certificates: number;
+  renewed: number;
+  failed: number;
+  wallMs: number;
+  cpu: ReturnType<ReturnType<typeof cpuMeter>["stop"]>;
+  maxOrchestrationHistory: number;
+  maxHistoryByOrchestrator: Record<string, number>;
+  replayedEvents: number;
+  replayedEventsPerRenewal: number;
+  episodesPerRenewal: number;
+  activitiesPerRenewal: number;
+}
+
+/** EventType.TaskScheduled (DurableTask.Core). */
+const TASK_SCHEDULED = 4;
+
+/** `count` certificates issued through the local host, all due at once, renewed by one renewal run. */
+async function realRun(count: number, root: string): Promise<RealResult> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-scale-"));
+  const validitySeconds = Math.max(600, count * 12);
+  const stack = await startStack({
+    ephemeral: true,
+    stateDir: path.join(tmp, "stack"),
+    writeStackJson: false,
+    pebble: { validityPeriodSeconds: validitySeconds },
+  });
+  const env: Record<string, string> = {
+    ...stack.env,
+    KvAcme__Auth__Mode: "local",
+    // Due 1 % into the lifetime: all at once; the look-ahead off so the run renews exactly these.
+    KvAcme__RenewAtPercentOfLifetime: "1",
+    KvAcme__RenewalPlanHorizonHours: "0",
+  };
+  setRuntime(createRuntime(env, { credential: stack.credential }));
+  const modules = (await readdir(path.join(root, "functions")))
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .map((f) => path.join(root, "functions", f));
+  const host = await startLocalHost({ modules, stateDir: path.join(tmp, "host"), port: 0, env, timers: false, log: () => undefined });
+  try {
+    const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < names.length; i += 100)
+      await Promise.all(
+        names
+          .slice(i, i + 100)
+          .map((n) =>
+            host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n)),
+          ),
+      );
+    const issued = await Promise.all(names.map((n) => host.waitForInstance(certificateInstanceId(n), 3_600_000)));
+    const bad = issued.filter((s) => s.runtimeStatus !== "Completed");
+    if (bad.length > 0) throw new Error(`${bad.length} issuances failed: ${JSON.stringify(bad[0]?.output)}`);
+    const dueAt = Math.max(...issued.map((s) => Date.parse((s.output as { notBefore: string }).notBefore))) + validitySeconds * 10 + 1000;
+    if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
+
+    const episodes0 = host.durable.episodes;
+    const replayed0 = host.durable.replayedEvents;
+    host.durable.maxHistory.clear();
+    const cpu = cpuMeter();
+    const started = performance.now();
+    const id = await host.durable.startNew(ORCHESTRATIONS.renewAll, {}, RENEW_ALL_INSTANCE_ID);
+    const status = await host.waitForInstance(id, 4 * 3_600_000);
+    const wallMs = Math.round(performance.now() - started);
+    const usage = cpu.stop();
+    if (status.runtimeStatus !== "Completed") throw new Error(`renewal run ${status.runtimeStatus}: ${JSON.stringify(status.output)}`);
+    const summary = status.output as RenewalSummary;
+    const renewed = summary.renewed.length;
+    const activities = summary.renewed
+      .map((r) => host.durable.getRecord(certificateInstanceId(r.certificateName))?.history ?? [])
+      .reduce((n, h) => n + h.filter((e) => e.EventType === TASK_SCHEDULED).length, 0);
+    const byOrchestrator = Object.fromEntries(host.durable.maxHistory);
+    const replayed = host.durable.replayedEvents - replayed0;
+    return {
+      certificates: count,
+      renewed,
+      failed: summary.failed.length,
+      wallMs,
+      cpu: usage,
+      // The renewal run and its pages (an issuance's own history does not depend on the count).
+      maxOrchestrationHistory: Math.max(byOrchestrator[ORCHESTRATIONS.renewAll] ?? 0, byOrchestrator[ORCHESTRATIONS.renewBatch] ?? 0),
+      maxHistoryByOrchestrator: byOrchestrator,
+      replayedEvents: replayed,
+      replayedEventsPerRenewal: Math.round((replayed / Math.max(1, renewed)) * 10) / 10,
+      episodesPerRenewal: Math.round(((host.durable.episodes - episodes0) / Math.max(1, renewed)) * 10) / 10,
+      activitiesPerRenewal: Math.round((activities / Math.max(1, renewed)) * 10) / 10,
+    };
+  } finally {
+    await host.close();
+    await stack.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Azure cost per 1,000 certificates per month from the simulated issuances and the per-renewal durable work.
+ * Storage transactions per episode (control-queue get/delete, history and instance table writes, work-item
+ * queue put) and per activity (work-item get/delete, completion put) are our model of the Azure Storage provider,
+ * not published figures; the prices are assumed list prices (USD): executions 0.40 per million (Flex
+ * Consumption on-demand), storage transactions 0.0004 per 10,000.
+ */
+function costPer1000(issuances: number, certificates: number, days: number, perRenewal: { episodes: number; activities: number }) {
+  const renewalsPerMonth = (issuances / Math.max(1, certificates)) * 1000 * (30 / days);
+  const runsPerMonth = 30;
+  // The daily renewal run's own work: about 10 episodes and 6 activities, plus one list request per 25 certificates.
+  const executions = renewalsPerMonth * (perRenewal.episodes + perRenewal.activities) + runsPerMonth * 16;
+  const storageTransactions = renewalsPerMonth * (perRenewal.episodes * 5 + perRenewal.activities * 3) + runsPerMonth * 60;
+  return {
+    renewalsPerMonth: Math.round(renewalsPerMonth),
+    functionExecutions: Math.round(executions),
+    storageTransactions: Math.round(storageTransactions),
+    usd: Math.round((executions * 0.4e-6 + storageTransactions * 0.04e-6) * 1000) / 1000,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  if (args.real.length > 0 && process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
+      stdio: "inherit",
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.caFile },
+    });
+    process.exit(child.status ?? 1);
+  }
+  const root = path.resolve(__dirname, "..");
+  const sim = {
+    certs: args.certs,
+    migration: args.migration,
+    registeredDomains: args.domains,
+    seed: args.seed,
+    start: Date.parse("2027-03-01T00:00:00Z"),
+    days: args.days,
+    concurrency: 8,
+  };
+  const t0 = performance.now();
+  process.stderr.write(`scale: simulating ${args.certs} + ${args.migration} certificates for ${args.days} days (kv-acme)\n`);
+  const kvAcme = simulateKvAcme(sim);
+  const t1 = performance.now();
+  process.stderr.write(`scale: kv-acme simulated in ${Math.round(t1 - t0)} ms; the C# tool's policy\n`);
+  const acmebot = simulateAcmebot(sim);
+  const t2 = performance.now();
+
+  const real: RealResult[] = [];
+  for (const n of args.real) {
+    process.stderr.write(`scale: real run with ${n} certificates\n`);
+    real.push(await realRun(n, root));
+  }
+  // Measured per-renewal durable work when there was a real run, else the figures measured for docs/benchmarks.md.
+  const last = real[real.length - 1];
+  const perRenewal = last ? { episodes: last.episodesPerRenewal, activities: last.activitiesPerRenewal } : { episodes: 13, activities: 12 };
+  const summarize = (r: PolicyResult) => ({ certificates: args.certs + args.migration, ...r });
+  const result = {
+    bench: "scale",
+    ...summarize(kvAcme),
+    maxOrchestrationHistory: real.length > 0 ? Math.max(...real.map((r) => r.maxOrchestrationHistory)) : null,
+    costPer1000CertificatesPerMonth: costPer1000(kvAcme.issuances, args.certs + args.migration, args.days, perRenewal),
+    perRenewal,
+    acmebotPolicy: summarize(acmebot),
+    real,
+    replayLinear:
+      real.length >= 2 ? real.every((r) => r.replayedEventsPerRenewal <= 2 * (real[0] as RealResult).replayedEventsPerRenewal) : null,
+    simulation: { days: args.days, seed: args.seed, domains: args.domains, kvAcmeMs: Math.round(t1 - t0), acmebotMs: Math.round(t2 - t1) },
+    machine: { cpus: os.cpus().length, loadavg: os.loadavg().map((l) => Math.round(l * 10) / 10), node: process.version },
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  const dir = path.join(root, "bench", "results");
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `scale-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(result, null, 2));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`scale: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
