@@ -18,9 +18,11 @@ import type { IssueRequest } from "./steps";
 export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): KeyOptionsInput {
   const input: KeyOptionsInput = {};
   if (!policy) return input;
-  const type = (policy.keyType ?? "RSA").replace(/-HSM$/, "");
-  if (type === "EC") input.keyType = `EC-${(policy.keyCurveName ?? "P-256").replace("-", "")}`;
-  else input.keyType = `RSA-${policy.keySize ?? 2048}`;
+  // An HSM key stays an HSM key across renewals (RSA-HSM-2048, EC-HSM-P256).
+  const kty = policy.keyType ?? "RSA";
+  const hsm = kty.endsWith("-HSM") ? "-HSM" : "";
+  if (kty.replace(/-HSM$/, "") === "EC") input.keyType = `EC${hsm}-${(policy.keyCurveName ?? "P-256").replace("-", "")}`;
+  else input.keyType = `RSA${hsm}-${policy.keySize ?? 2048}`;
   if (policy.reuseKey !== undefined) input.reuseKey = policy.reuseKey;
   if (policy.exportable !== undefined) input.exportable = policy.exportable;
   if (policy.contentType) input.contentType = policy.contentType;

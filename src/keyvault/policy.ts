@@ -24,11 +24,16 @@ export interface KeyOptions {
   contentType: CertificateContentTypeName;
   /** Also ask for the clientAuth EKU (private CAs only: public CAs no longer issue it; Let's Encrypt since 2026). */
   clientAuth?: true;
+  /** The key is generated and kept in Key Vault's HSMs (kty RSA-HSM / EC-HSM; Premium vaults), never exportable. */
+  hsm?: true;
 }
 
 /** Raw key options as they arrive from the HTTP API, the CLI or settings. */
 export interface KeyOptionsInput {
-  /** "RSA-2048" | "RSA-3072" | "RSA-4096" | "EC-P256" | "EC-P384" | "EC-P521"; also "EC-P-256", "RSA" (2048), "EC" (P-256); any case. */
+  /**
+   * "RSA-2048" | "RSA-3072" | "RSA-4096" | "EC-P256" | "EC-P384" | "EC-P521", each also with "-HSM" after the algorithm
+   * ("RSA-HSM-2048", "EC-HSM-P256"); also "EC-P-256", "RSA" (2048), "EC" (P-256), "RSA-HSM", "EC-HSM"; any case.
+   */
   keyType?: string;
   reuseKey?: boolean | string;
   exportable?: boolean | string;
@@ -75,22 +80,31 @@ export function parseKeyOptions(input: KeyOptionsInput = {}): KeyOptions {
   let keyType: KeyOptions["keyType"] = "RSA";
   let keySize: RsaKeySize | undefined = 2048;
   let curve: EcCurve | undefined;
+  let hsm = false;
   if (input.keyType !== undefined) {
     const raw = String(input.keyType).trim();
-    const rsa = /^RSA(?:-?(2048|3072|4096))?$/i.exec(raw);
-    const ec = /^EC(?:-?P-?(256|384|521))?$/i.exec(raw);
+    const rsa = /^RSA(-HSM)?(?:-?(2048|3072|4096))?$/i.exec(raw);
+    const ec = /^EC(-HSM)?(?:-?P-?(256|384|521))?$/i.exec(raw);
     if (rsa) {
-      keySize = Number(rsa[1] ?? 2048) as RsaKeySize;
+      keySize = Number(rsa[2] ?? 2048) as RsaKeySize;
+      hsm = rsa[1] !== undefined;
     } else if (ec) {
       keyType = "EC";
       keySize = undefined;
-      curve = `P-${ec[1] ?? "256"}` as EcCurve;
+      curve = `P-${ec[2] ?? "256"}` as EcCurve;
+      hsm = ec[1] !== undefined;
     } else {
       problems.push({ field: "keyType", message: `"${raw}" is not a supported key type; use one of ${KEY_TYPE_NAMES.join(", ")}` });
     }
   }
   const reuseKey = boolOption("reuseKey", input.reuseKey, false, problems);
-  const exportable = boolOption("exportable", input.exportable, true, problems);
+  // HSM keys never leave the HSM: not exportable by default, and asking for it is refused.
+  const exportable = boolOption("exportable", input.exportable, !hsm, problems);
+  if (hsm && exportable)
+    problems.push({
+      field: "exportable",
+      message: "an HSM key cannot be exportable: leave exportable unset or false with an -HSM key type",
+    });
   let contentType: CertificateContentTypeName = "application/x-pkcs12";
   if (input.contentType !== undefined) {
     const ct = String(input.contentType).trim().toLowerCase();
@@ -103,10 +117,17 @@ export function parseKeyOptions(input: KeyOptionsInput = {}): KeyOptions {
   const options: KeyOptions =
     keyType === "RSA" ? { keyType, keySize, reuseKey, exportable, contentType } : { keyType, curve, reuseKey, exportable, contentType };
   if (clientAuth) options.clientAuth = true;
+  if (hsm) options.hsm = true;
   return options;
 }
 
-/** The short display form of key options: "RSA-2048", "EC-P256". */
+/** The key type name of key options as requests give it: "RSA-2048", "EC-HSM-P256". */
+export function keyTypeName(options: Pick<KeyOptions, "keyType" | "keySize" | "curve" | "hsm">): string {
+  const algorithm = formatKeyType(options);
+  return options.hsm ? algorithm.replace(/^(RSA|EC)-/, "$1-HSM-") : algorithm;
+}
+
+/** The short display form of the key algorithm (what a CSR shows; no HSM): "RSA-2048", "EC-P256". */
 export function formatKeyType(options: Pick<KeyOptions, "keyType" | "keySize" | "curve">): string {
   return options.keyType === "RSA" ? `RSA-${options.keySize ?? 2048}` : `EC-${(options.curve ?? "P-256").replace("-", "")}`;
 }
@@ -123,11 +144,15 @@ export function buildCertificatePolicy(names: string[], keyOptions: KeyOptions):
   const key =
     keyOptions.keyType === "RSA"
       ? {
-          keyType: "RSA" as const,
+          keyType: keyOptions.hsm ? ("RSA-HSM" as const) : ("RSA" as const),
           keySize: keyOptions.keySize ?? 2048,
           keyUsage: ["digitalSignature" as const, "keyEncipherment" as const],
         }
-      : { keyType: "EC" as const, keyCurveName: keyOptions.curve ?? ("P-256" as const), keyUsage: ["digitalSignature" as const] };
+      : {
+          keyType: keyOptions.hsm ? ("EC-HSM" as const) : ("EC" as const),
+          keyCurveName: keyOptions.curve ?? ("P-256" as const),
+          keyUsage: ["digitalSignature" as const],
+        };
   return {
     issuerName: "Unknown",
     subject: `CN=${first}`,
