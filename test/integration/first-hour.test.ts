@@ -149,7 +149,7 @@ test("--version, -V and help <command> answer without a stack", async () => {
   assert.match(help.stdout, /without writing anything/);
   const unknown = await run([CLI, "help", "nope"]);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /commands: issue, list, renew, revoke, pending, doctor, agent/);
+  assert.match(unknown.stderr, /commands: issue, list, renewals, renew, revoke, pending, issuer-pins, doctor, fleet, agent/);
 });
 
 test("doctor against a healthy local stack: every check passes, exit 0, nothing written; --ping delivers a signed event", async () => {
