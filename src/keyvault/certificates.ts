@@ -260,7 +260,15 @@ export async function mergeChain(
   try {
     merged = await client.mergeCertificate(certificateName, ders);
   } catch (err) {
-    const existing = await client.getCertificate(certificateName).catch(() => undefined);
+    // A retried merge (the first one was acknowledged, but its activity's completion was never recorded: the host
+    // died) is refused, the operation being no longer in progress; the current version then has this leaf. When that
+    // read fails too, the merge may well have happened: a transient failure (retried), never a refusal of the merge.
+    let existing: KeyVaultCertificate | undefined;
+    try {
+      existing = await client.getCertificate(certificateName);
+    } catch (readErr) {
+      if (statusOf(readErr) !== 404) throw vaultError(`reading ${certificateName} after its merge failed (${errorMessage(err)})`, readErr);
+    }
     if (!(existing?.cer && Buffer.from(existing.cer).equals(leaf))) {
       await explainEndedPending(client, certificateName, options.requestId);
       const status = statusOf(err);
@@ -283,7 +291,8 @@ export async function mergeChain(
  * later create replaced it: another request id, or none). Returns when neither applies.
  */
 async function explainEndedPending(client: CertificateClient, certificateName: string, requestId: string | undefined): Promise<void> {
-  const current = await getPending(client, certificateName).catch(() => undefined);
+  // Read failures propagate (a transient one is retried): an unreadable operation is not an overwritten one.
+  const current = await getPending(client, certificateName);
   // A failed operation read through the SDK has no request id: it is taken as this issuance's.
   const ours =
     requestId === undefined || current?.requestId === requestId || (current?.status === "failed" && current.requestId === undefined);
