@@ -1,5 +1,5 @@
 /**
- * npm run bench:chaos [-- --issuances 200 --renewals 50 --kill-every-ms 8000 --concurrency 25 --faults SPEC]
+ * npm run bench:chaos [-- --issuances 200 --renewals 50 --kill-every-ms 8000 [--max-kills N] --concurrency 25 --faults SPEC]
  * Issuances and renewals under mixed faults while the local host is SIGKILLed at random moments (bench/lib/chaos.ts).
  * Progress on stderr; the last line on stdout is one JSON object with the invariants.
  */
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
       issuances: { type: "string", default: "200" },
       renewals: { type: "string", default: "50" },
       "kill-every-ms": { type: "string", default: "8000" },
+      "max-kills": { type: "string" },
       concurrency: { type: "string", default: "25" },
       faults: { type: "string", default: DEFAULT_CHAOS_FAULTS },
       "timeout-ms": { type: "string", default: String(40 * 60_000) },
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     issuances: Number(values.issuances),
     renewals: Number(values.renewals),
     killEveryMs: Number(values["kill-every-ms"]),
+    ...(values["max-kills"] === undefined ? {} : { maxKills: Number(values["max-kills"]) }),
     concurrency: Number(values.concurrency),
     faults: values.faults,
     timeoutMs: Number(values["timeout-ms"]),

@@ -25,8 +25,13 @@ export interface ChaosOptions {
   renewals: number;
   /** Fault spec (src/local/faults.ts). */
   faults: string;
-  /** SIGKILL the host at a random moment every `killEveryMs` (uniform 0.5x..1.5x) while work is in flight. */
+  /**
+   * SIGKILL the host at a random moment every `killEveryMs` (uniform 0.5x..1.5x) while work is in flight, each time
+   * only once the restarted host has moved an orchestration on (so kills never outpace a loaded machine).
+   */
   killEveryMs: number;
+  /** Kill at most this many times (unlimited when absent): each kill costs a host restart, slow on a loaded machine. */
+  maxKills?: number;
   /** Orchestrations started at once. */
   concurrency: number;
   /** Give up waiting after this long. */
@@ -135,10 +140,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const names = Array.from({ length: options.issuances }, (_, i) => `chaos-${String(i).padStart(4, "0")}`);
   const runs: { id: string; name: string; round: number }[] = [];
   const completions = new Map<string, number>();
-  const statusOf = async (id: string): Promise<{ runtimeStatus: string; output: unknown } | undefined> => {
+  const statusOf = async (id: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output: unknown } | undefined> => {
     try {
       const r = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}`, { headers });
-      return r.status === 404 ? undefined : ((await r.json()) as { runtimeStatus: string; output: unknown });
+      return r.status === 404 ? undefined : ((await r.json()) as { runtimeStatus: string; customStatus?: unknown; output: unknown });
     } catch {
       return undefined; // host down right now
     }
@@ -152,8 +157,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           headers,
           body: JSON.stringify({ dnsNames: [`${name}.${ZONE}`], certificateName: name }),
         });
-        if (r.status === 202) return id;
-        if (r.status !== 409) throw new Error(`start ${name}: HTTP ${r.status} ${await r.text()}`);
+        // 409: the instance runs. The previous round's instance of this id had ended, so it is the one an earlier
+        // attempt of this loop started (the host was killed before it answered 202). Waiting for it to end and
+        // starting it again issued the certificate twice in one round: an extra version and an extra webhook.
+        if (r.status === 202 || r.status === 409) return id;
+        throw new Error(`start ${name}: HTTP ${r.status} ${await r.text()}`);
       } catch (err) {
         if (err instanceof Error && err.message.startsWith("start ")) throw err;
       }
@@ -161,11 +169,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
   };
 
-  // Killer: SIGKILL at random moments, restart at once on the same state.
+  // Killer: SIGKILL at random moments, once the host has moved an orchestration on since it started; restart at once
+  // on the same state.
   let stopKiller = false;
+  let progress = 0;
   const killer = (async () => {
-    while (!stopKiller) {
+    while (!stopKiller && (options.maxKills === undefined || kills < options.maxKills)) {
+      const before = progress;
       await new Promise((r) => setTimeout(r, options.killEveryMs * (0.5 + Math.random())));
+      while (!stopKiller && progress === before) await new Promise((r) => setTimeout(r, 200));
       if (stopKiller) break;
       host.child.kill("SIGKILL");
       await host.exited;
@@ -176,6 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   })();
 
   const terminal = new Set(["Completed", "Failed", "Terminated"]);
+  const lastSeen = new Map<string, string>();
   const failures: Record<string, number> = {};
   const finalStatus = new Map<string, string>();
   const waitAll = async (batch: { id: string; name: string }[]): Promise<void> => {
@@ -184,6 +197,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     while (pending.size > 0 && Date.now() < deadline) {
       for (const id of [...pending]) {
         const s = await statusOf(id);
+        const seen = s && JSON.stringify([s.runtimeStatus, s.customStatus]);
+        if (seen && seen !== lastSeen.get(id)) {
+          lastSeen.set(id, seen);
+          progress++;
+        }
         if (s && terminal.has(s.runtimeStatus)) {
           pending.delete(id);
           finalStatus.set(`${id}#${runs.length}`, s.runtimeStatus);
