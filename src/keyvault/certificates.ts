@@ -363,11 +363,8 @@ export interface IssuedVersion {
   version: string;
   /** SHA-1 thumbprint, upper-case hex. */
   thumbprint: string;
-  notBefore?: string;
   notAfter: string;
   createdOn: string;
-  updatedOn?: string;
-  enabled: boolean;
   tags: Record<string, string>;
 }
 
@@ -391,16 +388,7 @@ export async function latestIssuedVersion(
       const order = `${createdOn}|${(v.notBefore ?? new Date(0)).toISOString()}`;
       if (latest && order < latestOrder) continue;
       latestOrder = order;
-      latest = {
-        version: v.version,
-        thumbprint,
-        notAfter: v.expiresOn.toISOString(),
-        createdOn,
-        enabled: v.enabled ?? false,
-        tags: v.tags ?? {},
-      };
-      if (v.notBefore) latest.notBefore = v.notBefore.toISOString();
-      if (v.updatedOn) latest.updatedOn = v.updatedOn.toISOString();
+      latest = { version: v.version, thumbprint, notAfter: v.expiresOn.toISOString(), createdOn, tags: v.tags ?? {} };
     }
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
