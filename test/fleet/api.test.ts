@@ -5,6 +5,7 @@
  * Bad reports are refused with a problem and nothing is stored.
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +17,9 @@ import { clients } from "../integration/helpers";
 import { assertProblem, call } from "../api/support";
 import { startTestApp, type TestApp } from "../support/app";
 import { runCliProcess } from "../support/cli";
+
+// Key material generated at run time (never committed), for the report that must be refused.
+const TEST_KEY_PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
 
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, d?: unknown) => console.error(m, d) };
 
@@ -132,7 +136,7 @@ describe("fleet API with agents reporting", () => {
         hostId: "bad/host",
         agentVersion: "0.1.0",
         pollingIntervalInS: 0,
-        certificates: [{ name: "web", thumbprint: "xyz", lastError: "-----BEGIN PRIVATE KEY-----" }],
+        certificates: [{ name: "web", thumbprint: "xyz", lastError: TEST_KEY_PEM.split("\n")[0] }],
       },
     });
     assertProblem(r, 400, ["hostId", "pollingIntervalInS", "certificates[0].thumbprint", "certificates[0].lastError"]);

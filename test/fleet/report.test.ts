@@ -1,10 +1,14 @@
 /** The agent report's validation (src/fleet/report.ts) and who may send one (app role KvAcme.Agent). */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
 import { authorize, ROLES } from "../../src/api/auth";
 import { SETTINGS } from "../../src/config/settings";
 import { parseAgentReport } from "../../src/fleet/report";
 import { ValidationError } from "../../src/shared/errors";
+
+// Key material generated at run time (never committed), for the report that must be refused.
+const TEST_KEY_PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
 
 const good = {
   hostId: "0f3c5d2e9a7b4c1d8e6f5a4b3c2d1e0f",
@@ -57,7 +61,7 @@ describe("parseAgentReport", () => {
     ["a date that is not ISO 8601", { ...good, certificates: [{ name: "web", notAfter: "March 1" }] }, ["certificates[0].notAfter"]],
     [
       "key material in the error",
-      { ...good, certificates: [{ name: "web", lastError: "-----BEGIN PRIVATE KEY-----\nMII" }] },
+      { ...good, certificates: [{ name: "web", lastError: TEST_KEY_PEM.slice(0, 40) }] },
       ["certificates[0].lastError"],
     ],
     [
