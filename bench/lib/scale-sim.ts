@@ -316,6 +316,7 @@ export function simulateKvAcme(o: SimOptions): PolicyResult {
     const plan = planRenewals({
       now: new Date(run),
       horizonEnd: new Date(planEnd(run, horizonEnd)),
+      nextRun: new Date(horizonEnd),
       certificates: planned,
       recent,
       ca: LETS_ENCRYPT_LIMITS,

@@ -14,7 +14,8 @@
  *   record-set writes per zone, Key Vault key creates per vault, ARM writes). A renewal that would exceed one
  *   waits until the window has room.
  * - Starts are placed in time order; among those ready at the same moment the earliest window close goes first.
- *   A start after the window's close is marked late; one after the horizon is left to a later run (`later`).
+ *   A start after the window's close is marked late; one after the horizon is left to a later run (`later`), except
+ *   a renewal whose window closes before that run (`nextRun`): its aim is moved before the horizon (lastChanceAim).
  */
 import type { AzureBudgets, CaLimits, WindowLimit } from "./ca-limits";
 import { planWindow, type PlanWindow, type WindowInput } from "./plan-window";
@@ -51,8 +52,13 @@ export interface PastIssuance {
 
 export interface PlanInput {
   now: Date;
-  /** The next renewal run: renewals placed at or after it are left to that run. */
+  /** The last moment this run starts a renewal: renewals placed at or after it are left to a later run. */
   horizonEnd: Date;
+  /**
+   * When the next renewal run starts (default: horizonEnd). A renewal whose window closes before it is not left to
+   * that run, which would start it only after the close: it is aimed before horizonEnd instead.
+   */
+  nextRun?: Date;
   certificates: readonly PlanCertificate[];
   recent?: readonly PastIssuance[];
   /** The CA's limits (of every certificate without a `directory`). */
@@ -221,10 +227,28 @@ function chargesOf(
   return out;
 }
 
+/**
+ * The aim of a renewal the next run would start only after its window closed (its aim at or after the horizon, its
+ * close before the next run): at the same share of what is left of its window before the horizon (from its open, or
+ * now), so such renewals still spread; just before the horizon when its whole window lies after it (earlier than the
+ * window, never later). Otherwise its aim.
+ */
+export function lastChanceAim(window: PlanWindow, now: number, horizon: number, nextRun: number): number {
+  const aim = window.aim.getTime();
+  const close = window.close.getTime();
+  if (aim < horizon || close >= nextRun) return aim;
+  const open = window.open.getTime();
+  const from = Math.max(now, open);
+  if (from >= horizon) return Math.max(now, horizon - 1);
+  const share = close > open ? (aim - open) / (close - open) : 0;
+  return from + Math.floor(share * (horizon - from));
+}
+
 /** Plans the renewals of `input.certificates` (see the module comment). */
 export function planRenewals(input: PlanInput): Plan {
   const now = input.now.getTime();
   const horizon = input.horizonEnd.getTime();
+  const nextRun = Math.max(horizon, input.nextRun?.getTime() ?? horizon);
   const windows = new Map<string, Window>();
   const windowFor = (key: string, limit: WindowLimit): Window => {
     let w = windows.get(key);
@@ -254,7 +278,7 @@ export function planRenewals(input: PlanInput): Plan {
   for (const c of input.certificates) {
     const window = planWindow(c);
     // The aim, or the due time when the rules make it due earlier: the plan pulls renewals forward, never back.
-    let ready = Math.max(now, Math.min(window.aim.getTime(), c.dueAt.getTime()));
+    let ready = Math.max(now, Math.min(lastChanceAim(window, now, horizon, nextRun), c.dueAt.getTime()));
     let heldBy: string | undefined;
     if (c.caNotBefore && c.caNotBefore.getTime() > ready) {
       ready = c.caNotBefore.getTime();

@@ -288,6 +288,8 @@ function planFor(
     horizonEnd: horizonEnd
       ? new Date(planEnd(now.getTime(), Date.parse(horizonEnd)))
       : new Date(now.getTime() + (schedule ? PLAN_MAX_WAIT_MS : 1)),
+    // The next run (the end of the look-ahead): a renewal whose window closes before it is started by this one.
+    ...(horizonEnd ? { nextRun: new Date(horizonEnd) } : {}),
     certificates,
     recent: recentIssuances(scan.items, now),
     ca: caLimitsFor(planning.acmeDirectoryUrl),
