@@ -2,7 +2,7 @@
  * The in-process driver of the flows (./flow, ../renewal/run), used by the CLI and library callers: each call is the
  * domain function of the same name run now with the given dependencies, the propagation wait is awaitPropagation
  * (polling the authoritative servers until propagationTimeoutSeconds), a renewal run's renewals run here at most
- * `limit` at a time, and warnings go to deps.progress. Only throttled failures are retried here, after the service's
+ * `limit` at a time, and warnings go to deps.progress. Only throttled failures are retried here, after at least the service's
  * Retry-After (the SDK clients surface throttling instead of sleeping through it); the steps retry what else they
  * retry themselves; a failed step is thrown into the flow as a StepFailedError carrying the original error.
  *
@@ -18,7 +18,7 @@ import type { IssuanceDeps } from "./deps";
 import { issuanceFlow, type ChildOutcome, type Flow, type FlowCall, type FlowClock, type FlowOp, type IssueFlowInput } from "./flow";
 import { notify, notifyExpiring, recordRenewalFailure, trackOutcome, type ReportingEnv } from "./reporting";
 import { renewalRequest } from "./renew";
-import { retryDecision } from "./retry-policy";
+import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
 import { sleep } from "../shared/time";
 import * as steps from "./steps";
@@ -32,8 +32,13 @@ export interface DirectEnv {
   onRenewalStarted?: (n: number, total: number, certificateName: string) => void;
 }
 
-/** The wall clock and random ids. */
-export const directClock: FlowClock = { now: () => new Date(), newId: () => randomUUID() };
+/** The in-process driver's clock: the flow's (time, ids) and the waits between a throttled step's attempts. */
+export interface DirectClock extends FlowClock {
+  sleep(ms: number): Promise<void>;
+}
+
+/** The wall clock, random ids, real sleeps. */
+export const directClock: DirectClock = { now: () => new Date(), newId: () => randomUUID(), sleep: (ms) => sleep(ms) };
 
 type Call = (input: never, env: DirectEnv) => Promise<unknown>;
 
@@ -91,7 +96,7 @@ const CALLS: Record<FlowCall, Call> = {
 };
 
 /** Runs `flow` in this process; returns its result or throws what it throws. */
-export async function runDirect<T>(flow: Flow<T>, env: DirectEnv, clock: FlowClock = directClock): Promise<T> {
+export async function runDirect<T>(flow: Flow<T>, env: DirectEnv, clock: DirectClock = directClock): Promise<T> {
   let next = flow.next();
   while (!next.done) {
     let value: unknown;
@@ -110,21 +115,23 @@ export async function runDirect<T>(flow: Flow<T>, env: DirectEnv, clock: FlowClo
 
 /**
  * Runs a step that must succeed. A throttled service's failure (one carrying its Retry-After) is tried again after
- * that wait, by the policy the durable driver uses (retryDecision); other failures are the steps' own to retry.
+ * at least that wait, by the policy the durable driver uses (retryDecision: against the throttling time budget, not
+ * the attempts); other failures are the steps' own to retry.
  */
-async function must(step: string, run: () => Promise<unknown>, env: DirectEnv): Promise<unknown> {
-  for (let attempt = 1; ; attempt++) {
+async function must(step: string, run: () => Promise<unknown>, env: DirectEnv, clock: DirectClock): Promise<unknown> {
+  const tally = newRetryTally();
+  for (;;) {
     try {
       return await run();
     } catch (err) {
       const error = toStepError(err);
-      const next = error.retryable && error.retryAfterMs !== undefined ? retryDecision(attempt, error.retryAfterMs) : undefined;
+      const next = error.retryable && error.retryAfterMs !== undefined ? retryDecision(tally, error.retryAfterMs) : undefined;
       if (!next?.retry) {
         const failed = next ? { ...error, message: `${error.message}; ${next.why}` } : error;
         throw new StepFailedError(step, failed, { cause: err });
       }
-      env.deps.progress(step, `attempt ${attempt} throttled, next in ${next.delayMs} ms: ${error.message}`);
-      await sleep(next.delayMs);
+      env.deps.progress(step, `attempt ${tally.attempts} throttled, next in ${next.delayMs} ms: ${error.message}`);
+      await clock.sleep(next.delayMs);
     }
   }
 }
@@ -145,10 +152,10 @@ async function call(name: FlowCall, input: unknown, env: DirectEnv): Promise<unk
   return result;
 }
 
-async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<unknown> {
+async function perform(op: FlowOp, env: DirectEnv, clock: DirectClock): Promise<unknown> {
   switch (op.kind) {
     case "step":
-      return must(op.step, () => call(op.call, op.input, env), env);
+      return must(op.step, () => call(op.call, op.input, env), env, clock);
     case "try":
       return call(op.call, op.input, env).catch((err: unknown) => {
         env.deps.progress(op.call, `${op.call} failed: ${toStepError(err).message}`);
@@ -160,7 +167,7 @@ async function perform(op: FlowOp, env: DirectEnv, clock: FlowClock): Promise<un
         return undefined;
       });
     case "propagation":
-      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps), env);
+      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps), env, clock);
     case "status":
       return undefined;
     case "warn":
@@ -178,7 +185,7 @@ async function renewEach(
   children: IssueFlowInput[],
   limit: number,
   env: DirectEnv,
-  clock: FlowClock,
+  clock: DirectClock,
 ): Promise<{ outcomes: ChildOutcome[]; maxInFlight: number }> {
   const outcomes: ChildOutcome[] = [];
   let inFlight = 0;

@@ -4,7 +4,7 @@
  * is reported in a webhook (reportedError, from ../issuance/step-error). Deterministic; imported by orchestrator code only.
  */
 import type * as df from "durable-functions";
-import { StepFailedError, isOutcome, retryDecision, taskError, type StepOutcome } from "./outcome";
+import { StepFailedError, isOutcome, newRetryTally, retryDecision, taskError, type StepOutcome } from "./outcome";
 
 export { reportedError } from "../issuance/step-error";
 
@@ -20,22 +20,24 @@ export function orchestrationOperationId(ctx: Ctx, given: unknown): string {
 }
 
 /**
- * Calls an activity; with `retry`, a thrown (transient) failure is tried again after a durable timer: as long as the
- * service's Retry-After when the failure carries one (a throttled Key Vault or ARM; the "(Retry-After: N s)" of the
- * message, which is all of an activity's failure that reaches a Node orchestrator on Azure), else RETRY's backoff
- * (retryDecision). Never a busy retry: the wait costs a timer, not a running activity. A failure that is not
- * retried, or the last one, comes back as `{ ok: false }` saying when it gave up.
+ * Calls an activity; with `retry`, a thrown (transient) failure is tried again after a durable timer: RETRY's backoff,
+ * or, when the failure carries the service's Retry-After (a throttled Key Vault or ARM; the "(Retry-After: N s)" of
+ * the message, which is all of an activity's failure that reaches a Node orchestrator on Azure), at least that long,
+ * counted against the throttling time budget instead of the attempts (retryDecision). Never a busy retry: the wait
+ * costs a timer, not a running activity. A failure that is not retried, or the last one, comes back as
+ * `{ ok: false }` saying when it gave up.
  */
 function* callActivity(ctx: Ctx, activity: string, input: unknown, retry: boolean): Generator<df.Task, StepOutcome<unknown>, unknown> {
-  for (let attempt = 1; ; attempt++) {
+  const tally = newRetryTally();
+  for (;;) {
     try {
       return { ok: true, value: yield ctx.df.callActivity(activity, input) };
     } catch (err) {
       const error = taskError(err);
       if (!retry) return { ok: false, error };
-      const next = retryDecision(attempt, error.retryAfterMs);
+      const next = retryDecision(tally, error.retryAfterMs);
       if (!next.retry) return { ok: false, error: { ...error, message: `${error.message}; ${next.why}` } };
-      if (!ctx.df.isReplaying) ctx.warn(`${activity}: attempt ${attempt} failed, next in ${next.delayMs} ms: ${error.message}`);
+      if (!ctx.df.isReplaying) ctx.warn(`${activity}: attempt ${tally.attempts} failed, next in ${next.delayMs} ms: ${error.message}`);
       yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + next.delayMs));
     }
   }

@@ -4,8 +4,9 @@
  *   is returned as a value, `{ ok: false, error }`, so the durable driver does not retry it and the orchestrator
  *   fails fast with the original message;
  * - a TRANSIENT failure (network, throttling, 5xx, timeouts, anything unknown) is thrown, so the orchestrator sees a
- *   TaskFailed and the durable driver tries again after a durable timer (RETRY, retryDecision: the service's
- *   Retry-After, carried in the failure's message, else a backoff) until attempts run out.
+ *   TaskFailed and the durable driver tries again after a durable timer (RETRY, retryDecision: a backoff, at least
+ *   the service's Retry-After when the failure's message carries one) until the attempts, or for throttling the
+ *   time budget, run out.
  * Everything here is plain JSON and deterministic, so orchestrators may import it.
  */
 import { retryAfterFromMessage } from "../shared/errors";
@@ -15,7 +16,7 @@ import type { StepError } from "../issuance/step-error";
 
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: StepError };
 
-export { RETRY, retryDecision } from "../issuance/retry-policy";
+export { RETRY, newRetryTally, retryDecision } from "../issuance/retry-policy";
 
 /** The error of a failed durable task (activity after its last retry, or a sub-orchestration), as a StepError. */
 export function taskError(err: unknown): StepError {
