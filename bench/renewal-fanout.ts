@@ -19,7 +19,7 @@ import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createRuntime, setRuntime, type Runtime } from "../src/app/runtime";
@@ -27,10 +27,11 @@ import { managedTags } from "../src/keyvault/tags";
 import { ensureLocalCa } from "../src/local/ca";
 import { kvAcmeHome } from "../src/local/paths";
 import { buildPem, createSelfSigned, generateKey } from "../src/local/keyvault/crypto";
-import { startLocalHost, type LocalHost } from "../src/local/host";
-import { startStack, type Stack } from "../src/local/stack";
+import type { LocalHost } from "../src/local/host";
+import type { Stack } from "../src/local/stack";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
+import { issueAndWaitUntilDue, startBenchApp } from "./lib/app-stack";
 import { cpuMeter, stepBreakdown } from "./lib/fanout-profile";
 
 interface Args {
@@ -180,36 +181,18 @@ async function main(): Promise<void> {
     process.exit(child.status ?? 1);
   }
   const root = path.resolve(__dirname, "..");
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-fanout-"));
   const validitySeconds = Math.max(600, args.certs * 12);
-  const stack = await startStack({
-    ephemeral: true,
-    stateDir: path.join(tmp, "stack"),
-    writeStackJson: false,
-    pebble: { validityPeriodSeconds: validitySeconds },
-  });
-  const env: Record<string, string> = {
-    ...stack.env,
-    KvAcme__Auth__Mode: "local",
-    KvAcme__RenewAtPercentOfLifetime: "1",
-    KvAcme__MaxConcurrentRenewals: String(args.window),
-  };
+  const env = { KvAcme__RenewAtPercentOfLifetime: "1", KvAcme__MaxConcurrentRenewals: String(args.window) };
   const counter = new VaultCounter();
-  const runtime = appRuntime(stack, env, counter);
-  setRuntime(runtime);
-  const modules = (await readdir(path.join(root, "functions")))
-    .filter((f) => f.endsWith(".ts"))
-    .sort()
-    .map((f) => path.join(root, "functions", f));
   const hostLog: string[] = [];
-  const host = await startLocalHost({
-    modules,
-    stateDir: path.join(tmp, "host"),
-    port: 0,
+  const app = await startBenchApp({
+    name: "fanout",
+    validitySeconds,
     env,
-    timers: false,
+    runtime: (stack, appEnv) => appRuntime(stack, appEnv, counter),
     log: (m) => hostLog.push(m),
   });
+  const { stack, host, runtime } = app;
   const raw: Record<string, unknown> = { args, validitySeconds, cpus: os.cpus().length, node: process.version };
   try {
     // 1. Key Vault requests of one renewal scan over `scan` certificates that are not due.
@@ -234,18 +217,7 @@ async function main(): Promise<void> {
 
     // 2. Issue `certs` certificates (all due 1 % into their lifetime), then renew them all: windowed, then one at a time.
     const names = Array.from({ length: args.certs }, (_, i) => `fan-${String(i).padStart(3, "0")}`);
-    const issueStarted = performance.now();
-    await Promise.all(
-      names.map((n) =>
-        host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n)),
-      ),
-    );
-    const issued = await Promise.all(names.map((n) => host.waitForInstance(certificateInstanceId(n), 600_000)));
-    const issueFailed = issued.filter((s) => s.runtimeStatus !== "Completed");
-    if (issueFailed.length > 0) throw new Error(`${issueFailed.length} issuances failed: ${JSON.stringify(issueFailed[0]?.output)}`);
-    raw.initialIssueMs = Math.round(performance.now() - issueStarted);
-    const dueAt = Math.max(...issued.map((s) => Date.parse((s.output as { notBefore: string }).notBefore))) + validitySeconds * 10 + 1000;
-    if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
+    raw.initialIssueMs = (await issueAndWaitUntilDue(host, names, { validitySeconds, batch: names.length, timeoutMs: 600_000 })).issueMs;
 
     const windowed = await runRenewAll(host, 600_000);
     raw.windowed = {
@@ -259,7 +231,7 @@ async function main(): Promise<void> {
 
     let sequential: Awaited<ReturnType<typeof runRenewAll>> | undefined;
     if (args.sequential) {
-      setRuntime(appRuntime(stack, { ...env, KvAcme__MaxConcurrentRenewals: "1" }, counter));
+      setRuntime(appRuntime(stack, { ...app.env, KvAcme__MaxConcurrentRenewals: "1" }, counter));
       const renewedAt = Math.max(...windowed.summary.renewed.map((r) => Date.parse(r.notAfter) - validitySeconds * 1000));
       const dueAgain = renewedAt + validitySeconds * 10 + 1000;
       if (dueAgain > Date.now()) await new Promise((r) => setTimeout(r, dueAgain - Date.now()));
@@ -301,9 +273,7 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, `renewal-fanout-${new Date().toISOString().replace(/[:.]/g, "-")}.json`), JSON.stringify(raw, null, 2));
   } finally {
-    await host.close();
-    await stack.close();
-    await rm(tmp, { recursive: true, force: true });
+    await app.close();
   }
 }
 

@@ -14,16 +14,14 @@
  * (re-runs itself with NODE_EXTRA_CA_CERTS = the local CA, so the stack's TLS is verified).
  */
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createRuntime, setRuntime } from "../src/app/runtime";
 import { ensureLocalCa } from "../src/local/ca";
-import { startLocalHost } from "../src/local/host";
 import { kvAcmeHome } from "../src/local/paths";
-import { startStack } from "../src/local/stack";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
+import { issueAndWaitUntilDue, startBenchApp } from "./lib/app-stack";
 import { cpuMeter } from "./lib/fanout-profile";
 import { simulateAcmebot, simulateKvAcme, type PolicyResult } from "./lib/scale-sim";
 
@@ -82,43 +80,18 @@ interface RealResult {
 const TASK_SCHEDULED = 4;
 
 /** `count` certificates issued through the local host, all due at once, renewed by one renewal run. */
-async function realRun(count: number, root: string): Promise<RealResult> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "kv-acme-bench-scale-"));
+async function realRun(count: number): Promise<RealResult> {
   const validitySeconds = Math.max(600, count * 12);
-  const stack = await startStack({
-    ephemeral: true,
-    stateDir: path.join(tmp, "stack"),
-    writeStackJson: false,
-    pebble: { validityPeriodSeconds: validitySeconds },
-  });
-  const env: Record<string, string> = {
-    ...stack.env,
-    KvAcme__Auth__Mode: "local",
+  const app = await startBenchApp({
+    name: "scale",
+    validitySeconds,
     // Due 1 % into the lifetime: all at once; the look-ahead off so the run renews exactly these.
-    KvAcme__RenewAtPercentOfLifetime: "1",
-    KvAcme__RenewalPlanHorizonHours: "0",
-  };
-  setRuntime(createRuntime(env, { credential: stack.credential }));
-  const modules = (await readdir(path.join(root, "functions")))
-    .filter((f) => f.endsWith(".ts"))
-    .sort()
-    .map((f) => path.join(root, "functions", f));
-  const host = await startLocalHost({ modules, stateDir: path.join(tmp, "host"), port: 0, env, timers: false, log: () => undefined });
+    env: { KvAcme__RenewAtPercentOfLifetime: "1", KvAcme__RenewalPlanHorizonHours: "0" },
+  });
+  const { host } = app;
   try {
     const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(4, "0")}`);
-    for (let i = 0; i < names.length; i += 100)
-      await Promise.all(
-        names
-          .slice(i, i + 100)
-          .map((n) =>
-            host.durable.startNew(ORCHESTRATIONS.issue, { dnsNames: [`${n}.example.org`], certificateName: n }, certificateInstanceId(n)),
-          ),
-      );
-    const issued = await Promise.all(names.map((n) => host.waitForInstance(certificateInstanceId(n), 3_600_000)));
-    const bad = issued.filter((s) => s.runtimeStatus !== "Completed");
-    if (bad.length > 0) throw new Error(`${bad.length} issuances failed: ${JSON.stringify(bad[0]?.output)}`);
-    const dueAt = Math.max(...issued.map((s) => Date.parse((s.output as { notBefore: string }).notBefore))) + validitySeconds * 10 + 1000;
-    if (dueAt > Date.now()) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
+    await issueAndWaitUntilDue(host, names, { validitySeconds, batch: 100, timeoutMs: 3_600_000 });
 
     const episodes0 = host.durable.episodes;
     const replayed0 = host.durable.replayedEvents;
@@ -152,9 +125,7 @@ async function realRun(count: number, root: string): Promise<RealResult> {
       activitiesPerRenewal: Math.round((activities / Math.max(1, renewed)) * 10) / 10,
     };
   } finally {
-    await host.close();
-    await stack.close();
-    await rm(tmp, { recursive: true, force: true });
+    await app.close();
   }
 }
 
@@ -210,7 +181,7 @@ async function main(): Promise<void> {
   const real: RealResult[] = [];
   for (const n of args.real) {
     process.stderr.write(`scale: real run with ${n} certificates\n`);
-    real.push(await realRun(n, root));
+    real.push(await realRun(n));
   }
   // Measured per-renewal durable work when there was a real run, else the figures measured for docs/benchmarks.md.
   const last = real[real.length - 1];
