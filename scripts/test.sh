@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
 ensure_node_modules
-ensure_debian_packages pebble nginx haproxy openssl unzip bind9 knot pdns-server pdns-backend-sqlite3 sqlite3 chromium acl
+ensure_debian_packages pebble nginx haproxy openssl unzip bind9 knot pdns-server pdns-backend-sqlite3 sqlite3 chromium acl systemd python3-minimal
 ensure_local_ca
 ensure_dashboard_bundle
 

@@ -10,6 +10,7 @@ import path from "node:path";
 import { errorMessage, ValidationError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import { createAgentCredential, identityEndpointProblem } from "./identity";
+import { createSystemdNotifier, type ServiceNotifier } from "./sd-notify";
 import { initialSyncDelayMs, overallStatus, Poller, type AgentEvent, type AgentLogger, type CycleResult } from "./poller";
 import { parseAgentSettings, type AgentSettings } from "./settings";
 import { writeStatus, type AgentStatus, type HandlerStatus } from "./state";
@@ -40,6 +41,8 @@ export interface RunAgentOptions {
   fetch?: typeof fetch;
   /** Called after every cycle (tests, metrics). */
   onCycle?: (result: CycleResult) => void;
+  /** The service manager's readiness channel (default: systemd's `$NOTIFY_SOCKET` when set, see ./sd-notify). */
+  notifier?: ServiceNotifier;
 }
 
 /**
@@ -59,7 +62,11 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     options.store ??
     (settings.platform === "linux"
       ? createLinuxStore({ aclEnabled: settings.aclEnabled, keepVersions: settings.kvAcme.keepVersions })
-      : createWindowsStore({ executor: createPowerShellExecutor(), linkOnRenewal: settings.linkOnRenewal }));
+      : createWindowsStore({
+          executor: createPowerShellExecutor(),
+          linkOnRenewal: settings.linkOnRenewal,
+          keepVersions: settings.kvAcme.keepVersions,
+        }));
   const poller = new Poller(settings, {
     vault,
     store,
@@ -101,6 +108,18 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     return result;
   };
 
+  // READY=1 once the first sync is done (with requireInitialSync: every observed certificate installed).
+  const notifier =
+    options.notifier ??
+    createSystemdNotifier({ env, onError: (message) => options.logger.error("service notification failed", { message }) });
+  let ready = false;
+  /** READY=1 with the first call, STATUS= only after that. */
+  const readyWith = async (message: string) => {
+    if (ready) return notifier?.status(message);
+    ready = true;
+    await notifier?.ready(message);
+  };
+
   let last: CycleResult | undefined;
   if (options.once) {
     last = await cycle();
@@ -114,6 +133,7 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     let synced = false;
     for (let attempt = 1; attempt <= INITIAL_SYNC_ATTEMPTS && !options.signal?.aborted; attempt++) {
       await status("transitioning", `initial sync attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS}`, last, "InitialSync");
+      await notifier?.status(`initial sync attempt ${attempt} of ${INITIAL_SYNC_ATTEMPTS}`);
       last = await cycle();
       if (last.allInstalled) {
         synced = true;
@@ -133,9 +153,13 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
       const o = last ? overallStatus(last.statuses, "polling") : { message: "stopped" };
       await status("error", `initial sync failed after ${INITIAL_SYNC_ATTEMPTS} attempts: ${o.message}`, last, "InitialSync");
       if (options.signal?.aborted) return 1;
+      // Not ready: units that Require= the agent do not start on missing certificates (the unit's start times out).
+      await notifier?.status(`initial sync failed after ${INITIAL_SYNC_ATTEMPTS} attempts; not ready: ${o.message}`);
       options.logger.error("initial sync failed; polling continues", {});
     } else {
-      await status("success", overallStatus(last!.statuses, "polling").message, last, "InitialSync");
+      const message = overallStatus(last!.statuses, "polling").message;
+      await status("success", message, last, "InitialSync");
+      await readyWith(message);
       options.onCycle?.(last!);
     }
   } else {
@@ -143,6 +167,7 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");
     await status(o.status, o.message, last, "Poll");
+    await readyWith(o.message);
     options.onCycle?.(last);
   }
 
@@ -152,8 +177,12 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");
     await status(o.status, o.message, last, "Poll");
+    // After a failed initial sync, ready once every certificate is installed.
+    if (ready || last.allInstalled) await readyWith(o.message);
+    else await notifier?.status(`not ready: ${o.message}`);
     options.onCycle?.(last);
   }
+  await notifier?.stopping();
   return last?.allInstalled ? 0 : 1;
 }
 

@@ -8,9 +8,9 @@
  *
  * Steps: import the leaf with its key into the configured store (exportable per keyExportable) and intermediates
  * into the Intermediate CA store, never a root; grant private-key read access by well-known SID; link older
- * certificates (linkOnRenewal, Switch-Certificate); rebind IIS and HTTP.sys explicitly.
+ * certificates (linkOnRenewal, Switch-Certificate); rebind IIS and HTTP.sys explicitly; with keepVersions, remove older
+ * versions the agent installed (./windows-prune). How a step runs: ./windows-executor.
  */
-import { spawn } from "node:child_process";
 import forge from "node-forge";
 import {
   canRemoveCertificate,
@@ -26,60 +26,20 @@ import {
 import type { CertificateMaterial } from "../material";
 import type { ObservedCertificate } from "../settings";
 import type { CertificateStore, StoreInstallResult } from "./types";
+import type { Executor, PsCommand } from "./windows-executor";
 import { accountPrincipal, assertStoreName, storeNameProblem } from "./windows-names";
+import {
+  listStoreVersionsScript,
+  removeVersionsScript,
+  windowsFriendlyName,
+  windowsVersionsToRemove,
+  type StoreVersion,
+} from "./windows-prune";
 
 export { accountPrincipal } from "./windows-names";
 
-export interface ExecutorResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * One PowerShell step: constant script text that reads every value from `$KvAcme` (the decoded `input`), so no
- * value (a store name, an account, a site name, a netsh-parsed setting, secret material) is ever part of the code.
- */
-export interface PsCommand {
-  script: string;
-  input: Record<string, unknown>;
-}
-
-/** Runs a PowerShell command; its input reaches the script only as data (`$KvAcme`), never as text of the script. */
-export interface Executor {
-  run(command: PsCommand): Promise<ExecutorResult>;
-}
-
-/**
- * What the executor writes on stdin (pure): `$KvAcme` decoded from base64 JSON (the base64 alphabet cannot end a
- * single-quoted literal), then the script as one script block.
- */
-export function powershellStdin(command: PsCommand): string {
-  const data = Buffer.from(JSON.stringify(command.input), "utf8").toString("base64");
-  const decode = `$KvAcme = [System.Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${data}')) | ConvertFrom-Json\n`;
-  return `${decode}& {\n$ErrorActionPreference = 'Stop'\ntry {\n${command.script}\n} catch { [Console]::Error.WriteLine($_.Exception.Message); exit 1 }\n}\n\nexit 0\n`;
-}
-
-/** The real executor: `powershell.exe -NoProfile -NonInteractive -Command -` with everything on stdin. */
-export function createPowerShellExecutor(binary = "powershell.exe"): Executor {
-  return {
-    run(command) {
-      return new Promise((resolve, reject) => {
-        const child = spawn(binary, ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"], {
-          stdio: ["pipe", "pipe", "pipe"],
-          windowsHide: true,
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d.toString()));
-        child.stderr.on("data", (d) => (stderr += d.toString()));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-        child.stdin.end(powershellStdin(command));
-      });
-    },
-  };
-}
+export type { Executor, ExecutorResult, PsCommand } from "./windows-executor";
+export { createPowerShellExecutor, powershellStdin } from "./windows-executor";
 
 export type StoreLocation = "LocalMachine" | "CurrentUser";
 
@@ -102,7 +62,14 @@ function assertThumbprint(t: string): string {
  * Imports the PFX given as `$KvAcme.pfx` (base64, empty password): the leaf with its key into `<location>\<storeName>`,
  * intermediates into `<location>\CA`; self-signed roots are skipped. Prints the leaf thumbprint.
  */
-export function importPfxScript(o: { storeLocation: StoreLocation; storeName: string; exportable: boolean; pfxBase64: string }): PsCommand {
+export function importPfxScript(o: {
+  storeLocation: StoreLocation;
+  storeName: string;
+  exportable: boolean;
+  pfxBase64: string;
+  /** The agent's ownership mark (windowsFriendlyName), what keepVersions prunes by. */
+  friendlyName?: string;
+}): PsCommand {
   storePath(o.storeLocation, o.storeName);
   const keySet = o.storeLocation === "LocalMachine" ? "MachineKeySet" : "UserKeySet";
   const flags = [keySet, "PersistKeySet", ...(o.exportable ? ["Exportable"] : [])].join(",");
@@ -113,6 +80,7 @@ export function importPfxScript(o: { storeLocation: StoreLocation; storeName: st
     `$certs.Import($bytes, '', $flags)`,
     `$leaf = @($certs | Where-Object { $_.HasPrivateKey })[0]`,
     `if (-not $leaf) { throw 'the PFX has no certificate with a private key' }`,
+    `if ($KvAcme.friendlyName) { $leaf.FriendlyName = [string]$KvAcme.friendlyName }`,
     `$my = New-Object System.Security.Cryptography.X509Certificates.X509Store([string]$KvAcme.storeName, [string]$KvAcme.storeLocation)`,
     `$my.Open('ReadWrite'); $my.Add($leaf); $my.Close()`,
     `$ca = New-Object System.Security.Cryptography.X509Certificates.X509Store('CA', [string]$KvAcme.storeLocation)`,
@@ -122,7 +90,16 @@ export function importPfxScript(o: { storeLocation: StoreLocation; storeName: st
     `[Array]::Clear($bytes, 0, $bytes.Length)`,
     `Write-Output $leaf.Thumbprint`,
   ].join("\n");
-  return { script, input: { storeName: o.storeName, storeLocation: o.storeLocation, flags, pfx: o.pfxBase64 } };
+  return {
+    script,
+    input: {
+      storeName: o.storeName,
+      storeLocation: o.storeLocation,
+      flags,
+      pfx: o.pfxBase64,
+      ...(o.friendlyName ? { friendlyName: o.friendlyName } : {}),
+    },
+  };
 }
 
 /** Grants Read on the certificate's private key file to each account (plus FullControl for SYSTEM and Administrators). */
@@ -309,6 +286,8 @@ export interface WindowsStoreOptions {
   linkOnRenewal: boolean;
   /** Rebind IIS and HTTP.sys explicitly (default true). */
   rebind?: boolean;
+  /** Keep this many versions per vault certificate (./windows-prune); undefined keeps all. */
+  keepVersions?: number;
 }
 
 /** The Windows certificate store through PowerShell (see the module comment). */
@@ -328,7 +307,7 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
   return {
     async install(
       cert: ObservedCertificate,
-      _version: string,
+      version: string,
       m: CertificateMaterial,
       previous?: { thumbprint: string; keyAccounts?: string[] },
     ): Promise<StoreInstallResult> {
@@ -347,6 +326,7 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
           storeName,
           exportable: cert.keyExportable,
           pfxBase64: pfxFromMaterial(m).toString("base64"),
+          friendlyName: windowsFriendlyName(cert, version),
         }),
       );
       if (thumb.split(/\s+/).pop()?.toUpperCase() !== m.thumbprint) throw new Error(`imported thumbprint ${thumb} is not ${m.thumbprint}`);
@@ -408,7 +388,23 @@ export function createWindowsStore(options: WindowsStoreOptions): CertificateSto
             httpSysUpdateScript(sysPlan.map((u) => ({ ...u, certificateHash: previous.thumbprint }))),
           );
         },
-        async commit() {},
+        async commit() {
+          if (options.keepVersions === undefined) return;
+          const versions = json<StoreVersion>(
+            await run(
+              "listing versions",
+              listStoreVersionsScript({ storeLocation: location, storeName, path: storePath(location, storeName) }),
+            ),
+          );
+          const decision = windowsVersionsToRemove(versions, {
+            cert,
+            keep: options.keepVersions,
+            inService: m.thumbprint,
+            bindings: json<IisBinding>(await run("listing IIS bindings", listIisBindingsScript())),
+            sslcerts: parseNetshSslCert(await run("listing HTTP.sys bindings", listSslCertScript())),
+          });
+          await run("removing old versions", removeVersionsScript(decision.remove.map((t) => storePath(location, storeName, t))));
+        },
       };
     },
     async isInstalled(_cert, location) {
