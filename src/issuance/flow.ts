@@ -284,6 +284,9 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       }
       challengesCleaned = true;
     }
+    // Issued and current, whatever its tags: a completed issuance that says so (a retry would issue a second version).
+    if (merged.tagsNotWritten)
+      warnings.push(`Certificate issued as version ${merged.version}, but tagging it failed: ${merged.tagsNotWritten}`);
     if (merged.lifetimeShortened && merged.previous)
       warnings.push(
         `Version ${merged.version} expires ${merged.notAfter}, before the previous version ${merged.previous.version} (${merged.previous.notAfter})`,
@@ -333,6 +336,7 @@ function* reportIssued(
     thumbprint: result.thumbprint,
     notBefore: result.notBefore,
     notAfter: result.notAfter,
+    ...(result.warnings ? { warnings: result.warnings } : {}),
   };
   const notified = yield* attempt("notify", {
     ...(result.vault === undefined ? {} : { vault: result.vault }),
@@ -354,6 +358,7 @@ function* reportIssued(
     issuer: merged.issuer?.thumbprint, // absent in histories recorded before issuers were recorded
     issuerChanged: merged.issuerChanged,
     lifetimeShortened: merged.lifetimeShortened,
+    ...(result.warnings ? { warnings: result.warnings } : {}),
   });
   yield* done({ notifications: result.notifications });
   return result;

@@ -338,6 +338,8 @@ export async function mergeIssuedChain(
   });
   const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags, requestId: input.requestId });
   deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);
+  if (info.tagsNotWritten)
+    deps.progress("keyvault", `tagging ${input.certificateName} version ${info.version} failed: ${info.tagsNotWritten}`);
   const merged: MergedVersion = {
     ...info,
     issuer,

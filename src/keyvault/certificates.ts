@@ -37,6 +37,11 @@ export interface CertificateVersionInfo {
   notAfter: string;
   dnsNames: string[];
   id: string;
+  /**
+   * Why the merged version's tags could not be written (a permanent failure: Key Vault refused the update). The
+   * version is issued and current all the same; only its kv-acme tags beyond the ones set at create are missing.
+   */
+  tagsNotWritten?: string;
 }
 
 export type PendingAction = "created" | "reused" | "replaced";
@@ -246,7 +251,9 @@ export function chainToDer(chainPems: string[] | string): Buffer[] {
 
 /**
  * Merges the CA's chain (leaf + intermediates) into the pending operation and tags the new version. Idempotent: when
- * the merge already happened (a retried activity), the existing version with the same leaf is returned.
+ * the merge already happened (a retried activity), the existing version with the same leaf is returned. A transient
+ * failure to tag is thrown (the retried call finds the merged version and tags it, never merging a second one); a
+ * permanent one is returned in `tagsNotWritten`, since the version is issued and current whatever its tags.
  */
 export async function mergeChain(
   client: CertificateClient,
@@ -279,10 +286,16 @@ export async function mergeChain(
     merged = existing;
   }
   const version = merged.properties.version ?? "";
+  const info = leafInfo(certificateName, version, merged.id ?? "", leaf);
   if (options.tags && Object.keys(options.tags).length > 0) {
-    await tagVersion(client, certificateName, version, options.tags);
+    try {
+      await tagVersion(client, certificateName, version, options.tags);
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || err.retryable) throw err;
+      info.tagsNotWritten = err.message;
+    }
   }
-  return leafInfo(certificateName, version, merged.id ?? "", leaf);
+  return info;
 }
 
 /**

@@ -10,7 +10,10 @@
  * - `*<count>` after the percent fires the rule at most that many times (`keyvault=429/3:100%*1`: the next request
  *   only), for tests that want one fault at a known moment.
  * - `latency=<min>-<max>ms` for every target, or `<target>.latency=<min>-<max>ms` for one.
- * Targets are free names (keyvault, arm, identity, dns, acme, cloudflare, ...): a stand-in asks for its own.
+ * Targets are free names (keyvault, arm, identity, dns, acme, cloudflare, ...): a stand-in asks for its own. A
+ * stand-in may also name some of its operations: a request is then tried against `<target>` and after it against
+ * `<target>-<operation>` (the Key Vault stand-in: `keyvault-create`, `keyvault-pending`, `keyvault-merge`,
+ * `keyvault-update`, e.g. `keyvault-update=403:100%*1` refuses the next certificate update (tags) only).
  *
  * Interface for stand-ins: `injector.decide(target)` -> a {@link Fault} or undefined, `injector.latencyMs(target)`,
  * `withHttpFaults(handler, injector, target, style)` wraps a Node request handler, `injector.counts` tallies what
@@ -158,12 +161,18 @@ export class FaultInjector {
 export type ErrorStyle = "azure" | "acme" | "cloudflare" | "route53" | "gcloud" | "plain";
 
 const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
   429: "Too Many Requests",
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
 };
+
+/** Azure's error codes for the statuses a fault gives (Key Vault's 403 is a missing permission). */
+const AZURE_CODES: Record<number, string> = { 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests", 503: "ServiceUnavailable" };
 
 /** Writes the error a service of `style` answers for `fault` (status faults and rateLimited). */
 export function writeFaultResponse(res: ServerResponse, fault: Fault, style: ErrorStyle): void {
@@ -186,7 +195,7 @@ export function writeFaultResponse(res: ServerResponse, fault: Fault, style: Err
   if (fault.status === 429 || fault.status === 503) headers["retry-after"] = String(fault.retryAfterSeconds);
   const reason = REASONS[fault.status] ?? "Error";
   if (style === "azure") {
-    const code = fault.status === 429 ? "TooManyRequests" : fault.status === 503 ? "ServiceUnavailable" : "InternalServerError";
+    const code = AZURE_CODES[fault.status] ?? (fault.status < 500 ? "BadRequest" : "InternalServerError");
     res.writeHead(fault.status, { ...headers, "content-type": "application/json; charset=utf-8" });
     res.end(JSON.stringify({ error: { code, message: `${reason} (local fault injection).` } }));
   } else if (style === "acme") {
@@ -228,12 +237,15 @@ export function withHttpFaults(
   injector: FaultInjector | undefined,
   target: string,
   style: ErrorStyle = "azure",
+  operationOf?: (req: IncomingMessage) => string | undefined,
 ): Handler {
   if (!injector) return handler;
+  const httpFault = (f: Fault) => f.kind !== "servfail" && f.kind !== "rateLimited";
   return (req, res) => {
     const delay = injector.latencyMs(target);
     const go = (): void => {
-      const fault = injector.decide(target, (f) => f.kind !== "servfail" && f.kind !== "rateLimited");
+      const operation = operationOf?.(req);
+      const fault = injector.decide(target, httpFault) ?? (operation ? injector.decide(`${target}-${operation}`, httpFault) : undefined);
       if (!fault) return handler(req, res);
       req.resume();
       if (fault.kind === "reset") {

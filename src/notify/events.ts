@@ -51,6 +51,8 @@ export interface CertificateIssuedData extends CertificateFields {
   notAfter: string;
   /** Host of the ACME directory, e.g. `acme-v02.api.letsencrypt.org`. */
   caHost: string;
+  /** What went wrong although the certificate was issued and is current (e.g. its tags could not be written). */
+  warnings?: string[];
   keyVault?: string;
 }
 

@@ -46,6 +46,8 @@ export interface OutcomeTelemetry {
   issuerChanged?: boolean;
   /** The merged version expires before the previous one. */
   lifetimeShortened?: boolean;
+  /** What went wrong although the certificate was issued (e.g. its tags could not be written). */
+  warnings?: string[];
 }
 
 /** A stale host found by the fleet timer (src/fleet/detect.ts). */
@@ -164,6 +166,7 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
           issuer: o.issuer,
           issuerChanged: o.issuerChanged === undefined ? undefined : String(o.issuerChanged),
           lifetimeShortened: o.lifetimeShortened === undefined ? undefined : String(o.lifetimeShortened),
+          warnings: o.warnings && o.warnings.length > 0 ? o.warnings.join("; ") : undefined,
         },
         { durationMs: o.durationMs, namesCount: o.namesCount },
       );

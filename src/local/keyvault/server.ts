@@ -159,7 +159,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
 
   const server: Server = createServer(
     { cert: options.tls.certPem, key: options.tls.keyPem },
-    withHttpFaults((req, res) => void handle(req, res), options.faults, "keyvault"),
+    withHttpFaults((req, res) => void handle(req, res), options.faults, "keyvault", "azure", faultOperation),
   );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -887,6 +887,20 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       });
     },
   };
+}
+
+/**
+ * The operation a request is, for faults aimed at it (`keyvault-<operation>`, ../faults.ts): create, pending (read,
+ * cancel or delete the pending operation), merge, update (a certificate's or version's properties: tags).
+ */
+function faultOperation(req: IncomingMessage): string | undefined {
+  const [root, , a, b, extra] = new URL(req.url ?? "/", "https://vault.local").pathname.split("/").slice(1);
+  if (root !== "certificates" || extra !== undefined) return undefined;
+  if (a === "create" && b === undefined && req.method === "POST") return "create";
+  if (a === "pending" && b === "merge" && req.method === "POST") return "merge";
+  if (a === "pending" && b === undefined) return "pending";
+  if (b === undefined && req.method === "PATCH" && a !== "policy") return "update";
+  return undefined;
 }
 
 function sameKeySpec(a: { kty: string; keySize?: number; crv?: string }, b: { kty: string; keySize?: number; crv?: string }): boolean {

@@ -1,0 +1,97 @@
+/**
+ * Tagging the merged version fails after Key Vault acknowledged the merge, through the real function app on the local
+ * host (the Key Vault stand-in refuses the certificate update by fault injection, `keyvault-update`): the version is
+ * issued and current, so a permanent refusal ends the issuance Completed with a warning (output, certificate.issued
+ * webhook), never Failed; a transient one is retried (the retried merge finds the merged version: one version).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { TAG_ISSUER, TAG_MANAGED } from "../../src/keyvault/tags";
+import { CLOUDEVENT_TYPE_PREFIX } from "../../src/notify/formats/generic";
+import { call, pollOperation } from "../api/support";
+import { clients } from "../integration/helpers";
+import { startReceiver, type Receiver } from "../notify/receiver";
+import { startTestApp, type TestApp } from "../support/app";
+
+describe("tagging fails after a successful merge", () => {
+  let app: TestApp;
+  let hooks: Receiver;
+  const updateRule = (status: number) => {
+    const r = app.stack.faults?.plan.rules.find(
+      (x) => x.target === "keyvault-update" && x.fault.kind === "status" && x.fault.status === status,
+    );
+    assert.ok(r, `a keyvault-update ${status} rule`);
+    return r;
+  };
+  const versions = async (name: string) => {
+    const out = [];
+    for await (const v of clients(app.stack).certificates.listPropertiesOfCertificateVersions(name)) out.push(v);
+    return out;
+  };
+  const issue = async (name: string) => {
+    const started = await call(app.api, "POST", "/certificates", { body: { dnsNames: [`${name}.example.com`], certificateName: name } });
+    assert.equal(started.status, 202, started.text);
+    return (await pollOperation(app.host.url, started.headers.get("location")!)).final;
+  };
+
+  before(async () => {
+    hooks = await startReceiver([], { status: 204 }, "/events");
+    // Key Vault refusing the update of the merged version's tags (403, a missing permission), or failing it (503).
+    app = await startTestApp({
+      stack: { faults: "keyvault-update=403:0%*1,keyvault-update=503/1:0%*1" },
+      env: { KvAcme__Webhooks__0__Url: hooks.url, KvAcme__Webhooks__0__Format: "generic", KvAcme__Webhooks__0__Events: "*" },
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await hooks?.close();
+  });
+
+  it(
+    "a permanent refusal: Completed with a warning naming it, one version, current, the webhook says so",
+    { timeout: 120_000 },
+    async () => {
+      updateRule(403).probability = 1;
+      const final = await issue("untagged");
+      assert.equal(app.stack.faults?.counts["keyvault-update:403"], 1, "the tag update was refused");
+      assert.equal(final.body.status, "Completed", final.text);
+      const output = final.body.output as { version: string; warnings?: string[] };
+      assert.equal(output.warnings?.length, 1, final.text);
+      assert.match(
+        output.warnings?.[0] ?? "",
+        new RegExp(
+          `^Certificate issued as version ${output.version}, but tagging it failed: Key Vault: tagging untagged/${output.version} failed: .*Forbidden`,
+        ),
+      );
+
+      const all = await versions("untagged");
+      assert.equal(all.length, 1, "one version");
+      const current = await clients(app.stack).certificates.getCertificate("untagged");
+      assert.equal(current.properties.version, output.version, "the merged version is current");
+      assert.equal(current.properties.enabled, true);
+      assert.equal(current.properties.tags?.[TAG_MANAGED], "true", "the tags set at create stay");
+      assert.equal(current.properties.tags?.[TAG_ISSUER], undefined, "the merge's tags are missing");
+
+      const issued = hooks.received
+        .map((r) => JSON.parse(r.rawBody.toString("utf8")) as { type: string; data: { certificateName?: string; warnings?: string[] } })
+        .filter((e) => e.type === `${CLOUDEVENT_TYPE_PREFIX}certificate.issued` && e.data.certificateName === "untagged");
+      assert.equal(issued.length, 1, "one certificate.issued");
+      assert.deepEqual(issued[0]?.data.warnings, output.warnings);
+    },
+  );
+
+  it(
+    "a transient failure: the merge step is retried, finds its merged version and tags it; one version, no warning",
+    { timeout: 120_000 },
+    async () => {
+      updateRule(503).probability = 1;
+      const final = await issue("retagged");
+      assert.equal(app.stack.faults?.counts["keyvault-update:503"], 1, "the tag update failed once");
+      assert.equal(final.body.status, "Completed", final.text);
+      assert.equal((final.body.output as { warnings?: string[] }).warnings, undefined, final.text);
+      assert.equal((await versions("retagged")).length, 1, "the retried merge made no second version");
+      const current = await clients(app.stack).certificates.getCertificate("retagged");
+      assert.ok(current.properties.tags?.[TAG_ISSUER], "the retry wrote the merge's tags");
+    },
+  );
+});
