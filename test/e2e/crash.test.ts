@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
  * issuance (observed through the durable status route: while ordering, presenting TXT values, waiting for the CA,
  * creating the vault's pending operation, finalizing, merging) and restarted on the same state directory each time.
  * Afterwards: the orchestration completed exactly once, the vault holds exactly one version, no TXT value and no
- * pending operation is left, and the CA saw a sane number of orders.
+ * pending operation is left, and at the CA (the account's orders list) every order for the names is valid or invalid
+ * with no authorization left pending.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,7 +17,8 @@ import { after, before, it } from "node:test";
 import { getPending } from "../../src/keyvault/certificates";
 import { ISSUE_STEPS } from "../../src/orchestrations/activity-names";
 import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
-import { clients, txtRecords } from "../integration/helpers";
+import { clients, stackDeps, txtRecords } from "../integration/helpers";
+import { caOrders } from "../support/ca-orders";
 import { startTestStack, type TestStack } from "../support/stack";
 
 /** The host's master key (KVACME_MASTER_KEY), sent on the durable webhooks as on Azure. */
@@ -98,72 +100,95 @@ function pebbleOrders(): number {
   return n;
 }
 
-it("an issuance survives SIGKILL of the host at six points and completes exactly once with no orphans", { timeout: 240_000 }, async (t) => {
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), "kvacme-crash-e2e-"));
-  dirs.push(stateDir);
-  const certificateName = "crashproof";
-  const id = certificateInstanceId(certificateName);
-  const ordersBefore = pebbleOrders();
+it(
+  "an issuance survives SIGKILL of the host at six points and completes exactly once: one version, no TXT, no pending operation, no order or authorization left pending at the CA",
+  { timeout: 240_000 },
+  async (t) => {
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), "kvacme-crash-e2e-"));
+    dirs.push(stateDir);
+    const certificateName = "crashproof";
+    const id = certificateInstanceId(certificateName);
+    const ordersBefore = pebbleOrders();
 
-  let run = await launch(stateDir);
-  const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATIONS.issue}/${id}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...MASTER },
-    body: JSON.stringify({ dnsNames: ["crash.example.com", "*.crash.example.com"], certificateName }),
-  });
-  assert.equal(start.status, 202, await start.text());
+    let run = await launch(stateDir);
+    const start = await fetch(`${run.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATIONS.issue}/${id}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...MASTER },
+      body: JSON.stringify({ dnsNames: ["crash.example.com", "*.crash.example.com"], certificateName }),
+    });
+    assert.equal(start.status, 202, await start.text());
 
-  // Kill once as soon as the orchestration is at (or past) each of these steps.
-  const targets = ["order", "dns-present", "validate-challenges", "pending-operation", "finalize", "merge"];
-  const stepIndex = (s: string | undefined) => (s ? ISSUE_STEPS.indexOf(s as never) : -1);
-  const killedAt: string[] = [];
-  let final: Status | undefined;
-  const deadline = Date.now() + 200_000;
-  for (;;) {
-    assert.ok(Date.now() < deadline, `orchestration did not finish in time (killed at ${killedAt.join(", ")})`);
-    const s = await status(run.url, id);
-    if (s?.runtimeStatus === "Completed" || s?.runtimeStatus === "Failed") {
-      final = s;
-      break;
+    // Kill once as soon as the orchestration is at (or past) each of these steps.
+    const targets = ["order", "dns-present", "validate-challenges", "pending-operation", "finalize", "merge"];
+    const stepIndex = (s: string | undefined) => (s ? ISSUE_STEPS.indexOf(s as never) : -1);
+    const killedAt: string[] = [];
+    let final: Status | undefined;
+    const deadline = Date.now() + 200_000;
+    for (;;) {
+      assert.ok(Date.now() < deadline, `orchestration did not finish in time (killed at ${killedAt.join(", ")})`);
+      const s = await status(run.url, id);
+      if (s?.runtimeStatus === "Completed" || s?.runtimeStatus === "Failed") {
+        final = s;
+        break;
+      }
+      const step = s?.customStatus?.step;
+      const next = targets[killedAt.length];
+      if (next !== undefined && s?.runtimeStatus === "Running" && stepIndex(step) >= stepIndex(next)) {
+        killedAt.push(`${next}@${step}`);
+        run.child.kill("SIGKILL");
+        assert.equal(await run.exited, "SIGKILL");
+        run = await launch(stateDir);
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
-    const step = s?.customStatus?.step;
-    const next = targets[killedAt.length];
-    if (next !== undefined && s?.runtimeStatus === "Running" && stepIndex(step) >= stepIndex(next)) {
-      killedAt.push(`${next}@${step}`);
-      run.child.kill("SIGKILL");
-      assert.equal(await run.exited, "SIGKILL");
-      run = await launch(stateDir);
-      continue;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  run.child.kill("SIGTERM");
-  await run.exited;
+    run.child.kill("SIGTERM");
+    await run.exited;
 
-  assert.equal(final.runtimeStatus, "Completed", JSON.stringify(final.output));
-  assert.deepEqual(
-    killedAt.map((k) => k.split("@")[0]),
-    targets,
-    `killed at each of the six points: ${killedAt.join(", ")}`,
-  );
-  const history = final.historyEvents ?? [];
-  assert.equal(history.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
-  const out = final.output as { version: string; dnsNames: string[] };
-  assert.deepEqual(out.dnsNames, ["crash.example.com", "*.crash.example.com"]);
+    assert.equal(final.runtimeStatus, "Completed", JSON.stringify(final.output));
+    assert.deepEqual(
+      killedAt.map((k) => k.split("@")[0]),
+      targets,
+      `killed at each of the six points: ${killedAt.join(", ")}`,
+    );
+    const history = final.historyEvents ?? [];
+    assert.equal(history.filter((e) => e.EventType === "ExecutionCompleted").length, 1, "completed exactly once");
+    const out = final.output as { version: string; dnsNames: string[] };
+    assert.deepEqual(out.dnsNames, ["crash.example.com", "*.crash.example.com"]);
 
-  const { certificates } = clients(stack);
-  const versions: string[] = [];
-  for await (const v of certificates.listPropertiesOfCertificateVersions(certificateName)) versions.push(v.version ?? "");
-  assert.deepEqual(versions, [out.version], "exactly one version in the vault, the one reported");
-  const op = await getPending(certificates, certificateName);
-  assert.ok(!op || op.status === "completed", `no pending operation left (${op?.status})`);
-  assert.deepEqual(await txtRecords(stack), {}, "no TXT values left");
+    const { certificates } = clients(stack);
+    const versions: string[] = [];
+    for await (const v of certificates.listPropertiesOfCertificateVersions(certificateName)) versions.push(v.version ?? "");
+    assert.deepEqual(versions, [out.version], "exactly one version in the vault, the one reported");
+    const op = await getPending(certificates, certificateName);
+    assert.ok(!op || op.status === "completed", `no pending operation left (${op?.status})`);
+    assert.deepEqual(await txtRecords(stack), {}, "no TXT values left");
 
-  const orders = pebbleOrders() - ordersBefore;
-  // The status API lists completions (with the FunctionName they complete), not the scheduling events.
-  const attempts = history.filter((e) => e.EventType === "TaskCompleted" || e.EventType === "TaskFailed");
-  const orderAttempts = attempts.filter((e) => e.FunctionName === "placeOrder").length;
-  t.diagnostic(`killed at ${killedAt.join(", ")}; orders at the CA: ${orders}; activity attempts: ${attempts.length}`);
-  assert.ok(orders >= 1 && orders <= 1 + killedAt.length, `orders at the CA: ${orders} (kills: ${killedAt.join(", ")})`);
-  assert.equal(orderAttempts, 1, "the order step was scheduled once (a re-run after a kill re-executes the same task)");
-});
+    const orders = pebbleOrders() - ordersBefore;
+    // The status API lists completions (with the FunctionName they complete), not the scheduling events.
+    const attempts = history.filter((e) => e.EventType === "TaskCompleted" || e.EventType === "TaskFailed");
+    const orderAttempts = attempts.filter((e) => e.FunctionName === "placeOrder").length;
+    t.diagnostic(`killed at ${killedAt.join(", ")}; orders at the CA: ${orders}; activity attempts: ${attempts.length}`);
+    assert.ok(orders >= 1 && orders <= 1 + killedAt.length, `orders at the CA: ${orders} (kills: ${killedAt.join(", ")})`);
+    assert.equal(orderAttempts, 1, "the order step was scheduled once (a re-run after a kill re-executes the same task)");
+
+    // The CA's side: every order this issuance placed (a kill inside the order step may have placed one more) ended
+    // valid or invalid, and none of their authorizations is still pending.
+    const atCa = (await caOrders(await stackDeps(stack).acme())).filter((o) => o.identifiers.includes("crash.example.com"));
+    t.diagnostic(
+      `orders at the CA for the names: ${atCa.map((o) => `${o.status} [${o.authorizations.map((a) => a.status).join(", ")}]`).join("; ")}`,
+    );
+    assert.equal(atCa.length, orders, "the account's orders list holds every order the CA logged");
+    assert.equal(atCa.filter((o) => o.status === "valid").length, 1, "exactly one order issued");
+    assert.deepEqual(
+      atCa.filter((o) => o.status !== "valid" && o.status !== "invalid").map((o) => `${o.url}: ${o.status}`),
+      [],
+      "no order left pending, ready or processing at the CA",
+    );
+    assert.deepEqual(
+      atCa.flatMap((o) => o.authorizations.filter((a) => a.status === "pending").map((a) => `${a.identifier}: ${a.url}`)),
+      [],
+      "no authorization left pending at the CA",
+    );
+  },
+);
