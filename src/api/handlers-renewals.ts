@@ -7,7 +7,7 @@
  */
 import { validateCertificateName } from "../acme/names";
 import { everyVault, type IssuanceDeps } from "../issuance/deps";
-import { candidateOf, decideForItem } from "../renewal/scan";
+import { candidateOf, decideForItem, renewalPolicyFor } from "../renewal/scan";
 import { nextAttemptAt } from "../renewal/decide";
 import { mapLimit } from "../issuance/steps";
 import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
@@ -47,8 +47,12 @@ export async function renewalSchedule(
   );
   const now = options.now ?? new Date();
   const selected = listings.flatMap((l) => l.items).filter((i) => options.name === undefined || i.name === options.name);
+  const policy = renewalPolicyFor(
+    deps.settings,
+    listings.flatMap((l) => l.items.map((item) => candidateOf(item))),
+  );
   const decided = await mapLimit(selected, RENEWALS_ARI_CONCURRENCY, async (item) => {
-    const d = await decideForItem(candidateOf(item, deps.settings.defaultVault), deps, now);
+    const d = await decideForItem(candidateOf(item, deps.settings.defaultVault), deps, now, Math.random, policy);
     if (!d || !item.notBefore || !item.expiresOn || item.vault === undefined) return undefined;
     const view: RenewalView = {
       name: item.name,

@@ -40,7 +40,8 @@ export function createRuntime(
   const settings = loadSettings(env);
   if (options.credential) return runtimeFromSettings(settings, options.credential, options);
   // Vaults with a managed identity of their own get that identity's credential.
-  const vaultCredentials: VaultCredentials = (managedIdentityClientId) => defaultCredential({ managedIdentityClientId });
+  const vaultCredentials: VaultCredentials = (managedIdentityClientId) =>
+    defaultCredential({ managedIdentityClientId, cloud: settings.cloud });
   return runtimeFromSettings(settings, defaultCredential(settings), { ...options, vaultCredentials });
 }
 
@@ -71,7 +72,11 @@ export function setRuntime(runtime: Runtime | undefined): Runtime | undefined {
   return previous;
 }
 
-function defaultCredential(settings: Pick<Settings, "managedIdentityClientId">): TokenCredential {
+/** The app's identity (or a user-assigned one), authenticating at the cloud's Entra ID login endpoint. */
+function defaultCredential(settings: Pick<Settings, "managedIdentityClientId" | "cloud">): TokenCredential {
   const { DefaultAzureCredential } = identity();
-  return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+  return new DefaultAzureCredential({
+    authorityHost: settings.cloud.login,
+    ...(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
+  });
 }

@@ -161,7 +161,10 @@ export async function connection(values: { stack?: boolean }, io: CliIo): Promis
     return {
       env: io.env,
       credentialFor: (settings) =>
-        new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
+        new DefaultAzureCredential({
+          authorityHost: settings.cloud.login,
+          ...(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
+        }),
     };
   }
   let info: StackInfo;

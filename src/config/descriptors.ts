@@ -3,8 +3,9 @@
  * order. Loaded by ./load.ts, rendered into docs/settings.md by ./doc.ts.
  */
 import { ROLES } from "../api/roles";
-import { describeSniffing, WEBHOOK_FORMAT_NAMES, WEBHOOK_FORMATS } from "../notify/formats/registry";
+import { WEBHOOK_FORMAT_NAMES, WEBHOOK_FORMATS } from "../notify/formats/registry";
 import { setting } from "./descriptor";
+import { ENVIRONMENT_SETTING } from "./clouds";
 import {
   ACME_DIRECTORIES,
   APP_ROLES,
@@ -29,13 +30,10 @@ import {
   parseSigningSecret,
   parseWebhookFormat,
   parseWebhookUrl,
-  sniffWebhookFormat,
 } from "./parsers";
-import type { EabAlgorithm, WebhookTargetSettings } from "./types";
+import type { EabAlgorithm } from "./types";
 
 const LE = ACME_DIRECTORIES.letsencrypt as string;
-/** Entra ID's authority in the public cloud. */
-const ENTRA_AUTHORITY = "https://login.microsoftonline.com";
 
 /** "a, b, or c" (two items: "a or b"). */
 function orList(items: readonly string[]): string {
@@ -106,6 +104,7 @@ export const SETTINGS = {
     doc: "Key Vault that holds the certificates, like `https://myvault.vault.azure.net`: the vault named `default` (more vaults: the Key Vaults section).",
     parse: originUrl,
   }),
+  environment: ENVIRONMENT_SETTING,
   secretsVaultUrl: setting({
     key: "SecretsVaultUrl",
     aliases: [],
@@ -144,11 +143,11 @@ export const SETTINGS = {
   }),
   renewBeforeExpiryDays: setting({
     key: "RenewBeforeExpiryDays",
-    aliases: ["Acmebot__RenewBeforeExpiry"],
+    aliases: [],
     field: "renewBeforeExpiryDays",
     type: "integer 0–365",
     default: 30,
-    doc: "Renew this many days before expiry (only for certificates living at least 1.5× as long; see src/renewal/decide.ts).",
+    doc: "Renew this many days before expiry (only for certificates living at least 1.5× as long; see src/renewal/decide.ts). The leading C# tool's `Acmebot__RenewBeforeExpiry`: the section Switching from Acmebot.",
     parse: intIn(0, 365),
   }),
   renewAtPercentOfLifetime: setting({
@@ -214,17 +213,6 @@ export const SETTINGS = {
     doc: "A daily timer purges the durable history of completed, failed and terminated instances created more than this many days ago (running ones are kept).",
     parse: intIn(1, 3650),
   }),
-  legacyWebhook: setting<WebhookTargetSettings>({
-    aliases: ["Acmebot__Webhook"],
-    field: "webhooks[]",
-    type: "URL",
-    defaultDoc: "(none)",
-    doc: `The leading tool's single webhook: all events, format sniffed from the host (${describeSniffing()}). Added after the indexed webhooks.`,
-    parse: (raw) => {
-      const url = parseWebhookUrl(raw);
-      return { url, format: sniffWebhookFormat(url), events: ["*"] };
-    },
-  }),
   authMode: setting({
     key: "Auth__Mode",
     aliases: [],
@@ -265,8 +253,8 @@ export const SETTINGS = {
     aliases: [],
     field: "auth.entra.authority",
     type: "URL",
-    default: ENTRA_AUTHORITY,
-    doc: "Entra ID authority host (another cloud's, e.g. `https://login.microsoftonline.us`); issuer `<authority>/<tenant>/v2.0`, keys `<authority>/<tenant>/discovery/v2.0/keys`.",
+    defaultDoc: "(the Environment's login endpoint)",
+    doc: "Entra ID authority host, when it is not the Environment's (e.g. `https://login.microsoftonline.us`); issuer `<authority>/<tenant>/v2.0`, keys `<authority>/<tenant>/discovery/v2.0/keys`.",
     parse: originUrl,
   }),
   authLocalRoles: setting({
@@ -298,7 +286,7 @@ export const SETTINGS = {
   }),
   managedIdentityClientId: setting({
     key: "ManagedIdentityClientId",
-    aliases: ["AZURE_CLIENT_ID"],
+    aliases: ["Acmebot__ManagedIdentityClientId", "AZURE_CLIENT_ID"],
     field: "managedIdentityClientId",
     type: "GUID",
     defaultDoc: "(system-assigned identity)",

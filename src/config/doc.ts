@@ -8,6 +8,7 @@ import { ACME_DIRECTORIES } from "./parsers";
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
 import { VAULTS_SECTION } from "./vaults";
+import { ACMEBOT_SETTINGS_DOC } from "./acmebot";
 
 /** The DNS section as docs/settings.md shows it (each provider type's own keys are in docs/dns-providers.md). */
 const DNS_SETTINGS_DOC = {
@@ -55,7 +56,12 @@ export function renderSection(section: Pick<SettingsSection<unknown>, "title" | 
  * settings modules declare for themselves (a DNS provider's), each rendered under its own heading.
  */
 export function renderSettingsDoc(
-  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [VAULTS_SECTION, DNS_SETTINGS_DOC, FLEET_SETTINGS],
+  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [
+    VAULTS_SECTION,
+    DNS_SETTINGS_DOC,
+    FLEET_SETTINGS,
+    ACMEBOT_SETTINGS_DOC,
+  ],
 ): string {
   const lines = [
     "# kv-acme settings",

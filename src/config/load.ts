@@ -19,6 +19,9 @@ import {
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
+import { buildAcmebotSettings, type AcmebotSettings } from "./acmebot";
+import { vaultCloudProblem } from "./clouds";
+import { getServers } from "node:dns";
 import { VAULTS_SECTION } from "./vaults";
 import { sniffWebhookFormat } from "./parsers";
 import { urlOrigin } from "../shared/url";
@@ -127,7 +130,7 @@ const SECRET_PAIRS = [
   ["legacySecret", "legacySecretName"],
 ] as const;
 
-function readWebhooks(reader: SettingsReader): WebhookTargetSettings[] {
+function readWebhooks(reader: SettingsReader, acmebot: AcmebotSettings): WebhookTargetSettings[] {
   const out: WebhookTargetSettings[] = [];
   for (const n of reader.indices("Webhooks__<n>__")) {
     const at = reader.at(n);
@@ -154,7 +157,7 @@ function readWebhooks(reader: SettingsReader): WebhookTargetSettings[] {
       );
     out.push(target);
   }
-  const legacy = reader.get(SETTINGS.legacyWebhook);
+  const legacy = acmebot.webhook;
   if (legacy && !out.some((w) => w.url === legacy.url)) out.push(legacy);
   return out;
 }
@@ -166,22 +169,30 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
   build(r) {
     const S = SETTINGS;
     const get = <T>(d: DefaultedSetting<T>): T => r.get(d);
+    const cloud = get(S.environment);
     const eabKeyId = r.get(S.eabKeyId);
     const eabHmacKey = r.get(S.eabHmacKey);
     const authMode = r.get(S.authMode);
     const websiteAuth = get(S.websiteAuthEnabled);
     const tenantId = r.get(S.authTenantId);
     const clientId = r.get(S.authClientId);
-    const entra = tenantId !== undefined && clientId !== undefined ? { tenantId, clientId, authority: get(S.authAuthority) } : undefined;
+    const authority = r.get(S.authAuthority) ?? cloud.login;
+    const entra = tenantId !== undefined && clientId !== undefined ? { tenantId, clientId, authority } : undefined;
     if (r.isSet(S.authTenantId) !== r.isSet(S.authClientId)) {
       const missing = r.isSet(S.authTenantId) ? "ClientId" : "TenantId";
       r.problem(`${PREFIX}__Auth__${missing}`, "validating Entra ID tokens needs both the tenant id and the client id");
     }
     const { vaults, defaultVault } = VAULTS_SECTION.build(r);
+    for (const v of vaults) {
+      const problem = vaultCloudProblem(v.url, cloud);
+      if (problem) r.problem(v.name === "default" ? `${PREFIX}__VaultUrl` : `${PREFIX}__Vaults__${v.name}__Url`, problem);
+    }
     const vaultUrl = vaults.find((v) => v.name === defaultVault)?.url ?? "";
+    const acmebot = buildAcmebotSettings(r, { days: r.isSet(S.renewBeforeExpiryDays), percent: r.isSet(S.renewAtPercentOfLifetime) });
     const settings: Settings = {
       acmeDirectoryUrl: get(S.acmeDirectoryUrl),
       contacts: get(S.contacts),
+      cloud,
       vaultUrl,
       vaults,
       defaultVault,
@@ -190,15 +201,15 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       fleet: FLEET_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
-      renewBeforeExpiryDays: get(S.renewBeforeExpiryDays),
-      renewAtPercentOfLifetime: get(S.renewAtPercentOfLifetime),
+      renewBeforeExpiryDays: acmebot.renewal?.renewBeforeExpiryDays ?? get(S.renewBeforeExpiryDays),
+      renewAtPercentOfLifetime: acmebot.renewal?.renewAtPercentOfLifetime ?? get(S.renewAtPercentOfLifetime),
       renewalSchedule: get(S.renewalSchedule),
       maxConcurrentRenewals: get(S.maxConcurrentRenewals),
       renewalBatchSize: get(S.renewalBatchSize),
       renewalPlanHorizonHours: get(S.renewalPlanHorizonHours),
       expiryWarningDays: get(S.expiryWarningDays),
       historyRetentionDays: get(S.historyRetentionDays),
-      webhooks: readWebhooks(r),
+      webhooks: readWebhooks(r, acmebot),
       auth: {
         mode: authMode ?? (websiteAuth || entra ? "appServiceAuth" : "unconfigured"),
         platformAuthEnabled: websiteAuth,
@@ -220,7 +231,8 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
     if (entra !== undefined) settings.auth.entra = entra;
     if (optional.localRoles !== undefined) settings.auth.localRoles = optional.localRoles;
     if (optional.azureHostVariable !== undefined) settings.auth.azureHostVariable = optional.azureHostVariable;
-    const dnsResolver = r.get(S.dnsResolver);
+    // Acmebot__UseSystemNameServer=true: the system's resolvers (read once, here), unless DnsResolver names others.
+    const dnsResolver = r.get(S.dnsResolver) ?? (acmebot.useSystemNameServer ? getServers() : undefined);
     const managedIdentityClientId = r.get(S.managedIdentityClientId);
     const appInsightsConnectionString = r.get(S.appInsightsConnectionString);
     const functionAppName = r.get(S.functionAppName);
@@ -228,6 +240,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
     if (managedIdentityClientId !== undefined) settings.managedIdentityClientId = managedIdentityClientId;
     if (appInsightsConnectionString !== undefined) settings.appInsightsConnectionString = appInsightsConnectionString;
     if (functionAppName !== undefined) settings.functionAppName = functionAppName;
+    if (acmebot.undecidedRenewBeforeExpiry !== undefined) settings.acmebotRenewBeforeExpiry = acmebot.undecidedRenewBeforeExpiry;
     return settings;
   },
 };

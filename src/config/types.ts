@@ -3,6 +3,8 @@ import type { EntraSettings } from "../api/entra";
 import type { DnsSettings } from "../dns/settings";
 import type { FleetSettings } from "../fleet/settings";
 import type { WebhookTargetSettings } from "../notify/types";
+import type { AzureCloud } from "./clouds";
+import type { UndecidedRenewBeforeExpiry } from "./acmebot";
 
 export type { WebhookFormat, WebhookTargetSettings } from "../notify/types";
 export type EabAlgorithm = "HS256" | "HS384" | "HS512";
@@ -42,6 +44,8 @@ export interface Settings {
   /** "mailto:" URIs (RFC 8555 §7.3). */
   contacts: string[];
   eab?: EabSettings;
+  /** The Azure cloud (KvAcme__Environment): Key Vault suffix, ARM and login endpoints (./clouds.ts). */
+  cloud: AzureCloud;
   /** The default vault's URL. */
   vaultUrl: string;
   /** Every vault holding certificates, the default among them. */
@@ -60,6 +64,12 @@ export interface Settings {
   acmeTimeoutSeconds: number;
   renewBeforeExpiryDays: number;
   renewAtPercentOfLifetime: number;
+  /**
+   * Acmebot__RenewBeforeExpiry whose unit (v4 days, v5 percent) no setting decided: the renewal run decides it by the
+   * Acmebot tags in the vaults (./acmebot.ts resolveRenewalPolicy); renewBeforeExpiryDays and renewAtPercentOfLifetime
+   * hold kv-acme's values until then.
+   */
+  acmebotRenewBeforeExpiry?: UndecidedRenewBeforeExpiry;
   /** NCRONTAB, six fields (second minute hour day month day-of-week). */
   renewalSchedule: string;
   maxConcurrentRenewals: number;

@@ -8,6 +8,7 @@
 import { DnsManagementClient, type RecordSet } from "@azure/arm-dns";
 import type { TokenCredential } from "@azure/identity";
 import { setting, type SettingDescriptor, type SettingsReader } from "../config/descriptor";
+import { ENVIRONMENT_SETTING } from "../config/clouds";
 import { originUrl, parseGuid, parseGuidList, parseResourceGroups } from "../config/parsers";
 import { throttlingClientOptions } from "../shared/azure-throttling";
 import { identityFailureOf } from "../shared/credential";
@@ -222,8 +223,6 @@ export class AzureDnsProvider implements DnsProvider {
   }
 }
 
-const ARM = "https://management.azure.com";
-
 /** The settings of one Azure DNS instance, declared once with the key pattern of an instance or of the top level. */
 function azureSettings(keys: {
   subscriptionIds: string;
@@ -258,8 +257,8 @@ function azureSettings(keys: {
       aliases: [],
       field: "armEndpoint",
       type: "URL",
-      default: ARM,
-      doc: "Azure Resource Manager endpoint (sovereign clouds, the local stack).",
+      defaultDoc: "(the Environment's Resource Manager)",
+      doc: "Azure Resource Manager endpoint, when it is not the cloud's (KvAcme__Environment), e.g. the local stack's.",
       parse: originUrl,
     }),
     armAudience: setting({
@@ -267,8 +266,8 @@ function azureSettings(keys: {
       aliases: [],
       field: "armAudience",
       type: "URL",
-      default: ARM,
-      doc: "Token audience for Azure Resource Manager (sovereign clouds: their ARM resource id).",
+      defaultDoc: "(the Environment's Resource Manager)",
+      doc: "Token audience for Azure Resource Manager, when it is not the cloud's (KvAcme__Environment).",
       parse: originUrl,
     }),
     managedIdentityClientId: setting({
@@ -307,10 +306,11 @@ export const AZURE_DNS_TOP_LEVEL_SETTINGS = azureSettings({
 /** Builds one Azure DNS instance's settings from either descriptor set. */
 export function buildAzureDnsSettings(reader: SettingsReader, d: ReturnType<typeof azureSettings>): AzureDnsOptions | undefined {
   const subscriptionIds = reader.get(d.subscriptionIds);
+  const cloud = reader.get(ENVIRONMENT_SETTING);
   const options = {
     resourceGroups: reader.get(d.resourceGroups),
-    armEndpoint: reader.get(d.armEndpoint),
-    armAudience: reader.get(d.armAudience),
+    armEndpoint: reader.get(d.armEndpoint) ?? cloud.resourceManager,
+    armAudience: reader.get(d.armAudience) ?? cloud.resourceManager,
   };
   const clientId = reader.get(d.managedIdentityClientId);
   if (!subscriptionIds) return undefined; // required: the reader reported it

@@ -40,17 +40,20 @@ export function providerType(name: string): DnsProviderType<unknown> | undefined
 
 /**
  * Builds every configured instance and the router over them. `credential` is the app's identity; an instance with
- * its own managed identity client id gets a ManagedIdentityCredential for it (`identityFor`, overridable in tests).
+ * its own managed identity client id gets a ManagedIdentityCredential for it (`identityFor`, overridable in tests), at
+ * the cloud's login endpoint (`authorityHost`, src/config/clouds.ts).
  */
 export function createDnsRouter(
   dns: DnsSettings,
-  options: { credential: TokenCredential; identityFor?: (clientId: string) => TokenCredential },
+  options: { credential: TokenCredential; identityFor?: (clientId: string) => TokenCredential; authorityHost?: string },
 ): DnsRouter {
   const identityFor =
     options.identityFor ??
     ((clientId: string) => {
       const { ManagedIdentityCredential } = identity();
-      return identityFailures(new ManagedIdentityCredential({ clientId }));
+      return identityFailures(
+        new ManagedIdentityCredential({ clientId, ...(options.authorityHost ? { authorityHost: options.authorityHost } : {}) }),
+      );
     });
   const providers = dns.instances.map((instance) => {
     const type = providerType(instance.type);

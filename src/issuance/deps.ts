@@ -11,6 +11,7 @@ import type { AcmeSession } from "../acme/client";
 import type { Settings } from "../config/types";
 import { authoritativeCnameLookup, type CnameLookup } from "../dns/delegation";
 import { createDnsRouter } from "../dns/registry";
+import type { AzureCloud } from "../config/clouds";
 import { throttlingClientOptions } from "../shared/azure-throttling";
 import { identityFailures } from "../shared/credential";
 import type { DnsRouter } from "../dns/router";
@@ -37,7 +38,8 @@ export type IssuanceSettings = Pick<
   | "renewBeforeExpiryDays"
   | "renewAtPercentOfLifetime"
   | "maxConcurrentRenewals"
-> & { eab?: EabCredentials; dnsResolver?: string | string[] };
+  | "acmebotRenewBeforeExpiry"
+> & { eab?: EabCredentials; dnsResolver?: string | string[]; cloud?: Pick<AzureCloud, "login"> };
 
 /** A progress event; the CLI prints them on stderr, the orchestrator logs them. */
 export type ProgressSink = (step: string, message: string, data?: Record<string, unknown>) => void;
@@ -79,7 +81,7 @@ export function createIssuanceDeps(
   // Token failures become Identity errors naming the resource (retryable when the endpoint was down).
   const tokens = identityFailures(credential);
   const secrets = new SecretClient(settings.secretsVaultUrl, tokens, clientOptions);
-  const dns = createDnsRouter(settings.dns, { credential: tokens });
+  const dns = createDnsRouter(settings.dns, { credential: tokens, ...(settings.cloud ? { authorityHost: settings.cloud.login } : {}) });
   const resolvers = typeof settings.dnsResolver === "string" ? [settings.dnsResolver] : settings.dnsResolver;
   const cnameLookup = authoritativeCnameLookup(resolvers ? { resolvers } : {});
   let session: Promise<AcmeSession> | undefined;

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { ValidationError } from "../shared/errors";
 import { normalizeDnsName } from "../acme/names";
 import { MAX_ISSUER_PINS, normalizeIssuerPin, type IssuerInfo } from "../shared/issuer";
+import { readAcmebotTags, tagValue } from "./acmebot-tags";
 
 export const TAG_MANAGED = "kv-acme-managed";
 export const TAG_ACME_DIRECTORY = "kv-acme-acme-directory";
@@ -47,10 +48,6 @@ export const TAG_ISSUER_PINS = "kv-acme-issuer-pins";
  * Service Fabric runtimes pick the certificate with the latest NotAfter and would ignore this one).
  */
 export const TAG_LIFETIME_SHORTENED = "kv-acme-lifetime-shortened";
-/** Tags the leading C# tool (Acmebot) writes: Issuer=Acmebot, Endpoint=<ACME host>, DnsProvider=<name>. */
-export const ACMEBOT_TAG_ISSUER = "Issuer";
-export const ACMEBOT_TAG_ENDPOINT = "Endpoint";
-export const ACMEBOT_TAG_DNS_PROVIDER = "DnsProvider";
 
 /** Key Vault's limit on one tag value. */
 export const MAX_TAG_VALUE_LENGTH = 256;
@@ -82,6 +79,8 @@ export interface LifetimeShortened {
 export interface ManagedTagInfo {
   managed: boolean;
   source: "kv-acme" | "acmebot" | undefined;
+  /** Which Acmebot wrote the tags (source acmebot): 5 for its JSON `Acmebot` tag, 4 for `Issuer=Acmebot` alone. */
+  acmebotVersion?: 4 | 5;
   acmeDirectoryUrl?: string;
   /** Host of the ACME directory (from the URL for kv-acme, from the Endpoint tag for Acmebot). */
   acmeHost?: string;
@@ -239,16 +238,10 @@ function hostOf(url: string): string | undefined {
   }
 }
 
-function tagValue(tags: Record<string, string>, key: string): string | undefined {
-  if (key in tags) return tags[key];
-  const lower = key.toLowerCase();
-  const found = Object.keys(tags).find((k) => k.toLowerCase() === lower);
-  return found === undefined ? undefined : tags[found];
-}
-
 /**
  * Reads the tags of a Key Vault certificate: managed by kv-acme (`kv-acme-managed=true`), by the leading C# tool
- * (`Issuer=Acmebot`, `Endpoint=<ACME host>`; adopted as managed), or not managed. Tag keys are matched
+ * (v5's JSON `Acmebot` tag or v4's `Issuer=Acmebot`, `Endpoint=<ACME host>`, ./acmebot-tags.ts; adopted as managed),
+ * or not managed. Tag keys are matched
  * case-insensitively, as Key Vault treats them.
  */
 export function readManagedTags(tags: Record<string, string> | undefined): ManagedTagInfo {
@@ -280,12 +273,14 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     readRenewalState(t, info);
     return readTrustTags(t, info);
   }
-  if (tagValue(t, ACMEBOT_TAG_ISSUER)?.toLowerCase() === "acmebot") {
-    const info: ManagedTagInfo = { managed: true, source: "acmebot" };
-    const endpoint = tagValue(t, ACMEBOT_TAG_ENDPOINT)?.trim();
-    if (endpoint) info.acmeHost = (endpoint.includes("://") ? (hostOf(endpoint) ?? endpoint) : endpoint).toLowerCase();
-    const provider = tagValue(t, ACMEBOT_TAG_DNS_PROVIDER);
-    if (provider) info.dnsProvider = provider;
+  const acmebot = readAcmebotTags(t);
+  if (acmebot) {
+    const info: ManagedTagInfo = { managed: true, source: "acmebot", acmebotVersion: acmebot.version };
+    if (acmebot.acmeHost) info.acmeHost = acmebot.acmeHost;
+    if (acmebot.dnsProvider) info.dnsProvider = acmebot.dnsProvider;
+    // Renewals of an adopted certificate write the TXT values where Acmebot did (its dnsAlias) and ask ARI with its id.
+    if (acmebot.dnsAlias) info.dnsAlias = acmebot.dnsAlias;
+    if (acmebot.certificateId) info.ariCertId = acmebot.certificateId;
     readRenewalState(t, info);
     return readTrustTags(t, info);
   }

@@ -6,6 +6,7 @@
 import { pickRenewalTime } from "../acme/ari";
 import { fetchRenewalInfo } from "../acme/renewal-info";
 import type { Settings } from "../config/types";
+import { resolveRenewalPolicy, type ResolvedRenewalSettings } from "../config/acmebot";
 import type { IssuanceDeps } from "../issuance/deps";
 import { mapLimit } from "../issuance/steps";
 import { everyVault } from "../issuance/deps";
@@ -34,6 +35,8 @@ export interface RenewalCandidate {
   renewNotBefore?: string;
   /** The names of the current version (the managed tags), for the planner's per-domain and exact-set limits. */
   dnsNames?: string[];
+  /** Tagged by the leading C# tool, v4 or v5 (how Acmebot__RenewBeforeExpiry is read when no setting says). */
+  acmebot?: 4 | 5;
 }
 
 /** What the renewal planner needs from the settings, recorded in history with the scan so replays plan alike. */
@@ -84,6 +87,8 @@ export interface DecideResult {
   expiryWarningDays?: number;
   /** Not due yet, but their planning window opens before the horizon (only when the pass was given one). */
   upcoming?: DueCertificate[];
+  /** How Acmebot__RenewBeforeExpiry was read, when no setting gave its unit and the scan's tags decided. */
+  acmebotRenewBeforeExpiry?: { unit: "days" | "percent"; reason: string };
 }
 
 /** The candidate of one listed certificate (`defaultVault`: items of that vault are addressed by name alone). */
@@ -95,7 +100,22 @@ export function candidateOf(item: InventoryItem, defaultVault?: string): Renewal
   if (item.managed.renewalFailures) c.failures = { attempts: item.managed.renewalFailures.attempts, at: item.managed.renewalFailures.at };
   if (item.managed.renewNotBefore) c.renewNotBefore = item.managed.renewNotBefore;
   if (item.managed.dnsNames && item.managed.dnsNames.length > 0) c.dnsNames = item.managed.dnsNames;
+  if (item.managed.acmebotVersion) c.acmebot = item.managed.acmebotVersion;
   return c;
+}
+
+/**
+ * The renewal rules' settings for a scan: the settings' own, or Acmebot__RenewBeforeExpiry read in the unit the
+ * scanned certificates' Acmebot tags point to (src/config/acmebot.ts; throws ConfigurationError when they point nowhere).
+ */
+export function renewalPolicyFor(
+  settings: IssuanceDeps["settings"],
+  items: readonly Pick<RenewalCandidate, "acmebot">[],
+): ResolvedRenewalSettings {
+  return resolveRenewalPolicy(settings, {
+    v4: items.filter((i) => i.acmebot === 4).length,
+    v5: items.filter((i) => i.acmebot === 5).length,
+  });
 }
 
 /**
@@ -167,12 +187,13 @@ export async function decideForItem(
   deps: IssuanceDeps,
   now: Date,
   random: () => number = Math.random,
+  resolved: ResolvedRenewalSettings = renewalPolicyFor(deps.settings, [candidate]),
 ): Promise<DueCertificate | undefined> {
   const gathered = await gatherRenewalState(candidate, deps, now, random);
   if (!gathered) return undefined;
   const policy: RenewalPolicy = {
-    renewBeforeExpiryDays: deps.settings.renewBeforeExpiryDays,
-    renewAtPercentOfLifetime: deps.settings.renewAtPercentOfLifetime,
+    renewBeforeExpiryDays: resolved.renewBeforeExpiryDays,
+    renewAtPercentOfLifetime: resolved.renewAtPercentOfLifetime,
   };
   const { state } = gathered;
   const decision = decideRenewal(state, policy, now);
@@ -215,6 +236,9 @@ export async function decideRenewals(
   operationId?: string,
 ): Promise<DecideResult> {
   const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: env.expiryWarningDays };
+  // Once for the whole scan: how Acmebot__RenewBeforeExpiry reads, when no setting said (a ConfigurationError stops the run).
+  const policy = renewalPolicyFor(env.deps.settings, items);
+  if (policy.acmebotUnit) result.acmebotRenewBeforeExpiry = policy.acmebotUnit;
   if (env.horizonEnd) result.upcoming = [];
   const metricProperties: Record<string, string> = operationId ? { operationId } : {};
   await mapLimit(items, DECIDE_CONCURRENCY, async (scanned) => {
@@ -225,7 +249,7 @@ export async function decideRenewals(
         metricProperties,
       );
     try {
-      const d = await decideForItem(scanned, env.deps, now);
+      const d = await decideForItem(scanned, env.deps, now, Math.random, policy);
       if (d?.decision.due) result.due.push(d);
       else if (d) {
         result.notDue++;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ACME_DIRECTORIES, SETTINGS, WEBHOOK_SETTINGS, loadSettings, renderSettingsDoc, type Settings } from "../../src/config/settings";
-import { AZURE_DNS_TOP_LEVEL_SETTINGS } from "../../src/dns/azure";
+import { AZURE_CLOUDS } from "../../src/config/clouds";
 import { SUB, SUB2, azure, base } from "../support/settings";
 
 describe("loadSettings defaults", () => {
@@ -15,6 +15,7 @@ describe("loadSettings defaults", () => {
     const want: Settings = {
       acmeDirectoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
       contacts: [],
+      cloud: AZURE_CLOUDS.AzureCloud,
       vaultUrl: "https://myvault.vault.azure.net",
       vaults: [{ name: "default", url: "https://myvault.vault.azure.net" }],
       defaultVault: "default",
@@ -237,6 +238,7 @@ describe("leading tool (Acmebot) names", () => {
     {
       name: "a complete Acmebot configuration",
       env: {
+        KvAcme__AcmebotRenewBeforeExpiryUnit: "days",
         Acmebot__Endpoint: "https://acme-v02.api.letsencrypt.org/",
         Acmebot__Contacts: "ops@example.com",
         Acmebot__VaultBaseUrl: "https://old.vault.azure.net/",
@@ -268,7 +270,11 @@ describe("leading tool (Acmebot) names", () => {
       env: { Acmebot__Endpoint: "https://acme.ca.example/v2/" },
       check: (s) => assert.equal(s.acmeDirectoryUrl, "https://acme.ca.example/v2/directory"),
     },
-    { name: "Acmebot colon form", env: { "Acmebot:RenewBeforeExpiry": "10" }, check: (s) => assert.equal(s.renewBeforeExpiryDays, 10) },
+    {
+      name: "Acmebot colon form",
+      env: { "Acmebot:RenewBeforeExpiry": "10", "KvAcme:AcmebotRenewBeforeExpiryUnit": "days" },
+      check: (s) => assert.equal(s.renewBeforeExpiryDays, 10),
+    },
     {
       name: "KvAcme name wins over the alias",
       env: { Acmebot__RenewBeforeExpiry: "10", KvAcme__RenewBeforeExpiryDays: "25" },
@@ -313,7 +319,7 @@ describe("settings documentation", () => {
     };
     for (const [k, v] of Object.entries(numeric)) assert.equal(SETTINGS[k as keyof typeof numeric].default, v, k);
     assert.equal(SETTINGS.acmeDirectoryUrl.default, s.acmeDirectoryUrl);
-    assert.equal(AZURE_DNS_TOP_LEVEL_SETTINGS.armEndpoint.default, azure(s).armEndpoint);
+    assert.equal(SETTINGS.environment.default.resourceManager, azure(s).armEndpoint);
     assert.equal(SETTINGS.renewalSchedule.default, s.renewalSchedule);
     assert.deepEqual(SETTINGS.authKeyRoles.default, s.auth.keyRoles);
     assert.equal(SETTINGS.telemetryRoleName.default, s.telemetryRoleName);

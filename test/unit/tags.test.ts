@@ -92,14 +92,14 @@ describe("readManagedTags", () => {
     {
       name: "Acmebot certificate adopted",
       tags: { Issuer: "Acmebot", Endpoint: "acme-v02.api.letsencrypt.org", DnsProvider: "Azure DNS" },
-      want: { managed: true, source: "acmebot", acmeHost: "acme-v02.api.letsencrypt.org", dnsProvider: "Azure DNS" },
+      want: { managed: true, source: "acmebot", acmebotVersion: 4, acmeHost: "acme-v02.api.letsencrypt.org", dnsProvider: "Azure DNS" },
     },
     {
       name: "Acmebot endpoint given as URL",
       tags: { Issuer: "acmebot", Endpoint: "https://acme.zerossl.com/v2/DV90" },
-      want: { managed: true, source: "acmebot", acmeHost: "acme.zerossl.com" },
+      want: { managed: true, source: "acmebot", acmebotVersion: 4, acmeHost: "acme.zerossl.com" },
     },
-    { name: "Acmebot without endpoint", tags: { Issuer: "Acmebot" }, want: { managed: true, source: "acmebot" } },
+    { name: "Acmebot without endpoint", tags: { Issuer: "Acmebot" }, want: { managed: true, source: "acmebot", acmebotVersion: 4 } },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(readManagedTags(c.tags), c.want));
 });
