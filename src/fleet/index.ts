@@ -3,15 +3,16 @@
  * current versions from the list API, and the view with stale hosts. Handlers and the fleet timer go through here.
  */
 import type { Runtime } from "../app/runtime";
-import { listInventory } from "../keyvault/inventory";
+import { everyVault } from "../issuance/deps";
+import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
 import { KvAcmeError } from "../shared/errors";
-import { fleetView, type CurrentVersion, type FleetHostView, type StalePolicy } from "./stale";
+import { fleetView, vaultCertificateKey, type CurrentVersion, type CurrentVersions, type FleetHostView, type StalePolicy } from "./stale";
 import { createTableFleetStore, type FleetStore } from "./store";
 
 export type { AgentReport, CertificateReport } from "./report";
 export { parseAgentReport } from "./report";
 export type { FleetStore, HostRecord } from "./store";
-export type { FleetCertificateView, FleetHostView, StaleFinding } from "./stale";
+export type { CurrentVersions, FleetCertificateView, FleetHostView, StaleFinding } from "./stale";
 
 const stores = new WeakMap<Runtime, FleetStore>();
 
@@ -42,19 +43,32 @@ export function stalePolicyOf(runtime: Runtime): StalePolicy {
   return { staleAfterHours, missedIntervals, expiryWarningDays: runtime.settings.expiryWarningDays };
 }
 
-/** The vault's current version of every certificate, by lower-case name (list API pages only). */
-export async function currentVersions(runtime: Runtime): Promise<Map<string, CurrentVersion>> {
-  const { items } = await listInventory(runtime.deps.certificates, { includePending: false });
-  const out = new Map<string, CurrentVersion>();
-  for (const i of items) {
-    const v: CurrentVersion = { name: i.name };
-    if (i.thumbprint) v.thumbprint = i.thumbprint;
-    const since = i.createdOn ?? i.notBefore;
-    if (since) v.since = since;
-    if (i.expiresOn) v.expiresOn = i.expiresOn;
-    out.set(i.name.toLowerCase(), v);
+/**
+ * The current version of every certificate in every configured vault (list API pages only, the vaults in parallel),
+ * keyed by vault URL and name. A vault that cannot be listed leaves its certificates without a current version (its
+ * hosts are not judged outdated); when none can be listed the error is thrown.
+ */
+export async function currentVersions(runtime: Runtime): Promise<CurrentVersions> {
+  const vaults = everyVault(runtime.deps);
+  const urls = new Map(vaults.map((d) => [d.vault, d.settings.vaultUrl]));
+  const listings = unlessAllDown(
+    await listEveryVault(
+      vaults.map((d) => ({ vault: d.vault, certificates: d.certificates })),
+      { includePending: false },
+    ),
+  );
+  const byKey = new Map<string, CurrentVersion>();
+  for (const { vault, items } of listings) {
+    for (const i of items) {
+      const v: CurrentVersion = { name: i.name, vault };
+      if (i.thumbprint) v.thumbprint = i.thumbprint;
+      const since = i.createdOn ?? i.notBefore;
+      if (since) v.since = since;
+      if (i.expiresOn) v.expiresOn = i.expiresOn;
+      byKey.set(vaultCertificateKey(urls.get(vault) ?? "", i.name), v);
+    }
   }
-  return out;
+  return { byKey, defaultVaultUrl: runtime.deps.settings.vaultUrl };
 }
 
 /** Every host that reported, with stale findings, as of `now`. */

@@ -83,8 +83,10 @@ export function parseAgentReport(body: Obj): AgentReport {
       if (!isObj(c)) return p(f, "must be an object");
       const parsed = parseCertificate(c, f, p);
       if (!parsed) return;
-      if (seen.has(parsed.name.toLowerCase())) return p(`${f}.name`, `"${parsed.name}" is reported twice`);
-      seen.add(parsed.name.toLowerCase());
+      // The same name may come from two vaults; once per vault.
+      const key = `${(parsed.vaultUrl ?? "").toLowerCase()}|${parsed.name.toLowerCase()}`;
+      if (seen.has(key)) return p(`${f}.name`, `"${parsed.name}" is reported twice${parsed.vaultUrl ? ` for ${parsed.vaultUrl}` : ""}`);
+      seen.add(key);
       certificates.push(parsed);
     });
   }

@@ -2,7 +2,7 @@
  * The fleet store: agent reports in Azure Table Storage (@azure/data-tables) in the Function App's own storage account,
  * reached with the app's managed identity (Storage Table Data Contributor on that account, infra/azuredeploy.json);
  * locally in Azurite with the stack's token endpoint. One partition per host: the row `host` (last seen, agent version,
- * polling interval, which stale notices were sent) and one row per observed certificate (`c-<name>`). A report is
+ * polling interval, which stale notices were sent) and one row per observed certificate and vault. A report is
  * written as one entity-group transaction, so a host is never half updated.
  */
 import type { TokenCredential } from "@azure/core-auth";
@@ -35,7 +35,9 @@ export interface FleetStore {
 /** Notice keys remembered per host. */
 export const MAX_NOTIFIED = 50;
 const HOST_ROW = "host";
-const certRow = (name: string) => `c-${name.toLowerCase()}`;
+/** One row per vault certificate: `c-<name>` (no vault reported) or `c-<name>@<vault host>` (several vaults, one name). */
+const certRow = (r: Pick<CertificateReport, "name" | "vaultUrl">) =>
+  `c-${r.name.toLowerCase()}${r.vaultUrl ? `@${new URL(r.vaultUrl).host.toLowerCase()}` : ""}`;
 
 export interface TableFleetStoreOptions {
   /** The account's table endpoint, e.g. https://<account>.table.core.windows.net (Azurite: https://127.0.0.1:<port>/devstoreaccount1). */
@@ -70,7 +72,7 @@ export function createTableFleetStore(options: TableFleetStoreOptions): FleetSto
       const now = receivedAt.toISOString();
       try {
         const existing = await hostRows(c, report.hostId);
-        const keep = new Set(report.certificates.map((r) => certRow(r.name)));
+        const keep = new Set(report.certificates.map((r) => certRow(r)));
         const upserts: TransactionAction[] = [
           [
             "upsert",
@@ -131,7 +133,7 @@ export function createTableFleetStore(options: TableFleetStoreOptions): FleetSto
 function certificateEntity(hostId: string, r: CertificateReport, reportedAt: string): Entity {
   const e: Entity = {
     partitionKey: hostId,
-    rowKey: certRow(r.name),
+    rowKey: certRow(r),
     name: r.name,
     bindingsUpdated: JSON.stringify(r.bindingsUpdated),
     reportedAt,

@@ -1,7 +1,14 @@
 /** Stale-host decisions (src/fleet/stale.ts): named scenarios over one host, the vault's current versions and a clock. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fleetView, staleFindings, unsentFindings, type CurrentVersion, type StalePolicy } from "../../src/fleet/stale";
+import {
+  fleetView,
+  staleFindings,
+  unsentFindings,
+  vaultCertificateKey,
+  type CurrentVersions,
+  type StalePolicy,
+} from "../../src/fleet/stale";
 import type { HostRecord } from "../../src/fleet/store";
 
 const OLD = "A".repeat(40);
@@ -24,11 +31,15 @@ function host(overrides: Partial<HostRecord> = {}, cert: Partial<HostRecord["cer
     ...overrides,
   };
 }
-const vault = (thumbprint: string, sinceHoursAgo: number): Map<string, CurrentVersion> =>
-  new Map([["web", { name: "web", thumbprint, since: h(sinceHoursAgo) }]]);
+const DEFAULT_VAULT = "https://v1.vault.azure.net";
+/** The default vault's current version of "web" (the host's report names no vault: the default one). */
+const vault = (thumbprint: string, sinceHoursAgo: number): CurrentVersions => ({
+  byKey: new Map([[vaultCertificateKey(DEFAULT_VAULT, "web"), { name: "web", thumbprint, since: h(sinceHoursAgo) }]]),
+  defaultVaultUrl: DEFAULT_VAULT,
+});
 
 describe("staleFindings", () => {
-  const scenarios: [string, HostRecord, Map<string, CurrentVersion>, string[]][] = [
+  const scenarios: [string, HostRecord, CurrentVersions, string[]][] = [
     ["a host on the current version, seen recently, is not stale", host(), vault(OLD, 100), []],
     ["a host behind a version that became current 23 h ago is not stale yet", host(), vault(NEW, 23), []],
     ["a host behind a version that became current 24 h ago is outdated", host(), vault(NEW, 24), ["outdated"]],
@@ -47,7 +58,7 @@ describe("staleFindings", () => {
       vault(OLD, 100),
       ["expiring"],
     ],
-    ["a certificate the vault does not have is only checked for expiry", host(), new Map(), []],
+    ["a certificate the vault does not have is only checked for expiry", host(), { byKey: new Map(), defaultVaultUrl: DEFAULT_VAULT }, []],
     [
       "unseen, outdated and expiring together",
       host({ lastSeen: h(5) }, { notAfter: inDays(1) }),
