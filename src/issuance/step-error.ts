@@ -22,6 +22,8 @@ export interface StepError {
   retryAfterMs?: number;
   /** The upstream problem type, e.g. urn:ietf:params:acme:error:rateLimited. */
   problemType?: string;
+  /** The upstream service's own error code, e.g. the `error.code` of a pending operation Key Vault ended failed. */
+  upstreamCode?: string;
 }
 
 /** Thrown into a flow when a step failed for good; carries the step, the structured error and (in-process) the original. */
@@ -39,7 +41,7 @@ export class StepFailedError extends Error {
 /** Describes an error as a StepError; `retryable` says whether a retry may help. */
 export function toStepError(err: unknown): StepError {
   if (err instanceof UpstreamError) {
-    const details = err.details as { service?: string; problemType?: unknown } | undefined;
+    const details = err.details as { service?: string; problemType?: unknown; upstreamCode?: unknown } | undefined;
     const out: StepError = {
       name: err.name,
       code: err.code,
@@ -50,6 +52,7 @@ export function toStepError(err: unknown): StepError {
     };
     if (err.retryAfterMs !== undefined) out.retryAfterMs = err.retryAfterMs;
     if (typeof details?.problemType === "string") out.problemType = details.problemType;
+    if (typeof details?.upstreamCode === "string") out.upstreamCode = details.upstreamCode;
     return out;
   }
   if (err instanceof KvAcmeError) {
@@ -99,7 +102,9 @@ export function reportedError(error: StepError): {
     source: (error.service && SOURCES[error.service]) || "internal",
     message: error.message,
   };
-  if (error.problemType ?? error.code) out.code = error.problemType ?? error.code;
+  // The most specific code: the CA's problem type, the service's own code, else kv-acme's.
+  const code = error.problemType ?? error.upstreamCode ?? error.code;
+  if (code) out.code = code;
   if (error.status !== undefined) out.status = error.status;
   return out;
 }

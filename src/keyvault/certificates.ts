@@ -11,6 +11,7 @@ import type { CertificateClient, CertificatePolicy, KeyVaultCertificate } from "
 import { ConflictError, NotFoundError, UpstreamError, ValidationError, errorMessage, retryAfterOf, statusOf } from "../shared/errors";
 import { identityFailureOf } from "../shared/credential";
 import { derToPem, pemBlocks, pemToDer, x509 } from "../shared/x509";
+import { failedPending } from "./pending-failed";
 import { buildCertificatePolicy, describeCsr, pendingOperationMatches, type KeyOptions } from "./policy";
 
 /** A Key Vault pending certificate operation, JSON-serializable. */
@@ -91,18 +92,25 @@ function toPending(
   return result;
 }
 
-/** The pending operation of a certificate, or undefined when there is none (404). */
+/**
+ * The pending operation of a certificate, or undefined when there is none (404). The body of the last read of the
+ * operation is kept (`onResponse`): when Key Vault ended it `failed` (a CA-integrated issuer refused it) the SDK's
+ * poller throws a plain Error with the error's message only, and the operation (its error code, request id, status
+ * details) is read from that body instead.
+ */
 export async function getPending(client: CertificateClient, certificateName: string): Promise<PendingOperation | undefined> {
+  let body: unknown;
+  const onResponse = (response: { request: { url: string; method: string }; parsedBody?: unknown }) => {
+    if (response.request.method === "GET" && /\/pending(?:\?|$)/.test(response.request.url)) body = response.parsedBody;
+  };
   try {
-    const poller = await client.getCertificateOperation(certificateName);
+    const poller = await client.getCertificateOperation(certificateName, { onResponse });
     const op = poller.getOperationState().certificateOperation;
     return op ? toPending(certificateName, op) : undefined;
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
-    // The SDK's poller throws a plain Error carrying the operation's error message when Key Vault ended it `failed`
-    // (a CA-integrated issuer refused it); the rest of the operation is not handed back.
     if (err instanceof Error && err.constructor === Error && statusOf(err) === undefined && !("code" in err))
-      return { certificateName, status: "failed", csr: "", cancellationRequested: false, error: { message: err.message } };
+      return failedPending(certificateName, body, err.message);
     throw vaultError(`reading the pending operation of ${certificateName}`, err);
   }
 }
@@ -306,7 +314,7 @@ export async function mergeChain(
 async function explainEndedPending(client: CertificateClient, certificateName: string, requestId: string | undefined): Promise<void> {
   // Read failures propagate (a transient one is retried): an unreadable operation is not an overwritten one.
   const current = await getPending(client, certificateName);
-  // A failed operation read through the SDK has no request id: it is taken as this issuance's.
+  // A failed operation whose body was not readable has no request id: it is taken as this issuance's.
   const ours =
     requestId === undefined || current?.requestId === requestId || (current?.status === "failed" && current.requestId === undefined);
   if (current?.status === "failed" && ours) {
@@ -319,7 +327,11 @@ async function explainEndedPending(client: CertificateClient, certificateName: s
       {
         status: 409,
         retryable: false,
-        details: { pendingStatus: "failed", pendingError: current.error },
+        details: {
+          pendingStatus: "failed",
+          pendingError: current.error,
+          ...(current.error?.code ? { upstreamCode: current.error.code } : {}),
+        },
       },
     );
   }
