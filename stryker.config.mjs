@@ -12,9 +12,10 @@ import process from "node:process";
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
 export const MODULES = {
   api: {
-    mutate: ["src/api/auth.ts", "src/api/problem.ts", "src/api/http.ts"],
-    tests: ["test/unit/api-auth.test.ts", "test/unit/api-http.test.ts", "test/unit/api-problem.test.ts"],
+    mutate: ["src/api/auth.ts", "src/api/problem.ts"],
+    tests: ["test/unit/api-auth.test.ts", "test/unit/api-problem.test.ts", "test/unit/api-http.test.ts"],
   },
+  "api-http": { mutate: ["src/api/http.ts"], tests: ["test/unit/api-http.test.ts"] },
   names: {
     mutate: ["src/acme/names.ts"],
     tests: ["test/unit/names.test.ts", "test/unit/names-exact.test.ts", "test/unit/names-lazy-idn.test.ts"],
@@ -30,7 +31,11 @@ export const MODULES = {
     ],
   },
   renewal: {
-    mutate: ["src/renewal/decide.ts", "src/renewal/expiring.ts", "src/renewal/scan.ts"],
+    mutate: ["src/renewal/decide.ts", "src/renewal/expiring.ts"],
+    tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/ari-decide.test.ts", "test/unit/rate-limit.test.ts"],
+  },
+  "renewal-scan": {
+    mutate: ["src/renewal/scan.ts"],
     tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/ari-decide.test.ts", "test/unit/rate-limit.test.ts"],
   },
   "renewal-plan": {
@@ -49,7 +54,8 @@ export const MODULES = {
   // Modules whose tests run the local stack (Key Vault, ARM, Pebble): minutes per mutant on 2 cores.
   "dns-azure": { mutate: ["src/dns/azure.ts"], tests: ["test/dns/azure-concurrency.test.ts"] },
   "keyvault-pending": {
-    mutate: ["src/keyvault/certificates.ts"],
+    // The pending-operation half of the file (vaultError .. ensurePending); the merge/version half is `issuance`'s.
+    mutate: ["src/keyvault/certificates.ts:56-222"],
     tests: ["test/local/keyvault-pending-reuse.test.ts", "test/local/keyvault-lifecycle.test.ts"],
   },
   issuance: {
@@ -65,7 +71,14 @@ if (!selected) throw new Error(`KVACME_MUTATION_MODULE must be one of ${Object.k
 // The type checker compiles only the module's files, its test files and what they import (not the whole project,
 // whose incremental re-check per mutant took seconds): a mutant that breaks the module or its tests is still refused.
 const TSCONFIG = ".stryker-tsconfig.json";
-writeFileSync(TSCONFIG, JSON.stringify({ extends: "./tsconfig.json", include: [], files: [...selected.mutate, ...selected.tests] }) + "\n");
+writeFileSync(
+  TSCONFIG,
+  JSON.stringify({
+    extends: "./tsconfig.json",
+    include: [],
+    files: [...selected.mutate.map((m) => m.replace(/:\d+-\d+$/, "")), ...selected.tests],
+  }) + "\n",
+);
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
