@@ -213,6 +213,8 @@ function call(fn: string, args: Ast[], scope: Scope): Value {
     }
     case "json":
       return JSON.parse(ev(0) as string) as Json;
+    case "base64":
+      return Buffer.from(ev(0) as string, "utf8").toString("base64");
     case "format": {
       const [f, ...rest] = all();
       return (f as string).replace(/\{(\d+)\}/g, (_, n: string) => String(rest[Number(n)]));
