@@ -76,6 +76,8 @@ export interface SettingsReader {
   names(keyPattern: string): string[];
   /** Every set name under a key prefix (like `Dns__bind__`): the name as written and the rest of the key after the prefix. */
   keysUnder(prefix: string): { name: string; suffix: string }[];
+  /** Every set name that starts with a whole name prefix outside the KvAcme names (like `Acmebot__GoDaddy__`), and the rest. */
+  namesStartingWith(prefix: string): { name: string; suffix: string }[];
   /** A reader that substitutes n (an index or a name) for `<n>` in keys. */
   at(n: number | string): SettingsReader;
   /** Reports a problem across settings (the field is an env name, like `KvAcme__Eab__HmacKey`). */

@@ -79,6 +79,11 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+function namesStartingWith(idx: EnvIndex, prefix: string): { name: string; suffix: string }[] {
+  const p = normalizeName(prefix);
+  return [...idx.values.entries()].filter(([key]) => key.startsWith(p)).map(([key, v]) => ({ name: v.name, suffix: key.slice(p.length) }));
+}
+
 function readerOf(idx: EnvIndex, index?: number | string): SettingsReader {
   const reader = {
     get: <T>(d: SettingDescriptor<T>) => read(idx, d, index),
@@ -103,12 +108,8 @@ function readerOf(idx: EnvIndex, index?: number | string): SettingsReader {
       }
       return [...found].sort();
     },
-    keysUnder(prefix: string): { name: string; suffix: string }[] {
-      const p = normalizeName(`${PREFIX}__${prefix}`);
-      return [...idx.values.entries()]
-        .filter(([key]) => key.startsWith(p))
-        .map(([key, v]) => ({ name: v.name, suffix: key.slice(p.length) }));
-    },
+    keysUnder: (prefix: string) => namesStartingWith(idx, `${PREFIX}__${prefix}`),
+    namesStartingWith: (prefix: string) => namesStartingWith(idx, prefix),
     at: (n: number | string) => readerOf(idx, n),
     problem: (field: string, message: string) => void idx.problems.push({ field, message }),
   };

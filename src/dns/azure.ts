@@ -272,7 +272,7 @@ function azureSettings(keys: {
     }),
     managedIdentityClientId: setting({
       key: keys.clientId,
-      aliases: [],
+      aliases: named ? [] : ["Acmebot__AzureDns__ManagedIdentityClientId"],
       field: "managedIdentityClientId",
       type: "GUID",
       defaultDoc: "(the app's identity)",

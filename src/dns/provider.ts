@@ -97,6 +97,8 @@ export interface DnsTopLevelNames<S> {
   settings: Readonly<Record<string, SettingDescriptor<unknown>>>;
   /** Configure this instance when no DNS provider is configured in any other way (Azure DNS: kv-acme's default). */
   isDefault?: boolean;
+  /** Whether any of its names is set, when that is more than its descriptors (keys it refuses or builds from several). */
+  isConfigured?(reader: SettingsReader): boolean;
   build(reader: SettingsReader): S | undefined;
 }
 

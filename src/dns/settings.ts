@@ -22,6 +22,8 @@ import {
   type SettingsSection,
 } from "../config/descriptor";
 import { DNS_PROVIDER_TYPES, providerType } from "./registry";
+import { acmebotTopLevelNames, reportProvidersNotCarried } from "./acmebot-names";
+import type { DnsTopLevelNames } from "./provider";
 
 /** One configured provider instance: its name, type and the settings its type built (opaque here). */
 export interface DnsInstanceSettings {
@@ -50,6 +52,15 @@ const TYPE = setting({
   },
 });
 
+/**
+ * Names outside `KvAcme__Dns__<instance>__*` that configure one instance: each type's own (./provider.ts
+ * DnsTopLevelNames), then the leading C# tool's provider sections for the other types (./acmebot-names.ts).
+ */
+const TOP_LEVEL: { type: string; names: DnsTopLevelNames<unknown> }[] = [
+  ...DNS_PROVIDER_TYPES.flatMap((t) => (t.topLevel ? [{ type: t.type, names: t.topLevel as DnsTopLevelNames<unknown> }] : [])),
+  ...acmebotTopLevelNames(DNS_PROVIDER_TYPES),
+];
+
 export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
   title: "DNS providers",
   intro: [
@@ -57,14 +68,15 @@ export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
     "(docs/dns-providers.md lists every type, its settings and an example). Zones are collected from every instance; a zone",
     "claimed by two instances is a configuration error. With no instance declared, the instance `azure` is configured from",
     "the top-level names below, as before. The leading C# tool's `Acmebot__CustomDns__*` names below configure an instance",
-    "`customdns` of type `custom` (its endpoint and key are then both required).",
+    "`customdns` of type `custom` (its endpoint and key are then both required), and its other provider sections",
+    "(`Acmebot__Cloudflare__*`, `__Route53__*`, `__GoogleDns__*`, `__PowerDns__*`, `__AcmeDns__*`) an instance of the same",
+    "name in lower case (acme-dns: `acme-dns`, Google: `gcloud`); Acmebot providers kv-acme lacks (GoDaddy, Gandi, ...)",
+    "stop the start with a problem naming them (docs/migrate-from-acmebot.md).",
   ].join(" "),
   settings: {
     type: TYPE,
     ...Object.fromEntries(
-      DNS_PROVIDER_TYPES.flatMap((t) =>
-        Object.entries(t.topLevel?.settings ?? {}).map(([k, d]) => [t.type === "azure" ? k : `${t.type}.${k}`, d]),
-      ),
+      TOP_LEVEL.flatMap(({ type, names }) => Object.entries(names.settings).map(([k, d]) => [type === "azure" ? k : `${type}.${k}`, d])),
     ),
   } as Readonly<Record<string, SettingDescriptor<unknown>>>,
   build(r: SettingsReader): DnsSettings {
@@ -90,9 +102,9 @@ export const DNS_SETTINGS: SettingsSection<DnsSettings> = {
       if (settings !== undefined) instances.push({ name, type: type.type, settings });
     }
     // Top-level names (./provider.ts DnsTopLevelNames): the default instance only when nothing else configures one.
-    const topLevel = DNS_PROVIDER_TYPES.flatMap((t) => (t.topLevel ? [{ type: t.type, names: t.topLevel }] : []));
-    const set = topLevel.filter(({ names }) => Object.values(names.settings).some((d) => r.isSet(d)));
-    const chosen = set.length > 0 || declared.length > 0 ? set : topLevel.filter(({ names }) => names.isDefault);
+    reportProvidersNotCarried(r);
+    const set = TOP_LEVEL.filter(({ names }) => names.isConfigured?.(r) || Object.values(names.settings).some((d) => r.isSet(d)));
+    const chosen = set.length > 0 || declared.length > 0 ? set : TOP_LEVEL.filter(({ names }) => names.isDefault);
     for (const { type, names } of chosen) {
       if (instances.some((i) => i.name === names.instance)) {
         const first = Object.values(names.settings).find((d) => r.isSet(d));
