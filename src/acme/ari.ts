@@ -2,6 +2,7 @@
  * ACME Renewal Information (RFC 9773): the certificate identifier, parsing the CA's RenewalInfo response and
  * picking the moment to renew. Pure; the clock and randomness are injected.
  */
+import { retryAfterHeaderMs } from "../shared/retry-after";
 import { UpstreamError, ValidationError } from "../shared/errors";
 import { pemBlocks, pemToDer, x509 } from "../shared/x509";
 
@@ -95,16 +96,6 @@ export function renewalInfoUrl(renewalInfoResource: string, certId: string): str
   return `${renewalInfoResource.replace(/\/+$/, "")}/${certId}`;
 }
 
-/** Parses Retry-After (RFC 9110 §10.2.3: delay-seconds or HTTP-date) into milliseconds from now; undefined if unusable. */
-function retryAfterMs(header: string | null, now: Date): number | undefined {
-  if (header === null) return undefined;
-  const v = header.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (!/[a-z]/i.test(v)) return undefined;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : at - now.getTime();
-}
-
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function timestamp(value: unknown, field: string): Date {
@@ -144,7 +135,7 @@ export function parseRenewalInfo(json: unknown, retryAfterHeader: string | null,
       retryable: true,
     });
   }
-  const raw = retryAfterMs(retryAfterHeader, now) ?? DEFAULT_ARI_RETRY_AFTER_MS;
+  const raw = retryAfterHeaderMs(retryAfterHeader, now.getTime()) ?? DEFAULT_ARI_RETRY_AFTER_MS;
   const delay = Math.min(MAX_ARI_RETRY_AFTER_MS, Math.max(MIN_ARI_RETRY_AFTER_MS, raw));
   const info: RenewalInfo = { window: { start, end }, retryAfter: new Date(now.getTime() + delay) };
   if (typeof explanationURL === "string" && URL.canParse(explanationURL)) info.explanationUrl = explanationURL;

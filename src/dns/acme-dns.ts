@@ -105,7 +105,7 @@ export class AcmeDnsProvider implements DnsProvider {
         },
         ctx,
       );
-      if (res.status !== 200) throw httpFailure(ctx, res.status, res.text.slice(0, 200));
+      if (res.status !== 200) throw httpFailure(ctx, res.status, res.text.slice(0, 200), res.headers);
     }
   }
 

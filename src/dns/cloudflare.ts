@@ -87,7 +87,7 @@ export class CloudflareDnsProvider implements DnsProvider {
     const codes = (body.errors ?? []).map((e) => e.code);
     if (codes.some((c) => accept.includes(c))) return body;
     const detail = (body.errors ?? []).map((e) => `${e.message} (code ${e.code})`).join("; ") || `HTTP ${res.status}`;
-    throw httpFailure(ctx, res.status >= 200 && res.status < 300 ? 502 : res.status, detail);
+    throw httpFailure(ctx, res.status >= 200 && res.status < 300 ? 502 : res.status, detail, res.headers);
   }
 
   private ctx(action: string, zone?: string): CallContext {

@@ -63,7 +63,8 @@ export class CustomDnsProvider implements DnsProvider {
       },
       ctx,
     );
-    if (res.status < 200 || res.status > 299) throw httpFailure(ctx, res.status, res.text.slice(0, 300) || `HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299)
+      throw httpFailure(ctx, res.status, res.text.slice(0, 300) || `HTTP ${res.status}`, res.headers);
     return res.text;
   }
 

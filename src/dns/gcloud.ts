@@ -17,7 +17,7 @@ import { parseServiceUrl } from "../config/parsers";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
-import { httpFailure, parseJson, send, type CallContext } from "./rest";
+import { httpFailure, parseJson, send, throttledFor, type CallContext } from "./rest";
 
 export const GCLOUD_DNS_API_URL = "https://dns.googleapis.com/dns/v1";
 export const GCLOUD_DNS_SCOPE = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
@@ -120,7 +120,7 @@ export class GcloudDnsProvider implements DnsProvider {
     ctx: CallContext,
     body?: unknown,
     retried = false,
-  ): Promise<{ status: number; json: T; reason?: string }> {
+  ): Promise<{ status: number; json: T; reason?: string; headers?: Headers }> {
     const token = await this.accessToken(ctx);
     const res = await send(
       {
@@ -142,6 +142,7 @@ export class GcloudDnsProvider implements DnsProvider {
       status: res.status,
       json,
       reason: `${json.error?.errors?.[0]?.reason ?? "error"}: ${json.error?.message ?? `HTTP ${res.status}`}`,
+      headers: res.headers,
     };
   }
 
@@ -155,7 +156,7 @@ export class GcloudDnsProvider implements DnsProvider {
         managedZones?: { name: string; dnsName: string; nameServers?: string[]; visibility?: string }[];
         nextPageToken?: string;
       }>("GET", `/managedZones?${query}`, ctx);
-      if (r.reason) throw httpFailure(ctx, r.status, r.reason);
+      if (r.reason) throw httpFailure(ctx, r.status, r.reason, r.headers);
       for (const z of r.json.managedZones ?? []) {
         if (z.visibility === "private") continue;
         zones.push({
@@ -180,7 +181,7 @@ export class GcloudDnsProvider implements DnsProvider {
         `/managedZones/${encodeURIComponent(zone.id)}/rrsets?${query}`,
         ctx,
       );
-      if (r.reason) throw httpFailure(ctx, r.status, r.reason);
+      if (r.reason) throw httpFailure(ctx, r.status, r.reason, r.headers);
       const set = (r.json.rrsets ?? []).find((s) => s.type === "TXT" && s.name.toLowerCase() === `${fqdn.toLowerCase()}.`);
       if (set) return set;
       pageToken = r.json.nextPageToken;
@@ -219,11 +220,13 @@ export class GcloudDnsProvider implements DnsProvider {
       );
       if (!r.reason) return;
       // 412: a deletion no longer matches; 409: the set was created meanwhile. Both mean: read again.
-      if ((r.status === 412 || r.status === 409 || r.status === 429 || r.status >= 500) && attempt < MAX_CHANGE_ATTEMPTS) {
+      // A throttled answer with Retry-After is not retried here: the driver waits it (rest.ts).
+      const again = r.status === 412 || r.status === 409 || r.status === 429 || r.status >= 500;
+      if (again && throttledFor(r.status, r.headers) === undefined && attempt < MAX_CHANGE_ATTEMPTS) {
         await sleep(Math.floor(100 * attempt + Math.random() * 100 * attempt));
         continue;
       }
-      throw httpFailure(ctx, r.status, r.reason);
+      throw httpFailure(ctx, r.status, r.reason, r.headers);
     }
   }
 
@@ -247,7 +250,7 @@ export class GcloudDnsProvider implements DnsProvider {
         `/managedZones/${encodeURIComponent(zone.id)}/changes/${encodeURIComponent(change.id)}`,
         ctx,
       );
-      if (r.reason) throw httpFailure(ctx, r.status, r.reason);
+      if (r.reason) throw httpFailure(ctx, r.status, r.reason, r.headers);
       if (r.json.status === "done") return;
       if (Date.now() + interval > deadline) {
         throw new UpstreamError(

@@ -2,9 +2,13 @@
  * One HTTPS call of a REST DNS provider (Cloudflare, Route 53, Google Cloud DNS, Custom DNS, acme-dns) through the
  * platform's fetch: a per-call timeout, a bounded response body, and failures mapped to UpstreamError with the
  * provider and the zone in the message. 401/403 and other 4xx answers are permanent (retrying cannot fix a wrong
- * key or a missing permission); 408, 429, 5xx and network errors are retryable.
+ * key or a missing permission); 408, 429, 5xx and network errors are retryable. A 429 or 503 with Retry-After
+ * carries it (`retryAfterMs`, and "(Retry-After: N s)" in the message): the drivers wait at least that long before the
+ * next attempt, the durable one in a durable timer (src/issuance/retry-policy.ts), as for a throttled Key Vault;
+ * providers never retry such an answer in-process (throttledFor).
  */
 import { UpstreamError, errorMessage } from "../shared/errors";
+import { retryAfterHeaderMs } from "../shared/retry-after";
 
 /** Default time limit of one provider call. */
 export const PROVIDER_CALL_TIMEOUT_MS = 30_000;
@@ -69,19 +73,32 @@ export async function send(req: RestRequest, ctx: CallContext): Promise<RestResp
   return { status: res.status, headers: res.headers, text: buf.toString("utf8") };
 }
 
-/** The error for a non-success answer; `detail` is the provider's own message (never a credential). */
-export function httpFailure(ctx: CallContext, status: number, detail: string): UpstreamError {
+/** How long a throttled answer (429 or 503 with Retry-After) asks to wait; undefined for any other answer. */
+export function throttledFor(status: number, headers: Headers | undefined): number | undefined {
+  if (status !== 429 && status !== 503) return undefined;
+  return retryAfterHeaderMs(headers?.get("retry-after"), Date.now());
+}
+
+/**
+ * The error for a non-success answer; `detail` is the provider's own message (never a credential). With the answer's
+ * `headers`, a throttled one carries its Retry-After.
+ */
+export function httpFailure(ctx: CallContext, status: number, detail: string, headers?: Headers): UpstreamError {
   const retryable = status === 408 || status === 429 || status >= 500;
+  const retryAfterMs = throttledFor(status, headers);
+  // One line: an orchestrator reads a failed activity's first line only, where the Retry-After note must be.
+  const text = detail.replace(/\s+/g, " ").trim();
   const hint =
     status === 401
       ? " (the credentials were rejected: check the provider's key or token)"
       : status === 403
         ? " (the credentials lack a permission this needs)"
         : "";
-  return new UpstreamError(serviceCode(ctx.provider), `${ctx.provider}: ${where(ctx)} failed with HTTP ${status}${hint}: ${detail}`, {
+  return new UpstreamError(serviceCode(ctx.provider), `${ctx.provider}: ${where(ctx)} failed with HTTP ${status}${hint}: ${text}`, {
     status: status === 401 || status === 403 ? status : 502,
     retryable,
     details: { provider: ctx.provider, ...(ctx.zone ? { zone: ctx.zone } : {}), httpStatus: status },
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }
 

@@ -17,7 +17,7 @@ import { UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import { buildXml, child, childText, children, parseXml, type XmlElement } from "../shared/xml";
 import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
-import { httpFailure, send, type CallContext } from "./rest";
+import { httpFailure, send, throttledFor, type CallContext } from "./rest";
 import { signRequest, type AwsCredentials } from "./sigv4";
 
 export const ROUTE53_ENDPOINT = "https://route53.amazonaws.com";
@@ -68,7 +68,7 @@ export class Route53DnsProvider implements DnsProvider {
     path: string,
     ctx: CallContext,
     body = "",
-  ): Promise<{ status: number; xml?: XmlElement; code?: string; message?: string }> {
+  ): Promise<{ status: number; xml?: XmlElement; code?: string; message?: string; headers?: Headers }> {
     const url = new URL(`${this.endpoint}${path}`);
     const headers = signRequest({ method, url, headers: body ? { "content-type": "application/xml" } : {}, body }, this.options, {
       region: ROUTE53_SIGNING_REGION,
@@ -80,27 +80,34 @@ export class Route53DnsProvider implements DnsProvider {
     try {
       xml = res.text ? parseXml(res.text) : undefined;
     } catch {
-      throw httpFailure(ctx, res.status >= 400 ? res.status : 502, "the answer is not XML");
+      throw httpFailure(ctx, res.status >= 400 ? res.status : 502, "the answer is not XML", res.headers);
     }
     if (res.status >= 200 && res.status < 300) return { status: res.status, xml };
     // Errors come as <ErrorResponse><Error><Code/><Message/></Error></ErrorResponse>, except InvalidChangeBatch,
     // whose root is <InvalidChangeBatch><Messages><Message/>...</Messages></InvalidChangeBatch>.
     const error = child(xml, "Error");
     if (error)
-      return { status: res.status, xml, code: childText(error, "Code") ?? `HTTP${res.status}`, message: childText(error, "Message") ?? "" };
+      return {
+        status: res.status,
+        xml,
+        code: childText(error, "Code") ?? `HTTP${res.status}`,
+        message: childText(error, "Message") ?? "",
+        headers: res.headers,
+      };
     const messages = children(child(xml, "Messages"), "Message").map((m) => m.text.trim());
     return {
       status: res.status,
       xml,
+      headers: res.headers,
       code: xml?.name ?? `HTTP${res.status}`,
       message: [childText(xml, "message"), ...messages].filter(Boolean).join("; "),
     };
   }
 
-  private failure(ctx: CallContext, r: { status: number; code?: string; message?: string }): never {
+  private failure(ctx: CallContext, r: { status: number; code?: string; message?: string; headers?: Headers }): never {
     // Route 53 answers throttling and "a change to this zone is still in progress" with 400: both are retryable.
     const transient = r.code === "Throttling" || r.code === "PriorRequestNotComplete";
-    throw httpFailure(ctx, transient ? 503 : r.status, `${r.code}: ${r.message}`);
+    throw httpFailure(ctx, transient && r.status < 500 && r.status !== 429 ? 503 : r.status, `${r.code}: ${r.message}`, r.headers);
   }
 
   async listZones(): Promise<DnsZone[]> {
@@ -169,7 +176,8 @@ export class Route53DnsProvider implements DnsProvider {
         return id ? { id } : undefined;
       }
       const retry = r.code === "InvalidChangeBatch" || r.code === "PriorRequestNotComplete" || r.code === "Throttling";
-      if (!retry || attempt >= MAX_CHANGE_ATTEMPTS) this.failure(ctx, r);
+      // A throttled answer with Retry-After is not retried here: the driver waits it (rest.ts).
+      if (!retry || throttledFor(r.status, r.headers) !== undefined || attempt >= MAX_CHANGE_ATTEMPTS) this.failure(ctx, r);
       await sleep(Math.floor(100 * attempt + Math.random() * 100 * attempt));
     }
   }

@@ -7,6 +7,7 @@
  * (src/orchestrations/calls.ts; the CLI's in-process driver sleeps it, src/issuance/direct.ts).
  */
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { retryAfterHeaderMs } from "./retry-after";
 
 /** A throttled Azure request: `statusCode` as RestError has it (429 or 503), `retryAfterMs` from Retry-After. */
 export class ThrottledError extends Error {
@@ -20,15 +21,6 @@ export class ThrottledError extends Error {
   }
 }
 
-/** Milliseconds from a Retry-After header (delay-seconds or HTTP-date, RFC 9110 §10.2.3), or undefined. */
-function retryAfterMs(header: string | undefined, now: number): number | undefined {
-  if (!header) return undefined;
-  const v = header.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** The per-retry pipeline policy (it sits inside the SDK's retry loop, whose throttling strategy never sees the answer). */
 export function surfaceThrottlingPolicy(): PipelinePolicy {
   return {
@@ -38,7 +30,8 @@ export function surfaceThrottlingPolicy(): PipelinePolicy {
       if (response.status !== 429 && response.status !== 503) return response;
       // Azure's own headers first (ARM: x-ms-retry-after-ms), then the standard one.
       const msHeader = response.headers.get("x-ms-retry-after-ms") ?? response.headers.get("retry-after-ms");
-      const wait = msHeader && /^\d+$/.test(msHeader) ? Number(msHeader) : retryAfterMs(response.headers.get("retry-after"), Date.now());
+      const wait =
+        msHeader && /^\d+$/.test(msHeader) ? Number(msHeader) : retryAfterHeaderMs(response.headers.get("retry-after"), Date.now());
       if (wait === undefined) return response;
       let code: string | undefined;
       try {

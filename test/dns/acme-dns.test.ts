@@ -32,7 +32,7 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
 
   before(async () => {
     // The stand-in's fault rule is off until the fault test turns it on.
-    stack = await startTestStack({ dns: ["acme-dns"], faults: "acme-dns=503:0%" });
+    stack = await startTestStack({ dns: ["acme-dns"], faults: "acme-dns=503:0%,acme-dns=429/7:0%" });
     info = stack.dns["acme-dns"]?.standIn?.info as HostedStandInInfo;
     recorder = recordFetch();
     const res = await fetch(`${info.options.apiUrl}/register`, { method: "POST" });
@@ -143,5 +143,23 @@ describe("acme-dns provider against its stand-in", { concurrency: false }, () =>
     assert.equal(stack.faults?.counts["acme-dns:503"], 1);
     await provider().addTxtValues(zone, account.subdomain, [v], 60);
     assert.ok((await served(`${account.fulldomain}`)).includes(v));
+  });
+
+  it("a 429 with Retry-After fails the update at once carrying it (the durable driver waits it in a timer)", async () => {
+    const rule = stack.faults?.plan.rules.find((r) => r.target === "acme-dns" && r.fault.kind === "status" && r.fault.status === 429);
+    assert.ok(rule);
+    const [zone] = await provider().listZones();
+    assert.ok(zone);
+    Object.assign(rule, { probability: 1, limit: 1 });
+    const failed = await provider()
+      .addTxtValues(zone, account.subdomain, [value()], 60)
+      .then(
+        () => assert.fail("updated through an injected 429"),
+        (e: unknown) => e,
+      );
+    assert.equal(stack.faults?.counts["acme-dns:429"], 1);
+    assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+    assert.equal(failed.retryAfterMs, 7_000, failed.message);
+    assert.match(failed.message, /\(Retry-After: 7 s\)/);
   });
 });

@@ -6,6 +6,8 @@
  *   - a name in a zone the provider does not have: 400 at validation, nothing written;
  *   - the provider's server stopped mid-order: cleanup fails retryably, and succeeds once it is back;
  *   - the stack's fault options reach the stand-in: an injected 503 fails one call retryably, naming the provider;
+ *   - a 429 with Retry-After in the vendor's envelope fails the call at once (no retry in-process) carrying the
+ *     Retry-After, which the durable driver reads back from the activity's failure message and waits;
  *   - every request the provider made and every answer of the stand-in hold against the vendor's schema.
  */
 import assert from "node:assert/strict";
@@ -15,6 +17,7 @@ import type { DnsProvider } from "../../src/dns/provider";
 import { DnsRouter } from "../../src/dns/router";
 import { issueCertificate } from "../../src/issuance";
 import type { HostedProviderName, HostedStandInInfo } from "../../src/local/dns/hosted";
+import { taskError } from "../../src/orchestrations/outcome";
 import { UpstreamError, ValidationError } from "../../src/shared/errors";
 import { stackDeps } from "../integration/helpers";
 import { recordFetch, type Exchange } from "../support/recorder";
@@ -51,7 +54,7 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     let recorder: ReturnType<typeof recordFetch>;
     before(async () => {
       // The stand-in's fault rule is off until the fault test turns it on.
-      stack = await startTestStack({ dns: [c.name], faults: `${c.name}=503:0%` });
+      stack = await startTestStack({ dns: [c.name], faults: `${c.name}=503:0%,${c.name}=429/7:0%` });
       info = stack.dns[c.name]?.standIn?.info as HostedStandInInfo;
       recorder = recordFetch();
     });
@@ -150,6 +153,29 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
       await provider.addTxtValues(target, record, values, 60);
       await provider.removeTxtValues(target, record, values);
       assert.deepEqual(txtValues(stack, info.zones), []);
+    });
+
+    it("a 429 with Retry-After fails the call at once carrying it; the durable driver reads it back from the failure", async () => {
+      const rule = stack.faults?.plan.rules.find((r) => r.target === c.name && r.fault.kind === "status" && r.fault.status === 429);
+      assert.ok(rule, `a ${c.name} 429 rule`);
+      const provider = c.provider(info);
+      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
+      assert.ok(target);
+      const record = `_acme-challenge.${label()}`;
+      const values = [randomBytes(32).toString("base64url").slice(0, 43)];
+      Object.assign(rule, { probability: 1, limit: 1 });
+      const failed = await provider.addTxtValues(target, record, values, 60).then(
+        () => assert.fail("written through an injected 429 (retried in-process?)"),
+        (e: unknown) => e,
+      );
+      assert.equal(stack.faults?.counts[`${c.name}:429`], 1);
+      assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+      assert.equal(failed.retryAfterMs, 7_000, `the Retry-After is kept: ${failed.message}`);
+      assert.match(failed.message, /\(Retry-After: 7 s\)/);
+      // On Azure an orchestrator gets a failed activity's message only: the Retry-After travels in it.
+      const seen = taskError(new Error(`Activity function 'presentChallenges' failed: ${failed.message} \n Result: Failure`));
+      assert.equal(seen.retryAfterMs, 7_000);
+      assert.deepEqual(txtValues(stack, info.zones), [], "nothing written");
     });
   });
 }
