@@ -13,7 +13,13 @@ import process from "node:process";
 export const MODULES = {
   api: {
     mutate: ["src/api/auth.ts", "src/api/problem.ts"],
-    tests: ["test/unit/api-auth.test.ts", "test/unit/api-problem.test.ts", "test/unit/api-http.test.ts"],
+    tests: [
+      "test/unit/api-auth.test.ts",
+      "test/unit/api-problem.test.ts",
+      "test/unit/api-auth-exact.test.ts",
+      "test/unit/api-problem-exact.test.ts",
+      "test/unit/api-http.test.ts",
+    ],
   },
   "api-http": { mutate: ["src/api/http.ts"], tests: ["test/unit/api-http.test.ts"] },
   names: {
@@ -31,8 +37,9 @@ export const MODULES = {
     ],
   },
   renewal: {
+    // The pure decision tests only: scan's tests (ari-decide, rate-limit) start servers and would run for every mutant.
     mutate: ["src/renewal/decide.ts", "src/renewal/expiring.ts"],
-    tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/ari-decide.test.ts", "test/unit/rate-limit.test.ts"],
+    tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/renewal-decisions-exact.test.ts"],
   },
   "renewal-scan": {
     mutate: ["src/renewal/scan.ts"],
@@ -83,7 +90,9 @@ writeFileSync(
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   testRunner: "tap",
-  tap: { testFiles: selected.tests, nodeArgs: ["-r", "{{hookFile}}", "--import", "tsx"], forceBail: true },
+  // tsx's CommonJS hook only (the project is CommonJS): half the CPU of `--import tsx` (which starts ESM loader hooks
+  // in a worker) per test process, and a mutant is mostly test-process start-up.
+  tap: { testFiles: selected.tests, nodeArgs: ["-r", "{{hookFile}}", "-r", "tsx/cjs"], forceBail: true },
   checkers: ["typescript"],
   tsconfigFile: TSCONFIG,
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
