@@ -18,7 +18,8 @@ export const report: Handler = async (req, ctx) => {
 export const fleet: Handler = async (_req, ctx) => {
   const now = new Date();
   const hosts = await loadFleet(ctx.runtime, now);
-  return json(200, { generatedAt: now.toISOString(), staleHosts: hosts.filter((h) => h.stale).length, hosts });
+  const defaultVault = ctx.runtime.deps.settings.defaultVault;
+  return json(200, { generatedAt: now.toISOString(), defaultVault, staleHosts: hosts.filter((h) => h.stale).length, hosts });
 };
 
 /** The hosts that observe one certificate of one vault (`?vault=`, default the default vault; a report naming no vault means the default one). */
