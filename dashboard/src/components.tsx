@@ -14,7 +14,7 @@ export function Badge({ kind, children, title }: { kind: string; children: Compo
   );
 }
 
-/** Days to expiry (coloured by urgency), short-lived, pending, last operation. */
+/** Days to expiry (coloured by urgency), short-lived, pending, an unissued latest version, last operation. */
 export function CertificateBadges({ c, now }: { c: CertificateSummary; now: number }) {
   const days = daysToExpiry(c, now);
   const u = urgency(days);
@@ -28,6 +28,14 @@ export function CertificateBadges({ c, now }: { c: CertificateSummary; now: numb
       )}
       {isShortLived(c) ? <Badge kind="short">short-lived</Badge> : null}
       {c.pending ? <Badge kind="pending">pending</Badge> : null}
+      {c.latestVersionUnissued ? (
+        <Badge
+          kind="pending"
+          title="the latest version in the vault was never issued (an issuance in progress or abandoned); shown: the newest issued one"
+        >
+          unissued latest
+        </Badge>
+      ) : null}
       {op ? (
         <Badge kind={op.status === "Failed" ? "failed" : op.status === "Completed" ? "done" : "running"} title={op.error}>
           {op.reason ?? "operation"}: {op.status.toLowerCase()}

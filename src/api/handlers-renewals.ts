@@ -7,7 +7,7 @@
  */
 import { validateCertificateName } from "../acme/names";
 import { everyVault, type IssuanceDeps } from "../issuance/deps";
-import { candidateOf, decideForItem, renewalPolicyFor } from "../renewal/scan";
+import { candidateOf, decideForItem, renewalPolicyFor, RENEWAL_LISTING } from "../renewal/scan";
 import { nextAttemptAt } from "../renewal/decide";
 import { mapLimit } from "../issuance/steps";
 import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
@@ -42,7 +42,7 @@ export async function renewalSchedule(
   const listings = unlessAllDown(
     await listEveryVault(
       vaults.map((d) => ({ vault: d.vault, certificates: d.certificates })),
-      { managedOnly: true },
+      RENEWAL_LISTING,
     ),
   );
   const now = options.now ?? new Date();

@@ -282,6 +282,7 @@ function summary(item: InventoryItem, vault: string, last: InstanceStatusLike | 
   if (item.thumbprint) s.thumbprint = item.thumbprint;
   if (item.managed.acmeHost) s.issuer = item.managed.acmeHost;
   if (item.managed.renewNotBefore) s.renewNotBefore = item.managed.renewNotBefore;
+  if (item.latestUnissued) s.latestVersionUnissued = true;
   Object.assign(s, trustView(item.managed));
   const op = lastOperation(last);
   if (op) s.lastOperation = op;
@@ -299,7 +300,7 @@ export const list: Handler = async (req, ctx) => {
   const [listings, statuses] = await Promise.all([
     listEveryVault(
       vaults.map((d) => ({ vault: d.vault, certificates: d.certificates })),
-      { includePending: true, managedOnly },
+      { includePending: true, managedOnly, newestIssued: true },
     ).then(unlessAllDown),
     ctx.client ? (ctx.client.getStatusAll() as Promise<InstanceStatusLike[]>) : Promise.resolve([] as InstanceStatusLike[]),
   ]);

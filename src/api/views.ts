@@ -37,6 +37,11 @@ export interface CertificateSummary {
   issuerPins?: string[];
   /** This version expires before the version it replaced (older Service Fabric runtimes would keep that one). */
   lifetimeShortened?: { previousVersion: string; previousNotAfter: string };
+  /**
+   * The latest version in the vault is unissued (an issuance in progress or an abandoned one); the fields describe
+   * the newest issued version.
+   */
+  latestVersionUnissued?: boolean;
   lastOperation?: LastOperation;
 }
 

@@ -263,7 +263,9 @@ async function dispatch(
     }
     case "list": {
       const vaults = listedVaults(values.vault, deps()).map((d) => ({ vault: d.vault, certificates: d.certificates }));
-      const listings = unlessAllDown(await listEveryVault(vaults, { managedOnly: !values.all, includePending: values.all ?? false }));
+      const listings = unlessAllDown(
+        await listEveryVault(vaults, { managedOnly: !values.all, includePending: values.all ?? false, newestIssued: true }),
+      );
       for (const l of listings) if (l.error) io.stderr(`kv-acme: vault ${l.vault} not listed: ${l.error.message}\n`);
       return listings.flatMap((l) => l.items);
     }
@@ -290,7 +292,7 @@ async function dispatch(
       if (!raw) throw usageError("renew needs --name N or --all-due");
       const { name, deps: d } = addressed(raw, values.vault, deps());
       if (values["dry-run"]) {
-        const { items } = await listInventory(d.certificates, { includePending: false });
+        const { items } = await listInventory(d.certificates, { newestIssued: true });
         const item = items.find((i) => i.name === name);
         if (!item) throw new NotFoundError(`Certificate ${name} was not found in vault ${d.vault}`);
         return decideForItem(candidateOf({ ...item, vault: d.vault }, d.settings.defaultVault), d, new Date());

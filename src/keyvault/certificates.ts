@@ -388,8 +388,11 @@ export interface IssuedVersion {
   version: string;
   /** SHA-1 thumbprint, upper-case hex. */
   thumbprint: string;
+  notBefore?: string;
   notAfter: string;
   createdOn: string;
+  updatedOn?: string;
+  enabled: boolean;
   tags: Record<string, string>;
 }
 
@@ -413,7 +416,16 @@ export async function latestIssuedVersion(
       const order = `${createdOn}|${(v.notBefore ?? new Date(0)).toISOString()}`;
       if (latest && order < latestOrder) continue;
       latestOrder = order;
-      latest = { version: v.version, thumbprint, notAfter: v.expiresOn.toISOString(), createdOn, tags: v.tags ?? {} };
+      latest = {
+        version: v.version,
+        thumbprint,
+        notAfter: v.expiresOn.toISOString(),
+        createdOn,
+        enabled: v.enabled ?? false,
+        tags: v.tags ?? {},
+      };
+      if (v.notBefore) latest.notBefore = v.notBefore.toISOString();
+      if (v.updatedOn) latest.updatedOn = v.updatedOn.toISOString();
     }
   } catch (err) {
     if (statusOf(err) === 404) return undefined;

@@ -1,5 +1,6 @@
 /**
- * The renewal run's reading side: the scan (list API only, once per run), the gatherer (what ./decide's rules read
+ * The renewal run's reading side: the scan (list API pages once per run, plus a versions read for the rare
+ * certificate whose latest version is unissued), the gatherer (what ./decide's rules read
  * about one certificate, including the CA's ARI window) and the decision pass over the whole scan. Shared by the
  * `scanInventory` / `decideRenewals` activities and the CLI's `renew --all-due`; the rules themselves are ./decide.
  */
@@ -11,7 +12,7 @@ import type { IssuanceDeps } from "../issuance/deps";
 import { mapLimit } from "../issuance/steps";
 import { everyVault } from "../issuance/deps";
 import { formatAddress } from "../keyvault/address";
-import { listEveryVault, unlessAllDown, type InventoryItem } from "../keyvault/inventory";
+import { listEveryVault, unlessAllDown, type InventoryItem, type InventoryOptions } from "../keyvault/inventory";
 import { errorMessage } from "../shared/errors";
 import type { Telemetry } from "../telemetry";
 import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
@@ -50,6 +51,8 @@ export interface RenewalPlanning {
 export interface ScanResult {
   items: RenewalCandidate[];
   pages: number;
+  /** Certificates whose versions were read: their latest version is unissued (absent in histories recorded before). */
+  versionReads?: number;
   /** Vaults that could not be listed (`{vault}/*`, the reason): their certificates wait for the next run. */
   skipped?: { certificateName: string; reason: string }[];
   /** settings.maxConcurrentRenewals, recorded in history so replays see the same window. */
@@ -119,9 +122,16 @@ export function renewalPolicyFor(
 }
 
 /**
- * The managed certificates of every vault through the list API only (one request per page of 25), compacted, with
- * the planner's settings. A vault that cannot be listed is skipped (the others are renewed); when none can be, the
- * scan fails (and is retried).
+ * What the renewal listings read (the scan, GET /renewals, `renew --dry-run`): managed certificates, each decided on
+ * its newest issued version, also when an abandoned issuance left an unissued latest version (one versions read for
+ * such a certificate; an issued one costs nothing beyond its list page). Certificates never issued are left out.
+ */
+export const RENEWAL_LISTING: InventoryOptions = { managedOnly: true, newestIssued: true };
+
+/**
+ * The managed certificates of every vault through the list API (one request per page of 25; RENEWAL_LISTING),
+ * compacted, with the planner's settings. A vault that cannot be listed is skipped (the others are renewed); when
+ * none can be, the scan fails (and is retried).
  */
 export async function scanInventory(
   deps: IssuanceDeps,
@@ -130,12 +140,13 @@ export async function scanInventory(
   const listings = unlessAllDown(
     await listEveryVault(
       everyVault(deps).map((d) => ({ vault: d.vault, certificates: d.certificates })),
-      { managedOnly: true },
+      RENEWAL_LISTING,
     ),
   );
   const result: ScanResult = {
     items: listings.flatMap((l) => l.items.map((i) => candidateOf(i, deps.settings.defaultVault))),
     pages: listings.reduce((n, l) => n + l.pages, 0),
+    versionReads: listings.reduce((n, l) => n + l.versionReads, 0),
     maxConcurrentRenewals: settings.maxConcurrentRenewals,
     planning: {
       acmeDirectoryUrl: settings.acmeDirectoryUrl,
