@@ -7,16 +7,20 @@ import {
   cancelPending,
   createPending,
   deletePending,
+  getCertificateVersion,
   getPending,
   mergeChain,
+  tagVersion,
   type CertificateVersionInfo,
   type PendingOperation,
 } from "../keyvault/certificates";
 import { assertMayManage } from "../keyvault/ownership";
 import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
-import { NotFoundError } from "../shared/errors";
+import { formatIssuerPins, TAG_ISSUER_PINS } from "../keyvault/tags";
+import { ConflictError, NotFoundError } from "../shared/errors";
 import { derToPem } from "../shared/x509";
 import type { IssuanceDeps } from "./deps";
+import { guardMerge } from "./steps";
 
 /** The pending operation of a certificate, or NotFoundError. */
 export async function showPending(certificateName: string, deps: IssuanceDeps): Promise<PendingOperation & { csrPem?: string }> {
@@ -45,14 +49,28 @@ export async function deletePendingOperation(
   return { certificateName, deleted: true };
 }
 
-/** Merges a PEM chain (leaf first) into the pending operation. */
+/**
+ * Merges a PEM chain (leaf first) into the pending operation, behind the same guard as the flow's merge: a chain from
+ * an issuer outside the certificate's pins is refused (409 IssuerNotPinned; nothing merged, the pending operation
+ * stays). The pins carry on to the new version.
+ */
 export async function mergePendingOperation(
   certificateName: string,
   chainPem: string,
   deps: IssuanceDeps,
 ): Promise<CertificateVersionInfo> {
   await assertMayManage(deps.certificates, validateCertificateName(certificateName), { ignoreOnly: true });
-  return mergeChain(deps.certificates, certificateName, chainPem);
+  const { decision } = await guardMerge(certificateName, chainPem, deps);
+  if (decision.refused) throw new ConflictError(decision.refused, { certificateName, issuerPins: decision.issuerPins }, "IssuerNotPinned");
+  const info = await mergeChain(deps.certificates, certificateName, chainPem);
+  if (decision.issuerPins.length > 0) {
+    const tags = (await getCertificateVersion(deps.certificates, certificateName, info.version)).properties.tags ?? {};
+    await tagVersion(deps.certificates, certificateName, info.version, {
+      ...tags,
+      [TAG_ISSUER_PINS]: formatIssuerPins(decision.issuerPins),
+    });
+  }
+  return info;
 }
 
 /** Creates a pending operation for the names and key options and returns its CSR (PEM). */

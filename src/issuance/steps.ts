@@ -40,7 +40,7 @@ import { managedTags, readManagedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
 import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
 import { x509 } from "../shared/x509";
-import { decideMerge, type PreviousVersion } from "./merge-guard";
+import { decideMerge, type MergeDecision, type PreviousVersion } from "./merge-guard";
 import type { IssuanceDeps } from "./deps";
 
 /** What a caller asks for. */
@@ -302,18 +302,7 @@ export async function mergeIssuedChain(
   },
   deps: IssuanceDeps,
 ): Promise<MergedVersion | RefusedMerge> {
-  const ders = chainToDer(input.chain);
-  const leafDer = ders[0] as Buffer;
-  const issuer = issuerOfChain(ders);
-  const leaf = new x509.X509Certificate(leafDer);
-  const previous = await previousVersion(deps, input.certificateName, createHash("sha1").update(leafDer).digest("hex").toUpperCase());
-  const decision = decideMerge({
-    certificateName: input.certificateName,
-    issuer,
-    notAfter: leaf.notAfter.toISOString(),
-    requestedPins: input.issuerPins,
-    previous,
-  });
+  const { decision, issuer, previous } = await guardMerge(input.certificateName, input.chain, deps, input.issuerPins);
   if (decision.refused) {
     deps.progress("keyvault", `not merging ${input.certificateName}: ${decision.refused}`);
     return {
@@ -349,6 +338,25 @@ export async function mergeIssuedChain(
   };
   if (previous) merged.previous = previous;
   return merged;
+}
+
+/**
+ * The merge guard's decision (./merge-guard) for a chain about to be merged into `certificateName`, with the issuer
+ * and the previous version it read: the flow's merge and the manual `pending merge` (./pending) both ask it.
+ */
+export async function guardMerge(
+  certificateName: string,
+  chain: string[] | string,
+  deps: IssuanceDeps,
+  requestedPins?: string[],
+): Promise<{ decision: MergeDecision; issuer: IssuerInfo; previous?: PreviousVersion }> {
+  const ders = chainToDer(chain);
+  const leafDer = ders[0] as Buffer;
+  const issuer = issuerOfChain(ders);
+  const leaf = new x509.X509Certificate(leafDer);
+  const previous = await previousVersion(deps, certificateName, createHash("sha1").update(leafDer).digest("hex").toUpperCase());
+  const decision = decideMerge({ certificateName, issuer, notAfter: leaf.notAfter.toISOString(), requestedPins, previous });
+  return previous ? { decision, issuer, previous } : { decision, issuer };
 }
 
 /** The issued version a merge replaces, with its issuer (its tag, else read from its leaf) and pins. */
