@@ -183,7 +183,7 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     assert.equal((await call(app.api, "GET", "/certificates/dash-pending/pending")).status, 404);
   });
 
-  it("merges a chain signed out of band, uploaded from a file", async () => {
+  it("merges a chain signed out of band, uploaded from a file; the note stays once the ended operation's section is gone", async () => {
     const created = await call(app.api, "POST", "/certificates/dash-merge/pending", {
       body: { dnsNames: ["merge.example.org"], keyType: "EC-P256" },
     });
@@ -194,8 +194,11 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     await open("certificates/dash-merge");
     await page.getByLabel("PEM file (leaf first)").setInputFiles(file);
     await page.getByRole("button", { name: "Merge", exact: true }).click();
-    await page.getByText("Chain merged.").waitFor();
     await page.getByTestId("versions").locator("li").first().waitFor();
+    // The merge ends the operation: the reload removes its section, and the note must outlive it (it used to live
+    // inside that section and was shown only for the ~50 ms of the reload, too briefly to be read or waited for).
+    await page.getByRole("heading", { name: "Pending operation" }).waitFor({ state: "detached" });
+    assert.ok(await page.getByText("Chain merged.").isVisible(), await page.locator("main").innerText());
     const one = await call(app.api, "GET", "/certificates/dash-merge");
     assert.equal(one.body.versions.length, 1, one.text);
     assert.deepEqual(one.body.current.dnsNames, ["merge.example.org"]);

@@ -41,7 +41,20 @@ function servedCertificate(): Promise<{ serial: string; fingerprint: string }> {
   });
 }
 
-/** The certificate with this thumbprint, once three new connections in a row get it (old workers have left). */
+/** The pids of the nginx master's worker processes (its children, read from /proc). */
+async function nginxWorkers(): Promise<number[]> {
+  const master = (await fs.readFile(path.join(dir, "nginx.pid"), "utf8")).trim();
+  const pids: number[] = [];
+  for (const entry of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // "pid (comm) state ppid ...": comm may hold spaces, so the fields are read after its closing parenthesis.
+    if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === master) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** The certificate with this thumbprint, once three new connections in a row get it. */
 async function servedSteadily(thumbprint: string): Promise<{ serial: string; fingerprint: string } | undefined> {
   let last: { serial: string; fingerprint: string } | undefined;
   for (let i = 0; i < 3; i++) {
@@ -172,6 +185,14 @@ http {
 `,
   );
   execFileSync(NGINX, ["-p", dir, "-c", path.join(dir, "nginx.conf")]);
+  const bootstrapWorkers = await waitFor(
+    "nginx's workers",
+    async () => {
+      const workers = await nginxWorkers();
+      return workers.length > 0 ? workers : undefined;
+    },
+    5_000,
+  );
   // First the one-shot mode (cron style): installs v1 and exits 0. (Asynchronously: the stack serves from this process.)
   await execFileAsync(process.execPath, [path.join(repoRoot, "bin", "kv-acme.js"), "agent", "--settings", settingsFile, "--once"], {
     encoding: "utf8",
@@ -179,7 +200,17 @@ http {
   assert.notEqual(await fs.readlink(link), "bootstrap.pem", "symlink switched to the vault version");
   assert.match(await fs.readFile(link, "utf8"), /BEGIN CERTIFICATE[\s\S]*BEGIN CERTIFICATE[\s\S]*PRIVATE KEY/);
 
-  // nginx -s reload returns once the master is signalled; the new workers take over a moment later.
+  // nginx -s reload returns once the master is signalled. The master starts new workers, then lets the old ones
+  // accept for another 100 ms (longer on a busy machine) before it tells them to quit: a connection in that window
+  // still gets the self-signed bootstrap certificate (DEPTH_ZERO_SELF_SIGNED_CERT), however many got version 1 before.
+  await waitFor(
+    "the bootstrap certificate's nginx workers to exit",
+    async () => {
+      const workers = await nginxWorkers();
+      return workers.length > 0 && !workers.some((p) => bootstrapWorkers.includes(p)) ? workers : undefined;
+    },
+    10_000,
+  );
   const served1 = await waitFor("nginx to serve version 1", () => servedSteadily(v1.thumbprint), 5_000);
 
   // The agent as a long-running service.

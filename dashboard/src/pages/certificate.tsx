@@ -74,17 +74,19 @@ function download(filename: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function Pending({ name, vault, pending, onChange }: { name: string; vault?: string; pending: PendingView; onChange: () => void }) {
+/**
+ * The open pending operation. `onDone` gets the note of a finished action and reloads the page: the note is shown by
+ * the page, not here, as a merge (or delete) ends the operation and the reload then removes this section.
+ */
+function Pending({ name, vault, pending, onDone }: { name: string; vault?: string; pending: PendingView; onDone: (note: string) => void }) {
   const canIssue = useCan(ROLES.issue);
   const [chain, setChain] = useState("");
   const [error, setError] = useState<Error | undefined>();
-  const [note, setNote] = useState("");
   const act = async (label: string, fn: () => Promise<unknown>) => {
     setError(undefined);
     try {
       await fn();
-      setNote(label);
-      onChange();
+      onDone(label);
     } catch (err) {
       setError(err as Error);
     }
@@ -145,7 +147,6 @@ function Pending({ name, vault, pending, onChange }: { name: string; vault?: str
           </form>
         </>
       ) : null}
-      {note ? <p role="status">{note}</p> : null}
       <ProblemMessage error={error} />
     </section>
   );
@@ -262,6 +263,8 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
 /** `vault`: the certificate's vault when it is not the default one (the page `#/certificates/V/N`). */
 export function CertificatePage({ name, vault }: { name: string; vault?: string }) {
   const data = useLoad(() => load(name, vault), `certificate:${vault ?? ""}/${name}`);
+  // The last pending-operation action's note ("Chain merged."): kept here, as that action may end the operation.
+  const [pendingNote, setPendingNote] = useState("");
   const now = Date.now();
   if (data.error)
     return (
@@ -311,7 +314,22 @@ export function CertificatePage({ name, vault }: { name: string; vault?: string 
         <Schedule r={renewal} />
       </div>
       <Actions d={d} onChange={data.reload} />
-      {pending ? <Pending name={d.name} vault={vault} pending={pending} onChange={data.reload} /> : null}
+      {pending ? (
+        <Pending
+          name={d.name}
+          vault={vault}
+          pending={pending}
+          onDone={(note) => {
+            setPendingNote(note);
+            data.reload();
+          }}
+        />
+      ) : null}
+      {pendingNote ? (
+        <p role="status" data-testid="pending-note">
+          {pendingNote}
+        </p>
+      ) : null}
       <section aria-labelledby="versions-h">
         <h2 id="versions-h">Versions</h2>
         <ol class="timeline" data-testid="versions">
