@@ -1,16 +1,19 @@
 /**
  * Chaos soak: issuances and renewals (a second issuance of the same certificate) through the real function app
  * running in a CHILD local host, against a local stack with mixed faults (Key Vault / ARM throttling and 5xx,
- * token endpoint resets, DNS timeouts, CA 503s, latency), while the host is SIGKILLed at random moments and
- * restarted on the same state directory. Afterwards it checks what must hold whatever happened:
- * every orchestration ended (Completed or Failed with an error), no TXT value left, no pending operation stuck in
- * progress, no certificate with more issued versions than completed issuances, no outcome webhook delivered under
- * two different event ids. Used by `npm run bench:chaos` (the full soak) and by a lean test in `npm test`.
+ * token endpoint resets, DNS timeouts, CA 503s, latency), while the host and the Key Vault stand-in (a child process
+ * of its own, src/local/keyvault/child.ts, in turn) are SIGKILLed at random moments and restarted on the same state.
+ * Afterwards it checks what must hold whatever happened: every orchestration ended (Completed or Failed with an
+ * error), no TXT value left, no pending operation stuck in progress, no certificate with more issued versions than
+ * completed issuances, every version a completed issuance reported (Key Vault acknowledged its merge) still in the
+ * vault, no outcome webhook delivered under two different event ids. Used by `npm run bench:chaos` (the full soak)
+ * and by a lean test in `npm test`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
+import { createInterface } from "node:readline";
 import os from "node:os";
 import path from "node:path";
 import { CertificateClient } from "@azure/keyvault-certificates";
@@ -30,8 +33,10 @@ export interface ChaosOptions {
    * only once the restarted host has moved an orchestration on (so kills never outpace a loaded machine).
    */
   killEveryMs: number;
-  /** Kill at most this many times (unlimited when absent): each kill costs a host restart, slow on a loaded machine. */
+  /** Kill at most this many times in all (unlimited when absent): each kill costs a restart, slow on a loaded machine. */
   maxKills?: number;
+  /** Every second kill is the Key Vault stand-in's instead of the host's (default true). */
+  killKeyVault?: boolean;
   /** Orchestrations started at once. */
   concurrency: number;
   /** Give up waiting after this long. */
@@ -49,7 +54,12 @@ export interface ChaosResult {
   duplicateVersions: number;
   duplicateWebhooks: number;
   faultsInjected: number;
+  /** SIGKILLs of the host. */
   kills: number;
+  /** SIGKILLs of the Key Vault stand-in (mid-write, whatever it was doing). */
+  keyVaultKills: number;
+  /** Versions a completed issuance reported (their merge acknowledged) that the vault no longer has. */
+  lostVersions: number;
   /** Failure messages by count (for the report; not part of the contract line). */
   failures?: Record<string, number>;
   /** Which certificates / webhook keys broke an invariant (diagnostics). */
@@ -59,6 +69,7 @@ export interface ChaosResult {
 
 const root = path.resolve(__dirname, "..", "..");
 const hostMain = path.join(root, "src", "local", "host", "main.ts");
+const keyVaultMain = path.join(root, "src", "local", "keyvault", "child.ts");
 const ZONE = "example.com";
 
 interface Host {
@@ -79,6 +90,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     faults: options.faults,
     pebble: { nonceRejectPercent: 5 },
   });
+  // The Key Vault stand-in as a process of its own on the stack's port and state, so it can be SIGKILLed too.
+  const vaultPort = Number(new URL(stack.info.keyVaultUrl).port);
+  await Object.values(stack.keyVaults)[0]?.close();
+  const vaultFaults: Record<string, number> = {};
+  const launchVault = async (): Promise<Host> => {
+    const args = [keyVaultMain, path.join(stateRoot, "stack", "keyvault"), path.join(stateRoot, "stack", "identity"), String(vaultPort)];
+    const child = spawn(process.execPath, ["--import", "tsx", ...args, options.faults], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.stderr!.on("data", () => {});
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        const m = JSON.parse(line) as { url?: string; fault?: string };
+        if (m.fault) vaultFaults[m.fault] = (vaultFaults[m.fault] ?? 0) + 1;
+        else if (m.url) resolve(m.url);
+      });
+      void exited.then(() => reject(new Error("the Key Vault stand-in exited before listening")));
+    });
+    return { child, url, exited };
+  };
+  let vault = await launchVault();
   // Webhook receiver: outcome events by (certificate, type) -> distinct event ids.
   const webhookIds = new Map<string, Set<string>>();
   let currentRound = 1;
@@ -137,6 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   let host = await launch();
   let kills = 0;
+  let keyVaultKills = 0;
   const names = Array.from({ length: options.issuances }, (_, i) => `chaos-${String(i).padStart(4, "0")}`);
   const runs: { id: string; name: string; round: number }[] = [];
   const completions = new Map<string, number>();
@@ -174,11 +206,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let stopKiller = false;
   let progress = 0;
   const killer = (async () => {
-    while (!stopKiller && (options.maxKills === undefined || kills < options.maxKills)) {
+    while (!stopKiller && (options.maxKills === undefined || kills + keyVaultKills < options.maxKills)) {
       const before = progress;
       await new Promise((r) => setTimeout(r, options.killEveryMs * (0.5 + Math.random())));
       while (!stopKiller && progress === before) await new Promise((r) => setTimeout(r, 200));
       if (stopKiller) break;
+      if (options.killKeyVault !== false && (kills + keyVaultKills) % 2 === 1) {
+        vault.child.kill("SIGKILL");
+        await vault.exited;
+        keyVaultKills++;
+        log(`Key Vault stand-in kill ${keyVaultKills}`);
+        vault = await launchVault();
+        continue;
+      }
       host.child.kill("SIGKILL");
       await host.exited;
       kills++;
@@ -191,6 +231,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const lastSeen = new Map<string, string>();
   const failures: Record<string, number> = {};
   const finalStatus = new Map<string, string>();
+  const acknowledged: { name: string; version: string }[] = [];
   const waitAll = async (batch: { id: string; name: string }[]): Promise<void> => {
     const deadline = t0 + options.timeoutMs;
     const pending = new Set(batch.map((b) => b.id));
@@ -206,8 +247,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           pending.delete(id);
           finalStatus.set(`${id}#${runs.length}`, s.runtimeStatus);
           const name = batch.find((b) => b.id === id)!.name;
-          if (s.runtimeStatus === "Completed") completions.set(name, (completions.get(name) ?? 0) + 1);
-          else {
+          if (s.runtimeStatus === "Completed") {
+            completions.set(name, (completions.get(name) ?? 0) + 1);
+            const version = (s.output as { version?: unknown } | null)?.version;
+            if (typeof version === "string") acknowledged.push({ name, version });
+          } else {
             const key = String(s.output)
               .replace(/chaos-\d+/g, "NAME")
               .slice(0, 160);
@@ -253,7 +297,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   await host.exited;
 
   // Invariants, read without faults (straight from the stand-ins' state through the SDKs, retries on).
-  const faultsInjected = stack.faults?.total() ?? 0;
+  const faultsInjected = (stack.faults?.total() ?? 0) + Object.values(vaultFaults).reduce((a, b) => a + b, 0);
   stack.faults?.plan.rules.splice(0);
   for (const k of Object.keys(stack.faults?.plan.latency ?? {})) delete stack.faults!.plan.latency[k];
   const certificates = new CertificateClient(stack.info.keyVaultUrl, stack.credential, { disableChallengeResourceVerification: true });
@@ -280,12 +324,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (extra > 0) offenders.push(`${name}: ${issued} issued versions for ${completions.get(name) ?? 0} completed issuances`);
     duplicateVersions += extra;
   }
+  // Every version whose merge Key Vault acknowledged (a completed issuance reported it) survived the stand-in's kills.
+  let lostVersions = 0;
+  for (const { name, version } of acknowledged) {
+    const kept = await certificates.getCertificateVersion(name, version).then(
+      (c) => !!c.properties.x509Thumbprint,
+      () => false,
+    );
+    if (!kept) {
+      lostVersions++;
+      offenders.push(`${name}/${version}: acknowledged, then lost`);
+    }
+  }
   let duplicateWebhooks = 0;
   for (const [key, ids] of webhookIds) {
     if (ids.size > 1) offenders.push(`webhook ${key}: ${ids.size} event ids`);
     duplicateWebhooks += Math.max(0, ids.size - 1);
   }
   receiver.close();
+  vault.child.kill("SIGTERM");
+  await vault.exited;
   await stack.close();
   await rm(stateRoot, { recursive: true, force: true });
   return {
@@ -299,6 +357,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     duplicateWebhooks,
     faultsInjected,
     kills,
+    keyVaultKills,
+    lostVersions,
     failures,
     offenders,
     seconds: Math.round((Date.now() - t0) / 1000),

@@ -1,13 +1,14 @@
 /**
  * The chaos soak, lean: a few issuances and one renewal through the real app in a child local host, under mixed
- * faults, with the host SIGKILLed at random moments (bench/lib/chaos.ts; `npm run bench:chaos` runs the full soak).
+ * faults, with the host and the Key Vault stand-in (a child process too) SIGKILLed in turn at random moments
+ * (bench/lib/chaos.ts; `npm run bench:chaos` runs the full soak).
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { runChaos } from "../../bench/lib/chaos";
 
 it(
-  "under faults and random SIGKILLs every orchestration ends, with no TXT value or pending operation left behind",
+  "under faults and random SIGKILLs of the host and of Key Vault every orchestration ends, nothing left behind or lost",
   { timeout: 280_000 },
   async (t) => {
     const r = await runChaos({
@@ -28,6 +29,9 @@ it(
     assert.equal(r.orphanedTxt, 0, "no TXT value left");
     assert.equal(r.stuckPending, 0, "no pending operation left in progress");
     assert.ok(r.kills >= 1, "the host was killed at least once");
+    assert.ok(r.keyVaultKills >= 1, "the Key Vault stand-in was killed at least once");
+    assert.equal(r.lostVersions, 0, "every version Key Vault acknowledged is still there");
+    assert.equal(r.duplicateVersions, 0, "no second version of one issuance");
     assert.ok(r.faultsInjected >= 1, "faults were injected");
   },
 );

@@ -13,7 +13,7 @@ import { after, describe, it } from "node:test";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { VAULT_AUDIENCE, loadTokenAuthority } from "../../src/local/identity/tokens";
 
-const CHILD = path.join(__dirname, "fixtures", "keyvault-child.ts");
+const CHILD = path.join(__dirname, "..", "..", "src", "local", "keyvault", "child.ts");
 
 function start(stateDir: string, identityDir: string, port: number): Promise<{ child: ChildProcess; url: string; port: number }> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, stateDir, identityDir, String(port)], {
