@@ -11,6 +11,7 @@
  * tag) and, with delegation, `delegatedTo`. `--dns azure --delegate NAME` shows CNAME delegation into another
  * provider: the Azure zone's `_acme-challenge.<label>` is a CNAME to `<label>.<NAME's zone>`, where kv-acme writes the
  * TXT values (the instance NAME writes them). Unknown options are refused with a usage message.
+ * `--fleet`: the fleet demo (./demo-fleet.ts): agents reporting to the local host, a renewal, one host stale.
  */
 import { spawn } from "node:child_process";
 import { X509Certificate, randomBytes } from "node:crypto";
@@ -24,24 +25,33 @@ import { parseArgs } from "node:util";
 import { TAG_DNS_PROVIDER } from "../keyvault/tags";
 import { STACK_DNS_PROVIDERS, stackDnsNames } from "./dns/providers";
 import { pebbleGet } from "./pebble";
+import { fleetDemo } from "./demo-fleet";
 import { startStack } from "./stack";
 import { readFile } from "node:fs/promises";
 
 const repo = path.resolve(__dirname, "..", "..");
 
-const USAGE = `usage: npm run demo [-- --dns ${stackDnsNames().join("|")}] [--delegate NAME (with --dns azure)]`;
+const USAGE = `usage: npm run demo [-- --dns ${stackDnsNames().join("|")}] [--delegate NAME (with --dns azure)] | npm run demo -- --fleet`;
 
 function usage(message: string): never {
   console.error(`kv-acme demo: ${message}\n${USAGE}`);
   process.exit(2);
 }
 
-function options(): { dns: string; delegateTo?: string } {
-  let values: { dns?: string; delegate?: string };
+function options(): { dns: string; delegateTo?: string; fleet?: true } {
+  let values: { dns?: string; delegate?: string; fleet?: boolean };
   try {
-    ({ values } = parseArgs({ options: { dns: { type: "string" }, delegate: { type: "string" } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      options: { dns: { type: "string" }, delegate: { type: "string" }, fleet: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     return usage((err as Error).message);
+  }
+  if (values.fleet) {
+    if (values.dns !== undefined || values.delegate !== undefined) usage("--fleet takes no other option");
+    return { dns: "azure", fleet: true };
   }
   const dns = (values.dns ?? "azure").toLowerCase();
   if (!stackDnsNames().includes(dns)) usage(`--dns ${dns} is not a DNS provider of the stack`);
@@ -54,7 +64,8 @@ function options(): { dns: string; delegateTo?: string } {
 }
 
 async function main(): Promise<number> {
-  const { dns, delegateTo } = options();
+  const { dns, delegateTo, fleet } = options();
+  if (fleet) return fleetDemo();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-demo-"));
   const t0 = Date.now();
   const extra = [...(dns === "azure" ? [] : [dns]), ...(delegateTo ? [delegateTo] : [])];
