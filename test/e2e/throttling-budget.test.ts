@@ -20,6 +20,7 @@ import { startTestApp, type TestApp } from "../support/app";
 type Event = { EventType: number; Timestamp: string; Reason?: string; FireAt?: string };
 const TASK_FAILED = 6;
 const TIMER_CREATED = 10;
+const ORCHESTRATOR_STARTED = 12;
 const THROTTLES = 6;
 
 describe("throttling does not use up a step's attempts", () => {
@@ -66,9 +67,19 @@ describe("throttling does not use up a step's attempts", () => {
       assert.equal(throttled.length, THROTTLES, `one failed activity per 429: ${throttled.map((e) => e.Reason).join(" | ")}`);
       throttled.forEach((failed, i) => {
         assert.match(failed.Reason ?? "", /failed: Key Vault: .*429/);
-        const timer = history.find((e) => e.EventType === TIMER_CREATED && Date.parse(e.Timestamp) >= Date.parse(failed.Timestamp));
+        const at = history.indexOf(failed);
+        const timerAt = history.findIndex((e, j) => j > at && e.EventType === TIMER_CREATED);
+        const timer = history[timerAt];
         assert.ok(timer?.FireAt, "a durable timer follows each failure");
-        const delay = Date.parse(timer.FireAt) - Date.parse(failed.Timestamp);
+        // The delay the orchestrator chose: FireAt minus the time of the episode that created the timer (its
+        // currentUtcDateTime), not minus the failure's time: the test jumps the clock 30 s every 150 ms, and a jump
+        // between the failure and that episode once made it look 30 s longer (32048 ms for 2000 ms).
+        const episode = history
+          .slice(0, timerAt)
+          .reverse()
+          .find((e) => e.EventType === ORCHESTRATOR_STARTED);
+        assert.ok(episode, "the episode that created the timer");
+        const delay = Date.parse(timer.FireAt) - Date.parse(episode.Timestamp);
         const floor = Math.max(1_000, backoffMs(i + 1));
         assert.ok(
           delay >= floor && delay < floor + 2_000,
