@@ -26,7 +26,6 @@ describe("local host with a virtual clock", () => {
   });
 
   it("completes a 3-day durable timer as soon as the clock gets there", async () => {
-    const t0 = performance.now();
     const id = await host.durable.startNew("sleeper", undefined, "sleepy");
     await host.whenQuiet();
     assert.equal(host.getStatus(id)?.runtimeStatus, "Running");
@@ -40,7 +39,6 @@ describe("local host with a virtual clock", () => {
     const history = host.durable.getRecord(id)!.history;
     const started = history.filter((e) => e.EventType === 12).map((e) => e.Timestamp);
     assert.deepEqual(started, ["2025-01-01T00:00:00.000Z", "2025-01-04T00:00:00.000Z"], "episode timestamps come from the clock");
-    assert.ok(performance.now() - t0 < 3000);
   });
 
   it("a timer wins a race against an event that never comes", async () => {

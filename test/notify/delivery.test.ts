@@ -156,7 +156,9 @@ test("a receiver that never answers: delivery gives up after the per-attempt tim
     assert.equal(res.attempts, 2);
     assert.match(res.error ?? "", /timed out after 300 ms/);
     assert.equal(r.received.length, 2);
-    assert.ok(elapsed >= 550 && elapsed < 2000, `two 300 ms timeouts, took ${elapsed} ms`);
+    // Both attempts waited for their timeout (no upper bound: a loaded machine only makes it longer; a missing
+    // timeout would hang on the receiver until the test's own timeout).
+    assert.ok(elapsed >= 550, `two 300 ms timeouts, took ${elapsed} ms`);
   } finally {
     await r.close();
   }

@@ -122,9 +122,6 @@ describe("dashboard model", () => {
       ["my-zone7.example.org"],
     );
     assert.equal(searchZones(zones, "", 50).length, 50);
-    const t0 = performance.now();
-    for (let i = 0; i < 100; i++) searchZones(zones, `zone${i}`, 50);
-    assert.ok(performance.now() - t0 < 1000, "100 searches of 500 zones");
   });
 
   it("keys the API's field problems by field (dnsNames[2] under dnsNames)", () => {
