@@ -15,10 +15,11 @@
  */
 import type { InvocationContext } from "@azure/functions";
 import type * as Issuance from "../issuance";
-import type { IssueRequest, OrderPlan, ValidatedRequest, ChallengeRecord } from "../issuance/steps";
+import type { IssueRequest, ValidatedRequest, ChallengeRecord } from "../issuance/steps";
+import type { PresentAndValidateInput } from "../issuance/compound-steps";
 import type { OrderRef } from "../acme/order";
 import type { RenewalCandidate } from "../renewal/scan";
-import type { NotifyExpiringInput, NotifyInput, OutcomeInput } from "../issuance/reporting";
+import type { NotifyExpiringInput, NotifyInput, OutcomeInput, ReportInput } from "../issuance/reporting";
 import { ACTIVITIES, type ActivityName } from "../orchestrations/activity-names";
 import type { StepOutcome } from "../orchestrations/outcome";
 import type { RevokeOutput } from "../orchestrations/revoke-certificate";
@@ -26,6 +27,7 @@ import { getRuntime } from "./runtime";
 import { lazyModule } from "../shared/lazy";
 
 const issuance = lazyModule<typeof Issuance>(require, "../issuance");
+const compound = lazyModule<typeof import("../issuance/compound-steps")>(require, "../issuance/compound-steps");
 const errors = lazyModule<typeof import("../shared/errors")>(require, "../shared/errors");
 const renewal = lazyModule<typeof import("../renewal/scan")>(require, "../renewal/scan");
 const reporting = lazyModule<typeof import("../issuance/reporting")>(require, "../issuance/reporting");
@@ -57,7 +59,7 @@ export async function runStep<T>(fn: () => Promise<T>): Promise<StepOutcome<T>> 
     return { ok: true, value: roundTrip(await fn()) };
   } catch (err) {
     const error = stepErrors().toStepError(err);
-    if (error.retryable) throw withRetryAfterNote(err, error.retryAfterMs);
+    if (error.retryable) throw withStepNote(withRetryAfterNote(err, error.retryAfterMs), error.step);
     return { ok: false, error };
   }
 }
@@ -70,49 +72,35 @@ function withRetryAfterNote(err: unknown, retryAfterMs: number | undefined): unk
   return retryAfterFromMessage(message) === undefined ? new Error(`${message} ${retryAfterNote(retryAfterMs)}`, { cause: err }) : err;
 }
 
+/** A thrown error whose message says the step it failed at (a call running several steps: ../issuance/compound-steps). */
+function withStepNote(err: unknown, step: string | undefined): unknown {
+  if (step === undefined) return err;
+  const { errorMessage } = errors();
+  return new Error(`${errorMessage(err)} ${stepErrors().stepNote(step)}`, { cause: err });
+}
+
 type Impl = (input: never, context?: InvocationContext) => Promise<unknown>;
 
 /** Every activity by name. */
 export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.validateRequest]: (input: IssueRequest) => runStep(() => issuance().validateRequest(input, getRuntime().deps)),
 
-  [ACTIVITIES.renewalRequest]: (input: { certificateName: string; vault?: string }) =>
-    runStep(() => issuance().renewalRequest(input.certificateName, depsFor(input))),
+  /** A renewal's request from the current version, validated (../issuance/compound-steps). */
+  [ACTIVITIES.validateRenewal]: (input: { certificateName: string; vault?: string }) =>
+    runStep(() => compound().validateRenewal(input, getRuntime().deps)),
 
   [ACTIVITIES.placeOrder]: (input: ValidatedRequest) => runStep(() => issuance().placeOrder(input, depsFor(input))),
 
-  [ACTIVITIES.presentChallenges]: (input: { challenges: ChallengeRecord[] }) =>
-    runStep(() => issuance().presentChallenges(input.challenges, getRuntime().deps)),
+  /**
+   * TXT values (when `present`), one bounded propagation check and, once visible, the CA's validation, the TXT cleanup
+   * and the pending operation: `visible: false` (not an error) when the values are not visible yet.
+   */
+  [ACTIVITIES.presentAndValidate]: (input: PresentAndValidateInput) =>
+    runStep(() => compound().presentAndValidate(input, getRuntime().deps)),
 
-  /** One bounded propagation check: `visible: false` (not an error) when the values are not visible yet. */
-  [ACTIVITIES.checkPropagation]: (input: { challenges: ChallengeRecord[]; budgetMs: number }) =>
-    runStep(async () => {
-      const deps = getRuntime().deps;
-      const timeoutSeconds = deps.settings.propagationTimeoutSeconds;
-      const budgetSeconds = Math.max(1, Math.min(timeoutSeconds, Math.round((input.budgetMs ?? 10_000) / 1000)));
-      try {
-        const r = await issuance().awaitPropagation(input.challenges, {
-          ...deps,
-          settings: { ...deps.settings, propagationTimeoutSeconds: budgetSeconds },
-        });
-        return { visible: true, elapsedMs: r.elapsedMs, timeoutSeconds };
-      } catch (err) {
-        const { UpstreamError } = errors();
-        if (err instanceof UpstreamError && err.status === 504) return { visible: false, detail: err.message, timeoutSeconds };
-        throw err;
-      }
-    }),
-
-  [ACTIVITIES.validateChallenges]: (input: OrderPlan) => runStep(() => issuance().validateChallenges(input, getRuntime().deps)),
-
-  [ACTIVITIES.preparePendingOperation]: (input: ValidatedRequest) =>
-    runStep(() => issuance().preparePendingOperation(input, depsFor(input))),
-
-  [ACTIVITIES.finalizeWithVaultCsr]: (input: { order: OrderRef; csr: string }) =>
-    runStep(() => issuance().finalizeWithVaultCsr(input, getRuntime().deps)),
-
-  [ACTIVITIES.downloadCertificateChain]: (input: { order: OrderRef }) =>
-    runStep(() => issuance().downloadCertificateChain(input.order, getRuntime().deps)),
+  /** Finalize with the vault's CSR and download the chain. */
+  [ACTIVITIES.finalizeAndDownload]: (input: { order: OrderRef; csr: string }) =>
+    runStep(() => compound().finalizeAndDownload(input, getRuntime().deps)),
 
   [ACTIVITIES.mergeIssuedChain]: (input: Parameters<typeof Issuance.mergeIssuedChain>[0]) =>
     runStep(() => issuance().mergeIssuedChain(input, depsFor(input))),
@@ -166,6 +154,9 @@ export const activities: Record<ActivityName, Impl> = {
   /** Counts one failed renewal on the certificate (the kv-acme-renewal-failures tag); idempotent per `failureId`. */
   [ACTIVITIES.recordRenewalFailure]: (input: { certificateName: string; failureId: string; at: string; vault?: string }) =>
     runStep(() => reporting().recordRenewalFailure(input, depsFor(input))),
+
+  /** An issuance's webhook events, then its telemetry outcome (../issuance/reporting). Never throws. */
+  [ACTIVITIES.report]: (input: ReportInput, context?: InvocationContext) => reporting().report(input, runtimeFor(input), warnTo(context)),
 
   /** One orchestration outcome in telemetry (caHost filled in). Never throws. */
   [ACTIVITIES.trackOutcome]: (input: OutcomeInput) => reporting().trackOutcome(input, getRuntime()),

@@ -16,12 +16,13 @@ import { decideRenewals, scanInventory } from "../renewal/scan";
 import type { Telemetry } from "../telemetry";
 import type { IssuanceDeps } from "./deps";
 import { issuanceFlow, type ChildOutcome, type Flow, type FlowCall, type FlowClock, type FlowOp, type IssueFlowInput } from "./flow";
-import { notify, notifyExpiring, recordRenewalFailure, trackOutcome, type ReportingEnv } from "./reporting";
-import { renewalRequest } from "./renew";
+import { notify, notifyExpiring, recordRenewalFailure, report, trackOutcome, type ReportInput, type ReportingEnv } from "./reporting";
 import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
+import { UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import * as steps from "./steps";
+import * as compound from "./compound-steps";
 
 /** What the in-process driver runs with: the dependencies, and settings + telemetry to report. */
 export interface DirectEnv {
@@ -57,16 +58,12 @@ const NOT_SENT = { eventId: null, results: [], skipped: "no reporting configured
 
 /** Every FlowCall as the domain function it names. */
 const CALLS: Record<FlowCall, Call> = {
-  renewalRequest: (input: { certificateName: string }, env) => renewalRequest(input.certificateName, env.deps),
+  validateRenewal: (input: Parameters<typeof compound.validateRenewal>[0], env) => compound.validateRenewal(input, env.deps),
   validateRequest: (input: steps.IssueRequest, env) => steps.validateRequest(input, env.deps),
   placeOrder: (input: steps.ValidatedRequest, env) => steps.placeOrder(input, env.deps),
-  presentChallenges: (input: { challenges: steps.ChallengeRecord[] }, env) => steps.presentChallenges(input.challenges, env.deps),
-  validateChallenges: (input: steps.OrderPlan, env) => steps.validateChallenges(input, env.deps),
+  presentAndValidate: (input: compound.PresentAndValidateInput, env) => compound.presentAndValidate(input, env.deps),
   cleanupChallenges: (input: { challenges: steps.ChallengeRecord[] }, env) => steps.cleanupChallenges(input.challenges, env.deps),
-  preparePendingOperation: (input: steps.ValidatedRequest, env) => steps.preparePendingOperation(input, env.deps),
-  finalizeWithVaultCsr: (input: Parameters<typeof steps.finalizeWithVaultCsr>[0], env) => steps.finalizeWithVaultCsr(input, env.deps),
-  downloadCertificateChain: (input: { order: Parameters<typeof steps.downloadCertificateChain>[0] }, env) =>
-    steps.downloadCertificateChain(input.order, env.deps),
+  finalizeAndDownload: (input: Parameters<typeof compound.finalizeAndDownload>[0], env) => compound.finalizeAndDownload(input, env.deps),
   mergeIssuedChain: (input: Parameters<typeof steps.mergeIssuedChain>[0], env) => steps.mergeIssuedChain(input, env.deps),
   abandonIssuance: (input: Parameters<typeof steps.abandonIssuance>[0], env) => steps.abandonIssuance(input, env.deps),
   recordRenewalFailure: (input: Parameters<typeof recordRenewalFailure>[0], env) => recordRenewalFailure(input, env.deps),
@@ -81,6 +78,10 @@ const CALLS: Record<FlowCall, Call> = {
   trackOutcome: async (input: Parameters<typeof trackOutcome>[0], env) => {
     const r = reporting(env);
     return r ? trackOutcome(input, r) : { tracked: false };
+  },
+  report: async (input: ReportInput, env) => {
+    const r = reporting(env);
+    return r ? report(input, r, (m) => env.deps.progress("notify", m)) : { sent: [], tracked: false };
   },
   scanInventory: (_input: never, env) => scanInventory(env.deps, runEnv(env).settings),
   decideRenewals: (input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string; horizonEnd?: string }, env) => {
@@ -128,7 +129,7 @@ async function must(step: string, run: () => Promise<unknown>, env: DirectEnv, c
       const next = error.retryable && error.retryAfterMs !== undefined ? retryDecision(tally, error.retryAfterMs) : undefined;
       if (!next?.retry) {
         const failed = next ? { ...error, message: `${error.message}; ${next.why}` } : error;
-        throw new StepFailedError(step, failed, { cause: err });
+        throw new StepFailedError(error.step ?? step, failed, { cause: err });
       }
       env.deps.progress(step, `attempt ${tally.attempts} throttled, next in ${next.delayMs} ms: ${error.message}`);
       await clock.sleep(next.delayMs);
@@ -145,10 +146,12 @@ async function must(step: string, run: () => Promise<unknown>, env: DirectEnv, c
 async function call(name: FlowCall, input: unknown, env: DirectEnv): Promise<unknown> {
   const vault = (input as { vault?: string } | undefined)?.vault;
   const journal = env.deps.pendingTxt;
-  const challenges = (input as { challenges?: steps.ChallengeRecord[] } | undefined)?.challenges;
-  if (journal && challenges && name === "presentChallenges") await journal.record(challenges);
+  const given = input as { challenges?: steps.ChallengeRecord[]; plan?: steps.OrderPlan; present?: boolean } | undefined;
+  const challenges = given?.challenges ?? given?.plan?.challenges;
+  if (journal && challenges && name === "presentAndValidate" && given?.present === true) await journal.record(challenges);
   const result = await CALLS[name](input as never, vault === undefined ? env : { ...env, deps: env.deps.forVault(vault) });
-  if (journal && challenges && name === "cleanupChallenges") await journal.done(challenges);
+  const cleaned = name === "cleanupChallenges" || (name === "presentAndValidate" && (result as { cleaned?: unknown }).cleaned === true);
+  if (journal && challenges && cleaned) await journal.done(challenges);
   return result;
 }
 
@@ -167,7 +170,22 @@ async function perform(op: FlowOp, env: DirectEnv, clock: DirectClock): Promise<
         return undefined;
       });
     case "propagation":
-      return must(op.step, () => steps.awaitPropagation(op.challenges, env.deps), env, clock);
+      // Wait here until the values are visible (up to propagationTimeoutSeconds), then the check goes on.
+      return must(
+        op.step,
+        async () => {
+          await steps.awaitPropagation(op.challenges, env.deps);
+          const checked = await call(op.check.call, op.check.input, env);
+          if ((checked as { visible?: unknown }).visible !== true)
+            throw new UpstreamError("Dns", `TXT records not visible on every authoritative server: ${op.last.detail ?? "unknown"}`, {
+              status: 504,
+              retryable: true,
+            });
+          return checked;
+        },
+        env,
+        clock,
+      );
     case "status":
       return undefined;
     case "warn":

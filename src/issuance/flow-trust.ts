@@ -28,8 +28,8 @@ export function* rejectUnpinned(
   throw new StepFailedError(step, { name: "ConflictError", code: refused.code, message: refused.message, status: 409, retryable: false });
 }
 
-/** `certificate.issuer_changed` and `certificate.lifetime_shortened` for a merged version that has them; the notify outputs. */
-export function* reportTrustChanges(merged: MergedVersion, clock: FlowClock, operationId: string | undefined): Flow<unknown[]> {
+/** `certificate.issuer_changed` and `certificate.lifetime_shortened` for a merged version that has them (type and data). */
+export function trustChangeEvents(merged: MergedVersion): Array<{ type: string; data: Record<string, unknown> }> {
   const { previous } = merged;
   if (!previous) return [];
   const base = { certificateName: merged.certificateName, dnsNames: merged.dnsNames, version: merged.version };
@@ -51,9 +51,5 @@ export function* reportTrustChanges(merged: MergedVersion, clock: FlowClock, ope
       type: "certificate.lifetime_shortened",
       data: { ...base, notAfter: merged.notAfter, previousVersion: previous.version, previousNotAfter: previous.notAfter },
     });
-  const sent: unknown[] = [];
-  for (const e of events) {
-    sent.push(yield { kind: "try", call: "notify", input: { ...e, time: clock.now().toISOString(), operationId }, retry: false });
-  }
-  return sent;
+  return events;
 }

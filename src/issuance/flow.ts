@@ -2,11 +2,15 @@
  * The issuance flow, written once (in the spirit of node-acme-client's auto.js, over the granular steps): one
  * issuance or renewal of one certificate as a generator that yields what it needs done (FlowOp) to a driver:
  *
- *   [renewal-request] -> validate -> order -> dns-present -> propagation -> validate-challenges -> (TXT cleanup)
- *   -> pending-operation -> finalize (with the vault's CSR) -> download -> merge (+ managed tags) -> notify
+ *   [renewal-request +] validate -> order -> dns-present + propagation check [+ validate-challenges + TXT cleanup
+ *   + pending-operation] (one call, ./compound-steps; while the values are not visible: propagation waits, each
+ *   check going on to the CA's validation) -> finalize + download -> merge (+ managed tags) -> notify + outcome
  *   always (finally): cleanupChallenges;   on failure: abandonIssuance (pending operation + pending authorizations),
  *   then (renewals) the failure counted on the certificate (recordRenewalFailure) and a `certificate.renewal_failed`
  *   webhook carrying that count as `attempt`, and a telemetry outcome with `failedStep`.
+ *
+ * Steps are joined into one call where they are idempotent together (./compound-steps, docs/scale.md): each call is
+ * one activity, and so one orchestrator episode, of the durable driver. A failure still names the step it happened in.
  *
  * Drivers: the durable one (src/orchestrations/durable-driver.ts: each call an activity, transient failures retried
  * by the runtime, propagation waits as durable timers) and the in-process one (./direct: the CLI, each call the
@@ -19,9 +23,11 @@ import type { EnsurePendingResult } from "../keyvault/certificates";
 import { splitAddress } from "../keyvault/address";
 import type { IssuerInfo } from "../shared/issuer";
 import { urlOrigin } from "../shared/url";
-import { rejectUnpinned, reportTrustChanges } from "./flow-trust";
+import type { PresentAndValidateInput, PropagationCheck, ValidatedOrder } from "./compound-steps";
+import { reportFailed, reportIssued } from "./flow-report";
+import { rejectUnpinned } from "./flow-trust";
 import { issueResult } from "./result";
-import { StepFailedError, asStepError, caRetryNotBefore, reportedError } from "./step-error";
+import { asStepError } from "./step-error";
 import type { ChallengeRecord, IssueRequest, IssueResult, MergedVersion, OrderPlan, RefusedMerge, ValidatedRequest } from "./steps";
 
 import { type IssueStep } from "./issue-steps";
@@ -30,23 +36,24 @@ export { ISSUE_STEPS, type IssueStep } from "./issue-steps";
 
 /** The calls a flow makes; the durable driver runs each as the activity of the same name. */
 export type FlowCall =
-  | "renewalRequest"
+  | "validateRenewal"
   | "validateRequest"
   | "placeOrder"
-  | "presentChallenges"
-  | "validateChallenges"
+  | "presentAndValidate"
   | "cleanupChallenges"
-  | "preparePendingOperation"
-  | "finalizeWithVaultCsr"
-  | "downloadCertificateChain"
+  | "finalizeAndDownload"
   | "mergeIssuedChain"
   | "abandonIssuance"
   | "recordRenewalFailure"
   | "notify"
   | "notifyExpiring"
   | "trackOutcome"
+  | "report"
   | "scanInventory"
   | "decideRenewals";
+
+/** The longest propagation check of one call (the first one adds the TXT values too); the driver waits between checks. */
+export const PROPAGATION_CHECK_BUDGET_MS = 10_000;
 
 /** A renewal of one certificate started by a renewal run, and how it ended. */
 export interface ChildOutcome {
@@ -65,8 +72,19 @@ export type FlowOp =
   | { kind: "try"; call: FlowCall; input: unknown; retry: boolean }
   /** Several best-effort calls at once (no retry): their values in order, or undefined when any failed. */
   | { kind: "tryAll"; call: FlowCall; inputs: unknown[] }
-  /** Wait until every TXT value is visible on every authoritative server (fails as `step` after the timeout). */
-  | { kind: "propagation"; step: string; challenges: ChallengeRecord[]; status: IssueStatus }
+  /**
+   * Wait until every TXT value is visible on every authoritative server, then answer what `check` (a call that checks
+   * once and goes on when visible) answers when visible; fails as `step` after the timeout. `last`: the check that
+   * found them not visible yet.
+   */
+  | {
+      kind: "propagation";
+      step: string;
+      challenges: ChallengeRecord[];
+      status: IssueStatus;
+      last: PropagationCheck;
+      check: { call: FlowCall; input: unknown };
+    }
   /** Where the flow is (the durable driver's custom status). */
   | { kind: "status"; status: object }
   /** A warning for the log. */
@@ -191,18 +209,17 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
 
   let validated: ValidatedRequest | undefined;
   let plan: OrderPlan | undefined;
-  let pendingReached = false;
   let pending: EnsurePendingResult | undefined;
   let challengesCleaned = false;
   const warnings: string[] = [];
 
   try {
-    let request: IssueRequest;
     if (reason === "renew" && (input.dnsNames === undefined || (Array.isArray(input.dnsNames) && input.dnsNames.length === 0))) {
+      // The request from the current version, validated, in one call.
       yield* status("renewal-request");
-      request = yield* step<IssueRequest>(current, "renewalRequest", { certificateName, ...inVault() });
+      validated = yield* step<ValidatedRequest>(current, "validateRenewal", { certificateName, ...inVault() });
     } else {
-      request = {
+      const request: IssueRequest = {
         ...inVault(),
         dnsNames: input.dnsNames ?? [],
         certificateName,
@@ -213,47 +230,50 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         allowNameOverlap: input.allowNameOverlap,
         issuerPins: input.issuerPins,
       };
+      yield* status("validate");
+      validated = yield* step<ValidatedRequest>(current, "validateRequest", request);
     }
-
-    yield* status("validate");
-    validated = yield* step<ValidatedRequest>(current, "validateRequest", request);
     certificateName = validated.certificateName;
     vault = validated.vault;
 
     yield* status("order");
     plan = yield* step<OrderPlan>(current, "placeOrder", validated);
 
+    // TXT values, one propagation check and, once visible, the CA's validation, the TXT cleanup and the vault's
+    // pending operation (./compound-steps).
     yield* status("dns-present");
-    yield* step(current, "presentChallenges", { challenges: plan.challenges });
-
-    yield* status("propagation");
-    yield { kind: "propagation", step: current, challenges: plan.challenges, status: statusAt("propagation") };
-
-    yield* status("validate-challenges");
-    const ready = yield* step<OrderRef>(current, "validateChallenges", plan);
-
-    // The CA has seen the records: remove them now (the finally block retries if this fails).
-    yield* status("cleanup");
-    try {
-      yield* step(current, "cleanupChallenges", { challenges: plan.challenges });
-      challengesCleaned = true;
-    } catch (err) {
+    const check: Omit<PresentAndValidateInput, "present"> = {
+      plan,
+      request: validated,
+      budgetMs: PROPAGATION_CHECK_BUDGET_MS,
+    };
+    let ready = yield* step<ValidatedOrder | PropagationCheck>(current, "presentAndValidate", { ...check, present: true });
+    if (!ready.visible) {
+      yield* status("propagation");
+      const wait: FlowOp = {
+        kind: "propagation",
+        step: current,
+        challenges: plan.challenges,
+        status: statusAt("propagation"),
+        last: ready,
+        check: { call: "presentAndValidate", input: { ...check, present: false } },
+      };
+      ready = (yield wait) as ValidatedOrder;
+    }
+    pending = ready.pending;
+    challengesCleaned = ready.cleaned;
+    if (!ready.cleaned)
       yield {
         kind: "warn",
-        step: current,
-        message: `TXT cleanup after validation failed, retried at the end: ${asStepError(current, err).message}`,
+        step: "cleanup",
+        message: `TXT cleanup after validation failed, retried at the end: ${ready.cleanupError ?? ""}`,
       };
-    }
-
-    yield* status("pending-operation");
-    pendingReached = true;
-    pending = yield* step<EnsurePendingResult>(current, "preparePendingOperation", validated);
 
     yield* status("finalize");
-    const issued = yield* step<OrderRef>(current, "finalizeWithVaultCsr", { order: ready, csr: pending.pending.csr });
-
-    yield* status("download");
-    const chain = yield* step<string[]>(current, "downloadCertificateChain", { order: issued });
+    const issued = yield* step<{ order: OrderRef; chain: string[] }>(current, "finalizeAndDownload", {
+      order: ready.order,
+      csr: pending.pending.csr,
+    });
 
     yield* status("merge");
     const merged = yield* step<MergedVersion | RefusedMerge>(current, "mergeIssuedChain", {
@@ -263,13 +283,13 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       targets: validated.targets,
       dnsAlias: validated.dnsAlias,
       issuerPins: validated.issuerPins,
-      chain,
+      chain: issued.chain,
       requestId: pending.pending.requestId,
     });
     if (merged.refused) return yield* rejectUnpinned(merged.refused, validated, current, clock, operationId);
 
     const result: IssueFlowOutput = {
-      ...issueResult(merged, validated, pending.action, clock.now().getTime() - startedAt, issued.replaces),
+      ...issueResult(merged, validated, pending.action, clock.now().getTime() - startedAt, issued.order.replaces),
       reason,
       vault: validated.vault,
       issuer: merged.issuer,
@@ -299,6 +319,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     yield* status("failed", { failedStep: failure.step, error: failure.error.message });
     // The pending operation: only when this attempt got as far as creating (or reusing) one; matched by request id
     // when known so another attempt's operation is never touched. Pending authorizations are deactivated.
+    const pendingReached = pending !== undefined || failure.step === "pending-operation";
     yield* attempt(
       "abandonIssuance",
       {
@@ -318,106 +339,4 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     // TXT values go in every outcome (idempotent: removes only our values).
     if (plan && !challengesCleaned) yield* attempt("cleanupChallenges", { challenges: plan.challenges }, true);
   }
-}
-
-/** Success: `certificate.issued` / `certificate.renewed`, the telemetry outcome, status done. */
-function* reportIssued(
-  result: IssueFlowOutput,
-  merged: MergedVersion,
-  input: IssueFlowInput,
-  clock: FlowClock,
-  done: (extra: Partial<IssueStatus>) => Flow<void>,
-): Flow<IssueFlowOutput> {
-  const { reason, operationId } = { reason: result.reason, operationId: input.operationId };
-  const data = {
-    certificateName: result.certificateName,
-    dnsNames: result.dnsNames,
-    version: result.version,
-    thumbprint: result.thumbprint,
-    notBefore: result.notBefore,
-    notAfter: result.notAfter,
-    ...(result.warnings ? { warnings: result.warnings } : {}),
-  };
-  const notified = yield* attempt("notify", {
-    ...(result.vault === undefined ? {} : { vault: result.vault }),
-    type: reason === "renew" ? "certificate.renewed" : "certificate.issued",
-    data: reason === "renew" ? { ...data, reason: input.renewalReason || "manual" } : data,
-    time: clock.now().toISOString(),
-    operationId,
-  });
-  result.notifications = notificationSummaries(notified);
-  for (const sent of yield* reportTrustChanges(merged, clock, operationId)) result.notifications.push(...notificationSummaries(sent));
-  result.operationId = operationId;
-  yield* attempt("trackOutcome", {
-    name: reason === "renew" ? "renewCertificate" : "issueCertificate",
-    success: true,
-    certificateName: result.certificateName,
-    namesCount: result.dnsNames.length,
-    durationMs: result.durationMs,
-    operationId,
-    issuer: merged.issuer?.thumbprint, // absent in histories recorded before issuers were recorded
-    issuerChanged: merged.issuerChanged,
-    lifetimeShortened: merged.lifetimeShortened,
-    ...(result.warnings ? { warnings: result.warnings } : {}),
-  });
-  yield* done({ notifications: result.notifications });
-  return result;
-}
-
-/** Failure: for renewals the failure counted on the certificate and `certificate.renewal_failed`; the telemetry outcome. */
-function* reportFailed(
-  failure: StepFailedError,
-  input: IssueFlowInput & { certificateName: string; dnsNames: string[] },
-  clock: FlowClock,
-  startedAt: number,
-  failed: (extra: Partial<IssueStatus>) => Flow<void>,
-): Flow<void> {
-  const { operationId, certificateName: name, dnsNames } = input;
-  const inVault = input.vault === undefined ? {} : { vault: input.vault };
-  const failedStep = failure.step;
-  const reason = input.reason === "renew" ? "renew" : "issue";
-  if (reason === "renew") {
-    const time = clock.now().toISOString();
-    // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it); a CA
-    // rateLimited refusal also records the CA's time, before which the renewal decision holds it back.
-    const notBefore = caRetryNotBefore(failure.error, clock.now());
-    let attempts = 1;
-    if (name) {
-      const record = { ...inVault, certificateName: name, failureId: clock.newId(), at: time, ...(notBefore ? { notBefore } : {}) };
-      const recorded = yield* attempt("recordRenewalFailure", record, true);
-      const counted = (recorded as { attempts?: unknown } | undefined)?.attempts;
-      if (typeof counted === "number" && counted >= 1) attempts = counted;
-    }
-    const data: Record<string, unknown> = {
-      certificateName: name,
-      dnsNames,
-      failedStep,
-      error: reportedError(failure.error),
-      attempt: attempts,
-    };
-    if (notBefore) data.retryNotBefore = notBefore;
-    const notified = yield* attempt("notify", {
-      ...inVault,
-      type: "certificate.renewal_failed",
-      data: { ...data, operationId },
-      time,
-      operationId,
-    });
-    yield* failed({
-      failedStep,
-      error: failure.error.message,
-      notifications: notificationSummaries(notified),
-      ...(notBefore ? { renewNotBefore: notBefore } : {}),
-    });
-  }
-  yield* attempt("trackOutcome", {
-    name: reason === "renew" ? "renewCertificate" : "issueCertificate",
-    success: false,
-    certificateName: name,
-    namesCount: dnsNames.length,
-    durationMs: clock.now().getTime() - startedAt,
-    failedStep,
-    error: failure.error.message,
-    operationId,
-  });
 }

@@ -239,3 +239,23 @@ export async function trackOutcome(input: OutcomeInput, env: Pick<ReportingEnv, 
   }
   return { tracked: env.telemetry.enabled };
 }
+
+/** Input of `report`: an issuance's webhook events (in order) and its telemetry outcome, reported by one call. */
+export interface ReportInput {
+  /** The vault of the certificate (the driver gives reporting that vault's deps). */
+  vault?: string;
+  events: Omit<NotifyInput, "vault">[];
+  outcome: OutcomeInput;
+}
+
+/**
+ * Everything an issuance reports at its end in one call (one activity, not one per event plus one for telemetry):
+ * each event delivered (`notify`), then the outcome tracked. Never throws; one notify output per event.
+ */
+export async function report(input: ReportInput, env: ReportingEnv, warn?: Warn): Promise<{ sent: NotifyOutput[]; tracked: boolean }> {
+  const sent: NotifyOutput[] = [];
+  for (const event of input.events)
+    sent.push(await notify(input.vault === undefined ? event : { ...event, vault: input.vault }, env, warn));
+  const { tracked } = await trackOutcome(input.outcome, env);
+  return { sent, tracked };
+}

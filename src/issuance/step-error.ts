@@ -24,6 +24,43 @@ export interface StepError {
   problemType?: string;
   /** The upstream service's own error code, e.g. the `error.code` of a pending operation Key Vault ended failed. */
   upstreamCode?: string;
+  /** The step it failed at, when one call runs several steps (./compound-steps): overrides the caller's step. */
+  step?: string;
+}
+
+const STEP_OF = Symbol.for("kv-acme.step");
+
+/**
+ * Runs one step of a call that runs several (./compound-steps): an error it throws is marked with `step` (the
+ * innermost mark wins), so the flow reports the step that failed, not the call's first.
+ */
+export async function atStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (typeof err === "object" && err !== null && !(STEP_OF in err))
+      Object.defineProperty(err, STEP_OF, { value: step, enumerable: false });
+    throw err;
+  }
+}
+
+/** The step atStep marked on an error, if any. */
+export function stepOf(err: unknown): string | undefined {
+  const step = typeof err === "object" && err !== null ? (err as { [STEP_OF]?: unknown })[STEP_OF] : undefined;
+  return typeof step === "string" ? step : undefined;
+}
+
+/** What a thrown activity failure's message carries of its step (the message is all of it an orchestrator receives on Azure). */
+export function stepNote(step: string): string {
+  return `[step: ${step}]`;
+}
+
+const STEP_NOTE = / ?\[step: ([a-z-]{1,40})\]/;
+
+/** The step a message carries (stepNote) and the message without it. */
+export function stepFromMessage(message: string): { step?: string; message: string } {
+  const m = STEP_NOTE.exec(message);
+  return m ? { step: m[1], message: message.replace(STEP_NOTE, "") } : { message };
 }
 
 /** Thrown into a flow when a step failed for good; carries the step, the structured error and (in-process) the original. */
@@ -38,8 +75,15 @@ export class StepFailedError extends Error {
   }
 }
 
-/** Describes an error as a StepError; `retryable` says whether a retry may help. */
+/** Describes an error as a StepError; `retryable` says whether a retry may help; `step` when atStep marked one. */
 export function toStepError(err: unknown): StepError {
+  const out = describeError(err);
+  const step = stepOf(err);
+  if (step !== undefined) out.step = step;
+  return out;
+}
+
+function describeError(err: unknown): StepError {
   if (err instanceof UpstreamError) {
     const details = err.details as { service?: string; problemType?: unknown; upstreamCode?: unknown } | undefined;
     const out: StepError = {

@@ -7,14 +7,10 @@ import type { FlowCall } from "../issuance/flow";
 
 export const ACTIVITIES = {
   validateRequest: "validateRequest",
-  renewalRequest: "renewalRequest",
+  validateRenewal: "validateRenewal",
   placeOrder: "placeOrder",
-  presentChallenges: "presentChallenges",
-  checkPropagation: "checkPropagation",
-  validateChallenges: "validateChallenges",
-  preparePendingOperation: "preparePendingOperation",
-  finalizeWithVaultCsr: "finalizeWithVaultCsr",
-  downloadCertificateChain: "downloadCertificateChain",
+  presentAndValidate: "presentAndValidate",
+  finalizeAndDownload: "finalizeAndDownload",
   mergeIssuedChain: "mergeIssuedChain",
   cleanupChallenges: "cleanupChallenges",
   abandonIssuance: "abandonIssuance",
@@ -25,7 +21,8 @@ export const ACTIVITIES = {
   notifyExpiring: "notifyExpiring",
   recordRenewalFailure: "recordRenewalFailure",
   trackOutcome: "trackOutcome",
-} as const satisfies Record<FlowCall | "checkPropagation" | "revokeAtCa", string>;
+  report: "report",
+} as const satisfies Record<FlowCall | "revokeAtCa", string>;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 
 /** Steps of an issuance, in order (custom status `step`, `failedStep`): defined with the flow. */

@@ -49,11 +49,12 @@ function* callActivity(ctx: Ctx, activity: string, input: unknown, retry: boolea
  */
 export function* callStep<T>(ctx: Ctx, step: string, activity: string, input: unknown, retry = true): Generator<df.Task, T, unknown> {
   const called = yield* callActivity(ctx, activity, input, retry);
-  if (!called.ok) throw new StepFailedError(step, called.error);
+  // A call running several steps (../issuance/compound-steps) names the one that failed.
+  if (!called.ok) throw new StepFailedError(called.error.step ?? step, called.error);
   const raw = called.value;
   if (!isOutcome(raw))
     throw new StepFailedError(step, { name: "Error", message: `activity ${activity} returned no outcome`, retryable: false });
-  if (!raw.ok) throw new StepFailedError(step, raw.error);
+  if (!raw.ok) throw new StepFailedError(raw.error.step ?? step, raw.error);
   return raw.value as T;
 }
 

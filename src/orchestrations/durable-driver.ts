@@ -8,11 +8,13 @@
  * the number of certificates and the replay work grows linearly. Deterministic: time is
  * context.df.currentUtcDateTime, ids come from newGuid.
  *
- * Propagation is a durable-timer loop around a single bounded check (`checkPropagation`, at most
- * PROPAGATION_CHECK_BUDGET_MS per call) with PROPAGATION_POLL_MS between checks, until the configured
- * propagationTimeoutSeconds (reported by the check) has passed: a long DNS delay costs timers, not a busy activity.
+ * Propagation is a durable-timer loop around a single bounded check (the flow's `presentAndValidate` without
+ * presenting, at most PROPAGATION_CHECK_BUDGET_MS per call, going on to the CA's validation once visible) with
+ * PROPAGATION_POLL_MS between checks, until the configured propagationTimeoutSeconds (reported by the check) has
+ * passed: a long DNS delay costs timers, not a busy activity.
  */
 import type * as df from "durable-functions";
+import type { PropagationCheck } from "../issuance/compound-steps";
 import type { ChildOutcome, Flow, FlowClock, FlowOp, IssueFlowInput, IssueFlowOutput } from "../issuance/flow";
 import { ACTIVITIES } from "./activity-names";
 import { callBestEffort, callStep } from "./calls";
@@ -22,17 +24,10 @@ import { StepFailedError, isOutcome, taskError } from "./outcome";
 
 type Ctx = df.OrchestrationContext;
 
-/** Longest single propagation check (one activity). */
-export const PROPAGATION_CHECK_BUDGET_MS = 10_000;
+/** Longest single propagation check (one activity): the flow's. */
+export { PROPAGATION_CHECK_BUDGET_MS } from "../issuance/flow";
 /** Durable timer between two propagation checks. */
 export const PROPAGATION_POLL_MS = 5_000;
-
-interface CheckPropagationResult {
-  visible: boolean;
-  detail?: string;
-  /** The configured overall limit (settings.propagationTimeoutSeconds). */
-  timeoutSeconds: number;
-}
 
 /** The orchestration's clock and deterministic ids. */
 export function durableClock(ctx: Ctx): FlowClock {
@@ -100,27 +95,30 @@ function* perform(ctx: Ctx, op: FlowOp): Generator<df.Task, unknown, unknown> {
   }
 }
 
-function* awaitPropagation(ctx: Ctx, op: Extract<FlowOp, { kind: "propagation" }>): Generator<df.Task, void, unknown> {
+/**
+ * The propagation wait: a durable timer, then the flow's check call again (one bounded check that goes on to the
+ * CA's validation when the values are visible), until visible or the configured timeout has passed.
+ */
+function* awaitPropagation(ctx: Ctx, op: Extract<FlowOp, { kind: "propagation" }>): Generator<df.Task, unknown, unknown> {
   const started = ctx.df.currentUtcDateTime.getTime();
+  let last = op.last;
   for (let check = 1; ; check++) {
-    const r = yield* callStep<CheckPropagationResult>(ctx, op.step, ACTIVITIES.checkPropagation, {
-      challenges: op.challenges,
-      budgetMs: PROPAGATION_CHECK_BUDGET_MS,
-    });
-    if (r.visible) return;
     const waited = ctx.df.currentUtcDateTime.getTime() - started;
-    if (waited + PROPAGATION_POLL_MS > r.timeoutSeconds * 1000) {
+    if (waited + PROPAGATION_POLL_MS > last.timeoutSeconds * 1000) {
       throw new StepFailedError(op.step, {
         name: "UpstreamError",
         code: "DnsError",
         service: "Dns",
         status: 504,
         retryable: true,
-        message: `TXT records not visible on every authoritative server after ${check} checks: ${r.detail ?? "unknown"}`,
+        message: `TXT records not visible on every authoritative server after ${check} checks: ${last.detail ?? "unknown"}`,
       });
     }
-    ctx.df.setCustomStatus({ ...op.status, error: r.detail });
+    ctx.df.setCustomStatus({ ...op.status, error: last.detail });
     yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + PROPAGATION_POLL_MS));
+    const r = yield* callStep<{ visible: boolean } & Partial<PropagationCheck>>(ctx, op.step, ACTIVITIES[op.check.call], op.check.input);
+    if (r.visible) return r;
+    last = r as PropagationCheck;
   }
 }
 

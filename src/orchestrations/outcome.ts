@@ -12,7 +12,7 @@
 import { retryAfterFromMessage } from "../shared/errors";
 
 export { StepFailedError, type StepError } from "../issuance/step-error";
-import type { StepError } from "../issuance/step-error";
+import { stepFromMessage, type StepError } from "../issuance/step-error";
 
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: StepError };
 
@@ -24,8 +24,11 @@ export function taskError(err: unknown): StepError {
   // On Azure (and the local host) a failed activity arrives as "Activity function 'x' failed: <message> \n <details>"
   // and a failed sub-orchestration as "Orchestrator function 'x' failed: <message>"; keep the useful part.
   const m = /^(?:\w+: )?(?:Activity|Orchestrator) function '[^']+' failed: ([\s\S]*)$/.exec(message);
-  const text = ((m?.[1] ?? message).split("\n")[0] ?? message).trim();
+  // A thrown failure of a call running several steps says its step in the message (stepNote).
+  const noted = stepFromMessage(((m?.[1] ?? message).split("\n")[0] ?? message).trim());
+  const text = noted.message;
   const out: StepError = { name: err instanceof Error ? err.name : "Error", message: text, retryable: true };
+  if (noted.step !== undefined) out.step = noted.step;
   // A throttled service's Retry-After travels in the message: Azure hands a Node orchestrator nothing else.
   const retryAfterMs = retryAfterFromMessage(text);
   if (retryAfterMs !== undefined) out.retryAfterMs = retryAfterMs;

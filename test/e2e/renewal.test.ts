@@ -128,11 +128,7 @@ describe("orchestrations through the local host", () => {
       operationId: failedStatus.operationId,
     });
     const scheduled = (app.host.durable.getRecord(id)?.history ?? []).filter((e) => e.EventType === 4).map((e) => e.Name);
-    assert.deepEqual(
-      scheduled,
-      ["validateRequest", "abandonIssuance", "trackOutcome"],
-      "validation failures are not retried and write nothing",
-    );
+    assert.deepEqual(scheduled, ["validateRequest", "abandonIssuance", "report"], "validation failures are not retried and write nothing");
     await assertNoOrphans(["alpha", "beta", "gamma", "doomed", "nozone"]);
   });
 

@@ -56,19 +56,18 @@ const pending = {
 /** Happy answers for every issuance activity, with `failAt` answered by `failure` instead. */
 function issuanceResponder(failAt: string, failure: unknown) {
   const answers: Record<string, unknown> = {
-    renewalRequest: ok({ dnsNames: ["www.example.com"], certificateName: "www" }),
+    validateRenewal: ok(validated),
     validateRequest: ok(validated),
     placeOrder: ok(plan),
-    presentChallenges: ok({ recordSets: 1 }),
-    checkPropagation: ok({ visible: true, timeoutSeconds: 30 }),
-    validateChallenges: ok(readyOrder),
+    presentAndValidate: ok({ visible: true, order: readyOrder, pending, cleaned: true }),
+    finalizeAndDownload: ok({
+      order: { ...readyOrder, status: "valid", certificate: "https://ca.test/cert/1" },
+      chain: ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"],
+    }),
     cleanupChallenges: ok({ recordSets: 1 }),
-    preparePendingOperation: ok(pending),
-    finalizeWithVaultCsr: ok({ ...readyOrder, status: "valid", certificate: "https://ca.test/cert/1" }),
-    downloadCertificateChain: ok(["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"]),
     abandonIssuance: ok({ pendingDiscarded: true, authorizationsDeactivated: 1 }),
-    notify: { eventId: "evt_x", results: [] },
-    trackOutcome: { tracked: false },
+    recordRenewalFailure: ok({ attempts: 1 }),
+    report: { sent: [{ eventId: "evt_x", results: [] }], tracked: false },
   };
   const log: Work[] = [];
   const respond = (open: Work[]): Completion[] =>
@@ -80,11 +79,20 @@ function issuanceResponder(failAt: string, failure: unknown) {
   return { respond, log };
 }
 
+const merged = {
+  certificateName: "www",
+  version: "v2",
+  thumbprint: "AB",
+  notBefore: "2026-01-01T00:00:00.000Z",
+  notAfter: "2026-04-01T00:00:00.000Z",
+  dnsNames: ["www.example.com"],
+};
+
 describe("issueCertificate episodes", () => {
-  it("a permanent failure at validate-challenges: no retry, TXT values and authorizations cleaned, outcome tracked, failed with the step", async () => {
+  it("a permanent failure at validate-challenges (inside presentAndValidate): no retry, TXT values and authorizations cleaned, outcome reported, failed with that step", async () => {
     const { respond, log } = issuanceResponder(
-      "validateChallenges",
-      permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record"),
+      "presentAndValidate",
+      permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record", { step: "validate-challenges" }),
     );
     const run = await runEpisodes({
       name: ORCHESTRATIONS.issue,
@@ -108,16 +116,7 @@ describe("issueCertificate episodes", () => {
       operationId: failedStatus.operationId,
     });
     const names = log.map((w) => w.name);
-    assert.deepEqual(names, [
-      "validateRequest",
-      "placeOrder",
-      "presentChallenges",
-      "checkPropagation",
-      "validateChallenges",
-      "abandonIssuance",
-      "trackOutcome",
-      "cleanupChallenges",
-    ]);
+    assert.deepEqual(names, ["validateRequest", "placeOrder", "presentAndValidate", "abandonIssuance", "report", "cleanupChallenges"]);
     const abandon = log.find((w) => w.name === "abandonIssuance");
     assert.deepEqual(
       abandon?.input,
@@ -125,10 +124,13 @@ describe("issueCertificate episodes", () => {
       "no pending operation was reached: only the authorizations",
     );
     assert.deepEqual(log.find((w) => w.name === "cleanupChallenges")?.input, { challenges: [challenge] });
-    const outcome = log.find((w) => w.name === "trackOutcome")?.input as { success: boolean; failedStep: string };
-    assert.equal(outcome.success, false);
-    assert.equal(outcome.failedStep, "validate-challenges");
-    assert.equal(names.filter((n) => n === "notify").length, 0, "a failed first issuance sends no renewal_failed");
+    const reported = log.find((w) => w.name === "report")?.input as {
+      events: unknown[];
+      outcome: { success: boolean; failedStep: string };
+    };
+    assert.equal(reported.outcome.success, false);
+    assert.equal(reported.outcome.failedStep, "validate-challenges");
+    assert.deepEqual(reported.events, [], "a failed first issuance sends no renewal_failed");
 
     // The actions the last episode returned: every step a plain CallActivity (the driver owns retries and their timers).
     const last = run.episodes[run.episodes.length - 1]!;
@@ -140,8 +142,29 @@ describe("issueCertificate episodes", () => {
     );
   });
 
+  it("a failure at pending-operation (inside presentAndValidate) abandons the certificate's pending operation by name", async () => {
+    const { respond, log } = issuanceResponder(
+      "presentAndValidate",
+      permanent("Key Vault: Forbidden", { step: "pending-operation", service: "KeyVault", code: "KeyVaultError", status: 403 }),
+    );
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond,
+    });
+    assert.match(run.failure ?? "", /^pending-operation: Key Vault: Forbidden/);
+    assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, {
+      certificateName: "www",
+      authorizationUrls: [challenge.authorizationUrl],
+    });
+  });
+
   it("a renewal failing at finalize discards its own pending operation, reports renewal_failed, and does not clean TXT twice", async () => {
-    const { respond, log } = issuanceResponder("finalizeWithVaultCsr", permanent("ACME: order https://ca.test/order/1 is invalid: badCSR"));
+    const { respond, log } = issuanceResponder(
+      "finalizeAndDownload",
+      permanent("ACME: order https://ca.test/order/1 is invalid: badCSR", { step: "finalize" }),
+    );
     const run = await runEpisodes({
       name: ORCHESTRATIONS.issue,
       input: { certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" },
@@ -151,19 +174,13 @@ describe("issueCertificate episodes", () => {
     assert.match(run.failure ?? "", /^finalize: ACME: order .* badCSR/);
     const names = log.map((w) => w.name);
     assert.deepEqual(names, [
-      "renewalRequest",
-      "validateRequest",
+      "validateRenewal",
       "placeOrder",
-      "presentChallenges",
-      "checkPropagation",
-      "validateChallenges",
-      "cleanupChallenges",
-      "preparePendingOperation",
-      "finalizeWithVaultCsr",
+      "presentAndValidate",
+      "finalizeAndDownload",
       "abandonIssuance",
       "recordRenewalFailure",
-      "notify",
-      "trackOutcome",
+      "report",
     ]);
     const recorded = log.find((w) => w.name === "recordRenewalFailure")?.input as { certificateName: string; failureId: string };
     assert.equal(recorded.certificateName, "www");
@@ -173,53 +190,62 @@ describe("issueCertificate episodes", () => {
       requestId: "req-42",
       authorizationUrls: [challenge.authorizationUrl],
     });
-    const event = log.find((w) => w.name === "notify")?.input as {
-      type: string;
-      data: { failedStep: string; error: { source: string; message: string }; operationId: string };
+    const reported = log.find((w) => w.name === "report")?.input as {
+      events: { type: string; data: { failedStep: string; error: { source: string; message: string }; operationId: string } }[];
+      outcome: { failedStep: string };
     };
+    const event = reported.events[0]!;
+    assert.equal(reported.events.length, 1);
     assert.equal(event.type, "certificate.renewal_failed");
     assert.equal(event.data.failedStep, "finalize");
     assert.equal(event.data.error.source, "acme");
     assert.equal(event.data.operationId, "0af7651916cd43dd8448eb211c80319c");
+    assert.equal(reported.outcome.failedStep, "finalize");
   });
 
-  it("a transient failure that used up its retries is a failure of that step, with cleanup", async () => {
-    // The runtime reports an activity whose retries ran out as TaskFailed on the retryable task.
-    const log: Work[] = [];
-    const answers = issuanceResponder("", null);
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond: (open) =>
-        open.map((w) => {
-          if (w.kind === "timer") return { id: w.id, result: null };
-          log.push(w);
-          if (w.name === "presentChallenges")
-            return { id: w.id, failure: "Activity function 'presentChallenges' failed: Azure DNS: 503 Service Unavailable" };
-          return answers.respond([w])[0]!;
-        }),
-    });
-    assert.match(run.failure ?? "", /^dns-present: Azure DNS: 503 Service Unavailable; gave up after 5 attempts/);
-    const names = log.map((w) => w.name);
-    assert.equal(names.filter((n) => n === "presentChallenges").length, RETRY.maxNumberOfAttempts, "retried up to the policy's attempts");
-    assert.deepEqual(names.slice(2 + RETRY.maxNumberOfAttempts), ["abandonIssuance", "trackOutcome", "cleanupChallenges"]);
+  it("a transient failure that used up its retries is a failure of the step its message names, with cleanup", async () => {
+    // The runtime reports an activity whose retries ran out as TaskFailed on the retryable task; a call running
+    // several steps says which one in the message ("[step: …]", all of the failure that reaches the orchestrator).
+    for (const [step, expected] of [
+      ["dns-present", "dns-present"],
+      ["validate-challenges", "validate-challenges"],
+    ] as const) {
+      const log: Work[] = [];
+      const answers = issuanceResponder("", null);
+      const run = await runEpisodes({
+        name: ORCHESTRATIONS.issue,
+        input: { dnsNames: ["www.example.com"], certificateName: "www" },
+        instanceId: certificateInstanceId("www"),
+        respond: (open) =>
+          open.map((w) => {
+            if (w.kind === "timer") return { id: w.id, result: null };
+            log.push(w);
+            if (w.name === "presentAndValidate")
+              return {
+                id: w.id,
+                failure: `Activity function 'presentAndValidate' failed: Azure DNS: 503 Service Unavailable [step: ${step}]`,
+              };
+            return answers.respond([w])[0]!;
+          }),
+      });
+      assert.match(run.failure ?? "", new RegExp(`^${expected}: Azure DNS: 503 Service Unavailable; gave up after 5 attempts`));
+      const names = log.map((w) => w.name);
+      assert.equal(
+        names.filter((n) => n === "presentAndValidate").length,
+        RETRY.maxNumberOfAttempts,
+        "retried up to the policy's attempts",
+      );
+      assert.deepEqual(names.slice(2 + RETRY.maxNumberOfAttempts), ["abandonIssuance", "report", "cleanupChallenges"]);
+    }
   });
 
   it("a throttled activity is retried after a durable timer of its Retry-After, an unthrottled one after the backoff", async () => {
-    // presentChallenges: throttled (Key Vault's 429 with Retry-After 7 s, as the failure's message carries it), then a
-    // 503 without Retry-After, then success. Timers are answered when they are due.
+    // presentAndValidate: throttled (a 429 with Retry-After 7 s, as the failure's message carries it), then a 503
+    // without Retry-After, then success. Timers are answered when they are due.
     const failures = [
-      "Activity function 'presentChallenges' failed: Azure DNS (azure): adding TXT failed: Too Many Requests (Retry-After: 7 s) \n Result: Failure",
-      "Activity function 'presentChallenges' failed: Azure DNS (azure): adding TXT failed: 503 Service Unavailable",
+      "Activity function 'presentAndValidate' failed: Azure DNS (azure): adding TXT failed: Too Many Requests (Retry-After: 7 s) [step: dns-present] \n Result: Failure",
+      "Activity function 'presentAndValidate' failed: Azure DNS (azure): adding TXT failed: 503 Service Unavailable [step: dns-present]",
     ];
-    const merged = {
-      certificateName: "www",
-      version: "v2",
-      thumbprint: "AB",
-      notBefore: "2026-01-01T00:00:00Z",
-      notAfter: "2026-04-01T00:00:00Z",
-    };
     const answers = issuanceResponder("mergeIssuedChain", ok(merged));
     const timers: { episode: number; delayMs: number }[] = [];
     const run = await runEpisodes({
@@ -232,13 +258,13 @@ describe("issueCertificate episodes", () => {
           if (w.kind === "timer") timers.push({ episode: episode.index, delayMs: Date.parse(w.fireAt ?? "") - episodeNow });
         return open.map((w) => {
           if (w.kind === "timer") return { id: w.id, result: null };
-          if (w.name === "presentChallenges" && failures.length > 0) return { id: w.id, failure: failures.shift()! };
+          if (w.name === "presentAndValidate" && failures.length > 0) return { id: w.id, failure: failures.shift()! };
           return answers.respond([w])[0]!;
         });
       },
     });
     assert.equal(run.failure, undefined, String(run.failure));
-    const presents = answers.log.filter((w) => w.name === "presentChallenges").length;
+    const presents = answers.log.filter((w) => w.name === "presentAndValidate").length;
     assert.equal(presents, 1, "the third attempt succeeded (the two failures were answered above)");
     assert.deepEqual(
       timers.map((t) => t.delayMs),
@@ -267,18 +293,8 @@ describe("issueCertificate episodes", () => {
     assert.match(run.failure ?? "", /^order: Key Vault: .*\(Retry-After: 7200 s\); gave up: the service asked to wait more than 3600 s/);
   });
 
-  it("succeeds with merge, notify and outcome; time comes from the orchestration clock", async () => {
-    const { respond, log } = issuanceResponder(
-      "mergeIssuedChain",
-      ok({
-        certificateName: "www",
-        version: "v2",
-        thumbprint: "AB",
-        notBefore: "2026-01-01T00:00:00.000Z",
-        notAfter: "2026-04-01T00:00:00.000Z",
-        dnsNames: ["www.example.com"],
-      }),
-    );
+  it("succeeds in 6 activities and 7 episodes (validate, order, TXT + validation + pending, finalize + download, merge, report); time from the orchestration clock", async () => {
+    const { respond, log } = issuanceResponder("mergeIssuedChain", ok(merged));
     const run = await runEpisodes({
       name: ORCHESTRATIONS.issue,
       input: { dnsNames: ["www.example.com"], certificateName: "www" },
@@ -298,10 +314,95 @@ describe("issueCertificate episodes", () => {
       notifications: [],
       operationId: doneStatus.operationId,
     });
-    const notify = log.find((w) => w.name === "notify")?.input as { type: string; time: string };
-    assert.equal(notify.type, "certificate.issued");
-    assert.ok(notify.time.startsWith("2026-01-01T00:00:"), notify.time);
-    assert.equal(log.filter((w) => w.name === "cleanupChallenges").length, 1);
+    assert.deepEqual(
+      log.map((w) => w.name),
+      ["validateRequest", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "report"],
+      "the TXT values were removed by presentAndValidate: no cleanup call of its own",
+    );
+    assert.equal(run.episodes.length, 7, "the start and one episode per activity");
+    assert.deepEqual(log.find((w) => w.name === "presentAndValidate")?.input, {
+      plan,
+      request: validated,
+      budgetMs: 10_000,
+      present: true,
+    });
+    assert.deepEqual(log.find((w) => w.name === "finalizeAndDownload")?.input, { order: readyOrder, csr: "Q1NS" });
+    const reported = log.find((w) => w.name === "report")?.input as {
+      events: { type: string; time: string }[];
+      outcome: { success: boolean };
+    };
+    assert.equal(reported.events[0]?.type, "certificate.issued");
+    assert.ok(reported.events[0]!.time.startsWith("2026-01-01T00:00:"), reported.events[0]!.time);
+    assert.equal(reported.outcome.success, true);
+  });
+
+  it("a renewal succeeds in 6 activities and 7 episodes (the request read and validated in one)", async () => {
+    const { respond, log } = issuanceResponder("mergeIssuedChain", ok(merged));
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { certificateName: "www", reason: "renew" },
+      instanceId: certificateInstanceId("www"),
+      respond,
+    });
+    assert.equal((run.output as { reason: string }).reason, "renew");
+    assert.deepEqual(
+      log.map((w) => w.name),
+      ["validateRenewal", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "report"],
+    );
+    assert.deepEqual(log[0]?.input, { certificateName: "www" });
+    assert.equal(run.episodes.length, 7);
+    assert.equal((log[5]?.input as { events: { type: string }[] }).events[0]?.type, "certificate.renewed");
+  });
+
+  it("values not visible at the first check: durable timers, then checks without presenting that go on to the validation when visible", async () => {
+    const answers = issuanceResponder("mergeIssuedChain", ok(merged));
+    const notYet = ok({ visible: false, detail: "ns1: no TXT yet", timeoutSeconds: 300 });
+    let checks = 0;
+    const timers: string[] = [];
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond: (open) =>
+        open.map((w) => {
+          if (w.kind === "timer") {
+            timers.push(w.fireAt ?? "");
+            return { id: w.id, result: null };
+          }
+          if (w.name === "presentAndValidate" && checks++ < 3) {
+            answers.log.push(w);
+            return { id: w.id, result: notYet };
+          }
+          return answers.respond([w])[0]!;
+        }),
+    });
+    assert.equal(run.failure, undefined, String(run.failure));
+    const calls = answers.log.filter((w) => w.name === "presentAndValidate").map((w) => (w.input as { present: boolean }).present);
+    assert.deepEqual(calls, [true, false, false, false], "the values are added once; the later calls only check (and then validate)");
+    assert.equal(timers.length, 3, "one durable timer before each later check");
+    assert.equal(answers.log.filter((w) => w.name === "cleanupChallenges").length, 0);
+  });
+
+  it("a TXT cleanup that failed inside presentAndValidate is retried once at the end, and the issuance succeeds", async () => {
+    const answers = issuanceResponder("mergeIssuedChain", ok(merged));
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.issue,
+      input: { dnsNames: ["www.example.com"], certificateName: "www" },
+      instanceId: certificateInstanceId("www"),
+      respond: (open) =>
+        open.map((w) => {
+          if (w.name === "presentAndValidate") {
+            answers.log.push(w);
+            return { id: w.id, result: ok({ visible: true, order: readyOrder, pending, cleaned: false, cleanupError: "Azure DNS: 503" }) };
+          }
+          return answers.respond([w])[0]!;
+        }),
+    });
+    assert.equal((run.output as { version: string }).version, "v2");
+    assert.deepEqual(
+      answers.log.map((w) => w.name),
+      ["validateRequest", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "cleanupChallenges", "report"],
+    );
   });
 });
 

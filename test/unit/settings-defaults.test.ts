@@ -20,8 +20,8 @@ import {
   type SettingDescriptor,
   type SettingsSection,
 } from "../../src/config/settings";
-import { createRuntime, setRuntime } from "../../src/app/runtime";
-import { activities } from "../../src/app/activities";
+import { createRuntime, getRuntime, setRuntime } from "../../src/app/runtime";
+import { checkPropagation } from "../../src/issuance/compound-steps";
 import { ConfigurationError, type FieldProblem } from "../../src/shared/errors";
 
 const base = { KvAcme__VaultUrl: "https://myvault.vault.azure.net", KvAcme__DnsSubscriptionIds: "8c2f4a5e-0b1d-4c3a-9e7f-6d5b4a3c2e10" };
@@ -51,12 +51,12 @@ describe("settings defaults are written once, in the descriptors", () => {
     assert.match(docRow("KvAcme__MaxConcurrentRenewals"), /\| `8` \|/);
   });
 
-  it("the checkPropagation activity reports the documented 300 s timeout when PropagationTimeoutSeconds is unset", async () => {
+  it("the propagation check (presentAndValidate's) reports the documented 300 s timeout when PropagationTimeoutSeconds is unset", async () => {
     const credential: TokenCredential = { getToken: () => Promise.reject(new Error("no token is needed by this test")) };
     const previous = setRuntime(createRuntime(base, { credential }));
     try {
-      const out = await activities.checkPropagation({ challenges: [], budgetMs: 10_000 } as never);
-      assert.deepEqual(out, { ok: true, value: { visible: true, elapsedMs: 0, timeoutSeconds: 300 } });
+      const out = await checkPropagation([], 10_000, getRuntime().deps);
+      assert.deepEqual(out, { visible: true, elapsedMs: 0, timeoutSeconds: 300 });
     } finally {
       setRuntime(previous);
     }
