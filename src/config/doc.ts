@@ -7,6 +7,7 @@ import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { ACME_DIRECTORIES } from "./parsers";
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
+import { CA_LIMITS_SETTINGS } from "../renewal/ca-limits-settings";
 import { VAULTS_SECTION } from "./vaults";
 import { ACMEBOT_SETTINGS_DOC } from "./acmebot";
 
@@ -61,6 +62,7 @@ export function renderSettingsDoc(
     DNS_SETTINGS_DOC,
     FLEET_SETTINGS,
     ACMEBOT_SETTINGS_DOC,
+    CA_LIMITS_SETTINGS,
   ],
 ): string {
   const lines = [

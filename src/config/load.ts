@@ -18,6 +18,7 @@ import {
 } from "./descriptor";
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
+import { CA_LIMITS_SETTINGS } from "../renewal/ca-limits-settings";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { buildAcmebotSettings, type AcmebotSettings } from "./acmebot";
 import { vaultCloudProblem } from "./clouds";
@@ -200,6 +201,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       secretsVaultUrl: r.get(S.secretsVaultUrl) ?? vaultUrl,
       dns: DNS_SETTINGS.build(r),
       fleet: FLEET_SETTINGS.build(r),
+      caLimits: CA_LIMITS_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
       renewBeforeExpiryDays: acmebot.renewal?.renewBeforeExpiryDays ?? get(S.renewBeforeExpiryDays),

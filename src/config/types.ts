@@ -2,6 +2,7 @@
 import type { EntraSettings } from "../api/entra";
 import type { DnsSettings } from "../dns/settings";
 import type { FleetSettings } from "../fleet/settings";
+import type { ConfiguredCaLimits } from "../renewal/ca-limits-settings";
 import type { WebhookTargetSettings } from "../notify/types";
 import type { AzureCloud } from "./clouds";
 import type { UndecidedRenewBeforeExpiry } from "./acmebot";
@@ -58,6 +59,8 @@ export interface Settings {
   dns: DnsSettings;
   /** Agent reports and stale-host detection (src/fleet/settings.ts). */
   fleet: FleetSettings;
+  /** CA limits configured per ACME directory for the renewal planner (src/renewal/ca-limits-settings.ts). */
+  caLimits: ConfiguredCaLimits[];
   /** "host:port" servers asked instead of the zones' name servers; undefined = the zones' own. */
   dnsResolver?: string[];
   propagationTimeoutSeconds: number;

@@ -292,7 +292,8 @@ function planFor(
     ...(horizonEnd ? { nextRun: new Date(horizonEnd) } : {}),
     certificates,
     recent: recentIssuances(scan.items, now),
-    ca: caLimitsFor(planning.acmeDirectoryUrl),
+    // Read with the scan (recorded in history); a history recorded before they were: the built-in ones.
+    ca: planning.caLimits ?? caLimitsFor(planning.acmeDirectoryUrl),
     azure: AZURE_BUDGETS,
   });
 }

@@ -18,6 +18,8 @@ import type { Telemetry } from "../telemetry";
 import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
 import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring";
 import { planWindow } from "./plan-window";
+import type { CaLimits } from "./ca-limits";
+import { configuredCaLimits } from "./ca-limits-settings";
 
 /** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
 export interface RenewalCandidate {
@@ -43,6 +45,8 @@ export interface RenewalCandidate {
 /** What the renewal planner needs from the settings, recorded in history with the scan so replays plan alike. */
 export interface RenewalPlanning {
   acmeDirectoryUrl: string;
+  /** The CA's limits at that directory (configured or built in; absent in histories recorded before they were). */
+  caLimits?: CaLimits;
   horizonHours: number;
   batchSize: number;
 }
@@ -135,7 +139,7 @@ export const RENEWAL_LISTING: InventoryOptions = { managedOnly: true, newestIssu
  */
 export async function scanInventory(
   deps: IssuanceDeps,
-  settings: Pick<Settings, "maxConcurrentRenewals" | "acmeDirectoryUrl" | "renewalPlanHorizonHours" | "renewalBatchSize">,
+  settings: Pick<Settings, "maxConcurrentRenewals" | "acmeDirectoryUrl" | "renewalPlanHorizonHours" | "renewalBatchSize" | "caLimits">,
 ): Promise<ScanResult> {
   const listings = unlessAllDown(
     await listEveryVault(
@@ -150,6 +154,7 @@ export async function scanInventory(
     maxConcurrentRenewals: settings.maxConcurrentRenewals,
     planning: {
       acmeDirectoryUrl: settings.acmeDirectoryUrl,
+      caLimits: configuredCaLimits(settings.acmeDirectoryUrl, settings.caLimits),
       horizonHours: settings.renewalPlanHorizonHours,
       batchSize: settings.renewalBatchSize,
     },

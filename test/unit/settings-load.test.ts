@@ -45,6 +45,7 @@ describe("loadSettings defaults", () => {
       expiryWarningDays: 7,
       historyRetentionDays: 30,
       fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },
+      caLimits: [],
       webhooks: [],
       auth: { mode: "unconfigured", platformAuthEnabled: false, keyRoles: ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Agent"] },
       telemetryRoleName: "kv-acme",
