@@ -6,6 +6,7 @@
 import type { CertificateClient } from "@azure/keyvault-certificates";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { Cron } from "croner";
+import type { AcmeDirectory } from "../acme/client";
 import { accountSecretName, loadAccountKey } from "../keyvault/account-key";
 import type { Settings } from "../config/types";
 import type { DnsProvider, DnsZone } from "../dns/provider";
@@ -34,8 +35,11 @@ export interface DoctorDeps {
   fetchJson(url: string): Promise<{ status: number; date?: string; body: unknown }>;
   /** Sends a signed ping event to every webhook target; only with `ping`. */
   pingWebhooks?(): Promise<{ target: string; format: string; ok: boolean; status?: number; error?: string }[]>;
-  /** POST-as-GET of the ACME account (RFC 8555 §7.3.1, onlyReturnExisting): its status. */
-  accountStatus?(keyPem: string, accountUrl: string | undefined): Promise<{ status: string; url: string }>;
+  /**
+   * POST-as-GET of the ACME account (RFC 8555 §7.3.1, onlyReturnExisting): its status. Gets the directory the
+   * directory check read, so the CA's directory is fetched once.
+   */
+  accountStatus?(keyPem: string, accountUrl: string | undefined, directory: AcmeDirectory): Promise<{ status: string; url: string }>;
   now: () => Date;
 }
 
@@ -57,47 +61,43 @@ function accessFix(status: number | undefined, what: string, role: string): stri
   return `check that ${what} is reachable from here (URL, DNS, firewall, private endpoint)`;
 }
 
+/** The Key Vault checks: id and title of each. */
+const VAULT_CHECKS = {
+  list: { id: "keyvault.list", title: "Key Vault: list certificates" },
+  get: { id: "keyvault.get", title: "Key Vault: get a certificate" },
+  create: { id: "keyvault.create", title: "Key Vault: create a pending operation" },
+  secrets: { id: "keyvault.secrets", title: "Key Vault: app secrets (ACME account keys)" },
+} as const;
+
+/** A Key Vault check that failed with `err`: what the vault answered and the role the app's identity needs there. */
+function vaultCheckFailure(
+  check: { id: string; title: string },
+  err: unknown,
+  vault: string,
+  role: "Key Vault Certificates Officer" | "Key Vault Secrets Officer",
+  detail: string = reason(err),
+): CheckResult {
+  return { ...check, status: "fail", detail, fix: accessFix(statusOf(err), `the vault ${vault}`, role) };
+}
+
 async function keyVaultChecks(d: DoctorDeps): Promise<CheckResult[]> {
   const vault = d.settings.vaultUrl;
   const out: CheckResult[] = [];
   try {
     const page = await d.certificates.listPropertiesOfCertificates().byPage({ maxPageSize: 1 }).next();
-    out.push({
-      id: "keyvault.list",
-      title: "Key Vault: list certificates",
-      status: "pass",
-      detail: `${vault} answers (${page.value?.length ?? 0} on the first page)`,
-    });
+    out.push({ ...VAULT_CHECKS.list, status: "pass", detail: `${vault} answers (${page.value?.length ?? 0} on the first page)` });
   } catch (err) {
-    out.push({
-      id: "keyvault.list",
-      title: "Key Vault: list certificates",
-      status: "fail",
-      detail: `${vault}: ${reason(err)}`,
-      fix: accessFix(statusOf(err), `the vault ${vault}`, "Key Vault Certificates Officer"),
-    });
+    out.push(vaultCheckFailure(VAULT_CHECKS.list, err, vault, "Key Vault Certificates Officer", `${vault}: ${reason(err)}`));
     return out;
   }
   try {
     await d.certificates.getCertificate(PROBE_CERTIFICATE);
-    out.push({ id: "keyvault.get", title: "Key Vault: get a certificate", status: "pass", detail: `${PROBE_CERTIFICATE} is readable` });
+    out.push({ ...VAULT_CHECKS.get, status: "pass", detail: `${PROBE_CERTIFICATE} is readable` });
   } catch (err) {
-    const status = statusOf(err);
     out.push(
-      status === 404
-        ? {
-            id: "keyvault.get",
-            title: "Key Vault: get a certificate",
-            status: "pass",
-            detail: "allowed (the probe name does not exist: 404)",
-          }
-        : {
-            id: "keyvault.get",
-            title: "Key Vault: get a certificate",
-            status: "fail",
-            detail: reason(err),
-            fix: accessFix(status, `the vault ${vault}`, "Key Vault Certificates Officer"),
-          },
+      statusOf(err) === 404
+        ? { ...VAULT_CHECKS.get, status: "pass", detail: "allowed (the probe name does not exist: 404)" }
+        : vaultCheckFailure(VAULT_CHECKS.get, err, vault, "Key Vault Certificates Officer"),
     );
   }
   // Create permission without writing: a request with an RSA key size Key Vault refuses (1 bit) is authorized first
@@ -113,47 +113,24 @@ async function keyVaultChecks(d: DoctorDeps): Promise<CheckResult[]> {
     await poller.cancelOperation().catch(() => undefined);
     await d.certificates.deleteCertificateOperation(PROBE_CERTIFICATE).catch(() => undefined);
     out.push({
-      id: "keyvault.create",
-      title: "Key Vault: create a pending operation",
+      ...VAULT_CHECKS.create,
       status: "warn",
       detail: "allowed, but the vault accepted an invalid probe policy; its pending operation was cancelled and deleted",
       fix: `delete the certificate ${PROBE_CERTIFICATE} from the vault`,
     });
   } catch (err) {
-    const status = statusOf(err);
     out.push(
-      status === 400
-        ? {
-            id: "keyvault.create",
-            title: "Key Vault: create a pending operation",
-            status: "pass",
-            detail: "allowed (the deliberately invalid probe was refused: 400, nothing written)",
-          }
-        : {
-            id: "keyvault.create",
-            title: "Key Vault: create a pending operation",
-            status: "fail",
-            detail: reason(err),
-            fix: accessFix(status, `the vault ${vault}`, "Key Vault Certificates Officer"),
-          },
+      statusOf(err) === 400
+        ? { ...VAULT_CHECKS.create, status: "pass", detail: "allowed (the deliberately invalid probe was refused: 400, nothing written)" }
+        : vaultCheckFailure(VAULT_CHECKS.create, err, vault, "Key Vault Certificates Officer"),
     );
   }
+  const secretsVault = d.settings.secretsVaultUrl;
   try {
     await d.secrets.listPropertiesOfSecrets().byPage({ maxPageSize: 1 }).next();
-    out.push({
-      id: "keyvault.secrets",
-      title: "Key Vault: app secrets (ACME account keys)",
-      status: "pass",
-      detail: `${d.settings.secretsVaultUrl} answers`,
-    });
+    out.push({ ...VAULT_CHECKS.secrets, status: "pass", detail: `${secretsVault} answers` });
   } catch (err) {
-    out.push({
-      id: "keyvault.secrets",
-      title: "Key Vault: app secrets (ACME account keys)",
-      status: "fail",
-      detail: `${d.settings.secretsVaultUrl}: ${reason(err)}`,
-      fix: accessFix(statusOf(err), `the vault ${d.settings.secretsVaultUrl}`, "Key Vault Secrets Officer"),
-    });
+    out.push(vaultCheckFailure(VAULT_CHECKS.secrets, err, secretsVault, "Key Vault Secrets Officer", `${secretsVault}: ${reason(err)}`));
   }
   return out;
 }
@@ -262,7 +239,7 @@ async function providerChecks(p: DnsProvider): Promise<CheckResult[]> {
 
 async function acmeChecks(d: DoctorDeps): Promise<{ results: CheckResult[]; date?: string }> {
   const url = d.settings.acmeDirectoryUrl;
-  let directory: { meta?: { termsOfService?: string; externalAccountRequired?: boolean }; newOrder?: string };
+  let directory: AcmeDirectory;
   let date: string | undefined;
   try {
     const r = await d.fetchJson(url);
@@ -331,7 +308,7 @@ async function acmeChecks(d: DoctorDeps): Promise<{ results: CheckResult[]; date
     });
   } else if (d.accountStatus) {
     try {
-      const account = await d.accountStatus(stored.keyPem, stored.accountUrl);
+      const account = await d.accountStatus(stored.keyPem, stored.accountUrl, directory);
       results.push(
         account.status === "valid"
           ? { id: "acme.account", title: "ACME account", status: "pass", detail: `${account.url} is valid` }

@@ -58,8 +58,8 @@ export function doctorDeps(
     dns: deps.dns,
     fetchJson,
     now: options.now ?? (() => new Date()),
-    async accountStatus(keyPem, accountUrl) {
-      const client = newAcmeClient(settings.acmeDirectoryUrl, keyPem, accountUrl);
+    async accountStatus(keyPem, accountUrl, directory) {
+      const client = newAcmeClient(settings.acmeDirectoryUrl, keyPem, accountUrl, directory);
       // RFC 8555 §7.3.1: newAccount with onlyReturnExisting returns the existing account (and its status), never creates one.
       const account = (await withNonceRetry(() => client.createAccount({ onlyReturnExisting: true }))) as { status?: string };
       return { status: account.status ?? "unknown", url: client.getAccountUrl() };
