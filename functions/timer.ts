@@ -16,7 +16,7 @@ import { renewalScheduleBinding, startRenewalRun } from "../src/orchestrations/r
 import { FLEET_SCHEDULE } from "../src/fleet/schedule";
 import { lazyModule } from "../src/shared/lazy";
 
-const fleetDetect = lazyModule<typeof import("../src/fleet/detect")>(require, "../src/fleet/detect");
+const fleetDetect = lazyModule<typeof import("../src/fleet/detect")>(() => require("../src/fleet/detect"));
 
 app.timer("renewalTimer", {
   schedule: renewalScheduleBinding(process.env),

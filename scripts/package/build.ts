@@ -1,9 +1,11 @@
 /**
  * `npm run package`: the release artifacts (docs/deploy.md, docs/agent.md).
  *
- *   artifacts/kv-acme-functionapp-<version>.zip      host.json, package.json, compiled functions/ and product src/,
- *                                                    the dashboard bundle (dist/dashboard-bundle)
- *                                                    (no src/local, src/cli, test/, bench/), production node_modules
+ *   artifacts/kv-acme-functionapp-<version>.zip      host.json, package.json, the app bundle dist/app.js (functions/
+ *                                                    and product src/ with @azure/functions and durable-functions,
+ *                                                    ./app-bundle.ts; no src/local, src/cli, test/, bench/), the
+ *                                                    dashboard bundle (dist/dashboard-bundle), production node_modules
+ *                                                    (the dependencies the bundle requires on first use)
  *   artifacts/kv-acme-agent-<version>.tar.gz         the VM agent bundled into one file, its systemd unit, the Windows
  *                                                    install script and install.sh
  *   artifacts/<artifact>.sha256                      `sha256sum -c` format
@@ -15,17 +17,15 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { promises as fs, existsSync } from "node:fs";
+import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildDashboard } from "../../dashboard/build";
+import { buildAppBundle } from "./app-bundle";
 import { writeDeterministicZip, listFiles } from "./zip";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-
-/** What the Function App's compiled output may not contain: the local stack, the CLI, tests and benchmarks. */
-const EXCLUDED_FROM_APP = ["dist/src/local", "dist/src/cli", "dist/test", "dist/bench", "dist/scripts"];
 
 /** Files of the agent package besides the bundle, copied from the repository: [source, name in the package]. */
 const AGENT_FILES: [string, string][] = [
@@ -45,6 +45,9 @@ interface PackageJson {
   devDependencies?: Record<string, string>;
   [key: string]: unknown;
 }
+
+/** package.json `main` of the deployed app: the bundle (./app-bundle.ts). */
+const APP_MAIN = "dist/app.js";
 
 export interface Artifact {
   file: string;
@@ -96,7 +99,7 @@ function deployedPackageJson(pkg: PackageJson): PackageJson {
     license: pkg.license,
     private: true,
     type: "commonjs",
-    main: "dist/functions/*.js",
+    main: APP_MAIN,
     engines: pkg.engines,
     dependencies: pkg.dependencies,
   };
@@ -120,21 +123,11 @@ async function pruneNodeModules(dir: string): Promise<void> {
 async function buildFunctionApp(pkg: PackageJson, outDir: string, work: string, epoch: number): Promise<Artifact> {
   const stage = path.join(work, "functionapp");
   await fs.mkdir(stage, { recursive: true });
-  run(
-    process.execPath,
-    [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.package.json", "--outDir", path.join(stage, "dist")],
-    ROOT,
-  );
-  for (const excluded of EXCLUDED_FROM_APP) {
-    if (existsSync(path.join(stage, excluded))) {
-      throw new Error(`product code imports ${excluded.slice("dist/".length)}: the Function App package must not contain it`);
-    }
-  }
+  // The one file the Functions host loads; it refuses dev-only code (src/local, src/cli, tests, benchmarks).
+  await buildAppBundle({ outfile: path.join(stage, APP_MAIN) });
   const deployed = JSON.stringify(deployedPackageJson(pkg), null, 2) + "\n";
   // The dashboard's static bundle (served by functions/dashboard.ts from dist/dashboard-bundle).
   await buildDashboard(path.join(stage, "dist", "dashboard-bundle"));
-  // tsc emits the package.json that src/shared/version.ts imports: the deployed one replaces it.
-  await fs.writeFile(path.join(stage, "dist", "package.json"), deployed);
   await fs.copyFile(path.join(ROOT, "host.json"), path.join(stage, "host.json"));
   // npm ci against the committed lock file: exactly the locked production dependencies, no install scripts.
   await fs.copyFile(path.join(ROOT, "package.json"), path.join(stage, "package.json"));

@@ -20,7 +20,7 @@ export interface ZoneRef {
 }
 
 // Loaded on first use: its tables cost ~25 ms, and plain ASCII names never need them.
-const idnHostnameModule = lazyModule<typeof import("idn-hostname")>(require, "idn-hostname");
+const idnHostnameModule = lazyModule<typeof import("idn-hostname")>(() => require("idn-hostname"));
 
 /**
  * IDNA2008 (RFC 5890-5893) with non-transitional UTS #46 preprocessing, from the idn-hostname package: maps the name,

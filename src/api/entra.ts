@@ -49,8 +49,8 @@ type KeySet = ReturnType<Jose["createRemoteJWKSet"]>;
 let jose: Jose | undefined;
 const keySets = new Map<string, KeySet>();
 // jose's two modules used here (its subpath exports load in about half the time of the whole library).
-const joseVerify = lazyModule<typeof import("jose/dist/types/jwt/verify")>(require, "jose/jwt/verify");
-const joseRemote = lazyModule<typeof import("jose/dist/types/jwks/remote")>(require, "jose/jwks/remote");
+const joseVerify = lazyModule<typeof import("jose/dist/types/jwt/verify")>(() => require("jose/jwt/verify"));
+const joseRemote = lazyModule<typeof import("jose/dist/types/jwks/remote")>(() => require("jose/jwks/remote"));
 
 /** jose's verify and remote key set functions, loaded on first use. */
 function loadJose(): Jose {

@@ -29,14 +29,14 @@ export interface ApiRoute {
 }
 
 // Handlers (and the Azure SDKs they use) load on first call.
-const certificates = lazyModule<typeof import("./handlers")>(require, "./handlers");
-const pending = lazyModule<typeof import("./handlers-pending")>(require, "./handlers-pending");
-const issuerPins = lazyModule<typeof import("./handlers-issuer")>(require, "./handlers-issuer");
-const health = lazyModule<typeof import("./handlers-health")>(require, "./handlers-health");
-const schedule = lazyModule<typeof import("./handlers-renewals")>(require, "./handlers-renewals");
-const accounts = lazyModule<typeof import("./handlers-account")>(require, "./handlers-account");
-const fleet = lazyModule<typeof import("./handlers-fleet")>(require, "./handlers-fleet");
-const runtime = lazyModule<typeof import("../app/runtime")>(require, "../app/runtime");
+const certificates = lazyModule<typeof import("./handlers")>(() => require("./handlers"));
+const pending = lazyModule<typeof import("./handlers-pending")>(() => require("./handlers-pending"));
+const issuerPins = lazyModule<typeof import("./handlers-issuer")>(() => require("./handlers-issuer"));
+const health = lazyModule<typeof import("./handlers-health")>(() => require("./handlers-health"));
+const schedule = lazyModule<typeof import("./handlers-renewals")>(() => require("./handlers-renewals"));
+const accounts = lazyModule<typeof import("./handlers-account")>(() => require("./handlers-account"));
+const fleet = lazyModule<typeof import("./handlers-fleet")>(() => require("./handlers-fleet"));
+const runtime = lazyModule<typeof import("../app/runtime")>(() => require("../app/runtime"));
 
 export const API_ROUTES: readonly ApiRoute[] = [
   {

@@ -26,15 +26,15 @@ import type { RevokeOutput } from "../orchestrations/revoke-certificate";
 import { getRuntime } from "./runtime";
 import { lazyModule } from "../shared/lazy";
 
-const issuance = lazyModule<typeof Issuance>(require, "../issuance");
-const compound = lazyModule<typeof import("../issuance/compound-steps")>(require, "../issuance/compound-steps");
-const errors = lazyModule<typeof import("../shared/errors")>(require, "../shared/errors");
-const renewal = lazyModule<typeof import("../renewal/scan")>(require, "../renewal/scan");
-const reporting = lazyModule<typeof import("../issuance/reporting")>(require, "../issuance/reporting");
-const stepErrors = lazyModule<typeof import("../issuance/step-error")>(require, "../issuance/step-error");
-const revoke = lazyModule<typeof import("../acme/revoke")>(require, "../acme/revoke");
-const acmeNames = lazyModule<typeof import("../acme/names")>(require, "../acme/names");
-const vault = lazyModule<typeof import("../keyvault/certificates")>(require, "../keyvault/certificates");
+const issuance = lazyModule<typeof Issuance>(() => require("../issuance"));
+const compound = lazyModule<typeof import("../issuance/compound-steps")>(() => require("../issuance/compound-steps"));
+const errors = lazyModule<typeof import("../shared/errors")>(() => require("../shared/errors"));
+const renewal = lazyModule<typeof import("../renewal/scan")>(() => require("../renewal/scan"));
+const reporting = lazyModule<typeof import("../issuance/reporting")>(() => require("../issuance/reporting"));
+const stepErrors = lazyModule<typeof import("../issuance/step-error")>(() => require("../issuance/step-error"));
+const revoke = lazyModule<typeof import("../acme/revoke")>(() => require("../acme/revoke"));
+const acmeNames = lazyModule<typeof import("../acme/names")>(() => require("../acme/names"));
+const vault = lazyModule<typeof import("../keyvault/certificates")>(() => require("../keyvault/certificates"));
 
 /** The process runtime's dependencies for the vault an activity input names (`vault`; the default one when none). */
 function depsFor(input: { vault?: string } | undefined) {

@@ -18,10 +18,10 @@ export interface Runtime {
 }
 
 // Loaded lazily: these modules and the SDKs behind them are large and only needed once a function actually runs.
-const config = lazyModule<typeof import("../config/settings")>(require, "../config/settings");
-const issuanceDeps = lazyModule<typeof import("../issuance/deps")>(require, "../issuance/deps");
-const telemetry = lazyModule<typeof import("../telemetry")>(require, "../telemetry");
-const identity = lazyModule<typeof import("@azure/identity")>(require, "@azure/identity");
+const config = lazyModule<typeof import("../config/settings")>(() => require("../config/settings"));
+const issuanceDeps = lazyModule<typeof import("../issuance/deps")>(() => require("../issuance/deps"));
+const telemetry = lazyModule<typeof import("../telemetry")>(() => require("../telemetry"));
+const identity = lazyModule<typeof import("@azure/identity")>(() => require("@azure/identity"));
 
 let current: Runtime | undefined;
 

@@ -198,7 +198,7 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
 
 function human(command: string, result: unknown, settings: Settings): string {
   if (command === "fleet")
-    return lazyModule<typeof import("./fleet")>(require, "./fleet")().fleetText(result as import("./fleet").FleetResult);
+    return lazyModule<typeof import("./fleet")>(() => require("./fleet"))().fleetText(result as import("./fleet").FleetResult);
   if (command === "renewals") return renewalsText(result as Parameters<typeof renewalsText>[0]);
   if (command === "list" && Array.isArray(result)) {
     if (result.length === 0) return "no certificates\n";
@@ -271,7 +271,7 @@ async function dispatch(
     }
     case "renewals": {
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
-      const { renewalSchedule } = lazyModule<typeof import("../api/handlers-renewals")>(require, "../api/handlers-renewals")();
+      const { renewalSchedule } = lazyModule<typeof import("../api/handlers-renewals")>(() => require("../api/handlers-renewals"))();
       return renewalSchedule(deps(), listedVaults(values.vault, deps()), values.name === undefined ? {} : { name: values.name });
     }
     case "renew": {
@@ -341,8 +341,8 @@ async function dispatch(
     }
     case "fleet": {
       if (positionals.length > 1) throw usageError(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
-      const { loadFleet } = lazyModule<typeof import("../fleet")>(require, "../fleet")();
-      const { narrowFleet } = lazyModule<typeof import("./fleet")>(require, "./fleet")();
+      const { loadFleet } = lazyModule<typeof import("../fleet")>(() => require("../fleet"))();
+      const { narrowFleet } = lazyModule<typeof import("./fleet")>(() => require("./fleet"))();
       const now = new Date();
       const hosts = await loadFleet(runtime(), now);
       return narrowFleet({ generatedAt: now.toISOString(), staleHosts: hosts.filter((h) => h.stale).length, hosts }, positionals[0]);
@@ -355,7 +355,7 @@ async function dispatch(
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === "agent") {
-    const { agentMain } = lazyModule<typeof import("../agent/index")>(require, "../agent/index")();
+    const { agentMain } = lazyModule<typeof import("../agent/index")>(() => require("../agent/index"))();
     return agentMain(argv.slice(1), { env: io.env as NodeJS.ProcessEnv });
   }
   let json = argv.includes("--json");
@@ -383,11 +383,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (!(command in COMMANDS)) throw usageError(`unknown command "${command}"; run kv-acme help for the list`);
     if (command === "doctor" && values.endpoint === undefined) {
       if (positionals.length > 0) throw usageError(`unexpected arguments: ${positionals.join(" ")}`);
-      const { doctorCommand } = lazyModule<typeof import("./doctor")>(require, "./doctor")();
+      const { doctorCommand } = lazyModule<typeof import("./doctor")>(() => require("./doctor"))();
       return await doctorCommand(values, io);
     }
     if (values.endpoint !== undefined) {
-      const { runEndpointCommand } = lazyModule<typeof import("./endpoint")>(require, "./endpoint")();
+      const { runEndpointCommand } = lazyModule<typeof import("./endpoint")>(() => require("./endpoint"))();
       const progress = (step: string, message: string) => {
         if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
       };

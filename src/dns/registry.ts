@@ -18,7 +18,7 @@ import { DnsRouter } from "./router";
 import { lazyModule } from "../shared/lazy";
 import type { DnsSettings } from "./settings";
 
-const identity = lazyModule<typeof import("@azure/identity")>(require, "@azure/identity");
+const identity = lazyModule<typeof import("@azure/identity")>(() => require("@azure/identity"));
 
 /** Every provider type, in documentation order. */
 export const DNS_PROVIDER_TYPES: readonly DnsProviderType<never>[] = [

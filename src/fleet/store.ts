@@ -11,7 +11,7 @@ import { UpstreamError, errorMessage, statusOf } from "../shared/errors";
 import { lazyModule } from "../shared/lazy";
 import type { AgentReport, CertificateReport } from "./report";
 
-const tables = lazyModule<typeof import("@azure/data-tables")>(require, "@azure/data-tables");
+const tables = lazyModule<typeof import("@azure/data-tables")>(() => require("@azure/data-tables"));
 
 /** One host as stored: its last report and the stale notices already sent for it. */
 export interface HostRecord {

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the local stack (Pebble, Key Vault and Azure DNS stand-ins, token endpoint, DNS server) plus the local
- * Functions host on http://localhost:7071 running every module in functions/, in ONE process. The app runtime uses
- * the stack's settings and the documented local principal (KvAcme__Auth__Mode=local: every role); the automation
+ * Functions host on http://localhost:7071 running the function app as Azure loads it (the bundle dist/app.js, built
+ * afresh at every start by scripts/package/app-bundle.ts), in ONE process. The app gets the stack's settings as its
+ * app settings (its managed identity is the stack's token endpoint: IDENTITY_ENDPOINT / IDENTITY_HEADER) and the
+ * documented local principal (KvAcme__Auth__Mode=local: every role); the automation
  * routes (/api/automation/*) take the function key printed at start. Writes .local/stack.json with functionsHostUrl.
  * Ctrl-C (SIGINT) or SIGTERM stops everything.
  *
@@ -12,11 +14,10 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { localCaller } from "../api/auth";
-import { createRuntime, setRuntime } from "../app/runtime";
+import { loadSettings } from "../config/settings";
 import { DASHBOARD_PATH } from "../dashboard/serve";
 import { writeFileAtomic } from "../shared/fs";
 import { localAuthMe } from "./auth-me";
@@ -26,6 +27,7 @@ import { kvAcmeHome } from "./paths";
 import { assertPortsFree } from "./net";
 import { MAX_STACK_VAULTS, startStack } from "./stack";
 import { errorMessage } from "../shared/errors";
+import { buildAppBundle } from "../../scripts/package/app-bundle";
 
 const say = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -71,16 +73,6 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
   };
 }
 
-/** The function app's modules next to this file's tree (functions/*.ts under tsx, dist/functions/*.js when built). */
-export async function functionModules(): Promise<string[]> {
-  const dir = path.resolve(__dirname, "..", "..", "functions");
-  const ext = path.extname(__filename);
-  return (await fs.readdir(dir))
-    .filter((f) => f.endsWith(ext) && !f.endsWith(".d.ts"))
-    .sort()
-    .map((f) => path.join(dir, f));
-}
-
 async function reexecTrustingCa(caFile: string): Promise<never> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
@@ -115,19 +107,20 @@ async function main(): Promise<void> {
   }
   const stack = await startStack({ ephemeral: options.ephemeral, writeStackJson: true, vaults: options.vaults });
   const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local" };
-  const runtime = createRuntime({ ...process.env, ...env }, { credential: stack.credential });
-  setRuntime(runtime);
+  // The host's own view of the settings, for /.auth/me; the bundled app reads its settings from the environment.
+  const settings = loadSettings({ ...process.env, ...env });
   let host;
   try {
+    const bundle = await buildAppBundle({ sourcemap: true });
     host = await startLocalHost({
-      modules: await functionModules(),
+      modules: [bundle.file],
       stateDir: options.stateDir,
       port: options.port,
       env,
       functionKeys: [options.functionKey],
       ...(process.env.KVACME_MASTER_KEY ? { masterKey: process.env.KVACME_MASTER_KEY } : {}),
       timers: options.timers,
-      authMe: () => localAuthMe(runtime.settings.auth),
+      authMe: () => localAuthMe(settings.auth),
     });
   } catch (err) {
     await stack.close();
@@ -139,7 +132,7 @@ async function main(): Promise<void> {
   const http = [...host.functions.values()].filter((f) => f.trigger.type === "httpTrigger").length;
   say(`kv-acme: local stack + Functions host up in ${Date.now() - t0} ms`);
   say(`  dashboard      ${host.url}${DASHBOARD_PATH}`);
-  say(`  HTTP API       ${host.url}/api   (local principal: roles ${localCaller(runtime.settings.auth).roles.join(", ")})`);
+  say(`  HTTP API       ${host.url}/api   (local principal: roles ${localCaller(settings.auth).roles.join(", ")})`);
   say(`  automation     ${host.url}/api/automation/...   x-functions-key: ${options.functionKey}`);
   say(`  master key     ${host.masterKey}   (/admin/*, /runtime/webhooks/durabletask/*; set it with KVACME_MASTER_KEY)`);
   say(`  functions      ${host.functions.size} (${http} HTTP), durable state in ${options.stateDir}`);
@@ -157,7 +150,6 @@ async function main(): Promise<void> {
     say(`\n${signal}: stopping the Functions host and the local stack`);
     void (async () => {
       await host.close().catch((err: unknown) => say(`host: ${String(err)}`));
-      await runtime.telemetry.shutdown().catch(() => undefined);
       await stack.close().catch((err: unknown) => say(`stack: ${String(err)}`));
       process.exit(0);
     })();

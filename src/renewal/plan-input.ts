@@ -13,7 +13,7 @@ import { lazyModule } from "../shared/lazy";
 import type { PastIssuance, PlanCertificate } from "./plan";
 import type { DueCertificate, RenewalCandidate } from "./scan";
 
-const tldts = lazyModule<typeof import("tldts")>(require, "tldts");
+const tldts = lazyModule<typeof import("tldts")>(() => require("tldts"));
 
 const WEEK_MS = 7 * 86_400_000;
 

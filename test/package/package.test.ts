@@ -64,24 +64,25 @@ test("both artifacts are named by version and carry a matching sha256 file", asy
   execFileSync("unzip", ["-tq", artifacts[0]!.file]);
 });
 
-test("the Function App zip holds host.json, a deployed package.json, compiled functions and product src only", async () => {
+test("the Function App zip holds host.json, a deployed package.json whose main is the app bundle, and the dashboard bundle", async () => {
   assert.equal(await fs.readFile(path.join(app, "host.json"), "utf8"), await fs.readFile(path.join(REPO, "host.json"), "utf8"));
   const deployed = JSON.parse(await fs.readFile(path.join(app, "package.json"), "utf8")) as Record<string, unknown>;
-  assert.equal(deployed.main, "dist/functions/*.js");
+  assert.equal(deployed.main, "dist/app.js");
   assert.deepEqual(deployed.dependencies, pkg.dependencies);
   assert.equal(deployed.devDependencies, undefined);
   assert.equal(deployed.scripts, undefined);
   const top = (await fs.readdir(app)).sort();
   assert.deepEqual(top, ["dist", "host.json", "node_modules", "package.json"]);
-  assert.deepEqual((await fs.readdir(path.join(app, "dist"))).sort(), ["dashboard-bundle", "functions", "package.json", "src"]);
+  assert.deepEqual((await fs.readdir(path.join(app, "dist"))).sort(), ["app.js", "dashboard-bundle"]);
   const manifest = JSON.parse(await fs.readFile(path.join(app, "dist", "dashboard-bundle", "manifest.json"), "utf8")) as {
     assets: string[];
   };
   assert.deepEqual((await fs.readdir(path.join(app, "dist", "dashboard-bundle", "assets"))).sort(), [...manifest.assets].sort());
-  const functions = (await fs.readdir(path.join(REPO, "functions"))).filter((f) => f.endsWith(".ts")).map((f) => f.replace(/\.ts$/, ".js"));
-  assert.deepEqual((await fs.readdir(path.join(app, "dist", "functions"))).sort(), functions.sort());
-  const src = await fs.readdir(path.join(app, "dist", "src"));
-  for (const excluded of ["local", "cli"]) assert.ok(!src.includes(excluded), `dist/src/${excluded} is in the package`);
+  // The bundle names every source file it carries in a comment: no local stack, CLI, test or benchmark code.
+  const bundle = await fs.readFile(path.join(app, "dist", "app.js"), "utf8");
+  for (const f of (await fs.readdir(path.join(REPO, "functions"))).filter((f) => f.endsWith(".ts")))
+    assert.ok(bundle.includes(`// functions/${f}\n`), `functions/${f} is in the bundle`);
+  assert.deepEqual(bundle.match(/^\/\/ (src\/(local|cli)|test|bench|scripts)\/.*$/gm), null);
   // No TypeScript, source map or test file anywhere in the package.
   const files = execFileSync("unzip", ["-Z1", artifacts[0]!.file], { encoding: "utf8", maxBuffer: 1 << 28 })
     .trim()
@@ -116,7 +117,7 @@ test("node_modules has the locked production dependencies and no development-onl
   for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(path.join(app, "node_modules", dep, "package.json")), dep);
 });
 
-test("every function module and every production dependency loads from the unpacked package with nothing from the repository", async () => {
+test("the app bundle (package.json main) and every production dependency load from the unpacked package with nothing from the repository", async () => {
   // The worker's @azure/functions-core is provided by the local host's core-api module, compiled on its own
   // (it imports node builtins only), so the child process runs plain node and loads nothing else of the repository.
   const esbuild = (await import("esbuild")) as typeof import("esbuild");
@@ -133,9 +134,8 @@ test("every function module and every production dependency loads from the unpac
     const path = require("node:path");
     const [core, app, depsJson] = process.argv.slice(1);
     const { loadFunctionModules } = require(core);
-    const dir = path.join(app, "dist", "functions");
-    const files = require("node:fs").readdirSync(dir).filter((f) => f.endsWith(".js")).map((f) => path.join(dir, f));
-    const registry = loadFunctionModules(files);
+    const main = JSON.parse(require("node:fs").readFileSync(path.join(app, "package.json"), "utf8")).main;
+    const registry = loadFunctionModules([path.join(app, main)]);
     for (const dep of JSON.parse(depsJson)) require(require.resolve(dep, { paths: [app] }));
     process.stdout.write(JSON.stringify({ functions: [...registry.functions.keys()], loaded: Object.keys(require.cache) }));
   `;

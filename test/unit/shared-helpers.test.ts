@@ -80,7 +80,7 @@ describe("lazyModule", () => {
       const file = path.join(dir, "counted.js");
       writeFileSync(file, "globalThis.__kvacmeLazyLoads = (globalThis.__kvacmeLazyLoads ?? 0) + 1; exports.answer = 42;\n");
       const g = globalThis as { __kvacmeLazyLoads?: number };
-      const mod = lazyModule<{ answer: number }>(require, file);
+      const mod = lazyModule<{ answer: number }>(() => require(file));
       assert.equal(g.__kvacmeLazyLoads, undefined, "not loaded when declared");
       assert.equal(mod().answer, 42);
       assert.equal(mod().answer, 42);

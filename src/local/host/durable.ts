@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
 import type { BindingInfo, FunctionRegistry, RegisteredFunction } from "./core-api";
 import { invokeFunction, type RpcTypedData } from "./invoke";
-import { installTaskTracking, nonDeterminism, outstandingWork, trackedTasks } from "./replay-checks";
+import { nonDeterminism, outstandingWork, trackTasksOf, trackedTasks } from "./replay-checks";
 import { InstanceStore, type HistoryEvent, type InstanceRecord, type RuntimeStatus } from "./store";
 
 /** History event types (durable-functions HistoryEventType). */
@@ -225,7 +225,6 @@ export class DurableEngine {
     this.#overrideRunning = options.overridableExistingInstanceStates === "AnyState";
     this.#extraInput = options.extraInput;
     this.#log = options.log ?? ((m) => console.error(`[durable] ${m}`));
-    installTaskTracking();
   }
 
   /** Loads persisted instances and resumes every one that is not finished. */
@@ -538,6 +537,7 @@ export class DurableEngine {
     }
     const outcome = await invokeFunction(this.#registry, fn, {
       trigger: { json: JSON.stringify(payload) },
+      beforeInvoke: trackTasksOf,
       log: (level, category, message) => {
         if (category === "user" && (level === "error" || level === "warning")) this.#log(`${fn.name}: ${message}`);
       },

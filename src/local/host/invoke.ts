@@ -70,6 +70,8 @@ export interface InvokeOptions {
   wantResponse?: boolean;
   /** Receives user and system log lines of this invocation. */
   log?: (level: string, category: string, message: string) => void;
+  /** Called with the invocation context once the library built it, before any hook or the handler runs. */
+  beforeInvoke?: (context: InvocationContextLike) => void;
 }
 
 /**
@@ -122,6 +124,7 @@ export async function invokeFunction(
   };
   const model = getProgrammingModel().getInvocationModel(coreCtx);
   const { context, inputs } = await model.getArguments();
+  options.beforeInvoke?.(context);
 
   const hookData: Record<string, unknown> = {};
   const pre: Record<string, unknown> = {

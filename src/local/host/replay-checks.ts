@@ -7,13 +7,13 @@
  * - outstanding work: an orchestrator that returns while durable timers or sub-orchestrations it started are
  *   still running stays Running until they finish or are cancelled.
  * The SDK keeps only OPEN tasks; to see every task of an episode the executor's `trackOpenTask` (where sequence
- * numbers are assigned) is wrapped once, recording each leaf task on the executor.
+ * numbers are assigned) is wrapped on the episode's executor, recording each leaf task. The host reaches that executor
+ * through the invocation context, where durable-functions puts it (`context.df`) before the orchestrator runs, so it
+ * works with whichever copy of the SDK the app carries: node_modules, or the one bundled into dist/app.js.
  */
-import { createRequire } from "node:module";
 import type { HistoryEvent } from "./store";
 
 const TRACKED = Symbol.for("kvacme.localhost.trackedTasks");
-const INSTALLED = Symbol.for("kvacme.localhost.trackingInstalled");
 
 interface ActionLike {
   actionType: number;
@@ -25,31 +25,42 @@ interface ActionLike {
 export interface TrackedTask {
   id: number | string | false;
   actionObj: ActionLike | "noOp" | undefined;
+  /** Set on compound tasks (whenAll, whenAny, a retry's attempts), which get no sequence number of their own. */
+  children?: unknown[];
   parent?: { actionObj?: ActionLike; retryOptions?: unknown; children?: unknown[] };
 }
 
 interface ExecutorLike {
   [TRACKED]?: TrackedTask[];
+  trackOpenTask?: (task: TrackedTask) => void;
 }
 
-/** Wraps the SDK executor's `trackOpenTask` so every leaf task it numbers is recorded (idempotent). */
-export function installTaskTracking(): void {
-  const sdk = createRequire(require.resolve("durable-functions"));
-  const { TaskOrchestrationExecutor } = sdk("./orchestrations/TaskOrchestrationExecutor") as {
-    TaskOrchestrationExecutor: { prototype: Record<PropertyKey, unknown> };
-  };
-  const { CompoundTask } = sdk("./task") as { CompoundTask: abstract new (...args: never[]) => unknown };
-  const proto = TaskOrchestrationExecutor.prototype;
-  if (proto[INSTALLED]) return;
-  const original = proto.trackOpenTask as (this: ExecutorLike, task: TrackedTask) => void;
-  proto.trackOpenTask = function (this: ExecutorLike, task: TrackedTask): void {
-    if (!(task instanceof CompoundTask) && task.id === false) (this[TRACKED] ??= []).push(task);
-    original.call(this, task);
-  };
-  proto[INSTALLED] = true;
+/**
+ * Makes the orchestration episode about to run with `context` record every leaf task its executor numbers: when
+ * durable-functions sets `context.df` (its orchestration context, holding the episode's executor), the executor's
+ * `trackOpenTask` is wrapped on that instance.
+ */
+export function trackTasksOf(context: object): void {
+  let df: { taskOrchestratorExecutor?: ExecutorLike } | undefined;
+  Object.defineProperty(context, "df", {
+    configurable: true,
+    enumerable: true,
+    get: () => df,
+    set(value: { taskOrchestratorExecutor?: ExecutorLike } | undefined) {
+      df = value;
+      const executor = value?.taskOrchestratorExecutor;
+      const original = executor?.trackOpenTask;
+      if (!executor || typeof original !== "function" || executor[TRACKED]) return;
+      executor[TRACKED] = [];
+      executor.trackOpenTask = function (this: ExecutorLike, task: TrackedTask): void {
+        if (!Array.isArray(task.children) && task.id === false) executor[TRACKED]?.push(task);
+        original.call(this, task);
+      };
+    },
+  });
 }
 
-/** Every leaf task the executor numbered in this episode (empty when tracking is not installed). */
+/** Every leaf task the executor numbered in this episode (empty when it was not tracked). */
 export function trackedTasks(executor: unknown): TrackedTask[] {
   return (executor as ExecutorLike | undefined)?.[TRACKED] ?? [];
 }
