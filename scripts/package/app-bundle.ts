@@ -19,9 +19,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const PACKAGE = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { main: string; dependencies: Record<string, string> };
 
-/** Where the bundle is written by default (package.json `main`). */
-export const APP_BUNDLE = path.join(ROOT, "dist", "app.js");
+/** The bundle's path in the app (package.json `main`, what the Functions host loads): dist/app.js. */
+export const APP_MAIN = PACKAGE.main;
+
+/** Where the bundle is written by default: the repository's package.json `main`. */
+export const APP_BUNDLE = path.join(ROOT, APP_MAIN);
 
 /** The production dependencies the bundle carries: what registering the functions needs at start. */
 export const BUNDLED_DEPENDENCIES = ["@azure/functions", "durable-functions"];
@@ -31,8 +35,7 @@ const NOT_IN_APP = ["src/local/", "src/cli/", "test/", "bench/", "scripts/"];
 
 /** The modules required from node_modules at run time (each also with its subpaths). */
 export function appExternals(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-  const lazy = Object.keys(pkg.dependencies).filter((d) => !BUNDLED_DEPENDENCIES.includes(d));
+  const lazy = Object.keys(PACKAGE.dependencies).filter((d) => !BUNDLED_DEPENDENCIES.includes(d));
   return ["@azure/functions-core", ...lazy.flatMap((d) => [d, `${d}/*`])];
 }
 

@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { buildDashboard } from "../../dashboard/build";
-import { buildAppBundle } from "./app-bundle";
+import { APP_MAIN, buildAppBundle } from "./app-bundle";
 import { writeDeterministicZip, listFiles } from "./zip";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -45,9 +45,6 @@ interface PackageJson {
   devDependencies?: Record<string, string>;
   [key: string]: unknown;
 }
-
-/** package.json `main` of the deployed app: the bundle (./app-bundle.ts). */
-const APP_MAIN = "dist/app.js";
 
 export interface Artifact {
   file: string;
