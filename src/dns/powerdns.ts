@@ -12,6 +12,7 @@ import { setting, type SettingsReader } from "../config/descriptor";
 import { intIn, parseServiceUrl } from "../config/parsers";
 import { normalizeDnsName } from "../acme/names";
 import { UpstreamError, errorMessage } from "../shared/errors";
+import { sleep } from "../shared/time";
 import { providerLabel, type DnsProvider, type DnsProviderType, type DnsZone } from "./provider";
 
 export interface PowerDnsSettings {
@@ -83,7 +84,6 @@ export function unquoteTxt(content: string): string {
 }
 
 const MAX_ATTEMPTS = 6;
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Per-RRset queues (by API URL, zone and name), shared by every instance in this process: one read-modify-write at a time. */
 const queues = new Map<string, Promise<unknown>>();
@@ -167,7 +167,7 @@ export class PowerDnsProvider implements DnsProvider {
           current = await this.readTxt(zone, fqdn);
         } catch (err) {
           if (!retryAgain(err, attempt)) throw err;
-          await delay(50 * attempt + Math.random() * 100);
+          await sleep(50 * attempt + Math.random() * 100);
           continue;
         }
         const values = (current?.records ?? []).map((r) => unquoteTxt(r.content));
@@ -187,7 +187,7 @@ export class PowerDnsProvider implements DnsProvider {
           // A concurrent writer elsewhere can make PowerDNS's backend refuse this one (SQLite: "database is locked",
           // answered 500): read again and retry, like a lost update.
           if (!retryAgain(err, attempt)) throw err;
-          await delay(50 * attempt + Math.random() * 100);
+          await sleep(50 * attempt + Math.random() * 100);
         }
       }
     };
