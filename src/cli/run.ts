@@ -130,10 +130,19 @@ export const LOCAL_HINT =
   "To try kv-acme locally: start the local stack with `npm run stack` in another terminal (or `npm start` with the Function App), then run this command again with --stack.";
 
 /** An error reaching an endpoint of the local stack: the stack is not running (any more). */
-function stackDown(err: unknown, stack: StackInfo | undefined): string | undefined {
-  if (!stack) return undefined;
-  const text = `${errorMessage(err)} ${String((err as { code?: unknown })?.code ?? "")} ${String((err as { cause?: { code?: unknown } })?.cause?.code ?? "")}`;
-  if (!/ECONNREFUSED|ECONNRESET|socket hang up/.test(text)) return undefined;
+/** Whether the process that wrote stack.json still runs (signal 0 checks without signalling; EPERM: it runs as another user). */
+function stackRunning(stack: StackInfo): boolean {
+  try {
+    process.kill(stack.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Why a command against the local stack failed when the stack it read from stack.json no longer runs. */
+function stackDown(stack: StackInfo | undefined): string | undefined {
+  if (!stack || stackRunning(stack)) return undefined;
   return `the local stack described by ${path.join(kvAcmeHome(), "stack.json")} does not answer (started ${stack.startedAt}): start it again with npm run stack`;
 }
 
@@ -413,7 +422,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       try {
         result = await dispatch(command, positionals, values, runtime, (p) => fs.readFile(p, "utf8"), io);
       } catch (err) {
-        const down = stackDown(err, env.stack);
+        const down = stackDown(env.stack);
         if (down) throw new ConfigurationError(down);
         throw err;
       }
