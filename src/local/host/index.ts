@@ -104,6 +104,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const registry: FunctionRegistry = loadFunctionModules(options.modules.map((m) => path.resolve(m)));
   registry.functionTimeoutMs = hostJson.functionTimeoutMs;
   await runAppStartHooks(registry, path.dirname(path.resolve(options.modules[0] ?? ".")));
+  const routes = buildRoutes(registry);
 
   const server: Server = createServer();
   const port = await listen(server, options.port ?? 7071, host);
@@ -200,7 +201,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const ctx = {
     registry,
     engine,
-    routes: buildRoutes(registry),
+    routes,
     routePrefix: hostJson.routePrefix,
     authMe: options.authMe,
     baseUrl: () => url,
@@ -215,11 +216,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
   server.on("request", (req, res) => void handleRequest(ctx, req, res));
 
-  await engine.init();
-  for (const fn of registry.byTrigger("timerTrigger")) {
-    const schedule = parseSchedule(resolveAppSettings(String(fn.trigger.schedule), process.env));
-    scheduler.add(fn.name, schedule, options.timers !== false);
-    if (options.timers !== false && fn.trigger.runOnStartup === true) void scheduler.fire(fn.name);
+  const stop = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await scheduler.close();
+    engine.close();
+  };
+  try {
+    await engine.init();
+    for (const fn of registry.byTrigger("timerTrigger")) {
+      const schedule = parseSchedule(resolveAppSettings(String(fn.trigger.schedule), process.env));
+      scheduler.add(fn.name, schedule, options.timers !== false);
+      if (options.timers !== false && fn.trigger.runOnStartup === true) void scheduler.fire(fn.name);
+    }
+  } catch (err) {
+    // A start that fails (unreadable state, a bad timer schedule) leaves no port listening and no timer armed.
+    await stop();
+    throw err;
   }
 
   let closed = false;
@@ -242,10 +255,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     async close() {
       if (closed) return;
       closed = true;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await scheduler.close();
-      engine.close();
+      await stop();
       await runAppTerminateHooks(registry);
     },
   };
