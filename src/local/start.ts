@@ -73,6 +73,11 @@ export function parseStartArgs(argv: string[], env: Record<string, string | unde
   };
 }
 
+/** The function app as Azure loads it (package.json `main`): the bundle dist/app.js, built afresh. */
+export async function functionModules(): Promise<string[]> {
+  return [(await buildAppBundle({ sourcemap: true })).file];
+}
+
 async function reexecTrustingCa(caFile: string): Promise<never> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
@@ -111,9 +116,8 @@ async function main(): Promise<void> {
   const settings = loadSettings({ ...process.env, ...env });
   let host;
   try {
-    const bundle = await buildAppBundle({ sourcemap: true });
     host = await startLocalHost({
-      modules: [bundle.file],
+      modules: await functionModules(),
       stateDir: options.stateDir,
       port: options.port,
       env,
