@@ -19,7 +19,15 @@ export interface AcmeDirectory {
   revokeCert: string;
   keyChange?: string;
   renewalInfo?: string;
-  meta?: { termsOfService?: string; website?: string; externalAccountRequired?: boolean; profiles?: Record<string, string> };
+  meta?: {
+    termsOfService?: string;
+    website?: string;
+    externalAccountRequired?: boolean;
+    /** draft-ietf-acme-profiles: profile name -> description. */
+    profiles?: Record<string, string>;
+    /** RFC 8555 §7.1.1: the CA's issuer domain names in CAA records (RFC 8659). */
+    caaIdentities?: string[];
+  };
 }
 
 /** The parts of acme-client we use that its type declarations leave out (raw signed requests with headers). */

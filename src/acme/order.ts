@@ -6,7 +6,8 @@
 import type * as acme from "acme-client";
 import { UpstreamError, errorMessage } from "../shared/errors";
 import { derToPem, pemBlocks } from "../shared/x509";
-import { acmeError, pollResource, withNonceRetry, type AcmeSession, type PollOptions } from "./client";
+import { alternateLinks, choosePreferredChain } from "./chains";
+import { acmeError, internals, pollResource, withNonceRetry, type AcmeSession, type PollOptions } from "./client";
 
 /** The order as we keep it between steps. */
 export interface OrderRef {
@@ -72,15 +73,21 @@ function problem(p: { detail?: string; type?: string } | undefined): string {
 }
 
 /**
- * Creates an order for the names (RFC 8555 §7.4). `replaces` (RFC 9773 §5) is sent only when the directory offers
- * renewalInfo; if the CA refuses it (e.g. the old certificate came from another account), the order is retried
- * without it.
+ * Creates an order for the names (RFC 8555 §7.4), with `profile` (draft-ietf-acme-profiles) when given. `replaces`
+ * (RFC 9773 §5) is sent only when the directory offers renewalInfo; if the CA refuses it (e.g. the old certificate
+ * came from another account), the order is retried without it.
  */
-export async function createOrder(session: AcmeSession, input: { dnsNames: string[]; replaces?: string }): Promise<OrderRef> {
+export async function createOrder(
+  session: AcmeSession,
+  input: { dnsNames: string[]; replaces?: string; profile?: string },
+): Promise<OrderRef> {
   const identifiers = input.dnsNames.map((value) => ({ type: "dns", value }));
   const replaces = input.replaces && session.directory.renewalInfo ? input.replaces : undefined;
+  const profile = input.profile === undefined ? {} : { profile: input.profile };
   const place = async (withReplaces?: string) => {
-    const payload = { identifiers, ...(withReplaces ? { replaces: withReplaces } : {}) } as Parameters<acme.Client["createOrder"]>[0];
+    const payload = { identifiers, ...profile, ...(withReplaces ? { replaces: withReplaces } : {}) } as Parameters<
+      acme.Client["createOrder"]
+    >[0];
     const order = await withNonceRetry(() => session.client.createOrder(payload));
     return toRef(order as unknown as RawOrder, order.url, withReplaces);
   };
@@ -262,16 +269,33 @@ export async function finalizeOrder(
   return toRef(raw, order.url, order.replaces);
 }
 
-/** Downloads the issued chain (RFC 8555 §7.4.2): PEM blocks, leaf first. */
-export async function downloadChain(session: AcmeSession, order: OrderRef): Promise<string[]> {
-  if (!order.certificate) throw new UpstreamError("Acme", `ACME: order ${order.url} has no certificate URL yet (status ${order.status})`);
-  try {
-    const pem = await withNonceRetry(() =>
-      session.client.getCertificate({ ...order, url: order.url, status: "valid" } as unknown as acme.Order),
-    );
-    const blocks = pemBlocks(pem);
+/** A downloaded chain: PEM blocks, leaf first, and which of the CA's chains it is when a preference chose it. */
+export interface DownloadedChain {
+  chain: string[];
+  /** With a preferred chain: whether one of the offered chains matched it, and the top issuer of each offered. */
+  choice?: { preferredChain: string; matched: boolean; offered: string[] };
+}
+
+/**
+ * Downloads the issued chain (RFC 8555 §7.4.2): PEM blocks, leaf first. With `preferredChain`, the alternates the CA
+ * links (`Link: rel="alternate"`) are downloaded too and the one issued by that name is returned (./chains.ts).
+ */
+export async function downloadChain(session: AcmeSession, order: OrderRef, preferredChain?: string): Promise<DownloadedChain> {
+  const certificateUrl = order.certificate;
+  if (!certificateUrl) throw new UpstreamError("Acme", `ACME: order ${order.url} has no certificate URL yet (status ${order.status})`);
+  const fetchChain = async (url: string): Promise<{ blocks: string[]; link: string | undefined }> => {
+    const resp = await withNonceRetry(() => internals(session.client).api.apiRequest(url, null, [200]));
+    const blocks = pemBlocks(typeof resp.data === "string" ? resp.data : Buffer.from(resp.data as Uint8Array).toString("utf8"));
     if (blocks.length === 0) throw new Error("the CA returned no PEM certificate");
-    return blocks;
+    return { blocks, link: resp.headers.link };
+  };
+  try {
+    const main = await fetchChain(certificateUrl);
+    if (preferredChain === undefined) return { chain: main.blocks };
+    const alternates = await Promise.all(alternateLinks(main.link).map(async (url) => (await fetchChain(url)).blocks));
+    const chains = [main.blocks, ...alternates];
+    const choice = choosePreferredChain(chains, preferredChain);
+    return { chain: chains[choice.index] as string[], choice: { preferredChain, matched: choice.matched, offered: choice.offered } };
   } catch (err) {
     throw acmeError("downloading the certificate", err);
   }

@@ -21,6 +21,7 @@ import { NotFoundError, UpstreamError, ValidationError, errorMessage, statusOf }
 import { sleep } from "../shared/time";
 import { newOperationId, operationIdFromTraceparent } from "../telemetry/correlation";
 import type { Caller } from "./auth";
+import { controlsView } from "./controls-view";
 import type { CertificateSummary, LastOperation } from "./views";
 
 export type { CertificateSummary, LastOperation };
@@ -97,6 +98,9 @@ const ISSUE_FIELDS = [
   "clientAuth",
   "vault",
   "issuerPins",
+  "preferredChain",
+  "profile",
+  "tags",
 ] as const;
 
 /** Reads the optional key fields of a request body (keyType, reuseKey, exportable, contentType). */
@@ -126,8 +130,9 @@ export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   const allowNameOverlap = r.boolean("allowNameOverlap");
   const vault = r.string("vault");
   const issuerPins = r.stringList("issuerPins");
+  const controls = { preferredChain: r.string("preferredChain"), profile: r.string("profile"), tags: r.stringMap("tags") };
   r.check();
-  const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions };
+  const request: IssueRequest = { dnsNames: dnsNames as string[] | string, keyOptions, ...definedControls(controls) };
   if (allowNameOverlap !== undefined) request.allowNameOverlap = allowNameOverlap;
   if (issuerPins !== undefined) request.issuerPins = issuerPins as string[];
   if (certificateName !== undefined) request.certificateName = certificateName;
@@ -135,6 +140,13 @@ export function readIssueBody(body: Record<string, unknown>): IssueRequest {
   if (dnsAlias !== undefined) request.dnsAlias = dnsAlias;
   if (vault !== undefined) request.vault = vault;
   return request;
+}
+
+/** The controls a request set (preferredChain, profile, tags), as the orchestration's input carries them. */
+export function definedControls(
+  c: Pick<IssueRequest, "preferredChain" | "profile" | "tags">,
+): Pick<IssueRequest, "preferredChain" | "profile" | "tags"> {
+  return Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
 }
 
 /** POST /certificates: validate everything (names, key, zones, ACME account), then start issueCertificate. */
@@ -153,6 +165,7 @@ export const issue: Handler = async (req, ctx) => {
     ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
     ...(request.allowNameOverlap ? { allowNameOverlap: true } : {}),
     ...(validated.issuerPins !== undefined ? { issuerPins: validated.issuerPins } : {}),
+    ...definedControls(request),
     reason: "issue",
     operationId: requestOperationId(req),
   };
@@ -283,7 +296,7 @@ function summary(item: InventoryItem, vault: string, last: InstanceStatusLike | 
   if (item.managed.acmeHost) s.issuer = item.managed.acmeHost;
   if (item.managed.renewNotBefore) s.renewNotBefore = item.managed.renewNotBefore;
   if (item.latestUnissued) s.latestVersionUnissued = true;
-  Object.assign(s, trustView(item.managed));
+  Object.assign(s, trustView(item.managed), controlsView(item.tags));
   const op = lastOperation(last);
   if (op) s.lastOperation = op;
   return s;
@@ -383,6 +396,7 @@ export const get: Handler = async (req, ctx) => {
     tags,
     renewNotBefore: managed.renewNotBefore,
     ...trustView(managed),
+    ...controlsView(tags),
     pendingOperation: pending && {
       status: pending.status,
       cancellationRequested: pending.cancellationRequested,

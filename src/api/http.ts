@@ -129,6 +129,17 @@ export class FieldReader {
     return v as string[];
   }
 
+  /** An object of string values (its own validation, e.g. tag limits, is the caller's). */
+  stringMap(field: string): Record<string, string> | undefined {
+    const v = this.body[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) {
+      this.problems.push({ field, message: "must be an object of string values" });
+      return undefined;
+    }
+    return v as Record<string, string>;
+  }
+
   require<T>(field: string, value: T | undefined): T | undefined {
     if (value === undefined && !this.problems.some((p) => p.field === field)) this.problems.push({ field, message: "is required" });
     return value;

@@ -42,6 +42,11 @@ export interface CertificateSummary {
    * the newest issued version.
    */
   latestVersionUnissued?: boolean;
+  /** The certificate's own preferred chain (issuer common name) and ACME profile (docs/certificates.md). */
+  preferredChain?: string;
+  profile?: string;
+  /** Its tags that are neither kv-acme's nor Acmebot's (kept across renewals). */
+  customTags?: Record<string, string>;
   lastOperation?: LastOperation;
 }
 

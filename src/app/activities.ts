@@ -99,7 +99,7 @@ export const activities: Record<ActivityName, Impl> = {
     runStep(() => compound().presentAndValidate(input, getRuntime().deps)),
 
   /** Finalize with the vault's CSR and download the chain. */
-  [ACTIVITIES.finalizeAndDownload]: (input: { order: OrderRef; csr: string }) =>
+  [ACTIVITIES.finalizeAndDownload]: (input: { order: OrderRef; csr: string; preferredChain?: string }) =>
     runStep(() => compound().finalizeAndDownload(input, getRuntime().deps)),
 
   [ACTIVITIES.mergeIssuedChain]: (input: Parameters<typeof Issuance.mergeIssuedChain>[0]) =>

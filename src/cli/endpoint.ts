@@ -21,9 +21,10 @@ import { sleep } from "../shared/time";
 import { parseAddress } from "../keyvault/address";
 import type { RenewalSchedule } from "../api/handlers-renewals";
 import { renewalsText } from "./addressing";
+import { controlsFrom, type ControlValues } from "./controls";
 import { issuerPinsArgs, pinList } from "./issuer-pins";
 
-export interface EndpointValues {
+export interface EndpointValues extends ControlValues {
   endpoint?: string;
   "function-key"?: string;
   token?: string;
@@ -346,6 +347,7 @@ export async function runEndpointCommand(
           ...(values["dns-alias"] !== undefined ? { dnsAlias: values["dns-alias"] } : {}),
           ...(values.vault !== undefined ? { vault: values.vault } : {}),
           ...(values["issuer-pins"] !== undefined ? { issuerPins: pinList(values["issuer-pins"]) } : {}),
+          ...controlsFrom(values),
           ...keyOptionsBody(values),
         }),
       );

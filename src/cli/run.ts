@@ -32,6 +32,7 @@ import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../loc
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
 import { KVACME_VERSION } from "../shared/version";
 import { cliTxtJournal, finishLeftCleanups } from "./pending-txt";
+import { CONTROL_OPTIONS, controlsFrom } from "./controls";
 import { issuerPinsArgs, pinList } from "./issuer-pins";
 import { createProgress } from "./progress";
 import { COMMANDS, commandHelp, USAGE } from "./usage";
@@ -79,6 +80,7 @@ const OPTIONS = {
   chain: { type: "string" },
   vault: { type: "string" },
   "issuer-pins": { type: "string", multiple: true },
+  ...CONTROL_OPTIONS,
 } as const;
 
 /** Exit code for an error: the error class decides (documented in docs/cli.md). */
@@ -260,6 +262,7 @@ async function dispatch(
           ...(values.adopt ? { adopt: true } : {}),
           ...(values.vault !== undefined ? { vault: values.vault } : {}),
           ...(values["issuer-pins"] !== undefined ? { issuerPins: pinList(values["issuer-pins"]) } : {}),
+          ...controlsFrom(values),
         },
         deps(),
         reporting(),

@@ -9,6 +9,7 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
       "      [--dns-alias ALIAS]             write every TXT value at _acme-challenge.ALIAS (docs/dns-providers.md)",
       "      [--vault V]                     into vault V (default: the default vault)",
       "      [--issuer-pins T1,T2]           only merge versions issued by these issuer thumbprints (docs/security.md)",
+      "      [--preferred-chain ISSUER] [--profile NAME] [--tag KEY=VALUE ...] [--clear-tags]   (docs/certificates.md)",
     ],
     summary:
       "Orders a certificate through DNS-01 with the key generated inside Key Vault, and merges it under N (default: from the first name).",

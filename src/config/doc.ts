@@ -8,6 +8,7 @@ import { ACME_DIRECTORIES } from "./parsers";
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
 import { CA_LIMITS_SETTINGS } from "../renewal/ca-limits-settings";
+import { ORDER_SETTINGS } from "../acme/order-options";
 import { VAULTS_SECTION } from "./vaults";
 import { ACMEBOT_SETTINGS_DOC } from "./acmebot";
 
@@ -59,6 +60,7 @@ export function renderSection(section: Pick<SettingsSection<unknown>, "title" | 
 export function renderSettingsDoc(
   sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [
     VAULTS_SECTION,
+    ORDER_SETTINGS,
     DNS_SETTINGS_DOC,
     FLEET_SETTINGS,
     ACMEBOT_SETTINGS_DOC,

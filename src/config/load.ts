@@ -19,6 +19,7 @@ import {
 import { DNS_SETTINGS } from "../dns/settings";
 import { FLEET_SETTINGS } from "../fleet/settings";
 import { CA_LIMITS_SETTINGS } from "../renewal/ca-limits-settings";
+import { ORDER_SETTINGS } from "../acme/order-options";
 import { SETTINGS, WEBHOOK_SETTINGS } from "./descriptors";
 import { buildAcmebotSettings, type AcmebotSettings } from "./acmebot";
 import { vaultCloudProblem } from "./clouds";
@@ -202,6 +203,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       dns: DNS_SETTINGS.build(r),
       fleet: FLEET_SETTINGS.build(r),
       caLimits: CA_LIMITS_SETTINGS.build(r),
+      order: ORDER_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
       renewBeforeExpiryDays: acmebot.renewal?.renewBeforeExpiryDays ?? get(S.renewBeforeExpiryDays),

@@ -3,6 +3,7 @@ import type { EntraSettings } from "../api/entra";
 import type { DnsSettings } from "../dns/settings";
 import type { FleetSettings } from "../fleet/settings";
 import type { ConfiguredCaLimits } from "../renewal/ca-limits-settings";
+import type { OrderSettings } from "../acme/order-options";
 import type { WebhookTargetSettings } from "../notify/types";
 import type { AzureCloud } from "./clouds";
 import type { UndecidedRenewBeforeExpiry } from "./acmebot";
@@ -61,6 +62,8 @@ export interface Settings {
   fleet: FleetSettings;
   /** CA limits configured per ACME directory for the renewal planner (src/renewal/ca-limits-settings.ts). */
   caLimits: ConfiguredCaLimits[];
+  /** Preferred chain, ACME profile, CAA pre-flight of every order (src/acme/order-options.ts). */
+  order: OrderSettings;
   /** "host:port" servers asked instead of the zones' name servers; undefined = the zones' own. */
   dnsResolver?: string[];
   propagationTimeoutSeconds: number;

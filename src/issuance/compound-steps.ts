@@ -13,7 +13,7 @@
  *                        cleanup (its failure is reported, retried at the end) -> pending-operation
  *   finalizeAndDownload: finalize -> download
  */
-import type { OrderRef } from "../acme/order";
+import type { DownloadedChain, OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
 import { UpstreamError, errorMessage } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
@@ -101,12 +101,15 @@ export async function presentAndValidate(input: PresentAndValidateInput, deps: I
   return { visible: true, order, pending, cleaned: cleanupError === undefined, ...(cleanupError === undefined ? {} : { cleanupError }) };
 }
 
-/** Finalizes the order with the vault's CSR (finalize) and downloads the chain (download). */
+/**
+ * Finalizes the order with the vault's CSR (finalize) and downloads the chain (download): the preferred one among the
+ * CA's alternates when the certificate or the app names one (`choice` says whether one matched).
+ */
 export async function finalizeAndDownload(
-  input: { order: OrderRef; csr: string },
+  input: { order: OrderRef; csr: string; preferredChain?: string },
   deps: IssuanceDeps,
-): Promise<{ order: OrderRef; chain: string[] }> {
+): Promise<{ order: OrderRef; chain: string[]; choice?: DownloadedChain["choice"] }> {
   const order = await atStep("finalize", () => finalizeWithVaultCsr(input, deps));
-  const chain = await atStep("download", () => downloadCertificateChain(order, deps));
-  return { order, chain };
+  const downloaded = await atStep("download", () => downloadCertificateChain({ order, preferredChain: input.preferredChain }, deps));
+  return { order, chain: downloaded.chain, ...(downloaded.choice ? { choice: downloaded.choice } : {}) };
 }

@@ -9,6 +9,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { ensureAccount, type EabCredentials } from "../acme/account";
 import type { AcmeSession } from "../acme/client";
 import type { Settings } from "../config/types";
+import { authoritativeCaaLookup, type CaaRRsetLookup } from "../dns/caa";
 import { authoritativeCnameLookup, type CnameLookup } from "../dns/delegation";
 import { createDnsRouter } from "../dns/registry";
 import type { AzureCloud } from "../config/clouds";
@@ -39,6 +40,7 @@ export type IssuanceSettings = Pick<
   | "renewAtPercentOfLifetime"
   | "maxConcurrentRenewals"
   | "acmebotRenewBeforeExpiry"
+  | "order"
 > & { eab?: EabCredentials; dnsResolver?: string | string[]; cloud?: Pick<AzureCloud, "login"> };
 
 /** A progress event; the CLI prints them on stderr, the orchestrator logs them. */
@@ -55,6 +57,8 @@ export interface IssuanceDeps {
   dns: DnsRouter;
   /** Asks a name's authoritative servers (or the resolver override) for its CNAME (delegation, src/dns/delegation.ts). */
   cnameLookup: CnameLookup;
+  /** Reads a name's CAA RRset at its authoritative servers (or the resolver override), CNAMEs followed (src/dns/caa.ts). */
+  caaLookup: CaaRRsetLookup;
   /** The ACME session for settings.acmeDirectoryUrl; created on first use and cached. */
   acme(): Promise<AcmeSession>;
   progress: ProgressSink;
@@ -84,6 +88,7 @@ export function createIssuanceDeps(
   const dns = createDnsRouter(settings.dns, { credential: tokens, ...(settings.cloud ? { authorityHost: settings.cloud.login } : {}) });
   const resolvers = typeof settings.dnsResolver === "string" ? [settings.dnsResolver] : settings.dnsResolver;
   const cnameLookup = authoritativeCnameLookup(resolvers ? { resolvers } : {});
+  const caaLookup = authoritativeCaaLookup(cnameLookup, resolvers ? { resolvers } : {});
   let session: Promise<AcmeSession> | undefined;
   const acme = () => {
     if (!session) {
@@ -117,6 +122,7 @@ export function createIssuanceDeps(
       secrets,
       dns,
       cnameLookup,
+      caaLookup,
       progress,
       acme,
       forVault,

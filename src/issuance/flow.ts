@@ -18,7 +18,7 @@
  * under replay. A step that fails for good is thrown into the flow as a StepFailedError; best-effort calls
  * (webhooks, telemetry, cleanup) answer undefined when they fail and never fail the flow.
  */
-import type { OrderRef } from "../acme/order";
+import type { DownloadedChain, OrderRef } from "../acme/order";
 import type { EnsurePendingResult } from "../keyvault/certificates";
 import { splitAddress } from "../keyvault/address";
 import type { IssuerInfo } from "../shared/issuer";
@@ -229,6 +229,9 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         dnsAlias: input.dnsAlias,
         allowNameOverlap: input.allowNameOverlap,
         issuerPins: input.issuerPins,
+        preferredChain: input.preferredChain,
+        profile: input.profile,
+        tags: input.tags,
       };
       yield* status("validate");
       validated = yield* step<ValidatedRequest>(current, "validateRequest", request);
@@ -270,10 +273,15 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       };
 
     yield* status("finalize");
-    const issued = yield* step<{ order: OrderRef; chain: string[] }>(current, "finalizeAndDownload", {
+    const issued = yield* step<{ order: OrderRef; chain: string[]; choice?: DownloadedChain["choice"] }>(current, "finalizeAndDownload", {
       order: ready.order,
       csr: pending.pending.csr,
+      ...(validated.preferredChain !== undefined ? { preferredChain: validated.preferredChain } : {}),
     });
+    if (issued.choice && !issued.choice.matched)
+      warnings.push(
+        `No chain issued by "${issued.choice.preferredChain}" was offered (${issued.choice.offered.join(", ")}): the CA's default chain was installed`,
+      );
 
     yield* status("merge");
     const merged = yield* step<MergedVersion | RefusedMerge>(current, "mergeIssuedChain", {
@@ -283,6 +291,9 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       targets: validated.targets,
       dnsAlias: validated.dnsAlias,
       issuerPins: validated.issuerPins,
+      preferredChain: validated.preferredChain,
+      profile: validated.profile,
+      tags: validated.tags,
       chain: issued.chain,
       requestId: pending.pending.requestId,
     });

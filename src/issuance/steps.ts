@@ -15,6 +15,7 @@ import {
   deactivatePendingAuthorizations,
   downloadChain,
   finalizeOrder,
+  type DownloadedChain,
   getDns01Tasks,
   waitForValidation,
   type Dns01Task,
@@ -41,6 +42,7 @@ import { ValidationError, errorMessage, type FieldProblem } from "../shared/erro
 import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
 import { x509 } from "../shared/x509";
 import { decideMerge, type MergeDecision, type PreviousVersion } from "./merge-guard";
+import { checkOrderAtCa, describeChainChoice, orderOptionsFor, parseOrderControls } from "./order-controls";
 import type { IssuanceDeps } from "./deps";
 
 /** What a caller asks for. */
@@ -60,6 +62,10 @@ export interface IssueRequest {
   vault?: string;
   /** Issuer certificate thumbprints a new version must come from (an empty list clears them; absent: keep the certificate's). */
   issuerPins?: string[];
+  /** Preferred chain, ACME profile, custom tags (./order-controls.ts; absent: keep the certificate's). */
+  preferredChain?: string;
+  profile?: string;
+  tags?: Record<string, string>;
 }
 
 /** A request after validation: normalized names, certificate name, parsed key options, where every TXT value goes. */
@@ -75,6 +81,11 @@ export interface ValidatedRequest {
   targets: ChallengeTarget[];
   /** Normalized issuer pins, when the request gave some. */
   issuerPins?: string[];
+  /** The certificate's own preferred chain and ACME profile (the app's settings apply when absent). */
+  preferredChain?: string;
+  profile?: string;
+  /** The certificate's custom tags, written with kv-acme's on the new version. */
+  tags?: Record<string, string>;
 }
 
 /** A DNS-01 challenge with where its TXT value goes. */
@@ -142,15 +153,17 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
   if (problems.length > 0 || !deps || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
   // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written.
-  await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
+  const owned = await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
+  const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
+  const controls = parseOrderControls(request, owned.tags, dnsAlias !== undefined);
   if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();
-  const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
   const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
-  // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write.
-  await deps.acme();
-  const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets };
+  // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write, and
+  // so do an ACME profile the CA does not offer and CAA records that forbid the CA.
+  await checkOrderAtCa({ dnsNames, controls, zones: allZones }, await deps.acme(), deps);
+  const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets, ...controls };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
   if (issuerPins !== undefined) result.issuerPins = issuerPins;
@@ -160,7 +173,8 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
 /** Creates the ACME order and computes every DNS-01 TXT value (RFC 8555 §7.4, §8.4). */
 export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps): Promise<OrderPlan> {
   const session = await deps.acme();
-  const order = await createOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId });
+  const { profile } = orderOptionsFor(request, deps);
+  const order = await createOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
   let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
   try {
     tasks = await getDns01Tasks(session, order);
@@ -252,6 +266,9 @@ export async function preparePendingOperation(request: ValidatedRequest, deps: I
     dnsNames: request.dnsNames,
     dnsProvider: writingProviders(request.targets),
     dnsAlias: request.dnsAlias,
+    preferredChain: request.preferredChain,
+    profile: request.profile,
+    customTags: request.tags,
   });
   const result = await ensurePending(deps.certificates, request.certificateName, request.dnsNames, request.keyOptions, { tags });
   deps.progress("keyvault", `pending operation ${result.action} for ${request.certificateName}: ${result.reason}`);
@@ -266,9 +283,15 @@ export async function finalizeWithVaultCsr(input: { order: OrderRef; csr: string
   return order;
 }
 
-/** Downloads the chain (RFC 8555 §7.4.2), leaf first. */
-export async function downloadCertificateChain(order: OrderRef, deps: IssuanceDeps): Promise<string[]> {
-  return downloadChain(await deps.acme(), order);
+/** Downloads the chain (RFC 8555 §7.4.2), leaf first: the preferred one among the CA's alternates when one is set. */
+export async function downloadCertificateChain(
+  input: { order: OrderRef; preferredChain?: string },
+  deps: IssuanceDeps,
+): Promise<DownloadedChain> {
+  const { preferredChain } = orderOptionsFor(input, deps);
+  const downloaded = await downloadChain(await deps.acme(), input.order, preferredChain);
+  if (downloaded.choice) deps.progress("acme", describeChainChoice(downloaded.choice));
+  return downloaded;
 }
 
 /** A merged version with its issuer and what changed against the version it replaced. */
@@ -294,7 +317,10 @@ export interface RefusedMerge {
  * abandons the pending operation, so the old version stays current).
  */
 export async function mergeIssuedChain(
-  input: Pick<ValidatedRequest, "certificateName" | "dnsNames" | "targets" | "dnsAlias" | "issuerPins"> & {
+  input: Pick<
+    ValidatedRequest,
+    "certificateName" | "dnsNames" | "targets" | "dnsAlias" | "issuerPins" | "preferredChain" | "profile" | "tags"
+  > & {
     chain: string[];
     vault?: string;
     /** The pending operation this issuance created (its request id): an overwritten one is told apart. */
@@ -324,6 +350,9 @@ export async function mergeIssuedChain(
     issuer,
     issuerPins: decision.issuerPins,
     lifetimeShortened: decision.lifetimeShortened,
+    preferredChain: input.preferredChain,
+    profile: input.profile,
+    customTags: input.tags,
   });
   const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags, requestId: input.requestId });
   deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);

@@ -28,14 +28,15 @@ export async function readOwnership(
 
 /**
  * Throws OwnershipError unless kv-acme may write to `certificateName` (see decideOwnership). Returns whether the
- * request adopts a certificate kv-acme did not manage.
+ * request adopts a certificate kv-acme did not manage, and the latest version's tags when the certificate exists.
  */
 export async function assertMayManage(
   client: CertificateClient,
   certificateName: string,
   options: { adopt?: boolean; ignoreOnly?: boolean } = {},
-): Promise<{ adopting: boolean }> {
-  const decision = decideOwnership(certificateName, await readOwnership(client, certificateName), options);
+): Promise<{ adopting: boolean; tags?: Record<string, string> }> {
+  const existing = await readOwnership(client, certificateName);
+  const decision = decideOwnership(certificateName, existing, options);
   if (!decision.ok) throw new OwnershipError(decision.code, decision.message, { certificateName, ownerTags: decision.ownerTags });
-  return { adopting: decision.adopting };
+  return { adopting: decision.adopting, ...(existing ? { tags: existing.tags } : {}) };
 }

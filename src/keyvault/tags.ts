@@ -48,6 +48,10 @@ export const TAG_ISSUER_PINS = "kv-acme-issuer-pins";
  * Service Fabric runtimes pick the certificate with the latest NotAfter and would ignore this one).
  */
 export const TAG_LIFETIME_SHORTENED = "kv-acme-lifetime-shortened";
+/** The certificate's own preferred chain (issuer common name): renewals ask for it again (src/acme/chains.ts). */
+export const TAG_PREFERRED_CHAIN = "kv-acme-preferred-chain";
+/** The certificate's own ACME profile: renewals order with it again (src/acme/order-options.ts). */
+export const TAG_PROFILE = "kv-acme-profile";
 
 /** Key Vault's limit on one tag value. */
 export const MAX_TAG_VALUE_LENGTH = 256;
@@ -68,6 +72,11 @@ export interface ManagedTagsInput {
   issuerPins?: string[];
   /** The version this one replaced, when it expired later than this one. */
   lifetimeShortened?: LifetimeShortened;
+  /** The certificate's own preferred chain and ACME profile (not the app's). */
+  preferredChain?: string;
+  profile?: string;
+  /** The certificate's custom tags (./custom-tags.ts), written beside kv-acme's (which win on a clash). */
+  customTags?: Record<string, string>;
 }
 
 /** A version that expires before the one it replaced (the kv-acme-lifetime-shortened tag). */
@@ -100,6 +109,9 @@ export interface ManagedTagInfo {
   /** Issuer pins (kv-acme-issuer-pins), when set. */
   issuerPins?: string[];
   lifetimeShortened?: LifetimeShortened;
+  /** The certificate's own preferred chain and ACME profile (kv-acme-preferred-chain, kv-acme-profile). */
+  preferredChain?: string;
+  profile?: string;
 }
 
 /** Parses a kv-acme-renew-not-before value (an ISO time); undefined when absent or not a time. */
@@ -173,6 +185,7 @@ export function managedTags(input: ManagedTagsInput): Record<string, string> {
     namesValue = `${d.count} names sha256:${d.sha256Prefix}`;
   }
   const tags: Record<string, string> = {
+    ...input.customTags,
     [TAG_MANAGED]: "true",
     [TAG_ACME_DIRECTORY]: checkLength(TAG_ACME_DIRECTORY, input.acmeDirectoryUrl),
     [TAG_DNS_NAMES]: namesValue,
@@ -180,6 +193,8 @@ export function managedTags(input: ManagedTagsInput): Record<string, string> {
   };
   if (input.ariCertId !== undefined) tags[TAG_ARI_CERT_ID] = checkLength(TAG_ARI_CERT_ID, input.ariCertId);
   if (input.dnsAlias !== undefined) tags[TAG_DNS_ALIAS] = checkLength(TAG_DNS_ALIAS, input.dnsAlias);
+  if (input.preferredChain !== undefined) tags[TAG_PREFERRED_CHAIN] = checkLength(TAG_PREFERRED_CHAIN, input.preferredChain);
+  if (input.profile !== undefined) tags[TAG_PROFILE] = checkLength(TAG_PROFILE, input.profile);
   if (input.issuer) tags[TAG_ISSUER] = formatIssuerTag(input.issuer);
   if (input.issuerPins && input.issuerPins.length > 0) tags[TAG_ISSUER_PINS] = formatIssuerPins(input.issuerPins);
   if (input.lifetimeShortened)
@@ -270,6 +285,10 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     if (ari) info.ariCertId = ari;
     const alias = tagValue(t, TAG_DNS_ALIAS);
     if (alias) info.dnsAlias = alias;
+    const preferredChain = tagValue(t, TAG_PREFERRED_CHAIN)?.trim();
+    if (preferredChain) info.preferredChain = preferredChain;
+    const profile = tagValue(t, TAG_PROFILE)?.trim();
+    if (profile) info.profile = profile;
     readRenewalState(t, info);
     return readTrustTags(t, info);
   }

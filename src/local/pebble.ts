@@ -31,6 +31,8 @@ export interface PebbleOptions {
   /** Where Pebble's output goes (default: discarded unless KVACME_DEBUG is set). */
   log?: (line: string) => void;
   binary?: string;
+  /** Alternate root chains Pebble offers beside its default (PEBBLE_ALTERNATE_ROOTS; `Link: rel="alternate"`). */
+  alternateRoots?: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 5),
       // Fresh authorizations per order, as the real CAs behave for new orders after a failed attempt.
       PEBBLE_AUTHZREUSE: "0",
+      ...(options.alternateRoots ? { PEBBLE_ALTERNATE_ROOTS: String(options.alternateRoots) } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -16,7 +16,7 @@ import { STACK_DNS_PROVIDERS, type StackDnsService } from "./dns/providers";
 import { openZoneStore, type ZoneStore } from "./dns/zone-store";
 import { startIdentityServer } from "./identity/server";
 import { loadTokenAuthority, newIdentityHeader } from "./identity/tokens";
-import { startAcmeProxy } from "./acme-proxy";
+import { startAcmeProxy, type AcmeProxy } from "./acme-proxy";
 import { startAzurite } from "./azurite";
 import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
 import { startKeyVaultServer, type KeyVaultServer } from "./keyvault/server";
@@ -52,7 +52,15 @@ export interface StackOptions {
   zones?: string[];
   subscriptionId?: string;
   resourceGroup?: string;
-  pebble?: { nonceRejectPercent?: number; eab?: boolean; validityPeriodSeconds?: number; log?: (line: string) => void };
+  pebble?: {
+    nonceRejectPercent?: number;
+    eab?: boolean;
+    validityPeriodSeconds?: number;
+    log?: (line: string) => void;
+    alternateRoots?: number;
+  };
+  /** Fields merged into the ACME directory's `meta` by a proxy in front of Pebble (`profiles`, `caaIdentities`). */
+  acmeDirectoryMeta?: Record<string, unknown>;
   /**
    * Fault injection per dependency (see faults.ts): a spec such as "keyvault=429:10%,acme=rateLimited:5%" or a
    * parsed plan. With ACME faults the directory URL points at a proxy in front of Pebble.
@@ -133,6 +141,8 @@ export interface Stack {
   faults?: FaultInjector;
   /** The Key Vault stand-ins by vault name (tests stop one to see the others carry on). */
   keyVaults: Record<string, KeyVaultServer>;
+  /** The proxy in front of Pebble, when faults or directory meta asked for one (its `newOrders` record what was sent). */
+  acmeProxy?: AcmeProxy;
   close(): Promise<void>;
 }
 
@@ -264,15 +274,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       eab: options.pebble?.eab,
       validityPeriodSeconds: options.pebble?.validityPeriodSeconds,
       log: options.pebble?.log,
+      alternateRoots: options.pebble?.alternateRoots,
     });
     closers.push(pebble.stop);
-    // ACME faults: clients reach Pebble through a proxy that rate-limits new orders and answers 503s.
+    // ACME faults (new orders rate-limited, 503s) or directory meta the Debian Pebble lacks: clients reach Pebble
+    // through a proxy.
     let acmeDirectoryUrl = pebble.directoryUrl;
-    if (faults && (faults.plan.rules.some((r) => r.target === "acme") || faults.plan.latency.acme)) {
+    let acmeProxy: AcmeProxy | undefined;
+    if ((faults && (faults.plan.rules.some((r) => r.target === "acme") || faults.plan.latency.acme)) || options.acmeDirectoryMeta) {
       const upstream = new URL(pebble.directoryUrl);
-      const proxy = await startAcmeProxy({ upstream: upstream.origin, tls, caCertPem: ca.caCertPem, injector: faults });
+      const proxy = await startAcmeProxy({
+        upstream: upstream.origin,
+        tls,
+        caCertPem: ca.caCertPem,
+        injector: faults,
+        directoryMeta: options.acmeDirectoryMeta,
+      });
       closers.push(proxy.close);
       acmeDirectoryUrl = `${proxy.url}${upstream.pathname}`;
+      acmeProxy = proxy;
     }
 
     const tableEndpoint = (await azurite)?.tableEndpoint;
@@ -324,6 +344,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       forwards,
       faults,
       keyVaults,
+      ...(acmeProxy ? { acmeProxy } : {}),
       close,
     };
   } catch (err) {

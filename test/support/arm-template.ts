@@ -9,6 +9,7 @@ import path from "node:path";
 import { SETTINGS, WEBHOOK_SETTINGS, type SettingDescriptor } from "../../src/config/settings";
 import { DNS_PROVIDER_TYPES } from "../../src/dns/registry";
 import { FLEET_SETTINGS } from "../../src/fleet/settings";
+import { ORDER_SETTINGS } from "../../src/acme/order-options";
 import { DNS_SETTINGS } from "../../src/dns/settings";
 import { ENV, evalString, evalValue, isExpression, isObj, type Json, type Obj, type Scope, type Value } from "./arm-expression";
 
@@ -207,6 +208,7 @@ export function knownSettingNames(): { exact: Set<string>; patterns: RegExp[] } 
     ...Object.values(SETTINGS),
     ...Object.values(DNS_SETTINGS.settings),
     ...Object.values(FLEET_SETTINGS.settings),
+    ...Object.values(ORDER_SETTINGS.settings),
   ] as SettingDescriptor<unknown>[]) {
     if (d.key !== undefined) exact.add(`KvAcme__${d.key}`.toLowerCase());
     for (const a of d.aliases) exact.add((typeof a === "string" ? a : a.name).toLowerCase());

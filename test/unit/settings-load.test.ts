@@ -46,6 +46,7 @@ describe("loadSettings defaults", () => {
       historyRetentionDays: 30,
       fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },
       caLimits: [],
+      order: { caaCheck: true },
       webhooks: [],
       auth: { mode: "unconfigured", platformAuthEnabled: false, keyRoles: ["KvAcme.Read", "KvAcme.Issue", "KvAcme.Agent"] },
       telemetryRoleName: "kv-acme",

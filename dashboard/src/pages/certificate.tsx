@@ -31,6 +31,9 @@ interface Detail {
   versions: Version[];
   policy?: Record<string, unknown> & { dnsNames?: string[] };
   tags: Record<string, string>;
+  preferredChain?: string;
+  profile?: string;
+  customTags?: Record<string, string>;
   pendingOperation?: { status: string; cancellationRequested?: boolean; requestId?: string; error?: unknown };
   lastOperation?: { id: string; reason?: string; status: string; lastUpdatedTime: string; error?: string };
 }
@@ -349,6 +352,23 @@ export function CertificatePage({ name, vault }: { name: string; vault?: string 
             {Object.entries(d.policy ?? {})
               .filter(([k, v]) => k !== "dnsNames" && v !== undefined && v !== null)
               .map(([k, v]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{String(v)}</dd>])}
+          </dl>
+        </section>
+        <section aria-labelledby="controls-h" data-testid="controls">
+          <h2 id="controls-h">Certificate controls</h2>
+          <dl>
+            <dt>Preferred chain</dt>
+            <dd>{d.preferredChain ?? "(the app's, else the CA's default)"}</dd>
+            <dt>ACME profile</dt>
+            <dd>{d.profile ?? "(the app's, else the CA's default)"}</dd>
+            {Object.entries(d.customTags ?? {}).map(([k, v]) => [
+              <dt key={`${k}-t`}>
+                tag <code>{k}</code>
+              </dt>,
+              <dd key={`${k}-d`} class="wrap">
+                {v}
+              </dd>,
+            ])}
           </dl>
         </section>
         <section aria-labelledby="tags-h">
