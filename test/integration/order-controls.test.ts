@@ -113,7 +113,9 @@ describe("ACME profiles (directory meta.profiles through the proxy)", { concurre
     assert.equal((await tagsOf("profiled"))[TAG_PROFILE], "shortlived");
     await renewCertificate("profiled", stackDeps(stack));
     assert.equal(proxy.newOrders.at(-1)?.profile, "shortlived", "the renewal's order");
-    assert.equal(proxy.newOrders.length, before + 2);
+    // Pebble refuses 5 % of nonces: a re-signed newOrder is recorded again, so at least the two orders.
+    assert.ok(proxy.newOrders.length >= before + 2);
+    assert.ok(proxy.newOrders.slice(before).every((o) => o.profile === "shortlived"));
   });
 
   it("the app's AcmeProfile is sent for certificates without their own; none set: no profile field", async () => {
