@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs one benchmark after installing what it needs: bash scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render|chaos|scale [options]
+# Runs one benchmark after installing what it needs: bash scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render|chaos|scale|fleet-scale [options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/ensure.sh
-name="${1:?usage: scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render|chaos|scale [options]}"
+name="${1:?usage: scripts/bench.sh issue-latency|renewal-fanout|cold-start|agent-poll|dashboard-render|chaos|scale|fleet-scale [options]}"
 shift
 [ -f "bench/$name.ts" ] || { echo "scripts/bench.sh: no benchmark bench/$name.ts" >&2; exit 2; }
 ensure_node_modules
@@ -17,7 +17,7 @@ case "$name" in
     esac
     ensure_debian_packages "${packages[@]}"
     ;;
-  renewal-fanout | chaos | scale) ensure_debian_packages pebble ;;
+  renewal-fanout | chaos | scale | fleet-scale) ensure_debian_packages pebble ;;
   agent-poll) ensure_debian_packages nginx ;;
   dashboard-render) ensure_debian_packages chromium && ensure_dashboard_bundle ;;
 esac

@@ -1,0 +1,218 @@
+/**
+ * bench/fleet-scale (npm run bench:fleet-scale): the fleet at scale, in two parts, on a private local stack.
+ *
+ * 1. Reports: `--hosts` simulated agents (default 10,000) each send one report through the real report path: the
+ *    handler's validation (parseAgentReport) and the Table Storage store's saveReport into Azurite (one read of the
+ *    host's partition, one entity-group transaction), as POST /api/agents/reports does; `--concurrency` at a time.
+ *    Measured: reports/s, p50/p99 report latency. Then the fleet at that size: listHosts (every entity of the table)
+ *    + fleetView (the stale rules), what GET /api/fleet computes besides its one listing of the vaults; median of
+ *    `--reads` reads.
+ * 2. Key Vault polling: `--agents` agents (the real Poller with the SDK vault reader and the Linux store, one observed
+ *    certificate each) against the Key Vault stand-in answering `--throttle` of its requests with 429 + Retry-After
+ *    (the stand-in's fault injection, Key Vault's error envelope), `--cycles` steady-state cycles each: wire requests
+ *    per agent per cycle (429s and their retries included), and every cycle must end with every certificate in
+ *    service (each 429 honoured by the SDK's retry after Retry-After, no failure). Extrapolated: requests per agent per
+ *    hour at the default polling interval (3600 s) and the share of the vault's budget (4,000 secret/vault operations
+ *    per 10 s, docs/scale.md / limits.md §3.1) a 10,000-agent fleet uses, next to the Key Vault VM extension's polling.
+ *
+ * Prints one JSON line. Short run: `npm run bench:fleet-scale -- --hosts 1000 --agents 50 --cycles 3`; one part only:
+ * `--part reports` or `--part polling` (no Azurite).
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Poller } from "../src/agent/poller";
+import { parseAgentSettings } from "../src/agent/settings";
+import { createLinuxStore } from "../src/agent/stores/linux";
+import { createSdkVaultReader } from "../src/agent/vault";
+import { parseAgentReport } from "../src/fleet/report";
+import { fleetView, vaultCertificateKey, type CurrentVersion } from "../src/fleet/stale";
+import { createTableFleetStore } from "../src/fleet/store";
+import { startStack } from "../src/local/stack";
+import { median, percentile } from "./lib/stats";
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: "string", default: "10000" },
+    concurrency: { type: "string", default: "32" },
+    reads: { type: "string", default: "3" },
+    agents: { type: "string", default: "100" },
+    cycles: { type: "string", default: "3" },
+    throttle: { type: "string", default: "10" },
+    part: { type: "string", default: "both" },
+  },
+});
+const HOSTS = Number(values.hosts);
+const CONCURRENCY = Number(values.concurrency);
+const READS = Number(values.reads);
+const AGENTS = Number(values.agents);
+const CYCLES = Number(values.cycles);
+const THROTTLE = Number(values.throttle);
+/** `reports`, `polling` or `both` (default). */
+const PART = values.part;
+
+/** The Key Vault VM extension's default polling interval (pollingIntervalInS "3600"), the agent's too. */
+const DEFAULT_POLL_S = 3600;
+/** Key Vault: 4,000 secret/vault operations (other than creates) per vault per 10 s (limits.md §3.1). */
+const VAULT_BUDGET_PER_10S = 4000;
+const FLEET = 10_000;
+
+async function reports(tableEndpoint: string, credential: Parameters<typeof createTableFleetStore>[0]["credential"]) {
+  const store = createTableFleetStore({ endpoint: tableEndpoint, tableName: "fleetbench", credential });
+  const vaultUrl = "https://bench.vault.azure.net";
+  const thumb = (i: number) => (i % 10 === 0 ? "A" : "B").repeat(40);
+  const body = (i: number) => ({
+    hostId: `vm-${String(i).padStart(5, "0")}`,
+    agentVersion: "0.1.0",
+    pollingIntervalInS: DEFAULT_POLL_S,
+    certificates: [
+      {
+        name: "web",
+        vaultUrl,
+        installedVersion: i % 10 === 0 ? "0a".repeat(16) : "0b".repeat(16),
+        thumbprint: thumb(i),
+        notAfter: new Date(Date.now() + 60 * 86400_000).toISOString(),
+        location: `/var/lib/waagent/Microsoft.Azure.KeyVault.Store/bench.web.${i}`,
+        bindingsUpdated: ["nginx:/etc/nginx/nginx.conf"],
+      },
+    ],
+  });
+  await store.saveReport(parseAgentReport(body(0)), new Date()); // the first report creates the table
+  const latencies: number[] = [];
+  let next = 1;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < HOSTS) {
+        const i = next++;
+        const s = performance.now();
+        await store.saveReport(parseAgentReport(body(i)), new Date());
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  // The fleet view at HOSTS hosts: one in ten on the older version, current since two days (outdated after 24 h).
+  const current = new Map<string, CurrentVersion>([
+    [
+      vaultCertificateKey(vaultUrl, "web"),
+      { name: "web", thumbprint: "B".repeat(40), since: new Date(Date.now() - 48 * 3600_000).toISOString() },
+    ],
+  ]);
+  const readMs: number[] = [];
+  let stale = 0;
+  let listed = 0;
+  for (let r = 0; r < READS; r++) {
+    const s = performance.now();
+    const hosts = await store.listHosts();
+    const view = fleetView(hosts, { byKey: current, defaultVaultUrl: vaultUrl }, new Date(), {
+      staleAfterHours: 24,
+      missedIntervals: 3,
+      expiryWarningDays: 30,
+    });
+    readMs.push(performance.now() - s);
+    stale = view.filter((h) => h.stale).length;
+    listed = view.length;
+  }
+  return {
+    hosts: HOSTS,
+    concurrency: CONCURRENCY,
+    reportsPerSecond: Math.round((HOSTS - 1) / seconds),
+    reportLatencyMs: { p50: Math.round(median(latencies)), p99: Math.round(percentile(latencies, 99)) },
+    fleetRead: { hostsListed: listed, staleHosts: stale, medianMs: Math.round(median(readMs)), runsMs: readMs.map(Math.round) },
+  };
+}
+
+async function polling(stack: Awaited<ReturnType<typeof startStack>>, dir: string) {
+  const names = Array.from({ length: AGENTS }, (_, i) => `fleet-${i}`);
+  const { CertificateClient } = await import("@azure/keyvault-certificates");
+  const certificates = new CertificateClient(stack.info.keyVaultUrl, stack.credential, { disableChallengeResourceVerification: true });
+  for (let i = 0; i < names.length; i += 10)
+    await Promise.all(
+      names.slice(i, i + 10).map(async (n) => {
+        const p = await certificates.beginCreateCertificate(
+          n,
+          { issuerName: "Self", subject: `CN=${n}.example.test` },
+          { intervalInMs: 10 },
+        );
+        await p.pollUntilDone();
+      }),
+    );
+  const logger = { info: () => {}, warn: () => {}, error: () => {} };
+  const agents = names.map((n, i) => {
+    const settings = parseAgentSettings(
+      {
+        secretsManagementSettings: {
+          pollingIntervalInS: String(DEFAULT_POLL_S),
+          observedCertificates: [
+            { url: `${stack.info.keyVaultUrl.replace(/\/$/, "")}/secrets/${n}`, certificateStoreLocation: path.join(dir, `a${i}`) },
+          ],
+        },
+        kvAcme: { stateFile: path.join(dir, `a${i}.state.json`) },
+      },
+      { platform: "linux" },
+    ).settings;
+    const vault = createSdkVaultReader({ credential: stack.credential });
+    return {
+      vault,
+      poller: new Poller(settings, { vault, store: createLinuxStore({ aclEnabled: false }), logger, host: `vm-${i}`, env: {} }),
+    };
+  });
+  // First cycle installs; the stand-in's throttling is on for every cycle (it starts with the stack).
+  for (const a of agents) await a.poller.cycle();
+  const perCycle: number[] = [];
+  let failures = 0;
+  let installs = 0;
+  const t0 = performance.now();
+  for (let c = 0; c < CYCLES; c++) {
+    const before = agents.reduce((s, a) => s + a.vault.stats.requests, 0);
+    const results = await Promise.all(agents.map((a) => a.poller.cycle()));
+    failures += results.filter((r) => !r.allInstalled).length;
+    installs += results.reduce((s, r) => s + r.installed.length, 0);
+    perCycle.push((agents.reduce((s, a) => s + a.vault.stats.requests, 0) - before) / AGENTS);
+  }
+  const requestsPerAgentCycle = median(perCycle);
+  const perHour = requestsPerAgentCycle * (3600 / DEFAULT_POLL_S);
+  const fleetPer10s = (FLEET * perHour) / 360;
+  return {
+    agents: AGENTS,
+    cycles: CYCLES,
+    throttledPercent: THROTTLE,
+    cycleSeconds: Math.round((performance.now() - t0) / CYCLES) / 1000,
+    requestsPerAgentCycle: perCycle,
+    failedCycles: failures,
+    unexpectedInstalls: installs,
+    keyVault: {
+      kvAcmeAgent: { requestsPerCertificatePerHour: perHour, fleetRequestsPer10s: Math.round(fleetPer10s * 10) / 10 },
+      vaultBudgetPer10s: VAULT_BUDGET_PER_10S,
+      fleetShareOfBudgetPercent: Math.round((fleetPer10s / VAULT_BUDGET_PER_10S) * 10000) / 100,
+    },
+  };
+}
+
+async function main() {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-fleet-scale-"));
+  const stack = await startStack({
+    ephemeral: true,
+    stateDir: path.join(dir, "stack"),
+    writeStackJson: false,
+    tables: PART !== "polling",
+    keyVaultTiming: "instant",
+    faults: `keyvault=429/1:${THROTTLE}%`,
+  });
+  try {
+    const report = PART === "polling" ? undefined : await reports(stack.info.tableEndpoint!, stack.credential);
+    const poll = PART === "reports" ? undefined : await polling(stack, dir);
+    const load = (await fs.readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
+    console.log(JSON.stringify({ bench: "fleet-scale", loadavg: load, reports: report, polling: poll }));
+  } finally {
+    await stack.close();
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 5 }).catch(() => undefined);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
