@@ -59,6 +59,8 @@ export interface StackOptions {
     log?: (line: string) => void;
     alternateRoots?: number;
   };
+  /** Extra zone-file lines per zone of the real DNS servers (`dns`: BIND, Knot, PowerDNS), e.g. CAA records. */
+  dnsRecords?: Record<string, string[]>;
   /** Fields merged into the ACME directory's `meta` by a proxy in front of Pebble (`profiles`, `caaIdentities`). */
   acmeDirectoryMeta?: Record<string, unknown>;
   /**
@@ -259,6 +261,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         caCertPem: ca.caCertPem,
         dnsServer,
         faults,
+        records: options.dnsRecords,
       });
       extraDns[name] = service;
       closers.push(service.close);

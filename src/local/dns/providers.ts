@@ -23,6 +23,8 @@ export interface StackDnsContext {
   dnsServer: string;
   /** The stack's fault injector, for the hosted API stand-ins. */
   faults?: FaultInjector;
+  /** Extra zone-file lines per zone for the real servers (e.g. CAA records of the CAA pre-flight tests). */
+  records?: Record<string, string[]>;
 }
 
 export interface StackDnsService {
@@ -65,7 +67,7 @@ function authoritativeProvider(
     zones,
     debianPackages,
     async start(context) {
-      const server = await startAuthoritative(kind, { dir: path.join(context.dir, name), zones });
+      const server = await startAuthoritative(kind, { dir: path.join(context.dir, name), zones, records: context.records });
       for (const zone of zones) context.forwards.add(zone, server.host, server.port);
       const prefix = `KvAcme__Dns__${name}__`;
       const env: Record<string, string> =
