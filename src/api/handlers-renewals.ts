@@ -74,6 +74,7 @@ export async function renewalSchedule(
       view.backoffUntil = nextAttemptAt(lastFailure, new Date(item.expiresOn)).toISOString();
     }
     if (d.renewNotBefore) view.renewNotBefore = d.renewNotBefore;
+    if (d.manualPending) view.manualPending = d.manualPending;
     Object.assign(view, trustView(item.managed));
     return view;
   });

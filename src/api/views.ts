@@ -70,6 +70,8 @@ export interface RenewalView {
   lastFailure?: { at: string; attempts: number };
   /** The CA rate-limited the last renewal: no renewal before this time (its Retry-After). */
   renewNotBefore?: string;
+  /** A pending operation created by hand is in progress: when, and until when renewals leave it alone. */
+  manualPending?: { createdAt: string; holdUntil: string };
   /** The failures hold the next attempt back until this moment (exponential backoff), when they do. */
   backoffUntil?: string;
   /** The issuing intermediate recorded on the version (kv-acme-issuer). */

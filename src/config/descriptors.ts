@@ -195,6 +195,15 @@ export const SETTINGS = {
     doc: "How far ahead a renewal run looks (the time until the next run): certificates whose planning window opens within it are renewed at their planned moment, the run waiting with durable timers; 0: only certificates already due (docs/scale.md).",
     parse: intIn(0, 168),
   }),
+  manualPendingHoldHours: setting({
+    key: "ManualPendingHoldHours",
+    aliases: [],
+    field: "manualPendingHoldHours",
+    type: "integer 0–720",
+    default: 72,
+    doc: "A pending operation created by hand (`pending create`: a CSR for another CA) is left alone by renewals this long while it is in progress: a due certificate is held (ManualPendingOperation) and reported, and issue/renew answer 409; older, it is stale and a renewal replaces it (docs/security.md).",
+    parse: intIn(0, 720),
+  }),
   expiryWarningDays: setting({
     key: "ExpiryWarningDays",
     aliases: [],

@@ -212,6 +212,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       maxConcurrentRenewals: get(S.maxConcurrentRenewals),
       renewalBatchSize: get(S.renewalBatchSize),
       renewalPlanHorizonHours: get(S.renewalPlanHorizonHours),
+      manualPendingHoldHours: get(S.manualPendingHoldHours),
       expiryWarningDays: get(S.expiryWarningDays),
       historyRetentionDays: get(S.historyRetentionDays),
       webhooks: readWebhooks(r, acmebot),

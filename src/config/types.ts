@@ -83,6 +83,8 @@ export interface Settings {
   renewalBatchSize: number;
   /** How far ahead a renewal run plans (hours). */
   renewalPlanHorizonHours: number;
+  /** How long renewals leave a pending operation created by hand alone (hours). */
+  manualPendingHoldHours: number;
   /** A due certificate not renewed by a run and expiring within this many days gets `certificate.expiring`. */
   expiryWarningDays: number;
   /** Finished orchestration instances older than this many days are purged from durable history daily. */

@@ -41,6 +41,7 @@ export type IssuanceSettings = Pick<
   | "maxConcurrentRenewals"
   | "acmebotRenewBeforeExpiry"
   | "order"
+  | "manualPendingHoldHours"
 > & { eab?: EabCredentials; dnsResolver?: string | string[]; cloud?: Pick<AzureCloud, "login"> };
 
 /** A progress event; the CLI prints them on stderr, the orchestrator logs them. */

@@ -16,7 +16,7 @@ import {
 } from "../keyvault/certificates";
 import { assertMayManage } from "../keyvault/ownership";
 import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
-import { formatIssuerPins, TAG_ISSUER_PINS } from "../keyvault/tags";
+import { manualPendingTags, mergedByHandTags } from "../keyvault/tags";
 import { ConflictError, NotFoundError } from "../shared/errors";
 import { derToPem } from "../shared/x509";
 import type { IssuanceDeps } from "./deps";
@@ -60,20 +60,22 @@ export async function mergePendingOperation(
   deps: IssuanceDeps,
 ): Promise<CertificateVersionInfo> {
   await assertMayManage(deps.certificates, validateCertificateName(certificateName), { ignoreOnly: true });
-  const { decision } = await guardMerge(certificateName, chainPem, deps);
+  const { decision, issuer } = await guardMerge(certificateName, chainPem, deps);
   if (decision.refused) throw new ConflictError(decision.refused, { certificateName, issuerPins: decision.issuerPins }, "IssuerNotPinned");
   const info = await mergeChain(deps.certificates, certificateName, chainPem);
-  if (decision.issuerPins.length > 0) {
-    const tags = (await getCertificateVersion(deps.certificates, certificateName, info.version)).properties.tags ?? {};
-    await tagVersion(deps.certificates, certificateName, info.version, {
-      ...tags,
-      [TAG_ISSUER_PINS]: formatIssuerPins(decision.issuerPins),
-    });
-  }
+  // The merged version keeps its pending version's tags (a manual create's: ./tags manualPendingTags); see mergedByHandTags.
+  const tags = (await getCertificateVersion(deps.certificates, certificateName, info.version)).properties.tags ?? {};
+  const next = mergedByHandTags(tags, issuer, decision.issuerPins);
+  if (next) await tagVersion(deps.certificates, certificateName, info.version, next);
   return info;
 }
 
-/** Creates a pending operation for the names and key options and returns its CSR (PEM). */
+/**
+ * Creates a pending operation for the names and key options and returns its CSR (PEM), for another CA to sign. Its
+ * version carries kv-acme's tags (manualPendingTags), so the version merged into it is managed (an existing
+ * certificate of another owner needs `adopt`, as for issue), and renewals leave the operation alone until it is
+ * stale (../keyvault/manual-pending.ts).
+ */
 export async function createPendingWithPolicy(
   input: { certificateName: string; dnsNames: string[] | string; keyOptions?: KeyOptionsInput; adopt?: boolean },
   deps: IssuanceDeps,
@@ -82,6 +84,6 @@ export async function createPendingWithPolicy(
   const names = validateDnsNames(input.dnsNames);
   const policy = buildCertificatePolicy(names, parseKeyOptions(input.keyOptions ?? {}));
   await assertMayManage(deps.certificates, name, { adopt: input.adopt });
-  const op = await createPending(deps.certificates, name, policy);
+  const op = await createPending(deps.certificates, name, policy, { tags: manualPendingTags({ dnsNames: names, createdAt: new Date() }) });
   return { ...op, csrPem: derToPem(Buffer.from(op.csr, "base64"), "CERTIFICATE REQUEST") };
 }

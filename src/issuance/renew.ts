@@ -5,6 +5,7 @@
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
 import { describeVersion, getCertificateVersion, getCurrentCertificate, latestIssuedVersion } from "../keyvault/certificates";
+import { assertNoManualPending } from "../keyvault/manual-pending";
 import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership, readManagedTags } from "../keyvault/tags";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
@@ -34,6 +35,14 @@ export function keyOptionsFromPolicy(policy: CertificatePolicy | undefined): Key
 export async function renewalRequest(certificateName: string, deps: IssuanceDeps): Promise<IssueRequest> {
   let current = await getCurrentCertificate(deps.certificates, certificateName);
   if (!current.cer || current.cer.length === 0) {
+    // A pending operation a person created by hand and has not finished is not taken over (409 ManualPendingOperation).
+    await assertNoManualPending(
+      deps.certificates,
+      certificateName,
+      current.properties.tags ?? {},
+      deps.settings.manualPendingHoldHours,
+      new Date(),
+    );
     // The latest version is one an abandoned issuance left (e.g. refused by the issuer pins): renew the newest issued one.
     const issued = await latestIssuedVersion(deps.certificates, certificateName);
     if (issued) current = { ...(await getCertificateVersion(deps.certificates, certificateName, issued.version)), policy: current.policy };

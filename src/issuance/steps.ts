@@ -35,6 +35,7 @@ import {
   type EnsurePendingResult,
 } from "../keyvault/certificates";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
+import { assertNoManualPending } from "../keyvault/manual-pending";
 import { assertMayManage } from "../keyvault/ownership";
 import { assertNoNameOverlap } from "../keyvault/overlap";
 import { managedTags, readManagedTags } from "../keyvault/tags";
@@ -152,8 +153,12 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
     certificateName = collect(() => validateCertificateName(request.certificateName as string));
   else if (dnsNames?.[0]) certificateName = collect(() => defaultCertificateName(dnsNames[0] as string));
   if (problems.length > 0 || !deps || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
-  // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written.
+  // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written, and
+  // so is one whose pending operation a person created by hand and has not finished (../keyvault/manual-pending.ts).
   const owned = await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
+  const existing = owned.existing;
+  if (existing && !existing.issued)
+    await assertNoManualPending(deps.certificates, certificateName, existing.tags, deps.settings.manualPendingHoldHours, new Date());
   const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
   const controls = parseOrderControls(request, owned.tags, dnsAlias !== undefined);
   if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);

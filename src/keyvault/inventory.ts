@@ -9,6 +9,7 @@
 import type { CertificateClient } from "@azure/keyvault-certificates";
 import { UpstreamError } from "../shared/errors";
 import { latestIssuedVersion, vaultError } from "./certificates";
+import { inProgressManualPending, type ManualPending } from "./manual-pending";
 import { isIgnored, readManagedTags, type ManagedTagInfo } from "./tags";
 
 /** One certificate as the list API reports it (its current version). JSON-serializable. */
@@ -31,7 +32,7 @@ export interface InventoryItem {
    * The certificate's latest version is unissued (an issuance in progress, or an abandoned one whose disabled
    * version Key Vault keeps as the latest); the item describes its newest issued version (InventoryOptions.newestIssued).
    */
-  latestUnissued?: { createdOn?: string };
+  latestUnissued?: { createdOn?: string; manualPending?: ManualPending };
 }
 
 export interface InventoryOptions {
@@ -116,11 +117,14 @@ function listed(item: InventoryItem, options: InventoryOptions, latestTags: Reco
 
 /**
  * The item of a certificate whose latest version is unissued, described by its newest issued version (its validity,
- * thumbprint, state and tags); the item as listed when it has none (a first issuance in progress).
+ * thumbprint, state and tags) and, when that latest version is a pending operation created by hand and still in
+ * progress, when it was created (one operation read more: ./manual-pending); the item as listed when it has no issued
+ * version (a first issuance in progress).
  */
 async function newestIssuedOf(client: CertificateClient, item: InventoryItem): Promise<InventoryItem> {
   const issued = await latestIssuedVersion(client, item.name);
   if (!issued) return item;
+  const manualPending = await inProgressManualPending(client, item.name, item.tags);
   const resolved: InventoryItem = {
     name: item.name,
     enabled: issued.enabled,
@@ -130,7 +134,10 @@ async function newestIssuedOf(client: CertificateClient, item: InventoryItem): P
     thumbprint: issued.thumbprint,
     tags: issued.tags,
     managed: readManagedTags(issued.tags),
-    latestUnissued: item.createdOn ? { createdOn: item.createdOn } : {},
+    latestUnissued: {
+      ...(item.createdOn ? { createdOn: item.createdOn } : {}),
+      ...(manualPending ? { manualPending } : {}),
+    },
   };
   if (issued.notBefore) resolved.notBefore = issued.notBefore;
   if (issued.updatedOn) resolved.updatedOn = issued.updatedOn;

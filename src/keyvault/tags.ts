@@ -52,6 +52,12 @@ export const TAG_LIFETIME_SHORTENED = "kv-acme-lifetime-shortened";
 export const TAG_PREFERRED_CHAIN = "kv-acme-preferred-chain";
 /** The certificate's own ACME profile: renewals order with it again (src/acme/order-options.ts). */
 export const TAG_PROFILE = "kv-acme-profile";
+/**
+ * On a version created by hand for a CSR another CA signs (POST /certificates/{name}/pending, CLI `pending create`):
+ * the ISO time it was created. While its pending operation is in progress and younger than ManualPendingHoldHours,
+ * renewals leave it alone (../renewal/decide.ts, ../issuance/manual-pending.ts). The merge of its chain drops it.
+ */
+export const TAG_MANUAL_PENDING = "kv-acme-manual-pending";
 
 /** Key Vault's limit on one tag value. */
 export const MAX_TAG_VALUE_LENGTH = 256;
@@ -112,14 +118,19 @@ export interface ManagedTagInfo {
   /** The certificate's own preferred chain and ACME profile (kv-acme-preferred-chain, kv-acme-profile). */
   preferredChain?: string;
   profile?: string;
+  /** The version was created by hand for another CA at this ISO time (kv-acme-manual-pending). */
+  manualPending?: string;
 }
 
-/** Parses a kv-acme-renew-not-before value (an ISO time); undefined when absent or not a time. */
-export function parseRenewNotBefore(value: string | undefined): string | undefined {
+/** Parses a tag holding an ISO time (kv-acme-renew-not-before, kv-acme-manual-pending); undefined when absent or not a time. */
+export function parseTagTime(value: string | undefined): string | undefined {
   const v = (value ?? "").trim();
   if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(Date.parse(v))) return undefined;
   return new Date(v).toISOString();
 }
+
+/** Parses a kv-acme-renew-not-before value (an ISO time); undefined when absent or not a time. */
+export const parseRenewNotBefore = parseTagTime;
 
 /** What the kv-acme-renewal-failures tag records. */
 export interface RenewalFailures {
@@ -175,20 +186,22 @@ function checkLength(tag: string, value: string): string {
   return value;
 }
 
+/** The kv-acme-dns-names value: the names comma-joined, or their digest form when that does not fit. */
+function dnsNamesTagValue(dnsNames: string[]): string {
+  const names = dnsNames.map(normalizeDnsName);
+  const joined = names.join(",");
+  if (joined.length <= MAX_TAG_VALUE_LENGTH) return joined;
+  const d = dnsNamesDigest(names);
+  return `${d.count} names sha256:${d.sha256Prefix}`;
+}
+
 /** The tags kv-acme writes on a certificate it issued or renewed. Every value fits Key Vault's 256-character limit. */
 export function managedTags(input: ManagedTagsInput): Record<string, string> {
-  const names = input.dnsNames.map(normalizeDnsName);
-  const joined = names.join(",");
-  let namesValue = joined;
-  if (joined.length > MAX_TAG_VALUE_LENGTH) {
-    const d = dnsNamesDigest(names);
-    namesValue = `${d.count} names sha256:${d.sha256Prefix}`;
-  }
   const tags: Record<string, string> = {
     ...input.customTags,
     [TAG_MANAGED]: "true",
     [TAG_ACME_DIRECTORY]: checkLength(TAG_ACME_DIRECTORY, input.acmeDirectoryUrl),
-    [TAG_DNS_NAMES]: namesValue,
+    [TAG_DNS_NAMES]: dnsNamesTagValue(input.dnsNames),
     [TAG_DNS_PROVIDER]: checkLength(TAG_DNS_PROVIDER, input.dnsProvider),
   };
   if (input.ariCertId !== undefined) tags[TAG_ARI_CERT_ID] = checkLength(TAG_ARI_CERT_ID, input.ariCertId);
@@ -203,6 +216,39 @@ export function managedTags(input: ManagedTagsInput): Record<string, string> {
       `${input.lifetimeShortened.previousNotAfter};${input.lifetimeShortened.previousVersion}`,
     );
   return tags;
+}
+
+/**
+ * The tags of a version created by hand for another CA (a manual pending create): managed by kv-acme, so the version
+ * merged into it is renewed like the others, and when it was created (TAG_MANUAL_PENDING). No ACME directory or DNS
+ * provider: neither took part; the first renewal writes them.
+ */
+export function manualPendingTags(input: { dnsNames: string[]; createdAt: Date }): Record<string, string> {
+  return {
+    [TAG_MANAGED]: "true",
+    [TAG_DNS_NAMES]: dnsNamesTagValue(input.dnsNames),
+    [TAG_MANUAL_PENDING]: input.createdAt.toISOString(),
+  };
+}
+
+/**
+ * The tags of a version merged by hand, from those its pending version had: on a version kv-acme manages, the
+ * manual-pending mark goes (the operation is done) and the issuing intermediate is recorded, as a flow's merge does;
+ * the certificate's issuer pins carry on. Undefined when nothing changes (e.g. a pending operation made elsewhere).
+ */
+export function mergedByHandTags(
+  tags: Record<string, string>,
+  issuer: IssuerInfo,
+  issuerPins: readonly string[],
+): Record<string, string> | undefined {
+  const next = { ...tags };
+  if (readManagedTags(tags).managed) {
+    delete next[TAG_MANUAL_PENDING];
+    next[TAG_ISSUER] = formatIssuerTag(issuer);
+  }
+  if (issuerPins.length > 0) next[TAG_ISSUER_PINS] = formatIssuerPins(issuerPins);
+  const same = Object.keys(next).length === Object.keys(tags).length && Object.entries(next).every(([k, v]) => tags[k] === v);
+  return same ? undefined : next;
 }
 
 /** The kv-acme-issuer value: thumbprint, key id and subject (clipped so the value fits 256 characters). */
@@ -290,6 +336,8 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
     const profile = tagValue(t, TAG_PROFILE)?.trim();
     if (profile) info.profile = profile;
     readRenewalState(t, info);
+    const manual = parseTagTime(tagValue(t, TAG_MANUAL_PENDING));
+    if (manual) info.manualPending = manual;
     return readTrustTags(t, info);
   }
   const acmebot = readAcmebotTags(t);

@@ -19,6 +19,9 @@
  * reported as BackingOff (not due) with `renewAt` = the next attempt.
  * When the CA refused the last renewal as rateLimited, its Retry-After (`renewNotBefore`) holds a due certificate
  * until then, reported as RateLimitedByCa (not due) with `renewAt` = the later of the CA's time and the backoff.
+ * A pending operation a person created by hand (a CSR for another CA, its chain still to be merged) holds a due
+ * certificate, even an expired one, until it is stale (`manualPending.holdUntil`), reported as ManualPendingOperation:
+ * a renewal would otherwise cancel that operation or finalize its CSR at the ACME CA.
  */
 import { ValidationError, type FieldProblem } from "../shared/errors";
 
@@ -35,6 +38,8 @@ export interface RenewalState {
   lastFailure?: { at: Date; attempts: number };
   /** The CA refused the last renewal as rateLimited: not before this time (its Retry-After, RFC 8555 §6.6). */
   renewNotBefore?: Date;
+  /** A pending operation created by hand is in progress: created then, left alone until holdUntil. */
+  manualPending?: { createdAt: Date; holdUntil: Date };
 }
 
 export interface RenewalPolicy {
@@ -209,6 +214,25 @@ const lifetimeFractionElapsed = rule({
 });
 
 /**
+ * A pending operation created by hand (`pending create`) is not taken over: a due certificate waits until it is merged,
+ * deleted or stale (ManualPendingHoldHours after its creation), and for the failure backoff when that ends later.
+ */
+const manualPendingOperation = rule({
+  reason: "ManualPendingOperation",
+  effect: "hold",
+  check: ({ state, now, retryAt }, due) => {
+    const manual = state.manualPending;
+    if (!due || !manual || now.getTime() >= manual.holdUntil.getTime()) return undefined;
+    return {
+      message:
+        `due (${due.reason}) but a pending operation created by hand at ${iso(manual.createdAt)} (a CSR for another CA) is in ` +
+        `progress: left alone until ${iso(manual.holdUntil)}; merge its chain or delete it to renew sooner`,
+      at: later(manual.holdUntil, retryAt),
+    };
+  },
+});
+
+/**
  * The CA's rate limit: a due certificate the CA refused as rateLimited waits for the time the CA gave (its
  * Retry-After), or for the failure backoff when that ends later. Never a retry before the CA's time.
  */
@@ -251,9 +275,11 @@ const RENEWAL_RULES = [
   withinRenewBeforeExpiry,
   // 4. renewAtPercentOfLifetime % of the lifetime.
   lifetimeFractionElapsed,
-  // 5. The CA rate-limited the last renewal: hold until the time it gave (or the backoff, if later).
+  // 5. A pending operation created by hand is left alone until it is stale.
+  manualPendingOperation,
+  // 6. The CA rate-limited the last renewal: hold until the time it gave (or the backoff, if later).
   rateLimitedByCa,
-  // 6. Recent failures hold a due certificate back until its next attempt.
+  // 7. Recent failures hold a due certificate back until its next attempt.
   backingOff,
 ] as const;
 

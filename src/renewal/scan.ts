@@ -13,6 +13,7 @@ import { mapLimit } from "../issuance/steps";
 import { everyVault } from "../issuance/deps";
 import { formatAddress } from "../keyvault/address";
 import { listEveryVault, unlessAllDown, type InventoryItem, type InventoryOptions } from "../keyvault/inventory";
+import { manualPendingHoldEnd } from "../keyvault/manual-pending";
 import { errorMessage } from "../shared/errors";
 import type { Telemetry } from "../telemetry";
 import { decideRenewal, renewalTime, type RenewalPolicy, type RenewalRule, type RenewalState } from "./decide";
@@ -40,6 +41,11 @@ export interface RenewalCandidate {
   dnsNames?: string[];
   /** Tagged by the leading C# tool, v4 or v5 (how Acmebot__RenewBeforeExpiry is read when no setting says). */
   acmebot?: 4 | 5;
+  /**
+   * ISO creation time of a pending operation created by hand (a CSR for another CA) that is in progress on this
+   * certificate (../keyvault/manual-pending.ts): the decision leaves it alone until it is stale.
+   */
+  manualPendingAt?: string;
 }
 
 /** What the renewal planner needs from the settings, recorded in history with the scan so replays plan alike. */
@@ -78,6 +84,8 @@ export interface DueCertificate {
   lastFailure?: { at: string; attempts: number };
   /** The CA's rateLimited Retry-After: no renewal before this time (RenewalCandidate.renewNotBefore). */
   renewNotBefore?: string;
+  /** A pending operation created by hand is in progress: when, and until when renewals leave it alone. */
+  manualPending?: { createdAt: string; holdUntil: string };
   /** The validity of the current version (the planner's window). */
   notBefore?: string;
   notAfter?: string;
@@ -108,6 +116,7 @@ export function candidateOf(item: InventoryItem, defaultVault?: string): Renewal
   if (item.managed.renewNotBefore) c.renewNotBefore = item.managed.renewNotBefore;
   if (item.managed.dnsNames && item.managed.dnsNames.length > 0) c.dnsNames = item.managed.dnsNames;
   if (item.managed.acmebotVersion) c.acmebot = item.managed.acmebotVersion;
+  if (item.latestUnissued?.manualPending) c.manualPendingAt = item.latestUnissued.manualPending.createdAt;
   return c;
 }
 
@@ -181,6 +190,12 @@ export async function gatherRenewalState(
   if (candidate.failures) state.lastFailure = { at: new Date(candidate.failures.at), attempts: candidate.failures.attempts };
   // The CA's rateLimited Retry-After (the kv-acme-renew-not-before tag) holds the renewal until the CA's time.
   if (candidate.renewNotBefore) state.renewNotBefore = new Date(candidate.renewNotBefore);
+  // A pending operation created by hand is left alone until it is stale (ManualPendingHoldHours after its creation).
+  if (candidate.manualPendingAt)
+    state.manualPending = {
+      createdAt: new Date(candidate.manualPendingAt),
+      holdUntil: manualPendingHoldEnd({ createdAt: candidate.manualPendingAt }, deps.settings.manualPendingHoldHours),
+    };
   if (!candidate.ariCertId) return { state, ari: "skipped" };
   const session = await deps.acme();
   const info = await fetchRenewalInfo(session.directory, candidate.ariCertId, () => now);
@@ -225,6 +240,8 @@ export async function decideForItem(
     out.ariWindow = { start: state.ari.window.start.toISOString(), end: state.ari.window.end.toISOString() };
   if (state.lastFailure) out.lastFailure = { at: state.lastFailure.at.toISOString(), attempts: state.lastFailure.attempts };
   if (state.renewNotBefore) out.renewNotBefore = state.renewNotBefore.toISOString();
+  if (state.manualPending)
+    out.manualPending = { createdAt: state.manualPending.createdAt.toISOString(), holdUntil: state.manualPending.holdUntil.toISOString() };
   return out;
 }
 
@@ -236,6 +253,9 @@ export interface DecideEnv {
   /** The planner's horizon: certificates whose planning window opens before it are returned as `upcoming`. */
   horizonEnd?: Date;
 }
+
+/** Holds under which a due certificate is still watched for `certificate.expiring` (it is not renewed meanwhile). */
+const WATCHED_HOLDS: ReadonlySet<string> = new Set(["BackingOff", "ManualPendingOperation"]);
 
 /** ARI lookups in flight at once during a decision pass. */
 const DECIDE_CONCURRENCY = 8;
@@ -271,7 +291,7 @@ export async function decideRenewals(
         result.notDue++;
         if (env.horizonEnd && result.upcoming && isUpcoming(d, env.horizonEnd)) result.upcoming.push(d);
       }
-      if (d && scanned.expiresOn && (d.decision.due || d.decision.reason === "BackingOff")) {
+      if (d && scanned.expiresOn && (d.decision.due || WATCHED_HOLDS.has(d.decision.reason))) {
         const days = daysRemaining(scanned.expiresOn, now);
         const failedAttempts = scanned.failures?.attempts ?? 0;
         if (shouldWatch(days, failedAttempts, env.expiryWarningDays))

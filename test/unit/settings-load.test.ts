@@ -42,6 +42,7 @@ describe("loadSettings defaults", () => {
       maxConcurrentRenewals: 8,
       renewalBatchSize: 100,
       renewalPlanHorizonHours: 24,
+      manualPendingHoldHours: 72,
       expiryWarningDays: 7,
       historyRetentionDays: 30,
       fleet: { tableName: "kvacmefleet", staleAfterHours: 24, missedIntervals: 3 },
