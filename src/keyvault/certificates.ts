@@ -4,7 +4,7 @@
  * returns JSON-serializable results, so each can run as a durable activity; every function is idempotent.
  *
  * The stale-operation rule (fixing a known pain of the leading tool): an in-progress pending operation is reused only
- * when its CSR asks for exactly the requested names and key; otherwise it is cancelled, deleted and created afresh.
+ * when its CSR asks for exactly the requested names, key and usages; otherwise it is cancelled, deleted and created afresh.
  */
 import { createHash } from "node:crypto";
 import type { CertificateClient, CertificatePolicy, KeyVaultCertificate } from "@azure/keyvault-certificates";

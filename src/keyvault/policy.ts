@@ -50,6 +50,10 @@ export interface CsrDescription {
   keyType: "RSA" | "EC" | "unknown";
   keySize?: number;
   curve?: string;
+  /** Extended key usage OIDs the CSR asks for (sorted), when it carries the extension (Key Vault's do). */
+  ekus?: string[];
+  /** Key usage bits the CSR asks for (RFC 5280 names, sorted), when it carries the extension (Key Vault's do). */
+  keyUsage?: string[];
 }
 
 /** The CA/B Forum serverAuth extended key usage (RFC 5280 §4.2.1.12, id-kp-serverAuth). */
@@ -143,28 +147,44 @@ export function buildCertificatePolicy(names: string[], keyOptions: KeyOptions):
   const dnsNames: [string, ...string[]] = [first as string, ...rest];
   const key =
     keyOptions.keyType === "RSA"
-      ? {
-          keyType: keyOptions.hsm ? ("RSA-HSM" as const) : ("RSA" as const),
-          keySize: keyOptions.keySize ?? 2048,
-          keyUsage: ["digitalSignature" as const, "keyEncipherment" as const],
-        }
-      : {
-          keyType: keyOptions.hsm ? ("EC-HSM" as const) : ("EC" as const),
-          keyCurveName: keyOptions.curve ?? ("P-256" as const),
-          keyUsage: ["digitalSignature" as const],
-        };
+      ? { keyType: keyOptions.hsm ? ("RSA-HSM" as const) : ("RSA" as const), keySize: keyOptions.keySize ?? 2048 }
+      : { keyType: keyOptions.hsm ? ("EC-HSM" as const) : ("EC" as const), keyCurveName: keyOptions.curve ?? ("P-256" as const) };
   return {
     issuerName: "Unknown",
     subject: `CN=${first}`,
     subjectAlternativeNames: { dnsNames },
     ...key,
+    keyUsage: [...policyKeyUsage(keyOptions)],
     reuseKey: keyOptions.reuseKey,
     exportable: keyOptions.exportable,
     contentType: keyOptions.contentType,
-    enhancedKeyUsage: keyOptions.clientAuth ? [SERVER_AUTH_EKU, CLIENT_AUTH_EKU] : [SERVER_AUTH_EKU],
+    enhancedKeyUsage: policyEkus(keyOptions),
     lifetimeActions: [{ action: "EmailContacts", lifetimePercentage: 80 }],
   };
 }
+
+/** The key usage of kv-acme's policy per key type (RFC 5280 §4.2.1.3): RSA also enciphers keys, EC only signs. */
+function policyKeyUsage(keyOptions: Pick<KeyOptions, "keyType">): readonly ("digitalSignature" | "keyEncipherment")[] {
+  return keyOptions.keyType === "RSA" ? ["digitalSignature", "keyEncipherment"] : ["digitalSignature"];
+}
+
+/** The extended key usage of kv-acme's policy: serverAuth, and clientAuth when asked for. */
+function policyEkus(keyOptions: Pick<KeyOptions, "clientAuth">): string[] {
+  return keyOptions.clientAuth ? [SERVER_AUTH_EKU, CLIENT_AUTH_EKU] : [SERVER_AUTH_EKU];
+}
+
+/** RFC 5280 key usage names by flag (x509.KeyUsageFlags). */
+const KEY_USAGE_NAMES: [string, number][] = [
+  ["digitalSignature", x509.KeyUsageFlags.digitalSignature],
+  ["nonRepudiation", x509.KeyUsageFlags.nonRepudiation],
+  ["keyEncipherment", x509.KeyUsageFlags.keyEncipherment],
+  ["dataEncipherment", x509.KeyUsageFlags.dataEncipherment],
+  ["keyAgreement", x509.KeyUsageFlags.keyAgreement],
+  ["keyCertSign", x509.KeyUsageFlags.keyCertSign],
+  ["cRLSign", x509.KeyUsageFlags.cRLSign],
+  ["encipherOnly", x509.KeyUsageFlags.encipherOnly],
+  ["decipherOnly", x509.KeyUsageFlags.decipherOnly],
+];
 
 const CURVES_BY_OID: Record<string, string> = {
   "1.2.840.10045.3.1.7": "P-256",
@@ -202,6 +222,18 @@ export function describeCsr(csrBase64OrDer: string | Uint8Array): CsrDescription
   names.sort();
   const algorithm = csr.publicKey.algorithm as { name: string; modulusLength?: number; namedCurve?: string };
   const description: CsrDescription = { subject: csr.subject, names, keyType: "unknown" };
+  const eku = csr.extensions.find((e) => e.type === "2.5.29.37");
+  if (eku) {
+    const usages = (eku instanceof x509.ExtendedKeyUsageExtension ? eku : new x509.ExtendedKeyUsageExtension(eku.rawData)).usages;
+    description.ekus = Array.from(usages, String).sort();
+  }
+  const ku = csr.extensions.find((e) => e.type === "2.5.29.15");
+  if (ku) {
+    const flags = (ku instanceof x509.KeyUsagesExtension ? ku : new x509.KeyUsagesExtension(ku.rawData)).usages;
+    description.keyUsage = KEY_USAGE_NAMES.filter(([, bit]) => (flags & bit) !== 0)
+      .map(([name]) => name)
+      .sort();
+  }
   if (algorithm.name === "RSASSA-PKCS1-v1_5" || algorithm.name === "RSA-PSS" || algorithm.name === "RSA-OAEP") {
     description.keyType = "RSA";
     if (algorithm.modulusLength !== undefined) description.keySize = algorithm.modulusLength;
@@ -215,13 +247,15 @@ export function describeCsr(csrBase64OrDer: string | Uint8Array): CsrDescription
 
 /**
  * Whether an in-progress Key Vault pending operation can be reused for a request: only when the CSR's SAN set equals
- * the requested names and its key parameters equal the requested ones. Otherwise the caller cancels and deletes it
+ * the requested names, its key parameters equal the requested ones and the usages it states (EKU, key usage) are the
+ * ones kv-acme's policy asks for (a stale operation made with clientAuth, or without it, is not reused for the
+ * other). Otherwise the caller cancels and deletes it
  * (an ACME finalize with a CSR for different names fails, RFC 8555 §7.4).
  */
 export function pendingOperationMatches(
   csr: CsrDescription,
   names: string[],
-  keyOptions: Pick<KeyOptions, "keyType" | "keySize" | "curve">,
+  keyOptions: Pick<KeyOptions, "keyType" | "keySize" | "curve" | "clientAuth">,
 ): { reuse: boolean; reason: string } {
   const wanted = [...new Set(names.map(normalizeDnsName))].sort();
   const have = new Set(csr.names);
@@ -238,6 +272,13 @@ export function pendingOperationMatches(
         ? `EC-${(csr.curve ?? "?").replace("-", "")}`
         : "an unknown key type";
   if (haveKey !== wantKey) reasons.push(`the pending CSR has key ${haveKey}, the request wants ${wantKey}`);
+  // What the CSR states of its usages must be what kv-acme's policy asks for (a CSR that states none is judged without).
+  const wantEkus = [...policyEkus(keyOptions)].sort();
+  if (csr.ekus && csr.ekus.join(",") !== wantEkus.join(","))
+    reasons.push(`the pending CSR asks for extended key usage ${csr.ekus.join(", ") || "none"}, the request wants ${wantEkus.join(", ")}`);
+  const wantUsage = [...policyKeyUsage(keyOptions)].sort();
+  if (csr.keyUsage && csr.keyUsage.join(",") !== wantUsage.join(","))
+    reasons.push(`the pending CSR asks for key usage ${csr.keyUsage.join(", ") || "none"}, the request wants ${wantUsage.join(", ")}`);
   if (reasons.length > 0) return { reuse: false, reason: reasons.join("; ") };
   return { reuse: true, reason: `the pending CSR has the same ${wanted.length} names and key ${wantKey}` };
 }
