@@ -35,7 +35,7 @@ import { cliTxtJournal, finishLeftCleanups } from "./pending-txt";
 import { CONTROL_OPTIONS, controlsFrom } from "./controls";
 import { issuerPinsArgs, pinList } from "./issuer-pins";
 import { createProgress } from "./progress";
-import { COMMANDS, commandHelp, USAGE } from "./usage";
+import { COMMANDS, commandHelp, MIGRATE_OPTIONS, migrateCli, USAGE } from "./usage";
 
 export { COMMANDS, commandHelp, USAGE } from "./usage";
 import { lazyModule } from "../shared/lazy";
@@ -100,7 +100,7 @@ function usageError(message: string): ValidationError {
 export function parseCommandLine(argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...OPTIONS, ...MIGRATE_OPTIONS }, allowPositionals: true, strict: true });
   } catch (err) {
     throw usageError(errorMessage(err));
   }
@@ -398,6 +398,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const { doctorCommand } = lazyModule<typeof import("./doctor")>(() => require("./doctor"))();
       return await doctorCommand(values, io);
     }
+    if (command === "migrate") return await migrateCli().migrateCommand(values, positionals, io);
     if (values.endpoint !== undefined) {
       const { runEndpointCommand } = lazyModule<typeof import("./endpoint")>(() => require("./endpoint"))();
       const progress = (step: string, message: string) => {

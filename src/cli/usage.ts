@@ -1,4 +1,5 @@
 /** The kv-acme command table: the usage text and `kv-acme help <command>` are rendered from it. */
+import { lazyModule } from "../shared/lazy";
 
 /** One row per command: its synopsis (usage line) and what it does (help <command>). docs/cli.md says more. */
 export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: string }>> = {
@@ -49,6 +50,11 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
     summary:
       "Checks, in order, everything kv-acme depends on, without writing anything, and prints a checklist with a fix for each failure; --ping also sends a signed ping event to every webhook target. Exit code 0 only when every check passes.",
   },
+  migrate: {
+    synopsis: ["migrate --from-acmebot [--settings FILE] [--apply]   what an Acmebot setup maps to; --apply adopts its certificates"],
+    summary:
+      "Reads the leading C# tool's app settings (FILE: az functionapp config appsettings list JSON, local.settings.json or NAME=value lines; else the environment) and the vaults they name, and prints what maps, which certificates kv-acme adopts, and what does not carry over (docs/migrate-from-acmebot.md). A dry run unless --apply, which adds kv-acme's tags to the Acmebot certificates (idempotent, nothing else written). Exit code 78 when kv-acme would not start with these settings.",
+  },
   fleet: {
     synopsis: ["fleet [NAME]                         hosts whose agents report, what each installed, which are stale"],
     summary:
@@ -82,3 +88,13 @@ export function commandHelp(command: string): string | undefined {
   if (!c) return undefined;
   return `usage: kv-acme [global options] ${c.synopsis.join("\n       kv-acme [global options] ")}\n\n${c.summary}\nMore: docs/cli.md.\n`;
 }
+
+/** `kv-acme migrate` (./migrate.ts), loaded when run. */
+export const migrateCli = lazyModule<typeof import("./migrate")>(() => require("./migrate"));
+
+/** The options of `kv-acme migrate` (./migrate.ts), parsed with the others. */
+export const MIGRATE_OPTIONS = {
+  "from-acmebot": { type: "boolean" },
+  settings: { type: "string" },
+  apply: { type: "boolean" },
+} as const;

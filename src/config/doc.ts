@@ -53,20 +53,30 @@ export function renderSection(section: Pick<SettingsSection<unknown>, "title" | 
   ];
 }
 
+type DocSection = Pick<SettingsSection<unknown>, "title" | "intro" | "settings">;
+
+/** The sections after the core settings and webhooks, in documentation order. */
+const SETTINGS_SECTIONS: readonly DocSection[] = [
+  VAULTS_SECTION,
+  ORDER_SETTINGS,
+  DNS_SETTINGS_DOC,
+  FLEET_SETTINGS,
+  ACMEBOT_SETTINGS_DOC,
+  CA_LIMITS_SETTINGS,
+];
+
+/** Every setting descriptor the loader reads, in documentation order (`kv-acme migrate` maps names through them). */
+export function everySettingDescriptor(): SettingDescriptor<unknown>[] {
+  return [SETTINGS, WEBHOOK_SETTINGS, ...SETTINGS_SECTIONS.map((s) => s.settings)].flatMap(
+    (t) => Object.values(t) as SettingDescriptor<unknown>[],
+  );
+}
+
 /**
  * The Markdown of docs/settings.md, generated from the descriptor tables so the doc never drifts; `sections` are the
  * settings modules declare for themselves (a DNS provider's), each rendered under its own heading.
  */
-export function renderSettingsDoc(
-  sections: readonly Pick<SettingsSection<unknown>, "title" | "intro" | "settings">[] = [
-    VAULTS_SECTION,
-    ORDER_SETTINGS,
-    DNS_SETTINGS_DOC,
-    FLEET_SETTINGS,
-    ACMEBOT_SETTINGS_DOC,
-    CA_LIMITS_SETTINGS,
-  ],
-): string {
+export function renderSettingsDoc(sections: readonly DocSection[] = SETTINGS_SECTIONS): string {
   const lines = [
     "# kv-acme settings",
     "",

@@ -94,7 +94,7 @@ export interface LifetimeShortened {
 export interface ManagedTagInfo {
   managed: boolean;
   source: "kv-acme" | "acmebot" | undefined;
-  /** Which Acmebot wrote the tags (source acmebot): 5 for its JSON `Acmebot` tag, 4 for `Issuer=Acmebot` alone. */
+  /** Which Acmebot tagged it (also on a kv-acme certificate that kept them): 5 for its JSON `Acmebot` tag, 4 for `Issuer=Acmebot` alone. */
   acmebotVersion?: 4 | 5;
   acmeDirectoryUrl?: string;
   /** Host of the ACME directory (from the URL for kv-acme, from the Endpoint tag for Acmebot). */
@@ -309,6 +309,9 @@ export function readManagedTags(tags: Record<string, string> | undefined): Manag
   const t = tags ?? {};
   if (tagValue(t, TAG_MANAGED)?.toLowerCase() === "true") {
     const info: ManagedTagInfo = { managed: true, source: "kv-acme" };
+    // Adopted by `kv-acme migrate --from-acmebot`, Acmebot's tags kept: still evidence of its version (src/config/acmebot.ts).
+    const acmebot = readAcmebotTags(t);
+    if (acmebot) info.acmebotVersion = acmebot.version;
     const url = tagValue(t, TAG_ACME_DIRECTORY);
     if (url) {
       info.acmeDirectoryUrl = url;
