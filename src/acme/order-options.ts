@@ -67,7 +67,7 @@ export function requestField(field: string, value: string | undefined, check: (r
 export const ORDER_SETTINGS_DESCRIPTORS = {
   preferredChain: setting({
     key: "PreferredChain",
-    aliases: [],
+    aliases: ["Acmebot__PreferredChain"],
     field: "order.preferredChain",
     type: "issuer common name",
     defaultDoc: "(the CA's default chain)",
@@ -76,7 +76,7 @@ export const ORDER_SETTINGS_DESCRIPTORS = {
   }),
   acmeProfile: setting({
     key: "AcmeProfile",
-    aliases: [],
+    aliases: ["Acmebot__PreferredProfile"],
     field: "order.acmeProfile",
     type: "profile name",
     defaultDoc: "(none: the CA's default profile)",

@@ -2,7 +2,8 @@
  * Switching from the leading C# tool (Acmebot v4, shibayan/keyvault-acmebot, and v5, polymind-inc/acmebot): its
  * settings that do not map one to one onto a kv-acme setting, and how they combine. The one-to-one names
  * (`Acmebot__Endpoint`, `__Contacts`, `__VaultBaseUrl`, `__ExternalAccountBinding__*`, `__Environment`,
- * `__ManagedIdentityClientId`, `__PreferredChain`, the DNS providers') are aliases on the kv-acme descriptors.
+ * `__ManagedIdentityClientId`, `__PreferredChain`, `__PreferredProfile`, the DNS providers') are aliases on the kv-acme
+ * descriptors.
  *
  * `Acmebot__RenewBeforeExpiry` is days before expiry in v4 (0–365, default 30) and, since v5's PR #1116, the
  * percentage of the lifetime left (0–100) when the CA gives no ARI window. kv-acme never guesses: the unit comes from

@@ -13,8 +13,6 @@ import { ValidationError } from "../shared/errors";
 /** Acmebot settings kv-acme has no setting for, and what to do instead. */
 const NOT_READ: Readonly<Record<string, string>> = {
   requireapproles: "kv-acme's API always checks app roles (KvAcme.Read, KvAcme.Issue, KvAcme.Revoke: docs/security.md)",
-  preferredprofile: "kv-acme does not read it: set the ACME profile per certificate or app-wide once kv-acme has it (docs/settings.md)",
-  preferredchain: "kv-acme does not read it: choose the chain once kv-acme has a preferred-chain setting (docs/settings.md)",
 };
 
 /** Reads app settings from a file's text: `[{name, value}]` (az CLI), `{Values: {...}}` (local.settings.json), `{...}`, or `NAME=value` lines. */

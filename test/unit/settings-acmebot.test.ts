@@ -209,3 +209,11 @@ describe("Environment (Azure clouds)", () => {
     assert.match(problemsOf({ ...base, Acmebot__Environment: "AzureGermanCloud" })[0]?.message ?? "", /not an Azure cloud/);
   });
 });
+
+describe("PreferredChain, PreferredProfile", () => {
+  it("Acmebot's names set the app-wide preferred chain and ACME profile", () => {
+    const s = loadSettings({ ...base, Acmebot__PreferredChain: "ISRG Root X1", Acmebot__PreferredProfile: "tlsserver" });
+    assert.equal(s.order.preferredChain, "ISRG Root X1");
+    assert.equal(s.order.acmeProfile, "tlsserver");
+  });
+});
