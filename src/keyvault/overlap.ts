@@ -2,8 +2,8 @@
  * Overlapping names between the certificates of one vault. Service Fabric's guidance: never mix SANs of different
  * vault certificates — with linkOnRenewal the VM extension links every certificate whose SANs are all in a renewed
  * one, and Schannel follows the link whatever the subject, issuer or key ACL. kv-acme refuses, at issuance, names
- * another certificate of the vault already has (unless the request sets allowNameOverlap) and shows overlaps in the
- * inventory. Names come from the list API's tags (kv-acme-dns-names); a certificate without them (not managed, or a
+ * another certificate of the vault already has or covers (unless the request sets allowNameOverlap) and shows overlaps in the
+ * inventory; a wildcard counts as covering each name one label below it. Names come from the list API's tags (kv-acme-dns-names); a certificate without them (not managed, or a
  * name list too long for a tag) is read once with a GET only when its names are needed at issuance.
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
@@ -23,13 +23,30 @@ export interface NameOverlap {
   dnsNames: string[];
 }
 
-/** The other certificates sharing any of `names` (pure; exact SAN strings, case-insensitive). */
+/**
+ * Whether two SANs name a common host (case-insensitive): equal, or one is the wildcard `*.X` covering the other's
+ * single label under X (RFC 6125 §6.4.3: a wildcard covers exactly one label, never X itself or deeper names).
+ */
+export function namesCover(a: string, b: string): boolean {
+  if (a === b) return true;
+  const coveredBy = (name: string, wildcard: string): boolean => {
+    if (!wildcard.startsWith("*.") || name.startsWith("*.")) return false;
+    const dot = name.indexOf(".");
+    return dot > 0 && name.slice(dot + 1) === wildcard.slice(2);
+  };
+  return coveredBy(a, b) || coveredBy(b, a);
+}
+
+/**
+ * The other certificates sharing any of `names` (pure): an exact SAN in both, or a wildcard on either side covering
+ * a name on the other (`*.example.com` and `a.example.com`). `dnsNames` lists the other certificate's names involved.
+ */
 export function nameOverlaps(certificateName: string, names: readonly string[], others: readonly NamedCertificate[]): NameOverlap[] {
-  const wanted = new Set(names.map(normalizeDnsName));
+  const wanted = [...new Set(names.map(normalizeDnsName))];
   const out: NameOverlap[] = [];
   for (const other of others) {
     if (other.name.toLowerCase() === certificateName.toLowerCase()) continue;
-    const shared = [...new Set(other.dnsNames.map(normalizeDnsName))].filter((n) => wanted.has(n)).sort();
+    const shared = [...new Set(other.dnsNames.map(normalizeDnsName))].filter((n) => wanted.some((w) => namesCover(w, n))).sort();
     if (shared.length > 0) out.push({ certificateName: other.name, dnsNames: shared });
   }
   return out.sort((a, b) => a.certificateName.localeCompare(b.certificateName));
