@@ -3,7 +3,8 @@
  * (the kv-acme-issuer-pins tag, which every later merge carries on), and read it back with the recorded issuer.
  */
 import { validateCertificateName } from "../acme/names";
-import { latestIssuedVersion, tagVersion } from "../keyvault/certificates";
+import { tagVersion } from "../keyvault/certificates";
+import { latestIssuedVersion } from "../keyvault/versions";
 import { assertMayManage } from "../keyvault/ownership";
 import { TAG_ISSUER_PINS, formatIssuerPins, readManagedTags } from "../keyvault/tags";
 import { NotFoundError } from "../shared/errors";

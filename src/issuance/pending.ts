@@ -7,13 +7,13 @@ import {
   cancelPending,
   createPending,
   deletePending,
-  getCertificateVersion,
   getPending,
   mergeChain,
   tagVersion,
   type CertificateVersionInfo,
   type PendingOperation,
 } from "../keyvault/certificates";
+import { getCertificateVersion } from "../keyvault/versions";
 import { assertMayManage } from "../keyvault/ownership";
 import { buildCertificatePolicy, parseKeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { manualPendingTags, mergedByHandTags } from "../keyvault/tags";

@@ -4,7 +4,8 @@
  */
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
-import { describeVersion, getCertificateVersion, getCurrentCertificate, latestIssuedVersion } from "../keyvault/certificates";
+import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
+import { getCertificateVersion, latestIssuedVersion } from "../keyvault/versions";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership, readManagedTags } from "../keyvault/tags";

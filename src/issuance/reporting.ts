@@ -8,7 +8,8 @@
  */
 import type { Settings } from "../config/settings";
 import { splitAddress } from "../keyvault/address";
-import { describeVersion, getCurrentCertificate, latestIssuedVersion, tagVersion } from "../keyvault/certificates";
+import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/certificates";
+import { latestIssuedVersion } from "../keyvault/versions";
 import {
   TAG_RENEWAL_FAILURES,
   TAG_RENEW_NOT_BEFORE,

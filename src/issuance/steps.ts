@@ -28,12 +28,11 @@ import {
   chainToDer,
   discardPending,
   ensurePending,
-  latestIssuedVersion,
   mergeChain,
-  versionLeaf,
   type CertificateVersionInfo,
   type EnsurePendingResult,
 } from "../keyvault/certificates";
+import { latestIssuedVersion, versionLeaf } from "../keyvault/versions";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { assertMayManage } from "../keyvault/ownership";

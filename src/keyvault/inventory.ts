@@ -8,7 +8,8 @@
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
 import { UpstreamError } from "../shared/errors";
-import { latestIssuedVersion, vaultError } from "./certificates";
+import { vaultError } from "./certificates";
+import { latestIssuedVersion } from "./versions";
 import { inProgressManualPending, type ManualPending } from "./manual-pending";
 import { isIgnored, readManagedTags, type ManagedTagInfo } from "./tags";
 

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getPending, latestIssuedVersion } from "../../src/keyvault/certificates";
+import { getPending } from "../../src/keyvault/certificates";
+import { latestIssuedVersion } from "../../src/keyvault/versions";
 import { clients } from "../integration/helpers";
 import { startTestApp, type TestApp } from "../support/app";
 import { assertProblem, call, pollOperation, snapshot } from "./support";

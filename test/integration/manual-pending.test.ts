@@ -17,7 +17,8 @@ import {
   renewalRequest,
   type IssuanceDeps,
 } from "../../src/issuance";
-import { getPending, latestIssuedVersion } from "../../src/keyvault/certificates";
+import { getPending } from "../../src/keyvault/certificates";
+import { latestIssuedVersion } from "../../src/keyvault/versions";
 import { listInventory } from "../../src/keyvault/inventory";
 import { TAG_ISSUER, TAG_MANAGED, TAG_MANUAL_PENDING, readManagedTags } from "../../src/keyvault/tags";
 import { decideForItem, scanInventory } from "../../src/renewal/scan";
