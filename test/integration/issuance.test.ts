@@ -86,8 +86,13 @@ describe("issuance on the local stack", () => {
     assert.equal(result.notAfter > result.notBefore, true);
   });
 
+  // The tests below issue into the vault the first test filled with example.com + *.example.com (and rsa.example.org):
+  // they are about renewal, reuse and concurrency, so they allow the overlap (its guard: test/api/ownership.test.ts).
   it("renews: a new version under the same name, same names and key type", async () => {
-    const first = await issueCertificate({ dnsNames: ["renew.example.com"], keyOptions: { keyType: "EC-P384" } }, deps);
+    const first = await issueCertificate(
+      { dnsNames: ["renew.example.com"], keyOptions: { keyType: "EC-P384" }, allowNameOverlap: true },
+      deps,
+    );
     const second = await renewCertificate(first.certificateName, deps);
     assert.equal(second.certificateName, first.certificateName);
     assert.notEqual(second.version, first.version);
@@ -107,7 +112,7 @@ describe("issuance on the local stack", () => {
     const ec = parseKeyOptions({ keyType: "EC-P256" });
     const same = await createPending(certificates, "stale-same", buildCertificatePolicy(["same.example.com"], ec));
     const reused = await issueCertificate(
-      { dnsNames: ["same.example.com"], certificateName: "stale-same", keyOptions: { keyType: "EC-P256" } },
+      { dnsNames: ["same.example.com"], certificateName: "stale-same", keyOptions: { keyType: "EC-P256" }, allowNameOverlap: true },
       deps,
     );
     assert.equal(reused.pendingAction, "reused");
@@ -115,7 +120,12 @@ describe("issuance on the local stack", () => {
 
     const old = await createPending(certificates, "stale-diff", buildCertificatePolicy(["old.example.com"], ec));
     const replaced = await issueCertificate(
-      { dnsNames: ["new.example.com", "www.new.example.com"], certificateName: "stale-diff", keyOptions: { keyType: "EC-P256" } },
+      {
+        dnsNames: ["new.example.com", "www.new.example.com"],
+        certificateName: "stale-diff",
+        keyOptions: { keyType: "EC-P256" },
+        allowNameOverlap: true,
+      },
       deps,
     );
     assert.equal(replaced.pendingAction, "replaced");
@@ -125,8 +135,14 @@ describe("issuance on the local stack", () => {
 
   it("concurrent apex and wildcard orders sharing _acme-challenge both succeed", async () => {
     const [a, b] = await Promise.all([
-      issueCertificate({ dnsNames: ["example.org"], certificateName: "conc-apex", keyOptions: { keyType: "EC-P256" } }, deps),
-      issueCertificate({ dnsNames: ["*.example.org"], certificateName: "conc-wild", keyOptions: { keyType: "EC-P256" } }, deps),
+      issueCertificate(
+        { dnsNames: ["example.org"], certificateName: "conc-apex", keyOptions: { keyType: "EC-P256" }, allowNameOverlap: true },
+        deps,
+      ),
+      issueCertificate(
+        { dnsNames: ["*.example.org"], certificateName: "conc-wild", keyOptions: { keyType: "EC-P256" }, allowNameOverlap: true },
+        deps,
+      ),
     ]);
     assert.deepEqual(a.dnsNames, ["example.org"]);
     assert.deepEqual(b.dnsNames, ["*.example.org"]);

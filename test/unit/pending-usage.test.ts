@@ -11,9 +11,12 @@ import { before, describe, it } from "node:test";
 import { CLIENT_AUTH_EKU, SERVER_AUTH_EKU, describeCsr, parseKeyOptions, pendingOperationMatches } from "../../src/keyvault/policy";
 import { x509 } from "../../src/shared/x509";
 
-const recording = JSON.parse(
-  readFileSync(path.join(__dirname, "..", "..", "..", "..", "shared", "conformance", "keyvault", "merge-unknown-issuer.json"), "utf8"),
-) as { Entries: { ResponseBody?: { csr?: string } }[] };
+/** The recorded Key Vault traffic, where test/local/keyvault-conformance.test.ts reads it too (outside the repository). */
+const CONFORMANCE_DIR = "/work/shared/conformance/keyvault";
+
+const recording = JSON.parse(readFileSync(path.join(CONFORMANCE_DIR, "merge-unknown-issuer.json"), "utf8")) as {
+  Entries: { ResponseBody?: { csr?: string } }[];
+};
 const vaultCsr = recording.Entries.map((e) => e.ResponseBody?.csr).find((c) => typeof c === "string") as string;
 
 async function ecCsr(extensions: x509.Extension[]): Promise<string> {
