@@ -31,6 +31,7 @@ import {
   type PopulationOptions,
   type SimCert,
 } from "./scale-model";
+import { Heap } from "../../src/shared/heap";
 
 export interface SimOptions extends PopulationOptions {
   days: number;
@@ -61,45 +62,20 @@ export interface PolicyResult {
 const POLICY: RenewalPolicy = { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 66 };
 const CAS: Record<string, CaLimits> = { letsencrypt: LETS_ENCRYPT_LIMITS, noari: { ...LETS_ENCRYPT_LIMITS, ariRenewalsExempt: false } };
 
-/** A binary min-heap keyed by `key`. */
+/** A min-heap keyed by a number (the shared heap, src/shared/heap.ts, ordered by key). */
 class MinHeap<T> {
-  readonly #a: { k: number; v: T }[] = [];
+  readonly #heap = new Heap<{ k: number; v: T }>((a, b) => a.k < b.k);
   get size(): number {
-    return this.#a.length;
+    return this.#heap.size;
   }
   peekKey(): number {
-    return this.#a[0]?.k ?? Number.POSITIVE_INFINITY;
+    return this.#heap.peek()?.k ?? Number.POSITIVE_INFINITY;
   }
   push(k: number, v: T): void {
-    const a = this.#a;
-    a.push({ k, v });
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if ((a[p] as { k: number }).k <= k) break;
-      [a[i], a[p]] = [a[p] as { k: number; v: T }, a[i] as { k: number; v: T }];
-      i = p;
-    }
+    this.#heap.push({ k, v });
   }
   pop(): T | undefined {
-    const a = this.#a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && (a[l] as { k: number }).k < (a[m] as { k: number }).k) m = l;
-        if (r < a.length && (a[r] as { k: number }).k < (a[m] as { k: number }).k) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m] as { k: number; v: T }, a[i] as { k: number; v: T }];
-        i = m;
-      }
-    }
-    return top?.v;
+    return this.#heap.pop()?.v;
   }
 }
 
