@@ -154,12 +154,11 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
   if (problems.length > 0 || !deps || !dnsNames || !keyOptions || !certificateName) throw new ValidationError(problems);
   // Another owner's certificate (or one tagged kv-acme-ignore) is refused before anything else is read or written, and
   // so is one whose pending operation a person created by hand and has not finished (../keyvault/manual-pending.ts).
-  const owned = await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
-  const existing = owned.existing;
+  const { existing } = await assertMayManage(deps.certificates, certificateName, { adopt: request.adopt });
   if (existing && !existing.issued)
     await assertNoManualPending(deps.certificates, certificateName, existing.tags, deps.settings.manualPendingHoldHours, new Date());
   const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
-  const controls = parseOrderControls(request, owned.tags, dnsAlias !== undefined);
+  const controls = parseOrderControls(request, existing?.tags, dnsAlias !== undefined);
   if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();

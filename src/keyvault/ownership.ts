@@ -29,15 +29,15 @@ export async function readOwnership(
 /**
  * Throws OwnershipError unless kv-acme may write to `certificateName` (see decideOwnership). Returns whether the
  * request adopts a certificate kv-acme did not manage, and what it read of the latest version (absent: no such
- * certificate) with its tags.
+ * certificate; its tags are `existing.tags`).
  */
 export async function assertMayManage(
   client: CertificateClient,
   certificateName: string,
   options: { adopt?: boolean; ignoreOnly?: boolean } = {},
-): Promise<{ adopting: boolean; existing?: Awaited<ReturnType<typeof readOwnership>>; tags?: Record<string, string> }> {
+): Promise<{ adopting: boolean; existing?: Awaited<ReturnType<typeof readOwnership>> }> {
   const existing = await readOwnership(client, certificateName);
   const decision = decideOwnership(certificateName, existing, options);
   if (!decision.ok) throw new OwnershipError(decision.code, decision.message, { certificateName, ownerTags: decision.ownerTags });
-  return existing ? { adopting: decision.adopting, existing, tags: existing.tags } : { adopting: decision.adopting };
+  return existing ? { adopting: decision.adopting, existing } : { adopting: decision.adopting };
 }
