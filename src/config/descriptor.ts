@@ -43,6 +43,11 @@ export interface DefaultedSetting<T> extends SettingDescriptor<T> {
   default: T;
 }
 
+/** A descriptor that must be set: reading it yields `T` once the loader has checked it is there. */
+export interface RequiredSetting<T> extends SettingDescriptor<T> {
+  required: true;
+}
+
 /** The prefix of kv-acme's own setting names. */
 export const PREFIX = "KvAcme";
 
@@ -54,8 +59,9 @@ export function envNamesOf(d: SettingDescriptor<unknown>, index?: number | strin
   return out;
 }
 
-/** Declares a setting; with a `default`, reading it yields `T`, otherwise `T | undefined`. */
+/** Declares a setting; with a `default` or `required: true`, a section of them yields `T`, otherwise `T | undefined`. */
 export function setting<T>(d: DefaultedSetting<T>): DefaultedSetting<T>;
+export function setting<T>(d: RequiredSetting<T>): RequiredSetting<T>;
 export function setting<T>(d: SettingDescriptor<T>): SettingDescriptor<T>;
 export function setting<T>(d: SettingDescriptor<T>): SettingDescriptor<T> {
   return d;
@@ -96,4 +102,30 @@ export interface SettingsSection<T> {
   intro?: string;
   settings: Readonly<Record<string, SettingDescriptor<unknown>>>;
   build(reader: SettingsReader): T;
+}
+
+/** The keys of a descriptor record whose value may be absent (neither a default nor required). */
+type OptionalKeys<D> = { [K in keyof D]: D[K] extends DefaultedSetting<unknown> | RequiredSetting<unknown> ? never : K }[keyof D];
+type ValueOf<S> = S extends SettingDescriptor<infer T> ? T : never;
+
+/** The typed values of a record of descriptors: one property per descriptor, optional where the setting may be unset. */
+export type SectionValues<D> = { [K in Exclude<keyof D, OptionalKeys<D>>]: ValueOf<D[K]> } & { [K in OptionalKeys<D>]?: ValueOf<D[K]> };
+
+/**
+ * Reads every descriptor of `descriptors`, in their order, into one object under the same keys: defaults applied, unset
+ * optional ones left out. Undefined when a required setting is missing or invalid (the reader has reported it), so a
+ * section's `build` never checks its fields by hand.
+ */
+export function readSettings<D extends Readonly<Record<string, SettingDescriptor<unknown>>>>(
+  reader: SettingsReader,
+  descriptors: D,
+): SectionValues<D> | undefined {
+  const out: Record<string, unknown> = {};
+  let complete = true;
+  for (const [key, d] of Object.entries(descriptors) as [string, SettingDescriptor<unknown>][]) {
+    const value = reader.get(d);
+    if (value !== undefined) out[key] = value;
+    else if (d.required) complete = false;
+  }
+  return complete ? (out as SectionValues<D>) : undefined;
 }

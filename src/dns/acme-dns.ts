@@ -9,7 +9,7 @@
  * at once is refused (apex + wildcard is two), and removing is a no-op — the values are replaced by the next
  * order's. The zones this provider offers are the acme-dns zones the accounts' fulldomains are in.
  */
-import { InvalidSetting, setting, type SettingsReader } from "../config/descriptor";
+import { InvalidSetting, setting, readSettings } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
 import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
@@ -157,11 +157,6 @@ export const acmeDns: DnsProviderType<AcmeDnsOptions> = {
     ApiUrl: "https://auth.example.org",
     Accounts: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/acme-dns-accounts)",
   },
-  build(reader: SettingsReader): AcmeDnsOptions | undefined {
-    const apiUrl = reader.get(SETTINGS.apiUrl);
-    const accounts = reader.get(SETTINGS.accounts);
-    if (!apiUrl || !accounts) return undefined; // required: the reader reported it
-    return { apiUrl, accounts };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new AcmeDnsProvider({ ...settings, name: context.instance }),
 };

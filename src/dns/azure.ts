@@ -7,7 +7,7 @@
  */
 import { DnsManagementClient, type RecordSet } from "@azure/arm-dns";
 import type { TokenCredential } from "@azure/identity";
-import { setting, type SettingDescriptor, type SettingsReader } from "../config/descriptor";
+import { setting, type SettingDescriptor, readSettings, type SettingsReader } from "../config/descriptor";
 import { ENVIRONMENT_SETTING } from "../config/clouds";
 import { originUrl, parseGuid, parseGuidList, parseResourceGroups } from "../config/parsers";
 import { throttlingClientOptions } from "../shared/azure-throttling";
@@ -305,16 +305,11 @@ export const AZURE_DNS_TOP_LEVEL_SETTINGS = azureSettings({
 
 /** Builds one Azure DNS instance's settings from either descriptor set. */
 export function buildAzureDnsSettings(reader: SettingsReader, d: ReturnType<typeof azureSettings>): AzureDnsOptions | undefined {
-  const subscriptionIds = reader.get(d.subscriptionIds);
+  const values = readSettings(reader, d);
   const cloud = reader.get(ENVIRONMENT_SETTING);
-  const options = {
-    resourceGroups: reader.get(d.resourceGroups),
-    armEndpoint: reader.get(d.armEndpoint) ?? cloud.resourceManager,
-    armAudience: reader.get(d.armAudience) ?? cloud.resourceManager,
-  };
-  const clientId = reader.get(d.managedIdentityClientId);
-  if (!subscriptionIds) return undefined; // required: the reader reported it
-  return { subscriptionIds, ...options, ...(clientId !== undefined ? { managedIdentityClientId: clientId } : {}) };
+  if (!values) return undefined;
+  // The endpoints default to the cloud's (KvAcme__Environment), a value of another setting.
+  return { ...values, armEndpoint: values.armEndpoint ?? cloud.resourceManager, armAudience: values.armAudience ?? cloud.resourceManager };
 }
 
 export const azure: DnsProviderType<AzureDnsOptions> = {

@@ -9,7 +9,7 @@
  * Calls: GET /zones, GET /zones/{zone_id}/dns_records?type=TXT&name=<fqdn>, POST /zones/{zone_id}/dns_records,
  * DELETE /zones/{zone_id}/dns_records/{dns_record_id} (schema: cloudflare/api-schemas openapi.json).
  */
-import { setting, type SettingsReader } from "../config/descriptor";
+import { setting, readSettings } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
 import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
@@ -187,11 +187,6 @@ export const cloudflare: DnsProviderType<CloudflareOptions> = {
     "A stand-in (src/local/dns/cloudflare-server.ts) held to Cloudflare's published OpenAPI schema; its zones are served by the stack's DNS server. `npm run demo -- --dns cloudflare` runs the Quick start through it.",
   settings: SETTINGS,
   example: { Type: "cloudflare", ApiToken: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/cloudflare-token)" },
-  build(reader: SettingsReader): CloudflareOptions | undefined {
-    const apiToken = reader.get(SETTINGS.apiToken);
-    const apiUrl = reader.get(SETTINGS.apiUrl);
-    if (!apiToken) return undefined; // required: the reader reported it
-    return { apiToken, apiUrl };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new CloudflareDnsProvider({ ...settings, name: context.instance }),
 };

@@ -13,7 +13,7 @@
  * check then fails and the order is retried.
  */
 import { promises as dns } from "node:dns";
-import { setting, type SettingsReader } from "../config/descriptor";
+import { setting, readSettings } from "../config/descriptor";
 import { parseResolvers, parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
 import { authoritativeServers, parseResolverList } from "./propagation";
@@ -191,15 +191,6 @@ const SETTINGS = {
  */
 export const CUSTOM_DNS_ACMEBOT_SETTINGS = customSettings((key) => ({ aliases: [`Acmebot__CustomDns__${key}`] }));
 
-function buildCustom(reader: SettingsReader, d: ReturnType<typeof customSettings> & { resolvers?: typeof SETTINGS.resolvers }) {
-  const endpoint = reader.get(d.endpoint);
-  const apiKey = reader.get(d.apiKey);
-  const apiKeyHeaderName = reader.get(d.apiKeyHeaderName);
-  const resolvers = d.resolvers ? reader.get(d.resolvers) : undefined;
-  if (!endpoint || !apiKey) return undefined; // required: the reader reported it
-  return { endpoint, apiKey, apiKeyHeaderName, ...(resolvers ? { resolvers } : {}) };
-}
-
 export const custom: DnsProviderType<CustomDnsOptions> = {
   type: "custom",
   title: "Custom DNS over HTTP (Acmebot's Custom DNS contract)",
@@ -220,11 +211,11 @@ export const custom: DnsProviderType<CustomDnsOptions> = {
     Endpoint: "https://dns-api.example.com/api/",
     ApiKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/custom-dns-key)",
   },
-  build: (reader) => buildCustom(reader, SETTINGS),
+  build: (reader) => readSettings(reader, SETTINGS),
   topLevel: {
     instance: "customdns",
     settings: CUSTOM_DNS_ACMEBOT_SETTINGS,
-    build: (reader) => buildCustom(reader, CUSTOM_DNS_ACMEBOT_SETTINGS),
+    build: (reader) => readSettings(reader, CUSTOM_DNS_ACMEBOT_SETTINGS),
   },
   create: (settings, context) => new CustomDnsProvider({ ...settings, name: context.instance }),
 };

@@ -12,7 +12,7 @@
  * dns.changes.get).
  */
 import { createSign } from "node:crypto";
-import { InvalidSetting, setting, type SettingsReader } from "../config/descriptor";
+import { InvalidSetting, setting, readSettings } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
@@ -329,12 +329,6 @@ export const gcloud: DnsProviderType<GcloudDnsOptions> = {
     Project: "my-project",
     ServiceAccountKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/gcloud-dns-key)",
   },
-  build(reader: SettingsReader): GcloudDnsOptions | undefined {
-    const project = reader.get(SETTINGS.project);
-    const serviceAccountKey = reader.get(SETTINGS.serviceAccountKey);
-    const apiUrl = reader.get(SETTINGS.apiUrl);
-    if (!project || !serviceAccountKey) return undefined; // required: the reader reported it
-    return { project, serviceAccountKey, apiUrl };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new GcloudDnsProvider({ ...settings, name: context.instance }),
 };

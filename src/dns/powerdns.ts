@@ -8,7 +8,7 @@
  *     the server refused under a concurrent one (5xx, e.g. SQLite "database is locked") is retried the same way,
  * so concurrent orders on one name converge on the union of their values.
  */
-import { setting, type SettingsReader } from "../config/descriptor";
+import { setting, readSettings } from "../config/descriptor";
 import { intIn, parseServiceUrl } from "../config/parsers";
 import { normalizeDnsName } from "../acme/names";
 import { UpstreamError, errorMessage } from "../shared/errors";
@@ -230,13 +230,6 @@ export const powerdns: DnsProviderType<PowerDnsSettings> = {
     ApiUrl: "https://pdns.example.net:8081",
     ApiKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/pdns-api-key)",
   },
-  build(reader: SettingsReader): PowerDnsSettings | undefined {
-    const apiUrl = reader.get(SETTINGS.apiUrl);
-    const apiKey = reader.get(SETTINGS.apiKey);
-    const serverId = reader.get(SETTINGS.serverId);
-    const timeoutSeconds = reader.get(SETTINGS.timeoutSeconds);
-    if (!apiUrl || !apiKey) return undefined; // required: the reader reported what is missing
-    return { apiUrl, apiKey, serverId, timeoutSeconds };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new PowerDnsProvider(context.instance, settings),
 };

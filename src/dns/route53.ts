@@ -11,7 +11,7 @@
  * to the hosted zones and, with route53:ChangeResourceRecordSetsRecordTypes / ...NormalizedRecordNames, to TXT at
  * _acme-challenge.*), route53:GetChange.
  */
-import { setting, type SettingsReader } from "../config/descriptor";
+import { setting, readSettings } from "../config/descriptor";
 import { parseServiceUrl } from "../config/parsers";
 import { UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
@@ -284,13 +284,6 @@ export const route53: DnsProviderType<Route53Options> = {
     AccessKeyId: "AKIA...",
     SecretAccessKey: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/route53-secret)",
   },
-  build(reader: SettingsReader): Route53Options | undefined {
-    const accessKeyId = reader.get(SETTINGS.accessKeyId);
-    const secretAccessKey = reader.get(SETTINGS.secretAccessKey);
-    const sessionToken = reader.get(SETTINGS.sessionToken);
-    const endpoint = reader.get(SETTINGS.endpoint);
-    if (!accessKeyId || !secretAccessKey) return undefined; // required: the reader reported it
-    return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), endpoint };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new Route53DnsProvider({ ...settings, name: context.instance }),
 };

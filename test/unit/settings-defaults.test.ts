@@ -15,6 +15,7 @@ import {
   loadSection,
   loadSettings,
   parseNonEmpty,
+  readSettings,
   renderSection,
   setting,
   type SettingDescriptor,
@@ -101,12 +102,7 @@ const exampleSection: SettingsSection<{ apiUrl: string; apiToken?: string; ttl: 
   title: "Example DNS provider",
   intro: "Instances indexed from 0.",
   settings: EXAMPLE,
-  build: (r) =>
-    r.indices("Dns__<n>__").map((n) => {
-      const at = r.at(n);
-      const apiToken = at.get(EXAMPLE.apiToken);
-      return { apiUrl: at.get(EXAMPLE.apiUrl) ?? "", ttl: at.get(EXAMPLE.ttl), ...(apiToken !== undefined ? { apiToken } : {}) };
-    }),
+  build: (r) => r.indices("Dns__<n>__").flatMap((n) => readSettings(r.at(n), EXAMPLE) ?? []),
 };
 
 describe("a module's own settings section", () => {
@@ -125,6 +121,22 @@ describe("a module's own settings section", () => {
     }
     assert.deepEqual(problems.map((p) => p.field).sort(), ["KvAcme:Dns:1:ApiToken", "KvAcme__Dns__1__ApiUrl", "KvAcme__Dns__1__Ttl"]);
     assert.match(problems.find((p) => p.field === "KvAcme:Dns:1:ApiToken")?.message ?? "", /shorter than 8 characters/);
+  });
+
+  it("readSettings derives the typed values from the descriptors: defaults applied, unset optional ones left out, undefined while a required one is missing", () => {
+    // A reader over values keyed by field (the loader's own is exercised by the test above): get is all readSettings uses.
+    const read = (env: Record<string, string>) =>
+      readSettings(
+        { get: (d: SettingDescriptor<unknown>) => (env[d.field] === undefined ? d.default : d.parse(env[d.field] as string)) } as never,
+        EXAMPLE,
+      );
+    assert.deepEqual(read({ "example.apiUrl": "https://a.example" }), { apiUrl: "https://a.example", ttl: 60 });
+    assert.deepEqual(read({ "example.apiUrl": "https://a.example", "example.apiToken": "12345678", "example.ttl": "5" }), {
+      apiUrl: "https://a.example",
+      apiToken: "12345678",
+      ttl: 5,
+    });
+    assert.equal(read({ "example.apiToken": "12345678" }), undefined);
   });
 
   it("renders under its own heading with defaults and secrets marked", () => {

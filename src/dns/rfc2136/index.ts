@@ -5,7 +5,7 @@
  * it are refused at validation). Values are added and deleted as single RRs in prerequisite-free updates, so other
  * values at the name (a concurrent order's) are never touched.
  */
-import { setting, InvalidSetting, type SettingsReader } from "../../config/descriptor";
+import { setting, InvalidSetting, readSettings } from "../../config/descriptor";
 import { intIn, splitList } from "../../config/parsers";
 import { normalizeDnsName } from "../../acme/names";
 import { UpstreamError } from "../../shared/errors";
@@ -222,15 +222,6 @@ export const rfc2136: DnsProviderType<Rfc2136Settings> = {
     KeyName: "kv-acme",
     KeySecret: "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/tsig-kv-acme)",
   },
-  build(reader: SettingsReader): Rfc2136Settings | undefined {
-    const server = reader.get(SETTINGS.server);
-    const zones = reader.get(SETTINGS.zones);
-    const keyName = reader.get(SETTINGS.keyName);
-    const keySecret = reader.get(SETTINGS.keySecret);
-    const keyAlgorithm = reader.get(SETTINGS.keyAlgorithm);
-    const timeoutSeconds = reader.get(SETTINGS.timeoutSeconds);
-    if (!server || !zones || !keyName || !keySecret) return undefined; // required: the reader reported what is missing
-    return { server, zones, keyName, keySecret, keyAlgorithm, timeoutSeconds };
-  },
+  build: (reader) => readSettings(reader, SETTINGS),
   create: (settings, context) => new Rfc2136Provider(context.instance, settings),
 };
