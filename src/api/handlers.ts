@@ -153,6 +153,8 @@ export function definedControls(
 export const issue: Handler = async (req, ctx) => {
   const request = readIssueBody(readJsonObject(req));
   const deps = ctx.runtime.deps;
+  // The names are checked against the vault's other certificates now; the orchestration reuses that answer.
+  const checkedAt = new Date().toISOString();
   const validated = await validateRequest(request, deps);
   const address = formatAddress(validated.vault, validated.certificateName, deps.settings.defaultVault);
   const instanceId = certificateInstanceId(address);
@@ -163,7 +165,7 @@ export const issue: Handler = async (req, ctx) => {
     keyOptions: request.keyOptions ?? {},
     ...(request.adopt ? { adopt: true } : {}),
     ...(validated.dnsAlias !== undefined ? { dnsAlias: validated.dnsAlias } : {}),
-    ...(request.allowNameOverlap ? { allowNameOverlap: true } : {}),
+    ...(request.allowNameOverlap ? { allowNameOverlap: true } : { overlapCheckedAt: checkedAt }),
     ...(validated.issuerPins !== undefined ? { issuerPins: validated.issuerPins } : {}),
     ...definedControls(request),
     reason: "issue",

@@ -228,6 +228,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         adopt: input.adopt,
         dnsAlias: input.dnsAlias,
         allowNameOverlap: input.allowNameOverlap,
+        overlapCheckedAt: input.overlapCheckedAt,
         issuerPins: input.issuerPins,
         preferredChain: input.preferredChain,
         profile: input.profile,

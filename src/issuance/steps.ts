@@ -36,7 +36,7 @@ import { latestIssuedVersion, versionLeaf } from "../keyvault/versions";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { assertMayManage } from "../keyvault/ownership";
-import { assertNoNameOverlap } from "../keyvault/overlap";
+import { assertNoNameOverlap, overlapCheckDue } from "../keyvault/overlap";
 import { managedTags, readManagedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
 import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
@@ -58,6 +58,11 @@ export interface IssueRequest {
   dnsAlias?: string;
   /** Issue even when another certificate of the vault has one of the names (otherwise 409 CertificateNamesOverlap). */
   allowNameOverlap?: boolean;
+  /**
+   * When the name overlap guard passed for this very request (ISO time): the HTTP API sets it on the orchestration it
+   * starts, so the orchestration's validation does not list the vault a second time (../keyvault/overlap.ts overlapCheckDue).
+   */
+  overlapCheckedAt?: string;
   /** The vault to issue into (settings.vaults; default: the default vault). */
   vault?: string;
   /** Issuer certificate thumbprints a new version must come from (an empty list clears them; absent: keep the certificate's). */
@@ -159,7 +164,8 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
     await assertNoManualPending(deps.certificates, certificateName, existing.tags, deps.settings.manualPendingHoldHours, new Date());
   const dnsAlias = request.dnsAlias === undefined || request.dnsAlias === "" ? undefined : request.dnsAlias;
   const controls = parseOrderControls(request, existing?.tags, dnsAlias !== undefined);
-  if (request.allowNameOverlap !== true) await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
+  if (request.allowNameOverlap !== true && overlapCheckDue(request.overlapCheckedAt, new Date()))
+    await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();
   const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });

@@ -65,6 +65,25 @@ export function inventoryOverlaps(items: readonly NamedCertificate[]): Map<strin
 const SHOWN_OVERLAPS = 10;
 
 /**
+ * How long a passed guard stands for a later validation of the same request: the HTTP API checks the names before it
+ * answers 202, and the orchestration it starts validates the request again moments later; within this window that
+ * second validation reuses the answer instead of listing the vault again (one listing per issuance). Later (a queue
+ * backlog, a retried validation) the vault is listed again.
+ */
+export const OVERLAP_CHECK_REUSE_MS = 60_000;
+
+/**
+ * Whether the guard must list the vault (pure): always, unless the same request passed it at `checkedAt` (ISO time,
+ * set only by the code that ran the guard), less than OVERLAP_CHECK_REUSE_MS before `now`. A time in the future (clock
+ * skew) or unreadable counts as not checked.
+ */
+export function overlapCheckDue(checkedAt: string | undefined, now: Date): boolean {
+  if (checkedAt === undefined) return true;
+  const age = now.getTime() - Date.parse(checkedAt);
+  return !(age >= 0 && age <= OVERLAP_CHECK_REUSE_MS);
+}
+
+/**
  * Throws ConflictError (409 CertificateNamesOverlap, `overlaps` in the problem) when another certificate of the vault
  * has one of `names`. One listing of the vault, plus one GET per certificate whose tags do not hold its names.
  */

@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { CertificateClient } from "@azure/keyvault-certificates";
+import { OVERLAP_CHECK_REUSE_MS } from "../../src/keyvault/overlap";
+import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
 import { clients } from "../integration/helpers";
 import { startTestApp, type TestApp } from "../support/app";
 import { assertProblem, call, pollOperation, snapshot } from "./support";
@@ -176,4 +179,47 @@ describe("overlapping names (Service Fabric: certificates in one vault should no
     const renewed = await pollOperation(app.api.replace(/\/api$/, ""), renew.headers.get("location") ?? "");
     assert.equal(renewed.final.body.status, "Completed", renewed.final.text);
   });
+
+  it("an issuance over HTTP lists the vault once: the orchestration reuses the guard's answer of the request it was started for", async () => {
+    const listings = countListings();
+    try {
+      const r = await call(app.api, "POST", "/certificates", { body: { dnsNames: ["once.example.com"], certificateName: "list-once" } });
+      assert.equal(r.status, 202, r.text);
+      const { final } = await pollOperation(app.api.replace(/\/api$/, ""), r.headers.get("location") ?? "");
+      assert.equal(final.body.status, "Completed", final.text);
+      assert.equal(listings.count, 1, "one Key Vault listing for the handler's validation and the orchestration's (was 2)");
+    } finally {
+      listings.restore();
+    }
+  });
+
+  it("the orchestration still lists the vault and refuses when the request's check is older than the reuse window", async () => {
+    const stale = new Date(Date.now() - OVERLAP_CHECK_REUSE_MS - 60_000).toISOString();
+    const id = await app.host.durable.startNew(
+      ORCHESTRATIONS.issue,
+      { dnsNames: ["shared.example.com"], certificateName: "stale-check", overlapCheckedAt: stale },
+      certificateInstanceId("stale-check"),
+    );
+    const status = await app.host.waitForInstance(id, 120_000);
+    assert.equal(status.runtimeStatus, "Failed", JSON.stringify(status.output));
+    assert.match(JSON.stringify(status.output), /already on other certificates/);
+  });
 });
+
+/** Counts the Key Vault certificate listings (list API calls, any client) until restored. */
+function countListings(): { count: number; restore(): void } {
+  const proto = CertificateClient.prototype;
+  const original = Object.getOwnPropertyDescriptor(proto, "listPropertiesOfCertificates") as PropertyDescriptor;
+  const out = {
+    count: 0,
+    restore: () => Object.defineProperty(proto, "listPropertiesOfCertificates", original),
+  };
+  Object.defineProperty(proto, "listPropertiesOfCertificates", {
+    ...original,
+    value: function (this: CertificateClient, ...args: Parameters<CertificateClient["listPropertiesOfCertificates"]>) {
+      out.count++;
+      return (original.value as CertificateClient["listPropertiesOfCertificates"]).apply(this, args);
+    },
+  });
+  return out;
+}

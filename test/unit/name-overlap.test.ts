@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { nameOverlaps, namesCover } from "../../src/keyvault/overlap";
+import { OVERLAP_CHECK_REUSE_MS, nameOverlaps, namesCover, overlapCheckDue } from "../../src/keyvault/overlap";
 
 describe("name overlap: exact names and wildcard coverage (RFC 6125: a wildcard covers exactly one label)", () => {
   const table: [string, string, boolean][] = [
@@ -40,4 +40,22 @@ describe("name overlap: exact names and wildcard coverage (RFC 6125: a wildcard 
       { certificateName: "deep", dnsNames: ["x.y.example.com"] },
     ]);
   });
+});
+
+describe("overlapCheckDue: a passed guard stands for the same request's next validation for OVERLAP_CHECK_REUSE_MS", () => {
+  const now = new Date("2026-12-02T06:00:00.000Z");
+  const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const table: [string, string | undefined, boolean][] = [
+    ["never checked", undefined, true],
+    ["checked just now", ago(0), false],
+    ["checked 1 s ago", ago(1_000), false],
+    ["checked exactly at the window's end", ago(OVERLAP_CHECK_REUSE_MS), false],
+    ["checked 1 ms after the window", ago(OVERLAP_CHECK_REUSE_MS + 1), true],
+    ["checked an hour ago", ago(3_600_000), true],
+    ["a time in the future (clock skew)", ago(-1_000), true],
+    ["not a time", "yesterday-ish", true],
+  ];
+  for (const [label, checkedAt, due] of table) {
+    it(`${label}: ${due ? "list the vault" : "reuse the answer"}`, () => assert.equal(overlapCheckDue(checkedAt, now), due));
+  }
 });
