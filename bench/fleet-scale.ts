@@ -18,7 +18,9 @@
  * Prints one JSON line. Short run: `npm run bench:fleet-scale -- --hosts 1000 --agents 50 --cycles 3`; one part only:
  * `--part reports` or `--part polling` (no Azurite).
  */
-import { promises as fs } from "node:fs";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { promises as fs, readFileSync, readdirSync } from "node:fs";
+import type { ClientRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -29,7 +31,11 @@ import { createSdkVaultReader } from "../src/agent/vault";
 import { parseAgentReport } from "../src/fleet/report";
 import { fleetView, vaultCertificateKey, type CurrentVersion } from "../src/fleet/stale";
 import { createTableFleetStore } from "../src/fleet/store";
+import { createRuntime, setRuntime } from "../src/app/runtime";
+import { startLocalHost } from "../src/local/host";
 import { startStack } from "../src/local/stack";
+import { functionModules } from "../src/local/start";
+import { readVmHwmKb } from "./lib/process";
 import { median, percentile } from "./lib/stats";
 
 const { values } = parseArgs({
@@ -58,8 +64,43 @@ const DEFAULT_POLL_S = 3600;
 const VAULT_BUDGET_PER_10S = 4000;
 const FLEET = 10_000;
 
-async function reports(tableEndpoint: string, credential: Parameters<typeof createTableFleetStore>[0]["credential"]) {
-  const store = createTableFleetStore({ endpoint: tableEndpoint, tableName: "fleetbench", credential });
+/** Counts the HTTP requests this process sends to `hostPort` (node:http's diagnostics channel: every SDK request). */
+function requestCounter(hostPort: string): { readonly count: number; stop(): void } {
+  let count = 0;
+  const onStart = (message: unknown) => {
+    if ((message as { request: ClientRequest }).request.getHeader("host") === hostPort) count++;
+  };
+  subscribe("http.client.request.start", onStart);
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => unsubscribe("http.client.request.start", onStart),
+  };
+}
+
+/** Peak resident set (VmHWM) of the Azurite process of this bench's stack, MB: the one whose command line names `dir`. */
+function azuritePeakRssMb(dir: string): number | undefined {
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes("azurite") || !cmdline.includes(dir)) continue;
+    const kb = readVmHwmKb(Number(pid));
+    return kb === undefined ? undefined : Math.round(kb / 1024);
+  }
+  return undefined;
+}
+
+const mb = (bytes: number) => Math.round(bytes / 1048576);
+
+async function reports(stack: Awaited<ReturnType<typeof startStack>>, dir: string) {
+  const tableEndpoint = stack.info.tableEndpoint!;
+  const tableName = "fleetbench";
+  const store = createTableFleetStore({ endpoint: tableEndpoint, tableName, credential: stack.credential });
   const vaultUrl = "https://bench.vault.azure.net";
   const thumb = (i: number) => (i % 10 === 0 ? "A" : "B").repeat(40);
   const body = (i: number) => ({
@@ -79,6 +120,7 @@ async function reports(tableEndpoint: string, credential: Parameters<typeof crea
     ],
   });
   await store.saveReport(parseAgentReport(body(0)), new Date()); // the first report creates the table
+  const tableRequests = requestCounter(new URL(tableEndpoint).host);
   const latencies: number[] = [];
   let next = 1;
   const t0 = performance.now();
@@ -93,6 +135,7 @@ async function reports(tableEndpoint: string, credential: Parameters<typeof crea
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const reportRequests = tableRequests.count;
   // The fleet view at HOSTS hosts: one in ten on the older version, current since two days (outdated after 24 h).
   const current = new Map<string, CurrentVersion>([
     [
@@ -103,6 +146,7 @@ async function reports(tableEndpoint: string, credential: Parameters<typeof crea
   const readMs: number[] = [];
   let stale = 0;
   let listed = 0;
+  const beforeReads = tableRequests.count;
   for (let r = 0; r < READS; r++) {
     const s = performance.now();
     const hosts = await store.listHosts();
@@ -115,13 +159,72 @@ async function reports(tableEndpoint: string, credential: Parameters<typeof crea
     stale = view.filter((h) => h.stale).length;
     listed = view.length;
   }
+  const listRequests = (tableRequests.count - beforeReads) / READS;
+  const api = await fleetApi(stack, dir, tableName);
+  tableRequests.stop();
   return {
     hosts: HOSTS,
     concurrency: CONCURRENCY,
     reportsPerSecond: Math.round((HOSTS - 1) / seconds),
     reportLatencyMs: { p50: Math.round(median(latencies)), p99: Math.round(percentile(latencies, 99)) },
-    fleetRead: { hostsListed: listed, staleHosts: stale, medianMs: Math.round(median(readMs)), runsMs: readMs.map(Math.round) },
+    tableRequestsPerReport: Math.round((reportRequests / (HOSTS - 1)) * 100) / 100,
+    fleetRead: {
+      hostsListed: listed,
+      staleHosts: stale,
+      tableRequestsPerListing: listRequests,
+      medianMs: Math.round(median(readMs)),
+      runsMs: readMs.map(Math.round),
+    },
+    getFleet: api,
+    memoryMb: { benchPeakRss: Math.round((readVmHwmKb(process.pid) ?? 0) / 1024), azuritePeakRss: azuritePeakRssMb(dir) },
   };
+}
+
+/**
+ * GET /api/fleet over HTTP from the local Functions host (the app's route, handler and JSON, local auth) against the
+ * reports just stored: median of `--reads` calls, the response's size and what it lists.
+ */
+async function fleetApi(stack: Awaited<ReturnType<typeof startStack>>, dir: string, tableName: string) {
+  const env: Record<string, string> = { ...stack.env, KvAcme__Auth__Mode: "local", KvAcme__Fleet__TableName: tableName };
+  const runtime = createRuntime({ ...process.env, ...env }, { credential: stack.credential });
+  setRuntime(runtime);
+  const host = await startLocalHost({
+    modules: await functionModules(),
+    stateDir: path.join(dir, "functions-host"),
+    port: 0,
+    env,
+    timers: false,
+    log: () => undefined,
+  });
+  try {
+    const runs: number[] = [];
+    let bytes = 0;
+    let hosts = 0;
+    let staleHosts = 0;
+    for (let r = 0; r < READS; r++) {
+      const s = performance.now();
+      const res = await fetch(`${host.url}/api/fleet`);
+      const text = await res.text();
+      runs.push(performance.now() - s);
+      if (res.status !== 200) throw new Error(`GET /api/fleet answered ${res.status}: ${text.slice(0, 300)}`);
+      bytes = Buffer.byteLength(text);
+      const parsed = JSON.parse(text) as { hosts: unknown[]; staleHosts: number };
+      hosts = parsed.hosts.length;
+      staleHosts = parsed.staleHosts;
+    }
+    return {
+      hostsListed: hosts,
+      staleHosts,
+      responseBytes: bytes,
+      responseMb: Math.round((bytes / 1048576) * 100) / 100,
+      medianMs: Math.round(median(runs)),
+      runsMs: runs.map(Math.round),
+      benchRssMb: mb(process.memoryUsage().rss),
+    };
+  } finally {
+    await host.close().catch(() => undefined);
+    await runtime.telemetry.shutdown().catch(() => undefined);
+  }
 }
 
 async function polling(stack: Awaited<ReturnType<typeof startStack>>, dir: string) {
@@ -202,7 +305,7 @@ async function main() {
     faults: `keyvault=429/1:${THROTTLE}%`,
   });
   try {
-    const report = PART === "polling" ? undefined : await reports(stack.info.tableEndpoint!, stack.credential);
+    const report = PART === "polling" ? undefined : await reports(stack, dir);
     const poll = PART === "reports" ? undefined : await polling(stack, dir);
     const load = (await fs.readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
     console.log(JSON.stringify({ bench: "fleet-scale", loadavg: load, reports: report, polling: poll }));
