@@ -19,7 +19,7 @@ import type { IssueRequest, ValidatedRequest, ChallengeRecord } from "../issuanc
 import type { PresentAndValidateInput } from "../issuance/compound-steps";
 import type { OrderRef } from "../acme/order";
 import type { RenewalCandidate } from "../renewal/scan";
-import type { NotifyExpiringInput, NotifyInput, OutcomeInput, ReportInput } from "../issuance/reporting";
+import type { HoldRenewalsInput, NotifyExpiringInput, NotifyInput, OutcomeInput, ReportInput } from "../issuance/reporting";
 import { ACTIVITIES, type ActivityName } from "../orchestrations/activity-names";
 import type { StepOutcome } from "../orchestrations/outcome";
 import type { RevokeOutput } from "../orchestrations/revoke-certificate";
@@ -154,6 +154,9 @@ export const activities: Record<ActivityName, Impl> = {
   /** Counts one failed renewal on the certificate (the kv-acme-renewal-failures tag); idempotent per `failureId`. */
   [ACTIVITIES.recordRenewalFailure]: (input: { certificateName: string; failureId: string; at: string; vault?: string }) =>
     runStep(() => reporting().recordRenewalFailure(input, depsFor(input))),
+
+  /** Holds certificates until the CA's time after it rate-limited another renewal of the run (no failure counted). */
+  [ACTIVITIES.holdRenewals]: (input: HoldRenewalsInput) => runStep(() => reporting().holdRenewals(input, getRuntime().deps)),
 
   /** An issuance's webhook events, then its telemetry outcome (../issuance/reporting). Never throws. */
   [ACTIVITIES.report]: (input: ReportInput, context?: InvocationContext) => reporting().report(input, runtimeFor(input), warnTo(context)),

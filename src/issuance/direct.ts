@@ -16,7 +16,16 @@ import { decideRenewals, scanInventory } from "../renewal/scan";
 import type { Telemetry } from "../telemetry";
 import type { IssuanceDeps } from "./deps";
 import { issuanceFlow, type ChildOutcome, type Flow, type FlowCall, type FlowClock, type FlowOp, type IssueFlowInput } from "./flow";
-import { notify, notifyExpiring, recordRenewalFailure, report, trackOutcome, type ReportInput, type ReportingEnv } from "./reporting";
+import {
+  holdRenewals,
+  notify,
+  notifyExpiring,
+  recordRenewalFailure,
+  report,
+  trackOutcome,
+  type ReportInput,
+  type ReportingEnv,
+} from "./reporting";
 import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
 import { UpstreamError } from "../shared/errors";
@@ -67,6 +76,7 @@ const CALLS: Record<FlowCall, Call> = {
   mergeIssuedChain: (input: Parameters<typeof steps.mergeIssuedChain>[0], env) => steps.mergeIssuedChain(input, env.deps),
   abandonIssuance: (input: Parameters<typeof steps.abandonIssuance>[0], env) => steps.abandonIssuance(input, env.deps),
   recordRenewalFailure: (input: Parameters<typeof recordRenewalFailure>[0], env) => recordRenewalFailure(input, env.deps),
+  holdRenewals: (input: Parameters<typeof holdRenewals>[0], env) => holdRenewals(input, env.deps),
   notify: async (input: Parameters<typeof notify>[0], env) => {
     const r = reporting(env);
     return r ? notify(input, r, (m) => env.deps.progress("notify", m)) : NOT_SENT;

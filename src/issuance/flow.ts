@@ -45,6 +45,7 @@ export type FlowCall =
   | "mergeIssuedChain"
   | "abandonIssuance"
   | "recordRenewalFailure"
+  | "holdRenewals"
   | "notify"
   | "notifyExpiring"
   | "trackOutcome"

@@ -37,6 +37,7 @@ import {
 import { NotFoundError, errorMessage } from "../shared/errors";
 import type { OutcomeTelemetry, Telemetry } from "../telemetry";
 import type { IssuanceDeps } from "./deps";
+import { mapLimit } from "./steps";
 
 /** What reporting reads: the settings (webhook targets, names), the clients and telemetry (a Runtime has them). */
 export interface ReportingEnv {
@@ -190,11 +191,31 @@ export async function notifyExpiring(input: NotifyExpiringInput, env: ReportingE
   }
 }
 
+/** The version a renewal's bookkeeping is written on: the current one, or the newest issued one when the current is unissued. */
+async function bookkeepingVersion(
+  client: IssuanceDeps["certificates"],
+  certificateName: string,
+): Promise<{ version: string; tags: Record<string, string> } | undefined> {
+  let current;
+  try {
+    current = await getCurrentCertificate(client, certificateName);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  if (current.cer && current.cer.length > 0 && current.properties.version)
+    return { version: current.properties.version, tags: current.properties.tags ?? {} };
+  // The latest version is the one a failed attempt abandoned: the newest issued version is what is in use.
+  const issued = await latestIssuedVersion(client, certificateName);
+  return issued?.version ? { version: issued.version, tags: issued.tags ?? {} } : undefined;
+}
+
 /**
- * Counts one failed renewal on the certificate's current version (the kv-acme-renewal-failures tag, which the
- * list API returns, so the next scan's backoff sees it) and returns the consecutive failures. Idempotent per
- * `failureId`. `notBefore` (the CA's Retry-After after a rateLimited refusal) is recorded with it as
- * kv-acme-renew-not-before, which the renewal decision honours. A certificate that is gone or has no issued version has
+ * Records one failed renewal on the certificate's current version and returns the consecutive failures. A failure
+ * is counted (the kv-acme-renewal-failures tag, which the list API returns, so the next scan's backoff sees it),
+ * idempotent per `failureId`, unless the CA refused the renewal as rateLimited: then `notBefore` (its Retry-After)
+ * is recorded as kv-acme-renew-not-before instead, which the renewal decision honours, and no failure is counted
+ * (the CA's time, not a backoff, says when to try again). A certificate that is gone or has no issued version has
  * nothing to count: attempts 1.
  */
 export async function recordRenewalFailure(
@@ -202,32 +223,75 @@ export async function recordRenewalFailure(
   deps: IssuanceDeps,
 ): Promise<{ attempts: number }> {
   const client = deps.certificates;
-  let current;
-  try {
-    current = await getCurrentCertificate(client, input.certificateName);
-  } catch (err) {
-    if (err instanceof NotFoundError) return { attempts: 1 };
-    throw err;
-  }
-  let version = current.properties.version;
-  let existing = current.properties.tags ?? {};
-  if (!current.cer || current.cer.length === 0) {
-    // The latest version is the one this failed attempt abandoned: count on the newest issued version (what is in use).
-    const issued = await latestIssuedVersion(client, input.certificateName);
-    version = issued?.version;
-    existing = issued?.tags ?? {};
-  }
-  if (!version) return { attempts: 1 };
-  const info = readManagedTags(existing);
+  const target = await bookkeepingVersion(client, input.certificateName);
+  if (!target) return { attempts: 1 };
+  const info = readManagedTags(target.tags);
   const before = info.renewalFailures;
-  const next = nextRenewalFailures(before, input.failureId, new Date(input.at));
   const notBefore = input.notBefore === undefined ? undefined : parseRenewNotBefore(input.notBefore);
-  if (next !== before || (notBefore !== undefined && notBefore !== info.renewNotBefore)) {
-    const tags: Record<string, string> = { ...existing, [TAG_RENEWAL_FAILURES]: formatRenewalFailures(next) };
-    if (notBefore !== undefined) tags[TAG_RENEW_NOT_BEFORE] = notBefore;
-    await tagVersion(client, input.certificateName, version, tags);
+  if (notBefore !== undefined) {
+    if (notBefore !== info.renewNotBefore)
+      await tagVersion(client, input.certificateName, target.version, { ...target.tags, [TAG_RENEW_NOT_BEFORE]: notBefore });
+    return { attempts: Math.max(1, before?.attempts ?? 0) };
   }
+  const next = nextRenewalFailures(before, input.failureId, new Date(input.at));
+  if (next !== before)
+    await tagVersion(client, input.certificateName, target.version, {
+      ...target.tags,
+      [TAG_RENEWAL_FAILURES]: formatRenewalFailures(next),
+    });
   return { attempts: next.attempts };
+}
+
+/** Input of `holdRenewals`: the certificates (addresses) a CA rateLimited refusal of `refused` holds, until when. */
+export interface HoldRenewalsInput {
+  certificates: string[];
+  /** ISO time: the run's time when it learnt of the refusal + the CA's Retry-After. */
+  until: string;
+  /** The refused certificate (address): the time its own renewal recorded is used when it has one (the CA's time). */
+  refused?: string;
+}
+
+/** Certificates held at once. */
+const HOLD_CONCURRENCY = 8;
+
+/**
+ * Holds certificates until the CA's time after it rate-limited another renewal of the run (src/renewal/ca-hold.ts):
+ * kv-acme-renew-not-before on each one's newest issued version (never moved earlier), no failure counted, so the
+ * renewal decision reports them as RateLimitedByCa until then. The time is the refused certificate's own
+ * kv-acme-renew-not-before when it has one, else `until`. One certificate's error does not stop the others.
+ */
+export async function holdRenewals(
+  input: HoldRenewalsInput,
+  deps: IssuanceDeps,
+): Promise<{ until: string; held: string[]; errors: { certificateName: string; error: string }[] }> {
+  const on = (address: string) => {
+    const a = splitAddress(address);
+    return { client: deps.forVault(a.vault).certificates, name: a.name };
+  };
+  let until = parseRenewNotBefore(input.until) ?? input.until;
+  if (input.refused !== undefined) {
+    const r = on(input.refused);
+    const recorded = await bookkeepingVersion(r.client, r.name).catch(() => undefined);
+    const at = recorded ? readManagedTags(recorded.tags).renewNotBefore : undefined;
+    if (at) until = at;
+  }
+  const held: string[] = [];
+  const errors: { certificateName: string; error: string }[] = [];
+  await mapLimit(input.certificates, HOLD_CONCURRENCY, async (address) => {
+    try {
+      const c = on(address);
+      const target = await bookkeepingVersion(c.client, c.name);
+      if (!target) return;
+      const recorded = readManagedTags(target.tags).renewNotBefore;
+      if (recorded === undefined || Date.parse(recorded) < Date.parse(until))
+        await tagVersion(c.client, c.name, target.version, { ...target.tags, [TAG_RENEW_NOT_BEFORE]: until });
+      held.push(address);
+    } catch (err) {
+      errors.push({ certificateName: address, error: errorMessage(err) });
+    }
+  });
+  held.sort();
+  return { until, held, errors };
 }
 
 /** One orchestration outcome in telemetry (caHost filled in). Never throws. */

@@ -28,7 +28,8 @@ export const TAG_DNS_ALIAS = "kv-acme-dns-alias";
 export const TAG_RENEWAL_FAILURES = "kv-acme-renewal-failures";
 /**
  * The CA refused the last renewal as rateLimited: no renewal of the current version before this ISO time (the CA's
- * Retry-After). Written with the failure count (recordRenewalFailure); a new version starts without it.
+ * Retry-After). Written instead of a failure count (recordRenewalFailure), and on the other certificates of a renewal run
+ * that the refusal's limit holds (holdRenewals, src/renewal/ca-hold.ts); a new version starts without it.
  */
 export const TAG_RENEW_NOT_BEFORE = "kv-acme-renew-not-before";
 /**

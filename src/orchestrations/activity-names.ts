@@ -20,6 +20,7 @@ export const ACTIVITIES = {
   notify: "notify",
   notifyExpiring: "notifyExpiring",
   recordRenewalFailure: "recordRenewalFailure",
+  holdRenewals: "holdRenewals",
   trackOutcome: "trackOutcome",
   report: "report",
 } as const satisfies Record<FlowCall | "revokeAtCa", string>;

@@ -17,7 +17,7 @@
  * One certificate's failure never stops the others. History stays small however large the vault: the scan returns
  * only what the decision needs per certificate, and the decision returns only the due certificates.
  */
-import type { ChildOutcome, Flow, FlowClock, IssueFlowInput, NotificationSummary } from "../issuance/flow";
+import type { ChildOutcome, Flow, FlowClock, FlowOp, IssueFlowInput, NotificationSummary } from "../issuance/flow";
 import { ISSUE_STEPS, attempt, notificationSummaries, step } from "../issuance/flow";
 import { splitAddress } from "../keyvault/address";
 import { AZURE_BUDGETS, caLimitsFor } from "./ca-limits";
@@ -25,6 +25,7 @@ import { expiringNotices } from "./expiring";
 import { planRenewals, type Plan, type PlanCertificate } from "./plan";
 import { planCertificate, recentIssuances } from "./plan-input";
 import type { DecideResult, DueCertificate, ScanResult } from "./scan";
+import { caRefusalOf, holdsAfterRefusal, type RateLimitHold } from "./ca-hold";
 
 export interface RenewAllInput {
   dryRun?: boolean;
@@ -52,6 +53,12 @@ export interface RenewalSummary {
   renewed: { certificateName: string; version: string; notAfter: string }[];
   failed: { certificateName: string; failedStep?: string; error: string }[];
   skipped: { certificateName: string; reason: string }[];
+  /**
+   * Due certificates the CA's rate limit holds (./ca-hold): the one it refused as rateLimited and those the refusal's
+   * limit also concerns, not started; each waits for the CA's time (kv-acme-renew-not-before, `until` when known).
+   * None of them counts as a failure. (Absent in summaries recorded before.)
+   */
+  held: { certificateName: string; reason: string; until?: string }[];
   /** Most renewals in flight at once (≤ maxConcurrentRenewals). */
   maxInFlight: number;
   /** The plan: renewals started after their window closed (a limit or the CA's Retry-After held them), and due ones left to a later run. */
@@ -117,6 +124,7 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
     due: [],
     renewed: [],
     failed: [],
+    held: [],
     skipped: [
       ...(scan.skipped ?? []),
       ...decided.errors.map((e) => ({ certificateName: e.certificateName, reason: `could not decide: ${e.error}` })),
@@ -169,28 +177,32 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
         });
       summary.plan = { planned: plan.now.length, late: plan.now.filter((p) => p.late).length, deferred: deferred.length };
     }
-    const limit = scan.maxConcurrentRenewals;
-    const ran = (yield {
-      kind: "renewEach",
-      children,
-      limit,
-      due: children.length,
-      ...(startAt ? { startAt } : {}),
+    const names = new Map(scan.items.map((i) => [i.name, i.dnsNames ?? []]));
+    const ran = yield* renewProbingFirst(children, startAt, {
+      limit: scan.maxConcurrentRenewals,
       ...(planning ? { batchSize: planning.batchSize } : {}),
-    }) as { outcomes: ChildOutcome[]; maxInFlight: number };
+      names: (certificateName) => names.get(certificateName) ?? [],
+      clock,
+    });
     summary.maxInFlight = ran.maxInFlight;
     for (const o of ran.outcomes) {
+      const refusal = o.output ? undefined : caRefusalOf(o.failure);
       if (o.output) summary.renewed.push({ certificateName: o.certificateName, version: o.output.version, notAfter: o.output.notAfter });
       else if (isAlreadyRunning(o.failure ?? ""))
         summary.skipped.push({ certificateName: o.certificateName, reason: "already in progress" });
+      else if (refusal)
+        // Refused by the CA's rate limit: held until its time (recorded by the renewal itself), not a failure.
+        summary.held.push({ certificateName: o.certificateName, reason: `the CA rate-limited its renewal: ${refusal.detail}` });
       else summary.failed.push({ certificateName: o.certificateName, ...splitFailure(o.failure ?? "") });
     }
+    summary.held.push(...ran.held.map((h) => ({ certificateName: h.certificateName, until: h.until, reason: h.reason })));
   }
 
   const byName = (a: { certificateName: string }, b: { certificateName: string }) => a.certificateName.localeCompare(b.certificateName);
   summary.renewed.sort(byName);
   summary.failed.sort(byName);
   summary.skipped.sort(byName);
+  summary.held.sort(byName);
   summary.finishedAt = clock.now().toISOString();
   summary.operationId = operationId;
 
@@ -230,7 +242,8 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
       finishedAt: summary.finishedAt,
       renewed: summary.renewed.map((r) => r.certificateName),
       failed: summary.failed,
-      skipped: summary.skipped,
+      // The held ones as skipped, with their reason (the event's schema has no list of its own for them).
+      skipped: [...summary.skipped, ...summary.held.map((h) => ({ certificateName: h.certificateName, reason: `held: ${h.reason}` }))],
     },
     time: summary.finishedAt,
     operationId,
@@ -256,6 +269,58 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
   });
   yield status({ step: "done", ...counts, operationId, notifications });
   return summary;
+}
+
+/**
+ * The run's renewals, the first one alone: at most one new order reaches the CA before the run knows whether the CA
+ * is refusing them. When the CA refused that one as rateLimited, the renewals its limit concerns (./ca-hold: all of
+ * them for an account-wide limit) are not started but held until the CA's time (`holdRenewals`: their
+ * kv-acme-renew-not-before, no failure counted); the others run, at most `limit` in flight. (The renewals of one run
+ * all go to the app's CA, settings.acmeDirectoryUrl.)
+ */
+function* renewProbingFirst(
+  children: IssueFlowInput[],
+  startAt: string[] | undefined,
+  opts: { limit: number; batchSize?: number; names: (certificateName: string) => readonly string[]; clock: FlowClock },
+): Flow<{ outcomes: ChildOutcome[]; maxInFlight: number; held: RateLimitHold[] }> {
+  const renew = (cs: IssueFlowInput[], at: string[] | undefined) =>
+    ({
+      kind: "renewEach" as const,
+      children: cs,
+      limit: opts.limit,
+      due: children.length,
+      ...(at ? { startAt: at } : {}),
+      ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    }) satisfies FlowOp;
+  type Ran = { outcomes: ChildOutcome[]; maxInFlight: number };
+  if (children.length <= 1) return { ...((yield renew(children, startAt)) as Ran), held: [] };
+  const first = children[0] as IssueFlowInput;
+  const probe = (yield renew([first], startAt?.slice(0, 1))) as Ran;
+  const refusal = caRefusalOf(probe.outcomes[0]?.failure);
+  let rest = children.slice(1).map((child, i) => ({ child, at: startAt?.[i + 1] }));
+  let held: RateLimitHold[] = [];
+  if (refusal) {
+    const candidate = (c: IssueFlowInput) => ({ certificateName: c.certificateName ?? "", dnsNames: opts.names(c.certificateName ?? "") });
+    held = holdsAfterRefusal(
+      candidate(first),
+      refusal,
+      rest.map((r) => candidate(r.child)),
+      opts.clock.now(),
+    );
+    const heldNames = new Set(held.map((h) => h.certificateName));
+    rest = rest.filter((r) => !heldNames.has(r.child.certificateName ?? ""));
+    if (held.length > 0) {
+      const input = { certificates: [...heldNames], until: (held[0] as RateLimitHold).until, refused: first.certificateName ?? "" };
+      const recorded = (yield* attempt("holdRenewals", input, true)) as { until?: string } | undefined;
+      if (recorded?.until) held = held.map((h) => ({ ...h, until: recorded.until as string }));
+    }
+  }
+  if (rest.length === 0) return { ...probe, held };
+  const others = (yield renew(
+    rest.map((r) => r.child),
+    startAt ? rest.map((r) => r.at as string) : undefined,
+  )) as Ran;
+  return { outcomes: [...probe.outcomes, ...others.outcomes], maxInFlight: Math.max(probe.maxInFlight, others.maxInFlight), held };
 }
 
 /**

@@ -255,7 +255,7 @@ export interface DecideEnv {
 }
 
 /** Holds under which a due certificate is still watched for `certificate.expiring` (it is not renewed meanwhile). */
-const WATCHED_HOLDS: ReadonlySet<string> = new Set(["BackingOff", "ManualPendingOperation"]);
+const WATCHED_HOLDS: ReadonlySet<string> = new Set(["BackingOff", "ManualPendingOperation", "RateLimitedByCa"]);
 
 /** ARI lookups in flight at once during a decision pass. */
 const DECIDE_CONCURRENCY = 8;

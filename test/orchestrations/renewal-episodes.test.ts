@@ -71,9 +71,10 @@ describe("renewCertificates episodes", () => {
     });
     assert.ok(Math.max(...inFlightPerEpisode) <= limit, `in flight per episode: ${inFlightPerEpisode.join(",")}`);
     assert.equal(Math.max(...inFlightPerEpisode), limit);
-    // Sliding window: while certificates wait, every completion is replaced at once (3,3,...,3 then 2,1).
+    // The first renewal alone (the CA may be refusing orders), then a sliding window: while certificates wait, every
+    // completion is replaced at once (3,3,...,3 then 2,1).
     const subsEpisodes = inFlightPerEpisode.filter((n) => n > 0);
-    assert.deepEqual(subsEpisodes, [3, 3, 3, 3, 3, 3, 3, 2, 1]);
+    assert.deepEqual(subsEpisodes, [1, 3, 3, 3, 3, 3, 3, 2, 1]);
     assert.deepEqual(checked, names, "every due certificate's instance status is read before the fan-out");
     assert.deepEqual(
       started.map((w) => w.instanceId),
@@ -108,6 +109,109 @@ describe("renewCertificates episodes", () => {
       ["scanInventory", "decideRenewals", "findRenewalsInProgress", "notify", "trackOutcome"],
       "one scan, one decision pass, one status check, then the summary",
     );
+  });
+
+  /** A renewal run whose first renewal the CA refuses with `detail`; the others succeed. What ran and what was held. */
+  async function refusedRun(detail: string, withNames: (name: string) => string[]) {
+    const scanned = items.map((i) => ({ ...i, dnsNames: withNames(i.name) }));
+    const started: string[] = [];
+    const holds: unknown[] = [];
+    let inFlightMax = 0;
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.renewAll,
+      input: {},
+      instanceId: "kv-acme-renew-all",
+      respond: (open, episode) => {
+        started.push(
+          ...episode.scheduled.filter((w) => w.kind === "sub").map((w) => (w.input as { certificateName: string }).certificateName),
+        );
+        const subs = open.filter((w) => w.kind === "sub");
+        inFlightMax = Math.max(inFlightMax, subs.length);
+        const activities = open.filter((w) => w.kind === "activity");
+        if (activities.length > 0)
+          return activities.map((w) => {
+            if (w.name === "scanInventory") return { id: w.id, result: ok({ items: scanned, pages: 1, maxConcurrentRenewals: 4 }) };
+            if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
+            if (w.name === "findRenewalsInProgress") return { id: w.id, result: ok({ inProgress: [] }) };
+            if (w.name === "holdRenewals") {
+              holds.push(w.input);
+              return { id: w.id, result: ok({ until: "2025-12-06T01:00:00.000Z", held: [], errors: [] }) };
+            }
+            return { id: w.id, result: { eventId: "evt", results: [] } };
+          });
+        return subs.map((w) => {
+          const name = (w.input as { certificateName: string }).certificateName;
+          if (name === "cert-00")
+            return {
+              id: w.id,
+              failure: `Orchestrator function 'issueCertificate' failed: order: ACME: creating the order failed: the CA rate-limited the request: ${detail} (Retry-After: 3600 s)`,
+            };
+          return {
+            id: w.id,
+            result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" },
+          };
+        });
+      },
+    });
+    return { summary: run.output as RenewalSummary, started, holds, inFlightMax };
+  }
+
+  it("an account-wide CA rate limit: the first renewal alone reaches the CA; once refused, every other due certificate is held until the CA's time, none started, none failed", async () => {
+    const { summary, started, holds } = await refusedRun(
+      "too many new orders (300) from this account in the last 3h0m0s, retry after 2025-12-06 01:00:00 UTC",
+      (n) => [`${n}.example.com`],
+    );
+    assert.deepEqual(started, ["cert-00"], "one renewal started: the refused one");
+    const hold = holds[0] as { certificates: string[]; until: string; refused: string };
+    assert.equal(holds.length, 1);
+    assert.deepEqual(hold.certificates, names.slice(1));
+    assert.equal(hold.refused, "cert-00", "the refused certificate's own recorded time is copied");
+    // The run's time when it learnt of the refusal + the CA's Retry-After: never before the CA's time.
+    assert.ok(Date.parse(hold.until) > Date.parse(summary.startedAt) + 3_600_000, hold.until);
+    assert.ok(Date.parse(hold.until) <= Date.parse(summary.finishedAt) + 3_600_000, hold.until);
+    assert.deepEqual(summary.failed, []);
+    assert.deepEqual(summary.renewed, []);
+    assert.deepEqual(
+      summary.held.map((h) => [h.certificateName, h.until]),
+      names.map((n) => [n, n === "cert-00" ? undefined : "2025-12-06T01:00:00.000Z"]),
+    );
+    assert.match(summary.held[1]?.reason ?? "", /rate-limited the renewal of cert-00 \(an account-wide limit: too many new orders/);
+    assert.match(summary.held[0]?.reason ?? "", /^the CA rate-limited its renewal: too many new orders/);
+  });
+
+  it("a limit per registered domain holds only that domain's certificates; the others renew", async () => {
+    const { summary, started, holds, inFlightMax } = await refusedRun(
+      'too many certificates (50) already issued for "example.com" in the last 168h0m0s, retry after 2025-12-06 01:00:00 UTC',
+      (n) => [Number(n.slice(-2)) % 2 === 0 ? `${n}.example.com` : `www.${n}.example.org`],
+    );
+    const even = names.filter((n) => Number(n.slice(-2)) % 2 === 0);
+    const odd = names.filter((n) => Number(n.slice(-2)) % 2 === 1);
+    assert.deepEqual(started.sort(), ["cert-00", ...odd]);
+    assert.deepEqual((holds[0] as { certificates: string[] }).certificates, even.slice(1));
+    assert.deepEqual(
+      summary.renewed.map((r) => r.certificateName),
+      odd,
+    );
+    assert.deepEqual(
+      summary.held.map((h) => h.certificateName),
+      even,
+    );
+    assert.deepEqual(summary.failed, []);
+    assert.equal(inFlightMax, 4, "the rest run in the window as usual");
+  });
+
+  it("a limit per exact set holds the refused certificate alone", async () => {
+    const { summary, started, holds } = await refusedRun(
+      "too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s",
+      (n) => [`${n}.example.com`],
+    );
+    assert.equal(started.length, names.length);
+    assert.deepEqual(holds, [], "nothing else held");
+    assert.deepEqual(
+      summary.held.map((h) => h.certificateName),
+      ["cert-00"],
+    );
+    assert.equal(summary.renewed.length, names.length - 1);
   });
 
   it("a dry run renews nothing and reports the due certificates as skipped", async () => {
