@@ -155,7 +155,8 @@ export const issue: Handler = async (req, ctx) => {
   const deps = ctx.runtime.deps;
   // The names are checked against the vault's other certificates now; the orchestration reuses that answer.
   const checkedAt = new Date().toISOString();
-  const validated = await validateRequest(request, deps);
+  const operationId = requestOperationId(req);
+  const validated = await validateRequest({ ...request, operationId }, deps);
   const address = formatAddress(validated.vault, validated.certificateName, deps.settings.defaultVault);
   const instanceId = certificateInstanceId(address);
   const input: IssueInput = {
@@ -169,7 +170,7 @@ export const issue: Handler = async (req, ctx) => {
     ...(validated.issuerPins !== undefined ? { issuerPins: validated.issuerPins } : {}),
     ...definedControls(request),
     reason: "issue",
-    operationId: requestOperationId(req),
+    operationId,
   };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${address}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));

@@ -6,6 +6,9 @@
  * Decision (§4): `issue` properties authorize issuer domain names (`;` alone: nobody); for a wildcard name
  * `issuewild` properties take precedence when present; a set without the relevant property restricts nothing; a
  * critical property kv-acme does not know forbids issuance.
+ * Queries: each name climbed is asked once per pre-flight (an apex and its wildcard share every label), and the
+ * validations of one run (its operation id: a renewal run's certificates, an HTTP request and the orchestration it
+ * starts) share their answers for at most CAA_RUN_CACHE_MS; a failed lookup is never kept.
  */
 import { promises as dns } from "node:dns";
 import { normalizeDnsName, zoneForName } from "../acme/names";
@@ -32,8 +35,19 @@ export interface RelevantCaa {
   records: CaaRecord[];
 }
 
-/** Reads the CAA RRset of one name (following CNAMEs), empty when it has none. */
-export type CaaRRsetLookup = (name: string, zones: readonly DnsZone[]) => Promise<{ records: CaaRecord[]; cnameChain?: string[] }>;
+/** What a lookup answers for one name: its CAA RRset (empty when it has none) and the CNAMEs followed to it. */
+export type CaaAnswer = { records: CaaRecord[]; cnameChain?: string[] };
+
+/**
+ * Reads the CAA RRset of one name (following CNAMEs). `run` names the run the lookup belongs to (its operation id):
+ * a lookup may answer the lookups of one run from one query.
+ */
+export type CaaRRsetLookup = (name: string, zones: readonly DnsZone[], run?: string) => Promise<CaaAnswer>;
+
+/** How long the answers of one run serve its later validations (a long renewal run asks again after this). */
+export const CAA_RUN_CACHE_MS = 10 * 60_000;
+/** The runs whose answers are kept at once (the oldest is dropped first). */
+const CAA_RUNS_KEPT = 64;
 
 /** Properties kv-acme knows (RFC 8659 §4.2-4.4; issuemail RFC 9495, issuevmc, contact tags of the CA/B BRs). */
 const KNOWN_TAGS = new Set(["issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone"]);
@@ -98,12 +112,20 @@ export async function assertCaaAllows(
   identities: readonly string[],
   zones: readonly DnsZone[],
   lookup: CaaRRsetLookup,
+  run?: string,
 ): Promise<void> {
   if (identities.length === 0) return;
   const problems: FieldProblem[] = [];
+  // Each name climbed is asked once: `*.example.com` and `example.com` both climb example.com, com.
+  const asked = new Map<string, Promise<CaaAnswer>>();
+  const once: CaaRRsetLookup = (name, z) => {
+    let answer = asked.get(name);
+    if (!answer) asked.set(name, (answer = lookup(name, z, run)));
+    return answer;
+  };
   await Promise.all(
     names.map(async (name, i) => {
-      const relevant = await relevantCaa(name, zones, lookup);
+      const relevant = await relevantCaa(name, zones, once);
       if (!relevant) return;
       const verdict = caaPermits(relevant.records, { wildcard: name.startsWith("*."), identities });
       if (verdict.ok) return;
@@ -146,7 +168,8 @@ export function authoritativeCaaLookup(
   options: { resolvers?: string[]; queryTimeoutMs?: number } = {},
 ): CaaRRsetLookup {
   const override = parseResolverList(options.resolvers);
-  return async (name, zones) => {
+  const runs = new Map<string, { since: number; answers: Map<string, Promise<CaaAnswer>> }>();
+  const query = async (name: string, zones: readonly DnsZone[]): Promise<CaaAnswer> => {
     const chain = [name];
     for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
       const target = await cnameLookup(chain[chain.length - 1] as string, zones).catch(() => undefined);
@@ -174,5 +197,25 @@ export function authoritativeCaaLookup(
         cause: err,
       });
     }
+  };
+  return (name, zones, run) => {
+    if (run === undefined) return query(name, zones);
+    const now = Date.now();
+    for (const [id, r] of runs) if (now - r.since > CAA_RUN_CACHE_MS) runs.delete(id);
+    let kept = runs.get(run);
+    if (!kept) {
+      kept = { since: now, answers: new Map() };
+      runs.set(run, kept);
+      if (runs.size > CAA_RUNS_KEPT) runs.delete(runs.keys().next().value as string);
+    }
+    const answers = kept.answers;
+    let answer = answers.get(name);
+    if (!answer) {
+      answer = query(name, zones);
+      answers.set(name, answer);
+      // A failure (a server that did not answer) is asked again by the next validation.
+      answer.catch(() => answers.get(name) === answer && answers.delete(name));
+    }
+    return answer;
   };
 }

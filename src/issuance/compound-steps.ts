@@ -34,9 +34,14 @@ import {
 } from "./steps";
 
 /** A renewal's request from the certificate's current version (renewal-request), validated (validate). */
-export async function validateRenewal(input: { certificateName: string; vault?: string }, deps: IssuanceDeps): Promise<ValidatedRequest> {
+export async function validateRenewal(
+  input: { certificateName: string; vault?: string; operationId?: string },
+  deps: IssuanceDeps,
+): Promise<ValidatedRequest> {
   const request = await atStep("renewal-request", () => renewalRequest(input.certificateName, deps.forVault(input.vault)));
-  return atStep("validate", () => validateRequest(request, deps));
+  return atStep("validate", () =>
+    validateRequest(input.operationId === undefined ? request : { ...request, operationId: input.operationId }, deps),
+  );
 }
 
 /** One bounded propagation check: not visible (no error) when the values are not visible on every server yet. */

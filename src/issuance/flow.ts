@@ -218,7 +218,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     if (reason === "renew" && (input.dnsNames === undefined || (Array.isArray(input.dnsNames) && input.dnsNames.length === 0))) {
       // The request from the current version, validated, in one call.
       yield* status("renewal-request");
-      validated = yield* step<ValidatedRequest>(current, "validateRenewal", { certificateName, ...inVault() });
+      validated = yield* step<ValidatedRequest>(current, "validateRenewal", { certificateName, ...inVault(), operationId });
     } else {
       const request: IssueRequest = {
         ...inVault(),
@@ -230,6 +230,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         dnsAlias: input.dnsAlias,
         allowNameOverlap: input.allowNameOverlap,
         overlapCheckedAt: input.overlapCheckedAt,
+        operationId,
         issuerPins: input.issuerPins,
         preferredChain: input.preferredChain,
         profile: input.profile,

@@ -79,12 +79,13 @@ export function describeChainChoice(choice: NonNullable<DownloadedChain["choice"
  * enabled) CAA lets one of the CA's caaIdentities issue every name.
  */
 export async function checkOrderAtCa(
-  input: { dnsNames: string[]; controls: OrderControls; zones: readonly DnsZone[] },
+  input: { dnsNames: string[]; controls: OrderControls; zones: readonly DnsZone[]; operationId?: string },
   session: AcmeSession,
   deps: IssuanceDeps,
 ): Promise<void> {
   const { profile } = orderOptionsFor(input.controls, deps);
   assertProfileOffered(profile, session.directory.meta?.profiles, session.directoryUrl);
   const identities = session.directory.meta?.caaIdentities ?? [];
-  if (deps.settings.order.caaCheck && identities.length > 0) await assertCaaAllows(input.dnsNames, identities, input.zones, deps.caaLookup);
+  if (deps.settings.order.caaCheck && identities.length > 0)
+    await assertCaaAllows(input.dnsNames, identities, input.zones, deps.caaLookup, input.operationId);
 }

@@ -63,6 +63,8 @@ export interface IssueRequest {
    * starts, so the orchestration's validation does not list the vault a second time (../keyvault/overlap.ts overlapCheckDue).
    */
   overlapCheckedAt?: string;
+  /** The run the request belongs to (its correlation id): the validations of one run share their CAA answers. */
+  operationId?: string;
   /** The vault to issue into (settings.vaults; default: the default vault). */
   vault?: string;
   /** Issuer certificate thumbprints a new version must come from (an empty list clears them; absent: keep the certificate's). */
@@ -171,7 +173,8 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
   const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
   // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write, and
   // so do an ACME profile the CA does not offer and CAA records that forbid the CA.
-  await checkOrderAtCa({ dnsNames, controls, zones: allZones }, await deps.acme(), deps);
+  const run = request.operationId === undefined ? {} : { operationId: request.operationId };
+  await checkOrderAtCa({ dnsNames, controls, zones: allZones, ...run }, await deps.acme(), deps);
   const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets, ...controls };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");

@@ -6,7 +6,9 @@
  * anything is written.
  */
 import assert from "node:assert/strict";
+import { promises as dnsPromises } from "node:dns";
 import { after, before, describe, it } from "node:test";
+import { relevantCaa } from "../../src/dns/caa";
 import { issueCertificate, validateRequest } from "../../src/issuance";
 import { ValidationError } from "../../src/shared/errors";
 import { clients, stackDeps, txtRecords } from "../integration/helpers";
@@ -100,6 +102,31 @@ describe("CAA pre-flight at BIND, Knot and PowerDNS", { concurrency: false }, ()
     );
   });
 
+  it("an apex and its wildcard ask each climbed name once (PowerDNS zone: 6 CAA queries before, 3 now)", async () => {
+    const names = ["free.example.edu", "*.free.example.edu"];
+    // Before: each name climbed on its own (free.example.edu, example.edu, edu; twice).
+    const before = await countCaaQueries(async () => {
+      const lookup = stackDeps(stack).caaLookup;
+      for (const name of names) assert.equal(await relevantCaa(name, [], lookup), undefined);
+    });
+    assert.equal(before, 6);
+    const now = await countCaaQueries(() => validateRequest({ dnsNames: names, certificateName: "caa-once" }, stackDeps(stack)));
+    assert.equal(now, 3);
+  });
+
+  it("the validations of one run share their answers (two certificates in one zone: 6 queries before, 4 now); other runs ask again", async () => {
+    const deps = stackDeps(stack);
+    const validate = (label: string, operationId?: string) =>
+      validateRequest(
+        { dnsNames: [`${label}.example.edu`], certificateName: `caa-${label}`, ...(operationId ? { operationId } : {}) },
+        deps,
+      );
+    assert.equal(await countCaaQueries(async () => (await validate("one"), await validate("two"))), 6, "no run: each validation asks");
+    assert.equal(await countCaaQueries(async () => (await validate("one", "run-a"), await validate("two", "run-a"))), 4);
+    assert.equal(await countCaaQueries(() => validate("one", "run-a")), 0, "the same run asks nothing again");
+    assert.equal(await countCaaQueries(() => validate("one", "run-b")), 3, "another run asks again");
+  });
+
   it("nothing was written for the refused requests", async () => {
     for (const name of ["caa-refused"]) {
       await assert.rejects(
@@ -109,3 +136,20 @@ describe("CAA pre-flight at BIND, Knot and PowerDNS", { concurrency: false }, ()
     }
   });
 });
+
+/** The CAA queries sent (to the real servers, through the stack's DNS server) while `fn` runs. */
+async function countCaaQueries(fn: () => Promise<unknown>): Promise<number> {
+  const proto = dnsPromises.Resolver.prototype;
+  const original = proto.resolveCaa;
+  let count = 0;
+  proto.resolveCaa = function (this: InstanceType<typeof dnsPromises.Resolver>, name: string) {
+    count++;
+    return original.call(this, name);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.resolveCaa = original;
+  }
+  return count;
+}

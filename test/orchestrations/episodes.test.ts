@@ -348,7 +348,10 @@ describe("issueCertificate episodes", () => {
       log.map((w) => w.name),
       ["validateRenewal", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "report"],
     );
-    assert.deepEqual(log[0]?.input, { certificateName: "www" });
+    // The run's correlation id goes along: the validations of one run share their CAA answers (src/dns/caa.ts).
+    const { operationId } = run.customStatus as { operationId: string };
+    assert.match(operationId, /^[0-9a-f]{32}$/);
+    assert.deepEqual(log[0]?.input, { certificateName: "www", operationId });
     assert.equal(run.episodes.length, 7);
     assert.equal((log[5]?.input as { events: { type: string }[] }).events[0]?.type, "certificate.renewed");
   });
