@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { issueCertificate } from "../../src/issuance";
+import { JumpingClock } from "../../src/local/host";
 import { RENEW_ALL_INSTANCE_ID } from "../../src/orchestrations/ids";
 import type { RenewalSummary } from "../../src/orchestrations/renew-certificates";
 import { DAYS_TO_EXPIRY_METRIC } from "../../src/telemetry";
@@ -29,6 +30,8 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
   let hooks: Receiver;
   let ingest: IngestionReceiver;
   let env: Record<string, string>;
+  // The host's clock, moved forward where certificates must become due; the CLI process runs on the same clock.
+  const clock = new JumpingClock();
 
   before(async () => {
     ingest = await startIngestionReceiver();
@@ -41,7 +44,11 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
       KvAcme__Webhooks__0__Events: "*",
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingest.connectionString,
     };
-    app = await startTestApp({ stack: { zones: ["example.com", DOOMED_ZONE], pebble: { validityPeriodSeconds: 300 } }, env });
+    app = await startTestApp({
+      stack: { zones: ["example.com", DOOMED_ZONE], pebble: { validityPeriodSeconds: 300 } },
+      env,
+      host: { clock },
+    });
   });
   after(async () => {
     await app?.close();
@@ -84,7 +91,12 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
     return undefined;
   }
 
-  const cliRenewAllDue = () => runCliProcess(["--json", "renew", "--all-due"], { ...process.env, ...app.stack.env, ...env });
+  const cliRenewAllDue = () =>
+    runCliProcess(
+      ["--json", "renew", "--all-due"],
+      { ...process.env, ...app.stack.env, ...env },
+      { clockOffsetMs: clock.now() - Date.now() },
+    );
 
   /** What must agree between two runs: everything but ids, times and the growing failure count. */
   const comparable = (s: RenewalSummary) => ({
@@ -110,7 +122,7 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
         await issueCertificate({ dnsNames: [...dnsNames], certificateName: name, keyOptions: { keyType: "EC-P256" } }, app.runtime.deps);
       const { dns } = clients(app.stack);
       await dns.zones.beginDeleteAndWait(app.stack.info.resourceGroup, DOOMED_ZONE);
-      await new Promise((r) => setTimeout(r, 3500));
+      await clock.jump(3500); // 1 % of 300 s: both are due
 
       const timerFrom = hooks.received.length;
       await app.host.fireTimer("renewalTimer");
@@ -121,7 +133,7 @@ describe("renew-all: the CLI and the timer run emit the same events", () => {
       const timerHooks = webhooksFrom(timerFrom);
       assert.match((await failureTag("doomed")) ?? "", /^1;/);
 
-      await new Promise((r) => setTimeout(r, 3500)); // "fine" (renewed just now) is due again
+      await clock.jump(3500); // "fine" (renewed just now) is due again, for the CLI too (it runs on this clock)
       const cliFrom = hooks.received.length;
       const r = await cliRenewAllDue();
       assert.equal(r.code, 0, r.stderr);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CertificateClient } from "@azure/keyvault-certificates";
+import { JumpingClock } from "../../src/local/host";
 import { RENEW_ALL_INSTANCE_ID } from "../../src/orchestrations/ids";
 import type { RenewalSummary } from "../../src/orchestrations/renew-certificates";
 import { runCli } from "../../src/cli/run";
@@ -19,6 +20,8 @@ const KEY = "vaults-function-key-0123456789abcdef";
 let app: TestApp;
 let hooks: Receiver;
 let origin: string;
+// The host's clock: the wall clock, moved forward where certificates must become due (no sleeping).
+const clock = new JumpingClock();
 
 before(async () => {
   hooks = await startReceiver([], { status: 204 }, "/events");
@@ -30,7 +33,7 @@ before(async () => {
       KvAcme__Webhooks__0__Url: hooks.url,
       KvAcme__Webhooks__0__Format: "generic",
     },
-    host: { functionKeys: [KEY] },
+    host: { functionKeys: [KEY], clock },
   });
   origin = app.host.url;
 });
@@ -178,7 +181,7 @@ describe("several vaults", { concurrency: false }, () => {
   });
 
   it("the timer's renewal run renews the due certificates of both vaults", { timeout: 240_000 }, async () => {
-    await new Promise((r) => setTimeout(r, 3500)); // 1 % of 300 s: both are due
+    await clock.jump(3500); // 1 % of 300 s: both are due
     await app.host.fireTimer("renewalTimer");
     const status = await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000);
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status.output));
@@ -197,7 +200,7 @@ describe("several vaults", { concurrency: false }, () => {
 
   it("a vault that is down does not stop renewals in the other; the run names it as skipped", { timeout: 240_000 }, async () => {
     await app.stack.keyVaults.vault2?.close();
-    await new Promise((r) => setTimeout(r, 3500));
+    await clock.jump(3500); // "shared" (renewed by the previous run) is due again
     await app.host.fireTimer("renewalTimer");
     const status = await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 180_000);
     assert.equal(status.runtimeStatus, "Completed", JSON.stringify(status.output));

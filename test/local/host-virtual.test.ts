@@ -9,8 +9,11 @@ const fixture = path.join(__dirname, "host-fixtures", "app.ts");
 const DAY = 24 * 3600 * 1000;
 interface FixtureState {
   ticks: unknown[];
+  nightlyRefusals: string[];
 }
-const ticks = (): number => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture.ticks.length;
+const fixtureState = (): FixtureState => (globalThis as unknown as { __hostFixture: FixtureState }).__hostFixture;
+const ticks = (): number => fixtureState().ticks.length;
+const refused = (): number => fixtureState().nightlyRefusals.length;
 
 describe("local host with a virtual clock", () => {
   let host: LocalHost;
@@ -88,19 +91,30 @@ describe("timer triggers on a virtual clock", () => {
       await host.whenQuiet();
     }
     assert.equal(ticks() - before, 3);
-    assert.equal(host.getStatus("nightly-singleton")?.runtimeStatus, "Running");
-    const firstStart = host.getStatus("nightly-singleton")!.createdTime;
-    assert.equal(firstStart, "2025-01-01T03:00:00.000Z");
-    await clock.advance(DAY); // next 03:00: the singleton still sleeps, so the start is refused
+    const first = host.getStatus("nightly-singleton");
+    assert.equal(first?.runtimeStatus, "Running");
+    assert.equal(first.createdTime, "2025-01-01T03:00:00.000Z");
+    const refusals = refused();
+    await clock.advance(DAY); // next 03:00: the singleton still sleeps (71 h), so the start is refused
     await host.whenQuiet();
-    assert.equal(host.getStatus("nightly-singleton")!.createdTime, firstStart);
+    assert.equal(refused(), refusals + 1, "the second nightly start was refused");
+    assert.equal(host.getStatus("nightly-singleton")!.createdTime, first.createdTime);
     assert.equal(host.getStatus("nightly-singleton")!.runtimeStatus, "Running");
-    await clock.advance(2 * DAY - 60_000); // 02:59 on day 4: three days not yet over
+    await clock.advance(2 * DAY - 3600 * 1000 - 60_000); // 01:59 on day 4 (day 3's start refused too): 71 h not yet over
     await host.whenQuiet();
+    assert.equal(refused(), refusals + 2, "day 3's nightly start was refused too");
     assert.equal(host.getStatus("nightly-singleton")!.runtimeStatus, "Running");
-    await clock.advance(60_000); // 03:00: the sleeper's timer fires (and the nightly schedule is due again)
+    await clock.advance(60_000); // 02:00: the sleeper's timer fires
     await host.whenQuiet();
-    const s = host.getStatus("nightly-singleton")!;
-    assert.ok(s.runtimeStatus === "Completed" || s.createdTime !== firstStart, `first run finished (status ${s.runtimeStatus})`);
+    const done = host.getStatus("nightly-singleton")!;
+    assert.equal(done.runtimeStatus, "Completed");
+    assert.equal(done.createdTime, first.createdTime);
+    assert.deepEqual(done.output, { start: "2025-01-01T03:00:00.000Z", end: "2025-01-04T02:00:00.000Z" });
+    await clock.advance(3600 * 1000); // 03:00: nothing runs, so the nightly start is a new run
+    await host.whenQuiet();
+    const next = host.getStatus("nightly-singleton")!;
+    assert.equal(next.runtimeStatus, "Running");
+    assert.equal(next.createdTime, "2025-01-04T03:00:00.000Z");
+    assert.equal(refused(), refusals + 2, "no refusal when nothing runs");
   });
 });

@@ -184,7 +184,8 @@ df.app.orchestration("counter", function* (ctx) {
 
 df.app.orchestration("sleeper", function* (ctx) {
   const start = ctx.df.currentUtcDateTime.toISOString();
-  yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 3 * 24 * 3600 * 1000));
+  const hours = (ctx.df.getInput() as { hours?: number } | undefined)?.hours ?? 72;
+  yield ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + hours * 3600 * 1000));
   return { start, end: ctx.df.currentUtcDateTime.toISOString() };
 });
 
@@ -231,7 +232,8 @@ df.app.client.timer("nightly", {
   schedule: "0 0 3 * * *",
   handler: async (_timer, client) => {
     try {
-      await client.startNew("sleeper", { instanceId: "nightly-singleton" });
+      // 71 h: the run ends an hour before a nightly start, never at the same moment (which one came first would be a race).
+      await client.startNew("sleeper", { instanceId: "nightly-singleton", input: { hours: 71 } });
     } catch (err) {
       // already running: the singleton id keeps runs from overlapping
       state.nightlyRefusals.push((err as Error).message);
