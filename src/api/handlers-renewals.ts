@@ -7,7 +7,7 @@
  */
 import { validateCertificateName } from "../acme/names";
 import { everyVault, type IssuanceDeps } from "../issuance/deps";
-import { candidateOf, decideForItem, renewalPolicyFor, RENEWAL_LISTING } from "../renewal/scan";
+import { candidateOf, decideForItem, recordedAcmebotUnit, renewalPolicyFor, RENEWAL_LISTING } from "../renewal/scan";
 import { nextAttemptAt } from "../renewal/decide";
 import { mapLimit } from "../issuance/steps";
 import { listEveryVault, unlessAllDown } from "../keyvault/inventory";
@@ -50,6 +50,7 @@ export async function renewalSchedule(
   const policy = renewalPolicyFor(
     deps.settings,
     listings.flatMap((l) => l.items.map((item) => candidateOf(item))),
+    await recordedAcmebotUnit(deps),
   );
   const decided = await mapLimit(selected, RENEWALS_ARI_CONCURRENCY, async (item) => {
     const d = await decideForItem(candidateOf(item, deps.settings.defaultVault), deps, now, Math.random, policy);

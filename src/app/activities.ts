@@ -115,7 +115,13 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.scanInventory]: () => runStep(() => renewal().scanInventory(getRuntime().deps, getRuntime().settings)),
 
   /** Renewal decisions at `now` (the orchestration's time) for the scanned certificates (../renewal/scan). */
-  [ACTIVITIES.decideRenewals]: (input: { items: RenewalCandidate[]; now: string; operationId?: string; horizonEnd?: string }) =>
+  [ACTIVITIES.decideRenewals]: (input: {
+    items: RenewalCandidate[];
+    now: string;
+    operationId?: string;
+    horizonEnd?: string;
+    dryRun?: boolean;
+  }) =>
     runStep(() => {
       const { deps, telemetry, settings } = getRuntime();
       return renewal().decideRenewals(
@@ -126,6 +132,7 @@ export const activities: Record<ActivityName, Impl> = {
           telemetry,
           expiryWarningDays: settings.expiryWarningDays,
           ...(input.horizonEnd ? { horizonEnd: new Date(input.horizonEnd) } : {}),
+          ...(input.dryRun ? { dryRun: true } : {}),
         },
         input.operationId,
       );

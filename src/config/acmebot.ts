@@ -7,9 +7,10 @@
  *
  * `Acmebot__RenewBeforeExpiry` is days before expiry in v4 (0–365, default 30) and, since v5's PR #1116, the
  * percentage of the lifetime left (0–100) when the CA gives no ARI window. kv-acme never guesses: the unit comes from
- * `KvAcme__AcmebotRenewBeforeExpiryUnit`, else from the value (above 100 only v4 accepts), else from the Acmebot tags
- * the renewal run finds in the vaults (`decideAcmebotUnit`); with neither, the run stops with a configuration
- * problem naming the setting to add.
+ * `KvAcme__AcmebotRenewBeforeExpiryUnit`, else from the value (above 100 only v4 accepts), else from the unit recorded
+ * when it was first told (src/keyvault/acmebot-unit.ts: kv-acme's renewals replace the Acmebot tags), else from the
+ * Acmebot tags the renewal run finds in the vaults (`decideAcmebotUnit`, then recorded); with none, the run stops with
+ * a configuration problem naming the setting to add.
  */
 import { InvalidSetting, PREFIX, setting, type SettingsReader } from "./descriptor";
 import { intIn, parseBool, parseWebhookUrl, sniffWebhookFormat, splitList } from "./parsers";
@@ -64,7 +65,7 @@ export const ACMEBOT_SETTINGS = {
     field: "renewBeforeExpiryDays, renewAtPercentOfLifetime",
     type: "integer 0–365",
     defaultDoc: "(none)",
-    doc: "Acmebot v4: renew this many days before expiry (→ RenewBeforeExpiryDays). Acmebot v5: renew when this percentage of the lifetime is left (→ RenewAtPercentOfLifetime = 100 − value, and no days rule unless RenewBeforeExpiryDays is set). Which one: AcmebotRenewBeforeExpiryUnit, else a value above 100 is days, else the renewal run decides by the Acmebot tags in the vaults (any v5 `Acmebot` JSON tag: percent; only v4 tags: days) and stops with a configuration problem when it finds neither. Ignored when both RenewBeforeExpiryDays and RenewAtPercentOfLifetime are set.",
+    doc: "Acmebot v4: renew this many days before expiry (→ RenewBeforeExpiryDays). Acmebot v5: renew when this percentage of the lifetime is left (→ RenewAtPercentOfLifetime = 100 − value, and no days rule unless RenewBeforeExpiryDays is set). Which one: AcmebotRenewBeforeExpiryUnit, else a value above 100 is days, else the unit recorded when it was first told (the secret kv-acme-acmebot-renew-before-expiry-unit), else the renewal run decides by the Acmebot tags in the vaults (any v5 `Acmebot` JSON tag: percent; only v4 tags: days), records it, and stops with a configuration problem when it finds neither. Ignored when both RenewBeforeExpiryDays and RenewAtPercentOfLifetime are set.",
     parse: intIn(0, 365),
   }),
   renewBeforeExpiryUnit: setting({
@@ -213,17 +214,20 @@ export interface ResolvedRenewalSettings {
 
 /**
  * The renewal settings a renewal run (or the renewals view) applies: the settings as loaded, or, when
- * Acmebot__RenewBeforeExpiry is undecided, read in the unit the tags point to. Throws ConfigurationError when they
- * point nowhere or the value does not fit the unit.
+ * Acmebot__RenewBeforeExpiry is undecided, read in the recorded unit (`recorded`, decided once), else in the unit the
+ * tags point to. Throws ConfigurationError when nothing tells the unit or the value does not fit it.
  */
 export function resolveRenewalPolicy(
   settings: Pick<Settings, "renewBeforeExpiryDays" | "renewAtPercentOfLifetime" | "acmebotRenewBeforeExpiry">,
   evidence: AcmebotTagEvidence,
+  recorded?: { unit: RenewBeforeExpiryUnit; reason: string; decidedAt: string },
 ): ResolvedRenewalSettings {
   const base = { renewBeforeExpiryDays: settings.renewBeforeExpiryDays, renewAtPercentOfLifetime: settings.renewAtPercentOfLifetime };
   const pending = settings.acmebotRenewBeforeExpiry;
   if (pending === undefined) return base;
-  const decided = decideAcmebotUnit(pending.value, evidence);
+  const decided = recorded
+    ? { unit: recorded.unit, reason: `recorded at ${recorded.decidedAt} (${recorded.reason})` }
+    : decideAcmebotUnit(pending.value, evidence);
   let mapped: ReturnType<typeof acmebotRenewal>;
   try {
     mapped = acmebotRenewal(pending.value, decided.unit);

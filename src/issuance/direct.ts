@@ -94,13 +94,16 @@ const CALLS: Record<FlowCall, Call> = {
     return r ? report(input, r, (m) => env.deps.progress("notify", m)) : { sent: [], tracked: false };
   },
   scanInventory: (_input: never, env) => scanInventory(env.deps, runEnv(env).settings),
-  decideRenewals: (input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string; horizonEnd?: string }, env) => {
+  decideRenewals: (
+    input: { items: Parameters<typeof decideRenewals>[0]; now: string; operationId?: string; horizonEnd?: string; dryRun?: boolean },
+    env,
+  ) => {
     const r = runEnv(env);
     const horizon = input.horizonEnd ? { horizonEnd: new Date(input.horizonEnd) } : {};
     return decideRenewals(
       input.items,
       new Date(input.now),
-      { ...r, expiryWarningDays: r.settings.expiryWarningDays, ...horizon },
+      { ...r, expiryWarningDays: r.settings.expiryWarningDays, ...horizon, ...(input.dryRun ? { dryRun: true } : {}) },
       input.operationId,
     );
   },

@@ -7,6 +7,8 @@ import { CertificateClient } from "@azure/keyvault-certificates";
 import type { TokenCredential } from "@azure/core-auth";
 import { loadSettings, type Settings } from "../config/settings";
 import { resolveRenewalPolicy } from "../config/acmebot";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { ACMEBOT_UNIT_SECRET, readAcmebotUnit, recordAcmebotUnit, type RecordedAcmebotUnit } from "../keyvault/acmebot-unit";
 import { listInventory } from "../keyvault/inventory";
 import { ConfigurationError, errorMessage, type FieldProblem } from "../shared/errors";
 import { mapAcmebotSettings, type SettingMapping } from "./acmebot-settings";
@@ -79,6 +81,12 @@ export async function migrateFromAcmebot(options: MigrateOptions): Promise<Migra
       report.vaultErrors.push({ vault, error: errorMessage(err) });
     }
   }
+  // The unit decided once (../keyvault/acmebot-unit.ts): read here, recorded by --apply (the adoption).
+  let decidedUnit: { unit: "days" | "percent"; reason: string } | undefined;
+  const secrets = new SecretClient(settings.secretsVaultUrl, credential, {
+    disableChallengeResourceVerification: settings.disableChallengeResourceVerification,
+  });
+  let recorded: RecordedAcmebotUnit | undefined;
   if (settings.acmebotRenewBeforeExpiry !== undefined) {
     const value = settings.acmebotRenewBeforeExpiry.value;
     const evidence = {
@@ -86,18 +94,27 @@ export async function migrateFromAcmebot(options: MigrateOptions): Promise<Migra
       v5: report.certificates.filter((c) => c.acmebot === 5).length,
     };
     try {
-      const r = resolveRenewalPolicy(settings, evidence);
+      recorded = await readAcmebotUnit(secrets);
+      const r = resolveRenewalPolicy(settings, evidence, recorded);
       const unit = r.acmebotUnit?.unit;
+      if (!recorded) decidedUnit = r.acmebotUnit;
       report.renewBeforeExpiry = {
         value,
         ...(unit ? { unit, setting: `KvAcme__AcmebotRenewBeforeExpiryUnit=${unit}` } : {}),
-        reason: `${r.acmebotUnit?.reason ?? ""}; add the setting so the reading no longer depends on the tags (kv-acme's renewals replace them)`,
+        reason: `${r.acmebotUnit?.reason ?? ""}; ${recorded ? "kv-acme reads the recorded unit" : `--apply records it as the secret ${ACMEBOT_UNIT_SECRET}, since kv-acme's renewals replace the tags`} (or add the setting)`,
       };
     } catch (err) {
       report.renewBeforeExpiry = { value, reason: errorMessage(err) };
     }
   }
   if (report.apply) {
+    if (decidedUnit) {
+      try {
+        await recordAcmebotUnit(secrets, decidedUnit, new Date());
+      } catch (err) {
+        report.vaultErrors.push({ vault: settings.secretsVaultUrl, error: errorMessage(err) });
+      }
+    }
     report.applied = [];
     for (const plan of report.certificates.filter((c) => c.fate === "adopt")) {
       const client = clients.find((c) => c.vault === plan.vault)?.client as CertificateClient;

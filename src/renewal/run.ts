@@ -111,6 +111,7 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
     now: startedAt,
     operationId,
     ...(horizonEnd ? { horizonEnd } : {}),
+    ...(dryRun ? { dryRun: true } : {}),
   });
 
   const summary: RenewalSummary = {

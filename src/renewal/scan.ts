@@ -8,6 +8,7 @@ import { pickRenewalTime } from "../acme/ari";
 import { fetchRenewalInfo } from "../acme/renewal-info";
 import type { Settings } from "../config/types";
 import { resolveRenewalPolicy, type ResolvedRenewalSettings } from "../config/acmebot";
+import { readAcmebotUnit, recordAcmebotUnit, type RecordedAcmebotUnit } from "../keyvault/acmebot-unit";
 import type { IssuanceDeps } from "../issuance/deps";
 import { mapLimit } from "../issuance/steps";
 import { everyVault } from "../issuance/deps";
@@ -127,11 +128,15 @@ export function candidateOf(item: InventoryItem, defaultVault?: string): Renewal
 export function renewalPolicyFor(
   settings: IssuanceDeps["settings"],
   items: readonly Pick<RenewalCandidate, "acmebot">[],
+  recorded?: RecordedAcmebotUnit,
 ): ResolvedRenewalSettings {
-  return resolveRenewalPolicy(settings, {
-    v4: items.filter((i) => i.acmebot === 4).length,
-    v5: items.filter((i) => i.acmebot === 5).length,
-  });
+  const evidence = { v4: items.filter((i) => i.acmebot === 4).length, v5: items.filter((i) => i.acmebot === 5).length };
+  return resolveRenewalPolicy(settings, evidence, recorded);
+}
+
+/** The recorded Acmebot__RenewBeforeExpiry unit, read only while no setting decides it (../keyvault/acmebot-unit.ts). */
+export async function recordedAcmebotUnit(deps: Pick<IssuanceDeps, "settings" | "secrets">): Promise<RecordedAcmebotUnit | undefined> {
+  return deps.settings.acmebotRenewBeforeExpiry === undefined ? undefined : readAcmebotUnit(deps.secrets);
 }
 
 /**
@@ -252,6 +257,8 @@ export interface DecideEnv {
   expiryWarningDays: number;
   /** The planner's horizon: certificates whose planning window opens before it are returned as `upcoming`. */
   horizonEnd?: Date;
+  /** A dry run records nothing (the Acmebot unit the tags told). */
+  dryRun?: boolean;
 }
 
 /** Holds under which a due certificate is still watched for `certificate.expiring` (it is not renewed meanwhile). */
@@ -272,9 +279,14 @@ export async function decideRenewals(
   operationId?: string,
 ): Promise<DecideResult> {
   const result: DecideResult = { due: [], notDue: 0, errors: [], watch: [], expiryWarningDays: env.expiryWarningDays };
-  // Once for the whole scan: how Acmebot__RenewBeforeExpiry reads, when no setting said (a ConfigurationError stops the run).
-  const policy = renewalPolicyFor(env.deps.settings, items);
-  if (policy.acmebotUnit) result.acmebotRenewBeforeExpiry = policy.acmebotUnit;
+  // Once for the whole scan: how Acmebot__RenewBeforeExpiry reads, when no setting said (a ConfigurationError stops the run):
+  // the recorded unit, else the tags' (recorded now, unless a dry run: kv-acme's renewals replace those tags).
+  const recorded = await recordedAcmebotUnit(env.deps);
+  const policy = renewalPolicyFor(env.deps.settings, items, recorded);
+  if (policy.acmebotUnit) {
+    result.acmebotRenewBeforeExpiry = policy.acmebotUnit;
+    if (!recorded && env.dryRun !== true) await recordAcmebotUnit(env.deps.secrets, policy.acmebotUnit, now);
+  }
   if (env.horizonEnd) result.upcoming = [];
   const metricProperties: Record<string, string> = operationId ? { operationId } : {};
   await mapLimit(items, DECIDE_CONCURRENCY, async (scanned) => {

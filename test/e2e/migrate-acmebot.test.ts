@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { CertificateClient } from "@azure/keyvault-certificates";
+import { ACMEBOT_UNIT_SECRET } from "../../src/keyvault/acmebot-unit";
 import { readManagedTags } from "../../src/keyvault/tags";
 import { runCliProcess } from "../support/cli";
 import { startTestStack, type TestStack } from "../support/stack";
@@ -91,6 +92,8 @@ describe("kv-acme migrate --from-acmebot", () => {
 
   it("--apply tags exactly the Acmebot certificates, keeping their tags; a second run changes nothing", async () => {
     const before = await snapshot();
+    const { secrets } = clients(stack);
+    await assert.rejects(secrets.getSecret(ACMEBOT_UNIT_SECRET), (e: unknown) => (e as { statusCode?: number }).statusCode === 404);
     const file = await settingsFile();
     const r = await cli(["--json", "migrate", "--from-acmebot", "--apply", "--settings", file]);
     assert.equal(r.code, 0, r.stderr);
@@ -118,6 +121,9 @@ describe("kv-acme migrate --from-acmebot", () => {
     assert.equal(again.code, 0, again.stderr);
     const second = JSON.parse(again.stdout);
     assert.deepEqual(second.applied, []);
+    // The adoption recorded the unit the v5 tag told (kv-acme's renewals replace the tags); the second run reads it.
+    assert.equal((await secrets.getSecret(ACMEBOT_UNIT_SECRET)).value, "percent");
+    assert.match(second.renewBeforeExpiry.reason, /^recorded at .*kv-acme reads the recorded unit/);
     assert.deepEqual(
       second.certificates
         .filter((c: { fate: string }) => c.fate === "managed")

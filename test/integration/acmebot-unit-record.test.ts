@@ -1,0 +1,79 @@
+/**
+ * Acmebot__RenewBeforeExpiry without a unit setting, against the local stack: the first renewal run reads the unit
+ * from the Acmebot v5 tag of an adopted certificate and records it (a secret kv-acme owns, src/keyvault/acmebot-unit.ts);
+ * that run's renewal replaces the Acmebot tags with kv-acme's, and the next run, with no Acmebot tag left anywhere and
+ * still no setting, reads the recorded unit instead of stopping with a ConfigurationError.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, webcrypto } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import type { CertificatePolicy } from "@azure/keyvault-certificates";
+import type { Settings } from "../../src/config/settings";
+import { createIssuanceDeps, renewAllDue } from "../../src/issuance";
+import { ACMEBOT_UNIT_SECRET } from "../../src/keyvault/acmebot-unit";
+import { readManagedTags } from "../../src/keyvault/tags";
+import { x509 } from "../../src/shared/x509";
+import { createTelemetry } from "../../src/telemetry";
+import { startTestStack, type TestStack } from "../support/stack";
+import { clients, stackSettings } from "./helpers";
+
+describe("the Acmebot RenewBeforeExpiry unit outlives the Acmebot tags", () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => stack?.close());
+
+  it("a run renews an adopted v5 certificate (unit from its tag, recorded); the next run, no Acmebot tag left, reads the record", async () => {
+    const { certificates, secrets } = clients(stack);
+    // An Acmebot v5 certificate 80 days into its 90 (Acmebot's JSON tag, no ARI id: the CA's window would decide).
+    const zone = stack.info.zones[0] as string;
+    const host = new URL(stack.info.acmeDirectoryUrl).host;
+    await certificates.importCertificate("acmebot-v5", Buffer.from(await pemOf(`v5.${zone}`, 80, 10)), {
+      policy: { contentType: "application/x-pem-file" } as CertificatePolicy,
+      tags: { Acmebot: JSON.stringify({ endpoint: host, dnsProvider: "Azure DNS" }) },
+    });
+    assert.equal(readManagedTags((await certificates.getCertificate("acmebot-v5")).properties.tags).acmebotVersion, 5);
+    // Acmebot__RenewBeforeExpiry=99 (v5: renew when 99 % of the lifetime is left), no unit setting, nothing else set.
+    const settings = stackSettings(stack, {
+      acmebotRenewBeforeExpiry: { value: 99, explicitDays: false, explicitPercent: false },
+    }) as unknown as Settings;
+    const deps = createIssuanceDeps(settings, stack.credential);
+    const telemetry = createTelemetry({ roleName: settings.telemetryRoleName });
+
+    const first = await renewAllDue({ deps, settings, telemetry });
+    assert.deepEqual(
+      first.renewed.map((r) => r.certificateName),
+      ["acmebot-v5"],
+      JSON.stringify(first),
+    );
+    assert.equal((await secrets.getSecret(ACMEBOT_UNIT_SECRET)).value, "percent", "the unit the v5 tag told is recorded");
+    const tags = (await certificates.getCertificate("acmebot-v5")).properties.tags ?? {};
+    assert.equal(readManagedTags(tags).acmebotVersion, undefined, `no Acmebot tag is left: ${JSON.stringify(tags)}`);
+    assert.equal(tags["Acmebot"], undefined);
+
+    // Before the record, this run stopped: "no certificate in the vaults carries Acmebot's tags to tell which".
+    const next = await renewAllDue({ deps, settings, telemetry });
+    assert.deepEqual(next.failed, [], JSON.stringify(next));
+    assert.equal(next.checked, 1);
+  });
+});
+
+/** A self-signed EC P-256 certificate for `name` issued `agoDays` ago and valid `leftDays` more, with its key, as PEM. */
+async function pemOf(name: string, agoDays: number, leftDays: number): Promise<string> {
+  const alg = { name: "ECDSA", namedCurve: "P-256" } as const;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomBytes(12).toString("hex"),
+    name: `CN=${name}`,
+    notBefore: new Date(now - agoDays * 86_400_000),
+    notAfter: new Date(now + leftDays * 86_400_000),
+    keys,
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: name }])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
+  return key + cert.toString("pem") + "\n";
+}
