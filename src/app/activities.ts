@@ -34,6 +34,7 @@ const reporting = lazyModule<typeof import("../issuance/reporting")>(() => requi
 const stepErrors = lazyModule<typeof import("../issuance/step-error")>(() => require("../issuance/step-error"));
 const revoke = lazyModule<typeof import("../acme/revoke")>(() => require("../acme/revoke"));
 const acmeNames = lazyModule<typeof import("../acme/names")>(() => require("../acme/names"));
+const tagRepair = lazyModule<typeof import("../issuance/tag-repair")>(() => require("../issuance/tag-repair"));
 const vault = lazyModule<typeof import("../keyvault/certificates")>(() => require("../keyvault/certificates"));
 
 /** The process runtime's dependencies for the vault an activity input names (`vault`; the default one when none). */
@@ -164,6 +165,9 @@ export const activities: Record<ActivityName, Impl> = {
 
   /** Holds certificates until the CA's time after it rate-limited another renewal of the run (no failure counted). */
   [ACTIVITIES.holdRenewals]: (input: HoldRenewalsInput) => runStep(() => reporting().holdRenewals(input, getRuntime().deps)),
+
+  /** Repairs kv-acme's tags on a version its merge could not tag (../issuance/tag-repair). Never throws. */
+  [ACTIVITIES.repairTags]: (input: { certificateName: string }) => tagRepair().repairMergeTags(input, getRuntime().deps),
 
   /** An issuance's webhook events, then its telemetry outcome (../issuance/reporting). Never throws. */
   [ACTIVITIES.report]: (input: ReportInput, context?: InvocationContext) => reporting().report(input, runtimeFor(input), warnTo(context)),

@@ -26,6 +26,7 @@ import {
   type ReportInput,
   type ReportingEnv,
 } from "./reporting";
+import { repairMergeTags } from "./tag-repair";
 import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
 import { UpstreamError } from "../shared/errors";
@@ -77,6 +78,7 @@ const CALLS: Record<FlowCall, Call> = {
   abandonIssuance: (input: Parameters<typeof steps.abandonIssuance>[0], env) => steps.abandonIssuance(input, env.deps),
   recordRenewalFailure: (input: Parameters<typeof recordRenewalFailure>[0], env) => recordRenewalFailure(input, env.deps),
   holdRenewals: (input: Parameters<typeof holdRenewals>[0], env) => holdRenewals(input, env.deps),
+  repairTags: (input: { certificateName: string }, env) => repairMergeTags(input, env.deps),
   notify: async (input: Parameters<typeof notify>[0], env) => {
     const r = reporting(env);
     return r ? notify(input, r, (m) => env.deps.progress("notify", m)) : NOT_SENT;

@@ -46,6 +46,7 @@ export type FlowCall =
   | "abandonIssuance"
   | "recordRenewalFailure"
   | "holdRenewals"
+  | "repairTags"
   | "notify"
   | "notifyExpiring"
   | "trackOutcome"

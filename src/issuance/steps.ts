@@ -32,7 +32,7 @@ import {
   type CertificateVersionInfo,
   type EnsurePendingResult,
 } from "../keyvault/certificates";
-import { latestIssuedVersion, versionLeaf } from "../keyvault/versions";
+import { issuedVersions, versionLeaf } from "../keyvault/versions";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { assertMayManage } from "../keyvault/ownership";
@@ -42,6 +42,7 @@ import { ValidationError, errorMessage, type FieldProblem } from "../shared/erro
 import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
 import { x509 } from "../shared/x509";
 import { decideMerge, type MergeDecision, type PreviousVersion } from "./merge-guard";
+import { pinsInForce } from "./tag-repair";
 import { checkOrderAtCa, describeChainChoice, orderOptionsFor, parseOrderControls } from "./order-controls";
 import type { IssuanceDeps } from "./deps";
 
@@ -402,7 +403,8 @@ export async function guardMerge(
 
 /** The issued version a merge replaces, with its issuer (its tag, else read from its leaf) and pins. */
 async function previousVersion(deps: IssuanceDeps, certificateName: string, newThumbprint: string): Promise<PreviousVersion | undefined> {
-  const latest = await latestIssuedVersion(deps.certificates, certificateName, newThumbprint);
+  const versions = await issuedVersions(deps.certificates, certificateName, newThumbprint);
+  const latest = versions[0];
   if (!latest) return undefined;
   const tags = readManagedTags(latest.tags);
   const previous: PreviousVersion = { version: latest.version, thumbprint: latest.thumbprint, notAfter: latest.notAfter };
@@ -412,7 +414,8 @@ async function previousVersion(deps: IssuanceDeps, certificateName: string, newT
     if (cer) issuer = issuerOfChain([cer]);
   }
   if (issuer) previous.issuer = issuer;
-  if (tags.issuerPins) previous.issuerPins = tags.issuerPins;
+  const pins = pinsInForce(versions);
+  if (pins) previous.issuerPins = pins;
   return previous;
 }
 

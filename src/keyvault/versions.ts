@@ -20,26 +20,22 @@ export interface IssuedVersion {
 }
 
 /**
- * The newest issued version (one with a certificate; pending versions have none) other than the one whose leaf has
- * `exceptThumbprint` (a merge retried after it happened). Undefined when there is none.
+ * The issued versions (those with a certificate; pending versions have none), newest first, except the one whose leaf
+ * has `exceptThumbprint` (a merge retried after it happened). Key Vault's created time has one-second resolution:
+ * then the later NotBefore, then the later listed, is newer. Empty when there is none (or no such certificate).
  */
-export async function latestIssuedVersion(
+export async function issuedVersions(
   client: CertificateClient,
   certificateName: string,
   exceptThumbprint?: string,
-): Promise<IssuedVersion | undefined> {
-  let latest: IssuedVersion | undefined;
-  let latestOrder = "";
+): Promise<IssuedVersion[]> {
+  const found: { v: IssuedVersion; order: string; index: number }[] = [];
   try {
     for await (const v of client.listPropertiesOfCertificateVersions(certificateName)) {
       const thumbprint = v.x509Thumbprint && v.x509Thumbprint.length > 0 ? Buffer.from(v.x509Thumbprint).toString("hex").toUpperCase() : "";
       if (!thumbprint || thumbprint === exceptThumbprint || !v.version || !v.expiresOn) continue;
-      // Key Vault's created time has one-second resolution: then the later NotBefore, then the later listed, wins.
       const createdOn = (v.createdOn ?? v.notBefore ?? new Date(0)).toISOString();
-      const order = `${createdOn}|${(v.notBefore ?? new Date(0)).toISOString()}`;
-      if (latest && order < latestOrder) continue;
-      latestOrder = order;
-      latest = {
+      const issued: IssuedVersion = {
         version: v.version,
         thumbprint,
         notAfter: v.expiresOn.toISOString(),
@@ -47,14 +43,25 @@ export async function latestIssuedVersion(
         enabled: v.enabled ?? false,
         tags: v.tags ?? {},
       };
-      if (v.notBefore) latest.notBefore = v.notBefore.toISOString();
-      if (v.updatedOn) latest.updatedOn = v.updatedOn.toISOString();
+      if (v.notBefore) issued.notBefore = v.notBefore.toISOString();
+      if (v.updatedOn) issued.updatedOn = v.updatedOn.toISOString();
+      found.push({ v: issued, order: `${createdOn}|${(v.notBefore ?? new Date(0)).toISOString()}`, index: found.length });
     }
   } catch (err) {
-    if (statusOf(err) === 404) return undefined;
+    if (statusOf(err) === 404) return [];
     throw vaultError(`listing the versions of ${certificateName}`, err);
   }
-  return latest;
+  found.sort((a, b) => (a.order === b.order ? b.index - a.index : a.order < b.order ? 1 : -1));
+  return found.map((f) => f.v);
+}
+
+/** The newest issued version other than the one whose leaf has `exceptThumbprint` (issuedVersions); undefined when none. */
+export async function latestIssuedVersion(
+  client: CertificateClient,
+  certificateName: string,
+  exceptThumbprint?: string,
+): Promise<IssuedVersion | undefined> {
+  return (await issuedVersions(client, certificateName, exceptThumbprint))[0];
 }
 
 /** One version of a certificate (no policy: that belongs to the certificate). */

@@ -21,6 +21,7 @@ export const ACTIVITIES = {
   notifyExpiring: "notifyExpiring",
   recordRenewalFailure: "recordRenewalFailure",
   holdRenewals: "holdRenewals",
+  repairTags: "repairTags",
   trackOutcome: "trackOutcome",
   report: "report",
 } as const satisfies Record<FlowCall | "revokeAtCa", string>;

@@ -99,6 +99,10 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
   yield status({ step: "scan" });
 
   const scan = yield* step<ScanResult>("scan", "scanInventory", {});
+  // Versions whose merge could not tag them (a refused tag update): their tags, and the pins they carry, repaired.
+  const untagged = scan.items.filter((i) => i.tagsMissing === true).map((i) => i.name);
+  if (!dryRun && untagged.length > 0)
+    yield { kind: "tryAll", call: "repairTags", inputs: untagged.map((certificateName) => ({ certificateName })) };
   yield status({ step: "decide", checked: scan.items.length });
   const planning = scan.planning;
   // Look-ahead (durable runs): certificates whose planning window opens before the next run are planned in this one.

@@ -22,6 +22,7 @@ import { daysRemaining, shouldWatch, type WatchedCertificate } from "./expiring"
 import { planWindow } from "./plan-window";
 import type { CaLimits } from "./ca-limits";
 import { configuredCaLimits } from "./ca-limits-settings";
+import { mergeTagsMissing } from "../issuance/tag-repair";
 
 /** One managed certificate as the scan reports it: what the renewal decision needs, nothing more (JSON, small). */
 export interface RenewalCandidate {
@@ -47,6 +48,8 @@ export interface RenewalCandidate {
    * certificate (../keyvault/manual-pending.ts): the decision leaves it alone until it is stale.
    */
   manualPendingAt?: string;
+  /** Its newest issued version lacks the tags its merge writes (the tag update was refused): the run repairs them. */
+  tagsMissing?: true;
 }
 
 /** What the renewal planner needs from the settings, recorded in history with the scan so replays plan alike. */
@@ -118,6 +121,7 @@ export function candidateOf(item: InventoryItem, defaultVault?: string): Renewal
   if (item.managed.dnsNames && item.managed.dnsNames.length > 0) c.dnsNames = item.managed.dnsNames;
   if (item.managed.acmebotVersion) c.acmebot = item.managed.acmebotVersion;
   if (item.latestUnissued?.manualPending) c.manualPendingAt = item.latestUnissued.manualPending.createdAt;
+  if (mergeTagsMissing(item.managed)) c.tagsMissing = true;
   return c;
 }
 

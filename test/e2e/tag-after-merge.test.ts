@@ -3,10 +3,13 @@
  * host (the Key Vault stand-in refuses the certificate update by fault injection, `keyvault-update`): the version is
  * issued and current, so a permanent refusal ends the issuance Completed with a warning (output, certificate.issued
  * webhook), never Failed; a transient one is retried (the retried merge finds the merged version: one version).
+ * A pinned certificate keeps its pins through such a failure: the next renewal is held to the pins of the last tagged
+ * version, and the renewal run repairs the untagged version's tags (pins included) from it.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { TAG_ISSUER, TAG_MANAGED } from "../../src/keyvault/tags";
+import { TAG_ISSUER, TAG_ISSUER_PINS, TAG_MANAGED } from "../../src/keyvault/tags";
+import { RENEW_ALL_INSTANCE_ID } from "../../src/orchestrations/ids";
 import { CLOUDEVENT_TYPE_PREFIX } from "../../src/notify/formats/generic";
 import { call, pollOperation } from "../api/support";
 import { clients } from "../integration/helpers";
@@ -28,6 +31,12 @@ describe("tagging fails after a successful merge", () => {
     for await (const v of clients(app.stack).certificates.listPropertiesOfCertificateVersions(name)) out.push(v);
     return out;
   };
+  const renew = async (name: string) => {
+    const started = await call(app.api, "POST", `/certificates/${name}/renew`, { body: {} });
+    assert.equal(started.status, 202, started.text);
+    return (await pollOperation(app.host.url, started.headers.get("location")!)).final;
+  };
+  const current = async (name: string) => (await clients(app.stack).certificates.getCertificate(name)).properties;
   const issue = async (name: string) => {
     const started = await call(app.api, "POST", "/certificates", { body: { dnsNames: [`${name}.example.com`], certificateName: name } });
     assert.equal(started.status, 202, started.text);
@@ -38,7 +47,7 @@ describe("tagging fails after a successful merge", () => {
     hooks = await startReceiver([], { status: 204 }, "/events");
     // Key Vault refusing the update of the merged version's tags (403, a missing permission), or failing it (503).
     app = await startTestApp({
-      stack: { faults: "keyvault-update=403:0%*1,keyvault-update=503/1:0%*1" },
+      stack: { faults: "keyvault-update=403:0%*3,keyvault-update=503/1:0%*1" },
       env: { KvAcme__Webhooks__0__Url: hooks.url, KvAcme__Webhooks__0__Format: "generic", KvAcme__Webhooks__0__Events: "*" },
     });
   });
@@ -54,6 +63,7 @@ describe("tagging fails after a successful merge", () => {
       updateRule(403).probability = 1;
       const final = await issue("untagged");
       assert.equal(app.stack.faults?.counts["keyvault-update:403"], 1, "the tag update was refused");
+      updateRule(403).probability = 0;
       assert.equal(final.body.status, "Completed", final.text);
       const output = final.body.output as { version: string; warnings?: string[] };
       assert.equal(output.warnings?.length, 1, final.text);
@@ -92,6 +102,58 @@ describe("tagging fails after a successful merge", () => {
       assert.equal((await versions("retagged")).length, 1, "the retried merge made no second version");
       const current = await clients(app.stack).certificates.getCertificate("retagged");
       assert.ok(current.properties.tags?.[TAG_ISSUER], "the retry wrote the merge's tags");
+    },
+  );
+
+  it(
+    "a pinned certificate after a permanent tagging failure: the next renewal is held to its pins and carries them; the renewal run repairs an untagged version's tags",
+    { timeout: 240_000 },
+    async () => {
+      assert.equal((await issue("pinned")).body.status, "Completed");
+      const shown = await call(app.api, "GET", "/certificates/pinned/issuer-pins");
+      const thumbprint = (shown.body as { issuer?: { thumbprint?: string } }).issuer?.thumbprint ?? "";
+      assert.match(thumbprint, /^[0-9A-F]{40}$/, shown.text);
+      const pinned = await call(app.api, "PUT", "/certificates/pinned/issuer-pins", { body: { issuerPins: [thumbprint] } });
+      assert.equal(pinned.status, 200, pinned.text);
+
+      // A renewal whose tag update is refused: its version lacks the pins tag.
+      const refusedBefore = app.stack.faults?.counts["keyvault-update:403"] ?? 0;
+      updateRule(403).probability = 1;
+      const untaggedRenewal = await renew("pinned");
+      updateRule(403).probability = 0;
+      assert.equal(untaggedRenewal.body.status, "Completed", untaggedRenewal.text);
+      assert.equal(app.stack.faults?.counts["keyvault-update:403"], refusedBefore + 1);
+      const v2 = await current("pinned");
+      assert.equal(v2.tags?.[TAG_ISSUER_PINS], undefined, "the refused update left the version without its pins");
+
+      // The next renewal is held to the pins of the last tagged version and carries them on.
+      const next = await renew("pinned");
+      assert.equal(next.body.status, "Completed", next.text);
+      const v3 = await current("pinned");
+      assert.notEqual(v3.version, v2.version);
+      assert.equal(v3.tags?.[TAG_ISSUER_PINS], thumbprint, "the pins carried on");
+
+      // Refused again, then a renewal run (nothing due): its scan finds the untagged version and repairs its tags.
+      updateRule(403).probability = 1;
+      const again = await renew("pinned");
+      updateRule(403).probability = 0;
+      assert.equal(again.body.status, "Completed", again.text);
+      const v4 = await current("pinned");
+      assert.equal(v4.tags?.[TAG_ISSUER_PINS], undefined);
+      assert.equal(v4.tags?.[TAG_ISSUER], undefined);
+      await app.host.fireTimer("renewalTimer");
+      const run = await app.host.waitForInstance(RENEW_ALL_INSTANCE_ID, 120_000);
+      assert.equal(run.runtimeStatus, "Completed", JSON.stringify(run.output));
+      const repaired = await current("pinned");
+      assert.equal(repaired.version, v4.version, "no new version: the same one, tagged");
+      assert.equal(repaired.tags?.[TAG_ISSUER_PINS], thumbprint, "the pins are back on the newest version");
+      assert.ok(repaired.tags?.[TAG_ISSUER], "the issuer recorded from the version's own leaf");
+      for (const key of Object.keys(v3.tags ?? {}).filter((k) => k.startsWith("kv-acme-") && k !== "kv-acme-lifetime-shortened"))
+        assert.ok(repaired.tags?.[key] !== undefined, `${key} repaired`);
+      const view = await call(app.api, "GET", "/certificates/pinned/issuer-pins");
+      assert.deepEqual((view.body as { issuerPins: string[] }).issuerPins, [thumbprint], view.text);
+      // The first case's certificate (no earlier version to copy from) gets its issuer recorded.
+      assert.ok((await current("untagged")).tags?.[TAG_ISSUER], "the untagged first issuance repaired too");
     },
   );
 });
