@@ -7,6 +7,7 @@ import { ariCertificateId } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
 import { getCertificateVersion, latestIssuedVersion } from "../keyvault/versions";
 import { assertNoManualPending } from "../keyvault/manual-pending";
+import { recordAcmebotUnitBeforeRenewal } from "../keyvault/acmebot-unit";
 import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
 import { decideOwnership, readManagedTags } from "../keyvault/tags";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
@@ -51,6 +52,8 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   // The same rule as issue (adopt is an issue-time decision: renew only what kv-acme already manages).
   const ownership = decideOwnership(certificateName, { tags: current.properties.tags ?? {}, issuerName: current.policy?.issuerName });
   if (!ownership.ok) throw new OwnershipError(ownership.code, ownership.message, { certificateName, ownerTags: ownership.ownerTags });
+  // kv-acme's tags replace Acmebot's on the new version: the Acmebot__RenewBeforeExpiry unit they tell is recorded first.
+  await recordAcmebotUnitBeforeRenewal(deps, current.properties.tags, new Date());
   const info = describeVersion(current);
   const policyNames = current.policy?.subjectAlternativeNames?.dnsNames ?? [];
   const dnsNames = info.dnsNames.length > 0 ? info.dnsNames : policyNames;

@@ -2,14 +2,16 @@
  * The unit `Acmebot__RenewBeforeExpiry` was read in (days in Acmebot v4, percent in v5), recorded once as a secret kv-acme
  * owns in the secrets vault. Without KvAcme__AcmebotRenewBeforeExpiryUnit the unit is told by the Acmebot tags on the
  * certificates (src/config/acmebot.ts decideAcmebotUnit), and kv-acme's own renewal replaces those tags with its own:
- * the decision made while they were there is recorded (at adoption: `kv-acme migrate --from-acmebot --apply`, or the
- * first renewal run that reads it) and is the source from then on. The setting still wins over the record.
+ * the decision made while they were there is recorded (at adoption: `kv-acme migrate --from-acmebot --apply`, the
+ * first renewal run that reads it, or the renewal of an Acmebot-tagged certificate, which replaces its tags) and is the
+ * source from then on. The setting still wins over the record.
  */
 import type { SecretClient } from "@azure/keyvault-secrets";
-import type { RenewBeforeExpiryUnit } from "../config/acmebot";
+import { decideAcmebotUnit, type RenewBeforeExpiryUnit } from "../config/acmebot";
+import type { Settings } from "../config/types";
 import { statusOf } from "../shared/errors";
 import { vaultError } from "./certificates";
-import { MAX_TAG_VALUE_LENGTH } from "./tags";
+import { MAX_TAG_VALUE_LENGTH, readManagedTags } from "./tags";
 
 /** The secret's name (in the secrets vault, beside the ACME account keys). */
 export const ACMEBOT_UNIT_SECRET = "kv-acme-acmebot-renew-before-expiry-unit";
@@ -53,4 +55,21 @@ export async function recordAcmebotUnit(
     throw vaultError(`recording ${ACMEBOT_UNIT_SECRET}`, err);
   }
   return recorded;
+}
+
+/**
+ * Before a renewal replaces the tags of a certificate Acmebot tagged: records the unit its tags tell, while no setting
+ * decides it and nothing is recorded yet (one secret read per such renewal until then; nothing for other certificates).
+ */
+export async function recordAcmebotUnitBeforeRenewal(
+  deps: { settings: Pick<Settings, "acmebotRenewBeforeExpiry">; secrets: SecretClient },
+  tags: Record<string, string> | undefined,
+  now: Date,
+): Promise<void> {
+  const pending = deps.settings.acmebotRenewBeforeExpiry;
+  const version = readManagedTags(tags).acmebotVersion;
+  if (pending === undefined || version === undefined) return;
+  if (await readAcmebotUnit(deps.secrets)) return;
+  const decided = decideAcmebotUnit(pending.value, { v4: version === 4 ? 1 : 0, v5: version === 5 ? 1 : 0 });
+  await recordAcmebotUnit(deps.secrets, decided, now);
 }
