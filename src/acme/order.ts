@@ -8,6 +8,7 @@ import { UpstreamError, errorMessage } from "../shared/errors";
 import { derToPem, pemBlocks } from "../shared/x509";
 import { alternateLinks, choosePreferredChain } from "./chains";
 import { acmeError, internals, pollResource, withNonceRetry, type AcmeSession, type PollOptions } from "./client";
+import { isReusableOrder, sameNames } from "./order-reuse";
 
 /** The order as we keep it between steps. */
 export interface OrderRef {
@@ -44,6 +45,8 @@ interface RawOrder {
   expires?: string;
   error?: { detail?: string; type?: string };
   url?: string;
+  profile?: string;
+  replaces?: string;
 }
 
 interface RawAuthz {
@@ -102,6 +105,91 @@ export async function createOrder(
       }
     }
     throw acmeError("creating the order", err);
+  }
+}
+
+/** An order of the account's list as first read: its names never change, its status is read again before reuse. */
+interface ListedRef {
+  url: string;
+  identifiers: string[];
+}
+
+/**
+ * Per session (one per process and account): the account's orders that were pending or ready when first listed and
+ * have not been carried on. Listed on the session's first order, and again after a creation failed.
+ */
+const listedOrders = new WeakMap<AcmeSession, Promise<ListedRef[]>>();
+
+/** POST-as-GET of `url` (RFC 8555 §6.3): the body and the `Link: rel="next"` target, when given. */
+async function postAsGet<T>(session: AcmeSession, url: string): Promise<{ data: T; next?: string }> {
+  const res = await withNonceRetry(() => internals(session.client).api.apiRequest(url, null, [200]));
+  const next = /<([^>]+)>\s*;\s*rel="next"/.exec(res.headers.link ?? "")?.[1];
+  return { data: res.data as T, ...(next ? { next } : {}) };
+}
+
+/** The URLs of the account's orders (RFC 8555 §7.1.2.1, every page), or undefined when the CA lists none. */
+export async function listAccountOrders(session: AcmeSession): Promise<string[] | undefined> {
+  const { data: account } = await postAsGet<{ orders?: unknown }>(session, session.accountUrl);
+  if (typeof account.orders !== "string") return undefined;
+  const urls: string[] = [];
+  const seen = new Set<string>();
+  for (let page: string | undefined = account.orders; page !== undefined && !seen.has(page);) {
+    seen.add(page);
+    const listed: { data: { orders?: unknown }; next?: string } = await postAsGet<{ orders?: unknown }>(session, page);
+    if (Array.isArray(listed.data.orders)) urls.push(...listed.data.orders.filter((u): u is string => typeof u === "string"));
+    page = listed.next;
+  }
+  return urls;
+}
+
+/** The account's orders that are pending or ready now, with their names (none when the CA lists no orders). */
+async function openOrders(session: AcmeSession): Promise<ListedRef[]> {
+  const urls = (await listAccountOrders(session)) ?? [];
+  const open: ListedRef[] = [];
+  await eachLimit(urls, ANSWER_CONCURRENCY, async (url) => {
+    const raw = await getOrder(session, { url }).catch(() => undefined);
+    if (raw && (raw.status === "pending" || raw.status === "ready")) open.push({ url, identifiers: raw.identifiers });
+  });
+  return open;
+}
+
+/**
+ * The order for a request: one the account already has at the CA for exactly this request (./order-reuse.ts: an
+ * order whose creation a killed run never recorded), else a new one (createOrder). The account's orders are listed
+ * once per session, so a restarted process looks once, and again after a creation failed (its answer may have been
+ * lost after the CA created the order); a listed order is carried on at most once. A CA that lists no orders
+ * (Boulder, which reuses a pending order for the same names itself) costs one account read per session.
+ */
+export async function placeOrReuseOrder(
+  session: AcmeSession,
+  input: { dnsNames: string[]; replaces?: string; profile?: string },
+  now: Date = new Date(),
+): Promise<{ order: OrderRef; reused: boolean }> {
+  let listing = listedOrders.get(session);
+  if (!listing) {
+    listing = openOrders(session).catch(() => []);
+    listedOrders.set(session, listing);
+  }
+  const open = await listing;
+  const replaces = input.replaces && session.directory.renewalInfo ? input.replaces : undefined;
+  const wanted = {
+    dnsNames: input.dnsNames,
+    ...(input.profile === undefined ? {} : { profile: input.profile }),
+    ...(replaces ? { replaces } : {}),
+  };
+  for (const listed of open.filter((o) => sameNames(o.identifiers, input.dnsNames))) {
+    open.splice(open.indexOf(listed), 1); // claimed (or found finished): never looked at again
+    const raw = await withNonceRetry(() => session.client.getOrder({ url: listed.url } as acme.Order)).catch(() => undefined);
+    const order = raw as unknown as RawOrder | undefined;
+    if (!order) continue;
+    const identifiers = (order.identifiers ?? []).map((i) => i.value);
+    if (isReusableOrder({ ...order, identifiers }, wanted, now)) return { order: toRef(order, listed.url, order.replaces), reused: true };
+  }
+  try {
+    return { order: await createOrder(session, input), reused: false };
+  } catch (err) {
+    listedOrders.delete(session);
+    throw err;
   }
 }
 

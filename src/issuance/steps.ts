@@ -11,7 +11,7 @@ import { ariCertificateId } from "../acme/ari";
 import { defaultCertificateName, validateCertificateName, validateDnsNames } from "../acme/names";
 import {
   answerChallenges,
-  createOrder,
+  placeOrReuseOrder,
   deactivatePendingAuthorizations,
   downloadChain,
   finalizeOrder,
@@ -187,7 +187,9 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
 export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps): Promise<OrderPlan> {
   const session = await deps.acme();
   const { profile } = orderOptionsFor(request, deps);
-  const order = await createOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
+  // An order the account already has for this request (a retry of this step after the host died before recording it)
+  // is carried on rather than left pending at the CA.
+  const { order, reused } = await placeOrReuseOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
   let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
   try {
     tasks = await getDns01Tasks(session, order);
@@ -203,8 +205,8 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   });
   deps.progress(
     "order",
-    `order created for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`,
-    { orderUrl: order.url },
+    `order ${reused ? "carried on" : "created"} for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`,
+    { orderUrl: order.url, reused },
   );
   return { order, challenges };
 }
