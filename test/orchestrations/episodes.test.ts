@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
 import { RETRY } from "../../src/orchestrations/outcome";
-import { flatten, runEpisodes, type Completion, type Work } from "./replay";
+import { flatten, runEpisodes, type Completion, type EpisodeRecord, type Work } from "./replay";
 
 const ok = (value: unknown) => ({ ok: true, value });
 const permanent = (message: string, extra: Record<string, unknown> = {}) => ({
@@ -87,18 +87,42 @@ const merged = {
   dnsNames: ["www.example.com"],
 };
 
+/**
+ * Runs the issuance of www.example.com with some activities answered differently: `answer(work)` gives a failure
+ * message or a result (undefined: `answers` answers it), timers fire when they are scheduled, `onEpisode` sees each
+ * episode. `log` holds every activity scheduled, in order, those answered here included.
+ */
+async function runAnswering(
+  answers: ReturnType<typeof issuanceResponder>,
+  answer: (work: Work) => string | { result: unknown } | undefined,
+  onEpisode?: (episode: EpisodeRecord) => void,
+) {
+  const log: Work[] = [];
+  const run = await runIssue({ dnsNames: ["www.example.com"], certificateName: "www" }, (open, episode) => {
+    onEpisode?.(episode);
+    return open.map((w) => {
+      if (w.kind === "timer") return { id: w.id, result: null };
+      log.push(w);
+      const special = answer(w);
+      if (special === undefined) return answers.respond([w])[0]!;
+      return typeof special === "string" ? { id: w.id, failure: special } : { id: w.id, result: special.result };
+    });
+  });
+  return { run, log };
+}
+
+/** Runs the issueCertificate orchestration of "www" with `input`, `respond` answering its open work. */
+function runIssue(input: Record<string, unknown>, respond: Parameters<typeof runEpisodes>[0]["respond"]) {
+  return runEpisodes({ name: ORCHESTRATIONS.issue, input, instanceId: certificateInstanceId("www"), respond });
+}
+
 describe("issueCertificate episodes", () => {
   it("a permanent failure at validate-challenges (inside presentAndValidate): no retry, TXT values and authorizations cleaned, outcome reported, failed with that step", async () => {
     const { respond, log } = issuanceResponder(
       "presentAndValidate",
       permanent("ACME: validation failed (order invalid): www.example.com: incorrect TXT record", { step: "validate-challenges" }),
     );
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond,
-    });
+    const run = await runIssue({ dnsNames: ["www.example.com"], certificateName: "www" }, respond);
     assert.match(run.failure ?? "", /^validate-challenges: ACME: validation failed/);
     const failedStatus = run.customStatus as { operationId: string };
     assert.match(
@@ -146,12 +170,7 @@ describe("issueCertificate episodes", () => {
       "presentAndValidate",
       permanent("Key Vault: Forbidden", { step: "pending-operation", service: "KeyVault", code: "KeyVaultError", status: 403 }),
     );
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond,
-    });
+    const run = await runIssue({ dnsNames: ["www.example.com"], certificateName: "www" }, respond);
     assert.match(run.failure ?? "", /^pending-operation: Key Vault: Forbidden/);
     assert.deepEqual(log.find((w) => w.name === "abandonIssuance")?.input, {
       certificateName: "www",
@@ -164,12 +183,7 @@ describe("issueCertificate episodes", () => {
       "finalizeAndDownload",
       permanent("ACME: order https://ca.test/order/1 is invalid: badCSR", { step: "finalize" }),
     );
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" },
-      instanceId: certificateInstanceId("www"),
-      respond,
-    });
+    const run = await runIssue({ certificateName: "www", reason: "renew", operationId: "0af7651916cd43dd8448eb211c80319c" }, respond);
     assert.match(run.failure ?? "", /^finalize: ACME: order .* badCSR/);
     const names = log.map((w) => w.name);
     assert.deepEqual(names, [
@@ -209,24 +223,11 @@ describe("issueCertificate episodes", () => {
       ["dns-present", "dns-present"],
       ["validate-challenges", "validate-challenges"],
     ] as const) {
-      const log: Work[] = [];
-      const answers = issuanceResponder("", null);
-      const run = await runEpisodes({
-        name: ORCHESTRATIONS.issue,
-        input: { dnsNames: ["www.example.com"], certificateName: "www" },
-        instanceId: certificateInstanceId("www"),
-        respond: (open) =>
-          open.map((w) => {
-            if (w.kind === "timer") return { id: w.id, result: null };
-            log.push(w);
-            if (w.name === "presentAndValidate")
-              return {
-                id: w.id,
-                failure: `Activity function 'presentAndValidate' failed: Azure DNS: 503 Service Unavailable [step: ${step}]`,
-              };
-            return answers.respond([w])[0]!;
-          }),
-      });
+      const { run, log } = await runAnswering(issuanceResponder("", null), (w) =>
+        w.name === "presentAndValidate"
+          ? `Activity function 'presentAndValidate' failed: Azure DNS: 503 Service Unavailable [step: ${step}]`
+          : undefined,
+      );
       assert.match(run.failure ?? "", new RegExp(`^${expected}: Azure DNS: 503 Service Unavailable; gave up after 5 attempts`));
       const names = log.map((w) => w.name);
       assert.equal(
@@ -247,21 +248,15 @@ describe("issueCertificate episodes", () => {
     ];
     const answers = issuanceResponder("mergeIssuedChain", ok(merged));
     const timers: { episode: number; delayMs: number }[] = [];
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond: (open, episode) => {
+    const { run } = await runAnswering(
+      answers,
+      (w) => (w.name === "presentAndValidate" ? failures.shift() : undefined),
+      (episode) => {
         const episodeNow = Date.parse("2026-01-01T00:00:00Z") + episode.index * 1000;
         for (const w of episode.scheduled)
           if (w.kind === "timer") timers.push({ episode: episode.index, delayMs: Date.parse(w.fireAt ?? "") - episodeNow });
-        return open.map((w) => {
-          if (w.kind === "timer") return { id: w.id, result: null };
-          if (w.name === "presentAndValidate" && failures.length > 0) return { id: w.id, failure: failures.shift()! };
-          return answers.respond([w])[0]!;
-        });
       },
-    });
+    );
     assert.equal(run.failure, undefined, String(run.failure));
     const presents = answers.log.filter((w) => w.name === "presentAndValidate").length;
     assert.equal(presents, 1, "the third attempt succeeded (the two failures were answered above)");
@@ -273,22 +268,11 @@ describe("issueCertificate episodes", () => {
   });
 
   it("a Retry-After longer than the policy allows fails the step at once, naming the service and why", async () => {
-    const answers = issuanceResponder("", null);
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond: (open) =>
-        open.map((w) => {
-          if (w.kind === "timer") return { id: w.id, result: null };
-          if (w.name === "placeOrder")
-            return {
-              id: w.id,
-              failure: "Activity function 'placeOrder' failed: Key Vault: reading the account key failed: throttled (Retry-After: 7200 s)",
-            };
-          return answers.respond([w])[0]!;
-        }),
-    });
+    const { run } = await runAnswering(issuanceResponder("", null), (w) =>
+      w.name === "placeOrder"
+        ? "Activity function 'placeOrder' failed: Key Vault: reading the account key failed: throttled (Retry-After: 7200 s)"
+        : undefined,
+    );
     assert.match(run.failure ?? "", /^order: Key Vault: .*\(Retry-After: 7200 s\); gave up: the service asked to wait more than 3600 s/);
   });
 
@@ -337,12 +321,7 @@ describe("issueCertificate episodes", () => {
 
   it("a renewal succeeds in 6 activities and 7 episodes (the request read and validated in one)", async () => {
     const { respond, log } = issuanceResponder("mergeIssuedChain", ok(merged));
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { certificateName: "www", reason: "renew" },
-      instanceId: certificateInstanceId("www"),
-      respond,
-    });
+    const run = await runIssue({ certificateName: "www", reason: "renew" }, respond);
     assert.equal((run.output as { reason: string }).reason, "renew");
     assert.deepEqual(
       log.map((w) => w.name),
@@ -361,48 +340,29 @@ describe("issueCertificate episodes", () => {
     const notYet = ok({ visible: false, detail: "ns1: no TXT yet", timeoutSeconds: 300 });
     let checks = 0;
     const timers: string[] = [];
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond: (open) =>
-        open.map((w) => {
-          if (w.kind === "timer") {
-            timers.push(w.fireAt ?? "");
-            return { id: w.id, result: null };
-          }
-          if (w.name === "presentAndValidate" && checks++ < 3) {
-            answers.log.push(w);
-            return { id: w.id, result: notYet };
-          }
-          return answers.respond([w])[0]!;
-        }),
-    });
+    const { run, log } = await runAnswering(
+      answers,
+      (w) => (w.name === "presentAndValidate" && checks++ < 3 ? { result: notYet } : undefined),
+      (episode) => {
+        for (const w of episode.scheduled) if (w.kind === "timer") timers.push(w.fireAt ?? "");
+      },
+    );
     assert.equal(run.failure, undefined, String(run.failure));
-    const calls = answers.log.filter((w) => w.name === "presentAndValidate").map((w) => (w.input as { present: boolean }).present);
+    const calls = log.filter((w) => w.name === "presentAndValidate").map((w) => (w.input as { present: boolean }).present);
     assert.deepEqual(calls, [true, false, false, false], "the values are added once; the later calls only check (and then validate)");
     assert.equal(timers.length, 3, "one durable timer before each later check");
     assert.equal(answers.log.filter((w) => w.name === "cleanupChallenges").length, 0);
   });
 
   it("a TXT cleanup that failed inside presentAndValidate is retried once at the end, and the issuance succeeds", async () => {
-    const answers = issuanceResponder("mergeIssuedChain", ok(merged));
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.issue,
-      input: { dnsNames: ["www.example.com"], certificateName: "www" },
-      instanceId: certificateInstanceId("www"),
-      respond: (open) =>
-        open.map((w) => {
-          if (w.name === "presentAndValidate") {
-            answers.log.push(w);
-            return { id: w.id, result: ok({ visible: true, order: readyOrder, pending, cleaned: false, cleanupError: "Azure DNS: 503" }) };
-          }
-          return answers.respond([w])[0]!;
-        }),
-    });
+    const { run, log } = await runAnswering(issuanceResponder("mergeIssuedChain", ok(merged)), (w) =>
+      w.name === "presentAndValidate"
+        ? { result: ok({ visible: true, order: readyOrder, pending, cleaned: false, cleanupError: "Azure DNS: 503" }) }
+        : undefined,
+    );
     assert.equal((run.output as { version: string }).version, "v2");
     assert.deepEqual(
-      answers.log.map((w) => w.name),
+      log.map((w) => w.name),
       ["validateRequest", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "cleanupChallenges", "report"],
     );
   });
