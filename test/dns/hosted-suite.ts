@@ -65,6 +65,28 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     const zone = () => info.zones[0] as string;
     // The stack's own settings (its Azure DNS and this provider, read through the descriptors), or one provider alone.
     const deps = (provider?: DnsProvider) => (provider ? { ...stackDeps(stack), dns: new DnsRouter([provider]) } : stackDeps(stack));
+    /** A provider, the test zone, a fresh record name and challenge values (`count`). */
+    const scene = async (count: number) => {
+      const provider = c.provider(info);
+      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
+      assert.ok(target, `the stand-in lists ${zone()}`);
+      const values = Array.from({ length: count }, () => randomBytes(32).toString("base64url").slice(0, 43));
+      return { provider, target, record: `_acme-challenge.${label()}`, values };
+    };
+    /** Turns the stack's fault rule `status` for this provider on for the next request and adds one value through it. */
+    const writeThroughFault = async (status: 503 | 429) => {
+      const rule = stack.faults?.plan.rules.find((r) => r.target === c.name && r.fault.kind === "status" && r.fault.status === status);
+      assert.ok(rule, `a ${c.name} ${status} rule`);
+      const write = await scene(1);
+      Object.assign(rule, { probability: 1, limit: 1 });
+      const failed = await write.provider.addTxtValues(write.target, write.record, write.values, 60).then(
+        () => assert.fail(`written through an injected ${status}`),
+        (e: unknown) => e,
+      );
+      assert.equal(stack.faults?.counts[`${c.name}:${status}`], 1, `one injected ${status}`);
+      assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+      return { ...write, failed };
+    };
 
     it("issues apex + wildcard (one record set) and two concurrent orders on one set, leaving no TXT value", async () => {
       const base = `${label()}.${zone()}`;
@@ -108,11 +130,7 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     });
 
     it("cleans up after its server was stopped mid-order and came back", async () => {
-      const provider = c.provider(info);
-      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
-      assert.ok(target);
-      const record = `_acme-challenge.${label()}`;
-      const values = [randomBytes(32).toString("base64url").slice(0, 43), randomBytes(32).toString("base64url").slice(0, 43)];
+      const { provider, target, record, values } = await scene(2);
       await provider.addTxtValues(target, record, values, 60);
       assert.equal(txtValues(stack, info.zones).length, 2);
       const standIn = stack.dns[c.name]?.standIn;
@@ -135,41 +153,16 @@ export function hostedProviderSuite(c: HostedProviderCase): void {
     });
 
     it("honours the stack's fault options: an injected 503 fails the call retryably naming the provider, the next passes", async () => {
-      const rule = stack.faults?.plan.rules.find((r) => r.target === c.name);
-      assert.ok(rule, `a ${c.name} fault rule`);
-      const provider = c.provider(info);
-      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
-      assert.ok(target);
-      const record = `_acme-challenge.${label()}`;
-      const values = [randomBytes(32).toString("base64url").slice(0, 43)];
-      Object.assign(rule, { probability: 1, limit: 1 });
-      const failed = await provider.addTxtValues(target, record, values, 60).then(
-        () => assert.fail("written through an injected 503"),
-        (e: unknown) => e,
-      );
-      assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+      const { provider, target, record, values, failed } = await writeThroughFault(503);
       assert.match(failed.message, new RegExp(`"${c.name}"|${c.name}`, "i"), "the error names the provider");
-      assert.equal(stack.faults?.counts[`${c.name}:503`], 1);
       await provider.addTxtValues(target, record, values, 60);
       await provider.removeTxtValues(target, record, values);
       assert.deepEqual(txtValues(stack, info.zones), []);
     });
 
     it("a 429 with Retry-After fails the call at once carrying it; the durable driver reads it back from the failure", async () => {
-      const rule = stack.faults?.plan.rules.find((r) => r.target === c.name && r.fault.kind === "status" && r.fault.status === 429);
-      assert.ok(rule, `a ${c.name} 429 rule`);
-      const provider = c.provider(info);
-      const [target] = (await provider.listZones()).filter((z) => z.name === zone());
-      assert.ok(target);
-      const record = `_acme-challenge.${label()}`;
-      const values = [randomBytes(32).toString("base64url").slice(0, 43)];
-      Object.assign(rule, { probability: 1, limit: 1 });
-      const failed = await provider.addTxtValues(target, record, values, 60).then(
-        () => assert.fail("written through an injected 429 (retried in-process?)"),
-        (e: unknown) => e,
-      );
-      assert.equal(stack.faults?.counts[`${c.name}:429`], 1);
-      assert.ok(failed instanceof UpstreamError && failed.retryable, String(failed));
+      // Failed at once: a retry in-process would have written through the single injected 429.
+      const { failed } = await writeThroughFault(429);
       assert.equal(failed.retryAfterMs, 7_000, `the Retry-After is kept: ${failed.message}`);
       assert.match(failed.message, /\(Retry-After: 7 s\)/);
       // On Azure an orchestrator gets a failed activity's message only: the Retry-After travels in it.
