@@ -50,7 +50,8 @@ export interface HandlerContext {
 
 export type Handler = (req: ApiRequest, ctx: HandlerContext) => Promise<ApiResponse>;
 
-function durable(ctx: HandlerContext): OperationsClient {
+/** The durable client of a route registered with it. */
+export function durable(ctx: HandlerContext): OperationsClient {
   if (!ctx.client) throw new Error("this route needs the durable client input");
   return ctx.client;
 }

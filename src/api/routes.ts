@@ -30,6 +30,7 @@ export interface ApiRoute {
 
 // Handlers (and the Azure SDKs they use) load on first call.
 const certificates = lazyModule<typeof import("./handlers")>(() => require("./handlers"));
+const names = lazyModule<typeof import("./handlers-names")>(() => require("./handlers-names"));
 const pending = lazyModule<typeof import("./handlers-pending")>(() => require("./handlers-pending"));
 const issuerPins = lazyModule<typeof import("./handlers-issuer")>(() => require("./handlers-issuer"));
 const health = lazyModule<typeof import("./handlers-health")>(() => require("./handlers-health"));
@@ -71,6 +72,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     role: ROLES.revoke,
     durable: true,
     handler: () => certificates().revoke,
+  },
+  {
+    name: "setCertificateNames",
+    route: "certificates/{name}/names",
+    method: "PUT",
+    role: ROLES.issue,
+    durable: true,
+    handler: () => names().putNames,
   },
   { name: "health", route: "health", method: "GET", role: ROLES.read, durable: false, handler: () => health().health },
   { name: "listRenewals", route: "renewals", method: "GET", role: ROLES.read, durable: false, handler: () => schedule().renewals },

@@ -239,9 +239,9 @@ class ApiClient {
     }
   }
 
-  /** POST that may answer 202 + Location: waits for the operation. */
-  async start(path: string, body: unknown): Promise<unknown> {
-    const res = await this.call("POST", path, body);
+  /** POST (or PUT) that may answer 202 + Location: waits for the operation. */
+  async start(path: string, body: unknown, method: "POST" | "PUT" = "POST"): Promise<unknown> {
+    const res = await this.call(method, path, body);
     const location = res.headers.get("location");
     if (res.status === 202 && location) {
       this.io.progress("operation", `started ${location}`);
@@ -393,6 +393,12 @@ export async function runEndpointCommand(
       const name = values.name ?? positionals[0];
       if (!name) throw usage("renew needs --name N");
       return done(await api.start(certificateRoute(name, values, "/renew"), {}));
+    }
+    case "names": {
+      const name = oneName(positionals, "names");
+      const names = dnsNames(values);
+      if (names.length === 0) throw usage("names needs --dns-names (comma-separated)");
+      return done(await api.start(certificateRoute(name, values, "/names"), { dnsNames: names }, "PUT"));
     }
     case "revoke": {
       const name = oneName(positionals, "revoke");

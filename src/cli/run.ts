@@ -17,6 +17,7 @@ import {
   cancelPendingOperation,
   createPendingWithPolicy,
   deletePendingOperation,
+  editCertificateNames,
   getIssuerPins,
   issueCertificate,
   mergePendingOperation,
@@ -311,6 +312,13 @@ async function dispatch(
       }
       await finishLeftCleanups(deps(), deps().progress);
       return renewCertificate(name, d, reporting());
+    }
+    case "names": {
+      const { name, deps: d } = addressed(requireName(positionals, "names"), values.vault, deps());
+      const names = (values["dns-names"] ?? []).join(",");
+      if (!names.trim()) throw usageError("names needs --dns-names (comma-separated)");
+      await finishLeftCleanups(deps(), deps().progress);
+      return editCertificateNames(name, names, d, reporting());
     }
     case "revoke": {
       const { name, deps: d } = addressed(requireName(positionals, "revoke"), values.vault, deps());

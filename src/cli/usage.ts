@@ -28,6 +28,11 @@ export const COMMANDS: Readonly<Record<string, { synopsis: string[]; summary: st
     synopsis: ["renew (--name N | --all-due) [--dry-run]    N or V/N (or --vault V); --all-due covers every vault"],
     summary: "Re-issues N, or every managed certificate that is due; --dry-run prints the decisions only.",
   },
+  names: {
+    synopsis: ["names N --dns-names a.example.com,b.example.com   N (or V/N) re-issued with these names, all else kept"],
+    summary:
+      "Re-issues the managed certificate N with new DNS names as a new version under the same name, keeping its key type, size or curve, HSM, CA, preferred chain, profile, custom tags and issuer pins; validated as issue is (names, ownership, overlap with other certificates, CAA). The old version stays in the vault.",
+  },
   revoke: {
     synopsis: ["revoke N [--reason keyCompromise|superseded|...] [--disable]"],
     summary: "Revokes N's current version at the CA; --disable also disables it in the vault.",

@@ -6,3 +6,4 @@ export * from "./renew";
 export * from "./revoke";
 export * from "./pending";
 export * from "./issuer-pins";
+export * from "./edit-names";

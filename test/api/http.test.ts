@@ -187,6 +187,9 @@ describe("authorization through the real routes", () => {
       await call(app.api, "POST", "/certificates/p-auth/pending", { headers: reader, body: { dnsNames: ["p-auth.example.com"] } }),
       403,
     );
+    const names = await call(app.api, "PUT", "/certificates/p-auth/names", { headers: reader, body: { dnsNames: ["p-auth.example.com"] } });
+    assertProblem(names, 403);
+    assert.match(names.body.detail, /KvAcme\.Issue/);
     assertProblem(
       await call(app.api, "GET", "/certificates", {
         headers: { "x-ms-client-principal": principal("nobody@example.com", ["Other.Role"]) },
