@@ -137,6 +137,21 @@ describe("authorize: whole decisions", () => {
   });
 });
 
+describe("authorize: the Entra ID settings only matter in mode appServiceAuth", () => {
+  it("mode local with Entra ID configured: the local principal, no token asked for", () => {
+    assert.deepEqual(authorize({ mode: "local", entra: ENTRA }, headers(), ROLES.read), {
+      ok: true,
+      caller: localCaller({ mode: "local" }),
+    });
+  });
+
+  it("mode unconfigured with Entra ID configured: still closed as not configured, not asking for a token", () => {
+    const decision = authorize({ mode: "unconfigured", entra: ENTRA }, headers(), ROLES.read);
+    assert.equal(decision.ok, false);
+    assert.equal(!decision.ok && decision.code, "AuthenticationNotConfigured");
+  });
+});
+
 describe("parseClientPrincipal: claims", () => {
   it("a custom name claim type and role claim type are honoured", () => {
     const header = encode({
@@ -158,9 +173,10 @@ describe("parseClientPrincipal: claims", () => {
         { typ: "roles", val: ROLES.read },
         { typ: "http://schemas.microsoft.com/ws/2008/06/identity/claims/role", val: ROLES.revoke },
         { typ: "role", val: ROLES.issue },
+        { typ: "", val: ROLES.agent },
       ],
     });
-    assert.deepEqual(parseClientPrincipal(header), { name: "unknown", roles: [ROLES.read, ROLES.revoke] });
+    assert.deepEqual(parseClientPrincipal(header), { name: "unknown", roles: [ROLES.read, ROLES.revoke] }, 'a claim of type "" is no role');
   });
 
   it("the name falls back through name, preferred_username, the name claim URI and appid", () => {

@@ -8,10 +8,22 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RestError } from "@azure/core-rest-pipeline";
+import { problemResponse } from "../../src/api/http";
 import { PROBLEM_LIMITS, problem, problemFromError } from "../../src/api/problem";
 import { ConflictError, KvAcmeError, OwnershipError, UpstreamError, ValidationError } from "../../src/shared/errors";
 
 const clipped = (c: string, n: number) => `${c.repeat(n - 1)}…`;
+
+describe("problemResponse: RFC 9457's media type", () => {
+  it("is sent as application/problem+json with the problem's status and body", () => {
+    const p = problem(409, "Conflict", "the certificate is being renewed");
+    assert.deepEqual(problemResponse(p, { "retry-after": "5" }), {
+      status: 409,
+      headers: { "content-type": "application/problem+json", "retry-after": "5" },
+      body: JSON.stringify(p),
+    });
+  });
+});
 
 describe("problem(): the body and its bounds", () => {
   const titles: [number, string][] = [

@@ -93,6 +93,20 @@ const cases: Case[] = [
     },
   },
   {
+    // Both rules give day 66 of a 100-day certificate (34 days before expiry, 66 % of the lifetime): the days rule is
+    // named when it is not later than the percent rule (`days <= percent` in renewalTime, not `<`).
+    name: "both rules at the same moment (100 days, 34 days before, 66 %): NotDue names the days rule",
+    state: cert(100),
+    now: at(DAY),
+    policy: { renewBeforeExpiryDays: 34, renewAtPercentOfLifetime: 66 },
+    want: {
+      due: false,
+      reason: "NotDue",
+      message: "due at 2025-03-08T00:00:00.000Z (34 days before expiry); expires 2025-04-11T00:00:00.000Z",
+      renewAt: "2025-03-08T00:00:00.000Z",
+    },
+  },
+  {
     name: "a days moment exactly one third into the lifetime still counts (60 days of a 90-day certificate)",
     state: cert(90),
     now: at(30 * DAY),
