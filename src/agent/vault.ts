@@ -13,6 +13,7 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { UpstreamError, statusOf } from "../shared/errors";
+import { sleep } from "../shared/time";
 
 export interface CurrentVersion {
   /** 32-hex version id of the secret that is current, or undefined while only a pending version exists. */
@@ -49,6 +50,26 @@ export interface SdkVaultReaderOptions {
   maxRetries?: number;
   /** First retry delay of the SDK retry policy (default 500 ms; Retry-After from the vault wins). */
   retryDelayInMs?: number;
+  /** First wait after a 429 without Retry-After, doubled each time (default 1000 ms: Key Vault's 1, 2, 4, 8, 16 s). */
+  throttleBackoffMs?: number;
+}
+
+/**
+ * Backs off after a 429 that carries no Retry-After, which is how Key Vault throttles (a public capture of its 429
+ * shows none) and which the SDK's retry policies do not retry: waits 1, 2, 4, ... s as Key Vault's throttling guidance
+ * prescribes, at most `maxRetries` times. A 429 with Retry-After is left to the SDK, which waits that long.
+ */
+export function throttleBackoffPolicy(maxRetries: number, firstDelayMs: number): PipelinePolicy {
+  return {
+    name: "kvacmeAgentThrottleBackoff",
+    async sendRequest(request, next) {
+      for (let attempt = 0; ; attempt++) {
+        const response = await next(request);
+        if (response.status !== 429 || response.headers.get("retry-after") !== undefined || attempt >= maxRetries) return response;
+        await sleep(firstDelayMs * 2 ** attempt, request.abortSignal as AbortSignal | undefined);
+      }
+    },
+  };
 }
 
 /** A VaultReader over @azure/keyvault-certificates and @azure/keyvault-secrets; `stats` counts wire requests. */
@@ -63,7 +84,10 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
   };
   const clientOptions = (vaultUrl: string) => ({
     disableChallengeResourceVerification: isLoopback(vaultUrl),
-    additionalPolicies: [{ policy: counter, position: "perRetry" as const }],
+    additionalPolicies: [
+      { policy: throttleBackoffPolicy(options.maxRetries ?? 3, options.throttleBackoffMs ?? 1000), position: "perCall" as const },
+      { policy: counter, position: "perRetry" as const },
+    ],
     retryOptions: { maxRetries: options.maxRetries ?? 3, retryDelayInMs: options.retryDelayInMs ?? 500, maxRetryDelayInMs: 8000 },
   });
   const certClients = new Map<string, CertificateClient>();

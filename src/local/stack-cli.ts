@@ -10,11 +10,13 @@
  * them in stack.json), --vaults N (N Key Vault stand-ins: the default vault and vault2..vaultN, listed in stack.json
  * under `vaults` with their KvAcme__Vaults__<name>__Url settings), --faults SPEC|FILE
  * (fault injection per dependency, e.g. keyvault=429:10%,arm=503:5%,identity=reset:2%,dns=timeout:5%,acme=rateLimited:5%,
- * latency=50-400ms; see src/local/faults.ts).
+ * latency=50-400ms; see src/local/faults.ts), --kv-limits off|keyCreate=N,secretCreate=N,other=N (Key Vault's
+ * throttling per vault per 10 s: the published limits by default, src/local/keyvault/throttle.ts).
  */
 import { parseArgs } from "node:util";
 import { parseStackDnsList } from "./dns/providers";
 import { CERTIFICATE_LIFETIMES } from "./pebble";
+import { parseLimitsOption } from "./keyvault/throttle";
 import { DEFAULT_PORTS, MAX_STACK_VAULTS, startStack, StackPorts } from "./stack";
 
 async function main(): Promise<void> {
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
       dns: { type: "string" },
       vaults: { type: "string" },
       faults: { type: "string" },
+      "kv-limits": { type: "string" },
     },
   });
   const intOption = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     dns: parseStackDnsList(values.dns),
     vaults: intOption("vaults", values.vaults, 1, MAX_STACK_VAULTS),
     faults: values.faults,
+    keyVaultLimits: parseLimitsOption(values["kv-limits"]),
     pebble: {
       eab: values.eab,
       nonceRejectPercent: intOption("nonce-reject", values["nonce-reject"], 0, 100),

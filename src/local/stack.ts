@@ -20,6 +20,7 @@ import { startAcmeProxy, type AcmeProxy } from "./acme-proxy";
 import { startAzurite } from "./azurite";
 import { FaultInjector, loadFaultSpec, type FaultPlan } from "./faults";
 import { startKeyVaultServer, type KeyVaultServer } from "./keyvault/server";
+import type { KeyVaultLimits } from "./keyvault/throttle";
 import { assertPortsFree, freePort, type PortNeed } from "./net";
 import { kvAcmeHome } from "./paths";
 import { startPebble } from "./pebble";
@@ -70,6 +71,11 @@ export interface StackOptions {
   faults?: string | FaultPlan;
   /** Key Vault stand-in timing: "realistic" (default) or "instant" (tests that want speed). */
   keyVaultTiming?: "realistic" | "instant";
+  /**
+   * Key Vault's throttling in every stand-in (keyvault/throttle.ts): the published limits per vault per 10 s by
+   * default, some of them replaced, or false for none (`npm run stack -- --kv-limits off`).
+   */
+  keyVaultLimits?: Partial<KeyVaultLimits> | false;
   /** Write <home>/stack.json (default true unless ephemeral). */
   writeStackJson?: boolean;
   /** DNS providers besides the Azure DNS stand-in (names of src/local/dns/providers.ts, e.g. "rfc2136", "powerdns"). */
@@ -229,6 +235,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         port: await port("keyVault"),
         timing: options.keyVaultTiming,
         faults,
+        limits: options.keyVaultLimits,
       }),
       startArmDnsServer({ store, authority, tls, port: await port("arm"), faults }),
       startDnsServer({ store, port: await port("dns"), faults, answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
@@ -243,6 +250,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         port: 0,
         timing: options.keyVaultTiming,
         faults,
+        limits: options.keyVaultLimits,
       });
       closers.push(extra.close);
       keyVaults[stackVaultName(n)] = extra;

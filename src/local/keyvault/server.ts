@@ -38,6 +38,7 @@ import {
   parseTags,
 } from "./model";
 import { VaultStore, type CertRecord, type CertVersionRecord, type SecretRecord } from "./store";
+import { KEY_VAULT_LIMITS, THROTTLED_ERROR, VaultThrottle, transactionType, type KeyVaultLimits } from "./throttle";
 
 export interface KeyVaultServerOptions {
   authority: TokenAuthority;
@@ -60,6 +61,15 @@ export interface KeyVaultServerOptions {
   deletedVisibleDelayMs?: number;
   /** Fault injection (target "keyvault"): 429 with Retry-After, 5xx, resets, latency. */
   faults?: FaultInjector;
+  /**
+   * Key Vault's throttling (./throttle.ts): the published limits per 10 s by transaction type (default
+   * KEY_VAULT_LIMITS; fields given replace those), or false for none.
+   */
+  limits?: Partial<KeyVaultLimits> | false;
+  /** The throttle's clock in ms (default Date.now; tests pass their own). */
+  now?: () => number;
+  /** Send Retry-After with a throttled 429 (default true; false as in the public capture of the service's 429). */
+  throttleRetryAfter?: boolean;
 }
 
 export interface KeyVaultServer {
@@ -72,6 +82,8 @@ export interface KeyVaultServer {
    * answer 404, as the service's do for an `overwritten` operation. False when nothing was in progress.
    */
   failPending(certificateName: string, error: { code: string; message: string }): Promise<boolean>;
+  /** The throttle's tallies (admitted and throttled transactions by type); undefined with `limits: false`. */
+  throttle?: Pick<VaultThrottle, "admitted" | "throttled" | "limits">;
   close(): Promise<void>;
 }
 
@@ -153,6 +165,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     return { deletedDate: now, scheduledPurgeDate: now + PURGE_DAYS * 86400, visibleAt: Date.now() + deleteDelay };
   };
   const deletedVisible = (d: { visibleAt?: number } | undefined): boolean => !!d && (d.visibleAt ?? 0) <= Date.now();
+  const throttle = options.limits === false ? undefined : new VaultThrottle({ ...KEY_VAULT_LIMITS, ...options.limits });
   const timers = new Set<NodeJS.Timeout>();
   let url = "";
   let render = new Renderer("");
@@ -186,6 +199,13 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
             "WWW-Authenticate": `Bearer authorization="https://login.microsoftonline.com/${LOCAL_TENANT_ID}", resource="${VAULT_AUDIENCE}"`,
           },
         );
+      }
+      const admission = throttle?.admit(transactionType(req.method ?? "GET", pathSegments(req)), (options.now ?? Date.now)());
+      if (admission && !admission.ok) {
+        req.resume();
+        const retry: Record<string, string> =
+          options.throttleRetryAfter === false ? {} : { "Retry-After": String(admission.retryAfterSeconds) };
+        throw new KvHttpError(429, THROTTLED_ERROR.code, THROTTLED_ERROR.message, retry);
       }
       const raw = await readBody(req, maxBody);
       reply = await dispatch(req, raw);
@@ -867,6 +887,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   return {
     url,
     port,
+    throttle,
     failPending: (certificateName, error) =>
       store.withLock("certificates", certificateName, async () => {
         const rec = store.certificates.get(certificateName.toLowerCase());
@@ -889,12 +910,19 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
   };
 }
 
+/** A request's path segments, undecoded (`/certificates/web/create` -> ["certificates", "web", "create"]). */
+function pathSegments(req: IncomingMessage): string[] {
+  const segs = new URL(req.url ?? "/", "https://vault.local").pathname.split("/").slice(1);
+  if (segs.length > 1 && segs[segs.length - 1] === "") segs.pop();
+  return segs;
+}
+
 /**
  * The operation a request is, for faults aimed at it (`keyvault-<operation>`, ../faults.ts): create, pending (read,
  * cancel or delete the pending operation), merge, update (a certificate's or version's properties: tags).
  */
 function faultOperation(req: IncomingMessage): string | undefined {
-  const [root, , a, b, extra] = new URL(req.url ?? "/", "https://vault.local").pathname.split("/").slice(1);
+  const [root, , a, b, extra] = pathSegments(req);
   if (root !== "certificates" || extra !== undefined) return undefined;
   if (a === "create" && b === undefined && req.method === "POST") return "create";
   if (a === "pending" && b === "merge" && req.method === "POST") return "merge";
