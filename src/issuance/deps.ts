@@ -63,11 +63,19 @@ export interface IssuanceDeps {
   /** The ACME session for settings.acmeDirectoryUrl; created on first use and cached. */
   acme(): Promise<AcmeSession>;
   progress: ProgressSink;
-  /** The same dependencies addressing another configured vault (undefined: the default); ValidationError (400) for an unknown one. */
-  forVault(vault: string | undefined): IssuanceDeps;
+  /**
+   * The same dependencies addressing another configured vault (undefined: the default); ValidationError (400) for an
+   * unknown one. Called on a copy with overrides (`{ ...deps, certificates }`), it keeps them: the copy itself for its
+   * own vault, and for another vault that vault's dependencies with the copy's overrides of what all vaults share
+   * (SHARED_DEPS, and the settings but the vault URL).
+   */
+  forVault(this: IssuanceDeps | void, vault: string | undefined): IssuanceDeps;
   /** The in-process driver journals presented TXT values here until removed (the CLI sets it: ./pending-txt.ts). */
   pendingTxt?: PendingTxtJournal;
 }
+
+/** What every vault's dependencies share (one client, provider or session for all): overrides of these carry to every vault. */
+export const SHARED_DEPS = ["secrets", "dns", "cnameLookup", "caaLookup", "acme", "progress", "pendingTxt"] as const;
 
 /** The credential of a vault with a managed identity of its own (by client id); the app's credential otherwise. */
 export type VaultCredentials = (managedIdentityClientId: string) => TokenCredential;
@@ -102,8 +110,31 @@ export function createIssuanceDeps(
   };
   const progress = options.progress ?? (() => undefined);
   const byVault = new Map<string, IssuanceDeps>();
-  const forVault = (vault: string | undefined): IssuanceDeps => {
+  // A copy with overrides -> its dependencies for the other vaults (built on first use), and each of those -> that copy.
+  const derived = new WeakMap<IssuanceDeps, Map<string, IssuanceDeps>>();
+  const copyOf = new WeakMap<IssuanceDeps, IssuanceDeps>();
+  function forVault(this: IssuanceDeps | void, vault: string | undefined): IssuanceDeps {
     const name = vault === undefined ? settings.defaultVault : validateVaultName(vault);
+    const base = built(name);
+    const copy = this ? (copyOf.get(this) ?? this) : undefined;
+    const own = copy && byVault.get(copy.vault);
+    // Called on the built dependencies (or unbound): those of the vault asked for.
+    if (!copy || !own || copy === own) return base;
+    if (name === copy.vault) return copy;
+    let perVault = derived.get(copy);
+    if (!perVault) derived.set(copy, (perVault = new Map()));
+    let deps = perVault.get(name);
+    if (!deps) {
+      const carried: Partial<Record<(typeof SHARED_DEPS)[number], unknown>> & { settings?: IssuanceSettings } = {};
+      for (const key of SHARED_DEPS) if (copy[key] !== own[key]) carried[key] = copy[key];
+      if (copy.settings !== own.settings) carried.settings = { ...copy.settings, vaultUrl: base.settings.vaultUrl };
+      deps = { ...base, ...(carried as Partial<IssuanceDeps>) };
+      perVault.set(name, deps);
+      copyOf.set(deps, copy);
+    }
+    return deps;
+  }
+  const built = (name: string): IssuanceDeps => {
     const hit = byVault.get(name);
     if (hit) return hit;
     const configured = settings.vaults.find((v) => v.name === name);
@@ -132,7 +163,7 @@ export function createIssuanceDeps(
     byVault.set(name, deps);
     return deps;
   };
-  return forVault(undefined);
+  return built(settings.defaultVault);
 }
 
 /** The dependencies of every configured vault, the default first, then by name. */

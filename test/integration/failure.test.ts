@@ -18,22 +18,15 @@ after(async () => {
   await stack?.close();
 });
 
-/** Deps whose default vault is themselves: the steps address a vault through forVault, which would drop the overrides. */
-function pinned(deps: IssuanceDeps): IssuanceDeps {
-  const forVault = deps.forVault;
-  deps.forVault = (vault) => (vault === undefined || vault === deps.vault ? deps : forVault(vault));
-  return deps;
-}
-
 describe("failure mid-order", () => {
   it("finalize rejected by the CA: pending operation cleaned, TXT cleaned, next attempt succeeds", async () => {
     const deps = stackDeps(stack);
     // Fault injection at the Key Vault boundary: the CSR handed to the CA is for a different key/name, so Pebble
     // refuses the finalize (badCSR) after the pending operation was created.
-    const faulty: IssuanceDeps = pinned({
+    const faulty: IssuanceDeps = {
       ...deps,
       progress: () => undefined,
-    });
+    };
     const realCreate = deps.certificates.beginCreateCertificate.bind(deps.certificates);
     let created = 0;
     const certificates = Object.create(deps.certificates) as typeof deps.certificates;
@@ -102,7 +95,7 @@ describe("failure mid-order", () => {
     // The right values are written and propagate; just before the challenges are answered they are swapped for wrong
     // ones, so the CA itself looks them up and refuses. Cleanup removes whatever the record set holds of either.
     const written: { zone: Parameters<typeof dns.addTxtValues>[0]; record: string; values: string[]; ttl: number }[] = [];
-    const swapped: IssuanceDeps = pinned({
+    const swapped: IssuanceDeps = {
       ...deps,
       dns: new DnsRouter([
         {
@@ -116,7 +109,7 @@ describe("failure mid-order", () => {
           removeTxtValues: (zone, record, values) => dns.removeTxtValues(zone, record, [...values, ...values.map((v) => `${v}x`)]),
         },
       ]),
-    });
+    };
     const authorizationUrls: string[] = [];
     let answered = 0;
     swapped.acme = async () => {
