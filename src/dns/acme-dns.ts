@@ -9,8 +9,8 @@
  * at once is refused (apex + wildcard is two), and removing is a no-op — the values are replaced by the next
  * order's. The zones this provider offers are the acme-dns zones the accounts' fulldomains are in.
  */
-import { InvalidSetting, setting, readSettings } from "../config/descriptor";
-import { parseServiceUrl } from "../config/parsers";
+import { readSettings } from "../config/descriptor";
+import { apiUrlSetting, jsonSecretSetting } from "./instance-settings";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
 import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { httpFailure, send, type CallContext } from "./rest";
@@ -114,30 +114,12 @@ export class AcmeDnsProvider implements DnsProvider {
 }
 
 const SETTINGS = {
-  apiUrl: setting({
-    key: "Dns__<n>__ApiUrl",
-    aliases: [],
-    field: "apiUrl",
-    type: "URL",
-    required: true,
-    doc: "Base URL of the acme-dns API, like `https://auth.example.org`.",
-    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
-  }),
-  accounts: setting({
-    key: "Dns__<n>__Accounts",
-    aliases: [],
+  apiUrl: apiUrlSetting({ required: true, doc: "Base URL of the acme-dns API, like `https://auth.example.org`." }),
+  accounts: jsonSecretSetting({
+    key: "Accounts",
     field: "accounts",
-    type: "JSON",
-    required: true,
-    secret: true,
     doc: 'The registrations, as lego and certbot store them: `{"example.com": {"username", "password", "fulldomain", "subdomain"}}`. Secret: use a Key Vault reference.',
-    parse: (raw: string) => {
-      try {
-        return parseAcmeDnsAccounts(raw);
-      } catch (err) {
-        throw new InvalidSetting((err as Error).message);
-      }
-    },
+    parse: parseAcmeDnsAccounts,
   }),
 };
 

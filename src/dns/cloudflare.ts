@@ -10,7 +10,7 @@
  * DELETE /zones/{zone_id}/dns_records/{dns_record_id} (schema: cloudflare/api-schemas openapi.json).
  */
 import { setting, readSettings } from "../config/descriptor";
-import { parseServiceUrl } from "../config/parsers";
+import { apiUrlSetting } from "./instance-settings";
 import { UpstreamError } from "../shared/errors";
 import type { DnsProvider, DnsProviderType, DnsZone } from "./provider";
 import { httpFailure, parseJson, send, type CallContext, type RestRequest } from "./rest";
@@ -165,15 +165,7 @@ const SETTINGS = {
     doc: "A scoped API token with Zone → Zone → Read and Zone → DNS → Edit. Secret: use a Key Vault reference.",
     parse: (raw: string) => raw,
   }),
-  apiUrl: setting({
-    key: "Dns__<n>__ApiUrl",
-    aliases: [],
-    field: "apiUrl",
-    type: "URL",
-    default: CLOUDFLARE_API_URL,
-    doc: "The API base URL (only the local stand-in needs another one).",
-    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
-  }),
+  apiUrl: apiUrlSetting({ default: CLOUDFLARE_API_URL, doc: "The API base URL (only the local stand-in needs another one)." }),
 };
 
 export const cloudflare: DnsProviderType<CloudflareOptions> = {

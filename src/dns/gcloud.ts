@@ -12,8 +12,8 @@
  * dns.changes.get).
  */
 import { createSign } from "node:crypto";
-import { InvalidSetting, setting, readSettings } from "../config/descriptor";
-import { parseServiceUrl } from "../config/parsers";
+import { setting, readSettings } from "../config/descriptor";
+import { apiUrlSetting, jsonSecretSetting } from "./instance-settings";
 import { ConfigurationError, UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import type { DnsChange, DnsProvider, DnsProviderType, DnsZone } from "./provider";
@@ -285,31 +285,13 @@ const SETTINGS = {
     doc: "The Google Cloud project id whose Cloud DNS zones may be used.",
     parse: (raw: string) => raw,
   }),
-  serviceAccountKey: setting({
-    key: "Dns__<n>__ServiceAccountKey",
-    aliases: [],
+  serviceAccountKey: jsonSecretSetting({
+    key: "ServiceAccountKey",
     field: "serviceAccountKey",
-    type: "JSON",
-    required: true,
-    secret: true,
     doc: "The service account's JSON key file, whole. Secret: use a Key Vault reference.",
-    parse: (raw: string) => {
-      try {
-        return parseServiceAccountKey(raw);
-      } catch (err) {
-        throw new InvalidSetting((err as Error).message);
-      }
-    },
+    parse: parseServiceAccountKey,
   }),
-  apiUrl: setting({
-    key: "Dns__<n>__ApiUrl",
-    aliases: [],
-    field: "apiUrl",
-    type: "URL",
-    default: GCLOUD_DNS_API_URL,
-    doc: "The Cloud DNS API base URL (only the local stand-in needs another one).",
-    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
-  }),
+  apiUrl: apiUrlSetting({ default: GCLOUD_DNS_API_URL, doc: "The Cloud DNS API base URL (only the local stand-in needs another one)." }),
 };
 
 export const gcloud: DnsProviderType<GcloudDnsOptions> = {

@@ -9,7 +9,7 @@
  * so concurrent orders on one name converge on the union of their values.
  */
 import { setting, readSettings } from "../config/descriptor";
-import { intIn, parseServiceUrl } from "../config/parsers";
+import { apiUrlSetting, timeoutSecondsSetting } from "./instance-settings";
 import { normalizeDnsName } from "../acme/names";
 import { UpstreamError, errorMessage } from "../shared/errors";
 import { sleep } from "../shared/time";
@@ -23,14 +23,9 @@ export interface PowerDnsSettings {
 }
 
 const SETTINGS = {
-  apiUrl: setting({
-    key: "Dns__<n>__ApiUrl",
-    aliases: [],
-    field: "apiUrl",
-    type: "URL",
+  apiUrl: apiUrlSetting({
     required: true,
     doc: "Base URL of the PowerDNS API (its `webserver-address`/`webserver-port`), like `https://pdns.example.net:8081`.",
-    parse: (raw) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
   }),
   apiKey: setting({
     key: "Dns__<n>__ApiKey",
@@ -51,15 +46,7 @@ const SETTINGS = {
     doc: "The API's server id (always `localhost` for a plain PowerDNS Authoritative).",
     parse: (raw) => raw,
   }),
-  timeoutSeconds: setting({
-    key: "Dns__<n>__TimeoutSeconds",
-    aliases: [],
-    field: "timeoutSeconds",
-    type: "integer 1–60",
-    default: 10,
-    doc: "How long to wait for one API call.",
-    parse: intIn(1, 60),
-  }),
+  timeoutSeconds: timeoutSecondsSetting("How long to wait for one API call."),
 };
 
 interface PdnsRecord {

@@ -12,7 +12,7 @@
  * _acme-challenge.*), route53:GetChange.
  */
 import { setting, readSettings } from "../config/descriptor";
-import { parseServiceUrl } from "../config/parsers";
+import { apiUrlSetting } from "./instance-settings";
 import { UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import { buildXml, child, childText, children, parseXml, type XmlElement } from "../shared/xml";
@@ -255,14 +255,11 @@ const SETTINGS = {
     doc: "STS session token, for temporary credentials.",
     parse: (raw: string) => raw,
   }),
-  endpoint: setting({
-    key: "Dns__<n>__Endpoint",
-    aliases: [],
+  endpoint: apiUrlSetting({
+    key: "Endpoint",
     field: "endpoint",
-    type: "URL",
     default: ROUTE53_ENDPOINT,
     doc: "The Route 53 API endpoint (only the local stand-in needs another one).",
-    parse: (raw: string) => parseServiceUrl(raw).href.replace(/\/+$/, ""),
   }),
 };
 

@@ -6,7 +6,8 @@
  * values at the name (a concurrent order's) are never touched.
  */
 import { setting, InvalidSetting, readSettings } from "../../config/descriptor";
-import { intIn, splitList } from "../../config/parsers";
+import { timeoutSecondsSetting } from "../instance-settings";
+import { splitList } from "../../config/parsers";
 import { normalizeDnsName } from "../../acme/names";
 import { UpstreamError } from "../../shared/errors";
 import { providerLabel, type DnsProvider, type DnsProviderType, type DnsZone } from "../provider";
@@ -109,15 +110,7 @@ const SETTINGS = {
     doc: "TSIG algorithm (RFC 8945; hmac-sha224 and hmac-sha1 are accepted for old servers).",
     parse: parseAlgorithm,
   }),
-  timeoutSeconds: setting({
-    key: "Dns__<n>__TimeoutSeconds",
-    aliases: [],
-    field: "timeoutSeconds",
-    type: "integer 1–60",
-    default: 10,
-    doc: "How long to wait for the server's answer to one update.",
-    parse: intIn(1, 60),
-  }),
+  timeoutSeconds: timeoutSecondsSetting("How long to wait for the server's answer to one update."),
 };
 
 /** The DNS provider for one RFC 2136 server. */
