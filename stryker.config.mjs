@@ -21,7 +21,7 @@ export const MODULES = {
       "test/unit/api-http.test.ts",
     ],
   },
-  "api-http": { mutate: ["src/api/http.ts"], tests: ["test/unit/api-http.test.ts"] },
+  "api-http": { mutate: ["src/api/http.ts"], tests: ["test/unit/api-http.test.ts", "test/unit/api-http-exact.test.ts"] },
   names: {
     mutate: ["src/acme/names.ts"],
     tests: ["test/unit/names.test.ts", "test/unit/names-exact.test.ts", "test/unit/names-lazy-idn.test.ts"],
