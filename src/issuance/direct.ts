@@ -27,6 +27,7 @@ import {
   type ReportingEnv,
 } from "./reporting";
 import { repairMergeTags } from "./tag-repair";
+import { stopsTheRun } from "../renewal/ca-hold";
 import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
 import { UpstreamError } from "../shared/errors";
@@ -219,22 +220,31 @@ async function renewEach(
   limit: number,
   env: DirectEnv,
   clock: DirectClock,
-): Promise<{ outcomes: ChildOutcome[]; maxInFlight: number }> {
+): Promise<{ outcomes: ChildOutcome[]; maxInFlight: number; notStarted?: IssueFlowInput[] }> {
   const outcomes: ChildOutcome[] = [];
+  const notStarted: IssueFlowInput[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let started = 0;
+  let stopped = false;
   await steps.mapLimit(children, limit, async (child) => {
     const certificateName = child.certificateName ?? "";
+    // The CA refused one for an account-wide limit: start no more (the flow holds them until the CA's time).
+    if (stopped) {
+      notStarted.push(child);
+      return;
+    }
     maxInFlight = Math.max(maxInFlight, ++inFlight);
     env.onRenewalStarted?.(++started, children.length, certificateName);
     try {
       outcomes.push({ certificateName, output: await runDirect(issuanceFlow(child, clock), env, clock) });
     } catch (err) {
-      outcomes.push({ certificateName, failure: err instanceof Error ? err.message : String(err) });
+      const failure = err instanceof Error ? err.message : String(err);
+      outcomes.push({ certificateName, failure });
+      if (stopsTheRun(failure)) stopped = true;
     } finally {
       inFlight--;
     }
   });
-  return { outcomes, maxInFlight };
+  return notStarted.length > 0 ? { outcomes, maxInFlight, notStarted } : { outcomes, maxInFlight };
 }

@@ -96,7 +96,9 @@ export type FlowOp =
   /**
    * Renew these certificates, at most `limit` at a time, each not before its `startAt` (the plan's moments, ISO, in
    * the children's order; the durable driver waits with timers), the durable driver in pages of `batchSize` per
-   * orchestration execution; answers { outcomes: ChildOutcome[], maxInFlight }.
+   * orchestration execution; answers { outcomes: ChildOutcome[], maxInFlight, notStarted? }. Once a renewal is
+   * refused for an account-wide CA rate limit (../renewal/ca-hold stopsTheRun), no further one starts: those are
+   * answered in `notStarted`.
    */
   | { kind: "renewEach"; children: IssueFlowInput[]; limit: number; due: number; startAt?: string[]; batchSize?: number };
 

@@ -21,6 +21,7 @@ import { callBestEffort, callStep } from "./calls";
 import { ORCHESTRATIONS, certificateInstanceId } from "./ids";
 import { renewalsInProgress } from "./in-progress";
 import { StepFailedError, isOutcome, taskError } from "./outcome";
+import { stopsTheRun } from "../renewal/ca-hold";
 
 type Ctx = df.OrchestrationContext;
 
@@ -153,15 +154,16 @@ export function* renewEach(
   due: number,
   startAt: string[] | undefined,
   doneBefore: number,
-): Generator<df.Task, { outcomes: ChildOutcome[]; maxInFlight: number }, unknown> {
+): Generator<df.Task, RenewEachResult, unknown> {
   const queue = children.map((child, i) => ({ child, at: startAt?.[i] ? Date.parse(startAt[i]) : 0 }));
   const inFlight: { name: string; task: df.Task }[] = [];
   const outcomes: ChildOutcome[] = [];
   let maxInFlight = 0;
   let done = doneBefore;
-  while (queue.length > 0 || inFlight.length > 0) {
+  let stopped = false;
+  while ((queue.length > 0 && !stopped) || inFlight.length > 0) {
     const now = ctx.df.currentUtcDateTime.getTime();
-    while (inFlight.length < limit && queue.length > 0 && (queue[0] as { at: number }).at <= now) {
+    while (!stopped && inFlight.length < limit && queue.length > 0 && (queue[0] as { at: number }).at <= now) {
       const { child } = queue.shift() as { child: IssueFlowInput };
       const name = child.certificateName ?? "";
       inFlight.push({ name, task: ctx.df.callSubOrchestrator(ORCHESTRATIONS.issue, child, certificateInstanceId(name)) });
@@ -180,12 +182,23 @@ export function* renewEach(
       if (!f.task.isCompleted && !f.task.isFaulted) continue;
       inFlight.splice(i, 1);
       done++;
-      if (f.task.isFaulted) outcomes.push({ certificateName: f.name, failure: taskError(f.task.result).message });
-      else {
+      if (f.task.isFaulted) {
+        const failure = taskError(f.task.result).message;
+        outcomes.push({ certificateName: f.name, failure });
+        // The CA refuses orders account-wide: start no more (the flow holds the rest until the CA's time).
+        if (stopsTheRun(failure)) stopped = true;
+      } else {
         const output = f.task.result as IssueFlowOutput;
         outcomes.push({ certificateName: f.name, output: { version: output.version, notAfter: output.notAfter } });
       }
     }
   }
-  return { outcomes, maxInFlight };
+  return stopped && queue.length > 0 ? { outcomes, maxInFlight, notStarted: queue.map((q) => q.child) } : { outcomes, maxInFlight };
+}
+
+/** What renewEach answers: each started renewal's outcome and, after an account-wide CA refusal, those not started. */
+export interface RenewEachResult {
+  outcomes: ChildOutcome[];
+  maxInFlight: number;
+  notStarted?: IssueFlowInput[];
 }

@@ -7,18 +7,17 @@
  * run's { outcomes, maxInFlight }.
  */
 import type * as df from "durable-functions";
-import type { ChildOutcome } from "../issuance/flow";
-import { renewEach, type RenewPagesInput } from "./durable-driver";
+import { renewEach, type RenewEachResult, type RenewPagesInput } from "./durable-driver";
 
 /** The orchestrator function registered as ORCHESTRATIONS.renewBatch. */
-export function* renewBatchOrchestrator(
-  ctx: df.OrchestrationContext,
-): Generator<df.Task, { outcomes: ChildOutcome[]; maxInFlight: number } | undefined, unknown> {
+export function* renewBatchOrchestrator(ctx: df.OrchestrationContext): Generator<df.Task, RenewEachResult | undefined, unknown> {
   const input = ctx.df.getInput() as RenewPagesInput;
   const size = input.batchSize;
   const ran = yield* renewEach(ctx, input.children.slice(0, size), input.limit, input.due, input.startAt?.slice(0, size), input.done);
   const outcomes = [...input.outcomes, ...ran.outcomes];
   const maxInFlight = Math.max(input.maxInFlight, ran.maxInFlight);
+  // An account-wide CA refusal: this page's and the later pages' renewals are not started.
+  if (ran.notStarted) return { outcomes, maxInFlight, notStarted: [...ran.notStarted, ...input.children.slice(size)] };
   if (input.children.length <= size) return { outcomes, maxInFlight };
   const next: RenewPagesInput = {
     ...input,

@@ -78,6 +78,14 @@ export function caRefusalOf(failure: string | undefined): CaRefusal | undefined 
   return { detail, retryAfterMs, scope: rateLimitScope(detail) };
 }
 
+/**
+ * Whether a renewal's failure stops the run's other renewals from starting: the CA refused it for an account-wide
+ * limit (both drivers stop starting renewals then; the flow holds the ones not started, ./run).
+ */
+export function stopsTheRun(failure: string | undefined): boolean {
+  return caRefusalOf(failure)?.scope.kind === "account";
+}
+
 function describe(scope: RateLimitScope): string {
   switch (scope.kind) {
     case "account":

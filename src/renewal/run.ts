@@ -280,8 +280,10 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
  * The run's renewals, the first one alone: at most one new order reaches the CA before the run knows whether the CA
  * is refusing them. When the CA refused that one as rateLimited, the renewals its limit concerns (./ca-hold: all of
  * them for an account-wide limit) are not started but held until the CA's time (`holdRenewals`: their
- * kv-acme-renew-not-before, no failure counted); the others run, at most `limit` in flight. (The renewals of one run
- * all go to the app's CA, settings.acmeDirectoryUrl.)
+ * kv-acme-renew-not-before, no failure counted); the others run, at most `limit` in flight. When a later renewal is
+ * refused for an account-wide limit (the CA's limit reached during the run), the drivers start no more, and those
+ * not started are held the same way; only the renewals already in flight meet the refusal too. (The renewals of one
+ * run all go to the app's CA, settings.acmeDirectoryUrl.)
  */
 function* renewProbingFirst(
   children: IssueFlowInput[],
@@ -297,35 +299,37 @@ function* renewProbingFirst(
       ...(at ? { startAt: at } : {}),
       ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     }) satisfies FlowOp;
-  type Ran = { outcomes: ChildOutcome[]; maxInFlight: number };
-  if (children.length <= 1) return { ...((yield renew(children, startAt)) as Ran), held: [] };
-  const first = children[0] as IssueFlowInput;
-  const probe = (yield renew([first], startAt?.slice(0, 1))) as Ran;
-  const refusal = caRefusalOf(probe.outcomes[0]?.failure);
-  let rest = children.slice(1).map((child, i) => ({ child, at: startAt?.[i + 1] }));
-  let held: RateLimitHold[] = [];
-  if (refusal) {
-    const candidate = (c: IssueFlowInput) => ({ certificateName: c.certificateName ?? "", dnsNames: opts.names(c.certificateName ?? "") });
-    held = holdsAfterRefusal(
-      candidate(first),
-      refusal,
-      rest.map((r) => candidate(r.child)),
-      opts.clock.now(),
-    );
+  type Ran = { outcomes: ChildOutcome[]; maxInFlight: number; notStarted?: IssueFlowInput[] };
+  const candidate = (c: IssueFlowInput) => ({ certificateName: c.certificateName ?? "", dnsNames: opts.names(c.certificateName ?? "") });
+  // Holds `waiting` as far as the refusal in `outcomes` concerns them; answers the holds and those left to renew.
+  function* holdAfter(outcomes: ChildOutcome[], waiting: IssueFlowInput[]): Flow<{ held: RateLimitHold[]; rest: IssueFlowInput[] }> {
+    const refused = outcomes.find((o) => caRefusalOf(o.failure) !== undefined);
+    const refusal = caRefusalOf(refused?.failure);
+    if (!refused || !refusal) return { held: [], rest: waiting };
+    const refusedChild = { certificateName: refused.certificateName, dnsNames: opts.names(refused.certificateName) };
+    let held = holdsAfterRefusal(refusedChild, refusal, waiting.map(candidate), opts.clock.now());
     const heldNames = new Set(held.map((h) => h.certificateName));
-    rest = rest.filter((r) => !heldNames.has(r.child.certificateName ?? ""));
     if (held.length > 0) {
-      const input = { certificates: [...heldNames], until: (held[0] as RateLimitHold).until, refused: first.certificateName ?? "" };
+      const input = { certificates: [...heldNames], until: (held[0] as RateLimitHold).until, refused: refused.certificateName };
       const recorded = (yield* attempt("holdRenewals", input, true)) as { until?: string } | undefined;
       if (recorded?.until) held = held.map((h) => ({ ...h, until: recorded.until as string }));
     }
+    return { held, rest: waiting.filter((c) => !heldNames.has(c.certificateName ?? "")) };
   }
-  if (rest.length === 0) return { ...probe, held };
-  const others = (yield renew(
-    rest.map((r) => r.child),
-    startAt ? rest.map((r) => r.at as string) : undefined,
-  )) as Ran;
-  return { outcomes: [...probe.outcomes, ...others.outcomes], maxInFlight: Math.max(probe.maxInFlight, others.maxInFlight), held };
+  if (children.length <= 1) return { ...((yield renew(children, startAt)) as Ran), held: [] };
+  const first = children[0] as IssueFlowInput;
+  const probe = (yield renew([first], startAt?.slice(0, 1))) as Ran;
+  const atOf = new Map(children.map((c, i) => [c, startAt?.[i]]));
+  const after = yield* holdAfter(probe.outcomes, children.slice(1));
+  if (after.rest.length === 0) return { outcomes: probe.outcomes, maxInFlight: probe.maxInFlight, held: after.held };
+  const others = (yield renew(after.rest, startAt ? after.rest.map((c) => atOf.get(c) as string) : undefined)) as Ran;
+  // Refused for an account-wide limit in the middle of the run: the drivers started no more; those are held.
+  const late = others.notStarted?.length ? yield* holdAfter(others.outcomes, others.notStarted) : { held: [], rest: [] };
+  return {
+    outcomes: [...probe.outcomes, ...others.outcomes],
+    maxInFlight: Math.max(probe.maxInFlight, others.maxInFlight),
+    held: [...after.held, ...late.held],
+  };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A renewal run larger than a page, through the local Functions host (the real function app, durable-functions'
  * replay engine) and the private local stack: 12 due certificates in pages of 5 run in the renewCertificatesBatch
- * orchestration, one page per execution (continueAsNew), and every certificate is renewed. Asserts the history bound
+ * orchestration, one page per execution (continueAsNew), after the run's first renewal alone, and every certificate
+ * is renewed. Asserts the history bound
  * (no execution holds more than one page), the page boundary in the last execution's history, and the summary.
  */
 import assert from "node:assert/strict";
@@ -62,14 +63,15 @@ describe("renewal run in pages (bounded history)", () => {
     assert.ok(summary.maxInFlight <= 3 && summary.maxInFlight >= 2, `maxInFlight ${summary.maxInFlight}`);
     assert.deepEqual(summary.plan, { planned: CERTS, late: 0, deferred: 0 });
 
-    // The pages ran as one instance continued as new: its last execution holds only the last page's renewals.
+    // The run's first renewal runs alone in the run itself (a CA refusing orders sees one, src/renewal/run.ts); the
+    // other CERTS - 1 ran in pages, as one instance continued as new: its last execution holds only the last page's.
     const pages = app.host.durable.getRecord(renewBatchInstanceId(RENEW_ALL_INSTANCE_ID));
     assert.ok(pages, "the pages instance exists");
     const created = pages.history.filter((e) => e.EventType === SUB_ORCHESTRATION_CREATED);
-    assert.equal(created.length, CERTS % PAGE, "the last execution started only the last page");
-    // The run itself started one sub-orchestration (the pages), not one per certificate.
+    assert.equal(created.length, (CERTS - 1) % PAGE, "the last execution started only the last page");
+    // The run itself started two sub-orchestrations (the first renewal, then the pages), not one per certificate.
     const run = app.host.durable.getRecord(id);
-    assert.equal(run?.history.filter((e) => e.EventType === SUB_ORCHESTRATION_CREATED).length, 1);
+    assert.equal(run?.history.filter((e) => e.EventType === SUB_ORCHESTRATION_CREATED).length, 2);
     const bound = PAGE * EVENTS_PER_RENEWAL + PAGE_OVERHEAD;
     const pagesMax = app.host.durable.maxHistory.get(ORCHESTRATIONS.renewBatch) ?? 0;
     assert.ok(pagesMax > PAGE * 2, `a page's history holds its renewals (${pagesMax} events)`);
