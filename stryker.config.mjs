@@ -26,7 +26,7 @@ export const MODULES = {
     mutate: ["src/acme/names.ts"],
     tests: ["test/unit/names.test.ts", "test/unit/names-exact.test.ts", "test/unit/names-lazy-idn.test.ts"],
   },
-  ari: { mutate: ["src/acme/ari.ts"], tests: ["test/unit/ari.test.ts", "test/unit/known-answers.test.ts"] },
+  ari: { mutate: ["src/acme/ari.ts"], tests: ["test/unit/ari.test.ts", "test/unit/known-answers.test.ts", "test/unit/ari-exact.test.ts"] },
   signing: {
     mutate: ["src/notify/signing.ts", "src/notify/retry.ts"],
     tests: [
