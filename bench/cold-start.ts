@@ -19,9 +19,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { buildSync } from "esbuild";
 import { APP_BUNDLE, buildAppBundle } from "../scripts/package/app-bundle";
+import { parseBenchArgs } from "./lib/args";
 
 const TARGET_MS = 150;
 const HEAVY = [
@@ -86,16 +86,18 @@ function loadOnce(core: string, files: string[], cwd: string): Run {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: "string", default: "7" },
-      "no-build": { type: "boolean", default: false },
-      "side-by-side": { type: "boolean", default: false },
+  const values = parseBenchArgs(
+    process.argv.slice(2),
+    {
+      runs: { type: "count", default: 7 },
+      "no-build": { type: "flag" },
+      "side-by-side": { type: "flag" },
       package: { type: "string" },
     },
-  });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 5) throw new Error("--runs must be an integer ≥ 5");
+    "usage: npm run bench:cold-start [-- --runs N (>= 5) --no-build --side-by-side --package ZIP|DIR]",
+  );
+  const runs = values.runs;
+  if (runs < 5) throw new Error("--runs must be an integer ≥ 5");
   if (values.package && values["side-by-side"]) throw new Error("--side-by-side compares the repository's builds: not with --package");
   const root = path.resolve(__dirname, "..");
   // The worker's @azure/functions-core: the local host's stand-in, compiled on its own (it imports node builtins only).

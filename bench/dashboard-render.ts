@@ -8,7 +8,7 @@
  *   npm run bench:dashboard -- [--certs 1000] [--runs 5]
  */
 import { createServer } from "node:http";
-import { parseArgs } from "node:util";
+import { parseBenchArgs } from "./lib/args";
 import { DashboardBundle, serveDashboard } from "../src/dashboard/serve";
 import { listen } from "../src/local/net";
 import { launchChromium } from "../test/support/browser";
@@ -47,9 +47,11 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { certs: { type: "string", default: "1000" }, runs: { type: "string", default: "5" } } });
-  const n = Number(values.certs);
-  const runs = Number(values.runs);
+  const { certs: n, runs } = parseBenchArgs(
+    process.argv.slice(2),
+    { certs: { type: "number", default: 1000 }, runs: { type: "number", default: 5 } },
+    "usage: npm run bench:dashboard [-- --certs N --runs N]",
+  );
   const bundle = DashboardBundle.load();
   if (!bundle) throw new Error("the dashboard is not built: run npm run build (scripts/bench.sh builds it)");
   const zones = Array.from({ length: 50 }, (_, i) => `zone${i}.example.com`);

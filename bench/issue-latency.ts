@@ -26,6 +26,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startStack } from "../src/local/stack";
+import { parseBenchArgs } from "./lib/args";
 import { round } from "./lib/stats";
 import { REPO, RUNNER_TS, TOOL_NAMES, compileRunner, kvAcmeTool, type Tool, type ToolName } from "./lib/issue-tools";
 import { certbotTool, legoTool } from "./lib/issue-peers";
@@ -46,41 +47,26 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { dns: "azure", runs: 7, tools: [], keep: false, verbose: false, tsx: false };
-  let tools: string[] | undefined;
-  const args = argv.flatMap((a) => (/^--(runs|tools|dns)=/.test(a) ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a]));
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === "--runs") {
-      options.runs = Number(value());
-      if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error("--runs must be a positive integer");
-    } else if (arg === "--dns") {
-      const dns = value().toLowerCase();
-      if (!(BENCH_DNS as readonly string[]).includes(dns)) throw new Error(`--dns: unknown DNS ${dns} (known: ${BENCH_DNS.join(", ")})`);
-      options.dns = dns as BenchDns;
-    } else if (arg === "--tools") {
-      tools = value()
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-    } else if (arg === "--keep") {
-      options.keep = true;
-    } else if (arg === "--tsx") {
-      options.tsx = true;
-    } else if (arg === "--verbose") {
-      options.verbose = true;
-    } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else {
-      throw new Error(`unknown argument ${arg}\n${USAGE}`);
-    }
+  const o = parseBenchArgs(
+    argv,
+    {
+      dns: { type: "string", default: "azure", choices: BENCH_DNS, lower: true },
+      runs: { type: "count", default: 7 },
+      tools: { type: "list" },
+      keep: { type: "flag" },
+      tsx: { type: "flag" },
+      verbose: { type: "flag" },
+      help: { type: "flag", short: "h" },
+    },
+    USAGE,
+  );
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
   }
+  if (o.runs < 1) throw new Error("--runs must be a positive integer");
+  const options: Options = { dns: o.dns as BenchDns, runs: o.runs, tools: [], keep: o.keep, verbose: o.verbose, tsx: o.tsx };
+  const tools = o.tools;
   const supported = DNS_TOOLS[options.dns];
   for (const n of tools ?? []) {
     if (!(TOOL_NAMES as readonly string[]).includes(n)) throw new Error(`unknown tool ${n} (known: ${TOOL_NAMES.join(", ")})`);

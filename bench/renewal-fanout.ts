@@ -32,6 +32,7 @@ import type { Stack } from "../src/local/stack";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
 import { issueAndWaitUntilDue, startBenchApp } from "./lib/app-stack";
+import { parseBenchArgs } from "./lib/args";
 import { cpuMeter, stepBreakdown } from "./lib/fanout-profile";
 
 interface Args {
@@ -42,21 +43,17 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { certs: 100, scan: 1000, window: 8, sequential: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a whole number`);
-      return v;
-    };
-    if (a === "--certs") args.certs = num();
-    else if (a === "--scan") args.scan = num();
-    else if (a === "--window") args.window = Math.max(1, num());
-    else if (a === "--no-sequential") args.sequential = false;
-    else throw new Error(`unknown option ${a}; usage: renewal-fanout.ts [--certs N] [--scan N] [--window N] [--no-sequential]`);
-  }
-  return args;
+  const o = parseBenchArgs(
+    argv,
+    {
+      certs: { type: "count", default: 100 },
+      scan: { type: "count", default: 1000 },
+      window: { type: "count", default: 8, min: 1 },
+      "no-sequential": { type: "flag" },
+    },
+    "usage: renewal-fanout.ts [--certs N] [--scan N] [--window N] [--no-sequential]",
+  );
+  return { certs: o.certs, scan: o.scan, window: o.window, sequential: !o["no-sequential"] };
 }
 
 /** Counts Key Vault requests by kind. */

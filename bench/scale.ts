@@ -22,6 +22,7 @@ import { kvAcmeHome } from "../src/local/paths";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
 import { issueAndWaitUntilDue, startBenchApp } from "./lib/app-stack";
+import { parseBenchArgs } from "./lib/args";
 import { cpuMeter } from "./lib/fanout-profile";
 import { simulateAcmebot, simulateKvAcme, type PolicyResult } from "./lib/scale-sim";
 
@@ -34,32 +35,26 @@ interface Args {
   real: number[];
 }
 
+const USAGE = "usage: scale.ts [--certs N] [--migration N] [--days N] [--domains N] [--seed N] [--real 100,300 | --no-real]";
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { certs: 100_000, migration: 10_000, days: 365, domains: 2_000, seed: 42, real: [100, 300, 1000] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a whole number`);
-      return v;
-    };
-    if (a === "--certs") args.certs = num();
-    else if (a === "--migration") args.migration = num();
-    else if (a === "--days") args.days = Math.max(1, num());
-    else if (a === "--domains") args.domains = Math.max(1, num());
-    else if (a === "--seed") args.seed = num();
-    else if (a === "--no-real") args.real = [];
-    else if (a === "--real") {
-      args.real = String(argv[++i] ?? "")
-        .split(",")
-        .map(Number);
-      if (args.real.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--real needs sizes like 100,300,1000");
-    } else
-      throw new Error(
-        `unknown option ${a}; usage: scale.ts [--certs N] [--migration N] [--days N] [--domains N] [--seed N] [--real 100,300 | --no-real]`,
-      );
-  }
-  return args;
+  const o = parseBenchArgs(
+    argv,
+    {
+      certs: { type: "count", default: 100_000 },
+      migration: { type: "count", default: 10_000 },
+      days: { type: "count", default: 365, min: 1 },
+      domains: { type: "count", default: 2_000, min: 1 },
+      seed: { type: "count", default: 42 },
+      real: { type: "list", default: ["100", "300", "1000"] },
+      "no-real": { type: "flag" },
+    },
+    USAGE,
+  );
+  const real = o["no-real"] ? [] : o.real.map(Number);
+  if (!o["no-real"] && (real.length === 0 || real.some((n) => !Number.isInteger(n) || n < 1)))
+    throw new Error(`--real needs sizes like 100,300,1000\n${USAGE}`);
+  return { certs: o.certs, migration: o.migration, days: o.days, domains: o.domains, seed: o.seed, real };
 }
 
 interface RealResult {
