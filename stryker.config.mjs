@@ -49,7 +49,7 @@ export const MODULES = {
     mutate: ["src/renewal/plan.ts", "src/renewal/plan-window.ts", "src/renewal/ca-limits.ts", "src/renewal/plan-input.ts"],
     tests: ["test/unit/renewal-plan.test.ts", "test/unit/renewal-plan-input.test.ts"],
   },
-  propagation: { mutate: ["src/dns/propagation.ts"], tests: ["test/unit/propagation.test.ts"] },
+  propagation: { mutate: ["src/dns/propagation.ts"], tests: ["test/unit/propagation.test.ts", "test/unit/propagation-exact.test.ts"] },
   "keyvault-policy": {
     mutate: ["src/keyvault/policy.ts", "src/keyvault/tags.ts"],
     tests: ["test/unit/policy.test.ts", "test/unit/tags.test.ts"],

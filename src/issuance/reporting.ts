@@ -12,6 +12,7 @@ import { describeVersion, getCurrentCertificate, tagVersion } from "../keyvault/
 import { latestIssuedVersion } from "../keyvault/versions";
 import {
   TAG_RENEWAL_FAILURES,
+  decideOwnership,
   TAG_RENEW_NOT_BEFORE,
   formatRenewalFailures,
   nextRenewalFailures,
@@ -216,7 +217,8 @@ async function bookkeepingVersion(
  * idempotent per `failureId`, unless the CA refused the renewal as rateLimited: then `notBefore` (its Retry-After)
  * is recorded as kv-acme-renew-not-before instead, which the renewal decision honours, and no failure is counted
  * (the CA's time, not a backoff, says when to try again). A certificate that is gone or has no issued version has
- * nothing to count: attempts 1.
+ * nothing to count: attempts 1; nor has one kv-acme may not write to (tagged kv-acme-ignore=true, or another owner's,
+ * whose renewal the ownership check refused): nothing is written to it.
  */
 export async function recordRenewalFailure(
   input: { certificateName: string; failureId: string; at: string; notBefore?: string },
@@ -224,7 +226,7 @@ export async function recordRenewalFailure(
 ): Promise<{ attempts: number }> {
   const client = deps.certificates;
   const target = await bookkeepingVersion(client, input.certificateName);
-  if (!target) return { attempts: 1 };
+  if (!target || !decideOwnership(input.certificateName, { tags: target.tags }).ok) return { attempts: 1 };
   const info = readManagedTags(target.tags);
   const before = info.renewalFailures;
   const notBefore = input.notBefore === undefined ? undefined : parseRenewNotBefore(input.notBefore);

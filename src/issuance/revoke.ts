@@ -4,6 +4,7 @@
  */
 import { revokeAtCa, type RevocationReason } from "../acme/revoke";
 import { certificatePem, describeVersion, disableVersion, getCurrentCertificate } from "../keyvault/certificates";
+import { assertMayManage } from "../keyvault/ownership";
 import type { IssuanceDeps } from "./deps";
 
 export interface RevokeResult {
@@ -16,12 +17,17 @@ export interface RevokeResult {
   disabled: boolean;
 }
 
-/** Revokes the current version of `certificateName`. Idempotent (an already revoked certificate is fine). */
+/**
+ * Revokes the current version of `certificateName`. Idempotent (an already revoked certificate is fine). One tagged
+ * kv-acme-ignore=true is refused (409 CertificateIgnored) before anything else, whichever way this is called (the CLI,
+ * the revoke orchestration's activity).
+ */
 export async function revokeCertificate(
   certificateName: string,
   options: { reason?: RevocationReason; disable?: boolean },
   deps: IssuanceDeps,
 ): Promise<RevokeResult> {
+  await assertMayManage(deps.certificates, certificateName, { ignoreOnly: true });
   const current = await getCurrentCertificate(deps.certificates, certificateName);
   const info = describeVersion(current);
   const { alreadyRevoked } = await revokeAtCa(await deps.acme(), certificatePem(current), options.reason);
