@@ -188,3 +188,84 @@ describe("infra/agent/azuredeploy-agent.json", () => {
     }
   });
 });
+
+describe("infra/agent/azuredeploy-agent.json on Windows (osType Windows)", () => {
+  const WIN = { ...BASE, osType: "Windows" };
+  /** The PowerShell command line and its two base64 literals ($s settings, $r release), split apart. */
+  function command(values: Record<string, Value>) {
+    const [ext] = extensions(values);
+    const cmd = String((ext!.properties.protectedSettings as Obj).commandToExecute);
+    const m = /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "\$s='([^']*)'; \$r='([^']*)'; ([^"]*)"$/.exec(
+      cmd,
+    );
+    assert.ok(m, `one -Command argument with two quoted literals: ${cmd.slice(0, 160)}`);
+    return { settingsB64: m[1]!, releaseB64: m[2]!, body: m[3]! };
+  }
+
+  it("deploys the Custom Script Extension for Windows to the VM or scale set, after the grant, everything in protectedSettings", () => {
+    for (const [kind, type] of [
+      ["vmss", "Microsoft.Compute/virtualMachineScaleSets/extensions"],
+      ["vm", "Microsoft.Compute/virtualMachines/extensions"],
+    ]) {
+      const [ext, ...more] = extensions({ ...WIN, targetKind: kind });
+      assert.equal(more.length, 0, `${kind}: exactly one extension (no Linux one)`);
+      assert.equal(ext!.type, type);
+      assert.equal(ext!.name, "vmss-web/kv-acme-agent-windows");
+      assert.equal(ext!.properties.publisher, "Microsoft.Compute");
+      assert.equal(ext!.properties.type, "CustomScriptExtension");
+      assert.equal(ext!.properties.typeHandlerVersion, "1.10");
+      assert.deepEqual(ext!.properties.settings, {}, "nothing in the public settings");
+      const prot = ext!.properties.protectedSettings as Obj;
+      assert.deepEqual(Object.keys(prot), ["fileUris", "managedIdentity", "commandToExecute"]);
+      assert.deepEqual(prot.fileUris, [BASE.releaseUrl], "the release, downloaded by the extension");
+      assert.deepEqual(prot.managedIdentity, { clientId: "c0ffee00-0000-0000-0000-000000000001" }, "with the user-assigned identity");
+      const raw = resourcesOf(fragment).filter((r) => r.type === type)[1]!;
+      assert.match(String((raw.dependsOn as string[])[0]), /Microsoft\.Resources\/deployments/, "after the role assignments");
+    }
+    const [sys] = extensions({ ...WIN, targetKind: "vm", identityType: "SystemAssigned", agentIdentityResourceId: "" });
+    assert.deepEqual((sys!.properties.protectedSettings as Obj).managedIdentity, {}, "the VM's system-assigned identity");
+    assert.deepEqual(
+      extensions(BASE).map((e) => e.properties.publisher),
+      ["Microsoft.Azure.Extensions"],
+      "Linux stays the default",
+    );
+  });
+
+  it("passes the settings and the release as base64 data: the command's text is constant, the values decode byte for byte", () => {
+    const a = command(WIN);
+    assert.match(a.settingsB64, /^[A-Za-z0-9+/=]+$/, "base64 only: no quote, space or shell character can end the literal");
+    assert.match(a.releaseB64, /^[A-Za-z0-9+/=]+$/);
+    assert.equal(Buffer.from(a.settingsB64, "base64").toString("utf8"), JSON.stringify(SETTINGS));
+    assert.equal(
+      Buffer.from(a.releaseB64, "base64").toString("utf8"),
+      `KVACME_AGENT_RELEASE_URL=${BASE.releaseUrl}\nKVACME_AGENT_RELEASE_SHA256=${"a".repeat(64)}\n`,
+    );
+    assert.ok(!a.body.includes("PWNED") && !a.body.includes("kv-certs"), "no value in the script text");
+    const other = command({ ...WIN, agentSettings: { ...SETTINGS, kvAcme: { host: "x" } }, releaseSha256: "b".repeat(64) });
+    assert.equal(other.body, a.body, "the same script whatever the values");
+    assert.doesNotMatch(a.body, /["%]/, "nothing cmd.exe would end or expand");
+  });
+
+  it("the script locks the folder before writing the settings, checks https and SHA-256, and runs the release's installer", () => {
+    const { body } = command(WIN);
+    const at = (s: string) => {
+      const i = body.indexOf(s);
+      assert.ok(i >= 0, `script contains ${s}`);
+      return i;
+    };
+    assert.ok(at("SetAccessRuleProtection($true, $false)") < at("Set-Acl -LiteralPath $dir"));
+    assert.ok(at("'S-1-5-18', 'S-1-5-32-544'") < at("Set-Acl"), "SYSTEM and Administrators only");
+    assert.ok(at("Set-Acl -LiteralPath $dir") < at("[IO.File]::WriteAllBytes($settingsFile, [Convert]::FromBase64String($s))"));
+    assert.ok(at("throw 'kv-acme-agent-rollout: the release URL must be https'") < at("Get-FileHash -Algorithm SHA256"));
+    assert.ok(at("-ne $sha) { throw 'kv-acme-agent-rollout: SHA-256 mismatch' }") < at("tar.exe -xzf $tgz"));
+    assert.ok(at("tar.exe -xzf $tgz") < at("'install-windows-service.ps1') -KvAcmeDir $pkg.FullName -SettingsFile $settingsFile"));
+    const installer = readFileSync(path.join(ROOT, "infra/agent/install-windows-service.ps1"), "utf8");
+    assert.match(installer, /\[Parameter\(Mandatory = \$true\)\]\[string\]\$KvAcmeDir/);
+    assert.match(installer, /\[Parameter\(Mandatory = \$true\)\]\[string\]\$SettingsFile/);
+    assert.match(
+      readFileSync(path.join(ROOT, "scripts/package/build.ts"), "utf8"),
+      /"infra\/agent\/install-windows-service\.ps1"/,
+      "in the release",
+    );
+  });
+});
