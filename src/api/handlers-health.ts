@@ -13,6 +13,7 @@ export const health: Handler = async (req, ctx) => {
   if (ping !== null && ping !== "true" && ping !== "false") {
     throw new ValidationError([{ field: "ping", message: 'must be "true" or "false"' }]);
   }
-  const report = await runDoctorWith(ctx.runtime.settings, ctx.runtime.credential, { ping: ping === "true" });
+  // The app's own clients: every configured vault, each with its own managed identity where it has one.
+  const report = await runDoctorWith(ctx.runtime.settings, ctx.runtime.credential, { ping: ping === "true", deps: ctx.runtime.deps });
   return json(report.ok ? 200 : 503, report);
 };

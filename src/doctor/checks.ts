@@ -25,9 +25,18 @@ export interface CheckResult {
   fix?: string;
 }
 
+/** One configured vault as the doctor checks it: its name, URL, own managed identity (if any) and certificates client. */
+export interface DoctorVault {
+  name: string;
+  url: string;
+  managedIdentityClientId?: string;
+  certificates: CertificateClient;
+}
+
 export interface DoctorDeps {
   settings: Settings;
-  certificates: CertificateClient;
+  /** Every configured vault, the default first; each is checked on its own (a vault that fails does not stop the others). */
+  vaults: DoctorVault[];
   secrets: SecretClient;
   /** Every configured DNS provider instance, and the zones of all of them (one owner per zone). */
   dns: { providers: ReadonlyMap<string, DnsProvider>; listZones(): Promise<DnsZone[]> };
@@ -55,55 +64,65 @@ function reason(err: unknown): string {
   return `${status ? `HTTP ${status}: ` : ""}${errorMessage(err).split("\n")[0]}`;
 }
 
-function accessFix(status: number | undefined, what: string, role: string): string {
-  if (status === 401 || status === 403)
-    return `grant the app's identity ${role} on ${what} (docs/deploy.md, "What the template grants, and why")`;
+function accessFix(status: number | undefined, what: string, role: string, identity = "the app's identity"): string {
+  if (status === 401 || status === 403) return `grant ${identity} ${role} on ${what} (docs/deploy.md, "What the template grants, and why")`;
   return `check that ${what} is reachable from here (URL, DNS, firewall, private endpoint)`;
 }
 
-/** The Key Vault checks: id and title of each. */
-const VAULT_CHECKS = {
-  list: { id: "keyvault.list", title: "Key Vault: list certificates" },
-  get: { id: "keyvault.get", title: "Key Vault: get a certificate" },
-  create: { id: "keyvault.create", title: "Key Vault: create a pending operation" },
-  secrets: { id: "keyvault.secrets", title: "Key Vault: app secrets (ACME account keys)" },
-} as const;
+/** The Key Vault checks of one vault: id and title of each (the default vault's ids are plain, others end in `.<vault>`). */
+function vaultChecks(vault: DoctorVault, several: boolean, isDefault: boolean) {
+  const id = (check: string) => `keyvault.${check}${isDefault ? "" : `.${vault.name}`}`;
+  const title = (what: string) => `Key Vault${several ? ` ${vault.name}` : ""}: ${what}`;
+  return {
+    list: { id: id("list"), title: title("list certificates") },
+    get: { id: id("get"), title: title("get a certificate") },
+    create: { id: id("create"), title: title("create a pending operation") },
+  };
+}
 
-/** A Key Vault check that failed with `err`: what the vault answered and the role the app's identity needs there. */
+const SECRETS_CHECK = { id: "keyvault.secrets", title: "Key Vault: app secrets (ACME account keys)" } as const;
+
+/** A Key Vault check that failed with `err`: what the vault answered and the role the identity needs there. */
 function vaultCheckFailure(
   check: { id: string; title: string },
   err: unknown,
   vault: string,
   role: "Key Vault Certificates Officer" | "Key Vault Secrets Officer",
   detail: string = reason(err),
+  managedIdentityClientId?: string,
 ): CheckResult {
-  return { ...check, status: "fail", detail, fix: accessFix(statusOf(err), `the vault ${vault}`, role) };
+  const identity = managedIdentityClientId ? `the managed identity ${managedIdentityClientId}` : undefined;
+  return { ...check, status: "fail", detail, fix: accessFix(statusOf(err), `the vault ${vault}`, role, identity) };
 }
 
-async function keyVaultChecks(d: DoctorDeps): Promise<CheckResult[]> {
-  const vault = d.settings.vaultUrl;
+/** Reachability and permissions of one vault: list, get and create (without writing); a vault that cannot be listed stops there. */
+async function oneVaultChecks(v: DoctorVault, several: boolean, isDefault: boolean): Promise<CheckResult[]> {
+  const checks = vaultChecks(v, several, isDefault);
+  const vault = v.url;
+  const fail = (check: { id: string; title: string }, err: unknown, detail?: string) =>
+    vaultCheckFailure(check, err, vault, "Key Vault Certificates Officer", detail ?? reason(err), v.managedIdentityClientId);
   const out: CheckResult[] = [];
   try {
-    const page = await d.certificates.listPropertiesOfCertificates().byPage({ maxPageSize: 1 }).next();
-    out.push({ ...VAULT_CHECKS.list, status: "pass", detail: `${vault} answers (${page.value?.length ?? 0} on the first page)` });
+    const page = await v.certificates.listPropertiesOfCertificates().byPage({ maxPageSize: 1 }).next();
+    out.push({ ...checks.list, status: "pass", detail: `${vault} answers (${page.value?.length ?? 0} on the first page)` });
   } catch (err) {
-    out.push(vaultCheckFailure(VAULT_CHECKS.list, err, vault, "Key Vault Certificates Officer", `${vault}: ${reason(err)}`));
+    out.push(fail(checks.list, err, `${vault}: ${reason(err)}`));
     return out;
   }
   try {
-    await d.certificates.getCertificate(PROBE_CERTIFICATE);
-    out.push({ ...VAULT_CHECKS.get, status: "pass", detail: `${PROBE_CERTIFICATE} is readable` });
+    await v.certificates.getCertificate(PROBE_CERTIFICATE);
+    out.push({ ...checks.get, status: "pass", detail: `${PROBE_CERTIFICATE} is readable` });
   } catch (err) {
     out.push(
       statusOf(err) === 404
-        ? { ...VAULT_CHECKS.get, status: "pass", detail: "allowed (the probe name does not exist: 404)" }
-        : vaultCheckFailure(VAULT_CHECKS.get, err, vault, "Key Vault Certificates Officer"),
+        ? { ...checks.get, status: "pass", detail: "allowed (the probe name does not exist: 404)" }
+        : fail(checks.get, err),
     );
   }
   // Create permission without writing: a request with an RSA key size Key Vault refuses (1 bit) is authorized first
   // and then rejected as a bad parameter (400); a missing permission answers 403 before the body is read.
   try {
-    const poller = await d.certificates.beginCreateCertificate(PROBE_CERTIFICATE, {
+    const poller = await v.certificates.beginCreateCertificate(PROBE_CERTIFICATE, {
       issuerName: "Unknown",
       subject: "CN=kv-acme-doctor.invalid",
       keyType: "RSA",
@@ -111,26 +130,34 @@ async function keyVaultChecks(d: DoctorDeps): Promise<CheckResult[]> {
     });
     // Not expected: the vault accepted an invalid policy. Undo it at once and say so.
     await poller.cancelOperation().catch(() => undefined);
-    await d.certificates.deleteCertificateOperation(PROBE_CERTIFICATE).catch(() => undefined);
+    await v.certificates.deleteCertificateOperation(PROBE_CERTIFICATE).catch(() => undefined);
     out.push({
-      ...VAULT_CHECKS.create,
+      ...checks.create,
       status: "warn",
       detail: "allowed, but the vault accepted an invalid probe policy; its pending operation was cancelled and deleted",
-      fix: `delete the certificate ${PROBE_CERTIFICATE} from the vault`,
+      fix: `delete the certificate ${PROBE_CERTIFICATE} from the vault ${vault}`,
     });
   } catch (err) {
     out.push(
       statusOf(err) === 400
-        ? { ...VAULT_CHECKS.create, status: "pass", detail: "allowed (the deliberately invalid probe was refused: 400, nothing written)" }
-        : vaultCheckFailure(VAULT_CHECKS.create, err, vault, "Key Vault Certificates Officer"),
+        ? { ...checks.create, status: "pass", detail: "allowed (the deliberately invalid probe was refused: 400, nothing written)" }
+        : fail(checks.create, err),
     );
   }
+  return out;
+}
+
+/** Every configured vault, each named when there are several, then the secrets vault (the ACME account keys). */
+async function keyVaultChecks(d: DoctorDeps): Promise<CheckResult[]> {
+  const several = d.vaults.length > 1;
+  const out: CheckResult[] = [];
+  for (const v of d.vaults) out.push(...(await oneVaultChecks(v, several, v.name === d.settings.defaultVault)));
   const secretsVault = d.settings.secretsVaultUrl;
   try {
     await d.secrets.listPropertiesOfSecrets().byPage({ maxPageSize: 1 }).next();
-    out.push({ ...VAULT_CHECKS.secrets, status: "pass", detail: `${secretsVault} answers` });
+    out.push({ ...SECRETS_CHECK, status: "pass", detail: `${secretsVault} answers` });
   } catch (err) {
-    out.push(vaultCheckFailure(VAULT_CHECKS.secrets, err, secretsVault, "Key Vault Secrets Officer", `${secretsVault}: ${reason(err)}`));
+    out.push(vaultCheckFailure(SECRETS_CHECK, err, secretsVault, "Key Vault Secrets Officer", `${secretsVault}: ${reason(err)}`));
   }
   return out;
 }

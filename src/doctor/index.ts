@@ -8,7 +8,7 @@ import { newAcmeClient, withNonceRetry } from "../acme/client";
 import { loadSettings } from "../config/settings";
 import { eventSource, notifyAll, webhookPing } from "../notify";
 import type { Settings } from "../config/types";
-import { createIssuanceDeps } from "../issuance/deps";
+import { createIssuanceDeps, everyVault, type IssuanceDeps, type VaultCredentials } from "../issuance/deps";
 import { ConfigurationError } from "../shared/errors";
 import { runChecks, type CheckResult, type DoctorDeps } from "./checks";
 import { allPassed, settingsCheck } from "./report";
@@ -22,7 +22,7 @@ export interface DoctorReport {
   checks: CheckResult[];
 }
 
-export interface DoctorOptions {
+export interface DoctorOptions extends Pick<DoctorSource, "vaultCredentials"> {
   /** Send a signed `webhook.ping` event to every webhook target (`kv-acme doctor --ping`). */
   ping?: boolean;
   /** Told each result as it is known. */
@@ -44,16 +44,32 @@ async function fetchJson(url: string): Promise<{ status: number; date?: string; 
   return { status: resp.status, date: resp.headers.get("date") ?? undefined, body };
 }
 
-/** Builds the doctor's dependencies from loaded settings and a credential. */
+/** What the doctor is built from besides settings: the app's own dependencies, or a credential (and each vault's). */
+export interface DoctorSource {
+  /** The issuance dependencies to check (the Function App's runtime: the same clients it issues with). */
+  deps?: IssuanceDeps;
+  /** Vaults with a managed identity of their own get that identity's credential (when `deps` is not given). */
+  vaultCredentials?: VaultCredentials;
+}
+
+/** Builds the doctor's dependencies from loaded settings and a credential: every configured vault, each with its own client. */
 export function doctorDeps(
   settings: Settings,
   credential: TokenCredential,
-  options: { ping?: boolean; now?: () => Date } = {},
+  options: { ping?: boolean; now?: () => Date } & DoctorSource = {},
 ): DoctorDeps {
-  const deps = createIssuanceDeps(settings, credential);
+  const deps = options.deps ?? createIssuanceDeps(settings, credential, { vaultCredentials: options.vaultCredentials });
   return {
     settings,
-    certificates: deps.certificates,
+    vaults: everyVault(deps).map((v) => {
+      const configured = settings.vaults.find((c) => c.name === v.vault);
+      return {
+        name: v.vault,
+        url: v.settings.vaultUrl,
+        certificates: v.certificates,
+        ...(configured?.managedIdentityClientId ? { managedIdentityClientId: configured.managedIdentityClientId } : {}),
+      };
+    }),
     secrets: deps.secrets,
     dns: deps.dns,
     fetchJson,
@@ -107,7 +123,10 @@ export async function runDoctor(
     return { ok: false, checkedAt: now().toISOString(), checks };
   }
   add(settingsCheck(undefined, options.settingsHint));
-  await runChecks(doctorDeps(settings, credentialFor(settings), { ping: options.ping, now }), add);
+  await runChecks(
+    doctorDeps(settings, credentialFor(settings), { ping: options.ping, now, vaultCredentials: options.vaultCredentials }),
+    add,
+  );
   return { ok: allPassed(checks), checkedAt: now().toISOString(), checks };
 }
 
@@ -115,10 +134,10 @@ export async function runDoctor(
 export async function runDoctorWith(
   settings: Settings,
   credential: TokenCredential,
-  options: { ping?: boolean; now?: () => Date } = {},
+  options: { ping?: boolean; now?: () => Date } & DoctorSource = {},
 ): Promise<DoctorReport> {
   const now = options.now ?? (() => new Date());
   const checks: CheckResult[] = [settingsCheck(undefined, "")];
-  await runChecks(doctorDeps(settings, credential, { ping: options.ping, now }), (r) => checks.push(r));
+  await runChecks(doctorDeps(settings, credential, { ...options, now }), (r) => checks.push(r));
   return { ok: allPassed(checks), checkedAt: now().toISOString(), checks };
 }
