@@ -19,11 +19,12 @@ import { startStack } from "./stack";
 import { functionModules } from "./start";
 
 const repo = path.resolve(__dirname, "..", "..");
-const HOSTS = ["web-1", "web-2", "web-3"];
+/** Agents the demo runs (`web-1`..`web-N`); the last one is stopped before the renewal. */
+const DEFAULT_HOSTS = 3;
 const POLL_S = 2;
 const WAIT_MS = 120_000;
 
-const say = (m: string) => process.stderr.write(`${m}\n`);
+const toStderr = (m: string): void => void process.stderr.write(`${m}\n`);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
   const end = Date.now() + ms;
@@ -35,7 +36,36 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
+/** The demo's last line: every host's state at the end, `staleHosts: 1` when it worked. */
+export interface FleetDemoSummary {
+  ok: boolean;
+  certificateName: string;
+  versions: string[];
+  staleHosts: number;
+  hosts: { hostId: string; installedVersion?: string; current: boolean; stale: boolean; reasons: string[] }[];
+  totalMs: number;
+}
+
+export interface FleetDemoOptions {
+  /** How many agents (2 or more: one stays current, the last goes stale); default 3. */
+  hosts?: number;
+  /** Progress lines (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** `npm run demo -- --fleet`: runs the demo, prints the fleet and the summary as the last line; exit code 0 when ok. */
 export async function fleetDemo(): Promise<number> {
+  const summary = await runFleetDemo();
+  console.log(JSON.stringify(summary));
+  return summary.ok ? 0 : 1;
+}
+
+/** The fleet demo's code path (the test runs it with two agents). */
+export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<FleetDemoSummary> {
+  const count = options.hosts ?? DEFAULT_HOSTS;
+  if (!Number.isInteger(count) || count < 2) throw new Error(`the fleet demo needs 2 or more hosts, not ${count}`);
+  const HOSTS = Array.from({ length: count }, (_, i) => `web-${i + 1}`);
+  const say = options.log ?? toStderr;
   const t0 = Date.now();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "kv-acme-demo-fleet-"));
   const stack = await startStack({ ephemeral: true, stateDir, writeStackJson: false, tables: true });
@@ -122,7 +152,7 @@ export async function fleetDemo(): Promise<number> {
     });
     say(`every host reports ${name} ${v1} (current)`);
 
-    const stopped = HOSTS[2]!;
+    const stopped = HOSTS[HOSTS.length - 1]!;
     agents.get(stopped)!.kill("SIGTERM");
     say(`stopped the agent of ${stopped}; POST /api/certificates/${name}/renew`);
     const renewed = await call("POST", `/certificates/${name}/renew`);
@@ -135,7 +165,7 @@ export async function fleetDemo(): Promise<number> {
       const gone = f.hosts.find((h) => h.hostId === stopped);
       return running && gone?.stale && !certOf(f, stopped)?.current ? f : undefined;
     });
-    process.stderr.write(`$ kv-acme fleet\n${fleetText(final)}`);
+    say(`$ kv-acme fleet\n${fleetText(final).trimEnd()}`);
     const hosts = final.hosts.map((h) => ({
       hostId: h.hostId,
       installedVersion: certOf(final, h.hostId)?.installedVersion,
@@ -143,11 +173,8 @@ export async function fleetDemo(): Promise<number> {
       stale: h.stale,
       reasons: h.findings.map((f) => f.reason),
     }));
-    const ok = final.staleHosts === 1 && hosts.filter((h) => h.current && !h.stale).length === 2;
-    console.log(
-      JSON.stringify({ ok, certificateName: name, versions: [v1, v2], staleHosts: final.staleHosts, hosts, totalMs: Date.now() - t0 }),
-    );
-    return ok ? 0 : 1;
+    const ok = final.staleHosts === 1 && hosts.filter((h) => h.current && !h.stale).length === HOSTS.length - 1;
+    return { ok, certificateName: name, versions: [v1, v2], staleHosts: final.staleHosts, hosts, totalMs: Date.now() - t0 };
   } finally {
     for (const child of agents.values()) if (child.exitCode === null) child.kill("SIGTERM");
     await Promise.all([...agents.values()].map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
