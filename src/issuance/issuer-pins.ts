@@ -13,6 +13,8 @@ import type { IssuanceDeps } from "./deps";
 
 export interface IssuerPinsView {
   certificateName: string;
+  /** The vault of the certificate (settings.vaults' name). */
+  vault: string;
   /** The version whose tags hold the pins (the newest issued one). */
   version: string;
   issuerPins: string[];
@@ -26,9 +28,9 @@ async function newestIssued(certificateName: string, deps: IssuanceDeps) {
   return latest;
 }
 
-function view(certificateName: string, version: string, tags: Record<string, string>): IssuerPinsView {
+function view(certificateName: string, vault: string, version: string, tags: Record<string, string>): IssuerPinsView {
   const info = readManagedTags(tags);
-  const out: IssuerPinsView = { certificateName, version, issuerPins: info.issuerPins ?? [] };
+  const out: IssuerPinsView = { certificateName, vault, version, issuerPins: info.issuerPins ?? [] };
   if (info.issuer) out.issuer = info.issuer;
   return out;
 }
@@ -37,7 +39,7 @@ function view(certificateName: string, version: string, tags: Record<string, str
 export async function getIssuerPins(certificateName: string, deps: IssuanceDeps): Promise<IssuerPinsView> {
   const name = validateCertificateName(certificateName);
   const latest = await newestIssued(name, deps);
-  return view(name, latest.version, latest.tags);
+  return view(name, deps.vault, latest.version, latest.tags);
 }
 
 /**
@@ -53,5 +55,5 @@ export async function setIssuerPins(certificateName: string, pins: unknown, deps
   if (issuerPins.length > 0) tags[TAG_ISSUER_PINS] = formatIssuerPins(issuerPins);
   await tagVersion(deps.certificates, name, latest.version, tags);
   deps.progress("keyvault", `issuer pins of ${name}: ${issuerPins.length > 0 ? issuerPins.join(", ") : "none"}`);
-  return view(name, latest.version, tags);
+  return view(name, deps.vault, latest.version, tags);
 }

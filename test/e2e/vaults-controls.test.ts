@@ -1,8 +1,9 @@
 /**
- * The doctor checks every configured vault, each named: on a stack with two Key Vault stand-ins plus a third vault
- * configured at a port where nothing listens, `GET /api/health` (the app's own clients) and `kv-acme doctor` (direct
- * mode) report list, get and create for each of the two as passing under their names, and the third's list check as
- * failing with its URL and a fix, without stopping the others.
+ * Controls across several vaults, on a stack with two Key Vault stand-ins plus a third vault configured at a port where
+ * nothing listens. The doctor checks every configured vault, each named: `GET /api/health` (the app's own clients)
+ * and `kv-acme doctor` (direct mode) report list, get and create for each of the two as passing under their names,
+ * and the third's list check as failing with its URL and a fix, without stopping the others. The issuer-pins answer
+ * (API and CLI) names the certificate's vault.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,7 +14,7 @@ import type { CheckResult } from "../../src/doctor";
 import { freePort } from "../../src/local/net";
 import { startTestApp, type TestApp } from "../support/app";
 import { runCliProcess } from "../support/cli";
-import { call } from "../api/support";
+import { call, pollOperation } from "../api/support";
 
 let app: TestApp;
 let home: string;
@@ -66,5 +67,31 @@ describe("doctor over several vaults", () => {
     const r = await runCliProcess(["--json", "doctor"], { ...process.env, ...app.stack.env, ...env, KVACME_HOME: home });
     assert.equal(r.code, 1, r.stderr);
     assertEveryVault((JSON.parse(r.stdout) as { checks: CheckResult[] }).checks);
+  });
+});
+
+describe("issuer pins name their vault", () => {
+  it("GET/PUT .../issuer-pins?vault= and kv-acme issuer-pins show V/N answer the vault", { timeout: 120_000 }, async () => {
+    const second = app.stack.info.vaults[1]?.name ?? "";
+    const started = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["pins-vault.example.com"], certificateName: "pins-vault", vault: second },
+    });
+    assert.equal(started.status, 202, started.text);
+    const { final } = await pollOperation(app.host.url, started.headers.get("location") ?? "", {}, 120_000);
+    assert.equal(final.body.status, "Completed", final.text);
+    const shown = await call(app.api, "GET", `/certificates/pins-vault/issuer-pins?vault=${second}`);
+    assert.equal(shown.status, 200, shown.text);
+    assert.equal(shown.body.vault, second);
+    const set = await call(app.api, "PUT", `/certificates/pins-vault/issuer-pins?vault=${second}`, { body: { issuerPins: [] } });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.body.vault, second);
+    const cli = await runCliProcess(["--json", "issuer-pins", "show", `${second}/pins-vault`], {
+      ...process.env,
+      ...app.stack.env,
+      ...env,
+      KVACME_HOME: home,
+    });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal((JSON.parse(cli.stdout) as { vault: string }).vault, second);
   });
 });
