@@ -200,15 +200,16 @@ describe("FieldReader: exact problems", () => {
   });
 
   it("stringMap: an object of strings; a list, a string, or an object with another value is a problem", () => {
-    const body = { tags: { a: "1", b: "" }, list: ["a"], text: "a=1", num: { a: 1 }, nul: null };
+    const body = { tags: { a: "1", b: "" }, none: {}, list: ["a"], text: "a=1", num: { a: 1 }, mixed: { a: "1", b: 2 }, nul: null };
     const r = new FieldReader(body, Object.keys(body));
     assert.deepEqual(r.stringMap("tags"), { a: "1", b: "" });
+    assert.deepEqual(r.stringMap("none"), {}, "an empty object is an object of string values");
     assert.equal(r.stringMap("nul"), undefined);
     assert.equal(r.stringMap("missing"), undefined);
-    for (const field of ["list", "text", "num"]) assert.equal(r.stringMap(field), undefined, field);
+    for (const field of ["list", "text", "num", "mixed"]) assert.equal(r.stringMap(field), undefined, field);
     assert.deepEqual(
       r.problems,
-      ["list", "text", "num"].map((field) => ({ field, message: "must be an object of string values" })),
+      ["list", "text", "num", "mixed"].map((field) => ({ field, message: "must be an object of string values" })),
     );
   });
 
@@ -227,5 +228,8 @@ describe("FieldReader: exact problems", () => {
         err instanceof ValidationError && err.problems.length === 2 && err.message === "name: must be a string; absent: is required",
     );
     assert.doesNotThrow(() => new FieldReader({ a: "x" }, ["a"]).check());
+    const first = new FieldReader({}, ["a"]);
+    first.require("a", first.string("a"));
+    assert.deepEqual(first.problems, [{ field: "a", message: "is required" }], "the first problem found");
   });
 });
