@@ -1,7 +1,7 @@
 /**
  * kv-acme's own tags on a version its merge could not tag (a permanent refusal of the tag update after Key Vault
  * acknowledged the merge, docs/reliability.md): such a version carries only the tags set at create (kv-acme-managed,
- * the names), not the merge's (kv-acme-issuer, the ARI id, the directory, the DNS provider, and the certificate's
+ * the names, the directory, the DNS provider, ...), not the merge's (kv-acme-issuer, the ARI id, and the certificate's
  * issuer pins, which live on its newest version). Until it is repaired, the pins in force are those of the newest
  * version its merge did tag; the merge guard of the next renewal reads them so (`pinsInForce`), and the renewal run
  * repairs such versions (`repairMergeTags`, after its scan): the certificate-wide tags copied from that version, the
@@ -31,9 +31,12 @@ import type { IssuanceDeps } from "./deps";
 /** The certificate-wide tags a merge writes, carried from the last tagged version (per-version ones are not). */
 const CARRIED = [TAG_ACME_DIRECTORY, TAG_DNS_PROVIDER, TAG_DNS_ALIAS, TAG_PREFERRED_CHAIN, TAG_PROFILE, TAG_ISSUER_PINS] as const;
 
-/** Whether a version kv-acme issued lacks its merge's tags (every kv-acme merge records the issuer). */
+/**
+ * Whether a version kv-acme issued lacks its merge's tags: it has only those set at create (every kv-acme merge
+ * records the issuer; an adopted Acmebot certificate, tagged by the migration without one, keeps Acmebot's tags).
+ */
 export function mergeTagsMissing(info: ManagedTagInfo): boolean {
-  return info.managed && info.source === "kv-acme" && info.issuer === undefined;
+  return info.managed && info.source === "kv-acme" && info.issuer === undefined && info.acmebotVersion === undefined;
 }
 
 /** The newest version (of `versions`, newest first) whose merge tagged it, if any. */

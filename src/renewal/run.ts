@@ -90,6 +90,9 @@ const HOUR_MS = 3_600_000;
 /** The longest a durable run waits for the limits to make room (the CA's longest window) before leaving it to a later run. */
 export const PLAN_MAX_WAIT_MS = 7 * 24 * HOUR_MS;
 
+/** Versions whose tags one run repairs at most (each is a few Key Vault requests; the next run does the rest). */
+export const TAG_REPAIRS_PER_RUN = 50;
+
 /** The renewal run (see the module comment). `runId` names the run in the summary. */
 export function* renewAllFlow(input: RenewAllInput & { operationId: string; runId: string }, clock: FlowClock): Flow<RenewalSummary> {
   const dryRun = input.dryRun === true;
@@ -100,7 +103,10 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
 
   const scan = yield* step<ScanResult>("scan", "scanInventory", {});
   // Versions whose merge could not tag them (a refused tag update): their tags, and the pins they carry, repaired.
-  const untagged = scan.items.filter((i) => i.tagsMissing === true).map((i) => i.name);
+  const untagged = scan.items
+    .filter((i) => i.tagsMissing === true)
+    .map((i) => i.name)
+    .slice(0, TAG_REPAIRS_PER_RUN);
   if (!dryRun && untagged.length > 0)
     yield { kind: "tryAll", call: "repairTags", inputs: untagged.map((certificateName) => ({ certificateName })) };
   yield status({ step: "decide", checked: scan.items.length });

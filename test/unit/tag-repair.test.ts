@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { lastTagged, pinsInForce, repairedTags } from "../../src/issuance/tag-repair";
+import { lastTagged, mergeTagsMissing, pinsInForce, repairedTags } from "../../src/issuance/tag-repair";
 import {
   TAG_ACME_DIRECTORY,
   TAG_ARI_CERT_ID,
@@ -15,6 +15,7 @@ import {
   TAG_MANAGED,
   TAG_RENEWAL_FAILURES,
   formatIssuerTag,
+  readManagedTags,
 } from "../../src/keyvault/tags";
 import type { IssuedVersion } from "../../src/keyvault/versions";
 
@@ -98,5 +99,18 @@ describe("repairedTags", () => {
       ...atCreate,
       [TAG_ISSUER]: formatIssuerTag(leaf.issuer),
     });
+  });
+});
+
+describe("mergeTagsMissing", () => {
+  it("a version with only the tags set at create; not an adopted Acmebot one (no issuer, Acmebot's tags kept), nor a tagged one", () => {
+    assert.equal(mergeTagsMissing(readManagedTags(atCreate)), true);
+    assert.equal(mergeTagsMissing(readManagedTags({ ...atCreate, [TAG_ACME_DIRECTORY]: "https://acme.example/directory" })), true);
+    assert.equal(
+      mergeTagsMissing(readManagedTags({ ...atCreate, [TAG_ACME_DIRECTORY]: "https://acme.example/directory", Issuer: "Acmebot" })),
+      false,
+    );
+    assert.equal(mergeTagsMissing(readManagedTags(merged())), false);
+    assert.equal(mergeTagsMissing(readManagedTags({ Owner: "someone" })), false);
   });
 });
