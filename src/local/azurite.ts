@@ -4,10 +4,10 @@
  * lifetime), so the app reaches it exactly as it reaches the storage account in Azure: @azure/data-tables with the
  * managed identity token from the stack's token endpoint. Data lives under the stack's state directory.
  */
-import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { LogRing, superviseChild } from "./supervise";
 
 /** Azurite's well-known development account (path-style URLs: the account is the first path segment). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -50,33 +50,13 @@ export async function startAzurite(options: AzuriteOptions): Promise<Azurite> {
     "--disableTelemetry",
     "--silent",
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-  const lines: string[] = [];
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 100) lines.shift();
-      options.log?.(line);
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  child.once("error", () => undefined);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const child = superviseChild(process.execPath, args, { ring: new LogRing(100), onLine: options.log });
+  const stop = () => child.stop(2000);
   try {
-    await waitForPort(options.port, exited, 20_000);
+    await waitForPort(options.port, child.exited, 20_000);
   } catch (err) {
     await stop();
-    throw new Error(`Azurite did not start: ${(err as Error).message}\n${lines.slice(-20).join("\n")}`);
+    throw new Error(`Azurite did not start: ${(err as Error).message}\n${child.ring.tail(20)}`);
   }
   return { tableEndpoint: `https://127.0.0.1:${options.port}/${AZURITE_ACCOUNT}`, stop };
 }

@@ -3,11 +3,12 @@
  * a TLS certificate from the local CA, `-dnsserver` at the stack's authoritative DNS server so DNS-01 is really
  * validated over DNS, PEBBLE_VA_NOSLEEP=1, and nonce rejection left at its default (5 %) unless configured.
  */
-import { spawn, ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import https from "node:https";
 import path from "node:path";
+import { superviseChild } from "./supervise";
 
 export interface PebbleOptions {
   /** Directory for Pebble's config and TLS files. */
@@ -77,7 +78,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const configFile = path.join(options.dir, "pebble-config.json");
   await fs.writeFile(configFile, JSON.stringify(config, null, 2));
 
-  const child = spawn(options.binary ?? "pebble", ["-config", configFile, "-dnsserver", options.dnsServer], {
+  const child = superviseChild(options.binary ?? "pebble", ["-config", configFile, "-dnsserver", options.dnsServer], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       PEBBLE_VA_NOSLEEP: "1",
@@ -86,39 +87,19 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       PEBBLE_AUTHZREUSE: "0",
       ...(options.alternateRoots ? { PEBBLE_ALTERNATE_ROOTS: String(options.alternateRoots) } : {}),
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    onLine: options.log,
   });
-  const lines: string[] = [];
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      options.log?.(line);
-    }
-  };
-  child.stdout?.on("data", onData);
-  child.stderr?.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  child.once("error", () => undefined);
 
   const directoryUrl = `https://127.0.0.1:${options.acmePort}/dir`;
   const managementUrl = `https://127.0.0.1:${options.managementPort}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const stop = () => child.stop(2000);
   try {
-    await waitUntilReady(`${managementUrl}/roots/0`, options.caCertPem, exited, 10_000);
+    await waitUntilReady(`${managementUrl}/roots/0`, options.caCertPem, child.exited, 10_000);
   } catch (err) {
     await stop();
-    throw new Error(`Pebble did not start: ${(err as Error).message}\n${lines.slice(-20).join("\n")}`);
+    throw new Error(`Pebble did not start: ${(err as Error).message}\n${child.ring.tail(20)}`);
   }
-  return { directoryUrl, managementUrl, rootUrl: `${managementUrl}/roots/0`, eab, process: child, stop };
+  return { directoryUrl, managementUrl, rootUrl: `${managementUrl}/roots/0`, eab, process: child.process, stop };
 }
 
 /** GET a URL of Pebble's management interface, verifying TLS against the local CA. */

@@ -4,10 +4,10 @@
  * for its first zone, stop (keeping its state, so a restart serves the same zones) and start again on the same
  * ports. Tests and `npm run stack -- --dns ...` share this.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import { existsSync } from "node:fs";
+import { LogRing, superviseChild, type SupervisedChild } from "../supervise";
 
 export interface DaemonSpec {
   /** What it is, for messages: "BIND 9", "Knot DNS", "PowerDNS". */
@@ -53,44 +53,28 @@ export function requireBinary(binary: string, debianPackage: string, label: stri
 
 export function createDaemon(spec: DaemonSpec): Daemon {
   requireBinary(spec.binary, spec.debianPackage, spec.label);
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  const lines: string[] = [];
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      if (process.env.KVACME_DEBUG) process.stderr.write(`[${spec.label}] ${line}\n`);
-    }
-  };
+  let child: SupervisedChild | undefined;
+  // One ring for every start, so the log spans restarts.
+  const ring = new LogRing(200);
+  const onLine = process.env.KVACME_DEBUG ? (line: string) => void process.stderr.write(`[${spec.label}] ${line}\n`) : undefined;
   const daemon: Daemon = {
     get running() {
-      return child !== undefined && child.exitCode === null && child.signalCode === null;
+      return child?.running ?? false;
     },
-    log: () => lines.slice(-40).join("\n"),
+    log: () => ring.tail(40),
     async start() {
       if (daemon.running) return;
-      const proc = spawn(spec.binary, spec.args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+      const proc = superviseChild(spec.binary, spec.args, { ring, onLine });
       child = proc;
-      proc.stdout?.on("data", onData);
-      proc.stderr?.on("data", onData);
-      proc.once("error", (err) => lines.push(`spawn error: ${err.message}`));
-      exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
       try {
-        await waitForSoa(spec, () => proc.exitCode !== null || proc.signalCode !== null);
+        await waitForSoa(spec, () => !proc.running);
       } catch (err) {
         await daemon.stop();
         throw new Error(`${spec.label} did not start: ${(err as Error).message}\n${daemon.log()}`);
       }
     },
     async stop() {
-      const proc = child;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
+      await child?.stop(5000);
     },
   };
   return daemon;
