@@ -39,10 +39,7 @@ export function createRuntime(
   const { loadSettings } = config();
   const settings = loadSettings(env);
   if (options.credential) return runtimeFromSettings(settings, options.credential, options);
-  // Vaults with a managed identity of their own get that identity's credential.
-  const vaultCredentials: VaultCredentials = (managedIdentityClientId) =>
-    defaultCredential({ managedIdentityClientId, cloud: settings.cloud });
-  return runtimeFromSettings(settings, defaultCredential(settings), { ...options, vaultCredentials });
+  return runtimeFromSettings(settings, defaultCredential(settings), { ...options, vaultCredentials: vaultCredentialsFor(settings) });
 }
 
 /** Builds a runtime from settings already read (the CLI reads them from its environment or the local stack). */
@@ -73,7 +70,16 @@ export function setRuntime(runtime: Runtime | undefined): Runtime | undefined {
 }
 
 /** The app's identity (or a user-assigned one), authenticating at the cloud's Entra ID login endpoint. */
-function defaultCredential(settings: Pick<Settings, "managedIdentityClientId" | "cloud">): TokenCredential {
+/**
+ * The credential of each vault with a managed identity of its own (`Vaults__<n>__ManagedIdentityClientId`): that
+ * identity, at the cloud's login endpoint. The app and the CLI's direct mode both use it.
+ */
+export function vaultCredentialsFor(settings: Pick<Settings, "cloud">): VaultCredentials {
+  return (managedIdentityClientId) => defaultCredential({ managedIdentityClientId, cloud: settings.cloud });
+}
+
+/** The app's credential: DefaultAzureCredential (its user-assigned identity when ManagedIdentityClientId is set). */
+export function defaultCredential(settings: Pick<Settings, "managedIdentityClientId" | "cloud">): TokenCredential {
   const { DefaultAzureCredential } = identity();
   return new DefaultAzureCredential({
     authorityHost: settings.cloud.login,

@@ -27,6 +27,7 @@ export async function doctorCommand(values: DoctorValues, io: CliIo): Promise<nu
   let n = 0;
   const report: DoctorReport = await runDoctor(conn.env, conn.credentialFor, {
     ping: values.ping ?? false,
+    ...(conn.vaultCredentialsFor ? { vaultCredentialsFor: conn.vaultCredentialsFor } : {}),
     settingsHint: conn.stack ? "fix the stack's settings (see .local/stack.json)" : LOCAL_HINT,
     onResult: (r) => progress.update(++n, undefined, r.title),
   });

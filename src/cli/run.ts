@@ -6,7 +6,7 @@
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { parseRevocationReason } from "../acme/revoke";
 import { loadSettings, type Settings } from "../config/settings";
 import { listEveryVault, listInventory, unlessAllDown } from "../keyvault/inventory";
@@ -27,7 +27,8 @@ import {
   setIssuerPins,
   showPending,
 } from "../issuance";
-import { runtimeFromSettings, type Runtime } from "../app/runtime";
+import { defaultCredential, runtimeFromSettings, vaultCredentialsFor, type Runtime } from "../app/runtime";
+import type { VaultCredentials } from "../issuance/deps";
 import { kvAcmeHome } from "../local/paths";
 import { readStackJson, stackCredential, stackEnv, type StackInfo } from "../local/stack";
 import { ConfigurationError, ConflictError, KvAcmeError, NotFoundError, ValidationError, errorMessage } from "../shared/errors";
@@ -152,6 +153,8 @@ function stackDown(stack: StackInfo | undefined): string | undefined {
 interface Environment {
   settings: Settings;
   credential: TokenCredential;
+  /** Vaults with a managed identity of their own: that identity's credential (absent on the local stack). */
+  vaultCredentials?: VaultCredentials;
   stack?: StackInfo;
 }
 
@@ -159,6 +162,8 @@ interface Environment {
 export interface Connection {
   env: Record<string, string | undefined>;
   credentialFor(settings: Settings): TokenCredential;
+  /** Each vault's own credential (its `Vaults__<n>__ManagedIdentityClientId`), as the app uses; absent on the local stack. */
+  vaultCredentialsFor?(settings: Settings): VaultCredentials;
   stack?: StackInfo;
 }
 
@@ -170,14 +175,7 @@ export async function connection(values: { stack?: boolean }, io: CliIo): Promis
   const stackFile = path.join(kvAcmeHome(), "stack.json");
   const useStack = values.stack || (!io.env.KvAcme__VaultUrl && !io.env.KVACME__VAULTURL && existsSync(stackFile));
   if (!useStack) {
-    return {
-      env: io.env,
-      credentialFor: (settings) =>
-        new DefaultAzureCredential({
-          authorityHost: settings.cloud.login,
-          ...(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
-        }),
-    };
+    return { env: io.env, credentialFor: defaultCredential, vaultCredentialsFor };
   }
   let info: StackInfo;
   try {
@@ -205,7 +203,8 @@ async function environment(values: Values, io: CliIo): Promise<Environment | num
     throw err;
   }
   if (!settings.vaultUrl) throw new ConfigurationError(`No Key Vault configured: set KvAcme__VaultUrl (docs/settings.md).\n${LOCAL_HINT}`);
-  return { settings, credential: conn.credentialFor(settings), stack: conn.stack };
+  const vaultCredentials = conn.vaultCredentialsFor?.(settings);
+  return { settings, credential: conn.credentialFor(settings), ...(vaultCredentials ? { vaultCredentials } : {}), stack: conn.stack };
 }
 
 function human(command: string, result: unknown, settings: Settings): string {
@@ -428,7 +427,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (!values.quiet) io.stderr(`kv-acme: ${step}: ${message}\n`);
     };
     let built: Runtime | undefined;
-    const runtime = () => (built ??= runtimeFromSettings(env.settings, env.credential, { progress, pendingTxt: cliTxtJournal() }));
+    const runtime = () =>
+      (built ??= runtimeFromSettings(env.settings, env.credential, {
+        progress,
+        pendingTxt: cliTxtJournal(),
+        ...(env.vaultCredentials ? { vaultCredentials: env.vaultCredentials } : {}),
+      }));
     try {
       let result: unknown;
       try {

@@ -22,7 +22,9 @@ export interface DoctorReport {
   checks: CheckResult[];
 }
 
-export interface DoctorOptions extends Pick<DoctorSource, "vaultCredentials"> {
+export interface DoctorOptions {
+  /** Each vault's own credential, from the settings once they are loaded (the CLI's direct mode). */
+  vaultCredentialsFor?: (settings: Settings) => VaultCredentials;
   /** Send a signed `webhook.ping` event to every webhook target (`kv-acme doctor --ping`). */
   ping?: boolean;
   /** Told each result as it is known. */
@@ -124,7 +126,7 @@ export async function runDoctor(
   }
   add(settingsCheck(undefined, options.settingsHint));
   await runChecks(
-    doctorDeps(settings, credentialFor(settings), { ping: options.ping, now, vaultCredentials: options.vaultCredentials }),
+    doctorDeps(settings, credentialFor(settings), { ping: options.ping, now, vaultCredentials: options.vaultCredentialsFor?.(settings) }),
     add,
   );
   return { ok: allPassed(checks), checkedAt: now().toISOString(), checks };
