@@ -33,8 +33,8 @@ function certificateDer(leaf: string | Uint8Array): Uint8Array {
   return Buffer.from(leaf.trim(), "base64");
 }
 
-/** Reads one DER tag-length header at `offset`; returns where the value starts and how long it is. */
-function derHeader(der: Uint8Array, offset: number): { tag: number; start: number; length: number } {
+/** Reads one DER tag-length header at `offset`; returns where the value starts and how long it is (exported for tests). */
+export function derHeader(der: Uint8Array, offset: number): { tag: number; start: number; length: number } {
   const tag = der[offset];
   const first = der[offset + 1];
   if (tag === undefined || first === undefined) throw new Error("truncated DER");
@@ -50,8 +50,11 @@ function derHeader(der: Uint8Array, offset: number): { tag: number; start: numbe
   return { tag, start: offset + 2 + count, length };
 }
 
-/** The serialNumber INTEGER's content octets exactly as encoded (RFC 5280 §4.1.2.2), leading 0x00 included. */
-function serialBytes(der: Uint8Array): Uint8Array {
+/**
+ * The serialNumber INTEGER's content octets exactly as encoded (RFC 5280 §4.1.2.2), leading 0x00 included (exported
+ * for tests: ariCertificateId parses the certificate first, so a malformed one never reaches this reader).
+ */
+export function serialBytes(der: Uint8Array): Uint8Array {
   const cert = derHeader(der, 0);
   const tbs = derHeader(der, cert.start);
   if (cert.tag !== 0x30 || tbs.tag !== 0x30) throw new Error("not an X.509 certificate");

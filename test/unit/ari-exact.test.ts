@@ -3,11 +3,17 @@
  * exact message and retryable flag, the RFC 3339 forms accepted (lower-case t and z, a space, offsets), the poll time
  * at the clamp edges, the renewalInfo URL with several slashes, and the certificate id's problems.
  */
+import { execFileSync } from "node:child_process";
 import type { webcrypto } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import {
   ariCertificateId,
+  derHeader,
+  serialBytes,
   DEFAULT_ARI_RETRY_AFTER_MS,
   MAX_ARI_RETRY_AFTER_MS,
   MIN_ARI_RETRY_AFTER_MS,
@@ -34,6 +40,11 @@ function refusal(json: unknown): { message: string; retryable: boolean; code: st
 describe("parseRenewalInfo: exact refusals (all retryable, all the CA's fault)", () => {
   const cases: [string, unknown, string][] = [
     ["not JSON text", "<html>", "renewalInfo response is not JSON"],
+    [
+      "text after a timestamp",
+      { suggestedWindow: { start: `${START}x`, end: END } },
+      `renewalInfo suggestedWindow.start is not an RFC 3339 timestamp: "${START}x"`,
+    ],
     ["a JSON number", 5, "renewalInfo response is not a JSON object"],
     ["JSON text of a number", "5", "renewalInfo response is not a JSON object"],
     ["null", null, "renewalInfo response is not a JSON object"],
@@ -153,17 +164,70 @@ describe("renewalInfoUrl and ariCertificateId: exact", () => {
     assert.deepEqual(problemOf((await cert([issuerOnly])).toString("pem")), problem);
   });
 
-  it("the AKI keyIdentifier and the serial, base64url, joined by a dot", async () => {
-    const c = await cert([new x509.AuthorityKeyIdentifierExtension("0A0B0C")]);
+  it("the AKI keyIdentifier and the serial, base64url, joined by a dot (the AKI found among other extensions)", async () => {
+    const c = await cert([new x509.BasicConstraintsExtension(false), new x509.AuthorityKeyIdentifierExtension("0A0B0C")]);
     assert.equal(
       ariCertificateId(c.toString("pem")),
       `${Buffer.from([10, 11, 12]).toString("base64url")}.${Buffer.from([1, 2]).toString("base64url")}`,
     );
   });
 
+  it("a version 1 certificate (no version field before the serial) is read to its serial: it is refused for its missing AKI", () => {
+    // openssl x509 -req without extensions writes a v1 certificate (keys made here, at run time).
+    const dir = mkdtempSync(path.join(os.tmpdir(), "kvacme-ari-v1-"));
+    try {
+      const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+      run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "k.pem");
+      run("req", "-new", "-key", "k.pem", "-subj", "/CN=v1.example", "-out", "r.csr");
+      run("x509", "-req", "-in", "r.csr", "-signkey", "k.pem", "-days", "1", "-set_serial", "0x8001", "-out", "c.pem");
+      const pem = readFileSync(path.join(dir, "c.pem"), "utf8");
+      assert.equal(new x509.X509Certificate(pem).extensions.length, 0);
+      assert.deepEqual(problemOf(pem), [
+        {
+          field: "certificate",
+          message: "the certificate has no Authority Key Identifier keyIdentifier, so it has no ARI identifier (RFC 9773 §4.1)",
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("garbage names the parser's complaint in the problem", () => {
     const [p] = problemOf("bm90IGEgY2VydA==");
     assert.equal(p?.field, "certificate");
     assert.match(p?.message ?? "", /^not an X\.509 certificate \(.+\)$/);
+  });
+});
+
+describe("the DER reader behind the certificate id", () => {
+  const bytes = (...b: number[]) => new Uint8Array(b);
+  const throwsWith = (fn: () => unknown, message: string) =>
+    assert.throws(fn, (err: unknown) => err instanceof Error && err.message === message);
+
+  it("short and long form lengths: where the value starts and how long it is", () => {
+    assert.deepEqual(derHeader(bytes(0x02, 0x7f), 0), { tag: 0x02, start: 2, length: 127 });
+    assert.deepEqual(derHeader(bytes(0x30, 0x81, 0x80), 0), { tag: 0x30, start: 3, length: 128 });
+    assert.deepEqual(derHeader(bytes(0x30, 0x82, 0x01, 0x02), 0), { tag: 0x30, start: 4, length: 258 });
+    assert.deepEqual(derHeader(bytes(0x00, 0x30, 0x84, 0x01, 0x02, 0x03, 0x04), 1), { tag: 0x30, start: 7, length: 0x01020304 });
+  });
+
+  it("truncated headers, an indefinite length (0x80) and lengths over 4 bytes are refused", () => {
+    throwsWith(() => derHeader(bytes(), 0), "truncated DER");
+    throwsWith(() => derHeader(bytes(0x30), 0), "truncated DER");
+    throwsWith(() => derHeader(bytes(0x30, 0x82, 0x01), 0), "truncated DER");
+    throwsWith(() => derHeader(bytes(0x30, 0x80), 0), "unsupported DER length");
+    throwsWith(() => derHeader(bytes(0x30, 0x85, 1, 2, 3, 4, 5), 0), "unsupported DER length");
+  });
+
+  it("serialBytes: the INTEGER after the [0] version, or first when there is no version; anything else is refused", () => {
+    // SEQUENCE { SEQUENCE { [0] { INTEGER 2 }, INTEGER 00 80 01 ... } }
+    const v3 = bytes(0x30, 0x0b, 0x30, 0x09, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x02, 0x00, 0x80);
+    assert.deepEqual([...serialBytes(v3)], [0x00, 0x80]);
+    const v1 = bytes(0x30, 0x06, 0x30, 0x04, 0x02, 0x02, 0x12, 0x34);
+    assert.deepEqual([...serialBytes(v1)], [0x12, 0x34]);
+    throwsWith(() => serialBytes(bytes(0x31, 0x06, 0x30, 0x04, 0x02, 0x02, 0x12, 0x34)), "not an X.509 certificate");
+    throwsWith(() => serialBytes(bytes(0x30, 0x06, 0x31, 0x04, 0x02, 0x02, 0x12, 0x34)), "not an X.509 certificate");
+    throwsWith(() => serialBytes(bytes(0x30, 0x06, 0x30, 0x04, 0x04, 0x02, 0x12, 0x34)), "serialNumber not found");
   });
 });
