@@ -150,6 +150,16 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     assert.equal(await page.getByTestId("versions").locator("li").count(), 2);
   });
 
+  it("edits the names from the detail page: a new version with the new names, the old ones kept", async () => {
+    await page.getByLabel("DNS names (comma-separated)").fill("www.example.com, shop.example.com");
+    await page.getByRole("button", { name: "Re-issue with these names" }).click();
+    await waitForOperation("Completed");
+    await page.getByTestId("versions").locator("li").nth(2).waitFor();
+    assert.equal(await page.getByTestId("versions").locator("li").count(), 3);
+    const got = await call(app.api, "GET", "/certificates/dash-www");
+    assert.deepEqual([...got.body.current.dnsNames].sort(), ["shop.example.com", "www.example.com"]);
+  });
+
   it("revokes with a reason after a confirmation dialog", async () => {
     await page.getByLabel("Revocation reason").selectOption("superseded");
     await page.getByRole("button", { name: "Revoke…" }).click();

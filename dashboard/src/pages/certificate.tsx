@@ -1,7 +1,7 @@
 /**
  * One certificate: current version, versions timeline, policy, tags, DNS names, the renewal schedule, the pending
  * operation (CSR download, cancel, delete, merge a chain by file or paste) and the actions the user's roles allow
- * (renew, revoke with a reason after confirmation).
+ * (renew, edit the DNS names (a new version, PUT .../names), revoke with a reason after confirmation).
  */
 import { useState } from "preact/hooks";
 import { REVOCATION_REASONS } from "../../../src/acme/revocation-reasons";
@@ -194,13 +194,14 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
   const [error, setError] = useState<Error | undefined>();
   const [confirming, setConfirming] = useState(false);
   const [reason, setReason] = useState("unspecified");
+  const [names, setNames] = useState((d.current?.dnsNames ?? []).join(", "));
   if (!d.current || (!canIssue && !canRevoke)) return null;
-  const start = async (path: string, body?: unknown) => {
+  const start = async (path: string, body?: unknown, method: "POST" | "PUT" = "POST") => {
     setError(undefined);
     setResult(undefined);
     setLocation(undefined);
     try {
-      const r = await request<Operation>("POST", path, body);
+      const r = await request<Operation>(method, path, body);
       if (r.status === 202 && r.location) setLocation(r.location);
       else {
         setResult(r.body);
@@ -218,6 +219,25 @@ function Actions({ d, onChange }: { d: Detail; onChange: () => void }) {
           <button type="button" onClick={() => start(certificatePath(d.name, d.vault, "/renew"))}>
             Renew now
           </button>
+        ) : null}
+        {canIssue && d.managedBy !== "unmanaged" ? (
+          <form
+            class="edit-names"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const dnsNames = names
+                .split(/[\s,]+/)
+                .map((n) => n.trim())
+                .filter((n) => n !== "");
+              void start(certificatePath(d.name, d.vault, "/names"), { dnsNames }, "PUT");
+            }}
+          >
+            <label>
+              DNS names (comma-separated)
+              <input type="text" value={names} onInput={(e) => setNames(e.currentTarget.value)} />
+            </label>
+            <button type="submit">Re-issue with these names</button>
+          </form>
         ) : null}
         {canRevoke ? (
           <>
