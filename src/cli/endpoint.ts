@@ -7,6 +7,7 @@
  */
 import type { CheckResult } from "../doctor/checks";
 import { renderChecklist } from "../doctor/report";
+import { allFleetPages, type FleetPage } from "../fleet/pages";
 import { fleetText, narrowFleet, type FleetResult } from "./fleet";
 import {
   ConfigurationError,
@@ -366,8 +367,8 @@ export async function runEndpointCommand(
     }
     case "fleet": {
       if (positionals.length > 1) throw usage(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
-      const res = (await api.call("GET", "fleet")).body as FleetResult;
-      const result = narrowFleet(res, positionals[0]);
+      const all = await allFleetPages(async (p) => (await api.call("GET", p)).body as FleetPage<FleetResult["hosts"][number]>);
+      const result = narrowFleet({ generatedAt: all.generatedAt ?? "", staleHosts: all.staleHosts, hosts: all.hosts }, positionals[0]);
       return { result, text: fleetText(result) };
     }
     case "list": {

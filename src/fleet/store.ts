@@ -28,6 +28,8 @@ export interface FleetStore {
   /** Stores a validated report as the host's current state (certificates no longer reported are removed). */
   saveReport(report: AgentReport, receivedAt: Date): Promise<void>;
   listHosts(): Promise<HostRecord[]>;
+  /** One page of hosts in host id order: at most `limit` with a host id after `after`; `next` when more follow. */
+  listHostsPage(page: { after?: string; limit: number }): Promise<{ hosts: HostRecord[]; next?: string }>;
   /** Records that the notices with these keys were sent for the host (kept to the newest MAX_NOTIFIED). */
   markNotified(hostId: string, keys: string[]): Promise<void>;
 }
@@ -99,20 +101,10 @@ export function createTableFleetStore(options: TableFleetStoreOptions): FleetSto
       }
     },
     async listHosts() {
-      const c = await table();
-      const hosts = new Map<string, HostRecord>();
-      const certs: Entity[] = [];
-      try {
-        for await (const e of c.listEntities<Record<string, unknown>>()) {
-          const entity = e as unknown as Entity;
-          if (entity.rowKey === HOST_ROW) hosts.set(entity.partitionKey, hostOf(entity));
-          else certs.push(entity);
-        }
-      } catch (err) {
-        throw storageError("listing the fleet", err);
-      }
-      for (const e of certs) hosts.get(e.partitionKey)?.certificates.push(certificateOf(e));
-      return [...hosts.values()].sort((a, b) => a.hostId.localeCompare(b.hostId));
+      return (await listPage(await table(), undefined, Infinity)).hosts;
+    },
+    async listHostsPage({ after, limit }) {
+      return listPage(await table(), after, limit);
     },
     async markNotified(hostId, keys) {
       if (keys.length === 0) return;
@@ -128,6 +120,33 @@ export function createTableFleetStore(options: TableFleetStoreOptions): FleetSto
       }
     },
   };
+}
+
+/**
+ * Hosts in partition key order after `after`, at most `limit`: entities come sorted by partition and row key (a host's
+ * certificate rows `c-...` before its `host` row), so the listing stops as soon as a host beyond the limit shows up.
+ */
+async function listPage(c: TableClient, after: string | undefined, limit: number): Promise<{ hosts: HostRecord[]; next?: string }> {
+  const hosts = new Map<string, HostRecord>();
+  const certs = new Map<string, Entity[]>();
+  let more = false;
+  try {
+    const filter = after === undefined ? undefined : tables().odata`PartitionKey gt ${after}`;
+    for await (const e of c.listEntities<Record<string, unknown>>(filter ? { queryOptions: { filter } } : {})) {
+      const entity = e as unknown as Entity;
+      if (!hosts.has(entity.partitionKey) && !certs.has(entity.partitionKey) && hosts.size >= limit) {
+        more = true;
+        break;
+      }
+      if (entity.rowKey === HOST_ROW) hosts.set(entity.partitionKey, hostOf(entity));
+      else certs.set(entity.partitionKey, [...(certs.get(entity.partitionKey) ?? []), entity]);
+    }
+  } catch (err) {
+    throw storageError("listing the fleet", err);
+  }
+  for (const [hostId, rows] of certs) for (const e of rows) hosts.get(hostId)?.certificates.push(certificateOf(e));
+  const list = [...hosts.values()].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  return more && list.length > 0 ? { hosts: list, next: list[list.length - 1]!.hostId } : { hosts: list };
 }
 
 function certificateEntity(hostId: string, r: CertificateReport, reportedAt: string): Entity {

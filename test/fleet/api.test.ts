@@ -95,6 +95,26 @@ describe("fleet API with agents reporting", () => {
     }
   });
 
+  it("GET /fleet pages: top hosts per page and a continuationToken while more follow; bad paging is a 400", async () => {
+    const first = await call(app.api, "GET", "/fleet?top=1");
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(
+      first.body.hosts.map((h: { hostId: string }) => h.hostId),
+      ["vm-a"],
+    );
+    assert.equal(typeof first.body.continuationToken, "string");
+    const second = await call(app.api, "GET", `/fleet?top=1&continuationToken=${encodeURIComponent(first.body.continuationToken)}`);
+    assert.deepEqual(
+      second.body.hosts.map((h: { hostId: string }) => h.hostId),
+      ["vm-b"],
+    );
+    assert.equal(second.body.continuationToken, undefined, "the last page has no token");
+    assert.equal((await call(app.api, "GET", "/fleet")).body.continuationToken, undefined, "both hosts fit the default page");
+    assertProblem(await call(app.api, "GET", "/fleet?top=0"), 400, ["top"]);
+    assertProblem(await call(app.api, "GET", "/fleet?top=5001"), 400, ["top"]);
+    assertProblem(await call(app.api, "GET", "/fleet?continuationToken=not%20a%20token"), 400, ["continuationToken"]);
+  });
+
   it("after a renewal the hosts that did not poll yet are not current, the one that polled is", async () => {
     const v2 = await createVersion();
     assert.equal(await agentRun("vm-a"), 0);

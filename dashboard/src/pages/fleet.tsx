@@ -4,6 +4,7 @@
  * expiring) as the fleet timer judges them (docs/agent.md, "Fleet").
  */
 import { Fragment } from "preact";
+import { allFleetPages, type FleetPage } from "../../../src/fleet/pages";
 import { get } from "../api";
 import { Badge, PageFrame } from "../components";
 import { useLoad } from "../hooks";
@@ -48,7 +49,8 @@ function CertificateLine({ c, defaultVault }: { c: FleetCertificate; defaultVaul
 }
 
 export function FleetPage() {
-  const data = useLoad(() => get<{ defaultVault?: string; staleHosts: number; hosts: FleetHost[] }>("/api/fleet"), "fleet");
+  // GET /api/fleet pages (continuationToken): every page, as one fleet.
+  const data = useLoad(() => allFleetPages((p) => get<FleetPage<FleetHost>>(`/api/${p}`)), "fleet");
   return (
     <PageFrame title="Fleet" data={data}>
       {(loaded) => (
