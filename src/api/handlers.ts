@@ -151,13 +151,19 @@ export function definedControls(
 }
 
 /** POST /certificates: validate everything (names, key, zones, ACME account), then start issueCertificate. */
-export const issue: Handler = async (req, ctx) => {
-  const request = readIssueBody(readJsonObject(req));
-  const deps = ctx.runtime.deps;
+export const issue: Handler = async (req, ctx) => startIssue(req, ctx, readIssueBody(readJsonObject(req)), ctx.runtime.deps);
+
+/**
+ * Validates an issue request and starts issueCertificate with it: the 202 + Location of POST /certificates and of
+ * PUT /certificates/{name}/names. The orchestration reuses this validation's answers: the overlap guard's
+ * (overlapCheckedAt) and the CAA pre-flight's (validationRun, an id made here for this request: a client's
+ * `traceparent` names its telemetry, never whose cached answers it shares).
+ */
+export async function startIssue(req: ApiRequest, ctx: HandlerContext, request: IssueRequest, deps: IssuanceDeps): Promise<ApiResponse> {
   // The names are checked against the vault's other certificates now; the orchestration reuses that answer.
   const checkedAt = new Date().toISOString();
-  const operationId = requestOperationId(req);
-  const validated = await validateRequest({ ...request, operationId }, deps);
+  const validationRun = newOperationId();
+  const validated = await validateRequest({ ...request, validationRun }, deps);
   const address = formatAddress(validated.vault, validated.certificateName, deps.settings.defaultVault);
   const instanceId = certificateInstanceId(address);
   const input: IssueInput = {
@@ -170,8 +176,9 @@ export const issue: Handler = async (req, ctx) => {
     ...(request.allowNameOverlap ? { allowNameOverlap: true } : { overlapCheckedAt: checkedAt }),
     ...(validated.issuerPins !== undefined ? { issuerPins: validated.issuerPins } : {}),
     ...definedControls(request),
+    validationRun,
     reason: "issue",
-    operationId,
+    operationId: requestOperationId(req),
   };
   await startOperation(durable(ctx), ORCHESTRATIONS.issue, instanceId, input, `certificate ${address}`);
   const location = operationLocation(instanceId, isAutomationRequest(req.url));
@@ -187,7 +194,7 @@ export const issue: Handler = async (req, ctx) => {
     },
     RETRY_AFTER_SECONDS,
   );
-};
+}
 
 /** POST /certificates/{name}/renew: same names and key as the current version, `replaces` when the CA has ARI. */
 export const renew: Handler = async (req, ctx) => {

@@ -87,7 +87,7 @@ export const activities: Record<ActivityName, Impl> = {
   [ACTIVITIES.validateRequest]: (input: IssueRequest) => runStep(() => issuance().validateRequest(input, getRuntime().deps)),
 
   /** A renewal's request from the current version, validated (../issuance/compound-steps). */
-  [ACTIVITIES.validateRenewal]: (input: { certificateName: string; vault?: string; operationId?: string }) =>
+  [ACTIVITIES.validateRenewal]: (input: { certificateName: string; vault?: string; validationRun?: string }) =>
     runStep(() => compound().validateRenewal(input, getRuntime().deps)),
 
   [ACTIVITIES.placeOrder]: (input: ValidatedRequest) => runStep(() => issuance().placeOrder(input, depsFor(input))),

@@ -7,8 +7,9 @@
  * `issuewild` properties take precedence when present; a set without the relevant property restricts nothing; a
  * critical property kv-acme does not know forbids issuance.
  * Queries: each name climbed is asked once per pre-flight (an apex and its wildcard share every label), and the
- * validations of one run (its operation id: a renewal run's certificates, an HTTP request and the orchestration it
- * starts) share their answers for at most CAA_RUN_CACHE_MS; a failed lookup is never kept.
+ * validations of one run (its validationRun, an id the server makes: a renewal run's certificates, an HTTP request and
+ * the orchestration it starts; never a client's header) share their answers for at most CAA_RUN_CACHE_MS; a failed
+ * lookup is never kept.
  */
 import { promises as dns } from "node:dns";
 import { normalizeDnsName, zoneForName } from "../acme/names";
@@ -39,8 +40,8 @@ export interface RelevantCaa {
 export type CaaAnswer = { records: CaaRecord[]; cnameChain?: string[] };
 
 /**
- * Reads the CAA RRset of one name (following CNAMEs). `run` names the run the lookup belongs to (its operation id):
- * a lookup may answer the lookups of one run from one query.
+ * Reads the CAA RRset of one name (following CNAMEs). `run` names the validation run the lookup belongs to (a
+ * server-made id): a lookup may answer the lookups of one run from one query.
  */
 export type CaaRRsetLookup = (name: string, zones: readonly DnsZone[], run?: string) => Promise<CaaAnswer>;
 

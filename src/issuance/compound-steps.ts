@@ -35,12 +35,12 @@ import {
 
 /** A renewal's request from the certificate's current version (renewal-request), validated (validate). */
 export async function validateRenewal(
-  input: { certificateName: string; vault?: string; operationId?: string },
+  input: { certificateName: string; vault?: string; validationRun?: string },
   deps: IssuanceDeps,
 ): Promise<ValidatedRequest> {
   const request = await atStep("renewal-request", () => renewalRequest(input.certificateName, deps.forVault(input.vault)));
   return atStep("validate", () =>
-    validateRequest(input.operationId === undefined ? request : { ...request, operationId: input.operationId }, deps),
+    validateRequest(input.validationRun === undefined ? request : { ...request, validationRun: input.validationRun }, deps),
   );
 }
 

@@ -100,7 +100,14 @@ export type FlowOp =
    * refused for an account-wide CA rate limit (../renewal/ca-hold stopsTheRun), no further one starts: those are
    * answered in `notStarted`.
    */
-  | { kind: "renewEach"; children: IssueFlowInput[]; limit: number; due: number; startAt?: string[]; batchSize?: number };
+  | {
+      kind: "renewEach";
+      children: IssueFlowInput[];
+      limit: number;
+      due: number;
+      startAt?: string[];
+      batchSize?: number;
+    };
 
 export type Flow<T> = Generator<FlowOp, T, unknown>;
 
@@ -192,6 +199,8 @@ export function* attempt(call: FlowCall, input: unknown, retry = false): Flow<un
 export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<IssueFlowOutput> {
   const reason = input.reason === "renew" ? "renew" : "issue";
   const operationId = input.operationId;
+  // The validation run (a server-made id) whose CAA answers this validation may share; never the operation id.
+  const validationRun = input.validationRun === undefined ? {} : { validationRun: input.validationRun };
   const startedAt = clock.now().getTime();
   let current: IssueStep = "validate";
   // A renewal run names its children by address (`{vault}/{name}` outside the default vault, ../keyvault/address.ts).
@@ -221,7 +230,11 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     if (reason === "renew" && (input.dnsNames === undefined || (Array.isArray(input.dnsNames) && input.dnsNames.length === 0))) {
       // The request from the current version, validated, in one call.
       yield* status("renewal-request");
-      validated = yield* step<ValidatedRequest>(current, "validateRenewal", { certificateName, ...inVault(), operationId });
+      validated = yield* step<ValidatedRequest>(current, "validateRenewal", {
+        certificateName,
+        ...inVault(),
+        ...validationRun,
+      });
     } else {
       const request: IssueRequest = {
         ...inVault(),
@@ -233,7 +246,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         dnsAlias: input.dnsAlias,
         allowNameOverlap: input.allowNameOverlap,
         overlapCheckedAt: input.overlapCheckedAt,
-        operationId,
+        ...validationRun,
         issuerPins: input.issuerPins,
         preferredChain: input.preferredChain,
         profile: input.profile,
@@ -265,7 +278,10 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         challenges: plan.challenges,
         status: statusAt("propagation"),
         last: ready,
-        check: { call: "presentAndValidate", input: { ...check, present: false } },
+        check: {
+          call: "presentAndValidate",
+          input: { ...check, present: false },
+        },
       };
       ready = (yield wait) as ValidatedOrder;
     }
@@ -279,7 +295,11 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       };
 
     yield* status("finalize");
-    const issued = yield* step<{ order: OrderRef; chain: string[]; choice?: DownloadedChain["choice"] }>(current, "finalizeAndDownload", {
+    const issued = yield* step<{
+      order: OrderRef;
+      chain: string[];
+      choice?: DownloadedChain["choice"];
+    }>(current, "finalizeAndDownload", {
       order: ready.order,
       csr: pending.pending.csr,
       ...(validated.preferredChain !== undefined ? { preferredChain: validated.preferredChain } : {}),
@@ -315,7 +335,9 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     if (!challengesCleaned) {
       yield* status("cleanup");
       try {
-        yield* step(current, "cleanupChallenges", { challenges: plan.challenges });
+        yield* step(current, "cleanupChallenges", {
+          challenges: plan.challenges,
+        });
       } catch (err) {
         warnings.push(`Certificate issued, but removing the challenge TXT values failed: ${asStepError("cleanup", err).error.message}`);
       }
@@ -333,7 +355,10 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     return yield* reportIssued(result, merged, input, clock, (extra) => status("done", extra));
   } catch (err) {
     const failure = asStepError(current, err);
-    yield* status("failed", { failedStep: failure.step, error: failure.error.message });
+    yield* status("failed", {
+      failedStep: failure.step,
+      error: failure.error.message,
+    });
     // The pending operation: only when this attempt got as far as creating (or reusing) one; matched by request id
     // when known so another attempt's operation is never touched. Pending authorizations are deactivated.
     const pendingReached = pending !== undefined || failure.step === "pending-operation";
@@ -348,8 +373,17 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       true,
     );
     const dnsNames = validated?.dnsNames ?? (Array.isArray(input.dnsNames) ? input.dnsNames : input.dnsNames ? [input.dnsNames] : []);
-    yield* reportFailed(failure, { ...input, ...inVault(), certificateName: certificateName ?? "", dnsNames }, clock, startedAt, (extra) =>
-      status("failed", extra),
+    yield* reportFailed(
+      failure,
+      {
+        ...input,
+        ...inVault(),
+        certificateName: certificateName ?? "",
+        dnsNames,
+      },
+      clock,
+      startedAt,
+      (extra) => status("failed", extra),
     );
     throw failure;
   } finally {

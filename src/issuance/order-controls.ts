@@ -79,7 +79,7 @@ export function describeChainChoice(choice: NonNullable<DownloadedChain["choice"
  * enabled) CAA lets one of the CA's caaIdentities issue every name.
  */
 export async function checkOrderAtCa(
-  input: { dnsNames: string[]; controls: OrderControls; zones: readonly DnsZone[]; operationId?: string },
+  input: { dnsNames: string[]; controls: OrderControls; zones: readonly DnsZone[]; validationRun?: string },
   session: AcmeSession,
   deps: IssuanceDeps,
 ): Promise<void> {
@@ -87,5 +87,5 @@ export async function checkOrderAtCa(
   assertProfileOffered(profile, session.directory.meta?.profiles, session.directoryUrl);
   const identities = session.directory.meta?.caaIdentities ?? [];
   if (deps.settings.order.caaCheck && identities.length > 0)
-    await assertCaaAllows(input.dnsNames, identities, input.zones, deps.caaLookup, input.operationId);
+    await assertCaaAllows(input.dnsNames, identities, input.zones, deps.caaLookup, input.validationRun);
 }

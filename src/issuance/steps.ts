@@ -64,8 +64,11 @@ export interface IssueRequest {
    * starts, so the orchestration's validation does not list the vault a second time (../keyvault/overlap.ts overlapCheckDue).
    */
   overlapCheckedAt?: string;
-  /** The run the request belongs to (its correlation id): the validations of one run share their CAA answers. */
-  operationId?: string;
+  /**
+   * The validation run the request belongs to, an id the server makes (an HTTP request and the orchestration it
+   * starts, a renewal run's certificates), never a client's header: the validations of one run share their CAA answers.
+   */
+  validationRun?: string;
   /** The vault to issue into (settings.vaults; default: the default vault). */
   vault?: string;
   /** Issuer certificate thumbprints a new version must come from (an empty list clears them; absent: keep the certificate's). */
@@ -171,12 +174,22 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
     await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();
-  const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
+  const targets = await resolveChallengeTargets(dnsNames, allZones, {
+    dnsAlias,
+    lookup: deps.cnameLookup,
+  });
   // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write, and
   // so do an ACME profile the CA does not offer and CAA records that forbid the CA.
-  const run = request.operationId === undefined ? {} : { operationId: request.operationId };
+  const run = request.validationRun === undefined ? {} : { validationRun: request.validationRun };
   await checkOrderAtCa({ dnsNames, controls, zones: allZones, ...run }, await deps.acme(), deps);
-  const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets, ...controls };
+  const result: ValidatedRequest = {
+    dnsNames,
+    certificateName,
+    vault: deps.vault,
+    keyOptions,
+    targets,
+    ...controls,
+  };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
   if (issuerPins !== undefined) result.issuerPins = issuerPins;
@@ -189,7 +202,11 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   const { profile } = orderOptionsFor(request, deps);
   // An order the account already has for this request (a retry of this step after the host died before recording it)
   // is carried on rather than left pending at the CA.
-  const { order, reused } = await placeOrReuseOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
+  const { order, reused } = await placeOrReuseOrder(session, {
+    dnsNames: request.dnsNames,
+    replaces: request.replacesAriCertId,
+    profile,
+  });
   let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
   try {
     tasks = await getDns01Tasks(session, order);
@@ -201,7 +218,12 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   const challenges = tasks.map((task): ChallengeRecord => {
     const target = request.targets[request.dnsNames.indexOf(task.identifier)];
     if (!target) throw new Error(`the CA returned a challenge for ${task.identifier}, which the order did not ask for`);
-    return { ...task, zone: target.zone, recordName: target.recordName, fqdn: target.fqdn };
+    return {
+      ...task,
+      zone: target.zone,
+      recordName: target.recordName,
+      fqdn: target.fqdn,
+    };
   });
   deps.progress(
     "order",
@@ -218,7 +240,12 @@ export function groupByRecordSet(
   const groups = new Map<string, { zone: DnsZone; recordName: string; fqdn: string; values: string[] }>();
   for (const c of challenges) {
     const key = `${c.zone.provider}|${c.zone.id.toLowerCase()}|${c.recordName}`;
-    const g = groups.get(key) ?? { zone: c.zone, recordName: c.recordName, fqdn: c.fqdn, values: [] };
+    const g = groups.get(key) ?? {
+      zone: c.zone,
+      recordName: c.recordName,
+      fqdn: c.fqdn,
+      values: [],
+    };
     if (!g.values.includes(c.txtValue)) g.values.push(c.txtValue);
     groups.set(key, g);
   }
@@ -254,7 +281,12 @@ export async function awaitPropagation(challenges: readonly ChallengeRecord[], d
   const groups = groupByRecordSet(challenges.filter((c) => c.status === "pending"));
   if (groups.length === 0) return { elapsedMs: 0, queries: 0, servers: {} };
   const result = await waitForTxtPropagation(
-    groups.map((g) => ({ fqdn: g.fqdn, values: g.values, zoneName: g.zone.name, nameServers: g.zone.nameServers })),
+    groups.map((g) => ({
+      fqdn: g.fqdn,
+      values: g.values,
+      zoneName: g.zone.name,
+      nameServers: g.zone.nameServers,
+    })),
     {
       resolvers: typeof deps.settings.dnsResolver === "string" ? [deps.settings.dnsResolver] : deps.settings.dnsResolver,
       timeoutMs: deps.settings.propagationTimeoutSeconds * 1000,
@@ -269,7 +301,9 @@ export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): P
   const session = await deps.acme();
   const timeoutMs = deps.settings.acmeTimeoutSeconds * 1000;
   await answerChallenges(session, plan.challenges);
-  const order = await waitForValidation(session, plan.order, plan.challenges, { timeoutMs });
+  const order = await waitForValidation(session, plan.order, plan.challenges, {
+    timeoutMs,
+  });
   deps.progress("acme", `all ${plan.challenges.length} authorization(s) valid`);
   return order;
 }
@@ -293,7 +327,9 @@ export async function preparePendingOperation(request: ValidatedRequest, deps: I
 /** Finalizes the order with the vault's CSR and waits for issuance (RFC 8555 §7.4). */
 export async function finalizeWithVaultCsr(input: { order: OrderRef; csr: string }, deps: IssuanceDeps): Promise<OrderRef> {
   const session = await deps.acme();
-  const order = await finalizeOrder(session, input.order, input.csr, { timeoutMs: deps.settings.acmeTimeoutSeconds * 1000 });
+  const order = await finalizeOrder(session, input.order, input.csr, {
+    timeoutMs: deps.settings.acmeTimeoutSeconds * 1000,
+  });
   deps.progress("acme", "certificate issued");
   return order;
 }
@@ -322,7 +358,13 @@ export interface MergedVersion extends CertificateVersionInfo {
 
 /** A version refused before its merge (its issuer is not pinned): nothing was merged. */
 export interface RefusedMerge {
-  refused: { code: "IssuerNotPinned"; message: string; issuer: IssuerInfo; issuerPins: string[]; previous?: PreviousVersion };
+  refused: {
+    code: "IssuerNotPinned";
+    message: string;
+    issuer: IssuerInfo;
+    issuerPins: string[];
+    previous?: PreviousVersion;
+  };
 }
 
 /**
@@ -393,13 +435,23 @@ export async function guardMerge(
   chain: string[] | string,
   deps: IssuanceDeps,
   requestedPins?: string[],
-): Promise<{ decision: MergeDecision; issuer: IssuerInfo; previous?: PreviousVersion }> {
+): Promise<{
+  decision: MergeDecision;
+  issuer: IssuerInfo;
+  previous?: PreviousVersion;
+}> {
   const ders = chainToDer(chain);
   const leafDer = ders[0] as Buffer;
   const issuer = issuerOfChain(ders);
   const leaf = new x509.X509Certificate(leafDer);
   const previous = await previousVersion(deps, certificateName, createHash("sha1").update(leafDer).digest("hex").toUpperCase());
-  const decision = decideMerge({ certificateName, issuer, notAfter: leaf.notAfter.toISOString(), requestedPins, previous });
+  const decision = decideMerge({
+    certificateName,
+    issuer,
+    notAfter: leaf.notAfter.toISOString(),
+    requestedPins,
+    previous,
+  });
   return previous ? { decision, issuer, previous } : { decision, issuer };
 }
 
@@ -409,7 +461,11 @@ async function previousVersion(deps: IssuanceDeps, certificateName: string, newT
   const latest = versions[0];
   if (!latest) return undefined;
   const tags = readManagedTags(latest.tags);
-  const previous: PreviousVersion = { version: latest.version, thumbprint: latest.thumbprint, notAfter: latest.notAfter };
+  const previous: PreviousVersion = {
+    version: latest.version,
+    thumbprint: latest.thumbprint,
+    notAfter: latest.notAfter,
+  };
   let issuer = tags.issuer;
   if (!issuer) {
     const cer = await versionLeaf(deps.certificates, certificateName, latest.version);
@@ -449,7 +505,12 @@ export async function cleanupChallenges(challenges: readonly ChallengeRecord[], 
  * next attempt is not blocked, and deactivate authorizations still pending at the CA (RFC 8555 §7.5.2). Idempotent.
  */
 export async function abandonIssuance(
-  input: { certificateName?: string; requestId?: string; authorizationUrls?: string[]; vault?: string },
+  input: {
+    certificateName?: string;
+    requestId?: string;
+    authorizationUrls?: string[];
+    vault?: string;
+  },
   deps: IssuanceDeps,
 ): Promise<{ pendingDiscarded: boolean; authorizationsDeactivated: number }> {
   let pendingDiscarded = false;

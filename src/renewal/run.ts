@@ -166,6 +166,8 @@ export function* renewAllFlow(input: RenewAllInput & { operationId: string; runI
       certificateName: d.certificateName,
       reason: "renew",
       operationId,
+      // The run's certificates share their CAA answers: keyed by the run's own id, not the (client-set) operation id.
+      validationRun: runId,
       renewalReason: plannedReason(d),
     });
     let children = free.filter((d) => d.decision.due).map(child);

@@ -116,9 +116,9 @@ describe("CAA pre-flight at BIND, Knot and PowerDNS", { concurrency: false }, ()
 
   it("the validations of one run share their answers (two certificates in one zone: 6 queries before, 4 now); other runs ask again", async () => {
     const deps = stackDeps(stack);
-    const validate = (label: string, operationId?: string) =>
+    const validate = (label: string, validationRun?: string) =>
       validateRequest(
-        { dnsNames: [`${label}.example.edu`], certificateName: `caa-${label}`, ...(operationId ? { operationId } : {}) },
+        { dnsNames: [`${label}.example.edu`], certificateName: `caa-${label}`, ...(validationRun ? { validationRun } : {}) },
         deps,
       );
     assert.equal(await countCaaQueries(async () => (await validate("one"), await validate("two"))), 6, "no run: each validation asks");

@@ -321,16 +321,17 @@ describe("issueCertificate episodes", () => {
 
   it("a renewal succeeds in 6 activities and 7 episodes (the request read and validated in one)", async () => {
     const { respond, log } = issuanceResponder("mergeIssuedChain", ok(merged));
-    const run = await runIssue({ certificateName: "www", reason: "renew" }, respond);
+    const run = await runIssue({ certificateName: "www", reason: "renew", validationRun: "renewal-run-1" }, respond);
     assert.equal((run.output as { reason: string }).reason, "renew");
     assert.deepEqual(
       log.map((w) => w.name),
       ["validateRenewal", "placeOrder", "presentAndValidate", "finalizeAndDownload", "mergeIssuedChain", "report"],
     );
-    // The run's correlation id goes along: the validations of one run share their CAA answers (src/dns/caa.ts).
+    // The renewal run's own id goes along (the validations of one run share their CAA answers, src/dns/caa.ts), never
+    // the correlation id a client may set.
     const { operationId } = run.customStatus as { operationId: string };
     assert.match(operationId, /^[0-9a-f]{32}$/);
-    assert.deepEqual(log[0]?.input, { certificateName: "www", operationId });
+    assert.deepEqual(log[0]?.input, { certificateName: "www", validationRun: "renewal-run-1" });
     assert.equal(run.episodes.length, 7);
     assert.equal((log[5]?.input as { events: { type: string }[] }).events[0]?.type, "certificate.renewed");
   });

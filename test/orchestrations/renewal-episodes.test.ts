@@ -81,12 +81,14 @@ describe("renewCertificates episodes", () => {
       names.filter((n) => n !== "cert-05").map(certificateInstanceId),
       "one instance per certificate, deterministic ids; none for the one in progress",
     );
-    const runOperationId = (run.output as RenewalSummary).operationId;
+    const { operationId: runOperationId, runId } = run.output as RenewalSummary;
     assert.match(runOperationId ?? "", /^[0-9a-f]{32}$/);
     assert.deepEqual(started[0]?.input, {
       certificateName: "cert-00",
       reason: "renew",
       operationId: runOperationId,
+      // The run's own id keys the CAA answers its certificates share (never the operation id a caller may set).
+      validationRun: runId,
       renewalReason: "WithinRenewBeforeExpiry",
     });
 
