@@ -27,12 +27,7 @@ async function foreignCertificate(name: string, dnsName: string, tags: Record<st
   const { certificates } = clients(app.stack);
   const poller = await certificates.beginCreateCertificate(
     name,
-    {
-      issuerName: "Self",
-      subject: `CN=${dnsName}`,
-      subjectAlternativeNames: { dnsNames: [dnsName] },
-      validityInMonths: 12,
-    },
+    { issuerName: "Self", subject: `CN=${dnsName}`, subjectAlternativeNames: { dnsNames: [dnsName] }, validityInMonths: 12 },
     { tags },
   );
   await poller.pollUntilDone();
@@ -59,26 +54,18 @@ async function certState(name: string): Promise<string> {
 
 describe("certificates kv-acme does not manage", () => {
   before(async () => {
-    await foreignCertificate("team-payments", "pay.example.com", {
-      owner: "payments",
-      costCenter: "cc-42",
-    });
+    await foreignCertificate("team-payments", "pay.example.com", { owner: "payments", costCenter: "cc-42" });
   });
 
   it("POST /certificates over an unmanaged certificate: 409 CertificateNotManaged naming the owner tags; nothing changes", async () => {
     const before = await certState("team-payments");
     const all = await snapshot(app.stack);
-    const r = await call(app.api, "POST", "/certificates", {
-      body: { dnsNames: ["pay.example.com"], certificateName: "team-payments" },
-    });
+    const r = await call(app.api, "POST", "/certificates", { body: { dnsNames: ["pay.example.com"], certificateName: "team-payments" } });
     assertProblem(r, 409);
     assert.equal(r.body.code, "CertificateNotManaged");
     assert.match(r.body.detail, /owner=payments/);
     assert.match(r.body.detail, /adopt/);
-    assert.deepEqual(r.body.ownerTags, {
-      owner: "payments",
-      costCenter: "cc-42",
-    });
+    assert.deepEqual(r.body.ownerTags, { owner: "payments", costCenter: "cc-42" });
     assert.equal(await certState("team-payments"), before);
     assert.equal(await snapshot(app.stack), all);
   });
@@ -109,11 +96,7 @@ describe("certificates kv-acme does not manage", () => {
 
   it("adopt must be a boolean", async () => {
     const r = await call(app.api, "POST", "/certificates", {
-      body: {
-        dnsNames: ["pay.example.com"],
-        certificateName: "team-payments",
-        adopt: "yes",
-      },
+      body: { dnsNames: ["pay.example.com"], certificateName: "team-payments", adopt: "yes" },
     });
     assertProblem(r, 400, ["adopt"]);
   });
@@ -121,26 +104,14 @@ describe("certificates kv-acme does not manage", () => {
 
 describe("certificates tagged kv-acme-ignore=true", () => {
   before(async () => {
-    await foreignCertificate("frozen", "frozen.example.com", {
-      "kv-acme-managed": "true",
-      "kv-acme-ignore": "true",
-      owner: "ops",
-    });
+    await foreignCertificate("frozen", "frozen.example.com", { "kv-acme-managed": "true", "kv-acme-ignore": "true", owner: "ops" });
   });
 
   it("every mutating route refuses them with 409 CertificateIgnored, even with adopt; nothing changes", async () => {
     const before = await certState("frozen");
     const all = await snapshot(app.stack);
     for (const [method, path, body] of [
-      [
-        "POST",
-        "/certificates",
-        {
-          dnsNames: ["frozen.example.com"],
-          certificateName: "frozen",
-          adopt: true,
-        },
-      ],
+      ["POST", "/certificates", { dnsNames: ["frozen.example.com"], certificateName: "frozen", adopt: true }],
       ["POST", "/certificates/frozen/pending", { dnsNames: ["frozen.example.com"], adopt: true }],
       ["POST", "/certificates/frozen/renew", undefined],
       ["POST", "/certificates/frozen/revoke", {}],
@@ -176,10 +147,7 @@ describe("overlapping names (Service Fabric: certificates in one vault should no
   it("issuing a name another certificate in the vault covers: 409 CertificateNamesOverlap naming it; nothing written", async () => {
     const all = await snapshot(app.stack);
     const r = await call(app.api, "POST", "/certificates", {
-      body: {
-        dnsNames: ["b.example.com", "shared.example.com"],
-        certificateName: "shared-b",
-      },
+      body: { dnsNames: ["b.example.com", "shared.example.com"], certificateName: "shared-b" },
     });
     assertProblem(r, 409);
     assert.equal(r.body.code, "CertificateNamesOverlap");
@@ -188,22 +156,14 @@ describe("overlapping names (Service Fabric: certificates in one vault should no
     assert.match(r.body.detail, /allowNameOverlap/);
     assert.deepEqual(r.body.overlaps, [{ certificateName: "shared-a", dnsNames: ["shared.example.com"] }]);
     assert.equal(await snapshot(app.stack), all);
-    assertProblem(
-      await call(app.api, "POST", "/certificates", {
-        body: { dnsNames: ["b.example.com"], allowNameOverlap: 1 },
-      }),
-      400,
-      ["allowNameOverlap"],
-    );
+    assertProblem(await call(app.api, "POST", "/certificates", { body: { dnsNames: ["b.example.com"], allowNameOverlap: 1 } }), 400, [
+      "allowNameOverlap",
+    ]);
   });
 
   it("allowNameOverlap: true issues anyway, and the inventory shows the overlap on both certificates", async () => {
     const r = await call(app.api, "POST", "/certificates", {
-      body: {
-        dnsNames: ["b.example.com", "shared.example.com"],
-        certificateName: "shared-b",
-        allowNameOverlap: true,
-      },
+      body: { dnsNames: ["b.example.com", "shared.example.com"], certificateName: "shared-b", allowNameOverlap: true },
     });
     assert.equal(r.status, 202, r.text);
     const { final } = await pollOperation(app.api.replace(/\/api$/, ""), r.headers.get("location") ?? "");
@@ -229,13 +189,31 @@ describe("overlapping names (Service Fabric: certificates in one vault should no
   it("an issuance over HTTP lists the vault once: the orchestration reuses the guard's answer of the request it was started for", async () => {
     const listings = countListings();
     try {
-      const r = await call(app.api, "POST", "/certificates", {
-        body: { dnsNames: ["once.example.com"], certificateName: "list-once" },
-      });
+      const r = await call(app.api, "POST", "/certificates", { body: { dnsNames: ["once.example.com"], certificateName: "list-once" } });
       assert.equal(r.status, 202, r.text);
       const { final } = await pollOperation(app.api.replace(/\/api$/, ""), r.headers.get("location") ?? "");
       assert.equal(final.body.status, "Completed", final.text);
       assert.equal(listings.count, 1, "one Key Vault listing for the handler's validation and the orchestration's (was 2)");
+    } finally {
+      listings.restore();
+    }
+  });
+
+  it("editing names over HTTP takes the issue route's path: the vault is listed once for the handler and the orchestration", async () => {
+    const issued = await call(app.api, "POST", "/certificates", {
+      body: { dnsNames: ["edit-once.example.com"], certificateName: "edit-once" },
+    });
+    assert.equal(issued.status, 202, issued.text);
+    assert.equal((await pollOperation(app.api.replace(/\/api$/, ""), issued.headers.get("location") ?? "")).final.body.status, "Completed");
+    const listings = countListings();
+    try {
+      const r = await call(app.api, "PUT", "/certificates/edit-once/names", {
+        body: { dnsNames: ["edit-once.example.com", "www.edit-once.example.com"] },
+      });
+      assert.equal(r.status, 202, r.text);
+      const { final } = await pollOperation(app.api.replace(/\/api$/, ""), r.headers.get("location") ?? "");
+      assert.equal(final.body.status, "Completed", final.text);
+      assert.equal(listings.count, 1, "one Key Vault listing for the names route's validation and the orchestration's (was 2)");
     } finally {
       listings.restore();
     }
@@ -268,11 +246,7 @@ describe("overlapping names (Service Fabric: certificates in one vault should no
     const stale = new Date(Date.now() - OVERLAP_CHECK_REUSE_MS - 60_000).toISOString();
     const id = await app.host.durable.startNew(
       ORCHESTRATIONS.issue,
-      {
-        dnsNames: ["shared.example.com"],
-        certificateName: "stale-check",
-        overlapCheckedAt: stale,
-      },
+      { dnsNames: ["shared.example.com"], certificateName: "stale-check", overlapCheckedAt: stale },
       certificateInstanceId("stale-check"),
     );
     const status = await app.host.waitForInstance(id, 120_000);
