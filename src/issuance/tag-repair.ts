@@ -7,6 +7,7 @@
  * repairs such versions (`repairMergeTags`, after its scan): the certificate-wide tags copied from that version, the
  * issuer and the ARI id read from the version's own leaf. Pure decisions apart from `repairMergeTags`.
  */
+import type { CertificateClient } from "@azure/keyvault-certificates";
 import { ariCertificateId } from "../acme/ari";
 import { splitAddress } from "../keyvault/address";
 import { tagVersion } from "../keyvault/certificates";
@@ -90,6 +91,26 @@ export interface TagRepair {
 }
 
 /**
+ * The repaired tags of the newest of `versions` (newest first) of `certificateName` when its merge could not tag it:
+ * the certificate-wide tags from the last tagged version, the issuer and ARI id from its own leaf (one read);
+ * undefined when it needs no repair (or has no leaf). The renewal run's repair and a change of its pins both write them.
+ */
+export async function newestRepair(
+  client: CertificateClient,
+  certificateName: string,
+  versions: readonly IssuedVersion[],
+): Promise<{ tags: Record<string, string>; from?: string } | undefined> {
+  const newest = versions[0];
+  if (!newest || !mergeTagsMissing(readManagedTags(newest.tags))) return undefined;
+  const leaf = await versionLeaf(client, certificateName, newest.version);
+  if (!leaf) return undefined;
+  const source = lastTagged(versions);
+  const tags = repairedTags(newest.tags, source?.tags, { issuer: issuerOfChain([leaf]), ariCertId: ariIdOf(leaf) });
+  if (!tags) return undefined;
+  return source ? { tags, from: source.version } : { tags };
+}
+
+/**
  * Repairs the newest issued version of `certificateName` (an address) when its merge could not tag it (see the module
  * comment); nothing when it needs none. Never throws: a failure is reported in `error`.
  */
@@ -99,20 +120,19 @@ export async function repairMergeTags(input: { certificateName: string }, deps: 
     const address = splitAddress(input.certificateName);
     const client = deps.forVault(address.vault).certificates;
     const versions = await issuedVersions(client, address.name);
+    const repair = await newestRepair(client, address.name, versions);
     const newest = versions[0];
-    if (!newest || !mergeTagsMissing(readManagedTags(newest.tags))) return out;
-    const leaf = await versionLeaf(client, address.name, newest.version);
-    if (!leaf) return out;
-    const source = lastTagged(versions);
-    const tags = repairedTags(newest.tags, source?.tags, { issuer: issuerOfChain([leaf]), ariCertId: ariIdOf(leaf) });
-    if (!tags) return out;
-    await tagVersion(client, address.name, newest.version, tags);
+    if (!repair || !newest) return out;
+    await tagVersion(client, address.name, newest.version, repair.tags);
     out.repaired = true;
     out.version = newest.version;
-    if (source) out.from = source.version;
-    const pins = readManagedTags(tags).issuerPins;
+    if (repair.from) out.from = repair.from;
+    const pins = readManagedTags(repair.tags).issuerPins;
     if (pins) out.issuerPins = pins;
-    deps.progress("keyvault", `repaired the tags of ${input.certificateName}/${newest.version}${source ? ` from ${source.version}` : ""}`);
+    deps.progress(
+      "keyvault",
+      `repaired the tags of ${input.certificateName}/${newest.version}${repair.from ? ` from ${repair.from}` : ""}`,
+    );
   } catch (err) {
     out.error = errorMessage(err);
   }

@@ -47,7 +47,7 @@ describe("tagging fails after a successful merge", () => {
     hooks = await startReceiver([], { status: 204 }, "/events");
     // Key Vault refusing the update of the merged version's tags (403, a missing permission), or failing it (503).
     app = await startTestApp({
-      stack: { faults: "keyvault-update=403:0%*3,keyvault-update=503/1:0%*1" },
+      stack: { faults: "keyvault-update=403:0%*4,keyvault-update=503/1:0%*1" },
       env: { KvAcme__Webhooks__0__Url: hooks.url, KvAcme__Webhooks__0__Format: "generic", KvAcme__Webhooks__0__Events: "*" },
     });
   });
@@ -125,6 +125,13 @@ describe("tagging fails after a successful merge", () => {
       assert.equal(app.stack.faults?.counts["keyvault-update:403"], refusedBefore + 1);
       const v2 = await current("pinned");
       assert.equal(v2.tags?.[TAG_ISSUER_PINS], undefined, "the refused update left the version without its pins");
+      const held = await call(app.api, "GET", "/certificates/pinned/issuer-pins");
+      assert.equal(held.status, 200, held.text);
+      assert.deepEqual(
+        (held.body as { version: string; issuerPins: string[] }).issuerPins,
+        [thumbprint],
+        "the answer is the pins the guard holds the next renewal to (the last tagged version's)",
+      );
 
       // The next renewal is held to the pins of the last tagged version and carries them on.
       const next = await renew("pinned");
@@ -154,6 +161,22 @@ describe("tagging fails after a successful merge", () => {
       assert.deepEqual((view.body as { issuerPins: string[] }).issuerPins, [thumbprint], view.text);
       // The first case's certificate (no earlier version to copy from) gets its issuer recorded.
       assert.ok((await current("untagged")).tags?.[TAG_ISSUER], "the untagged first issuance repaired too");
+
+      // Pins cleared on a version whose merge could not tag it: the version is repaired without them, so the guard
+      // and the next repair see none (not the last tagged version's).
+      updateRule(403).probability = 1;
+      const last = await renew("pinned");
+      updateRule(403).probability = 0;
+      assert.equal(last.body.status, "Completed", last.text);
+      assert.equal((await current("pinned")).tags?.[TAG_ISSUER], undefined);
+      const cleared = await call(app.api, "PUT", "/certificates/pinned/issuer-pins", { body: { issuerPins: [] } });
+      assert.equal(cleared.status, 200, cleared.text);
+      assert.deepEqual((cleared.body as { issuerPins: string[] }).issuerPins, [], cleared.text);
+      const shownNow = await call(app.api, "GET", "/certificates/pinned/issuer-pins");
+      assert.deepEqual((shownNow.body as { issuerPins: string[] }).issuerPins, [], shownNow.text);
+      const v5 = await current("pinned");
+      assert.equal(v5.tags?.[TAG_ISSUER_PINS], undefined);
+      assert.ok(v5.tags?.[TAG_ISSUER], "the clearing repaired the version's tags");
     },
   );
 });
