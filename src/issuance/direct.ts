@@ -32,6 +32,7 @@ import { newRetryTally, retryDecision } from "./retry-policy";
 import { StepFailedError, toStepError } from "./step-error";
 import { UpstreamError } from "../shared/errors";
 import { sleep } from "../shared/time";
+import { mergeIssuedChain } from "./merge-step";
 import * as steps from "./steps";
 import * as compound from "./compound-steps";
 
@@ -75,7 +76,7 @@ const CALLS: Record<FlowCall, Call> = {
   presentAndValidate: (input: compound.PresentAndValidateInput, env) => compound.presentAndValidate(input, env.deps),
   cleanupChallenges: (input: { challenges: steps.ChallengeRecord[] }, env) => steps.cleanupChallenges(input.challenges, env.deps),
   finalizeAndDownload: (input: Parameters<typeof compound.finalizeAndDownload>[0], env) => compound.finalizeAndDownload(input, env.deps),
-  mergeIssuedChain: (input: Parameters<typeof steps.mergeIssuedChain>[0], env) => steps.mergeIssuedChain(input, env.deps),
+  mergeIssuedChain: (input: Parameters<typeof mergeIssuedChain>[0], env) => mergeIssuedChain(input, env.deps),
   abandonIssuance: (input: Parameters<typeof steps.abandonIssuance>[0], env) => steps.abandonIssuance(input, env.deps),
   recordRenewalFailure: (input: Parameters<typeof recordRenewalFailure>[0], env) => recordRenewalFailure(input, env.deps),
   holdRenewals: (input: Parameters<typeof holdRenewals>[0], env) => holdRenewals(input, env.deps),

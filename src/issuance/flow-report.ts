@@ -10,7 +10,7 @@ import { attempt, notificationSummaries } from "./flow";
 import { trustChangeEvents } from "./flow-trust";
 import type { ReportInput } from "./reporting";
 import { caRetryNotBefore, reportedError, type StepFailedError } from "./step-error";
-import type { MergedVersion } from "./steps";
+import type { MergedVersion } from "./merge-step";
 
 /** The notify outputs of a `report` call (none when it failed). */
 function sentOf(reported: unknown): unknown[] {

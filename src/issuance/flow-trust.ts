@@ -4,7 +4,8 @@
  */
 import type { Flow, FlowClock } from "./flow";
 import { StepFailedError } from "./step-error";
-import type { MergedVersion, RefusedMerge, ValidatedRequest } from "./steps";
+import type { MergedVersion, RefusedMerge } from "./merge-step";
+import type { ValidatedRequest } from "./steps";
 
 /** A version refused for its issuer: `certificate.issuer_rejected`, then the step fails (the flow abandons the pending operation). */
 export function* rejectUnpinned(

@@ -28,7 +28,8 @@ import { reportFailed, reportIssued } from "./flow-report";
 import { rejectUnpinned } from "./flow-trust";
 import { issueResult } from "./result";
 import { asStepError } from "./step-error";
-import type { ChallengeRecord, IssueRequest, IssueResult, MergedVersion, OrderPlan, RefusedMerge, ValidatedRequest } from "./steps";
+import type { MergedVersion, RefusedMerge } from "./merge-step";
+import type { ChallengeRecord, IssueRequest, IssueResult, OrderPlan, ValidatedRequest } from "./steps";
 
 import { type IssueStep } from "./issue-steps";
 
@@ -100,14 +101,7 @@ export type FlowOp =
    * refused for an account-wide CA rate limit (../renewal/ca-hold stopsTheRun), no further one starts: those are
    * answered in `notStarted`.
    */
-  | {
-      kind: "renewEach";
-      children: IssueFlowInput[];
-      limit: number;
-      due: number;
-      startAt?: string[];
-      batchSize?: number;
-    };
+  | { kind: "renewEach"; children: IssueFlowInput[]; limit: number; due: number; startAt?: string[]; batchSize?: number };
 
 export type Flow<T> = Generator<FlowOp, T, unknown>;
 
@@ -230,11 +224,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     if (reason === "renew" && (input.dnsNames === undefined || (Array.isArray(input.dnsNames) && input.dnsNames.length === 0))) {
       // The request from the current version, validated, in one call.
       yield* status("renewal-request");
-      validated = yield* step<ValidatedRequest>(current, "validateRenewal", {
-        certificateName,
-        ...inVault(),
-        ...validationRun,
-      });
+      validated = yield* step<ValidatedRequest>(current, "validateRenewal", { certificateName, ...inVault(), ...validationRun });
     } else {
       const request: IssueRequest = {
         ...inVault(),
@@ -278,10 +268,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
         challenges: plan.challenges,
         status: statusAt("propagation"),
         last: ready,
-        check: {
-          call: "presentAndValidate",
-          input: { ...check, present: false },
-        },
+        check: { call: "presentAndValidate", input: { ...check, present: false } },
       };
       ready = (yield wait) as ValidatedOrder;
     }
@@ -295,11 +282,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       };
 
     yield* status("finalize");
-    const issued = yield* step<{
-      order: OrderRef;
-      chain: string[];
-      choice?: DownloadedChain["choice"];
-    }>(current, "finalizeAndDownload", {
+    const issued = yield* step<{ order: OrderRef; chain: string[]; choice?: DownloadedChain["choice"] }>(current, "finalizeAndDownload", {
       order: ready.order,
       csr: pending.pending.csr,
       ...(validated.preferredChain !== undefined ? { preferredChain: validated.preferredChain } : {}),
@@ -335,9 +318,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     if (!challengesCleaned) {
       yield* status("cleanup");
       try {
-        yield* step(current, "cleanupChallenges", {
-          challenges: plan.challenges,
-        });
+        yield* step(current, "cleanupChallenges", { challenges: plan.challenges });
       } catch (err) {
         warnings.push(`Certificate issued, but removing the challenge TXT values failed: ${asStepError("cleanup", err).error.message}`);
       }
@@ -355,10 +336,7 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
     return yield* reportIssued(result, merged, input, clock, (extra) => status("done", extra));
   } catch (err) {
     const failure = asStepError(current, err);
-    yield* status("failed", {
-      failedStep: failure.step,
-      error: failure.error.message,
-    });
+    yield* status("failed", { failedStep: failure.step, error: failure.error.message });
     // The pending operation: only when this attempt got as far as creating (or reusing) one; matched by request id
     // when known so another attempt's operation is never touched. Pending authorizations are deactivated.
     const pendingReached = pending !== undefined || failure.step === "pending-operation";
@@ -373,17 +351,8 @@ export function* issuanceFlow(input: IssueFlowInput, clock: FlowClock): Flow<Iss
       true,
     );
     const dnsNames = validated?.dnsNames ?? (Array.isArray(input.dnsNames) ? input.dnsNames : input.dnsNames ? [input.dnsNames] : []);
-    yield* reportFailed(
-      failure,
-      {
-        ...input,
-        ...inVault(),
-        certificateName: certificateName ?? "",
-        dnsNames,
-      },
-      clock,
-      startedAt,
-      (extra) => status("failed", extra),
+    yield* reportFailed(failure, { ...input, ...inVault(), certificateName: certificateName ?? "", dnsNames }, clock, startedAt, (extra) =>
+      status("failed", extra),
     );
     throw failure;
   } finally {

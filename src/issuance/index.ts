@@ -1,6 +1,7 @@
 /** The issuance domain: the flow, its steps (for durable activities), renewal, revocation and pending operations. */
 export * from "./deps";
 export * from "./steps";
+export * from "./merge-step";
 export * from "./issue";
 export * from "./renew";
 export * from "./revoke";

@@ -20,7 +20,7 @@ import { manualPendingTags, mergedByHandTags } from "../keyvault/tags";
 import { ConflictError, NotFoundError } from "../shared/errors";
 import { derToPem } from "../shared/x509";
 import type { IssuanceDeps } from "./deps";
-import { guardMerge } from "./steps";
+import { guardMerge } from "./merge-step";
 
 /** The pending operation of a certificate, or NotFoundError. */
 export async function showPending(certificateName: string, deps: IssuanceDeps): Promise<PendingOperation & { csrPem?: string }> {

@@ -3,11 +3,9 @@
  * orchestration can run each as an activity in exactly the order `issueCertificate` runs them:
  *
  *   validateRequest -> placeOrder -> presentChallenges -> awaitPropagation -> validateChallenges ->
- *   preparePendingOperation -> finalizeWithVaultCsr -> downloadCertificateChain -> mergeIssuedChain
+ *   preparePendingOperation -> finalizeWithVaultCsr -> downloadCertificateChain -> mergeIssuedChain (./merge-step.ts)
  *   always: cleanupChallenges;  on failure: abandonIssuance (pending operation + pending authorizations)
  */
-import { createHash } from "node:crypto";
-import { ariCertificateId } from "../acme/ari";
 import { defaultCertificateName, validateCertificateName, validateDnsNames } from "../acme/names";
 import {
   answerChallenges,
@@ -24,25 +22,14 @@ import {
 import { resolveChallengeTargets, type ChallengeTarget } from "../dns/delegation";
 import { waitForTxtPropagation, type PropagationResult } from "../dns/propagation";
 import { CHALLENGE_TTL_SECONDS, type DnsZone } from "../dns/provider";
-import {
-  chainToDer,
-  discardPending,
-  ensurePending,
-  mergeChain,
-  type CertificateVersionInfo,
-  type EnsurePendingResult,
-} from "../keyvault/certificates";
-import { issuedVersions, versionLeaf } from "../keyvault/versions";
+import { discardPending, ensurePending, type CertificateVersionInfo, type EnsurePendingResult } from "../keyvault/certificates";
 import { parseKeyOptions, type KeyOptions, type KeyOptionsInput } from "../keyvault/policy";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { assertMayManage } from "../keyvault/ownership";
 import { assertNoNameOverlap, overlapCheckDue } from "../keyvault/overlap";
-import { managedTags, readManagedTags } from "../keyvault/tags";
+import { managedTags } from "../keyvault/tags";
 import { ValidationError, errorMessage, type FieldProblem } from "../shared/errors";
-import { issuerOfChain, parseIssuerPins, type IssuerInfo } from "../shared/issuer";
-import { x509 } from "../shared/x509";
-import { decideMerge, type MergeDecision, type PreviousVersion } from "./merge-guard";
-import { pinsInForce } from "./tag-repair";
+import { parseIssuerPins } from "../shared/issuer";
 import { checkOrderAtCa, describeChainChoice, orderOptionsFor, parseOrderControls } from "./order-controls";
 import type { IssuanceDeps } from "./deps";
 
@@ -174,22 +161,12 @@ export async function validateRequest(request: IssueRequest, anyVaultDeps: Issua
     await assertNoNameOverlap(deps.certificates, certificateName, dnsNames);
 
   const allZones = await deps.dns.listZones();
-  const targets = await resolveChallengeTargets(dnsNames, allZones, {
-    dnsAlias,
-    lookup: deps.cnameLookup,
-  });
+  const targets = await resolveChallengeTargets(dnsNames, allZones, { dnsAlias, lookup: deps.cnameLookup });
   // Account configuration problems (e.g. EAB required but missing) surface here, before any TXT or vault write, and
   // so do an ACME profile the CA does not offer and CAA records that forbid the CA.
   const run = request.validationRun === undefined ? {} : { validationRun: request.validationRun };
   await checkOrderAtCa({ dnsNames, controls, zones: allZones, ...run }, await deps.acme(), deps);
-  const result: ValidatedRequest = {
-    dnsNames,
-    certificateName,
-    vault: deps.vault,
-    keyOptions,
-    targets,
-    ...controls,
-  };
+  const result: ValidatedRequest = { dnsNames, certificateName, vault: deps.vault, keyOptions, targets, ...controls };
   if (request.replacesAriCertId) result.replacesAriCertId = request.replacesAriCertId;
   if (dnsAlias !== undefined) result.dnsAlias = dnsAlias.trim().toLowerCase().replace(/\.$/, "");
   if (issuerPins !== undefined) result.issuerPins = issuerPins;
@@ -202,11 +179,7 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   const { profile } = orderOptionsFor(request, deps);
   // An order the account already has for this request (a retry of this step after the host died before recording it)
   // is carried on rather than left pending at the CA.
-  const { order, reused } = await placeOrReuseOrder(session, {
-    dnsNames: request.dnsNames,
-    replaces: request.replacesAriCertId,
-    profile,
-  });
+  const { order, reused } = await placeOrReuseOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
   let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
   try {
     tasks = await getDns01Tasks(session, order);
@@ -218,12 +191,7 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   const challenges = tasks.map((task): ChallengeRecord => {
     const target = request.targets[request.dnsNames.indexOf(task.identifier)];
     if (!target) throw new Error(`the CA returned a challenge for ${task.identifier}, which the order did not ask for`);
-    return {
-      ...task,
-      zone: target.zone,
-      recordName: target.recordName,
-      fqdn: target.fqdn,
-    };
+    return { ...task, zone: target.zone, recordName: target.recordName, fqdn: target.fqdn };
   });
   deps.progress(
     "order",
@@ -240,12 +208,7 @@ export function groupByRecordSet(
   const groups = new Map<string, { zone: DnsZone; recordName: string; fqdn: string; values: string[] }>();
   for (const c of challenges) {
     const key = `${c.zone.provider}|${c.zone.id.toLowerCase()}|${c.recordName}`;
-    const g = groups.get(key) ?? {
-      zone: c.zone,
-      recordName: c.recordName,
-      fqdn: c.fqdn,
-      values: [],
-    };
+    const g = groups.get(key) ?? { zone: c.zone, recordName: c.recordName, fqdn: c.fqdn, values: [] };
     if (!g.values.includes(c.txtValue)) g.values.push(c.txtValue);
     groups.set(key, g);
   }
@@ -281,12 +244,7 @@ export async function awaitPropagation(challenges: readonly ChallengeRecord[], d
   const groups = groupByRecordSet(challenges.filter((c) => c.status === "pending"));
   if (groups.length === 0) return { elapsedMs: 0, queries: 0, servers: {} };
   const result = await waitForTxtPropagation(
-    groups.map((g) => ({
-      fqdn: g.fqdn,
-      values: g.values,
-      zoneName: g.zone.name,
-      nameServers: g.zone.nameServers,
-    })),
+    groups.map((g) => ({ fqdn: g.fqdn, values: g.values, zoneName: g.zone.name, nameServers: g.zone.nameServers })),
     {
       resolvers: typeof deps.settings.dnsResolver === "string" ? [deps.settings.dnsResolver] : deps.settings.dnsResolver,
       timeoutMs: deps.settings.propagationTimeoutSeconds * 1000,
@@ -301,9 +259,7 @@ export async function validateChallenges(plan: OrderPlan, deps: IssuanceDeps): P
   const session = await deps.acme();
   const timeoutMs = deps.settings.acmeTimeoutSeconds * 1000;
   await answerChallenges(session, plan.challenges);
-  const order = await waitForValidation(session, plan.order, plan.challenges, {
-    timeoutMs,
-  });
+  const order = await waitForValidation(session, plan.order, plan.challenges, { timeoutMs });
   deps.progress("acme", `all ${plan.challenges.length} authorization(s) valid`);
   return order;
 }
@@ -327,9 +283,7 @@ export async function preparePendingOperation(request: ValidatedRequest, deps: I
 /** Finalizes the order with the vault's CSR and waits for issuance (RFC 8555 §7.4). */
 export async function finalizeWithVaultCsr(input: { order: OrderRef; csr: string }, deps: IssuanceDeps): Promise<OrderRef> {
   const session = await deps.acme();
-  const order = await finalizeOrder(session, input.order, input.csr, {
-    timeoutMs: deps.settings.acmeTimeoutSeconds * 1000,
-  });
+  const order = await finalizeOrder(session, input.order, input.csr, { timeoutMs: deps.settings.acmeTimeoutSeconds * 1000 });
   deps.progress("acme", "certificate issued");
   return order;
 }
@@ -343,146 +297,6 @@ export async function downloadCertificateChain(
   const downloaded = await downloadChain(await deps.acme(), input.order, preferredChain);
   if (downloaded.choice) deps.progress("acme", describeChainChoice(downloaded.choice));
   return downloaded;
-}
-
-/** A merged version with its issuer and what changed against the version it replaced. */
-export interface MergedVersion extends CertificateVersionInfo {
-  issuer: IssuerInfo;
-  issuerPins: string[];
-  /** The issued version this one replaced, if any. */
-  previous?: PreviousVersion;
-  issuerChanged: boolean;
-  lifetimeShortened: boolean;
-  refused?: undefined;
-}
-
-/** A version refused before its merge (its issuer is not pinned): nothing was merged. */
-export interface RefusedMerge {
-  refused: {
-    code: "IssuerNotPinned";
-    message: string;
-    issuer: IssuerInfo;
-    issuerPins: string[];
-    previous?: PreviousVersion;
-  };
-}
-
-/**
- * Merges the chain into the pending operation and tags the new version as managed (with its RFC 9773 id, its issuer,
- * the pins it carries on, and a shorter lifetime than the version it replaces). First the guard (./merge-guard): a
- * version from an issuer outside the certificate's pins is not merged and the refusal is returned (the flow then
- * abandons the pending operation, so the old version stays current).
- */
-export async function mergeIssuedChain(
-  input: Pick<
-    ValidatedRequest,
-    "certificateName" | "dnsNames" | "targets" | "dnsAlias" | "issuerPins" | "preferredChain" | "profile" | "tags"
-  > & {
-    chain: string[];
-    vault?: string;
-    /** The pending operation this issuance created (its request id): an overwritten one is told apart. */
-    requestId?: string;
-  },
-  deps: IssuanceDeps,
-): Promise<MergedVersion | RefusedMerge> {
-  const { decision, issuer, previous } = await guardMerge(input.certificateName, input.chain, deps, input.issuerPins);
-  if (decision.refused) {
-    deps.progress("keyvault", `not merging ${input.certificateName}: ${decision.refused}`);
-    return {
-      refused: {
-        code: "IssuerNotPinned",
-        message: decision.refused,
-        issuer,
-        issuerPins: decision.issuerPins,
-        ...(previous ? { previous } : {}),
-      },
-    };
-  }
-  const tags = managedTags({
-    acmeDirectoryUrl: deps.settings.acmeDirectoryUrl,
-    dnsNames: input.dnsNames,
-    dnsProvider: writingProviders(input.targets),
-    dnsAlias: input.dnsAlias,
-    ariCertId: safeAriId(input.chain[0] ?? ""),
-    issuer,
-    issuerPins: decision.issuerPins,
-    lifetimeShortened: decision.lifetimeShortened,
-    preferredChain: input.preferredChain,
-    profile: input.profile,
-    customTags: input.tags,
-  });
-  const info = await mergeChain(deps.certificates, input.certificateName, input.chain, { tags, requestId: input.requestId });
-  deps.progress("keyvault", `merged ${input.certificateName} version ${info.version}`);
-  if (info.tagsNotWritten)
-    deps.progress("keyvault", `tagging ${input.certificateName} version ${info.version} failed: ${info.tagsNotWritten}`);
-  const merged: MergedVersion = {
-    ...info,
-    issuer,
-    issuerPins: decision.issuerPins,
-    issuerChanged: decision.issuerChanged,
-    lifetimeShortened: decision.lifetimeShortened !== undefined,
-  };
-  if (previous) merged.previous = previous;
-  return merged;
-}
-
-/**
- * The merge guard's decision (./merge-guard) for a chain about to be merged into `certificateName`, with the issuer
- * and the previous version it read: the flow's merge and the manual `pending merge` (./pending) both ask it.
- */
-export async function guardMerge(
-  certificateName: string,
-  chain: string[] | string,
-  deps: IssuanceDeps,
-  requestedPins?: string[],
-): Promise<{
-  decision: MergeDecision;
-  issuer: IssuerInfo;
-  previous?: PreviousVersion;
-}> {
-  const ders = chainToDer(chain);
-  const leafDer = ders[0] as Buffer;
-  const issuer = issuerOfChain(ders);
-  const leaf = new x509.X509Certificate(leafDer);
-  const previous = await previousVersion(deps, certificateName, createHash("sha1").update(leafDer).digest("hex").toUpperCase());
-  const decision = decideMerge({
-    certificateName,
-    issuer,
-    notAfter: leaf.notAfter.toISOString(),
-    requestedPins,
-    previous,
-  });
-  return previous ? { decision, issuer, previous } : { decision, issuer };
-}
-
-/** The issued version a merge replaces, with its issuer (its tag, else read from its leaf) and pins. */
-async function previousVersion(deps: IssuanceDeps, certificateName: string, newThumbprint: string): Promise<PreviousVersion | undefined> {
-  const versions = await issuedVersions(deps.certificates, certificateName, newThumbprint);
-  const latest = versions[0];
-  if (!latest) return undefined;
-  const tags = readManagedTags(latest.tags);
-  const previous: PreviousVersion = {
-    version: latest.version,
-    thumbprint: latest.thumbprint,
-    notAfter: latest.notAfter,
-  };
-  let issuer = tags.issuer;
-  if (!issuer) {
-    const cer = await versionLeaf(deps.certificates, certificateName, latest.version);
-    if (cer) issuer = issuerOfChain([cer]);
-  }
-  if (issuer) previous.issuer = issuer;
-  const pins = pinsInForce(versions);
-  if (pins) previous.issuerPins = pins;
-  return previous;
-}
-
-function safeAriId(leafPem: string): string | undefined {
-  try {
-    return ariCertificateId(leafPem);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Removes exactly our TXT values (every outcome). Idempotent; other orders' values stay. */
@@ -505,12 +319,7 @@ export async function cleanupChallenges(challenges: readonly ChallengeRecord[], 
  * next attempt is not blocked, and deactivate authorizations still pending at the CA (RFC 8555 §7.5.2). Idempotent.
  */
 export async function abandonIssuance(
-  input: {
-    certificateName?: string;
-    requestId?: string;
-    authorizationUrls?: string[];
-    vault?: string;
-  },
+  input: { certificateName?: string; requestId?: string; authorizationUrls?: string[]; vault?: string },
   deps: IssuanceDeps,
 ): Promise<{ pendingDiscarded: boolean; authorizationsDeactivated: number }> {
   let pendingDiscarded = false;

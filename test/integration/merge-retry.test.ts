@@ -11,7 +11,7 @@ import { RestError } from "@azure/core-rest-pipeline";
 import { after, before, describe, it } from "node:test";
 import { runDirect } from "../../src/issuance/direct";
 import { issuanceFlow, type Flow, type FlowOp } from "../../src/issuance/flow";
-import { mergeIssuedChain, type MergedVersion } from "../../src/issuance/steps";
+import { mergeIssuedChain, type MergedVersion } from "../../src/issuance/merge-step";
 import type { IssuanceDeps } from "../../src/issuance";
 import { getPending } from "../../src/keyvault/certificates";
 import { TAG_MANAGED } from "../../src/keyvault/tags";
