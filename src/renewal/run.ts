@@ -25,7 +25,7 @@ import { expiringNotices } from "./expiring";
 import { planRenewals, type Plan, type PlanCertificate } from "./plan";
 import { planCertificate, recentIssuances } from "./plan-input";
 import type { DecideResult, DueCertificate, ScanResult } from "./scan";
-import { caRefusalOf, holdsAfterRefusal, type RateLimitHold } from "./ca-hold";
+import { caRefusalOf, holdsAfterRefusal, stopsTheRun, type RateLimitHold } from "./ca-hold";
 
 export interface RenewAllInput {
   dryRun?: boolean;
@@ -309,9 +309,14 @@ function* renewProbingFirst(
     }) satisfies FlowOp;
   type Ran = { outcomes: ChildOutcome[]; maxInFlight: number; notStarted?: IssueFlowInput[] };
   const candidate = (c: IssueFlowInput) => ({ certificateName: c.certificateName ?? "", dnsNames: opts.names(c.certificateName ?? "") });
-  // Holds `waiting` as far as the refusal in `outcomes` concerns them; answers the holds and those left to renew.
-  function* holdAfter(outcomes: ChildOutcome[], waiting: IssueFlowInput[]): Flow<{ held: RateLimitHold[]; rest: IssueFlowInput[] }> {
-    const refused = outcomes.find((o) => caRefusalOf(o.failure) !== undefined);
+  // Holds `waiting` as far as the refusal in `outcomes` (the first one `refusedBy` picks) concerns them; answers the
+  // holds and those left to renew.
+  function* holdAfter(
+    outcomes: ChildOutcome[],
+    waiting: IssueFlowInput[],
+    refusedBy: (failure: string | undefined) => boolean = (f) => caRefusalOf(f) !== undefined,
+  ): Flow<{ held: RateLimitHold[]; rest: IssueFlowInput[] }> {
+    const refused = outcomes.find((o) => refusedBy(o.failure));
     const refusal = caRefusalOf(refused?.failure);
     if (!refused || !refusal) return { held: [], rest: waiting };
     const refusedChild = { certificateName: refused.certificateName, dnsNames: opts.names(refused.certificateName) };
@@ -331,8 +336,9 @@ function* renewProbingFirst(
   const after = yield* holdAfter(probe.outcomes, children.slice(1));
   if (after.rest.length === 0) return { outcomes: probe.outcomes, maxInFlight: probe.maxInFlight, held: after.held };
   const others = (yield renew(after.rest, startAt ? after.rest.map((c) => atOf.get(c) as string) : undefined)) as Ran;
-  // Refused for an account-wide limit in the middle of the run: the drivers started no more; those are held.
-  const late = others.notStarted?.length ? yield* holdAfter(others.outcomes, others.notStarted) : { held: [], rest: [] };
+  // Refused for an account-wide limit in the middle of the run: the drivers started no more; those are held by that
+  // refusal (not by an earlier, narrower one of the same run, which would leave them neither renewed nor held).
+  const late = others.notStarted?.length ? yield* holdAfter(others.outcomes, others.notStarted, stopsTheRun) : { held: [], rest: [] };
   return {
     outcomes: [...probe.outcomes, ...others.outcomes],
     maxInFlight: Math.max(probe.maxInFlight, others.maxInFlight),

@@ -272,6 +272,69 @@ describe("renewCertificates episodes", () => {
     assert.deepEqual(summary.failed, []);
   });
 
+  it("after a narrower refusal earlier in the run, an account-wide one still holds every renewal not started (none dropped from the summary)", async () => {
+    const started: string[] = [];
+    const holds: { certificates: string[]; refused: string }[] = [];
+    const run = await runEpisodes({
+      name: ORCHESTRATIONS.renewAll,
+      input: {},
+      instanceId: "kv-acme-renew-all",
+      respond: (open, episode) => {
+        started.push(
+          ...episode.scheduled.filter((w) => w.kind === "sub").map((w) => (w.input as { certificateName: string }).certificateName),
+        );
+        const activities = open.filter((w) => w.kind === "activity");
+        if (activities.length > 0)
+          return activities.map((w) => {
+            if (w.name === "scanInventory") return { id: w.id, result: ok({ items, pages: 1, maxConcurrentRenewals: 2 }) };
+            if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
+            if (w.name === "findRenewalsInProgress") return { id: w.id, result: ok({ inProgress: [] }) };
+            if (w.name === "holdRenewals") {
+              holds.push(w.input as { certificates: string[]; refused: string });
+              return { id: w.id, result: ok({ until: "2026-01-01T02:00:00.000Z", held: [], errors: [] }) };
+            }
+            return { id: w.id, result: { eventId: "evt", results: [] } };
+          });
+        // Finish only the oldest sub-orchestration in flight; the CA's limit is reached at cert-03.
+        const oldest = open.filter((w) => w.kind === "sub").sort((a, b) => a.id - b.id)[0]!;
+        const name = (oldest.input as { certificateName: string }).certificateName;
+        if (name === "cert-01")
+          return [
+            {
+              id: oldest.id,
+              failure: `order: ACME: creating the order failed: the CA rate-limited the request: too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s (Retry-After: 3600 s)`,
+            },
+          ];
+        if (name === "cert-03")
+          return [
+            {
+              id: oldest.id,
+              failure: `order: ACME: creating the order failed: the CA rate-limited the request: too many new orders (300) from this account in the last 3h0m0s (Retry-After: 3600 s)`,
+            },
+          ];
+        return [
+          { id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } },
+        ];
+      },
+    });
+    const summary = run.output as RenewalSummary;
+    // cert-01 refused for its exact set (holds nothing else), cert-03 for the account: the rest is held by cert-03's.
+    assert.deepEqual(started, ["cert-00", "cert-01", "cert-02", "cert-03", "cert-04"]);
+    assert.equal(holds.length, 1);
+    assert.deepEqual(holds[0]?.certificates, names.slice(5), "the ones not started");
+    assert.equal(holds[0]?.refused, "cert-03");
+    assert.deepEqual(
+      summary.renewed.map((r) => r.certificateName),
+      ["cert-00", "cert-02", "cert-04"],
+    );
+    assert.deepEqual(
+      summary.held.map((h) => h.certificateName),
+      ["cert-01", "cert-03", ...names.slice(5)],
+    );
+    assert.ok(summary.held.slice(2).every((h) => h.until === "2026-01-01T02:00:00.000Z"));
+    assert.deepEqual(summary.failed, []);
+  });
+
   it("a dry run renews nothing and reports the due certificates as skipped", async () => {
     const run = await runEpisodes({
       name: ORCHESTRATIONS.renewAll,
