@@ -82,13 +82,15 @@ export function createSdkVaultReader(options: SdkVaultReaderOptions): VaultReade
       return next(request);
     },
   };
+  // One retry budget for both: the SDK's retries and the backoff after a 429 without Retry-After.
+  const maxRetries = options.maxRetries ?? 3;
   const clientOptions = (vaultUrl: string) => ({
     disableChallengeResourceVerification: isLoopback(vaultUrl),
     additionalPolicies: [
-      { policy: throttleBackoffPolicy(options.maxRetries ?? 3, options.throttleBackoffMs ?? 1000), position: "perCall" as const },
+      { policy: throttleBackoffPolicy(maxRetries, options.throttleBackoffMs ?? 1000), position: "perCall" as const },
       { policy: counter, position: "perRetry" as const },
     ],
-    retryOptions: { maxRetries: options.maxRetries ?? 3, retryDelayInMs: options.retryDelayInMs ?? 500, maxRetryDelayInMs: 8000 },
+    retryOptions: { maxRetries, retryDelayInMs: options.retryDelayInMs ?? 500, maxRetryDelayInMs: 8000 },
   });
   const certClients = new Map<string, CertificateClient>();
   const secretClients = new Map<string, SecretClient>();
