@@ -11,6 +11,7 @@ import { trustChangeEvents } from "./flow-trust";
 import type { ReportInput } from "./reporting";
 import { caRetryNotBefore, reportedError, type StepFailedError } from "./step-error";
 import type { MergedVersion } from "./merge-step";
+import { OWNERSHIP_REFUSALS } from "../shared/errors";
 
 /** The notify outputs of a `report` call (none when it failed). */
 function sentOf(reported: unknown): unknown[] {
@@ -64,7 +65,11 @@ export function* reportIssued(
   return result;
 }
 
-/** Failure: for renewals the failure counted on the certificate and `certificate.renewal_failed`; the telemetry outcome. */
+/**
+ * Failure: for renewals the failure counted on the certificate and `certificate.renewal_failed`; the telemetry outcome.
+ * A renewal refused because kv-acme does not manage the certificate or is told to ignore it (OwnershipError) was never
+ * attempted: nothing is counted on the certificate and no webhook names it.
+ */
 export function* reportFailed(
   failure: StepFailedError,
   input: IssueFlowInput & { certificateName: string; dnsNames: string[] },
@@ -79,7 +84,8 @@ export function* reportFailed(
   const time = clock.now().toISOString();
   const events: ReportInput["events"] = [];
   let notBefore: string | undefined;
-  if (reason === "renew") {
+  const refused = (OWNERSHIP_REFUSALS as readonly string[]).includes(failure.error.code ?? "");
+  if (reason === "renew" && !refused) {
     // Count the failure on the certificate (the next scan's backoff and `certificate.expiring` read it); a CA
     // rateLimited refusal also records the CA's time, before which the renewal decision holds it back.
     notBefore = caRetryNotBefore(failure.error, clock.now());

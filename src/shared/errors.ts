@@ -45,13 +45,16 @@ export class ConflictError extends KvAcmeError {
   }
 }
 
+/** The codes of OwnershipError: kv-acme refused to touch the certificate, so nothing was attempted. */
+export const OWNERSHIP_REFUSALS = ["CertificateNotManaged", "CertificateIgnored"] as const;
+
 /**
  * The certificate belongs to someone else (CertificateNotManaged) or is tagged to be ignored (CertificateIgnored):
  * HTTP 409 naming its tags (`ownerTags` in the problem body), CLI exit code 4. Nothing was written.
  */
 export class OwnershipError extends ConflictError {
   constructor(
-    code: "CertificateNotManaged" | "CertificateIgnored",
+    code: (typeof OWNERSHIP_REFUSALS)[number],
     message: string,
     details: { certificateName: string; ownerTags: Record<string, string> },
   ) {

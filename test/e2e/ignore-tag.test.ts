@@ -4,7 +4,8 @@
  * leave it out although it is as due as the certificate beside it, which they renew), and every writing route and
  * command refuses it (409 CertificateIgnored / exit 4): renew, revoke, edit names, issue with adopt, issuer pins, and
  * the pending operations (create, cancel, delete, merge). Its versions, leaf, policy, tags and pending state stay
- * byte-identical throughout. Both checks are needed: the inventory filter (src/keyvault/inventory.ts) and the
+ * byte-identical throughout, and no webhook ever names it (a refused renewal was never attempted, so it is no
+ * `certificate.renewal_failed`). Both checks are needed: the inventory filter (src/keyvault/inventory.ts) and the
  * ownership decision (src/keyvault/tags.ts decideOwnership); without either, a part of this file fails.
  */
 import assert from "node:assert/strict";
@@ -21,6 +22,7 @@ import { clients } from "../integration/helpers";
 import { startTestApp, type TestApp } from "../support/app";
 import { runCliProcess } from "../support/cli";
 import { assertProblem, call, snapshot } from "../api/support";
+import { startReceiver, type Receiver } from "../notify/receiver";
 
 const IGNORED = "frozen-real";
 const WATCHED = "watched";
@@ -29,10 +31,21 @@ let app: TestApp;
 let home: string;
 // The host's clock, moved forward so that both certificates are due; the CLI processes run on the same clock.
 const clock = new JumpingClock();
-// 5-minute certificates renewed at 1 % of their lifetime: due 3 s after issuance.
-const env = { KvAcme__RenewAtPercentOfLifetime: "1" };
+// 5-minute certificates renewed at 1 % of their lifetime: due 3 s after issuance. Every event goes to `hooks`.
+const env: Record<string, string> = { KvAcme__RenewAtPercentOfLifetime: "1" };
+let hooks: Receiver;
+
+/** The events the app and the CLI sent that name `name` (CloudEvents `subject` or `data.certificateName`). */
+function eventsNaming(name: string): string[] {
+  return hooks.received
+    .map((r) => JSON.parse(r.rawBody.toString("utf8")) as { type: string; subject?: string; data?: { certificateName?: string } })
+    .filter((e) => e.subject === name || e.data?.certificateName === name)
+    .map((e) => e.type.replace(/^com\.github\.kv-acme\./, ""));
+}
 
 before(async () => {
+  hooks = await startReceiver([], { status: 204 }, "/events");
+  Object.assign(env, { KvAcme__Webhooks__0__Url: hooks.url, KvAcme__Webhooks__0__Format: "generic", KvAcme__Webhooks__0__Events: "*" });
   app = await startTestApp({ stack: { pebble: { validityPeriodSeconds: 300 } }, env, host: { clock } });
   home = await mkdtemp(path.join(os.tmpdir(), "kv-acme-ignore-"));
   for (const [name, dnsName] of [
@@ -49,6 +62,7 @@ before(async () => {
 });
 after(async () => {
   await app?.close();
+  await hooks?.close();
   if (home) await rm(home, { recursive: true, force: true });
 });
 
@@ -186,8 +200,10 @@ describe("a certificate tagged kv-acme-ignore=true", { concurrency: false }, () 
     assert.equal(await snapshot(app.stack), before);
   });
 
-  it("nothing of it changed since it was tagged, while the other certificate was renewed twice", async () => {
+  it("nothing of it changed since it was tagged, and no webhook named it, while the other certificate was renewed twice", async () => {
     assert.equal(await certState(IGNORED), frozen);
+    assert.deepEqual(eventsNaming(IGNORED), []);
+    assert.ok(eventsNaming(WATCHED).includes("certificate.renewed"), JSON.stringify(eventsNaming(WATCHED)));
     let versions = 0;
     for await (const _ of clients(app.stack).certificates.listPropertiesOfCertificateVersions(WATCHED)) versions++;
     assert.equal(versions, 3);
