@@ -11,7 +11,7 @@ import { OVERLAP_CHECK_REUSE_MS } from "../../src/keyvault/overlap";
 import { ORCHESTRATIONS, certificateInstanceId } from "../../src/orchestrations/ids";
 import { clients } from "../integration/helpers";
 import { startTestApp, type TestApp } from "../support/app";
-import { assertProblem, call, pollOperation, snapshot } from "./support";
+import { assertProblem, call, certificateState, pollOperation, snapshot } from "./support";
 
 let app: TestApp;
 
@@ -33,24 +33,8 @@ async function foreignCertificate(name: string, dnsName: string, tags: Record<st
   await poller.pollUntilDone();
 }
 
-/** What a takeover would change: versions, policy issuer and names, tags of the latest version. */
-async function certState(name: string): Promise<string> {
-  const { certificates } = clients(app.stack);
-  const cert = await certificates.getCertificate(name);
-  const versions: string[] = [];
-  for await (const v of certificates.listPropertiesOfCertificateVersions(name)) versions.push(v.version ?? "");
-  const pending = await certificates.getCertificateOperation(name).then(
-    (p) => p.getOperationState().certificateOperation?.status ?? "none",
-    () => "none",
-  );
-  return JSON.stringify({
-    versions: versions.sort(),
-    issuer: cert.policy?.issuerName,
-    names: cert.policy?.subjectAlternativeNames?.dnsNames,
-    tags: cert.properties.tags,
-    pending,
-  });
-}
+/** Everything a request could change on a certificate (./support certificateState). */
+const certState = (name: string): Promise<string> => certificateState(app.stack, name);
 
 describe("certificates kv-acme does not manage", () => {
   before(async () => {

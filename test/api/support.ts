@@ -72,6 +72,29 @@ export async function snapshot(stack: Stack): Promise<string> {
   return out.sort().join("\n");
 }
 
+/**
+ * Everything a refused request or an edit could change on one certificate: its versions, the current leaf's bytes,
+ * policy, tags, enabled and its pending operation's status.
+ */
+export async function certificateState(stack: Stack, name: string): Promise<string> {
+  const { certificates } = clients(stack);
+  const cert = await certificates.getCertificate(name);
+  const versions: string[] = [];
+  for await (const v of certificates.listPropertiesOfCertificateVersions(name)) versions.push(v.version ?? "");
+  const pending = await certificates.getCertificateOperation(name).then(
+    (p) => p.getOperationState().certificateOperation?.status ?? "none",
+    () => "none",
+  );
+  return JSON.stringify({
+    versions: versions.sort(),
+    cer: Buffer.from(cert.cer ?? []).toString("base64"),
+    policy: cert.policy,
+    tags: cert.properties.tags,
+    enabled: cert.properties.enabled,
+    pending,
+  });
+}
+
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 
 /** A throwaway CA that signs a CSR out of band (as a non-ACME CA would); returns the chain, leaf first. */

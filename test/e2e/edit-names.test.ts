@@ -15,7 +15,7 @@ import { describeVersion } from "../../src/keyvault/certificates";
 import { startTestApp, type TestApp } from "../support/app";
 import { runCliProcess } from "../support/cli";
 import { clients, txtRecords } from "../integration/helpers";
-import { assertProblem, call, pollOperation, snapshot } from "../api/support";
+import { assertProblem, call, certificateState, pollOperation, snapshot } from "../api/support";
 
 const KEY = "edit-names-function-key-0123456789";
 let app: TestApp;
@@ -39,25 +39,8 @@ async function completed(r: { status: number; text: string; headers: Headers }):
   return final.body.output as Record<string, unknown>;
 }
 
-/** Everything an edit could change on a certificate: versions, the current leaf's bytes, policy, tags, pending. */
-async function certState(name: string): Promise<string> {
-  const { certificates } = clients(app.stack);
-  const cert = await certificates.getCertificate(name);
-  const versions: string[] = [];
-  for await (const v of certificates.listPropertiesOfCertificateVersions(name)) versions.push(v.version ?? "");
-  const pending = await certificates.getCertificateOperation(name).then(
-    (p) => p.getOperationState().certificateOperation?.status ?? "none",
-    () => "none",
-  );
-  return JSON.stringify({
-    versions: versions.sort(),
-    cer: Buffer.from(cert.cer ?? []).toString("base64"),
-    policy: cert.policy,
-    tags: cert.properties.tags,
-    enabled: cert.properties.enabled,
-    pending,
-  });
-}
+/** Everything a request could change on a certificate (./support certificateState). */
+const certState = (name: string): Promise<string> => certificateState(app.stack, name);
 
 async function sans(name: string, version?: string): Promise<string[]> {
   const { certificates } = clients(app.stack);
