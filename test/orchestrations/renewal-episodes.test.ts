@@ -216,7 +216,16 @@ describe("renewCertificates episodes", () => {
     assert.equal(summary.renewed.length, names.length - 1);
   });
 
-  it("an account-wide refusal in the middle of the run: no renewal starts after it; those not started are held, the ones in flight finish", async () => {
+  const ACCOUNT_REFUSAL =
+    "order: ACME: creating the order failed: the CA rate-limited the request: too many new orders (300) from this account in the last 3h0m0s (Retry-After: 3600 s)";
+  const EXACT_SET_REFUSAL =
+    "order: ACME: creating the order failed: the CA rate-limited the request: too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s (Retry-After: 3600 s)";
+
+  /**
+   * A run with at most 2 renewals in flight in which the oldest in flight finishes first, the CA refusing those of
+   * `refusals` (certificate -> failure) and renewing the others: what started, what holdRenewals was asked, the summary.
+   */
+  async function midRunRefusals(refusals: Record<string, string>) {
     const started: string[] = [];
     const holds: { certificates: string[]; refused: string }[] = [];
     const run = await runEpisodes({
@@ -239,22 +248,20 @@ describe("renewCertificates episodes", () => {
             }
             return { id: w.id, result: { eventId: "evt", results: [] } };
           });
-        // Finish only the oldest sub-orchestration in flight; the CA's limit is reached at cert-03.
         const oldest = open.filter((w) => w.kind === "sub").sort((a, b) => a.id - b.id)[0]!;
         const name = (oldest.input as { certificateName: string }).certificateName;
-        if (name === "cert-03")
-          return [
-            {
-              id: oldest.id,
-              failure: `order: ACME: creating the order failed: the CA rate-limited the request: too many new orders (300) from this account in the last 3h0m0s (Retry-After: 3600 s)`,
-            },
-          ];
+        const failure = refusals[name];
+        if (failure) return [{ id: oldest.id, failure }];
         return [
           { id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } },
         ];
       },
     });
-    const summary = run.output as RenewalSummary;
+    return { started, holds, summary: run.output as RenewalSummary };
+  }
+
+  it("an account-wide refusal in the middle of the run: no renewal starts after it; those not started are held, the ones in flight finish", async () => {
+    const { started, holds, summary } = await midRunRefusals({ "cert-03": ACCOUNT_REFUSAL });
     // cert-00 alone, then cert-01 + cert-02, cert-03 and cert-04 as each finished; cert-03's refusal stops the rest.
     assert.deepEqual(started, ["cert-00", "cert-01", "cert-02", "cert-03", "cert-04"]);
     assert.equal(holds.length, 1);
@@ -273,51 +280,7 @@ describe("renewCertificates episodes", () => {
   });
 
   it("after a narrower refusal earlier in the run, an account-wide one still holds every renewal not started (none dropped from the summary)", async () => {
-    const started: string[] = [];
-    const holds: { certificates: string[]; refused: string }[] = [];
-    const run = await runEpisodes({
-      name: ORCHESTRATIONS.renewAll,
-      input: {},
-      instanceId: "kv-acme-renew-all",
-      respond: (open, episode) => {
-        started.push(
-          ...episode.scheduled.filter((w) => w.kind === "sub").map((w) => (w.input as { certificateName: string }).certificateName),
-        );
-        const activities = open.filter((w) => w.kind === "activity");
-        if (activities.length > 0)
-          return activities.map((w) => {
-            if (w.name === "scanInventory") return { id: w.id, result: ok({ items, pages: 1, maxConcurrentRenewals: 2 }) };
-            if (w.name === "decideRenewals") return { id: w.id, result: ok({ due: decisions, notDue: 0, errors: [] }) };
-            if (w.name === "findRenewalsInProgress") return { id: w.id, result: ok({ inProgress: [] }) };
-            if (w.name === "holdRenewals") {
-              holds.push(w.input as { certificates: string[]; refused: string });
-              return { id: w.id, result: ok({ until: "2026-01-01T02:00:00.000Z", held: [], errors: [] }) };
-            }
-            return { id: w.id, result: { eventId: "evt", results: [] } };
-          });
-        // Finish only the oldest sub-orchestration in flight; the CA's limit is reached at cert-03.
-        const oldest = open.filter((w) => w.kind === "sub").sort((a, b) => a.id - b.id)[0]!;
-        const name = (oldest.input as { certificateName: string }).certificateName;
-        if (name === "cert-01")
-          return [
-            {
-              id: oldest.id,
-              failure: `order: ACME: creating the order failed: the CA rate-limited the request: too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s (Retry-After: 3600 s)`,
-            },
-          ];
-        if (name === "cert-03")
-          return [
-            {
-              id: oldest.id,
-              failure: `order: ACME: creating the order failed: the CA rate-limited the request: too many new orders (300) from this account in the last 3h0m0s (Retry-After: 3600 s)`,
-            },
-          ];
-        return [
-          { id: oldest.id, result: { certificateName: name, version: `v-${name}`, notAfter: "2026-04-01T00:00:00.000Z", reason: "renew" } },
-        ];
-      },
-    });
-    const summary = run.output as RenewalSummary;
+    const { started, holds, summary } = await midRunRefusals({ "cert-01": EXACT_SET_REFUSAL, "cert-03": ACCOUNT_REFUSAL });
     // cert-01 refused for its exact set (holds nothing else), cert-03 for the account: the rest is held by cert-03's.
     assert.deepEqual(started, ["cert-00", "cert-01", "cert-02", "cert-03", "cert-04"]);
     assert.equal(holds.length, 1);
