@@ -11,7 +11,7 @@ import { errorMessage, ValidationError } from "../shared/errors";
 import { sleep } from "../shared/time";
 import { createAgentCredential, identityEndpointProblem } from "./identity";
 import { createSystemdNotifier, type ServiceNotifier } from "./sd-notify";
-import { initialSyncDelayMs, overallStatus, Poller, type AgentEvent, type AgentLogger, type CycleResult } from "./poller";
+import { initialSyncDelayMs, overallStatus, pollDelayMs, Poller, type AgentEvent, type AgentLogger, type CycleResult } from "./poller";
 import { parseAgentSettings, type AgentSettings } from "./settings";
 import { writeStatus, type AgentStatus, type HandlerStatus } from "./state";
 import { createLinuxStore } from "./stores/linux";
@@ -39,6 +39,8 @@ export interface RunAgentOptions {
   env?: NodeJS.ProcessEnv;
   /** fetch for the report to the app (default: the global fetch). */
   fetch?: typeof fetch;
+  /** Draws from [0, 1) for the polling jitter (default Math.random). */
+  random?: () => number;
   /** Called after every cycle (tests, metrics). */
   onCycle?: (result: CycleResult) => void;
   /** The service manager's readiness channel (default: systemd's `$NOTIFY_SOCKET` when set, see ./sd-notify). */
@@ -171,8 +173,9 @@ export async function runAgent(settings: AgentSettings, options: RunAgentOptions
     options.onCycle?.(last);
   }
 
-  while (!options.signal?.aborted) {
-    await sleep(settings.pollingIntervalInS * 1000, options.signal);
+  const random = options.random ?? Math.random;
+  for (let first = true; !options.signal?.aborted; first = false) {
+    await sleep(pollDelayMs(settings.pollingIntervalInS, first, random()), options.signal);
     if (options.signal?.aborted) break;
     last = await cycle();
     const o = overallStatus(last.statuses, "polling");

@@ -56,6 +56,22 @@ export function initialSyncDelayMs(attempt: number, baseMs = 5000, capMs = 100_0
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/** Spread of every later polling wait: the interval +/- this fraction of it (docs/agent.md, "Polling and jitter"). */
+export const POLL_JITTER_FRACTION = 0.1;
+
+/**
+ * Wait before the next polling cycle (pure; `random` is a draw from [0, 1)). The first wait after the start-up cycle
+ * is a uniform offset within one interval, so a fleet started together (or rebooted together) spreads over the
+ * interval instead of polling in the same second; each later wait is the interval +/- POLL_JITTER_FRACTION of it,
+ * so hosts do not drift back into step. Never below one second.
+ */
+export function pollDelayMs(intervalS: number, first: boolean, random: number, fraction = POLL_JITTER_FRACTION): number {
+  const intervalMs = intervalS * 1000;
+  const r = Math.min(Math.max(random, 0), 1);
+  const ms = first ? intervalMs * (1 - r) : intervalMs * (1 + fraction * (2 * r - 1));
+  return Math.max(1000, Math.round(ms));
+}
+
 /** Overall handler status from per-certificate statuses (pure). */
 export function overallStatus(statuses: CertificateStatus[], phase: "initialSync" | "polling"): { status: HandlerStatus; message: string } {
   const failed = statuses.filter((s) => s.state !== "installed");
