@@ -76,6 +76,8 @@ export interface StackOptions {
    * default, some of them replaced, or false for none (`npm run stack -- --kv-limits off`).
    */
   keyVaultLimits?: Partial<KeyVaultLimits> | false;
+  /** The Key Vault stand-ins' throttle clock in ms (default Date.now; the fleet bench's simulated clock). */
+  keyVaultNow?: () => number;
   /** Write <home>/stack.json (default true unless ephemeral). */
   writeStackJson?: boolean;
   /** DNS providers besides the Azure DNS stand-in (names of src/local/dns/providers.ts, e.g. "rfc2136", "powerdns"). */
@@ -236,6 +238,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         timing: options.keyVaultTiming,
         faults,
         limits: options.keyVaultLimits,
+        now: options.keyVaultNow,
       }),
       startArmDnsServer({ store, authority, tls, port: await port("arm"), faults }),
       startDnsServer({ store, port: await port("dns"), faults, answer: (message, o) => answerWithForwarding(store, forwards, message, o) }),
@@ -251,6 +254,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         timing: options.keyVaultTiming,
         faults,
         limits: options.keyVaultLimits,
+        now: options.keyVaultNow,
       });
       closers.push(extra.close);
       keyVaults[stackVaultName(n)] = extra;
