@@ -101,6 +101,8 @@ export interface SimOptions {
   intervals: number;
   intervalS: number;
   inFlight: number;
+  /** The stand-in's "other" limit per 10 s when not Key Vault's published 4,000. */
+  otherLimit?: number;
 }
 
 export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAheadClock, o: SimOptions) {
@@ -252,13 +254,14 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
       renewed = await importAll();
       continue;
     }
-    while (next < o.agents && busy < o.inFlight) startAgent(next++);
+    // Agents due first (a real host does not wait for others to boot), then the next ones to start.
     while (sleepers.size > 0 && sleepers.peek()!.at <= clock.now() && sleepers.peek()!.at < end && busy < o.inFlight) {
       const s = sleepers.pop();
       maxLagMs = Math.max(maxLagMs, clock.now() - s.at);
       busy++;
       s.wake();
     }
+    while (next < o.agents && busy < o.inFlight) startAgent(next++);
     if (busy === 0 && next >= o.agents) {
       const at = Math.min(sleepers.size > 0 ? sleepers.peek()!.at : end, renewed ? end : renewAt);
       if (at >= end) break;
@@ -287,12 +290,13 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
   for (let w = firstSteady; w <= lastWindow; w++) steady.push(windows.get(w)?.admitted ?? 0);
   const steadyMean = steady.reduce((s, x) => s + x, 0) / Math.max(1, steady.length);
   const steadyMax = Math.max(0, ...steady);
+  const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+  const busiestAtHours = round(((firstSteady + steady.indexOf(steadyMax)) * THROTTLE_WINDOW_MS - t0) / 3_600_000, 3);
   const all = [...windows.values()].map((w) => w.admitted);
   const lags = newVersionAt.map((t) => (t === undefined ? undefined : (t - renewAt) / 1000));
   const missing = lags.filter((l) => l === undefined).length;
   const maxLagS = Math.max(0, ...lags.filter((l): l is number => l !== undefined));
-  const budget = KEY_VAULT_LIMITS.other;
-  const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+  const budget = o.otherLimit ?? KEY_VAULT_LIMITS.other;
   return {
     agents: o.agents,
     certificates: o.certificates,
@@ -314,6 +318,8 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
       meanAdmittedPer10s: round(steadyMean),
       busiestAdmittedPer10s: steadyMax,
       busiestToMean: round(steadyMax / Math.max(steadyMean, 1e-9)),
+      busiestAtHours,
+      startsAtHours: round((firstSteady * THROTTLE_WINDOW_MS - t0) / 3_600_000, 3),
       vaultBudgetPer10s: budget,
       meanShareOfBudgetPercent: round((steadyMean / budget) * 100, 3),
       busiestShareOfBudgetPercent: round((steadyMax / budget) * 100, 3),
