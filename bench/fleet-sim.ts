@@ -292,6 +292,21 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
   const steadyMax = Math.max(0, ...steady);
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
   const busiestAtHours = round(((firstSteady + steady.indexOf(steadyMax)) * THROTTLE_WINDOW_MS - t0) / 3_600_000, 3);
+  // The steady state split at the renewal: before it each poll reads; after it each agent's next poll also downloads
+  // the new version, so that part has its own, higher mean. Each part's busiest window against its own mean.
+  const renewWindow = Math.floor(renewAt / THROTTLE_WINDOW_MS);
+  const part = (from: number, to: number) => {
+    const counts: number[] = [];
+    for (let w = Math.max(from, firstSteady); w <= to; w++) counts.push(windows.get(w)?.admitted ?? 0);
+    const mean = counts.reduce((sum, x) => sum + x, 0) / Math.max(1, counts.length);
+    const busiest = Math.max(0, ...counts);
+    return {
+      windows: counts.length,
+      meanAdmittedPer10s: round(mean),
+      busiestAdmittedPer10s: busiest,
+      busiestToMean: round(busiest / Math.max(mean, 1e-9)),
+    };
+  };
   const all = [...windows.values()].map((w) => w.admitted);
   const lags = newVersionAt.map((t) => (t === undefined ? undefined : (t - renewAt) / 1000));
   const missing = lags.filter((l) => l === undefined).length;
@@ -323,6 +338,8 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
       vaultBudgetPer10s: budget,
       meanShareOfBudgetPercent: round((steadyMean / budget) * 100, 3),
       busiestShareOfBudgetPercent: round((steadyMax / budget) * 100, 3),
+      beforeRenewal: part(firstSteady, renewWindow - 1),
+      fromRenewal: part(renewWindow, lastWindow),
     },
     throttled429s: throttled,
     retryAfter: { honoured, early, notRetried: pending429.size },
