@@ -94,6 +94,15 @@ export function ariCertificateId(leafCertPemOrDer: string | Uint8Array): string 
   return `${Buffer.from(aki.keyId, "hex").toString("base64url")}.${Buffer.from(serial).toString("base64url")}`;
 }
 
+/** ariCertificateId, or undefined for a leaf it cannot read (the ARI id is a tag: its absence only skips ARI). */
+export function ariCertificateIdOrUndefined(leafCertPemOrDer: string | Uint8Array): string | undefined {
+  try {
+    return ariCertificateId(leafCertPemOrDer);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The renewalInfo URL of a certificate: the directory's renewalInfo resource + "/" + the certificate id (RFC 9773 §4.1). */
 export function renewalInfoUrl(renewalInfoResource: string, certId: string): string {
   return `${renewalInfoResource.replace(/\/+$/, "")}/${certId}`;

@@ -9,8 +9,8 @@
  */
 import { validateCertificateName } from "../acme/names";
 import { getCurrentCertificate } from "../keyvault/certificates";
-import { decideOwnership, readManagedTags } from "../keyvault/tags";
-import { OwnershipError } from "../shared/errors";
+import { readManagedTags } from "../keyvault/tags";
+import { assertOwned } from "../keyvault/ownership";
 import type { IssuanceDeps } from "./deps";
 import { issueCertificate, type Reporting } from "./issue";
 import { keyOptionsFromPolicy } from "./renew";
@@ -27,8 +27,7 @@ export async function editNamesRequest(certificateName: string, dnsNames: string
   const current = await getCurrentCertificate(deps.certificates, name);
   const tags = current.properties.tags ?? {};
   // Refused before the names are looked at: the same rule as renew (adopt is an issue-time decision).
-  const ownership = decideOwnership(name, { tags, issuerName: current.policy?.issuerName });
-  if (!ownership.ok) throw new OwnershipError(ownership.code, ownership.message, { certificateName: name, ownerTags: ownership.ownerTags });
+  assertOwned(name, { tags, issuerName: current.policy?.issuerName });
   const request: IssueRequest = { dnsNames, certificateName: name, vault: deps.vault, keyOptions: keyOptionsFromPolicy(current.policy) };
   const alias = readManagedTags(tags).dnsAlias;
   if (alias) request.dnsAlias = alias;

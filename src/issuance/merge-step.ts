@@ -5,7 +5,7 @@
  * same guard.
  */
 import { createHash } from "node:crypto";
-import { ariCertificateId } from "../acme/ari";
+import { ariCertificateIdOrUndefined } from "../acme/ari";
 import { chainToDer, mergeChain, type CertificateVersionInfo } from "../keyvault/certificates";
 import { issuedVersions, versionLeaf } from "../keyvault/versions";
 import { managedTags, readManagedTags } from "../keyvault/tags";
@@ -68,7 +68,7 @@ export async function mergeIssuedChain(
     dnsNames: input.dnsNames,
     dnsProvider: writingProviders(input.targets),
     dnsAlias: input.dnsAlias,
-    ariCertId: safeAriId(input.chain[0] ?? ""),
+    ariCertId: ariCertificateIdOrUndefined(input.chain[0] ?? ""),
     issuer,
     issuerPins: decision.issuerPins,
     lifetimeShortened: decision.lifetimeShortened,
@@ -126,12 +126,4 @@ async function previousVersion(deps: IssuanceDeps, certificateName: string, newT
   const pins = pinsInForce(versions);
   if (pins) previous.issuerPins = pins;
   return previous;
-}
-
-function safeAriId(leafPem: string): string | undefined {
-  try {
-    return ariCertificateId(leafPem);
-  } catch {
-    return undefined;
-  }
 }

@@ -3,17 +3,17 @@
  * RFC 9773 id of the current leaf; and the vault-wide pass that renews every managed certificate that is due.
  */
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
-import { ariCertificateId } from "../acme/ari";
+import { ariCertificateIdOrUndefined } from "../acme/ari";
 import { describeVersion, getCurrentCertificate } from "../keyvault/certificates";
 import { getCertificateVersion, latestIssuedVersion } from "../keyvault/versions";
 import { assertNoManualPending } from "../keyvault/manual-pending";
 import { recordAcmebotUnitBeforeRenewal } from "../keyvault/acmebot-unit";
 import { CLIENT_AUTH_EKU, type KeyOptionsInput } from "../keyvault/policy";
-import { decideOwnership, readManagedTags } from "../keyvault/tags";
+import { readManagedTags } from "../keyvault/tags";
+import { assertOwned } from "../keyvault/ownership";
 import { renewAllFlow, type RenewalSummary } from "../renewal/run";
 import { newOperationId } from "../telemetry/correlation";
 import { directClock, runDirect, type DirectEnv } from "./direct";
-import { OwnershipError } from "../shared/errors";
 import type { IssuanceDeps } from "./deps";
 import type { IssueRequest } from "./steps";
 
@@ -50,8 +50,7 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
     if (issued) current = { ...(await getCertificateVersion(deps.certificates, certificateName, issued.version)), policy: current.policy };
   }
   // The same rule as issue (adopt is an issue-time decision: renew only what kv-acme already manages).
-  const ownership = decideOwnership(certificateName, { tags: current.properties.tags ?? {}, issuerName: current.policy?.issuerName });
-  if (!ownership.ok) throw new OwnershipError(ownership.code, ownership.message, { certificateName, ownerTags: ownership.ownerTags });
+  assertOwned(certificateName, { tags: current.properties.tags ?? {}, issuerName: current.policy?.issuerName });
   // kv-acme's tags replace Acmebot's on the new version: the Acmebot__RenewBeforeExpiry unit they tell is recorded first.
   await recordAcmebotUnitBeforeRenewal(deps, current.properties.tags, new Date());
   const info = describeVersion(current);
@@ -67,11 +66,9 @@ export async function renewalRequest(certificateName: string, deps: IssuanceDeps
   };
   const alias = readManagedTags(current.properties.tags).dnsAlias;
   if (alias) request.dnsAlias = alias;
-  try {
-    request.replacesAriCertId = ariCertificateId(new Uint8Array(current.cer ?? []));
-  } catch {
-    // A leaf without AKI has no ARI id: renew without `replaces`.
-  }
+  // A leaf without AKI has no ARI id: renew without `replaces`.
+  const replaces = ariCertificateIdOrUndefined(new Uint8Array(current.cer ?? []));
+  if (replaces) request.replacesAriCertId = replaces;
   return request;
 }
 

@@ -8,7 +8,7 @@
  * issuer and the ARI id read from the version's own leaf. Pure decisions apart from `repairMergeTags`.
  */
 import type { CertificateClient } from "@azure/keyvault-certificates";
-import { ariCertificateId } from "../acme/ari";
+import { ariCertificateIdOrUndefined } from "../acme/ari";
 import { splitAddress } from "../keyvault/address";
 import { tagVersion } from "../keyvault/certificates";
 import {
@@ -105,7 +105,7 @@ export async function newestRepair(
   const leaf = await versionLeaf(client, certificateName, newest.version);
   if (!leaf) return undefined;
   const source = lastTagged(versions);
-  const tags = repairedTags(newest.tags, source?.tags, { issuer: issuerOfChain([leaf]), ariCertId: ariIdOf(leaf) });
+  const tags = repairedTags(newest.tags, source?.tags, { issuer: issuerOfChain([leaf]), ariCertId: ariCertificateIdOrUndefined(leaf) });
   if (!tags) return undefined;
   return source ? { tags, from: source.version } : { tags };
 }
@@ -137,12 +137,4 @@ export async function repairMergeTags(input: { certificateName: string }, deps: 
     out.error = errorMessage(err);
   }
   return out;
-}
-
-function ariIdOf(leaf: Uint8Array): string | undefined {
-  try {
-    return ariCertificateId(leaf);
-  } catch {
-    return undefined;
-  }
 }

@@ -37,7 +37,20 @@ export async function assertMayManage(
   options: { adopt?: boolean; ignoreOnly?: boolean } = {},
 ): Promise<{ adopting: boolean; existing?: Awaited<ReturnType<typeof readOwnership>> }> {
   const existing = await readOwnership(client, certificateName);
+  const { adopting } = assertOwned(certificateName, existing, options);
+  return existing ? { adopting, existing } : { adopting };
+}
+
+/**
+ * decideOwnership over what the caller already read of the certificate (its tags and policy issuer; undefined: no
+ * such certificate), as a guard: throws OwnershipError (409, nothing written) when kv-acme may not write to it.
+ */
+export function assertOwned(
+  certificateName: string,
+  existing: Parameters<typeof decideOwnership>[1],
+  options: Parameters<typeof decideOwnership>[2] = {},
+): { adopting: boolean } {
   const decision = decideOwnership(certificateName, existing, options);
   if (!decision.ok) throw new OwnershipError(decision.code, decision.message, { certificateName, ownerTags: decision.ownerTags });
-  return existing ? { adopting: decision.adopting, existing } : { adopting: decision.adopting };
+  return { adopting: decision.adopting };
 }
