@@ -28,6 +28,7 @@ import { createSdkVaultReader } from "../src/agent/vault";
 import { buildPem, createSelfSigned, generateKey } from "../src/local/keyvault/crypto";
 import { KEY_VAULT_LIMITS, THROTTLE_WINDOW_MS } from "../src/local/keyvault/throttle";
 import type { startStack } from "../src/local/stack";
+import { rng } from "./lib/rng";
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -41,18 +42,6 @@ export class SkipAheadClock {
     const d = t - this.now();
     if (d > 0) this.#offset += d;
   }
-}
-
-/** A seeded generator (mulberry32): the same run gives the same jitter draws. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Min-heap of sleepers by wake-up time. */
@@ -230,7 +219,7 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
           vault,
           store,
           sleep,
-          random: seeded(i + 1),
+          random: rng(i + 1),
           onCycle: (r) => {
             cycles++;
             if (!r.allInstalled) failedCycles++;

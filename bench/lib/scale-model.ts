@@ -5,23 +5,12 @@
  * fixed 10 s / 1 min windows. Sources: docs/scale.md (limits.md: Let's Encrypt rate limits, Key Vault service limits,
  * ARM throttling, Azure DNS limits).
  */
+import { rng } from "./rng";
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-
-/** A deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SimCert {
   id: number;

@@ -26,11 +26,11 @@ import {
   SECOND,
   ariWindowOf,
   population,
-  rng,
   timeline,
   type PopulationOptions,
   type SimCert,
 } from "./scale-model";
+import { rng } from "./rng";
 import { Heap } from "../../src/shared/heap";
 
 export interface SimOptions extends PopulationOptions {

@@ -7,23 +7,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
+import { rng } from "../../bench/lib/rng";
 import { runAgent } from "../../src/agent/index";
 import { POLL_JITTER_FRACTION, pollDelayMs } from "../../src/agent/poller";
 import { parseAgentSettings } from "../../src/agent/settings";
 import type { CertificateStore } from "../../src/agent/stores/types";
 import type { VaultReader } from "../../src/agent/vault";
-
-/** A seeded generator (mulberry32) so the spread checks are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("pollDelayMs", () => {
   it("keeps every later wait within the interval +/- the jitter fraction, and reaches both ends", () => {
@@ -31,7 +20,7 @@ describe("pollDelayMs", () => {
     assert.equal(pollDelayMs(3600, false, 0), 3_240_000);
     assert.equal(pollDelayMs(3600, false, 0.5), 3_600_000);
     assert.equal(pollDelayMs(3600, false, 1), 3_960_000);
-    const rnd = seeded(1);
+    const rnd = rng(1);
     const waits = Array.from({ length: 10_000 }, () => pollDelayMs(3600, false, rnd()));
     assert.ok(waits.every((w) => w >= 3_240_000 && w <= 3_960_000));
     // Spread: the draws cover the whole band, not one value (no jitter would give 3,600,000 every time).
@@ -43,7 +32,7 @@ describe("pollDelayMs", () => {
     assert.equal(pollDelayMs(3600, true, 0), 3_600_000);
     assert.equal(pollDelayMs(3600, true, 0.75), 900_000);
     assert.equal(pollDelayMs(3600, true, 0.9999999), 1000, "never below one second");
-    const rnd = seeded(2);
+    const rnd = rng(2);
     const buckets = new Array<number>(36).fill(0);
     for (let i = 0; i < 36_000; i++) {
       const w = pollDelayMs(3600, true, rnd());
