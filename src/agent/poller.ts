@@ -60,15 +60,24 @@ export function initialSyncDelayMs(attempt: number, baseMs = 5000, capMs = 100_0
 export const POLL_JITTER_FRACTION = 0.1;
 
 /**
- * Wait before the next polling cycle (pure; `random` is a draw from [0, 1)). The first wait after the start-up cycle
- * is a uniform offset within one interval, so a fleet started together (or rebooted together) spreads over the
- * interval instead of polling in the same second; each later wait is the interval +/- POLL_JITTER_FRACTION of it,
- * so hosts do not drift back into step. Never below one second.
+ * Wait before the next polling cycle (pure; `random` is a draw from [0, 1)). Each later wait is the interval +/-
+ * POLL_JITTER_FRACTION of it (uniform), so hosts do not drift back into step. The first wait after the start-up cycle
+ * is drawn from that renewal process's stationary ("equilibrium") distribution: uniform up to (1 - fraction) x the
+ * interval, then a density falling linearly to zero at (1 + fraction) x the interval (the chance that a jittered wait
+ * is still running). With a plain uniform first wait over one interval, the hosts whose first wait was short poll
+ * again (after 0.9-1.1 intervals) while the ones whose first wait was long have not polled yet, so a fleet started
+ * together polled up to 1.5x its mean rate around one interval after the start; with this first wait the fleet's
+ * polling rate is flat from the start-up on (docs/agent.md, "Polling and jitter"). Never below one second.
  */
 export function pollDelayMs(intervalS: number, first: boolean, random: number, fraction = POLL_JITTER_FRACTION): number {
   const intervalMs = intervalS * 1000;
   const r = Math.min(Math.max(random, 0), 1);
-  const ms = first ? intervalMs * (1 - r) : intervalMs * (1 + fraction * (2 * r - 1));
+  const f = Math.min(Math.max(fraction, 0), 1);
+  let ms: number;
+  if (!first) ms = intervalMs * (1 + f * (2 * r - 1));
+  else if (r <= 1 - f || f === 0) ms = intervalMs * r;
+  // Inverse of the stationary CDF on the jitter band: F(x) = (1 - f) + (s - s^2 / (4 f I)) / I for x = (1 - f) I + s.
+  else ms = intervalMs * (1 - f + 2 * f * (1 - Math.sqrt(Math.max(0, 1 - (r - (1 - f)) / f))));
   return Math.max(1000, Math.round(ms));
 }
 
