@@ -52,7 +52,7 @@ export const MODULES = {
   propagation: { mutate: ["src/dns/propagation.ts"], tests: ["test/unit/propagation.test.ts", "test/unit/propagation-exact.test.ts"] },
   "keyvault-policy": {
     mutate: ["src/keyvault/policy.ts", "src/keyvault/tags.ts"],
-    tests: ["test/unit/policy.test.ts", "test/unit/tags.test.ts"],
+    tests: ["test/unit/policy.test.ts", "test/unit/tags.test.ts", "test/unit/keyvault-policy-exact.test.ts"],
   },
   "agent-stores": {
     mutate: ["src/agent/stores/linux.ts", "src/agent/material.ts"],
