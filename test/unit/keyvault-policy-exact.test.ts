@@ -136,6 +136,16 @@ describe("parseKeyOptions exact results", () => {
       want: [{ field: "keyType", message: `"EC-P256X" is not a supported key type; use one of ${SUPPORTED}` }],
     },
     {
+      name: "suffix garbage refused (RSA-2048X)",
+      input: { keyType: "RSA-2048X" },
+      want: [{ field: "keyType", message: `"RSA-2048X" is not a supported key type; use one of ${SUPPORTED}` }],
+    },
+    {
+      name: "prefix garbage refused (XEC-P256)",
+      input: { keyType: "XEC-P256" },
+      want: [{ field: "keyType", message: `"XEC-P256" is not a supported key type; use one of ${SUPPORTED}` }],
+    },
+    {
       name: "HSM key asked exportable",
       input: { keyType: "EC-HSM-P256", exportable: true },
       want: [{ field: "exportable", message: HSM_EXPORTABLE }],
@@ -340,11 +350,18 @@ describe("describeCsr exact descriptions", () => {
     big.set(der, 10);
     assert.equal(describeCsr(big.subarray(10, 10 + der.length)).keySize, 2048);
   });
-  it("not a CSR: ValidationError on field csr naming the reason", () => {
-    const problems = problemsOf(() => describeCsr("bm90IGEgY3Ny"));
-    assert.equal(problems.length, 1);
-    assert.equal(problems[0]!.field, "csr");
-    assert.match(problems[0]!.message, /^not a PKCS#10 certificate signing request \(.+\)$/);
+  it("not a CSR: ValidationError on field csr quoting the parser's message (not its String form)", () => {
+    let reason = "";
+    try {
+      new x509.Pkcs10CertificateRequest(new Uint8Array(Buffer.from("bm90IGEgY3Ny", "base64")).buffer);
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    assert.notEqual(reason, "");
+    assert.deepEqual(
+      problemsOf(() => describeCsr("bm90IGEgY3Ny")),
+      [{ field: "csr", message: `not a PKCS#10 certificate signing request (${reason})` }],
+    );
   });
 });
 
@@ -665,6 +682,14 @@ describe("mergedByHandTags, issuer and issuer-pins tags", () => {
       },
     );
   });
+  it("managed: only the manual-pending mark removed (fewer tags, the rest equal): the new tags", () => {
+    const tags = {
+      "kv-acme-managed": "true",
+      "kv-acme-issuer": `${PIN_B};0a;CN=R11`,
+      "kv-acme-manual-pending": "2026-03-01T10:00:00.000Z",
+    };
+    assert.deepEqual(mergedByHandTags(tags, issuer, []), { "kv-acme-managed": "true", "kv-acme-issuer": `${PIN_B};0a;CN=R11` });
+  });
   it("not managed, no pins: nothing changes (undefined)", () => {
     assert.equal(mergedByHandTags({ team: "x", "kv-acme-manual-pending": "2026-03-01T10:00:00.000Z" }, issuer, []), undefined);
   });
@@ -823,6 +848,23 @@ describe("readManagedTags whole results", () => {
       },
     );
   });
+  it("Acmebot v5: the certificate id becomes the ARI id", () => {
+    const v5 = JSON.stringify({
+      endpoint: "acme.example",
+      dnsProvider: "Azure DNS",
+      dnsAlias: "alias.example.net",
+      certificateId: "aid.sid",
+    });
+    assert.deepEqual(readManagedTags({ Acmebot: v5 }), {
+      managed: true,
+      source: "acmebot",
+      acmebotVersion: 5,
+      acmeHost: "acme.example",
+      dnsProvider: "Azure DNS",
+      dnsAlias: "alias.example.net",
+      ariCertId: "aid.sid",
+    });
+  });
   it("Acmebot v4 with the Issuer tag alone: managed, nothing else", () => {
     assert.deepEqual(readManagedTags({ Issuer: "Acmebot" }), { managed: true, source: "acmebot", acmebotVersion: 4 });
   });
@@ -841,6 +883,12 @@ describe("tagNamesMatch, isIgnored", () => {
       name: "one name fewer",
       info: { managed: true, source: "kv-acme", dnsNames: ["a.example.com", "b.example.com"] },
       names: ["a.example.com"],
+      want: false,
+    },
+    {
+      name: "one name more requested than recorded",
+      info: { managed: true, source: "kv-acme", dnsNames: ["a.example.com"] },
+      names: ["a.example.com", "b.example.com"],
       want: false,
     },
     {
