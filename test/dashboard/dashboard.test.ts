@@ -251,7 +251,9 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
       const width = await page.evaluate(
         () => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth,
       );
-      assert.ok(width <= 360, `${p} is ${width} px wide at a 360 px viewport`);
+      // On failure, name the elements that reach past the viewport (the innermost first), so the cause is in the message.
+      const wide = width <= 360 ? [] : await page.$$eval("body *", overflowing);
+      assert.ok(width <= 360, `${p} is ${width} px wide at a 360 px viewport; past it: ${wide.join("; ")}`);
       await page.screenshot({ path: path.join(screenshotDir(), `${p.replace(/\//g, "-")}-360.png`) });
     }
     await page.setViewportSize({ width: 1280, height: 860 });
@@ -282,3 +284,17 @@ describe("dashboard in Chromium", { concurrency: false }, () => {
     assert.deepEqual(pageErrors, []);
   });
 });
+
+/** The elements whose right edge is past the viewport, innermost last-listed first: tag.class "text" right-edge. */
+function overflowing(els: unknown[]): string[] {
+  type El = { tagName: string; className: unknown; textContent: string | null; getBoundingClientRect(): { right: number } };
+  const innerWidth = (globalThis as unknown as { innerWidth: number }).innerWidth;
+  return (els as El[])
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5)
+    .reverse()
+    .slice(0, 5)
+    .map(
+      (e) =>
+        `${e.tagName.toLowerCase()}.${String(e.className)} "${(e.textContent ?? "").trim().slice(0, 40)}" ${Math.round(e.getBoundingClientRect().right)}`,
+    );
+}
