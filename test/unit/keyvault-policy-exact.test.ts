@@ -338,6 +338,16 @@ describe("describeCsr exact descriptions", () => {
       curve: "P-521",
     });
   });
+  it("PEM after leading blank lines is read as PEM", () => {
+    assert.equal(describeCsr(`\n  ${derToPem(ec.rawData, "CERTIFICATE REQUEST")}`).curve, "P-384");
+  });
+  it("the SAN is found when another extension comes first", async () => {
+    const csr = await makeCsr({ name: "ECDSA", namedCurve: "P-256" }, [
+      new x509.ExtendedKeyUsageExtension([SERVER_AUTH_EKU]),
+      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "late.example.com" }]),
+    ]);
+    assert.deepEqual(describeCsr(new Uint8Array(csr.rawData)).names, ["late.example.com"]);
+  });
   it("base64 with line breaks and base64url both read", () => {
     const b64 = Buffer.from(rsa.rawData).toString("base64");
     const wrapped = b64.replace(/(.{64})/g, "$1\n");
@@ -375,6 +385,26 @@ describe("pendingOperationMatches exact reasons", () => {
     opts: Parameters<typeof pendingOperationMatches>[2];
     want: { reuse: boolean; reason: string };
   }[] = [
+    {
+      name: "two EKUs against a serverAuth-only request: both listed, comma-separated",
+      csr: { ...rsa2048, ekus: [SERVER_AUTH_EKU, CLIENT_AUTH_EKU] },
+      names: ["a.example.com", "b.example.com"],
+      opts: rsaOpts,
+      want: {
+        reuse: false,
+        reason: `the pending CSR asks for extended key usage ${SERVER_AUTH_EKU}, ${CLIENT_AUTH_EKU}, the request wants ${SERVER_AUTH_EKU}`,
+      },
+    },
+    {
+      name: "two key usages against an EC request: both listed, comma-separated",
+      csr: { subject: "", names: ["a.example.com"], keyType: "EC", curve: "P-256", keyUsage: ["digitalSignature", "keyEncipherment"] },
+      names: ["a.example.com"],
+      opts: { keyType: "EC", curve: "P-256" },
+      want: {
+        reuse: false,
+        reason: "the pending CSR asks for key usage digitalSignature, keyEncipherment, the request wants digitalSignature",
+      },
+    },
     {
       name: "same names (case, duplicates) and key: reuse, counting distinct names",
       csr: rsa2048,
@@ -808,6 +838,21 @@ describe("readManagedTags whole results", () => {
       dnsNamesDigest: { count: 100, sha256Prefix: "0a".repeat(16) },
     });
   });
+  it("kv-acme: a names value only resembling the digest form is a name list", () => {
+    const h = "0a".repeat(16);
+    assert.deepEqual(readManagedTags({ "kv-acme-managed": "true", "kv-acme-dns-names": `x 100 names sha256:${h}` }).dnsNames, [
+      `x 100 names sha256:${h}`,
+    ]);
+    assert.deepEqual(readManagedTags({ "kv-acme-managed": "true", "kv-acme-dns-names": `100 names sha256:${h} x` }).dnsNames, [
+      `100 names sha256:${h} x`,
+    ]);
+  });
+  it("kv-acme: a lifetime-shortened value starting with ';' is ignored", () => {
+    assert.equal(
+      readManagedTags({ "kv-acme-managed": "true", "kv-acme-lifetime-shortened": ";2026-05-01T00:00:00.000Z;v1" }).lifetimeShortened,
+      undefined,
+    );
+  });
   it("kv-acme-managed other than true: not managed", () => {
     assert.deepEqual(readManagedTags({ "kv-acme-managed": "yes", "kv-acme-dns-names": "a.example.com" }), {
       managed: false,
@@ -917,6 +962,12 @@ describe("tagNamesMatch, isIgnored", () => {
     },
     { name: "no names recorded", info: { managed: true, source: "acmebot" }, names: ["a.example.com"], want: undefined },
   ];
+  it("tagNamesMatch: requested names out of order still match", () => {
+    assert.equal(
+      tagNamesMatch({ managed: true, source: "kv-acme", dnsNames: ["a.example.com", "b.example.com"] }, ["b.example.com", "a.example.com"]),
+      true,
+    );
+  });
   for (const c of cases) it(`tagNamesMatch: ${c.name}`, () => assert.equal(tagNamesMatch(c.info, c.names), c.want));
   it("isIgnored: true in any case and key case, trimmed; anything else not", () => {
     assert.equal(isIgnored({ "KV-ACME-IGNORE": " True " }), true);
