@@ -47,7 +47,12 @@ export const MODULES = {
   },
   "renewal-plan": {
     mutate: ["src/renewal/plan.ts", "src/renewal/plan-window.ts", "src/renewal/ca-limits.ts", "src/renewal/plan-input.ts"],
-    tests: ["test/unit/renewal-plan.test.ts", "test/unit/renewal-plan-input.test.ts", "test/unit/renewal-plan-next-run.test.ts"],
+    tests: [
+      "test/unit/renewal-plan.test.ts",
+      "test/unit/renewal-plan-input.test.ts",
+      "test/unit/renewal-plan-next-run.test.ts",
+      "test/unit/renewal-plan-exact.test.ts",
+    ],
   },
   propagation: { mutate: ["src/dns/propagation.ts"], tests: ["test/unit/propagation.test.ts", "test/unit/propagation-exact.test.ts"] },
   "keyvault-policy": {
