@@ -305,3 +305,34 @@ describe("ca-limits and plan-input at their edges", () => {
     );
   });
 });
+
+describe("planRenewals: order among renewals ready at the same moment", () => {
+  // Pace 1 per hour, all due at 0: they start one an hour, earliest close first, whatever order they are listed in.
+  const closes: [string, number][] = [
+    ["f", 85],
+    ["b", 81],
+    ["e", 84],
+    ["a", 80],
+    ["d", 83],
+    ["c", 82],
+    ["g", 86],
+  ];
+  const orders: [string, [string, number][]][] = [
+    ["listed by name", [...closes].sort((x, y) => (x[0] < y[0] ? -1 : 1))],
+    ["listed by name, reversed", [...closes].sort((x, y) => (x[0] < y[0] ? 1 : -1))],
+    ["listed shuffled", closes],
+  ];
+  for (const [name, list] of orders)
+    it(`${name}: a, b, c, d, e, f, g one an hour`, () => {
+      const plan = planRenewals(
+        input(
+          list.map(([n, days]) => cert(n, 0, { notAfter: at(days * DAY) })),
+          { runner: { count: 1, windowMs: HOUR } },
+        ),
+      );
+      assert.deepEqual(
+        plan.now.map((r) => [r.name, (r.at.getTime() - T0) / HOUR]),
+        ["a", "b", "c", "d", "e", "f", "g"].map((n, i) => [n, i]),
+      );
+    });
+});
