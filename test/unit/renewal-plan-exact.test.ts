@@ -336,3 +336,38 @@ describe("planRenewals: order among renewals ready at the same moment", () => {
       );
     });
 });
+
+describe("planRenewals: two limits waking at the same moment", () => {
+  // Pace 1 per 10 h and zone z 2 writes per 10 h: a fills both at 0; b waits on the pace, c (2 writes in z) on the zone;
+  // both limits wake at 10 h. A renewal a wake releases goes before the other wake (entryBefore: renewals before wakes
+  // at the same moment), so the one released first takes the pace's slot whatever its close. (The module comment's
+  // "earliest close first" holds among renewals ready together, not across wakes: b closes after c in the first case.)
+  const zoneCert = (name: string, due: number, dnsWrites: Record<string, number>, days: number) =>
+    cert(name, due, { dnsWrites, notAfter: at(days * DAY) });
+  const limits: Partial<PlanInput> = {
+    runner: RUNNER_1_PER_10H,
+    azure: { ...LOOSE, dnsWritesPerZone: { count: 2, windowMs: 10 * HOUR } },
+  };
+  const cases: [string, PlanCertificate[], Row[]][] = [
+    [
+      "b parked on the pace first: b at 10 h, c at 20 h",
+      [zoneCert("a", 0, { z: 2 }, 80), zoneCert("b", 0, {}, 90), zoneCert("c", HOUR, { z: 2 }, 85)],
+      [
+        ["a", 0],
+        ["b", 10 * HOUR, "runner"],
+        ["c", 20 * HOUR, "runner"],
+      ],
+    ],
+    [
+      "c parked on the zone first: c at 10 h, b at 20 h",
+      [zoneCert("a", 0, { z: 2 }, 80), zoneCert("c", HOUR, { z: 2 }, 90), zoneCert("b", 2 * HOUR, {}, 85)],
+      [
+        ["a", 0],
+        ["c", 10 * HOUR, "dns:z"],
+        ["b", 20 * HOUR, "runner"],
+      ],
+    ],
+  ];
+  for (const [name, certificates, want] of cases)
+    it(name, () => assert.deepEqual(rows(planRenewals(input(certificates, limits)).now), want));
+});
