@@ -6,7 +6,7 @@
  * certificate (`kv-acme renew`, POST .../renew) before any run records it as well.
  */
 import assert from "node:assert/strict";
-import { randomBytes, webcrypto } from "node:crypto";
+import { KeyObject, randomBytes, webcrypto } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { CertificatePolicy } from "@azure/keyvault-certificates";
 import type { Settings } from "../../src/config/settings";
@@ -102,7 +102,7 @@ async function pemOf(name: string, agoDays: number, leftDays: number): Promise<s
     signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: name }])],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
+  // The key just generated, as PKCS#8 PEM (Node writes the armour).
+  const key = KeyObject.from(keys.privateKey).export({ type: "pkcs8", format: "pem" }) as string;
   return key + cert.toString("pem") + "\n";
 }
