@@ -48,6 +48,14 @@ const RUNNER_2_PER_10H = { count: 2, windowMs: 10 * HOUR };
 const RUNNER_1_PER_10H = { count: 1, windowMs: 10 * HOUR };
 
 describe("planRenewals: exact plans at each rule's edge", () => {
+  /** Five certificates due at once under a pace of 2 per 10 h: two now, two 10 h later, the fifth 10 h after those. */
+  const PACED_FIVE: Row[] = [
+    ["a", 0],
+    ["b", 0],
+    ["c", 10 * HOUR, "runner"],
+    ["d", 10 * HOUR, "runner"],
+    ["e", 20 * HOUR, "runner"],
+  ];
   const cases: { name: string; in: PlanInput; now: Row[]; later: Row[] }[] = [
     {
       name: "pace 2 per 10 h, five due at once: two at 0, two at 10 h, one at 20 h (a start exactly windowMs later fits)",
@@ -55,13 +63,7 @@ describe("planRenewals: exact plans at each rule's edge", () => {
         ["a", "b", "c", "d", "e"].map((n) => cert(n, 0)),
         { runner: RUNNER_2_PER_10H },
       ),
-      now: [
-        ["a", 0],
-        ["b", 0],
-        ["c", 10 * HOUR, "runner"],
-        ["d", 10 * HOUR, "runner"],
-        ["e", 20 * HOUR, "runner"],
-      ],
+      now: PACED_FIVE,
       later: [],
     },
     {
@@ -70,13 +72,7 @@ describe("planRenewals: exact plans at each rule's edge", () => {
         ["e", "d", "c", "b", "a"].map((n) => cert(n, 0)),
         { runner: RUNNER_2_PER_10H },
       ),
-      now: [
-        ["a", 0],
-        ["b", 0],
-        ["c", 10 * HOUR, "runner"],
-        ["d", 10 * HOUR, "runner"],
-        ["e", 20 * HOUR, "runner"],
-      ],
+      now: PACED_FIVE,
       later: [],
     },
     {
