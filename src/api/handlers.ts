@@ -222,10 +222,10 @@ export interface RevokeInput {
   operationId: string;
 }
 
-/** How long POST .../revoke waits for the revocation before answering 202 instead of 200. */
-export const REVOKE_WAIT_MS = 8000;
-
-/** POST /certificates/{name}/revoke { reason?, disable? }: 200 with the result when it finishes quickly, else 202. */
+/**
+ * POST /certificates/{name}/revoke { reason?, disable? }: 200 with the result when it finishes within
+ * `KvAcme__RevokeWaitSeconds` (settings.revokeWaitSeconds), else 202 with the operation to poll.
+ */
 export const revoke: Handler = async (req, ctx) => {
   const name = nameParam(req);
   const r = new FieldReader(readJsonObject(req, { optional: true }), ["reason", "disable"]);
@@ -247,7 +247,7 @@ export const revoke: Handler = async (req, ctx) => {
     operationId: requestOperationId(req),
   };
   await startOperation(client, ORCHESTRATIONS.revoke, instanceId, input, `revoking ${addressIn(deps, name)}`);
-  const deadline = Date.now() + REVOKE_WAIT_MS;
+  const deadline = Date.now() + ctx.runtime.settings.revokeWaitSeconds * 1000;
   for (;;) {
     const status = await findStatus(client, instanceId);
     if (status?.runtimeStatus === "Failed") {

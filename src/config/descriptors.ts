@@ -141,6 +141,15 @@ export const SETTINGS = {
     doc: "How long to wait for the CA to validate challenges and issue the certificate.",
     parse: intIn(10, 3600),
   }),
+  revokeWaitSeconds: setting({
+    key: "RevokeWaitSeconds",
+    aliases: [],
+    field: "revokeWaitSeconds",
+    type: "integer 0–120",
+    default: 8,
+    doc: "How long `POST /api/certificates/{name}/revoke` waits for the revocation before answering 202 with a Location to poll instead of 200 with the result (0: always 202).",
+    parse: intIn(0, 120),
+  }),
   renewBeforeExpiryDays: setting({
     key: "RenewBeforeExpiryDays",
     aliases: [],

@@ -206,6 +206,7 @@ export const CORE_SETTINGS: SettingsSection<Settings> = {
       order: ORDER_SETTINGS.build(r),
       propagationTimeoutSeconds: get(S.propagationTimeoutSeconds),
       acmeTimeoutSeconds: get(S.acmeTimeoutSeconds),
+      revokeWaitSeconds: get(S.revokeWaitSeconds),
       renewBeforeExpiryDays: acmebot.renewal?.renewBeforeExpiryDays ?? get(S.renewBeforeExpiryDays),
       renewAtPercentOfLifetime: acmebot.renewal?.renewAtPercentOfLifetime ?? get(S.renewAtPercentOfLifetime),
       renewalSchedule: get(S.renewalSchedule),

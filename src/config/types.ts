@@ -68,6 +68,8 @@ export interface Settings {
   dnsResolver?: string[];
   propagationTimeoutSeconds: number;
   acmeTimeoutSeconds: number;
+  /** How long POST .../revoke waits for the revocation before answering 202 (0: at once). */
+  revokeWaitSeconds: number;
   renewBeforeExpiryDays: number;
   renewAtPercentOfLifetime: number;
   /**

@@ -36,6 +36,7 @@ describe("loadSettings defaults", () => {
       },
       propagationTimeoutSeconds: 300,
       acmeTimeoutSeconds: 120,
+      revokeWaitSeconds: 8,
       renewBeforeExpiryDays: 30,
       renewAtPercentOfLifetime: 66,
       renewalSchedule: "0 0 3 * * *",
@@ -315,6 +316,7 @@ describe("settings documentation", () => {
     const numeric = {
       propagationTimeoutSeconds: s.propagationTimeoutSeconds,
       acmeTimeoutSeconds: s.acmeTimeoutSeconds,
+      revokeWaitSeconds: s.revokeWaitSeconds,
       renewBeforeExpiryDays: s.renewBeforeExpiryDays,
       renewAtPercentOfLifetime: s.renewAtPercentOfLifetime,
       maxConcurrentRenewals: s.maxConcurrentRenewals,
