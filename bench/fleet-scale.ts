@@ -20,6 +20,10 @@
  *    stand-in at Key Vault's published limits (`--sim-other` replaces the 4,000 "other" per 10 s, to provoke 429s),
  *    `--intervals` polling intervals with a renewal: the budget used, the
  *    busiest 10-s window against the mean, the 429s and whether each was honoured, the renewal's spread.
+ * 4. `--part model` (./lib/poll-model.ts, also in the `sim` output): the same fleet without the network, the agent's
+ *    real waits, 5 seeds: the busiest window against the steady state's mean for the agent's policy (download at the
+ *    poll that sees the new version), the evenest spread of the downloads any uncoordinated fleet can reach inside the
+ *    propagation goal, and the VM extension's secret GET on every poll. Seconds; `--sim-agents`, `--intervals`.
  *
  * Prints one JSON line. Short run: `npm run bench:fleet-scale -- --hosts 1000 --agents 50 --cycles 3`; one part only:
  * `--part reports` or `--part polling` (no Azurite).
@@ -47,6 +51,7 @@ import { parseBenchArgs } from "./lib/args";
 import { readVmHwmKb } from "./lib/process";
 import { median, percentile } from "./lib/stats";
 import { SkipAheadClock, simulatedPolling } from "./fleet-sim";
+import { pollModelSummary } from "./lib/poll-model";
 
 const values = parseBenchArgs(
   process.argv.slice(2),
@@ -57,14 +62,14 @@ const values = parseBenchArgs(
     agents: { type: "number", default: 100 },
     cycles: { type: "number", default: 3 },
     throttle: { type: "number", default: 0 },
-    part: { type: "string", default: "both", choices: ["reports", "polling", "both", "sim"] },
+    part: { type: "string", default: "both", choices: ["reports", "polling", "both", "sim", "model"] },
     "sim-agents": { type: "count", default: 10000, min: 1 },
     "sim-certificates": { type: "count", default: 10, min: 1 },
     intervals: { type: "number", default: 3 },
     "in-flight": { type: "count", default: 200, min: 1 },
     "sim-other": { type: "count", default: 4000, min: 1 },
   },
-  "usage: npm run bench:fleet-scale [-- --part reports|polling|both|sim --hosts N --concurrency N --reads N --agents N --cycles N --throttle N --sim-agents N --sim-certificates N --intervals N --in-flight N --sim-other N]",
+  "usage: npm run bench:fleet-scale [-- --part reports|polling|both|sim|model --hosts N --concurrency N --reads N --agents N --cycles N --throttle N --sim-agents N --sim-certificates N --intervals N --in-flight N --sim-other N]",
 );
 const HOSTS = values.hosts;
 const CONCURRENCY = values.concurrency;
@@ -74,7 +79,7 @@ const CYCLES = values.cycles;
 const THROTTLE = values.throttle;
 /** `reports`, `polling`, `both` (default) or `sim` (the simulated-clock polling run, ./fleet-sim.ts). */
 const PART = values.part;
-if (PART === "sim" && !(values.intervals >= 2.5))
+if ((PART === "sim" || PART === "model") && !(values.intervals >= 2.5))
   throw new Error("--intervals must be at least 2.5 (the renewal is 1.25 intervals before the end)");
 
 /** The Key Vault VM extension's default polling interval (pollingIntervalInS "3600"), the agent's too. */
@@ -404,6 +409,17 @@ async function responseBytes(stack: Awaited<ReturnType<typeof startStack>>, name
 }
 
 async function main() {
+  if (PART === "model") {
+    const intervals = values.intervals;
+    const o = {
+      hosts: values["sim-agents"],
+      intervalS: DEFAULT_POLL_S,
+      endS: intervals * DEFAULT_POLL_S,
+      renewAtS: (intervals - 1.25) * DEFAULT_POLL_S,
+    };
+    console.log(JSON.stringify({ bench: "fleet-scale", part: "model", ...o, busiestToMean: pollModelSummary(o) }));
+    return;
+  }
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-fleet-scale-"));
   const clock = new SkipAheadClock();
   const stack = await startStack({

@@ -27,6 +27,7 @@ import { createLinuxStore } from "../src/agent/stores/linux";
 import { createSdkVaultReader } from "../src/agent/vault";
 import { buildPem, createSelfSigned, generateKey } from "../src/local/keyvault/crypto";
 import { KEY_VAULT_LIMITS, THROTTLE_WINDOW_MS } from "../src/local/keyvault/throttle";
+import { pollModelSummary } from "./lib/poll-model";
 import type { startStack } from "../src/local/stack";
 import { rng } from "./lib/rng";
 
@@ -329,6 +330,14 @@ export async function simulatedPolling(stack: Stack, dir: string, clock: SkipAhe
       busiestShareOfBudgetPercent: round((steadyMax / budget) * 100, 3),
       beforeRenewal: part(firstSteady, renewWindow - 1),
       fromRenewal: part(renewWindow, lastWindow),
+      // The same fleet, waits and renewal without the network (./lib/poll-model.ts), 5 seeds: the agent's policy, the
+      // evenest spread of the downloads an uncoordinated fleet can reach, the VM extension's secret-every-poll.
+      modelBusiestToMean: pollModelSummary({
+        hosts: o.agents,
+        intervalS: o.intervalS,
+        endS: (end - t0) / 1000,
+        renewAtS: (renewAt - t0) / 1000,
+      }),
     },
     throttled429s: throttled,
     retryAfter: { honoured, early, notRetried: pending429.size },
