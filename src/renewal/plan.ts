@@ -157,10 +157,13 @@ function closesFirst(a: Pending, b: Pending): boolean {
 /** The queue entries: a renewal ready at `ready`, or a limit that has room again at `ready` (its parked renewals). */
 type Entry = { kind: "renewal"; p: Pending; ready: number } | { kind: "wake"; key: string; ready: number };
 
-/** Entries in time order; at the same moment renewals (earliest close first) before wakes. */
+/**
+ * Entries in time order; at the same moment wakes before renewals, so the renewals the wakes release and those ready
+ * anyway are all in the queue together and start earliest close first.
+ */
 function entryBefore(a: Entry, b: Entry): boolean {
   if (a.ready !== b.ready) return a.ready < b.ready;
-  if (a.kind !== b.kind) return a.kind === "renewal";
+  if (a.kind !== b.kind) return a.kind === "wake";
   return a.kind === "renewal" && b.kind === "renewal" ? closesFirst(a.p, b.p) : false;
 }
 

@@ -86,10 +86,27 @@ describe("planRenewals: exact plans at each rule's edge", () => {
       later: [],
     },
     {
-      name: "a renewal ready at a limit's wake moment goes before the parked ones it wakes (r at 10 h, q at 20 h)",
+      name: "a renewal ready at a limit's wake moment and the parked one the wake releases: the earlier close (parked q) at 10 h, r at 20 h",
       in: input([cert("p", 0, { notAfter: at(80 * DAY) }), cert("q", 0, { notAfter: at(85 * DAY) }), cert("r", 10 * HOUR)], {
         runner: RUNNER_1_PER_10H,
       }),
+      now: [
+        ["p", 0],
+        ["q", 10 * HOUR, "runner"],
+        ["r", 20 * HOUR, "runner"],
+      ],
+      later: [],
+    },
+    {
+      name: "a renewal ready at a limit's wake moment and the parked one the wake releases: the earlier close (ready r) at 10 h, q at 20 h",
+      in: input(
+        [
+          cert("p", 0, { notAfter: at(80 * DAY) }),
+          cert("q", 0, { notAfter: at(85 * DAY) }),
+          cert("r", 10 * HOUR, { notAfter: at(84 * DAY) }),
+        ],
+        { runner: RUNNER_1_PER_10H },
+      ),
       now: [
         ["p", 0],
         ["r", 10 * HOUR],
@@ -335,9 +352,8 @@ describe("planRenewals: order among renewals ready at the same moment", () => {
 
 describe("planRenewals: two limits waking at the same moment", () => {
   // Pace 1 per 10 h and zone z 2 writes per 10 h: a fills both at 0; b waits on the pace, c (2 writes in z) on the zone;
-  // both limits wake at 10 h. A renewal a wake releases goes before the other wake (entryBefore: renewals before wakes
-  // at the same moment), so the one released first takes the pace's slot whatever its close. (The module comment's
-  // "earliest close first" holds among renewals ready together, not across wakes: b closes after c in the first case.)
+  // both limits wake at 10 h. Wakes go before renewals at the same moment (entryBefore), so both wakes release theirs
+  // first and the earlier close takes the pace's slot whichever limit parked it and whichever parked first.
   const zoneCert = (name: string, due: number, dnsWrites: Record<string, number>, days: number) =>
     cert(name, due, { dnsWrites, notAfter: at(days * DAY) });
   const limits: Partial<PlanInput> = {
@@ -346,21 +362,21 @@ describe("planRenewals: two limits waking at the same moment", () => {
   };
   const cases: [string, PlanCertificate[], Row[]][] = [
     [
-      "b parked on the pace first: b at 10 h, c at 20 h",
+      "b (90 d) parked on the pace first, c (85 d) on the zone: c at 10 h, b at 20 h",
       [zoneCert("a", 0, { z: 2 }, 80), zoneCert("b", 0, {}, 90), zoneCert("c", HOUR, { z: 2 }, 85)],
-      [
-        ["a", 0],
-        ["b", 10 * HOUR, "runner"],
-        ["c", 20 * HOUR, "runner"],
-      ],
-    ],
-    [
-      "c parked on the zone first: c at 10 h, b at 20 h",
-      [zoneCert("a", 0, { z: 2 }, 80), zoneCert("c", HOUR, { z: 2 }, 90), zoneCert("b", 2 * HOUR, {}, 85)],
       [
         ["a", 0],
         ["c", 10 * HOUR, "dns:z"],
         ["b", 20 * HOUR, "runner"],
+      ],
+    ],
+    [
+      "c (90 d) parked on the zone first, b (85 d) on the pace: b at 10 h, c at 20 h",
+      [zoneCert("a", 0, { z: 2 }, 80), zoneCert("c", HOUR, { z: 2 }, 90), zoneCert("b", 2 * HOUR, {}, 85)],
+      [
+        ["a", 0],
+        ["b", 10 * HOUR, "runner"],
+        ["c", 20 * HOUR, "runner"],
       ],
     ],
   ];
