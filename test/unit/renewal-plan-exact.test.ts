@@ -208,6 +208,53 @@ describe("planRenewals: exact plans at each rule's edge", () => {
       ["v", 120_000, "dns:z"],
     ]);
   });
+  it("one wake releases as many parked renewals as fit by the lightest weight: b and c (1 write each) at 60 s, d (4) at 120 s", () => {
+    const plan = planRenewals(input([zone("a", 0, 4, 80), zone("b", 0, 1, 81), zone("c", 0, 1, 82), zone("d", 0, 4, 85)], ZONE_4));
+    assert.deepEqual(rows(plan.now), [
+      ["a", 0],
+      ["b", 60_000, "dns:z"],
+      ["c", 60_000, "dns:z"],
+      ["d", 120_000, "dns:z"],
+    ]);
+  });
+});
+
+describe("planRenewals: renewals still parked at the horizon", () => {
+  // Vault v1 takes 1 key create per 5 h, the pace 3 starts per 15 h, horizon at 10 h. g fills v1 at 0, b (vault v2)
+  // takes the pace's second slot at 2 h; d, f and a wait on v1. v1 wakes at 5 h: d (earliest close) starts and fills
+  // the pace. The limit's next wake releases f, which the pace then holds until 15 h; a is still parked on v1 when v1
+  // wakes at the horizon, and is left to later at that wake, held by v1 (its other limits are not evaluated then).
+  const v1 = (name: string, due: number, days: number) => cert(name, due, { notAfter: at(days * DAY) });
+  const certificates = [
+    v1("g", 0, 86),
+    cert("b", 2 * HOUR, { vault: "v2", notAfter: at(81 * DAY) }),
+    v1("d", 3 * HOUR, 80),
+    v1("f", 4 * HOUR, 81),
+    v1("a", 4 * HOUR, 84),
+  ];
+  it("d at 5 h (held by v1); left to later: a at the horizon (v1's wake), f at 15 h (the pace)", () => {
+    const plan = planRenewals(
+      input(certificates, {
+        horizonEnd: at(10 * HOUR),
+        runner: { count: 3, windowMs: 15 * HOUR },
+        azure: { ...LOOSE, keyVaultCreatesPerVault: { count: 1, windowMs: 5 * HOUR } },
+      }),
+    );
+    assert.deepEqual(
+      { now: rows(plan.now), later: rows(plan.later) },
+      {
+        now: [
+          ["g", 0],
+          ["b", 2 * HOUR],
+          ["d", 5 * HOUR, "kv:v1"],
+        ],
+        later: [
+          ["a", 10 * HOUR, "kv:v1"],
+          ["f", 15 * HOUR, "runner"],
+        ],
+      },
+    );
+  });
 });
 
 describe("planRenewals: late and ARI-exempt flags at their edges", () => {
