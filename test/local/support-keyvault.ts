@@ -8,6 +8,7 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ensureLocalCa } from "../../src/local/ca";
+import { kvAcmeHome } from "../../src/local/paths";
 import { createTokenAuthority, VAULT_AUDIENCE, type TokenAuthority } from "../../src/local/identity/tokens";
 import { startKeyVaultServer, type KeyVaultServer, type KeyVaultServerOptions } from "../../src/local/keyvault/server";
 
@@ -59,7 +60,9 @@ export function recorder(traffic: Recorded[]): PipelinePolicy {
 
 /** Starts a Key Vault stand-in on an ephemeral port in a fresh temp dir (or `stateDir`), with SDK clients. */
 export async function startVault(extra: Partial<KeyVaultServerOptions> = {}): Promise<Vault> {
-  const ca = await ensureLocalCa(path.join(REPO, ".local", "ca"));
+  // $KVACME_HOME's CA (the one NODE_EXTRA_CA_CERTS trusts, scripts/lib/ensure.sh), else the project's .local/: a copy
+  // of the project (Stryker's sandbox, which leaves .local out) would otherwise make a CA of its own that nothing trusts.
+  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
   const tls = await ca.issueServerCertificate(["127.0.0.1", "localhost"]);
   const authority = createTokenAuthority(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
   const stateDir = extra.stateDir ?? mkdtempSync(path.join(os.tmpdir(), "kvacme-kv-"));
