@@ -68,7 +68,11 @@ export const MODULES = {
   "keyvault-pending": {
     // The pending-operation half of the file (vaultError .. ensurePending); the merge/version half is `issuance`'s.
     mutate: ["src/keyvault/certificates.ts:56-222"],
-    tests: ["test/local/keyvault-pending-reuse.test.ts", "test/local/keyvault-lifecycle.test.ts"],
+    tests: [
+      "test/local/keyvault-pending-reuse.test.ts",
+      "test/local/keyvault-lifecycle.test.ts",
+      "test/local/keyvault-pending-exact.test.ts",
+    ],
   },
   issuance: {
     mutate: ["src/issuance/steps.ts", "src/issuance/flow.ts", "src/acme/order.ts"],
