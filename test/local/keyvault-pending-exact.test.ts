@@ -804,13 +804,23 @@ describe("ensurePending: created, reused or replaced, with the reason", () => {
     assert.deepEqual(requestsSince(vault, from), [...missing("ensure-503"), "POST /certificates/ensure-503/create 503"]);
   });
 
-  it("in progress for other names, the replacement's create failing otherwise (503): that UpstreamError", async () => {
-    await createUnknown(vault, "ensure-stale-503", ["exact.example.com"]);
-    inject("keyvault-create=503:100%");
-    const e = facts(await rejection(ensurePending(vault.certificates, "ensure-stale-503", NAMES, KEY)));
+  it("in progress for other names, the replacement's create failing once otherwise (503): that UpstreamError, no second try", async () => {
+    const n = "ensure-stale-503";
+    await createUnknown(vault, n, ["exact.example.com"]);
+    inject("keyvault-create=503:100%*1"); // a second try would succeed: only a 409 is tried again
+    const from = vault.traffic.length;
+    const e = facts(await rejection(ensurePending(vault.certificates, n, NAMES, KEY)));
     assert.deepEqual(
       [e.class, e.message],
-      ["UpstreamError", "Key Vault: creating ensure-stale-503 failed: Service Unavailable (local fault injection)."],
+      ["UpstreamError", `Key Vault: creating ${n} failed: Service Unavailable (local fault injection).`],
     );
+    assert.deepEqual(requestsSince(vault, from), [
+      ...read(n),
+      ...read(n),
+      ...read(n),
+      patch(n),
+      del(n),
+      `POST /certificates/${n}/create 503`,
+    ]);
   });
 });
