@@ -43,7 +43,13 @@ export const MODULES = {
   },
   "renewal-scan": {
     mutate: ["src/renewal/scan.ts"],
-    tests: ["test/unit/renewal.test.ts", "test/unit/expiring.test.ts", "test/unit/ari-decide.test.ts", "test/unit/rate-limit.test.ts"],
+    tests: [
+      "test/unit/renewal.test.ts",
+      "test/unit/expiring.test.ts",
+      "test/unit/ari-decide.test.ts",
+      "test/unit/rate-limit.test.ts",
+      "test/unit/renewal-scan-exact.test.ts",
+    ],
   },
   "renewal-plan": {
     mutate: ["src/renewal/plan.ts", "src/renewal/plan-window.ts", "src/renewal/ca-limits.ts", "src/renewal/plan-input.ts"],
