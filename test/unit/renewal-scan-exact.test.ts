@@ -159,17 +159,34 @@ describe("renewalPolicyFor and recordedAcmebotUnit", () => {
   it("the settings' own rules when Acmebot__RenewBeforeExpiry is not set (the tags are not read)", () => {
     assert.deepEqual(renewalPolicyFor(SETTINGS, [{ acmebot: 5 }]), { renewBeforeExpiryDays: 30, renewAtPercentOfLifetime: 66 });
   });
-  it("one v4 tag among untagged ones: 31 days", () => {
-    const p = renewalPolicyFor(acmebot, [{}, { acmebot: 4 }, {}]);
-    assert.equal(p.renewBeforeExpiryDays, 31);
-    assert.equal(p.renewAtPercentOfLifetime, 66);
-    assert.equal(p.acmebotUnit?.unit, "days");
+  it("one v4 tag among two untagged ones: 31 days, 1 certificate counted as v4", () => {
+    assert.deepEqual(renewalPolicyFor(acmebot, [{}, { acmebot: 4 }, {}]), {
+      renewBeforeExpiryDays: 31,
+      renewAtPercentOfLifetime: 66,
+      acmebotUnit: {
+        unit: "days",
+        reason: "1 certificate(s) carry Acmebot v4's tags and none v5's, so Acmebot__RenewBeforeExpiry=31 is days",
+      },
+    });
   });
-  it("one v5 tag beside two v4 ones: percent of the lifetime left (69 % elapsed), 1 certificate counted as v5", () => {
-    const p = renewalPolicyFor(acmebot, [{ acmebot: 4 }, { acmebot: 5 }, { acmebot: 4 }]);
-    assert.equal(p.acmebotUnit?.unit, "percent");
-    assert.equal(p.renewAtPercentOfLifetime, 69);
-    assert.match(p.acmebotUnit?.reason ?? "", /^1 certificate\(s\) carry Acmebot v5's JSON tag/);
+  it("one v5 tag beside two v4 ones: 69 % of the lifetime (31 % left), 1 certificate counted as v5", () => {
+    assert.deepEqual(renewalPolicyFor(acmebot, [{ acmebot: 4 }, { acmebot: 5 }, { acmebot: 4 }]), {
+      renewBeforeExpiryDays: 0,
+      renewAtPercentOfLifetime: 69,
+      acmebotUnit: {
+        unit: "percent",
+        reason: "1 certificate(s) carry Acmebot v5's JSON tag, so Acmebot__RenewBeforeExpiry=31 is a percentage",
+      },
+    });
+  });
+  it("decideForItem without a resolved policy reads the unit from the candidate's own tag (v4: 31 days, due at NOW - 0.2 days)", async () => {
+    const d = await decideForItem(cert("a", 59.2, { acmebot: 4 }), depsWith(acmebot), new Date(NOW), () => 0.5);
+    assert.deepEqual(d?.decision, {
+      due: true,
+      reason: "WithinRenewBeforeExpiry",
+      message: "expires 2026-05-11T19:12:00.000Z, within 31 days",
+      renewAt: "2026-04-10T19:12:00.000Z",
+    });
   });
   it("recordedAcmebotUnit reads nothing without Acmebot__RenewBeforeExpiry (no secrets client needed)", async () => {
     assert.equal(await recordedAcmebotUnit({ settings: SETTINGS } as unknown as IssuanceDeps), undefined);
