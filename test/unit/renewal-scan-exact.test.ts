@@ -427,6 +427,8 @@ describe("decideRenewals: the whole pass at NOW", () => {
     cert("v-failing", 60, { failures: { attempts: 2, at: iso(NOW - 10 * DAY) } }),
     cert("u-due", 60),
     cert("t-not-due-failing", 10, { failures: { attempts: 5, at: iso(NOW - 9 * DAY) } }),
+    // Not due, its window open since day 53.7: upcoming, decided before p (the upcoming list is sorted after the pass).
+    cert("r-window-open", 55),
     cert("s-ari", 10, { ariCertId: "ID-1" }),
     // Its window opens at day 53.7: at the horizon (NOW + 1 day) exactly, and 1 ms before it.
     cert("q-opens-at-horizon", 52.7),
@@ -444,7 +446,7 @@ describe("decideRenewals: the whole pass at NOW", () => {
       ["v-failing", "WithinRenewBeforeExpiry", "2026-04-11T00:00:00.000Z"],
       ["w-expiring", "WithinRenewBeforeExpiry", "2026-03-17T00:00:00.000Z"],
     ]);
-    assert.equal(r.notDue, 7, "x, y, z (held), t, s, q, p; n and m have no validity and count nowhere");
+    assert.equal(r.notDue, 8, "x, y, z (held), t, s, r, q, p; n and m have no validity and count nowhere");
     assert.deepEqual(r.errors, [{ certificateName: "o-bad", error: "renewNotBefore: must be a valid date" }]);
     assert.deepEqual(r.watch, [
       { certificateName: "v-failing", notAfter: "2026-05-11T00:00:00.000Z", daysRemaining: 30, failedAttempts: 2 },
@@ -455,9 +457,10 @@ describe("decideRenewals: the whole pass at NOW", () => {
     ]);
     assert.deepEqual(r.upcoming?.map(view), [
       ["p-opens-before-horizon", "NotDue", "2026-04-17T16:47:59.999Z"],
+      ["r-window-open", "NotDue", "2026-04-15T09:36:00.000Z"],
       ["s-ari", "NotDue", "2026-04-11T12:00:00.000Z"],
     ]);
-    assert.equal(r.upcoming?.[1]?.ariWindow?.start, "2026-04-11T12:00:00.000Z");
+    assert.equal(r.upcoming?.[2]?.ariWindow?.start, "2026-04-11T12:00:00.000Z");
     assert.equal(r.expiryWarningDays, 7);
     assert.equal(r.acmebotRenewBeforeExpiry, undefined);
     const op = { operationId: "op-1" };
@@ -469,6 +472,7 @@ describe("decideRenewals: the whole pass at NOW", () => {
       ["v-failing", 30, op],
       ["u-due", 30, op],
       ["t-not-due-failing", 80, op],
+      ["r-window-open", 35, op],
       ["s-ari", 80, op],
       ["q-opens-at-horizon", 37.3, op],
       ["p-opens-before-horizon", 37.3, op],
