@@ -67,7 +67,7 @@ export const MODULES = {
   },
   "agent-stores": {
     mutate: ["src/agent/stores/linux.ts", "src/agent/material.ts"],
-    tests: ["test/agent/material-store.test.ts", "test/agent/store-atomicity.test.ts"],
+    tests: ["test/agent/material-store.test.ts", "test/agent/store-atomicity.test.ts", "test/agent/agent-stores-exact.test.ts"],
   },
   // Modules whose tests run the local stack (Key Vault, ARM, Pebble): minutes per mutant on 2 cores.
   "dns-azure": { mutate: ["src/dns/azure.ts"], tests: ["test/dns/azure-concurrency.test.ts"] },
