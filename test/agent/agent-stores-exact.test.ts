@@ -343,6 +343,78 @@ describe("parseSecretMaterial whole results", () => {
     );
   });
 
+  it("the content types: application/x-pem-file and application/x-pkcs12", () => {
+    assert.equal(PEM_CONTENT_TYPE, "application/x-pem-file");
+    assert.equal(PKCS12_CONTENT_TYPE, "application/x-pkcs12");
+    assert.deepEqual(
+      refusal(() => parseSecretMaterial(pemSecret(leaf, chain), "application/x-pkcs12")),
+      refused("the PKCS#12 secret is not base64"),
+    );
+    assert.equal(parseSecretMaterial("text first\n" + pemSecret(leaf, chain), "application/x-pem-file").leafPem, leaf.leafPem);
+  });
+
+  it("an issuer signed by its own key under another issuer name (re-keyed, not a root): the chain goes on to that issuer", async () => {
+    const keys = await ecKeys();
+    const leafKeys = await ecKeys();
+    const rekeyed = await issue({ subject: "CN=Rekey X", issuer: "CN=Rekey Y", keys, signer: keys, ca: true });
+    const y = await issue({ subject: "CN=Rekey Y", issuer: "CN=Rekey Y", keys, signer: keys, ca: true });
+    const leafPem = await issue({ subject: "CN=rekey.test", issuer: "CN=Rekey X", keys: leafKeys, signer: keys });
+    const keyPem = await pkcs8Pem(leafKeys);
+    assert.deepEqual(
+      parseSecretMaterial(keyPem + leafPem + rekeyed + y),
+      expected(leafPem, keyPem, [rekeyed, y], { dnsNames: ["rekey.test"], includesRoot: true }),
+    );
+    assert.deepEqual(
+      parseSecretMaterial(keyPem + leafPem + rekeyed),
+      expected(leafPem, keyPem, [rekeyed], { dnsNames: ["rekey.test"], includesRoot: false }),
+      "a chain ending in it has no root",
+    );
+    const asLeaf = (await pkcs8Pem(keys)) + rekeyed;
+    assert.deepEqual(
+      refusal(() => parseSecretMaterial(asLeaf)),
+      refused("the secret has no chain: the leaf's issuer (CN=Rekey Y) is not included"),
+      "as a leaf it is not self-signed: its issuer is missing",
+    );
+  });
+
+  it("an issuer whose subject equals its issuer but signed by another key, without that key's certificate: includesRoot false", async () => {
+    const rootKeys = await ecKeys();
+    const midKeys = await ecKeys();
+    const leafKeys = await ecKeys();
+    const mid = await issue({ subject: "CN=Same Again", issuer: "CN=Same Again", keys: midKeys, signer: rootKeys, ca: true });
+    const leafPem = await issue({ subject: "CN=again.test", issuer: "CN=Same Again", keys: leafKeys, signer: midKeys });
+    const keyPem = await pkcs8Pem(leafKeys);
+    assert.deepEqual(
+      parseSecretMaterial(keyPem + leafPem + mid),
+      expected(leafPem, keyPem, [mid], { dnsNames: ["again.test"], includesRoot: false }),
+    );
+  });
+
+  it("a leaf issued by the root itself, root in the secret: chain is the root alone, includesRoot true", async () => {
+    const keys = await ecKeys();
+    const pem = await issue({
+      subject: "CN=direct.test",
+      issuer: new X509Certificate(chain.root.pem).subject,
+      keys,
+      signer: chain.root.keys,
+      san: [{ type: "dns", value: "direct.test" }],
+    });
+    const keyPem = await pkcs8Pem(keys);
+    assert.deepEqual(
+      parseSecretMaterial(keyPem + pem + chain.root.pem),
+      expected(pem, keyPem, [chain.root.pem], { dnsNames: ["direct.test"], includesRoot: true }),
+    );
+  });
+
+  it("a leaf that certified its own issuer (cross-signed pair, the key of one): the leaf never enters its chain", async () => {
+    const aKeys = await ecKeys();
+    const bKeys = await ecKeys();
+    const a = await issue({ subject: "CN=Pair A", issuer: "CN=Pair B", keys: aKeys, signer: bKeys, ca: true });
+    const b = await issue({ subject: "CN=Pair B", issuer: "CN=Pair A", keys: bKeys, signer: aKeys, ca: true });
+    const keyPem = await pkcs8Pem(aKeys);
+    assert.deepEqual(parseSecretMaterial(keyPem + a + b), expected(a, keyPem, [b], { dnsNames: ["pair a"], includesRoot: false }));
+  });
+
   it("a self-signed leaf alone: no chain needed, chain empty, includesRoot false; DNS name from the CN, not a CN= inside another value", async () => {
     const keys = await ecKeys();
     const name = "OU=CN=fake.test, CN=Real.Example.Test, O=Org";
