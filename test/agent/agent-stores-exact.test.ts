@@ -113,10 +113,14 @@ const der = (v: forge.asn1.Asn1) => A.toDer(v).getBytes();
 const certBag = (certDer: Buffer) =>
   seq([oid(oids.certBag!), explicit0(seq([oid(oids.x509Certificate!), explicit0(octets(certDer.toString("binary")))]))]);
 const keyBag = (pkcs8Der: Buffer) => seq([oid(oids.keyBag!), explicit0(A.fromDer(pkcs8Der.toString("binary")))]);
+/** A PFX (version 3, no MAC) whose authenticated safe is these bytes. */
+function pfxWithAuthSafe(authSafe: string): string {
+  const version = A.create(A.Class.UNIVERSAL, A.Type.INTEGER, false, A.integerToDer(3).getBytes());
+  return Buffer.from(der(seq([version, seq([oid(oids.data!), explicit0(octets(authSafe))])])), "binary").toString("base64");
+}
 function pfxOf(bags: forge.asn1.Asn1[]): string {
   const data = (content: forge.asn1.Asn1) => seq([oid(oids.data!), explicit0(octets(der(content)))]);
-  const version = A.create(A.Class.UNIVERSAL, A.Type.INTEGER, false, A.integerToDer(3).getBytes());
-  return Buffer.from(der(seq([version, data(seq([data(seq(bags))]))])), "binary").toString("base64");
+  return pfxWithAuthSafe(der(seq([data(seq(bags))])));
 }
 const pemDer = (pem: string) => Buffer.from(new X509Certificate(pem).raw);
 const keyDer = (pem: string) => createPrivateKey(pem).export({ format: "der", type: "pkcs8" });
@@ -545,6 +549,12 @@ describe("parseSecretMaterial refusals: class, code 422 and exact text", () => {
     {
       name: "PKCS#12 truncated",
       value: () => pkcs12Secret(rsaLeaf, rsaChain).slice(0, 400),
+      message: () =>
+        "the PKCS#12 secret is corrupt or truncated, or not protected by an empty password: Too few bytes to read ASN.1 value.",
+    },
+    {
+      name: "PKCS#12 whose authenticated safe is truncated inside a whole PFX",
+      value: () => pfxWithAuthSafe("\x30\x05\x30"),
       message: () =>
         "the PKCS#12 secret is corrupt or truncated, or not protected by an empty password: Too few bytes to read ASN.1 value.",
     },
