@@ -462,8 +462,9 @@ describe("parseSecretMaterial whole results", () => {
 });
 
 describe("parseSecretMaterial refusals: class, code 422 and exact text", () => {
-  const corruptCert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-  const corruptKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+  // Three zero bytes under each label, armoured at run time: no key material (real or not) is written in the test.
+  const corruptCert = derToPem(new Uint8Array(3), "CERTIFICATE");
+  const corruptKey = derToPem(new Uint8Array(3), "PRIVATE KEY");
   const cases: { name: string; value: () => string | Promise<string>; contentType?: string; message: () => string }[] = [
     { name: "empty", value: () => "", contentType: PEM_CONTENT_TYPE, message: () => "the secret is empty" },
     { name: "whitespace only", value: () => " \n\t ", message: () => "the secret is empty" },
