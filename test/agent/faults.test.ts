@@ -18,9 +18,9 @@ import { parseAgentSettings, type AgentSettings } from "../../src/agent/settings
 import { createLinuxStore } from "../../src/agent/stores/linux";
 import { createSdkVaultReader } from "../../src/agent/vault";
 import { ensureLocalCa } from "../../src/local/ca";
+import { kvAcmeHome } from "../../src/local/paths";
 import { x509 } from "../../src/shared/x509";
 import { makeChain, makeLeaf, pemSecret, pkcs12Secret } from "./helpers";
-import { REPO } from "./stack";
 
 const V = "0123456789abcdef0123456789abcdef";
 let server: https.Server;
@@ -36,7 +36,7 @@ const x5tOf = (pem: string) =>
     .digest("base64url");
 
 before(async () => {
-  const ca = await ensureLocalCa(path.join(REPO, ".local", "ca"));
+  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
   const tls = await ca.issueServerCertificate(["127.0.0.1"]);
   const chain = await makeChain();
   const rsaChain = await makeChain("rsa");

@@ -14,6 +14,7 @@ import { getPending } from "../../src/keyvault/certificates";
 import { latestIssuedVersion } from "../../src/keyvault/versions";
 import { readManagedTags, TAG_ISSUER, TAG_LIFETIME_SHORTENED } from "../../src/keyvault/tags";
 import { ensureLocalCa } from "../../src/local/ca";
+import { kvAcmeHome } from "../../src/local/paths";
 import { freePort } from "../../src/local/net";
 import { startPebble, type Pebble } from "../../src/local/pebble";
 import { CLOUDEVENT_TYPE_PREFIX } from "../../src/notify";
@@ -21,8 +22,6 @@ import { createTelemetry } from "../../src/telemetry";
 import { startReceiver, type Receiver } from "../notify/receiver";
 import { startTestStack, type TestStack } from "../support/stack";
 import { clients, stackSettings, txtRecords } from "./helpers";
-
-const REPO = path.resolve(__dirname, "../..");
 
 describe("issuer record, issuer change, issuer pins and shorter lifetime (two Pebble CAs)", () => {
   let stack: TestStack;
@@ -32,7 +31,7 @@ describe("issuer record, issuer change, issuer pins and shorter lifetime (two Pe
   before(async () => {
     hooks = await startReceiver([], { status: 204 }, "/events");
     stack = await startTestStack();
-    const ca = await ensureLocalCa(path.join(REPO, ".local", "ca"));
+    const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
     // A second CA with its own intermediate, issuing 30-day certificates (the stack's issues 90-day ones).
     other = await startPebble({
       dir: path.join(stack.stateDir, "pebble-other"),
