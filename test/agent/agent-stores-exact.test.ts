@@ -20,7 +20,7 @@ import {
 } from "../../src/agent/material";
 import { parseAgentSettings, type ObservedCertificate } from "../../src/agent/settings";
 import { aclSpec, createLinuxStore, switchLink, versionFileName } from "../../src/agent/stores/linux";
-import { derToPem, x509 } from "../../src/shared/x509";
+import { derToPem, pemBlocks, x509 } from "../../src/shared/x509";
 import { makeChain, makeLeaf, pemSecret, pkcs12Secret, type TestChain, type TestLeaf } from "./helpers";
 
 type KeyPair = webcrypto.CryptoKeyPair;
@@ -276,8 +276,9 @@ describe("parseSecretMaterial whole results", () => {
   it("the key as PKCS#1 (RSA PRIVATE KEY) or SEC1 (EC PRIVATE KEY): accepted, returned as PKCS#8", () => {
     const pkcs1 = createPrivateKey(rsaLeaf.keyPem).export({ format: "pem", type: "pkcs1" }).toString();
     const sec1 = createPrivateKey(leaf.keyPem).export({ format: "pem", type: "sec1" }).toString();
-    assert.match(pkcs1, /^-----BEGIN RSA PRIVATE KEY-----\n/);
-    assert.match(sec1, /^-----BEGIN EC PRIVATE KEY-----\n/);
+    // The inputs really are PKCS#1 and SEC1: each export is exactly one block of that label (src/shared/x509 pemBlocks).
+    assert.deepEqual(pemBlocks(pkcs1, "RSA PRIVATE KEY"), [pkcs1.trimEnd()]);
+    assert.deepEqual(pemBlocks(sec1, "EC PRIVATE KEY"), [sec1.trimEnd()]);
     assert.equal(parseSecretMaterial(pkcs1 + rsaLeaf.leafPem + rsaChain.intermediate.pem).keyPem, rsaLeaf.keyPem);
     assert.equal(parseSecretMaterial(sec1 + leaf.leafPem + chain.intermediate.pem).keyPem, leaf.keyPem);
   });
