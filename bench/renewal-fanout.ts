@@ -25,7 +25,6 @@ import path from "node:path";
 import { createRuntime, setRuntime, type Runtime } from "../src/app/runtime";
 import { managedTags } from "../src/keyvault/tags";
 import { ensureLocalCa } from "../src/local/ca";
-import { kvAcmeHome } from "../src/local/paths";
 import { buildPem, createSelfSigned, generateKey } from "../src/local/keyvault/crypto";
 import type { LocalHost } from "../src/local/host";
 import type { Stack } from "../src/local/stack";
@@ -172,7 +171,7 @@ async function runRenewAll(
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) {
     const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
       stdio: "inherit",

@@ -18,7 +18,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ensureLocalCa } from "../src/local/ca";
-import { kvAcmeHome } from "../src/local/paths";
 import { ORCHESTRATIONS, RENEW_ALL_INSTANCE_ID, certificateInstanceId } from "../src/orchestrations/ids";
 import type { RenewalSummary } from "../src/orchestrations/renew-certificates";
 import { issueAndWaitUntilDue, startBenchApp } from "./lib/app-stack";
@@ -147,7 +146,7 @@ function costPer1000(issuances: number, certificates: number, days: number, perR
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   if (args.real.length > 0 && process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) {
     const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
       stdio: "inherit",

@@ -9,6 +9,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { x509 } from "../shared/x509";
 import { writeFileAtomic } from "../shared/fs";
+import { kvAcmeHome } from "./paths";
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
 const SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -21,8 +22,11 @@ export interface LocalCa {
   issueServerCertificate(names: string[]): Promise<{ certPem: string; keyPem: string }>;
 }
 
-/** Loads the CA from `dir`, creating it the first time. Concurrent first starts converge on one CA. */
-export async function ensureLocalCa(dir: string): Promise<LocalCa> {
+/**
+ * Loads the CA from `dir` (by default `$KVACME_HOME/ca`, the one NODE_EXTRA_CA_CERTS trusts: scripts/lib/ensure.sh),
+ * creating it the first time. Concurrent first starts converge on one CA.
+ */
+export async function ensureLocalCa(dir: string = path.join(kvAcmeHome(), "ca")): Promise<LocalCa> {
   const caFile = path.join(dir, "ca.pem");
   const keyFile = path.join(dir, "ca-key.pem");
   let certPem: string;

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   if (process.env.NODE_EXTRA_CA_CERTS !== ca.caFile) await reexecTrustingCa(ca.caFile);
 
   const t0 = Date.now();

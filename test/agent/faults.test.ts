@@ -18,7 +18,6 @@ import { parseAgentSettings, type AgentSettings } from "../../src/agent/settings
 import { createLinuxStore } from "../../src/agent/stores/linux";
 import { createSdkVaultReader } from "../../src/agent/vault";
 import { ensureLocalCa } from "../../src/local/ca";
-import { kvAcmeHome } from "../../src/local/paths";
 import { x509 } from "../../src/shared/x509";
 import { makeChain, makeLeaf, pemSecret, pkcs12Secret } from "./helpers";
 
@@ -36,7 +35,7 @@ const x5tOf = (pem: string) =>
     .digest("base64url");
 
 before(async () => {
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const tls = await ca.issueServerCertificate(["127.0.0.1"]);
   const chain = await makeChain();
   const rsaChain = await makeChain("rsa");

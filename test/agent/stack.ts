@@ -6,7 +6,6 @@ import path from "node:path";
 import type { TokenCredential } from "@azure/core-auth";
 import { CertificateClient, type CertificateOperation } from "@azure/keyvault-certificates";
 import { ensureLocalCa } from "../../src/local/ca";
-import { kvAcmeHome } from "../../src/local/paths";
 import { startIdentityServer, type IdentityServer } from "../../src/local/identity/server";
 import { createTokenAuthority } from "../../src/local/identity/tokens";
 import { startKeyVaultServer, type KeyVaultServer } from "../../src/local/keyvault/server";
@@ -34,7 +33,7 @@ export interface AgentStack {
 }
 
 export async function startAgentStack(): Promise<AgentStack> {
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const tls = await ca.issueServerCertificate(["127.0.0.1", "localhost"]);
   const authority = createTokenAuthority(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), "kvacme-agent-kv-"));

@@ -14,7 +14,6 @@ import { getPending } from "../../src/keyvault/certificates";
 import { latestIssuedVersion } from "../../src/keyvault/versions";
 import { readManagedTags, TAG_ISSUER, TAG_LIFETIME_SHORTENED } from "../../src/keyvault/tags";
 import { ensureLocalCa } from "../../src/local/ca";
-import { kvAcmeHome } from "../../src/local/paths";
 import { freePort } from "../../src/local/net";
 import { startPebble, type Pebble } from "../../src/local/pebble";
 import { CLOUDEVENT_TYPE_PREFIX } from "../../src/notify";
@@ -31,7 +30,7 @@ describe("issuer record, issuer change, issuer pins and shorter lifetime (two Pe
   before(async () => {
     hooks = await startReceiver([], { status: 204 }, "/events");
     stack = await startTestStack();
-    const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+    const ca = await ensureLocalCa();
     // A second CA with its own intermediate, issuing 30-day certificates (the stack's issues 90-day ones).
     other = await startPebble({
       dir: path.join(stack.stateDir, "pebble-other"),

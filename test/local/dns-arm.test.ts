@@ -44,7 +44,7 @@ describe("Azure DNS stand-in (ARM) with @azure/arm-dns", () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "kvacme-dns-arm-"));
-    const ca = await ensureLocalCa(path.join(process.env.KVACME_HOME ?? ".local", "ca"));
+    const ca = await ensureLocalCa();
     authority = createTokenAuthority(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
     store = await openZoneStore({
       stateDir: dir,

@@ -8,7 +8,6 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CertificateClient } from "@azure/keyvault-certificates";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { ensureLocalCa } from "../../src/local/ca";
-import { kvAcmeHome } from "../../src/local/paths";
 import { createTokenAuthority, VAULT_AUDIENCE, type TokenAuthority } from "../../src/local/identity/tokens";
 import { startKeyVaultServer, type KeyVaultServer, type KeyVaultServerOptions } from "../../src/local/keyvault/server";
 
@@ -62,7 +61,7 @@ export function recorder(traffic: Recorded[]): PipelinePolicy {
 export async function startVault(extra: Partial<KeyVaultServerOptions> = {}): Promise<Vault> {
   // $KVACME_HOME's CA (the one NODE_EXTRA_CA_CERTS trusts, scripts/lib/ensure.sh), else the project's .local/: a copy
   // of the project (Stryker's sandbox, which leaves .local out) would otherwise make a CA of its own that nothing trusts.
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const tls = await ca.issueServerCertificate(["127.0.0.1", "localhost"]);
   const authority = createTokenAuthority(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey);
   const stateDir = extra.stateDir ?? mkdtempSync(path.join(os.tmpdir(), "kvacme-kv-"));

@@ -5,11 +5,9 @@
  */
 import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import https from "node:https";
-import path from "node:path";
 import { exportJWK, SignJWT, type JWTPayload } from "jose";
 import { ensureLocalCa } from "../../src/local/ca";
 import { listen } from "../../src/local/net";
-import { kvAcmeHome } from "../../src/local/paths";
 
 export interface EntraIssuer {
   /** https://127.0.0.1:<port> */
@@ -29,7 +27,7 @@ function rsaKey(): { privateKey: KeyObject; publicKey: KeyObject; kid: string } 
 }
 
 export async function startEntraIssuer(): Promise<EntraIssuer> {
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const { certPem, keyPem } = await ca.issueServerCertificate(["localhost", "127.0.0.1"]);
   const tenantId = randomUUID();
   const clientId = randomUUID();

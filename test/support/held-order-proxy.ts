@@ -6,10 +6,8 @@
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import path from "node:path";
 import { ensureLocalCa } from "../../src/local/ca";
 import { listen } from "../../src/local/net";
-import { kvAcmeHome } from "../../src/local/paths";
 
 export interface HeldOrderProxy {
   /** The directory URL through the proxy (Pebble's path on the proxy's origin). */
@@ -26,7 +24,7 @@ const NEW_ORDER_PATH = "/order-plz";
 
 export async function startHeldOrderProxy(pebbleDirectoryUrl: string): Promise<HeldOrderProxy> {
   const upstream = new URL(pebbleDirectoryUrl);
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const tls = await ca.issueServerCertificate(["127.0.0.1", "localhost"]);
   const agent = new https.Agent({ ca: ca.caCertPem, keepAlive: true });
   let created = 0;

@@ -4,11 +4,9 @@
  * `{"fault": "<target>:<kind>"}` per injected fault (the parent tallies them: a SIGKILL loses the child's counts);
  * SIGKILL stops it wherever it is. Uses the local CA of $KVACME_HOME and the stack's token authority.
  */
-import path from "node:path";
 import { ensureLocalCa } from "../ca";
 import { FaultInjector, loadFaultSpec } from "../faults";
 import { loadTokenAuthority } from "../identity/tokens";
-import { kvAcmeHome } from "../paths";
 import { startKeyVaultServer } from "./server";
 
 /** An injector that reports each fault it injects on stdout. */
@@ -22,7 +20,7 @@ class ReportingInjector extends FaultInjector {
 
 async function main(): Promise<void> {
   const [stateDir, identityDir, port, spec] = process.argv.slice(2);
-  const ca = await ensureLocalCa(path.join(kvAcmeHome(), "ca"));
+  const ca = await ensureLocalCa();
   const tls = await ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
   const authority = await loadTokenAuthority(identityDir as string);
   const faults = spec ? new ReportingInjector(loadFaultSpec(spec)) : undefined;
