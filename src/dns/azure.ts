@@ -43,6 +43,13 @@ function subscriptionOf(id: string): string {
   return m[1];
 }
 
+/** Where a zone's record sets live, read from its ARM id before any request (a malformed id is not retried). */
+interface ZoneScope {
+  zone: DnsZone;
+  client: DnsManagementClient;
+  resourceGroup: string;
+}
+
 function txtValues(set: RecordSet | undefined): string[] {
   return (set?.txtRecords ?? []).map((r) => (r.value ?? []).join(""));
 }
@@ -96,10 +103,14 @@ export class AzureDnsProvider implements DnsProvider {
     const groups = [...this.resourceGroups];
     for (const subscriptionId of this.options.subscriptionIds) {
       const c = this.client(subscriptionId);
-      try {
-        const iterators = groups.length > 0 ? groups.map((g) => c.zones.listByResourceGroup(g)) : [c.zones.list()];
-        for (const it of iterators) {
-          for await (const zone of it) {
+      // One listing per configured resource group (or the whole subscription), each failing on its own.
+      const listings =
+        groups.length > 0
+          ? groups.map((group) => ({ group, zones: () => c.zones.listByResourceGroup(group) }))
+          : [{ group: undefined, zones: () => c.zones.list() }];
+      for (const listing of listings) {
+        try {
+          for await (const zone of listing.zones()) {
             if (!zone.id || !zone.name) continue;
             if (zone.zoneType && zone.zoneType !== "Public") continue;
             const resourceGroup = resourceGroupOf(zone.id);
@@ -111,18 +122,27 @@ export class AzureDnsProvider implements DnsProvider {
               nameServers: zone.nameServers ?? [],
             });
           }
+        } catch (err) {
+          // A configured resource group that does not exist: the others of the subscription are still listed.
+          if (listing.group !== undefined && statusOf(err) === 404) continue;
+          this.fail(
+            `listing zones of ${listing.group === undefined ? "" : `resource group ${listing.group} of `}subscription ${subscriptionId}`,
+            err,
+          );
         }
-      } catch (err) {
-        if (statusOf(err) === 404 && groups.length > 0) continue; // a configured resource group that does not exist
-        this.fail(`listing zones of subscription ${subscriptionId}`, err);
       }
     }
     return [...seen.values()];
   }
 
-  private async readSet(zone: DnsZone, recordName: string): Promise<RecordSet | undefined> {
+  private scope(zone: DnsZone): ZoneScope {
+    const resourceGroup = resourceGroupOf(zone.id);
+    return { zone, client: this.client(subscriptionOf(zone.id)), resourceGroup };
+  }
+
+  private async readSet({ zone, client, resourceGroup }: ZoneScope, recordName: string): Promise<RecordSet | undefined> {
     try {
-      return await this.client(subscriptionOf(zone.id)).recordSets.get(resourceGroupOf(zone.id), zone.name, recordName, "TXT");
+      return await client.recordSets.get(resourceGroup, zone.name, recordName, "TXT");
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       return this.fail(`reading TXT ${recordName}.${zone.name}`, err, zone.name);
@@ -131,13 +151,14 @@ export class AzureDnsProvider implements DnsProvider {
 
   /** Runs one read-modify-write under ETag concurrency; `change` returns false when nothing needs writing. */
   private async withConcurrency(
-    zone: DnsZone,
+    scope: ZoneScope,
     recordName: string,
     action: string,
     change: (set: RecordSet | undefined) => Promise<boolean>,
   ): Promise<void> {
+    const { zone } = scope;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.readSet(zone, recordName);
+      const current = await this.readSet(scope, recordName);
       try {
         await change(current);
         return;
@@ -159,9 +180,10 @@ export class AzureDnsProvider implements DnsProvider {
    * A 412 therefore means "allowed", and nothing is written.
    */
   async probeWriteAccess(zone: DnsZone): Promise<void> {
+    const { client, resourceGroup } = this.scope(zone);
     try {
-      await this.client(subscriptionOf(zone.id)).recordSets.createOrUpdate(
-        resourceGroupOf(zone.id),
+      await client.recordSets.createOrUpdate(
+        resourceGroup,
         zone.name,
         "_kv-acme-doctor-probe",
         "TXT",
@@ -176,14 +198,15 @@ export class AzureDnsProvider implements DnsProvider {
   }
 
   async addTxtValues(zone: DnsZone, recordName: string, values: string[], ttl: number): Promise<void> {
-    const c = this.client(subscriptionOf(zone.id));
-    await this.withConcurrency(zone, recordName, "adding to", async (current) => {
+    const scope = this.scope(zone);
+    const { client: c, resourceGroup } = scope;
+    await this.withConcurrency(scope, recordName, "adding to", async (current) => {
       const existing = txtValues(current);
       const missing = [...new Set(values)].filter((v) => !existing.includes(v));
       if (current && missing.length === 0) return false;
       const txtRecords = [...existing, ...missing].map((v) => ({ value: [v] }));
       await c.recordSets.createOrUpdate(
-        resourceGroupOf(zone.id),
+        resourceGroup,
         zone.name,
         recordName,
         "TXT",
@@ -195,8 +218,9 @@ export class AzureDnsProvider implements DnsProvider {
   }
 
   async removeTxtValues(zone: DnsZone, recordName: string, values: string[]): Promise<void> {
-    const c = this.client(subscriptionOf(zone.id));
-    await this.withConcurrency(zone, recordName, "removing from", async (current) => {
+    const scope = this.scope(zone);
+    const { client: c, resourceGroup } = scope;
+    await this.withConcurrency(scope, recordName, "removing from", async (current) => {
       if (!current) return false;
       const existing = txtValues(current);
       const remaining = existing.filter((v) => !values.includes(v));
@@ -204,13 +228,13 @@ export class AzureDnsProvider implements DnsProvider {
       const ifMatch = current.etag ?? "*";
       if (remaining.length === 0) {
         try {
-          await c.recordSets.delete(resourceGroupOf(zone.id), zone.name, recordName, "TXT", { ifMatch });
+          await c.recordSets.delete(resourceGroup, zone.name, recordName, "TXT", { ifMatch });
         } catch (err) {
           if (statusOf(err) !== 404) throw err;
         }
       } else {
         await c.recordSets.createOrUpdate(
-          resourceGroupOf(zone.id),
+          resourceGroup,
           zone.name,
           recordName,
           "TXT",
