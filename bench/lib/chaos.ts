@@ -30,7 +30,9 @@ export interface ChaosOptions {
   faults: string;
   /**
    * SIGKILL the host at a random moment every `killEveryMs` (uniform 0.5x..1.5x) while work is in flight, each time
-   * only once the restarted host has moved an orchestration on (so kills never outpace a loaded machine).
+   * only once the restarted host has moved an orchestration on (so kills never outpace a loaded machine). 0 kills at
+   * the first progress after each restart: every kill up to `maxKills` then lands while work is in flight, whatever
+   * the machine's speed (a random delay can outlast the work, so a short run may end before the Key Vault's turn).
    */
   killEveryMs: number;
   /** Kill at most this many times in all (unlimited when absent): each kill costs a restart, slow on a loaded machine. */
