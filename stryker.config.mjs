@@ -70,7 +70,18 @@ export const MODULES = {
     tests: ["test/agent/material-store.test.ts", "test/agent/store-atomicity.test.ts", "test/agent/agent-stores-exact.test.ts"],
   },
   // Modules whose tests run the local stack (Key Vault, ARM, Pebble): minutes per mutant on 2 cores.
-  "dns-azure": { mutate: ["src/dns/azure.ts"], tests: ["test/dns/azure-concurrency.test.ts", "test/dns/azure-exact.test.ts"] },
+  "dns-azure": {
+    mutate: ["src/dns/azure.ts"],
+    // The unit tests check the provider's settings and descriptor (docs/settings.md, docs/dns-providers.md, the
+    // leading tool's names) against what the file declares.
+    tests: [
+      "test/dns/azure-concurrency.test.ts",
+      "test/dns/azure-exact.test.ts",
+      "test/unit/dns-platform.test.ts",
+      "test/unit/settings-load.test.ts",
+      "test/unit/settings-acmebot.test.ts",
+    ],
+  },
   "keyvault-pending": {
     // The pending-operation half of the file (vaultError .. ensurePending); the merge/version half is `issuance`'s.
     mutate: ["src/keyvault/certificates.ts:56-222"],

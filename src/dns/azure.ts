@@ -154,7 +154,7 @@ export class AzureDnsProvider implements DnsProvider {
     scope: ZoneScope,
     recordName: string,
     action: string,
-    change: (set: RecordSet | undefined) => Promise<boolean>,
+    change: (set: RecordSet | undefined) => Promise<void>,
   ): Promise<void> {
     const { zone } = scope;
     for (let attempt = 1; ; attempt++) {
@@ -203,7 +203,7 @@ export class AzureDnsProvider implements DnsProvider {
     await this.withConcurrency(scope, recordName, "adding to", async (current) => {
       const existing = txtValues(current);
       const missing = [...new Set(values)].filter((v) => !existing.includes(v));
-      if (current && missing.length === 0) return false;
+      if (current && missing.length === 0) return;
       const txtRecords = [...existing, ...missing].map((v) => ({ value: [v] }));
       await c.recordSets.createOrUpdate(
         resourceGroup,
@@ -213,7 +213,6 @@ export class AzureDnsProvider implements DnsProvider {
         { ttl: current?.ttl !== undefined ? Math.min(current.ttl, ttl) : ttl, txtRecords, metadata: current?.metadata },
         current ? { ifMatch: current.etag ?? "*" } : { ifNoneMatch: "*" },
       );
-      return true;
     });
   }
 
@@ -221,10 +220,10 @@ export class AzureDnsProvider implements DnsProvider {
     const scope = this.scope(zone);
     const { client: c, resourceGroup } = scope;
     await this.withConcurrency(scope, recordName, "removing from", async (current) => {
-      if (!current) return false;
+      if (!current) return;
       const existing = txtValues(current);
       const remaining = existing.filter((v) => !values.includes(v));
-      if (remaining.length === existing.length) return false;
+      if (remaining.length === existing.length) return;
       const ifMatch = current.etag ?? "*";
       if (remaining.length === 0) {
         try {
@@ -242,7 +241,6 @@ export class AzureDnsProvider implements DnsProvider {
           { ifMatch },
         );
       }
-      return true;
     });
   }
 }

@@ -225,6 +225,7 @@ describe("Azure DNS zones", () => {
       { name: "idless.example", zoneType: "Public" },
       { id: zoneId("Third-RG", "third.example"), name: "third.example", zoneType: "Public" },
       { id: zoneId("other-rg", "Untyped.Example"), name: "Untyped.Example", nameServers: ["ns1.untyped.test."] },
+      { id: zoneId("other-rg", "bare.example"), name: "bare.example", zoneType: "Public" },
     ];
     const addsToListings: PipelinePolicy = {
       name: "adds-to-listings",
@@ -241,9 +242,11 @@ describe("Azure DNS zones", () => {
       [
         ["other.example", zoneId("Other-RG", "other.example")],
         ["untyped.example", zoneId("other-rg", "Untyped.Example")],
+        ["bare.example", zoneId("other-rg", "bare.example")],
       ],
     );
     assert.deepEqual(zones[1]?.nameServers, ["ns1.untyped.test."]);
+    assert.deepEqual(zones[2]?.nameServers, [], "a zone ARM lists without name servers has none");
   });
 });
 
@@ -338,9 +341,37 @@ describe("Azure DNS errors", () => {
     assert.match(err.message, /^Managed identity: getting a token for https:\/\/management\.azure\.com failed: /);
   });
 
-  it("an ARM audience written with a trailing slash asks for the audience's token", async () => {
-    const zones = await provider({ armAudience: `${AUDIENCE}/` }).listZones();
-    assert.ok(zones.some((z) => z.name === ZONE));
+  for (const slashes of ["/", "//"]) {
+    it(`an ARM audience written with trailing slashes (${slashes}) asks for the audience's token`, async () => {
+      const scopes: string[] = [];
+      const credential: TokenCredential = {
+        getToken: (scope, options) => {
+          scopes.push(...[scope].flat());
+          return stack.credential.getToken(scope, options);
+        },
+      };
+      const zones = await provider({ armAudience: `${AUDIENCE}${slashes}` }, credential).listZones();
+      assert.ok(zones.some((z) => z.name === ZONE));
+      assert.deepEqual([...new Set(scopes)], [`${AUDIENCE}/.default`]);
+    });
+  }
+
+  it("a failed removal names the removal and the record", async () => {
+    const removing = "_acme-challenge.remove-fails";
+    await putSet(removing, [["ours"], ["theirs"]]);
+    const p = withClient(
+      provider(),
+      armClient([recorder([], (method, url) => (isTxtWrite(method, url) ? nextArmRequestFails(status(400)) : undefined))], {
+        noRetries: true,
+      }),
+    );
+    const err = await rejection(p.removeTxtValues(await zone(), removing, ["ours"]));
+    assert.equal(err.status, 400);
+    assert.ok(
+      err.message.startsWith(`DNS provider "azure", zone example.com: removing from TXT ${removing}.example.com failed: `),
+      err.message,
+    );
+    assert.deepEqual(await values(removing), ["ours", "theirs"]);
   });
 });
 
@@ -537,4 +568,59 @@ describe("Azure DNS zone ids", () => {
       assert.deepEqual(seen, []);
     });
   }
+});
+
+describe("Azure DNS write-access probe", () => {
+  const PROBE = "_kv-acme-doctor-probe";
+  interface Put {
+    url: string;
+    ifMatch?: string;
+    body: unknown;
+  }
+  /** Records each PUT (its If-Match and body); with `dropIfMatch` it sends the PUT unconditionally, as a careless client would. */
+  function puts(seen: Put[], dropIfMatch = false): PipelinePolicy {
+    return {
+      name: "puts",
+      async sendRequest(request, next) {
+        if (request.method === "PUT") {
+          seen.push({ url: request.url, ifMatch: request.headers.get("If-Match"), body: JSON.parse(String(request.body)) });
+          if (dropIfMatch) request.headers.delete("If-Match");
+        }
+        return next(request);
+      },
+    };
+  }
+
+  it("passes when ARM authorizes the write and refuses its If-Match (412); nothing is written", async () => {
+    const seen: Put[] = [];
+    await withClient(provider(), armClient([puts(seen)])).probeWriteAccess(await zone());
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!.url, new RegExp(`/dnszones/${ZONE}/TXT/${PROBE}\\?`, "i"));
+    assert.equal(seen[0]!.ifMatch, '"kv-acme-doctor-probe-never-matches"');
+    assert.deepEqual(seen[0]!.body, { properties: { TTL: 60, TXTRecords: [{ value: ["kv-acme doctor probe, never written"] }] } });
+    assert.equal(await recordSet(PROBE), undefined);
+  });
+
+  it("fails with ARM's error when ARM refuses the write (403)", async () => {
+    const z = await zone();
+    nextArmRequestFails(status(403));
+    await assert.rejects(withClient(provider(), armClient([], { noRetries: true })).probeWriteAccess(z), (err: unknown) => {
+      assert.equal((err as { statusCode?: number }).statusCode, 403);
+      return true;
+    });
+    assert.equal(await recordSet(PROBE), undefined);
+  });
+
+  it("fails naming the record to delete when the probe was written after all", async () => {
+    const z = await zone();
+    try {
+      await assert.rejects(
+        withClient(provider(), armClient([puts([], true)])).probeWriteAccess(z),
+        new Error(`the write-access probe was written to ${ZONE}: delete the TXT record ${PROBE}`),
+      );
+      assert.deepEqual(await values(PROBE), ["kv-acme doctor probe, never written"]);
+    } finally {
+      await armClient().recordSets.delete(rg(), ZONE, PROBE, "TXT");
+    }
+  });
 });
