@@ -180,19 +180,18 @@ export async function placeOrder(request: ValidatedRequest, deps: IssuanceDeps):
   // An order the account already has for this request (a retry of this step after the host died before recording it)
   // is carried on rather than left pending at the CA.
   const { order, reused } = await placeOrReuseOrder(session, { dnsNames: request.dnsNames, replaces: request.replacesAriCertId, profile });
-  let tasks: Awaited<ReturnType<typeof getDns01Tasks>>;
+  let challenges: ChallengeRecord[];
   try {
-    tasks = await getDns01Tasks(session, order);
+    challenges = (await getDns01Tasks(session, order)).map((task): ChallengeRecord => {
+      const target = request.targets[request.dnsNames.indexOf(task.identifier)];
+      if (!target) throw new Error(`the CA returned a challenge for ${task.identifier}, which the order did not ask for`);
+      return { ...task, zone: target.zone, recordName: target.recordName, fqdn: target.fqdn };
+    });
   } catch (err) {
     // The caller never learns of this order (a retry places a new one): leave nothing pending at the CA.
     await deactivatePendingAuthorizations(session, order.authorizations).catch(() => undefined);
     throw err;
   }
-  const challenges = tasks.map((task): ChallengeRecord => {
-    const target = request.targets[request.dnsNames.indexOf(task.identifier)];
-    if (!target) throw new Error(`the CA returned a challenge for ${task.identifier}, which the order did not ask for`);
-    return { ...task, zone: target.zone, recordName: target.recordName, fqdn: target.fqdn };
-  });
   deps.progress(
     "order",
     `order ${reused ? "carried on" : "created"} for ${request.dnsNames.length} name(s), ${challenges.filter((c) => c.status === "pending").length} challenge(s) to answer`,

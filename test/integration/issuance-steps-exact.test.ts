@@ -446,14 +446,23 @@ describe("placeOrder", () => {
     assert.deepEqual(calls, []);
   });
 
-  it("a challenge for a name the request has no target for fails naming the identifier", async () => {
+  it("a challenge for a name the request has no target for fails naming the identifier; the authorizations are deactivated", async () => {
     const { deps, calls } = recorded();
+    const session = await deps.acme();
+    const create = session.client.createOrder.bind(session.client);
+    let created: Awaited<ReturnType<typeof create>> | undefined;
+    session.client.createOrder = async (payload) => (created = await create(payload));
     const [a, b] = [unique("place-extra"), unique("place-extra")];
     const request = { ...validated([a, b]), targets: [ownTarget(a)] };
     await assert.rejects(placeOrder(request, deps), {
       name: "Error",
       message: `the CA returned a challenge for ${b}, which the order did not ask for`,
     });
+    assert.ok(created);
+    assert.deepEqual(
+      (await session.client.getAuthorizations(created)).map((a) => a.status),
+      ["deactivated", "deactivated"],
+    );
     assert.deepEqual(calls, []);
   });
 });
