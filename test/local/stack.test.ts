@@ -103,7 +103,8 @@ describe("npm run stack", () => {
     const file = path.join(home, "stack.json");
     while (!existsSync(file)) {
       if (child.exitCode !== null) throw new Error(`stack exited: ${stderr}`);
-      if (Date.now() - t0 > 20_000) throw new Error(`stack did not start: ${stderr}`);
+      // A hang detector, not a speed check (the start time is a diagnostic): 20 s was passed at load 11.
+      if (Date.now() - t0 > 180_000) throw new Error(`stack did not start within 180 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const info = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;

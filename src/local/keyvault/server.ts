@@ -174,6 +174,10 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     { cert: options.tls.certPem, key: options.tls.keyPem },
     withHttpFaults((req, res) => void handle(req, res), options.faults, "keyvault", "azure", faultOperation),
   );
+  // Azure's front ends keep an idle connection about 4 minutes (the load balancer's idle timeout). Node's 5 s default
+  // closed a client's pooled connection while the client reused it after a 6 s pause: a spurious ECONNRESET that
+  // Key Vault does not produce (faults inject resets on purpose). close() ends every connection at once.
+  server.keepAliveTimeout = 240_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers: Record<string, string> = {
