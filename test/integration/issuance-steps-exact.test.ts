@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { internals } from "../../src/acme/client";
 import { createOrder } from "../../src/acme/order";
 import type { ChallengeTarget } from "../../src/dns/delegation";
 import type { DnsZone } from "../../src/dns/provider";
@@ -303,6 +304,31 @@ describe("validateRequest", () => {
       dnsAlias: alias,
       issuerPins: ["ABCDEF0123456789ABCDEF0123456789ABCDEF01"],
     });
+  });
+
+  it("bad issuer pins alone (names, key and certificate name fine) are a ValidationError", async () => {
+    const { deps } = recorded();
+    const err = await rejection(
+      validateRequest({ dnsNames: [unique("pins-bad")], issuerPins: ["not-a-thumbprint"] }, deps),
+      ValidationError,
+    );
+    assert.deepEqual(
+      err.problems.map((p) => p.field),
+      ["issuerPins[0]"],
+    );
+  });
+
+  it("a dnsAlias takes one custom tag from the budget: 5 custom tags pass without one and are refused with one", async () => {
+    const { deps } = recorded();
+    const tags = Object.fromEntries(["a", "b", "c", "d", "e"].map((k) => [`t-${k}`, "v"]));
+    const apex = unique("budget");
+    assert.deepEqual((await validateRequest({ dnsNames: [apex], tags }, deps)).tags, tags);
+    const alias = unique("budget-alias");
+    const err = await rejection(validateRequest({ dnsNames: [unique("budget")], tags, dnsAlias: alias }, deps), ValidationError);
+    assert.deepEqual(
+      err.problems.map((p) => p.field),
+      ["tags"],
+    );
   });
 
   it("an empty issuer pin list is kept (it clears the certificate's pins)", async () => {
@@ -769,5 +795,43 @@ describe("abandonIssuance", () => {
     const input = { authorizationUrls: order.authorizations };
     assert.deepEqual(await abandonIssuance(input, deps), { pendingDiscarded: false, authorizationsDeactivated: 2 });
     assert.deepEqual(await abandonIssuance(input, deps), { pendingDiscarded: false, authorizationsDeactivated: 0 });
+  });
+});
+
+describe("the settings' time budgets reach the waits (seconds, as milliseconds)", () => {
+  /** Makes every read of `url` through the session answer `status` (a CA that never moves the order on). */
+  async function stuckAt(deps: IssuanceDeps, url: string, status: string): Promise<void> {
+    const session = await deps.acme();
+    const api = internals(session.client).api;
+    const original = api.apiRequest.bind(api);
+    api.apiRequest = async (u, payload, codes) => {
+      const res = await original(u, payload, codes);
+      return u === url ? { ...res, data: { ...(res.data as object), status } } : res;
+    };
+  }
+
+  it("validateChallenges waits acmeTimeoutSeconds for the order", async () => {
+    const { deps } = recorded({ acmeTimeoutSeconds: 1 });
+    const plan = await placeOrder(validated([unique("acme-timeout")]), deps);
+    await stuckAt(deps, plan.order.url, "pending");
+    const err = await rejection(validateChallenges(plan, deps), UpstreamError);
+    assert.equal(err.message, `ACME: ${plan.order.url} still "pending" after 1 s`);
+    assert.equal(err.status, 504);
+  });
+
+  it("finalizeWithVaultCsr waits acmeTimeoutSeconds for the certificate", async () => {
+    const { deps } = recorded({ acmeTimeoutSeconds: 1 });
+    const plan = await placeOrder(validated([unique("finalize-timeout")]), deps);
+    await stuckAt(deps, plan.order.url, "processing");
+    const err = await rejection(finalizeWithVaultCsr({ order: plan.order, csr: "" }, deps), UpstreamError);
+    assert.equal(err.message, `ACME: ${plan.order.url} still "processing" after 1 s`);
+  });
+
+  it("awaitPropagation waits propagationTimeoutSeconds for the TXT values", async () => {
+    const { deps } = recorded({ propagationTimeoutSeconds: 1 });
+    const name = unique("propagation-timeout");
+    const recordName = `_acme-challenge.${name.slice(0, -(zoneName().length + 1))}`;
+    const err = await rejection(awaitPropagation([challenge(zone(), recordName, txt())], deps), UpstreamError);
+    assert.ok(err.message.startsWith("TXT records not visible on every authoritative server after 1 s: "), err.message);
   });
 });
