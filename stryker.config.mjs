@@ -102,9 +102,10 @@ export const MODULES = {
     mutate: ["src/issuance/steps.ts"],
     tests: ["test/integration/issuance-steps-exact.test.ts"],
   },
-  issuance: {
+  "issuance-flow": {
+    // The flow driven op by op by a scripted driver (pure: no I/O, no timers).
     mutate: ["src/issuance/flow.ts"],
-    tests: ["test/integration/failure.test.ts", "test/integration/issuance.test.ts"],
+    tests: ["test/unit/issuance-flow-exact.test.ts"],
   },
 };
 
