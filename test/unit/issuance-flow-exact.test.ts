@@ -178,6 +178,15 @@ function drive(input: IssueFlowInput, script: Script = {}): Run {
   return { ops, output: next.value, thrownIn };
 }
 
+/**
+ * `err` as a StepFailedError, else a failure with a message (assert.ok without one reads the test's source to describe
+ * the expression, which under tsx's transform ran for minutes).
+ */
+function stepFailure(err: unknown): StepFailedError {
+  if (!(err instanceof StepFailedError)) assert.fail(`expected a StepFailedError, got ${String(err)}`);
+  return err;
+}
+
 const failWith =
   (step: string, error: Partial<StepError> = {}): Answer =>
   () => {
@@ -888,8 +897,7 @@ describe("issuanceFlow: a failure at each step", () => {
     it(`a failure at ${c.name}; status failed, the issue's report, the same StepFailedError thrown`, () => {
       const run = drive(INPUT, c.script);
       assert.equal(run.thrownIn.length, 1);
-      const thrown = run.thrownIn[0];
-      assert.ok(thrown instanceof StepFailedError);
+      const thrown = stepFailure(run.thrownIn[0]);
       assert.equal(run.error, thrown);
       assert.equal(thrown.error.message, c.message ?? `${c.failedStep} broke`);
       const base: Base = { certificateName: c.certificateName, reason: "issue", operationId: "op-1" };
@@ -915,9 +923,9 @@ describe("issuanceFlow: a failure at each step", () => {
         throw new TypeError("socket hang up");
       },
     });
-    assert.ok(run.error instanceof StepFailedError);
-    assert.equal(run.error.step, "order");
-    assert.deepEqual(run.error.error, { name: "TypeError", message: "socket hang up", retryable: false });
+    const error = stepFailure(run.error);
+    assert.equal(error.step, "order");
+    assert.deepEqual(error.error, { name: "TypeError", message: "socket hang up", retryable: false });
     assert.deepEqual(
       run.ops[4],
       status("failed", { certificateName: "www", reason: "issue", operationId: "op-1" }, { failedStep: "order", error: "socket hang up" }),
@@ -1018,8 +1026,7 @@ describe("issuanceFlow: a failed renewal", () => {
       failedRenewal({ dnsNames: [], failedStep: "renewal-request", ms: 1_000, vault: "kv2" }),
       status("failed", RENEW, { failedStep: "renewal-request", error: "renewal-request broke", notifications: NOTIFICATIONS }),
     ]);
-    assert.ok(run.error instanceof StepFailedError);
-    assert.equal(run.error.step, "renewal-request");
+    assert.equal(stepFailure(run.error).step, "renewal-request");
   });
 
   it("a renewal failing at order after validateRenewal: the renewal_failed event carries the validated names and the validated vault", () => {
@@ -1102,9 +1109,9 @@ describe("issuanceFlow: a merge refused by the issuer guard", () => {
       }),
       cleanupAttempt,
     ]);
-    assert.ok(run.error instanceof StepFailedError);
-    assert.equal(run.error.step, "merge");
-    assert.deepEqual(run.error.error, {
+    const error = stepFailure(run.error);
+    assert.equal(error.step, "merge");
+    assert.deepEqual(error.error, {
       name: "ConflictError",
       code: "IssuerNotPinned",
       message: "issuer CN=Other CA is not pinned for www",
