@@ -180,7 +180,7 @@ describe("a certificate tagged kv-acme-ignore=true", { concurrency: false }, () 
     assert.equal(await snapshot(app.stack), before);
   });
 
-  it("every writing command in direct mode exits 4 naming the tag; it stays byte-identical", { timeout: 120_000 }, async () => {
+  it("every writing command in direct mode exits 4 naming the tag; it stays byte-identical", { timeout: 300_000 }, async () => {
     const before = await snapshot(app.stack);
     for (const args of [
       ["renew", "--name", IGNORED],
