@@ -17,6 +17,7 @@ import { UpstreamError } from "../../src/shared/errors";
 import { identityFailures } from "../../src/shared/credential";
 import { throttlingClientOptions } from "../../src/shared/azure-throttling";
 import type { Fault } from "../../src/local/faults";
+import { rejection } from "../support/rejections";
 import { startTestStack, type TestStack } from "../support/stack";
 
 let stack: TestStack;
@@ -136,16 +137,6 @@ function recorder(seen: Seen[], beforeEach?: (method: string, url: string) => Pr
 }
 
 const isTxtWrite = (method: string, url: string) => (method === "PUT" || method === "DELETE") && /\/TXT\//i.test(url);
-
-async function rejection(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UpstreamError, `an UpstreamError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
 
 describe("Azure DNS zones", () => {
   it("lists every public zone of the subscription: ARM's id, the name lower-cased, the zone's name servers", async () => {

@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { internals } from "../../src/acme/client";
 import { createOrder } from "../../src/acme/order";
 import type { ChallengeTarget } from "../../src/dns/delegation";
 import type { DnsZone } from "../../src/dns/provider";
@@ -37,6 +36,7 @@ import { createPending, getPending } from "../../src/keyvault/certificates";
 import { buildCertificatePolicy, parseKeyOptions } from "../../src/keyvault/policy";
 import { manualPendingTags } from "../../src/keyvault/tags";
 import { ConflictError, OwnershipError, UpstreamError, ValidationError } from "../../src/shared/errors";
+import { hookAcmeRequests, rejection } from "../support/rejections";
 import { startTestStack, type TestStack } from "../support/stack";
 import { clients, stackDeps, txtRecords } from "./helpers";
 
@@ -114,16 +114,6 @@ function validated(dnsNames: string[], certificateName = dnsNames[0]!.replace(/\
 const newOrderPayloads = () => stack.acmeProxy!.newOrders;
 /** Lets every started promise chain run until it waits on something not yet resolved. */
 const flush = () => new Promise<void>((r) => setImmediate(r));
-
-async function rejection<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof type, `a ${type.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
 
 /** An issued certificate kv-acme does not manage (Key Vault's self-signed issuer, no tags). */
 async function selfSigned(certificateName: string, dnsName: string): Promise<void> {
@@ -801,13 +791,10 @@ describe("abandonIssuance", () => {
 describe("the settings' time budgets reach the waits (seconds, as milliseconds)", () => {
   /** Makes every read of `url` through the session answer `status` (a CA that never moves the order on). */
   async function stuckAt(deps: IssuanceDeps, url: string, status: string): Promise<void> {
-    const session = await deps.acme();
-    const api = internals(session.client).api;
-    const original = api.apiRequest.bind(api);
-    api.apiRequest = async (u, payload, codes) => {
+    hookAcmeRequests(await deps.acme(), async (original, u, payload, codes) => {
       const res = await original(u, payload, codes);
       return u === url ? { ...res, data: { ...(res.data as object), status } } : res;
-    };
+    });
   }
 
   it("validateChallenges waits acmeTimeoutSeconds for the order", async () => {

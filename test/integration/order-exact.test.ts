@@ -28,8 +28,8 @@ import {
   type Dns01Task,
   type OrderRef,
 } from "../../src/acme/order";
-import { UpstreamError } from "../../src/shared/errors";
 import { caOrders } from "../support/ca-orders";
+import { hookAcmeRequests, rejection } from "../support/rejections";
 import { startTestStack, type TestStack } from "../support/stack";
 import { clients, stackDeps } from "./helpers";
 
@@ -86,24 +86,6 @@ function csrFor(dnsNames: string[]): Promise<string> {
 
 /** What the CA's newOrder requests carried, from the ACME proxy in front of Pebble. */
 const newOrderPayloads = () => stack.acmeProxy!.newOrders;
-
-type ApiRequest = ReturnType<typeof internals>["api"]["apiRequest"];
-/** Replaces the session's raw signed-request function (POST-as-GET) with `hook(original, ...)`. */
-function hookApi(s: AcmeSession, hook: (original: ApiRequest, ...args: Parameters<ApiRequest>) => ReturnType<ApiRequest>): void {
-  const api = internals(s.client).api;
-  const original = api.apiRequest.bind(api);
-  api.apiRequest = (...args) => hook(original, ...args);
-}
-
-async function upstreamRejection(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof UpstreamError, `an UpstreamError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("expected a rejection");
-}
 
 describe("createOrder", () => {
   it("returns the order's URL, status, finalize URL, authorizations, names and expiry, and no certificate yet", async () => {
@@ -175,7 +157,7 @@ describe("createOrder", () => {
         calls++;
         return Promise.reject(new Error(replaces ? "rejectedIdentifier" : "conflict over replaced names"));
       };
-      const err = await upstreamRejection(createOrder(s, { dnsNames: names("refused-other"), ...(replaces ? { replaces } : {}) }));
+      const err = await rejection(createOrder(s, { dnsNames: names("refused-other"), ...(replaces ? { replaces } : {}) }));
       assert.equal(calls, 1);
       assert.equal(err.message, `ACME: creating the order failed: ${replaces ? "rejectedIdentifier" : "conflict over replaced names"}`);
       assert.equal(err.status, 502);
@@ -187,7 +169,7 @@ describe("createOrder", () => {
     s.directory = { ...s.directory, renewalInfo: `${s.directoryUrl}/renewal-info` };
     let calls = 0;
     s.client.createOrder = () => Promise.reject(new Error(++calls === 1 ? "alreadyReplaced" : "serverInternal: try later"));
-    const err = await upstreamRejection(createOrder(s, { dnsNames: names("refused-twice"), replaces: "aaaa.bbbb" }));
+    const err = await rejection(createOrder(s, { dnsNames: names("refused-twice"), replaces: "aaaa.bbbb" }));
     assert.equal(calls, 2);
     assert.equal(err.message, "ACME: creating the order failed: serverInternal: try later");
     assert.equal(err.retryable, true);
@@ -213,7 +195,7 @@ describe("listAccountOrders", () => {
       [`${listUrl}?cursor=3`]: { orders: "not a list", next: listUrl },
     };
     const requested: string[] = [];
-    hookApi(s, async (original, url, payload, codes) => {
+    hookAcmeRequests(s, async (original, url, payload, codes) => {
       const page = pages[url];
       if (!page) return original(url, payload, codes);
       requested.push(url);
@@ -228,7 +210,7 @@ describe("listAccountOrders", () => {
     const s = await session();
     const { data: account } = await internals(s.client).api.apiRequest(s.accountUrl, null, [200]);
     const listUrl = (account as { orders: string }).orders;
-    hookApi(s, async (original, url, payload, codes) =>
+    hookAcmeRequests(s, async (original, url, payload, codes) =>
       url === listUrl
         ? { status: 200, headers: { link: `<${listUrl}?cursor=2>;rel="prev"` }, data: { orders: ["https://ca.test/order/9"] } }
         : original(url, payload, codes),
@@ -238,7 +220,7 @@ describe("listAccountOrders", () => {
 
   it("is undefined for a CA whose account object has no orders list", async () => {
     const s = await session();
-    hookApi(s, async (original, url, payload, codes) => {
+    hookAcmeRequests(s, async (original, url, payload, codes) => {
       const res = await original(url, payload, codes);
       return url === s.accountUrl ? { ...res, data: { ...(res.data as object), orders: undefined } } : res;
     });
@@ -311,7 +293,7 @@ describe("getDns01Tasks and answerChallenges", () => {
         ...a,
         challenges: a.challenges.filter((c) => c.type !== "dns-01").sort((x, y) => x.type.localeCompare(y.type)),
       }));
-    const err = await upstreamRejection(getDns01Tasks(s, order));
+    const err = await rejection(getDns01Tasks(s, order));
     assert.equal(err.message, `ACME: the CA offers no dns-01 challenge for ${order.identifiers[0]} (offered: http-01, tls-alpn-01)`);
   });
 
@@ -319,7 +301,7 @@ describe("getDns01Tasks and answerChallenges", () => {
     const s = await session();
     const order = await createOrder(s, { dnsNames: names("authz-unreadable") });
     s.client.getAuthorizations = () => Promise.reject(new Error("socket hang up"));
-    const err = await upstreamRejection(getDns01Tasks(s, order));
+    const err = await rejection(getDns01Tasks(s, order));
     assert.equal(err.message, "ACME: reading the authorizations failed: socket hang up");
   });
 
@@ -348,7 +330,7 @@ describe("getDns01Tasks and answerChallenges", () => {
     assert.deepEqual(await answerChallenges(s, [{ ...task, challengeUrl: `${task.challengeUrl}-elsewhere` }]), { answered: 0 });
     assert.deepEqual(completed, []);
     s.client.completeChallenge = () => Promise.reject(new Error("malformed"));
-    const err = await upstreamRejection(answerChallenges(s, [task]));
+    const err = await rejection(answerChallenges(s, [task]));
     assert.equal(err.message, `ACME: answering the challenge for ${task.identifier} failed: malformed`);
   });
 });
@@ -360,7 +342,7 @@ describe("waitForValidation and waitForOrderReady", () => {
     const order = await createOrder(s, { dnsNames });
     const tasks = await getDns01Tasks(s, order);
     await answerChallenges(s, tasks);
-    const err = await upstreamRejection(waitForValidation(s, order, tasks, poll));
+    const err = await rejection(waitForValidation(s, order, tasks, poll));
     assert.equal(err.status, 400);
     const failures = (err.details as { failures: string[] }).failures;
     assert.deepEqual(err.details, { service: "Acme", orderUrl: order.url, failures });
@@ -368,7 +350,7 @@ describe("waitForValidation and waitForOrderReady", () => {
     assert.match(failures[0]!, new RegExp(`^${dnsNames[0]!.replace(/\./g, "\\.")}: .+ \\(urn:ietf:params:acme:error:[a-zA-Z]+\\)$`));
     assert.equal(err.message, `ACME: validation failed (order invalid): ${failures[0]}`);
 
-    const ready = await upstreamRejection(waitForOrderReady(s, order, poll));
+    const ready = await rejection(waitForOrderReady(s, order, poll));
     assert.equal(ready.status, 400);
     assert.match(ready.message, new RegExp(`^ACME: order ${order.url.replace(/[./?]/g, "\\$&")} is invalid: `));
   });
@@ -378,10 +360,10 @@ describe("waitForValidation and waitForOrderReady", () => {
     const order = await createOrder(s, { dnsNames: names("invalid-unread") });
     const tasks = await getDns01Tasks(s, order);
     await answerChallenges(s, tasks);
-    await upstreamRejection(waitForValidation(s, order, tasks, poll));
+    await rejection(waitForValidation(s, order, tasks, poll));
     const raw = (await internals(s.client).api.apiRequest(order.url, null, [200])).data as { error?: { detail?: string; type?: string } };
     s.client.getAuthorizations = () => Promise.reject(new Error("unreadable"));
-    const err = await upstreamRejection(waitForValidation(s, order, tasks, poll));
+    const err = await rejection(waitForValidation(s, order, tasks, poll));
     const reason = raw.error ? `${raw.error.detail ?? "no detail"}${raw.error.type ? ` (${raw.error.type})` : ""}` : "no detail given";
     assert.equal(err.message, `ACME: validation failed (order invalid): ${reason}`);
     assert.deepEqual(err.details, { service: "Acme", orderUrl: order.url, failures: [] });
@@ -397,13 +379,13 @@ describe("waitForValidation and waitForOrderReady", () => {
       [{ type: "urn:x" }, "no detail (urn:x)"],
       [{ detail: "bad" }, "bad"],
     ] as const) {
-      hookApi(s, async (original, url, payload, codes) =>
+      hookAcmeRequests(s, async (original, url, payload, codes) =>
         url === order.url ? { status: 200, headers: {}, data: { status: "invalid", error } } : original(url, payload, codes),
       );
       s.client.getAuthorizations = () => Promise.reject(new Error("unreadable"));
-      const err = await upstreamRejection(waitForValidation(s, order, tasks, poll));
+      const err = await rejection(waitForValidation(s, order, tasks, poll));
       assert.equal(err.message, `ACME: validation failed (order invalid): ${reason}`);
-      const ready = await upstreamRejection(waitForOrderReady(s, order, poll));
+      const ready = await rejection(waitForOrderReady(s, order, poll));
       assert.equal(ready.message, `ACME: order ${order.url} is invalid: ${reason}`);
     }
   });
@@ -420,7 +402,7 @@ describe("waitForValidation and waitForOrderReady", () => {
       async () => (await s.client.getAuthorizations({ authorizations: [good.authorizationUrl] } as acme.Order))[0]?.status === "valid",
     );
     await answerChallenges(s, [bad]);
-    const err = await upstreamRejection(waitForValidation(s, order, tasks, poll));
+    const err = await rejection(waitForValidation(s, order, tasks, poll));
     const failures = (err.details as { failures: string[] }).failures;
     assert.equal(failures.length, 1);
     assert.ok(failures[0]!.startsWith(`${bad.identifier}: `), failures[0]);
@@ -429,7 +411,7 @@ describe("waitForValidation and waitForOrderReady", () => {
   it("an order still pending at the deadline: 504, retryable, naming the status", async () => {
     const s = await session();
     const order = await createOrder(s, { dnsNames: names("pending") });
-    const err = await upstreamRejection(waitForOrderReady(s, order, { intervalMs: 50, timeoutMs: 200 }));
+    const err = await rejection(waitForOrderReady(s, order, { intervalMs: 50, timeoutMs: 200 }));
     assert.equal(err.status, 504);
     assert.equal(err.message, `ACME: ${order.url} still "pending" after 0 s`);
   });
@@ -490,7 +472,7 @@ describe("finalizeOrder", () => {
     const dnsNames = names("finalize-refused");
     const { order } = await readyOrder(s, dnsNames);
     s.client.finalizeOrder = () => Promise.reject(new Error("badCSR: the CSR names other identifiers"));
-    const err = await upstreamRejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
+    const err = await rejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
     assert.equal(err.message, "ACME: finalizing the order failed: badCSR: the CSR names other identifiers");
     assert.equal((await getOrder(s, order)).status, "ready");
   });
@@ -506,12 +488,12 @@ describe("finalizeOrder", () => {
       finalized = true;
       return { ...raw, status: "processing", certificate: undefined } as typeof raw;
     };
-    hookApi(s, async (original, url, payload, codes) =>
+    hookAcmeRequests(s, async (original, url, payload, codes) =>
       finalized && url === order.url
         ? { status: 200, headers: {}, data: { status: "invalid", error: { detail: "issuance failed", type: "urn:x" } } }
         : original(url, payload, codes),
     );
-    const err = await upstreamRejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
+    const err = await rejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
     assert.equal(err.status, 400);
     assert.equal(err.message, `ACME: order ${order.url} became invalid after finalize: issuance failed (urn:x)`);
   });
@@ -528,7 +510,7 @@ describe("finalizeOrder", () => {
       finalized = true;
       return { ...raw, status: "processing" } as typeof raw;
     };
-    hookApi(s, async (original, url, payload, codes) => {
+    hookAcmeRequests(s, async (original, url, payload, codes) => {
       const res = await original(url, payload, codes);
       if (!finalized || url !== order.url || ++reads > 2) return res;
       return { ...res, data: { ...(res.data as object), status: reads === 1 ? "processing" : "ready" } };
@@ -544,7 +526,7 @@ describe("downloadChain and deactivatePendingAuthorizations", () => {
     const s = await session();
     const dnsNames = names("download");
     const { order } = await readyOrder(s, dnsNames);
-    const err = await upstreamRejection(downloadChain(s, order));
+    const err = await rejection(downloadChain(s, order));
     assert.equal(err.message, `ACME: order ${order.url} has no certificate URL yet (status ready)`);
     const valid = await finalizeOrder(s, order, await csrFor(dnsNames), poll);
     const { chain, choice } = await downloadChain(s, valid);
@@ -558,10 +540,10 @@ describe("downloadChain and deactivatePendingAuthorizations", () => {
     const dnsNames = names("download-empty");
     const { order } = await readyOrder(s, dnsNames);
     const valid = await finalizeOrder(s, order, await csrFor(dnsNames), poll);
-    hookApi(s, async (original, url, payload, codes) =>
+    hookAcmeRequests(s, async (original, url, payload, codes) =>
       url === valid.certificate ? { status: 200, headers: {}, data: "no certificate here" } : original(url, payload, codes),
     );
-    const err = await upstreamRejection(downloadChain(s, valid));
+    const err = await rejection(downloadChain(s, valid));
     assert.equal(err.message, "ACME: downloading the certificate failed: the CA returned no PEM certificate");
   });
 
