@@ -314,14 +314,12 @@ function failedIssueReport(o: {
   );
 }
 
-const ISSUE_INPUT: IssueFlowInput = { dnsNames: ["www.example.com", "example.com"], certificateName: "www", operationId: "op-1" };
-
-/** The ops of a successful issue of ISSUE_INPUT up to and including the merge step (5 steps: 5 s). */
-const ISSUE_UNTIL_MERGE: FlowOp[] = [
-  status("validate"),
-  stepOp("validate", "validateRequest", {
-    dnsNames: ["www.example.com", "example.com"],
-    certificateName: "www",
+/** The validateRequest input the flow sends: the request's fields, each one the request left out as undefined. */
+function validateInput(dnsNames: string[] | string, certificateName: string | undefined, extra: Record<string, unknown> = {}) {
+  return {
+    ...extra,
+    dnsNames,
+    certificateName,
     keyOptions: undefined,
     replacesAriCertId: undefined,
     adopt: undefined,
@@ -332,7 +330,15 @@ const ISSUE_UNTIL_MERGE: FlowOp[] = [
     preferredChain: undefined,
     profile: undefined,
     tags: undefined,
-  }),
+  };
+}
+
+const ISSUE_INPUT: IssueFlowInput = { dnsNames: ["www.example.com", "example.com"], certificateName: "www", operationId: "op-1" };
+
+/** The ops of a successful issue of ISSUE_INPUT up to and including the merge step (5 steps: 5 s). */
+const ISSUE_UNTIL_MERGE: FlowOp[] = [
+  status("validate"),
+  stepOp("validate", "validateRequest", validateInput(["www.example.com", "example.com"], "www")),
   status("order"),
   stepOp("order", "placeOrder", VALIDATED),
   status("dns-present"),
@@ -413,20 +419,7 @@ describe("issuanceFlow: an issue", () => {
     const named: Base = { certificateName: "www", reason: "issue", operationId: undefined };
     assert.deepEqual(run.ops.slice(0, 3), [
       status("validate", none),
-      stepOp("validate", "validateRequest", {
-        dnsNames: [],
-        certificateName: undefined,
-        keyOptions: undefined,
-        replacesAriCertId: undefined,
-        adopt: undefined,
-        dnsAlias: undefined,
-        allowNameOverlap: undefined,
-        overlapCheckedAt: undefined,
-        issuerPins: undefined,
-        preferredChain: undefined,
-        profile: undefined,
-        tags: undefined,
-      }),
+      stepOp("validate", "validateRequest", validateInput([], undefined)),
       status("order", named),
     ]);
     assert.equal(run.output?.operationId, undefined);
@@ -439,43 +432,13 @@ describe("issuanceFlow: an issue", () => {
       kind: "step",
       step: "validate",
       call: "validateRequest",
-      input: {
-        vault: "kv9",
-        dnsNames: ["www.example.com"],
-        certificateName: "www",
-        keyOptions: undefined,
-        replacesAriCertId: undefined,
-        adopt: undefined,
-        dnsAlias: undefined,
-        allowNameOverlap: undefined,
-        overlapCheckedAt: undefined,
-        issuerPins: undefined,
-        preferredChain: undefined,
-        profile: undefined,
-        tags: undefined,
-      },
+      input: validateInput(["www.example.com"], "www", { vault: "kv9" }),
     });
   });
 
   it("an issue with reason issue and dnsNames [] calls validateRequest (not validateRenewal)", () => {
     const run = drive({ reason: "issue", dnsNames: [], certificateName: "www", operationId: "op-1" });
-    assert.deepEqual(run.ops.slice(0, 2), [
-      status("validate"),
-      stepOp("validate", "validateRequest", {
-        dnsNames: [],
-        certificateName: "www",
-        keyOptions: undefined,
-        replacesAriCertId: undefined,
-        adopt: undefined,
-        dnsAlias: undefined,
-        allowNameOverlap: undefined,
-        overlapCheckedAt: undefined,
-        issuerPins: undefined,
-        preferredChain: undefined,
-        profile: undefined,
-        tags: undefined,
-      }),
-    ]);
+    assert.deepEqual(run.ops.slice(0, 2), [status("validate"), stepOp("validate", "validateRequest", validateInput([], "www"))]);
   });
 
   it("a request without preferredChain: finalizeAndDownload gets order and csr only, mergeIssuedChain the absent fields as undefined", () => {
@@ -598,20 +561,7 @@ describe("issuanceFlow: a renewal", () => {
       const run = drive({ reason: "renew", certificateName: "web", dnsNames, operationId: "op-2" });
       assert.deepEqual(run.ops.slice(0, 2), [
         status("validate", RENEW),
-        stepOp("validate", "validateRequest", {
-          dnsNames,
-          certificateName: "web",
-          keyOptions: undefined,
-          replacesAriCertId: undefined,
-          adopt: undefined,
-          dnsAlias: undefined,
-          allowNameOverlap: undefined,
-          overlapCheckedAt: undefined,
-          issuerPins: undefined,
-          preferredChain: undefined,
-          profile: undefined,
-          tags: undefined,
-        }),
+        stepOp("validate", "validateRequest", validateInput(dnsNames, "web")),
       ]);
     }
   });
