@@ -21,7 +21,7 @@ ensure_debian_packages() {
       systemd) bin=/usr/bin/systemd-notify ;;
       python3-minimal) bin=/usr/bin/python3 ;;
       pdns-server) bin=/usr/sbin/pdns_server ;;
-      pdns-backend-sqlite3) bin=/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so; [ -e "$bin" ] || bin=$(ls /usr/lib/*/pdns/libgsqlite3backend.so 2>/dev/null | head -1) ;;
+      pdns-backend-sqlite3) bin=/usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so; [ -e "$bin" ] || bin=$(ls /usr/lib/*/pdns/libgsqlite3backend.so 2>/dev/null | head -1 || true) ;;
       python3-certbot-dns-rfc2136) bin=/usr/lib/python3/dist-packages/certbot_dns_rfc2136/__init__.py ;;
       *) bin=$(command -v "$pkg" || true) ;;
     esac
