@@ -16,6 +16,14 @@ export function listen(server: net.Server, port: number, host: string): Promise<
   });
 }
 
+/**
+ * How long the stand-ins for Azure's HTTPS APIs (Key Vault, ARM, the DNS providers) keep an idle connection: Azure's
+ * front ends keep one about 4 minutes (the load balancer's idle timeout). Node's 5 s default closed a client's pooled
+ * connection while the client reused it after a pause of a few seconds: a spurious ECONNRESET that Azure does not
+ * produce (faults inject resets on purpose). Each stand-in's close() ends every connection at once.
+ */
+export const STANDIN_KEEP_ALIVE_MS = 240_000;
+
 /** A free TCP port on 127.0.0.1 right now, for programs that need a port number up front (Pebble, nginx). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();

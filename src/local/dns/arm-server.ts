@@ -5,7 +5,7 @@
  * `{"error":{"code","message"}}`; bad input changes nothing.
  */
 import { withHttpFaults, type FaultInjector } from "../faults";
-import { listen, urlHost } from "../net";
+import { STANDIN_KEEP_ALIVE_MS, listen, urlHost } from "../net";
 import { randomUUID } from "node:crypto";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -51,7 +51,7 @@ export async function startArmDnsServer(options: {
     });
   };
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, withHttpFaults(handler, options.faults, "arm"));
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = STANDIN_KEEP_ALIVE_MS;
   const port = await listen(server, options.port ?? 0, host);
   return {
     url: `https://${urlHost(host)}:${port}`,

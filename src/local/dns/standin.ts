@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { withHttpFaults, type ErrorStyle, type FaultInjector } from "../faults";
-import { listen, urlHost } from "../net";
+import { STANDIN_KEEP_ALIVE_MS, listen, urlHost } from "../net";
 import { DnsStoreError, type ZoneStore } from "./zone-store";
 
 /** Largest request body a stand-in reads. */
@@ -76,7 +76,7 @@ export async function startHttpsStandIn(options: {
     { cert: options.tls.certPem, key: options.tls.keyPem },
     withHttpFaults(handler, options.faults, options.faultTarget ?? "standin", options.faultStyle ?? "plain"),
   );
-  server.keepAliveTimeout = 5000;
+  server.keepAliveTimeout = STANDIN_KEEP_ALIVE_MS;
   const port = await listen(server, options.port ?? 0, host);
   return {
     url: `https://${urlHost(host)}:${port}`,

@@ -3,7 +3,7 @@
  * @azure/keyvault-certificates and @azure/keyvault-secrets use, with real crypto and the real pending-operation
  * semantics (shared/reference/keyvault-rest.md). State is durable under `stateDir`.
  */
-import { listen, urlHost } from "../net";
+import { STANDIN_KEEP_ALIVE_MS, listen, urlHost } from "../net";
 import { createServer, type Server } from "node:https";
 import { withHttpFaults, type FaultInjector } from "../faults";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -174,10 +174,7 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     { cert: options.tls.certPem, key: options.tls.keyPem },
     withHttpFaults((req, res) => void handle(req, res), options.faults, "keyvault", "azure", faultOperation),
   );
-  // Azure's front ends keep an idle connection about 4 minutes (the load balancer's idle timeout). Node's 5 s default
-  // closed a client's pooled connection while the client reused it after a 6 s pause: a spurious ECONNRESET that
-  // Key Vault does not produce (faults inject resets on purpose). close() ends every connection at once.
-  server.keepAliveTimeout = 240_000;
+  server.keepAliveTimeout = STANDIN_KEEP_ALIVE_MS;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers: Record<string, string> = {
