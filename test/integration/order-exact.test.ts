@@ -87,6 +87,17 @@ function csrFor(dnsNames: string[]): Promise<string> {
 /** What the CA's newOrder requests carried, from the ACME proxy in front of Pebble. */
 const newOrderPayloads = () => stack.acmeProxy!.newOrders;
 
+/** From now on, the CA's answers for `url` (an order or authorization) carry `patch` over what the CA sent. */
+function patchAnswers(s: AcmeSession, url: string, patch: (data: Record<string, unknown>) => Record<string, unknown>): void {
+  hookAcmeRequests(s, async (original, requested, payload, codes) => {
+    const res = await original(requested, payload, codes);
+    return requested === url ? { ...res, data: patch(res.data as Record<string, unknown>) } : res;
+  });
+}
+
+/** The `service` an UpstreamError names in its details. */
+const serviceOf = (err: { details?: Record<string, unknown> }) => err.details?.service;
+
 describe("createOrder", () => {
   it("returns the order's URL, status, finalize URL, authorizations, names and expiry, and no certificate yet", async () => {
     const dnsNames = names("create", true);
@@ -261,6 +272,78 @@ describe("placeOrReuseOrder", () => {
     assert.equal(placed.reused, false);
     assert.notEqual(placed.order.url, orphan.url);
   });
+
+  it("a finished listed order is read once, while listing, and not again when placing", async () => {
+    const dnsNames = names("reuse-finished");
+    const s0 = await session();
+    const { order } = await readyOrder(s0, dnsNames);
+    await finalizeOrder(s0, order, await csrFor(dnsNames), poll);
+    const s = await session();
+    let reads = 0;
+    const getOrderOf = s.client.getOrder.bind(s.client);
+    s.client.getOrder = (o) => {
+      if (o.url === order.url) reads++;
+      return getOrderOf(o);
+    };
+    assert.equal((await placeOrReuseOrder(s, { dnsNames })).reused, false);
+    assert.equal(reads, 1);
+  });
+
+  // Pebble keeps neither a profile nor `replaces` on its orders: the listed order's answers carry them here.
+  const cases: {
+    title: string;
+    listed: { profile?: string; replaces?: string };
+    asked: { profile?: string; replaces?: string };
+    renewalInfo: boolean;
+    reused: boolean;
+  }[] = [
+    { title: "the same profile", listed: { profile: "shortlived" }, asked: { profile: "shortlived" }, renewalInfo: false, reused: true },
+    { title: "a profile not asked for", listed: { profile: "shortlived" }, asked: {}, renewalInfo: false, reused: false },
+    { title: "no profile where one is asked", listed: {}, asked: { profile: "shortlived" }, renewalInfo: false, reused: false },
+    { title: "the same `replaces`", listed: { replaces: "aaaa.bbbb" }, asked: { replaces: "aaaa.bbbb" }, renewalInfo: true, reused: true },
+    { title: "a `replaces` not asked for", listed: { replaces: "aaaa.bbbb" }, asked: {}, renewalInfo: true, reused: false },
+    {
+      title: "a `replaces` the directory cannot take (no renewalInfo)",
+      listed: { replaces: "aaaa.bbbb" },
+      asked: { replaces: "aaaa.bbbb" },
+      renewalInfo: false,
+      reused: false,
+    },
+  ];
+  for (const c of cases) {
+    it(`a listed order with ${c.title} is ${c.reused ? "carried on" : "not carried on"}`, async () => {
+      const dnsNames = names("reuse-match");
+      const orphan = await createOrder(await session(), { dnsNames });
+      const s = await session();
+      if (c.renewalInfo) s.directory = { ...s.directory, renewalInfo: `${s.directoryUrl}/renewal-info` };
+      patchAnswers(s, orphan.url, (data) => ({ ...data, ...c.listed }));
+      const placed = await placeOrReuseOrder(s, { dnsNames, ...c.asked });
+      assert.equal(placed.reused, c.reused);
+      if (c.reused) assert.deepEqual(placed.order, { ...orphan, ...(c.listed.replaces ? { replaces: c.listed.replaces } : {}) });
+      else assert.notEqual(placed.order.url, orphan.url);
+    });
+  }
+
+  it("a listed order that expires within ten minutes of `now` is not carried on", async () => {
+    const dnsNames = names("reuse-expiring");
+    const orphan = await createOrder(await session(), { dnsNames });
+    const now = new Date(Date.parse(orphan.expires!) - 9 * 60_000);
+    const placed = await placeOrReuseOrder(await session(), { dnsNames }, now);
+    assert.equal(placed.reused, false);
+    assert.notEqual(placed.order.url, orphan.url);
+  });
+});
+
+describe("getOrder", () => {
+  it("a failed read names the read, as the CA's failure (502, Acme)", async () => {
+    const s = await session();
+    const order = await createOrder(s, { dnsNames: names("read-fails") });
+    s.client.getOrder = () => Promise.reject(new Error("connection reset"));
+    const err = await rejection(getOrder(s, order));
+    assert.equal(err.message, "ACME: reading the order failed: connection reset");
+    assert.equal(err.status, 502);
+    assert.equal(serviceOf(err), "Acme");
+  });
 });
 
 describe("getDns01Tasks and answerChallenges", () => {
@@ -295,6 +378,7 @@ describe("getDns01Tasks and answerChallenges", () => {
       }));
     const err = await rejection(getDns01Tasks(s, order));
     assert.equal(err.message, `ACME: the CA offers no dns-01 challenge for ${order.identifiers[0]} (offered: http-01, tls-alpn-01)`);
+    assert.equal(serviceOf(err), "Acme");
   });
 
   it("a failed read of the authorizations names the read", async () => {
@@ -335,7 +419,59 @@ describe("getDns01Tasks and answerChallenges", () => {
   });
 });
 
+describe("answerChallenges on an authorization that is no longer pending", () => {
+  it("a deactivated authorization is not answered, whatever its challenge says", async () => {
+    const s = await session();
+    const order = await createOrder(s, { dnsNames: names("answer-deactivated") });
+    const [task] = await getDns01Tasks(s, order);
+    assert.ok(task);
+    assert.deepEqual(await deactivatePendingAuthorizations(s, order.authorizations), { deactivated: 1 });
+    // The challenge as a CA may leave it on a deactivated authorization: still pending.
+    patchAnswers(s, task.authorizationUrl, (data) => ({
+      ...data,
+      challenges: (data.challenges as { status: string }[]).map((c) => ({ ...c, status: "pending" })),
+    }));
+    let completed = 0;
+    s.client.completeChallenge = () => {
+      completed++;
+      return Promise.reject(new Error("the authorization is deactivated"));
+    };
+    assert.deepEqual(await answerChallenges(s, [task]), { answered: 0 });
+    assert.equal(completed, 0);
+  });
+});
+
 describe("waitForValidation and waitForOrderReady", () => {
+  for (const status of ["processing", "valid"]) {
+    it(`an order already "${status}" (finalized by an earlier run) is validated and ready`, async () => {
+      const s = await session();
+      const order = await createOrder(s, { dnsNames: names(`already-${status}`) });
+      const tasks = await getDns01Tasks(s, order);
+      patchAnswers(s, order.url, (data) => ({ ...data, status }));
+      assert.deepEqual(await waitForValidation(s, order, tasks, poll), { ...order, status });
+      assert.deepEqual(await waitForOrderReady(s, order, poll), { ...order, status });
+    });
+  }
+
+  it("a failed authorization is named with its dns-01 challenge's problem, not another challenge's", async () => {
+    const s = await session();
+    const order = await createOrder(s, { dnsNames: names("invalid-dns01") });
+    const tasks = await getDns01Tasks(s, order);
+    const [task] = tasks;
+    assert.ok(task);
+    patchAnswers(s, order.url, (data) => ({ ...data, status: "invalid" }));
+    patchAnswers(s, task.authorizationUrl, (data) => ({
+      ...data,
+      status: "invalid",
+      challenges: [
+        { type: "http-01", url: `${task.challengeUrl}-http`, token: "t", status: "invalid", error: { detail: "not this one", type: "urn:a" } },
+        { type: "dns-01", url: task.challengeUrl, token: task.token, status: "invalid", error: { detail: "no TXT", type: "urn:b" } },
+      ],
+    }));
+    const err = await rejection(waitForValidation(s, order, tasks, poll));
+    assert.deepEqual((err.details as { failures: string[] }).failures, [`${task.identifier}: no TXT (urn:b)`]);
+  });
+
   it("an order whose TXT is missing fails naming each identifier with the CA's dns-01 problem, status 400", async () => {
     const s = await session();
     const dnsNames = names("invalid");
@@ -387,6 +523,7 @@ describe("waitForValidation and waitForOrderReady", () => {
       assert.equal(err.message, `ACME: validation failed (order invalid): ${reason}`);
       const ready = await rejection(waitForOrderReady(s, order, poll));
       assert.equal(ready.message, `ACME: order ${order.url} is invalid: ${reason}`);
+      assert.equal(serviceOf(ready), "Acme");
     }
   });
 
@@ -467,6 +604,39 @@ describe("finalizeOrder", () => {
     assert.ok(valid.certificate);
   });
 
+  it("a finalize whose answer was lost while the order is processing carries on and polls until valid", async () => {
+    const s = await session();
+    const dnsNames = names("finalize-lost-processing");
+    const { order } = await readyOrder(s, dnsNames);
+    const finalize = s.client.finalizeOrder.bind(s.client);
+    let lost = false;
+    s.client.finalizeOrder = async (o, csr) => {
+      await finalize(o, csr);
+      lost = true;
+      throw new Error("socket hang up");
+    };
+    let reads = 0;
+    hookAcmeRequests(s, async (original, url, payload, codes) => {
+      const res = await original(url, payload, codes);
+      // The first read after the lost answer finds the order processing.
+      return lost && url === order.url && ++reads === 1 ? { ...res, data: { ...(res.data as object), status: "processing" } } : res;
+    });
+    const valid = await finalizeOrder(s, order, await csrFor(dnsNames), poll);
+    assert.equal(valid.status, "valid");
+    assert.ok(valid.certificate);
+    assert.equal(reads, 2);
+  });
+
+  it("a refused finalize whose order then cannot be read fails naming the finalize", async () => {
+    const s = await session();
+    const dnsNames = names("finalize-refused-unread");
+    const { order } = await readyOrder(s, dnsNames);
+    s.client.finalizeOrder = () => Promise.reject(new Error("serverInternal"));
+    s.client.getOrder = () => Promise.reject(new Error("connection reset"));
+    const err = await rejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
+    assert.equal(err.message, "ACME: finalizing the order failed: serverInternal");
+  });
+
   it("a refused finalize of an order still ready fails naming the finalize", async () => {
     const s = await session();
     const dnsNames = names("finalize-refused");
@@ -496,6 +666,7 @@ describe("finalizeOrder", () => {
     const err = await rejection(finalizeOrder(s, order, await csrFor(dnsNames), poll));
     assert.equal(err.status, 400);
     assert.equal(err.message, `ACME: order ${order.url} became invalid after finalize: issuance failed (urn:x)`);
+    assert.equal(serviceOf(err), "Acme");
   });
 
   it("an order processing after finalize is polled until valid", async () => {
@@ -528,6 +699,7 @@ describe("downloadChain and deactivatePendingAuthorizations", () => {
     const { order } = await readyOrder(s, dnsNames);
     const err = await rejection(downloadChain(s, order));
     assert.equal(err.message, `ACME: order ${order.url} has no certificate URL yet (status ready)`);
+    assert.equal(serviceOf(err), "Acme");
     const valid = await finalizeOrder(s, order, await csrFor(dnsNames), poll);
     const { chain, choice } = await downloadChain(s, valid);
     assert.equal(choice, undefined);
