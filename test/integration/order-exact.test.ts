@@ -426,10 +426,10 @@ describe("answerChallenges on an authorization that is no longer pending", () =>
     const [task] = await getDns01Tasks(s, order);
     assert.ok(task);
     assert.deepEqual(await deactivatePendingAuthorizations(s, order.authorizations), { deactivated: 1 });
-    // The challenge as a CA may leave it on a deactivated authorization: still pending.
+    // Pebble lists no challenges on a deactivated authorization; another CA may still list its challenge as pending.
     patchAnswers(s, task.authorizationUrl, (data) => ({
       ...data,
-      challenges: (data.challenges as { status: string }[]).map((c) => ({ ...c, status: "pending" })),
+      challenges: [{ type: "dns-01", url: task.challengeUrl, token: task.token, status: "pending" }],
     }));
     let completed = 0;
     s.client.completeChallenge = () => {
@@ -464,7 +464,13 @@ describe("waitForValidation and waitForOrderReady", () => {
       ...data,
       status: "invalid",
       challenges: [
-        { type: "http-01", url: `${task.challengeUrl}-http`, token: "t", status: "invalid", error: { detail: "not this one", type: "urn:a" } },
+        {
+          type: "http-01",
+          url: `${task.challengeUrl}-http`,
+          token: "t",
+          status: "invalid",
+          error: { detail: "not this one", type: "urn:a" },
+        },
         { type: "dns-01", url: task.challengeUrl, token: task.token, status: "invalid", error: { detail: "no TXT", type: "urn:b" } },
       ],
     }));
