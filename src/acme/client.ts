@@ -72,7 +72,7 @@ export class AcmeRateLimitedError extends Error {
 }
 
 type AxiosAdapter = (config: unknown) => Promise<unknown>;
-let rateLimitSurfacing = false;
+let transportHooked = false;
 
 function problemOf(data: unknown): { type?: string; detail?: string } | undefined {
   try {
@@ -87,13 +87,21 @@ function problemOf(data: unknown): { type?: string; detail?: string } | undefine
  * acme-client's HTTP layer retries every 429 in-process, sleeping for the Retry-After (up to 5 times). For a CA rate
  * limit that is hours asleep inside one activity and a burst of refused requests. Instead a rateLimited answer (429,
  * or the rateLimited problem type) surfaces at once as AcmeRateLimitedError with its Retry-After, and the caller
- * reschedules (a renewal: at the CA's time, src/renewal/decide.ts). acme-client's axios instance is process-wide and
- * its retry runs in a response interceptor, so the hook is a wrapper around its adapter, installed once.
+ * reschedules (a renewal: at the CA's time, src/renewal/decide.ts).
+ *
+ * A request that got no answer (refused, reset, a TLS failure) is retried by acme-client, but after its last attempt
+ * (and at once for an aborted request) its interceptor reads the missing response and throws "Cannot read properties
+ * of undefined (reading 'config')", 75 s later: the cause is lost and the error is not seen as retryable. The last
+ * attempt's failure is therefore thrown as a plain error with the cause's message and code, which the interceptor
+ * passes on untouched (as it does an error without a request config).
+ *
+ * acme-client's axios instance is process-wide and its retry runs in a response interceptor, so the hook is a wrapper
+ * around its adapter, installed once.
  */
-function surfaceRateLimits(): void {
-  if (rateLimitSurfacing) return;
-  rateLimitSurfacing = true;
-  const instance = acme.axios as unknown as { defaults: { adapter: unknown } };
+function hookAcmeTransport(): void {
+  if (transportHooked) return;
+  transportHooked = true;
+  const instance = acme.axios as unknown as { defaults: { adapter: unknown; acmeSettings: { retryMaxAttempts: number } } };
   // acme-client's own copy of axios (whose getAdapter resolves the "http" adapter it configured).
   const axios = createRequire(require.resolve("acme-client"))("axios") as { getAdapter(a: unknown): AxiosAdapter };
   const base = axios.getAdapter(instance.defaults.adapter);
@@ -111,6 +119,11 @@ function surfaceRateLimits(): void {
           seconds === undefined ? undefined : seconds * 1000,
         );
       }
+      const code = (err as { code?: unknown }).code;
+      const attempt = (config as { retryAttempt?: number }).retryAttempt ?? 0;
+      if (!response && (code === "ECONNABORTED" || attempt >= instance.defaults.acmeSettings.retryMaxAttempts)) {
+        throw Object.assign(new Error(errorMessage(err)), { code, cause: err });
+      }
       throw err;
     }
   };
@@ -121,7 +134,7 @@ function surfaceRateLimits(): void {
  * starts from it instead of fetching the directory again on its first request.
  */
 export function newAcmeClient(directoryUrl: string, accountKeyPem: string, accountUrl?: string, directory?: AcmeDirectory): acme.Client {
-  surfaceRateLimits();
+  hookAcmeTransport();
   const client = new acme.Client({ directoryUrl, accountKey: accountKeyPem, ...(accountUrl ? { accountUrl } : {}) });
   const http = internals(client).http;
   http.maxBadNonceRetries = BAD_NONCE_RETRIES;
@@ -138,6 +151,7 @@ export function internals(client: acme.Client): AcmeInternals {
 
 /** Reads the directory (unauthenticated GET, RFC 8555 §7.1.1). */
 export async function fetchDirectory(directoryUrl: string): Promise<AcmeDirectory> {
+  hookAcmeTransport();
   try {
     const resp = await acme.axios.get<AcmeDirectory>(directoryUrl, { responseType: "json" });
     if (resp.status !== 200 || typeof resp.data !== "object" || !resp.data?.newOrder) {
