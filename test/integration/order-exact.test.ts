@@ -229,13 +229,21 @@ describe("listAccountOrders", () => {
     assert.deepEqual(await listAccountOrders(s), ["https://ca.test/order/9"]);
   });
 
-  it("is undefined for a CA whose account object has no orders list", async () => {
+  it("is undefined for a CA whose account object has no orders list; placing an order there reads no order first", async () => {
     const s = await session();
     hookAcmeRequests(s, async (original, url, payload, codes) => {
       const res = await original(url, payload, codes);
       return url === s.accountUrl ? { ...res, data: { ...(res.data as object), orders: undefined } } : res;
     });
     assert.equal(await listAccountOrders(s), undefined);
+    let reads = 0;
+    const getOrderOf = s.client.getOrder.bind(s.client);
+    s.client.getOrder = (o) => {
+      reads++;
+      return getOrderOf(o);
+    };
+    assert.equal((await placeOrReuseOrder(s, { dnsNames: names("no-list") })).reused, false);
+    assert.equal(reads, 0);
   });
 });
 
@@ -453,6 +461,55 @@ describe("waitForValidation and waitForOrderReady", () => {
     });
   }
 
+  it("an order still pending is polled until it is ready", async () => {
+    const s = await session();
+    const dnsNames = names("still-pending");
+    const order = await createOrder(s, { dnsNames });
+    const tasks = await getDns01Tasks(s, order);
+    await publish(tasks);
+    await answerChallenges(s, tasks);
+    let reads = 0;
+    // The first two reads find the order pending, as a CA that takes a while to validate answers.
+    patchAnswers(s, order.url, (data) => (++reads <= 2 ? { ...data, status: "pending" } : data));
+    assert.equal((await waitForValidation(s, order, tasks, poll)).status, "ready");
+    assert.ok(reads >= 3, `${reads} reads`);
+  });
+
+  it("an order answered without `expires` or authorizations gives an order without expiry and with none", async () => {
+    const s = await session();
+    const order = await createOrder(s, { dnsNames: names("bare-answer") });
+    patchAnswers(s, order.url, ({ expires: _, authorizations: __, ...data }) => ({ ...data, status: "ready" }));
+    const { expires: _e, ...rest } = order;
+    assert.deepEqual(await waitForOrderReady(s, order, poll), { ...rest, status: "ready", authorizations: [] });
+  });
+
+  it("every failed authorization is named, one after the other", async () => {
+    const s = await session();
+    const dnsNames = names("invalid-two", true);
+    const order = await createOrder(s, { dnsNames });
+    const tasks = await getDns01Tasks(s, order);
+    patchAnswers(s, order.url, (data) => ({ ...data, status: "invalid" }));
+    for (const task of tasks) {
+      patchAnswers(s, task.authorizationUrl, (data) => ({
+        ...data,
+        status: "invalid",
+        challenges: [
+          {
+            type: "dns-01",
+            url: task.challengeUrl,
+            token: task.token,
+            status: "invalid",
+            error: { detail: `no TXT for ${task.identifier}` },
+          },
+        ],
+      }));
+    }
+    const err = await rejection(waitForValidation(s, order, tasks, poll));
+    const failures = (err.details as { failures: string[] }).failures;
+    assert.deepEqual([...failures].sort(), tasks.map((t) => `${t.identifier}: no TXT for ${t.identifier}`).sort());
+    assert.equal(err.message, `ACME: validation failed (order invalid): ${failures[0]}; ${failures[1]}`);
+  });
+
   it("a failed authorization is named with its dns-01 challenge's problem, not another challenge's", async () => {
     const s = await session();
     const order = await createOrder(s, { dnsNames: names("invalid-dns01") });
@@ -591,9 +648,15 @@ describe("finalizeOrder", () => {
     const { certificate: _, ...rest } = valid;
     assert.deepEqual(sorted({ ...rest, status: "ready" }), sorted(order));
 
+    let reads = 0;
+    hookAcmeRequests(s, async (original, url, payload, codes) => {
+      if (url === order.url) reads++;
+      return original(url, payload, codes);
+    });
     const again = await finalizeOrder(s, valid, await csrFor(dnsNames), poll);
     assert.deepEqual(sorted(again), sorted(valid));
     assert.deepEqual(finalized, [order.finalize], "a valid order is not finalized again");
+    assert.equal(reads, 1, "a valid order with its certificate URL is read once");
   });
 
   it("a finalize whose answer was lost while the CA moved the order on carries on", async () => {
