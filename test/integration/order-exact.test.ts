@@ -95,6 +95,17 @@ function patchAnswers(s: AcmeSession, url: string, patch: (data: Record<string, 
   });
 }
 
+/** Counts the session's order reads (of `url` only, when given): the returned function tells how many so far. */
+function countOrderReads(s: AcmeSession, url?: string): () => number {
+  let reads = 0;
+  const getOrderOf = s.client.getOrder.bind(s.client);
+  s.client.getOrder = (o) => {
+    if (url === undefined || o.url === url) reads++;
+    return getOrderOf(o);
+  };
+  return () => reads;
+}
+
 /** The `service` an UpstreamError names in its details. */
 const serviceOf = (err: { details?: Record<string, unknown> }) => err.details?.service;
 
@@ -231,19 +242,11 @@ describe("listAccountOrders", () => {
 
   it("is undefined for a CA whose account object has no orders list; placing an order there reads no order first", async () => {
     const s = await session();
-    hookAcmeRequests(s, async (original, url, payload, codes) => {
-      const res = await original(url, payload, codes);
-      return url === s.accountUrl ? { ...res, data: { ...(res.data as object), orders: undefined } } : res;
-    });
+    patchAnswers(s, s.accountUrl, (data) => ({ ...data, orders: undefined }));
     assert.equal(await listAccountOrders(s), undefined);
-    let reads = 0;
-    const getOrderOf = s.client.getOrder.bind(s.client);
-    s.client.getOrder = (o) => {
-      reads++;
-      return getOrderOf(o);
-    };
+    const reads = countOrderReads(s);
     assert.equal((await placeOrReuseOrder(s, { dnsNames: names("no-list") })).reused, false);
-    assert.equal(reads, 0);
+    assert.equal(reads(), 0);
   });
 });
 
@@ -287,14 +290,9 @@ describe("placeOrReuseOrder", () => {
     const { order } = await readyOrder(s0, dnsNames);
     await finalizeOrder(s0, order, await csrFor(dnsNames), poll);
     const s = await session();
-    let reads = 0;
-    const getOrderOf = s.client.getOrder.bind(s.client);
-    s.client.getOrder = (o) => {
-      if (o.url === order.url) reads++;
-      return getOrderOf(o);
-    };
+    const reads = countOrderReads(s, order.url);
     assert.equal((await placeOrReuseOrder(s, { dnsNames })).reused, false);
-    assert.equal(reads, 1);
+    assert.equal(reads(), 1);
   });
 
   // Pebble keeps neither a profile nor `replaces` on its orders: the listed order's answers carry them here.
@@ -685,11 +683,8 @@ describe("finalizeOrder", () => {
       throw new Error("socket hang up");
     };
     let reads = 0;
-    hookAcmeRequests(s, async (original, url, payload, codes) => {
-      const res = await original(url, payload, codes);
-      // The first read after the lost answer finds the order processing.
-      return lost && url === order.url && ++reads === 1 ? { ...res, data: { ...(res.data as object), status: "processing" } } : res;
-    });
+    // The first read after the lost answer finds the order processing.
+    patchAnswers(s, order.url, (data) => (lost && ++reads === 1 ? { ...data, status: "processing" } : data));
     const valid = await finalizeOrder(s, order, await csrFor(dnsNames), poll);
     assert.equal(valid.status, "valid");
     assert.ok(valid.certificate);

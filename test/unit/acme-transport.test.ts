@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as acme from "acme-client";
 import { fetchDirectory } from "../../src/acme/client";
-import { listen } from "../../src/local/net";
+import { freePort, listen } from "../../src/local/net";
 import { rejection } from "../support/rejections";
 
 const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryDefaultDelay: number; retryMaxAttempts: number } }).acmeSettings;
@@ -22,9 +21,7 @@ let connections = 0;
 before(async () => {
   // Retries without their 5-25 s waits; the number of attempts stays acme-client's.
   settings.retryDefaultDelay = 0;
-  const probe = net.createServer();
-  closedPort = await listen(probe, 0, "127.0.0.1");
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  closedPort = await freePort();
   // A plain-HTTP server behind an https:// URL: every attempt fails in the TLS handshake, without an answer.
   plainHttp = http.createServer((_req, res) => res.end("{}"));
   plainHttp.on("connection", () => connections++);
